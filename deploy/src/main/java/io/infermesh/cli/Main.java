@@ -12,16 +12,16 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = {
-      "An edge-to-datacenter inference mesh: llama.cpp edge agents, a DJL core cluster and an",
-      "xDS control plane, joined by mutual TLS.",
+      "An edge-to-datacenter inference mesh: llama.cpp edge agents,",
+      "a DJL core cluster and an xDS control plane, joined by mTLS.",
       ""
     },
-    subcommands = {CommandLine.HelpCommand.class},
+    subcommands = {CertsCommand.class, CommandLine.HelpCommand.class},
     footer = {
       "",
       "Start here:",
-      "  infermesh certs init --trust-domain mesh.local --out certs   make a mesh CA",
-      "  infermesh models tiny --out models                          write the tiny test models",
+      "  infermesh certs init --trust-domain mesh.local --out certs",
+      "  infermesh models tiny --out models",
       "",
       "Run 'infermesh help COMMAND' for a command's options."
     })
