@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
       "a DJL core cluster and an xDS control plane, joined by mTLS.",
       ""
     },
-    subcommands = {CoreCommand.class, CertsCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class},
+    subcommands = {EdgeCommand.class, CoreCommand.class, CertsCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class},
     footer = {
       "",
       "Start here:",

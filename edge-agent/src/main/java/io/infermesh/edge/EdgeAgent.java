@@ -1,0 +1,336 @@
+package io.infermesh.edge;
+
+import static java.util.Objects.requireNonNull;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.infermesh.edge.auth.ApiKeys;
+import io.infermesh.edge.auth.RateLimiter;
+import io.infermesh.edge.cache.ResponseCache;
+import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.engine.AdmissionQueue;
+import io.infermesh.edge.engine.Engine;
+import io.infermesh.edge.engine.LlamaEngine;
+import io.infermesh.edge.grpc.GrpcApi;
+import io.infermesh.edge.http.HttpApi;
+import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.route.LocalOnlyRouter;
+import io.infermesh.edge.route.Router;
+import io.infermesh.edge.serve.CompletionService;
+import io.infermesh.edge.serve.EdgeException;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running edge agent: the HTTP API, the gRPC API (when TLS is configured), and the engine
+ * behind the shared {@link CompletionService}.
+ *
+ * <p>{@link Builder#start()} binds the ports at once and loads the model in the background, so
+ * {@code /healthz} answers while {@code /readyz} says "loading"; {@link #awaitModel} waits for the
+ * load and reports its failure. With no API keys configured both APIs bind loopback only.
+ *
+ * <p>{@link #close()} shuts down cleanly: readiness turns false and new requests are refused, the
+ * listeners stop accepting, requests in flight get up to {@code shutdown.grace} to finish, the rest
+ * are cancelled, then the servers and the engine stop. Thread-safe.
+ */
+public final class EdgeAgent implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EdgeAgent.class);
+  private static final Duration AFTER_ABORT_WAIT = Duration.ofSeconds(5);
+
+  private final EdgeConfig config;
+  private final CompletionService service;
+  private final PrometheusMeterRegistry registry;
+  private final HttpApi http;
+  private final String httpHost;
+  private final GrpcApi grpc;
+  private final CompletableFuture<Engine> engine;
+  private final boolean ownsEngine;
+  private final Object closeLock = new Object();
+  // @GuardedBy("closeLock")
+  private boolean closed;
+
+  private EdgeAgent(EdgeConfig config, CompletionService service, PrometheusMeterRegistry registry, HttpApi http, String httpHost, GrpcApi grpc, CompletableFuture<Engine> engine,
+      boolean ownsEngine) {
+    this.config = config;
+    this.service = service;
+    this.registry = registry;
+    this.http = http;
+    this.httpHost = httpHost;
+    this.grpc = grpc;
+    this.engine = engine;
+    this.ownsEngine = ownsEngine;
+  }
+
+  /** Starts configuring an agent for {@code config}. */
+  public static Builder builder(EdgeConfig config) {
+    return new Builder(config);
+  }
+
+  /** The HTTP port (the chosen one when configured as 0). */
+  public int httpPort() {
+    return http.port();
+  }
+
+  /** The address the HTTP API is bound to (loopback when no API keys are configured). */
+  public String httpHost() {
+    return httpHost;
+  }
+
+  /** The gRPC port, when gRPC runs. */
+  public OptionalInt grpcPort() {
+    return grpc == null ? OptionalInt.empty() : OptionalInt.of(grpc.port());
+  }
+
+  /** The request path shared by both APIs (for in-process callers and benchmarks). */
+  public CompletionService service() {
+    return service;
+  }
+
+  /** The metrics registry behind {@code /metrics}. */
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** The configuration this agent runs with. */
+  public EdgeConfig config() {
+    return config;
+  }
+
+  /**
+   * Waits up to {@code timeout} for the model to load.
+   *
+   * @throws IOException the load's failure (missing file, digest mismatch, llama.cpp refusal)
+   * @throws TimeoutException when it is still loading
+   */
+  public Engine awaitModel(Duration timeout) throws IOException, InterruptedException, TimeoutException {
+    try {
+      return engine.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException("model load failed: " + e.getCause(), e.getCause());
+    }
+  }
+
+  /** Shuts down within {@code shutdown.grace} (see the class comment). Idempotent. */
+  @Override
+  public void close() {
+    synchronized (closeLock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    Duration grace = config.shutdown().grace();
+    log.info("shutting down: refusing new requests, waiting up to {} for {} in flight", grace, service.inFlight());
+    service.drain();
+    if (grpc != null) {
+      grpc.notServing();
+    }
+    http.stopAccepting();
+    Thread grpcStop = null;
+    if (grpc != null) {
+      grpcStop = new Thread(grpc::close, "infermesh-grpc-shutdown");
+      grpcStop.start();
+    }
+    try {
+      if (!service.awaitIdle(grace)) {
+        log.info("{} requests still running after {}; cancelling them", service.inFlight(), grace);
+        service.abortAll(EdgeException.unavailable("the agent is shutting down; retry on another instance"));
+        service.awaitIdle(AFTER_ABORT_WAIT);
+      }
+      // Generation has ended; let the HTTP threads write what they still hold.
+      http.awaitIdle(AFTER_ABORT_WAIT);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      service.abortAll(EdgeException.unavailable("the agent is shutting down"));
+    }
+    http.close();
+    if (grpcStop != null) {
+      try {
+        grpcStop.join(grace.plus(AFTER_ABORT_WAIT).toMillis() + 1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (ownsEngine) {
+      engine.cancel(false);
+      engine.thenAccept(Engine::close);
+    }
+    registry.close();
+    log.info("stopped");
+  }
+
+  /** Configures and starts an {@link EdgeAgent}. Not thread-safe. */
+  public static final class Builder {
+    private final EdgeConfig config;
+    private Engine engine;
+    private Router router = new LocalOnlyRouter();
+    private Clock clock = Clock.systemUTC();
+    private Ticker ticker = Ticker.systemTicker();
+    private int cores = Runtime.getRuntime().availableProcessors();
+
+    private Builder(EdgeConfig config) {
+      this.config = requireNonNull(config, "config");
+    }
+
+    /**
+     * Serves with an engine that is already loaded (shared by tests and benchmarks); the agent
+     * does not close it. Without one the agent loads {@code model.path} itself.
+     */
+    public Builder engine(Engine loaded) {
+      this.engine = requireNonNull(loaded, "loaded");
+      return this;
+    }
+
+    /** The routing policy ({@link LocalOnlyRouter} by default). */
+    public Builder router(Router router) {
+      this.router = requireNonNull(router, "router");
+      return this;
+    }
+
+    /** The wall clock for response timestamps (system UTC by default). */
+    public Builder clock(Clock clock) {
+      this.clock = requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** The monotonic time source for deadlines, rate limits and cache expiry (the system ticker by default). */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /** The core count that picks the default thread count (the JVM's by default). */
+    public Builder cores(int cores) {
+      if (cores < 1) {
+        throw new IllegalArgumentException("cores must be at least 1, got " + cores);
+      }
+      this.cores = cores;
+      return this;
+    }
+
+    /**
+     * Binds the ports and starts loading the model.
+     *
+     * @throws IOException when a port cannot be bound or the gRPC TLS files are unusable
+     */
+    public EdgeAgent start() throws IOException {
+      EdgeConfig.Model model = config.model();
+      int slots = engine != null ? engine.info().parallel() : model.parallel();
+      AdmissionQueue admission = AdmissionQueue.create(slots, config.admission().queueDepth());
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      new JvmMemoryMetrics().bindTo(registry);
+      new JvmThreadMetrics().bindTo(registry);
+      new ProcessorMetrics().bindTo(registry);
+      new UptimeMetrics().bindTo(registry);
+      ApiKeys keys = ApiKeys.of(config.auth());
+      CompletionService service = CompletionService.builder()
+          .config(config)
+          .router(router)
+          .cache(ResponseCache.create(config.cache().enabled() ? config.cache().maxBytes() : 0, config.cache().ttl(),
+              ticker))
+          .apiKeys(keys)
+          .rateLimiter(RateLimiter.create(ticker::read))
+          .admission(admission)
+          .metrics(EdgeMetrics.of(registry))
+          .ticker(ticker)
+          .build();
+
+      String httpHost = exposedHost("http", config.http().host(), keys.enabled());
+      HttpApi http;
+      try {
+        http = HttpApi.start(service, registry::scrape, httpHost, config.http().port(), config.http().maxBodyBytes(),
+            config.admission().requestTimeout().plusSeconds(30), clock);
+      } catch (RuntimeException e) {
+        throw new IOException("http: cannot listen on " + httpHost + ":" + config.http().port() + ": "
+            + e.getMessage(), e);
+      }
+      GrpcApi grpc = null;
+      if (config.grpc().enabled()) {
+        boolean mutual = config.grpc().tls().map(EdgeConfig.Tls::mutual).orElse(false);
+        String grpcHost = mutual ? config.grpc().host() : exposedHost("grpc", config.grpc().host(), keys.enabled());
+        try {
+          grpc = GrpcApi.start(service, config.node(), config.grpc(), grpcHost, config.shutdown().grace());
+        } catch (IOException | RuntimeException e) {
+          http.close();
+          throw e;
+        }
+      } else {
+        log.info("gRPC is off: grpc.tls is not configured (the gRPC API never serves plaintext)");
+      }
+      log.info("HTTP API on {}:{}{}", httpHost, http.port(),
+          grpc == null ? "" : ", gRPC API on port " + grpc.port());
+
+      CompletableFuture<Engine> loaded;
+      boolean owns = engine == null;
+      if (engine != null) {
+        loaded = CompletableFuture.completedFuture(engine);
+        service.engineLoaded(engine);
+      } else {
+        loaded = new CompletableFuture<>();
+        int machineCores = cores;
+        Thread loader = new Thread(() -> {
+          try {
+            Engine e = LlamaEngine.load(model, machineCores);
+            service.engineLoaded(e);
+            if (!loaded.complete(e)) {
+              e.close(); // the agent closed while loading
+            }
+          } catch (IOException | RuntimeException e) {
+            log.error("cannot load the model: {}", e.getMessage());
+            loaded.completeExceptionally(e);
+          }
+        }, "infermesh-model-loader");
+        loader.setDaemon(true);
+        loader.start();
+      }
+      return new EdgeAgent(config, service, registry, http, httpHost, grpc, loaded, owns);
+    }
+
+    /** The host to bind: {@code configured}, unless no API keys are set, then loopback only. */
+    private static String exposedHost(String api, String configured, boolean authenticated) {
+      if (authenticated || isLoopback(configured)) {
+        return configured;
+      }
+      log.warn("no API keys configured (auth.tenants is empty): the {} API listens on 127.0.0.1 only, not {}; "
+          + "add keys to edge.yaml to expose it", api, configured);
+      return "127.0.0.1";
+    }
+
+    private static boolean isLoopback(String host) {
+      if ("localhost".equalsIgnoreCase(host)) {
+        return true;
+      }
+      try {
+        return InetAddress.getByName(host).isLoopbackAddress();
+      } catch (UnknownHostException e) {
+        return false;
+      }
+    }
+
+  }
+
+  @Override
+  public String toString() {
+    return "EdgeAgent{http=" + http.port() + ", grpc=" + Optional.ofNullable(grpc).map(GrpcApi::port).orElse(null)
+        + "}";
+  }
+}

@@ -1,0 +1,416 @@
+package io.infermesh.edge.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The whole configuration of an edge agent, as read from {@code edge.yaml} ({@link
+ * EdgeConfigLoader}) and overridden by command-line flags ({@code with*} methods). Immutable;
+ * every record validates itself when built and names the offending key in its {@link
+ * ConfigException}.
+ *
+ * @param node who this agent is in the mesh
+ * @param model the GGUF model and how the engine runs it
+ * @param http the OpenAI-compatible HTTP API
+ * @param grpc the {@code infermesh.v1.Inference} gRPC API
+ * @param admission the bounded admission queue and per-request limits
+ * @param cache the response cache
+ * @param auth API keys and tenants
+ * @param shutdown how long a clean shutdown waits for requests in flight
+ */
+public record EdgeConfig(
+    Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown) {
+
+  public EdgeConfig {
+    requireNonNull(node, "node");
+    requireNonNull(model, "model");
+    requireNonNull(http, "http");
+    requireNonNull(grpc, "grpc");
+    requireNonNull(admission, "admission");
+    requireNonNull(cache, "cache");
+    requireNonNull(auth, "auth");
+    requireNonNull(shutdown, "shutdown");
+  }
+
+  /** Every key at its default; the model path is unset and must come from a flag. */
+  public static EdgeConfig defaults() {
+    return new EdgeConfig(Node.DEFAULT, Model.DEFAULT, Http.DEFAULT, Grpc.DEFAULT, Admission.DEFAULT, Cache.DEFAULT,
+        Auth.NONE, Shutdown.DEFAULT);
+  }
+
+  /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
+  public EdgeConfig withModelPath(Path path) {
+    Model m = model;
+    return withModel(new Model(path, m.name, m.sha256, m.contextSize, m.threads, m.parallel, m.chatTemplate,
+        m.defaultMaxTokens));
+  }
+
+  /** This configuration with {@code model} replaced. */
+  public EdgeConfig withModel(Model newModel) {
+    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown);
+  }
+
+  /** This configuration with {@code http.port} replaced (the {@code --http-port} flag). */
+  public EdgeConfig withHttpPort(int port) {
+    return new EdgeConfig(node, model, new Http(http.host, port, http.maxBodyBytes), grpc, admission, cache, auth,
+        shutdown);
+  }
+
+  /** This configuration with {@code grpc.port} replaced (the {@code --grpc-port} flag). */
+  public EdgeConfig withGrpcPort(int port) {
+    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown);
+  }
+
+  /** This configuration with {@code grpc} replaced. */
+  public EdgeConfig withGrpc(Grpc newGrpc) {
+    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown);
+  }
+
+  /** This configuration with {@code admission} replaced. */
+  public EdgeConfig withAdmission(Admission newAdmission) {
+    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown);
+  }
+
+  /** This configuration with {@code cache} replaced. */
+  public EdgeConfig withCache(Cache newCache) {
+    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown);
+  }
+
+  /** This configuration with {@code auth} replaced. */
+  public EdgeConfig withAuth(Auth newAuth) {
+    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown);
+  }
+
+  /** This configuration with {@code shutdown} replaced. */
+  public EdgeConfig withShutdown(Shutdown newShutdown) {
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown);
+  }
+
+  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+
+  static void requirePort(String key, int port) {
+    if (port < 0 || port > 65535) {
+      throw new ConfigException(key, "must be a port number in [0, 65535] (0 picks a free port), got " + port);
+    }
+  }
+
+  static void requirePositive(String key, Duration value) {
+    requireNonNull(value, key);
+    if (value.isNegative() || value.isZero()) {
+      throw new ConfigException(key, "must be positive, got " + value);
+    }
+  }
+
+  static void requireHost(String key, String host) {
+    if (host == null || host.isBlank()) {
+      throw new ConfigException(key, "must be a host name or address, e.g. 0.0.0.0 or 127.0.0.1");
+    }
+  }
+
+  /**
+   * Who this agent is: the name and region that appear in {@code ServedBy} and in logs.
+   *
+   * @param name a lower-case DNS label, e.g. {@code shop-42}
+   * @param region a lower-case DNS label, e.g. {@code eu-west}
+   */
+  public record Node(String name, String region) {
+    public static final Node DEFAULT = new Node("edge", "local");
+
+    public Node {
+      if (name == null || !DNS_LABEL.matcher(name).matches()) {
+        throw new ConfigException("node.name", "must be a lower-case DNS label such as shop-42, got " + name);
+      }
+      if (region == null || !DNS_LABEL.matcher(region).matches()) {
+        throw new ConfigException("node.region", "must be a lower-case DNS label such as eu-west, got " + region);
+      }
+    }
+  }
+
+  /**
+   * The model and how the engine runs it.
+   *
+   * @param path the GGUF file; {@code null} until set by {@code model.path} or {@code --model}
+   * @param name the name clients use in {@code model}; {@code null} means the file name without
+   *     {@code .gguf}
+   * @param sha256 the expected SHA-256 of the file in hex; {@code null} skips the check
+   * @param contextSize tokens per request (prompt + completion); the engine allocates {@code
+   *     contextSize × parallel}
+   * @param threads decode threads; 0 picks one per two cores (1 on a 2-core machine)
+   * @param parallel requests generated at the same time (llama.cpp slots)
+   * @param chatTemplate {@code auto} (from the model's metadata, falling back to ChatML) or a
+   *     template name: {@code chatml}, {@code llama3}, {@code llama2}, {@code gemma}, {@code phi3}
+   * @param defaultMaxTokens the completion budget of a request that sets none (capped by the
+   *     context left after the prompt)
+   */
+  public record Model(
+      Path path, String name, String sha256, int contextSize, int threads, int parallel, String chatTemplate,
+      int defaultMaxTokens) {
+    /** The template names {@code model.chat-template} accepts. */
+    public static final Set<String> CHAT_TEMPLATES = Set.of("auto", "chatml", "llama3", "llama2", "gemma", "phi3");
+    private static final Pattern HEX_SHA256 = Pattern.compile("[0-9a-f]{64}");
+    public static final Model DEFAULT = new Model(null, null, null, 2048, 0, 1, "auto", 256);
+
+    public Model {
+      if (name != null && name.isBlank()) {
+        name = null;
+      }
+      if (sha256 != null) {
+        sha256 = sha256.strip().toLowerCase(Locale.ROOT);
+        if (sha256.startsWith("sha256:")) {
+          sha256 = sha256.substring("sha256:".length());
+        }
+        if (sha256.isEmpty()) {
+          sha256 = null;
+        } else if (!HEX_SHA256.matcher(sha256).matches()) {
+          throw new ConfigException("model.sha256", "must be 64 hex digits, got " + sha256.length() + " characters");
+        }
+      }
+      if (contextSize < 64 || contextSize > 1 << 20) {
+        throw new ConfigException("model.context-size", "must be in [64, 1048576] tokens, got " + contextSize);
+      }
+      if (threads < 0 || threads > 512) {
+        throw new ConfigException("model.threads", "must be in [0, 512] (0 = auto), got " + threads);
+      }
+      if (parallel < 1 || parallel > 256) {
+        throw new ConfigException("model.parallel", "must be in [1, 256], got " + parallel);
+      }
+      if (chatTemplate == null || !CHAT_TEMPLATES.contains(chatTemplate)) {
+        throw new ConfigException("model.chat-template",
+            "must be one of " + CHAT_TEMPLATES.stream().sorted().toList() + ", got " + chatTemplate);
+      }
+      if (defaultMaxTokens < 1 || defaultMaxTokens > contextSize) {
+        throw new ConfigException("model.default-max-tokens",
+            "must be in [1, model.context-size=" + contextSize + "], got " + defaultMaxTokens);
+      }
+    }
+
+    /** The name clients use: {@link #name()} or the file name without {@code .gguf}. */
+    public String effectiveName() {
+      if (name != null) {
+        return name;
+      }
+      if (path == null) {
+        return "edge-model";
+      }
+      String file = path.getFileName().toString();
+      return file.toLowerCase(Locale.ROOT).endsWith(".gguf") ? file.substring(0, file.length() - 5) : file;
+    }
+
+    /** The thread count for a machine with {@code cores} cores: {@link #threads()} or half the cores. */
+    public int effectiveThreads(int cores) {
+      return threads > 0 ? threads : Math.max(1, cores / 2);
+    }
+
+    /** The expected digest, when one is configured. */
+    public Optional<String> expectedSha256() {
+      return Optional.ofNullable(sha256);
+    }
+  }
+
+  /**
+   * The OpenAI-compatible HTTP API.
+   *
+   * @param host the address to bind; with no API keys configured only loopback is used
+   * @param port the port; 0 picks a free one
+   * @param maxBodyBytes the largest request body accepted (larger ones get 413)
+   */
+  public record Http(String host, int port, long maxBodyBytes) {
+    public static final Http DEFAULT = new Http("0.0.0.0", 8080, 1 << 20);
+
+    public Http {
+      requireHost("http.host", host);
+      requirePort("http.port", port);
+      if (maxBodyBytes < 1024 || maxBodyBytes > 1L << 30) {
+        throw new ConfigException("http.max-body-bytes", "must be in [1KiB, 1GiB], got " + maxBodyBytes);
+      }
+    }
+  }
+
+  /**
+   * The gRPC API. It runs only with TLS (plaintext is refused): without {@code grpc.tls} it is off.
+   *
+   * @param host the address to bind; with no API keys and no client certificates required only
+   *     loopback is used
+   * @param port the port; 0 picks a free one
+   * @param tls the server certificate, and the CA that client certificates must chain to for mTLS
+   */
+  public record Grpc(String host, int port, Optional<Tls> tls) {
+    public static final Grpc DEFAULT = new Grpc("0.0.0.0", 9090, Optional.empty());
+
+    public Grpc {
+      requireHost("grpc.host", host);
+      requirePort("grpc.port", port);
+      requireNonNull(tls, "grpc.tls");
+    }
+
+    /** Whether the gRPC API runs (it needs TLS). */
+    public boolean enabled() {
+      return tls.isPresent();
+    }
+  }
+
+  /**
+   * TLS material of the gRPC server.
+   *
+   * @param certificateChain PEM certificate chain, leaf first
+   * @param privateKey the leaf's PEM private key
+   * @param clientCa PEM CA bundle; when set, callers must present a mesh certificate (mTLS), the
+   *     files are re-read when rotated, and calls are authorized by the caller's SPIFFE role
+   * @param allowedRoles the SPIFFE roles allowed to call {@code Inference} under mTLS
+   */
+  public record Tls(Path certificateChain, Path privateKey, Optional<Path> clientCa, List<String> allowedRoles) {
+    public static final List<String> DEFAULT_ALLOWED_ROLES = List.of("gateway", "operator");
+    private static final Set<String> ROLES = Set.of("edge", "core", "control", "gateway", "operator");
+
+    public Tls {
+      if (certificateChain == null) {
+        throw new ConfigException("grpc.tls.cert", "is required when grpc.tls is set");
+      }
+      if (privateKey == null) {
+        throw new ConfigException("grpc.tls.key", "is required when grpc.tls is set");
+      }
+      requireNonNull(clientCa, "grpc.tls.client-ca");
+      allowedRoles = List.copyOf(requireNonNull(allowedRoles, "grpc.tls.allowed-roles"));
+      if (allowedRoles.isEmpty()) {
+        throw new ConfigException("grpc.tls.allowed-roles", "must name at least one role of " + ROLES);
+      }
+      for (String role : allowedRoles) {
+        if (!ROLES.contains(role)) {
+          throw new ConfigException("grpc.tls.allowed-roles", "unknown role '" + role + "', expected one of "
+              + ROLES.stream().sorted().toList());
+        }
+      }
+    }
+
+    /** Whether callers must present a client certificate. */
+    public boolean mutual() {
+      return clientCa.isPresent();
+    }
+  }
+
+  /**
+   * Bounded admission in front of the engine and the limits of one request.
+   *
+   * @param queueDepth requests that may wait for a free slot; one more is refused (HTTP 429, gRPC
+   *     RESOURCE_EXHAUSTED)
+   * @param retryAfter the back-off hint sent with a refusal
+   * @param requestTimeout the longest a request may take, queueing included (a shorter gRPC
+   *     deadline wins)
+   */
+  public record Admission(int queueDepth, Duration retryAfter, Duration requestTimeout) {
+    public static final Admission DEFAULT = new Admission(16, Duration.ofSeconds(1), Duration.ofMinutes(5));
+
+    public Admission {
+      if (queueDepth < 0 || queueDepth > 100_000) {
+        throw new ConfigException("admission.queue-depth", "must be in [0, 100000], got " + queueDepth);
+      }
+      requirePositive("admission.retry-after", retryAfter);
+      requirePositive("admission.request-timeout", requestTimeout);
+    }
+  }
+
+  /**
+   * The response cache for deterministic requests (temperature 0 or a fixed seed).
+   *
+   * @param enabled whether answers are cached
+   * @param maxBytes the most memory cached answers may use (approximate)
+   * @param ttl how long an answer stays cached
+   */
+  public record Cache(boolean enabled, long maxBytes, Duration ttl) {
+    public static final Cache DEFAULT = new Cache(true, 64L << 20, Duration.ofMinutes(10));
+
+    public Cache {
+      if (maxBytes < 0) {
+        throw new ConfigException("cache.max-bytes", "must not be negative, got " + maxBytes);
+      }
+      requirePositive("cache.ttl", ttl);
+    }
+  }
+
+  /**
+   * API keys. Empty means no authentication, and then both APIs listen on loopback only.
+   *
+   * @param tenants the tenants and their keys
+   */
+  public record Auth(List<Tenant> tenants) {
+    public static final Auth NONE = new Auth(List.of());
+
+    public Auth {
+      tenants = List.copyOf(requireNonNull(tenants, "auth.tenants"));
+      Set<String> names = new HashSet<>();
+      Set<String> keys = new HashSet<>();
+      for (int i = 0; i < tenants.size(); i++) {
+        Tenant t = tenants.get(i);
+        if (!names.add(t.name())) {
+          throw new ConfigException("auth.tenants[" + i + "].name", "duplicate tenant '" + t.name() + "'");
+        }
+        for (String key : t.keys()) {
+          if (!keys.add(key)) {
+            throw new ConfigException("auth.tenants[" + i + "].keys", "a key is listed twice (keys must be unique)");
+          }
+        }
+      }
+    }
+
+    /** Whether requests must carry an API key. */
+    public boolean enabled() {
+      return !tenants.isEmpty();
+    }
+  }
+
+  /**
+   * One tenant: its API keys and its rate limits (0 means unlimited).
+   *
+   * @param name the tenant name used in metrics, logs and {@code GenerateRequest.tenant}
+   * @param keys bearer tokens that identify the tenant
+   * @param requestsPerMinute requests admitted per minute
+   * @param tokensPerMinute prompt + completion tokens per minute
+   */
+  public record Tenant(String name, List<String> keys, long requestsPerMinute, long tokensPerMinute) {
+    public Tenant {
+      if (name == null || !DNS_LABEL.matcher(name).matches()) {
+        throw new ConfigException("auth.tenants.name", "must be a lower-case DNS label, got " + name);
+      }
+      keys = List.copyOf(requireNonNull(keys, "auth.tenants.keys"));
+      if (keys.isEmpty()) {
+        throw new ConfigException("auth.tenants.keys", "tenant '" + name + "' needs at least one key");
+      }
+      for (String key : keys) {
+        if (key == null || key.length() < 8 || key.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+          throw new ConfigException("auth.tenants.keys",
+              "tenant '" + name + "': keys must be at least 8 printable ASCII characters without spaces");
+        }
+      }
+      if (requestsPerMinute < 0) {
+        throw new ConfigException("auth.tenants.requests-per-minute", "must not be negative, got " + requestsPerMinute);
+      }
+      if (tokensPerMinute < 0) {
+        throw new ConfigException("auth.tenants.tokens-per-minute", "must not be negative, got " + tokensPerMinute);
+      }
+    }
+  }
+
+  /**
+   * Clean shutdown.
+   *
+   * @param grace how long requests in flight may run on after SIGTERM before they are cancelled
+   */
+  public record Shutdown(Duration grace) {
+    public static final Shutdown DEFAULT = new Shutdown(Duration.ofSeconds(10));
+
+    public Shutdown {
+      requireNonNull(grace, "shutdown.grace");
+      if (grace.isNegative()) {
+        throw new ConfigException("shutdown.grace", "must not be negative, got " + grace);
+      }
+    }
+  }
+}

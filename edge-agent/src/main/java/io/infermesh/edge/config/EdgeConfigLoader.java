@@ -1,0 +1,175 @@
+package io.infermesh.edge.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Reads {@code edge.yaml} into an {@link EdgeConfig}. Every key has a default (an empty file is a
+ * valid configuration, apart from the model path which a flag may supply); unknown keys are refused
+ * so that typos do not pass silently; relative paths are resolved against the file's directory.
+ * Stateless and thread-safe.
+ */
+public final class EdgeConfigLoader {
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  private EdgeConfigLoader() {}
+
+  /**
+   * Reads and validates {@code file}.
+   *
+   * @throws IOException when the file cannot be read
+   * @throws ConfigException naming the key when a value is missing, malformed or out of range
+   */
+  public static EdgeConfig load(Path file) throws IOException {
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (NoSuchFileException e) {
+      throw new NoSuchFileException(file.toString(), null, "config file not found");
+    }
+    Path base = file.toAbsolutePath().getParent();
+    try {
+      return parse(text, base);
+    } catch (ConfigException e) {
+      throw new ConfigException(file.getFileName() + ": " + e.key(), e.getMessage().substring(e.key().length() + 2), e);
+    }
+  }
+
+  /**
+   * Parses YAML text; relative paths resolve against {@code baseDirectory}.
+   *
+   * @throws ConfigException naming the key when a value is missing, malformed or out of range
+   */
+  public static EdgeConfig parse(String yaml, Path baseDirectory) {
+    JsonNode tree;
+    try {
+      tree = YAML.readTree(yaml);
+    } catch (JsonProcessingException e) {
+      throw new ConfigException("(yaml)", "not valid YAML: " + e.getOriginalMessage()
+          + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()));
+    }
+    YamlSection root = YamlSection.root(tree);
+    EdgeConfig.Node node = node(root.section("node"));
+    EdgeConfig.Model model = model(root.section("model"), baseDirectory);
+    EdgeConfig.Http http = http(root.section("http"));
+    EdgeConfig.Grpc grpc = grpc(root.section("grpc"), baseDirectory);
+    EdgeConfig.Admission admission = admission(root.section("admission"));
+    EdgeConfig.Cache cache = cache(root.section("cache"));
+    EdgeConfig.Auth auth = auth(root.section("auth"));
+    EdgeConfig.Shutdown shutdown = shutdown(root.section("shutdown"));
+    root.finish();
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown);
+  }
+
+  private static EdgeConfig.Node node(YamlSection s) {
+    EdgeConfig.Node d = EdgeConfig.Node.DEFAULT;
+    EdgeConfig.Node node = new EdgeConfig.Node(s.string("name", d.name()), s.string("region", d.region()));
+    s.finish();
+    return node;
+  }
+
+  private static EdgeConfig.Model model(YamlSection s, Path base) {
+    EdgeConfig.Model d = EdgeConfig.Model.DEFAULT;
+    Path path = resolve(base, s.path("path", null));
+    EdgeConfig.Model model = new EdgeConfig.Model(
+        path,
+        s.string("name", d.name()),
+        s.string("sha256", d.sha256()),
+        s.integer("context-size", d.contextSize()),
+        s.integer("threads", d.threads()),
+        s.integer("parallel", d.parallel()),
+        s.string("chat-template", d.chatTemplate()),
+        s.integer("default-max-tokens", d.defaultMaxTokens()));
+    s.finish();
+    return model;
+  }
+
+  private static EdgeConfig.Http http(YamlSection s) {
+    EdgeConfig.Http d = EdgeConfig.Http.DEFAULT;
+    EdgeConfig.Http http = new EdgeConfig.Http(
+        s.string("host", d.host()), s.integer("port", d.port()), s.bytes("max-body-bytes", d.maxBodyBytes()));
+    s.finish();
+    return http;
+  }
+
+  private static EdgeConfig.Grpc grpc(YamlSection s, Path base) {
+    EdgeConfig.Grpc d = EdgeConfig.Grpc.DEFAULT;
+    String host = s.string("host", d.host());
+    int port = s.integer("port", d.port());
+    Optional<EdgeConfig.Tls> tls = s.optionalSection("tls").map(t -> {
+      EdgeConfig.Tls value = new EdgeConfig.Tls(
+          resolve(base, t.path("cert", null)),
+          resolve(base, t.path("key", null)),
+          Optional.ofNullable(resolve(base, t.path("client-ca", null))),
+          t.strings("allowed-roles", EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES));
+      t.finish();
+      return value;
+    });
+    s.finish();
+    return new EdgeConfig.Grpc(host, port, tls);
+  }
+
+  private static EdgeConfig.Admission admission(YamlSection s) {
+    EdgeConfig.Admission d = EdgeConfig.Admission.DEFAULT;
+    EdgeConfig.Admission admission = new EdgeConfig.Admission(
+        s.integer("queue-depth", d.queueDepth()),
+        s.duration("retry-after", d.retryAfter()),
+        s.duration("request-timeout", d.requestTimeout()));
+    s.finish();
+    return admission;
+  }
+
+  private static EdgeConfig.Cache cache(YamlSection s) {
+    EdgeConfig.Cache d = EdgeConfig.Cache.DEFAULT;
+    EdgeConfig.Cache cache = new EdgeConfig.Cache(
+        s.bool("enabled", d.enabled()), s.bytes("max-bytes", d.maxBytes()), s.duration("ttl", d.ttl()));
+    s.finish();
+    return cache;
+  }
+
+  private static EdgeConfig.Auth auth(YamlSection s) {
+    List<EdgeConfig.Tenant> tenants = new ArrayList<>();
+    List<YamlSection> items = s.sections("tenants");
+    for (int i = 0; i < items.size(); i++) {
+      YamlSection t = items.get(i);
+      try {
+        tenants.add(new EdgeConfig.Tenant(
+            t.string("name", null),
+            t.strings("keys", List.of()),
+            t.longValue("requests-per-minute", 0),
+            t.longValue("tokens-per-minute", 0)));
+      } catch (ConfigException e) {
+        if (!e.key().startsWith("auth.tenants.")) {
+          throw e;
+        }
+        String indexed = "auth.tenants[" + i + "]" + e.key().substring("auth.tenants".length());
+        throw new ConfigException(indexed, e.getMessage().substring(e.key().length() + 2), e);
+      }
+      t.finish();
+    }
+    s.finish();
+    return new EdgeConfig.Auth(tenants);
+  }
+
+  private static EdgeConfig.Shutdown shutdown(YamlSection s) {
+    EdgeConfig.Shutdown shutdown = new EdgeConfig.Shutdown(s.duration("grace", EdgeConfig.Shutdown.DEFAULT.grace()));
+    s.finish();
+    return shutdown;
+  }
+
+  private static Path resolve(Path base, Path path) {
+    if (path == null || path.isAbsolute() || base == null) {
+      return path;
+    }
+    return base.resolve(path).normalize();
+  }
+}

@@ -1,0 +1,38 @@
+package io.infermesh.edge.engine;
+
+import io.infermesh.models.gguf.GgufFile;
+import io.infermesh.models.gguf.GgufMetadata;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The few GGUF metadata values the engine needs besides what llama.cpp reads itself.
+ *
+ * @param chatTemplate {@code tokenizer.chat_template}, when present
+ * @param addBos whether the tokenizer prepends a beginning-of-sequence token (as llama.cpp
+ *     decides it: the {@code tokenizer.ggml.add_bos_token} key, else the tokenizer's default)
+ */
+record GgufFacts(Optional<String> chatTemplate, boolean addBos) {
+  /** BPE pre-tokenizers for which llama.cpp adds a BOS token by default. */
+  private static final Set<String> BPE_WITH_BOS = Set.of("llama3", "llama-v3", "llama-bpe", "falcon3", "tekken");
+
+  static GgufFacts read(Path path) throws IOException {
+    try (GgufFile file = GgufFile.open(path)) {
+      return of(file.metadata());
+    }
+  }
+
+  static GgufFacts of(GgufMetadata metadata) {
+    Optional<String> template = metadata.findString("tokenizer.chat_template").filter(t -> !t.isBlank());
+    boolean addBos = metadata.findBoolean("tokenizer.ggml.add_bos_token").orElseGet(() -> {
+      String model = metadata.findString("tokenizer.ggml.model").orElse("llama");
+      if ("llama".equals(model)) {
+        return true;
+      }
+      return "gpt2".equals(model) && BPE_WITH_BOS.contains(metadata.findString("tokenizer.ggml.pre").orElse(""));
+    });
+    return new GgufFacts(template, addBos);
+  }
+}

@@ -1,0 +1,262 @@
+package io.infermesh.edge.engine;
+
+import static java.util.Objects.requireNonNull;
+
+import de.kherud.llama.InferenceParameters;
+import de.kherud.llama.LlamaIterator;
+import de.kherud.llama.LlamaModel;
+import de.kherud.llama.LlamaOutput;
+import de.kherud.llama.LogLevel;
+import de.kherud.llama.ModelParameters;
+import de.kherud.llama.args.LogFormat;
+import io.infermesh.edge.config.EdgeConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The llama.cpp engine (de.kherud:llama) over one GGUF file.
+ *
+ * <p>Loading checks the file's SHA-256 against {@code model.sha256} when set, reads the chat
+ * template from the GGUF metadata (falling back to ChatML), and starts llama.cpp with {@code
+ * context-size × parallel} tokens of context split into {@code parallel} slots, continuous
+ * batching, and context shifting off (a full context ends generation with {@code length}).
+ *
+ * <p>Thread-safe: llama.cpp's server thread decodes every slot; each {@link Generation} is pulled
+ * by its caller's thread, which only waits for results. Cancellation is polled between tokens (cancelling from another
+ * thread while one waits inside the binding would strand that thread). {@code setNProbs} is never
+ * called: it aborts the JVM in this binding. After {@link #close()} llama.cpp leaves a native
+ * thread running, so a process must exit explicitly.
+ */
+public final class LlamaEngine implements Engine {
+  private static final Logger log = LoggerFactory.getLogger(LlamaEngine.class);
+  private static final Logger nativeLog = LoggerFactory.getLogger("llama.cpp");
+
+  static {
+    LlamaModel.setLogger(LogFormat.TEXT, LlamaEngine::logNative);
+  }
+
+  private final LlamaModel model;
+  private final ModelInfo info;
+  private final ChatTemplate template;
+  private final boolean addBos;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos) {
+    this.model = model;
+    this.info = info;
+    this.template = template;
+    this.addBos = addBos;
+  }
+
+  /**
+   * Loads the model {@code config} describes, on a machine with {@code cores} cores.
+   *
+   * @throws ModelLoadException when the path is unset or missing, the digest differs from {@code
+   *     model.sha256}, or llama.cpp refuses the file
+   */
+  public static LlamaEngine load(EdgeConfig.Model config, int cores) throws IOException {
+    requireNonNull(config, "config");
+    Path path = config.path();
+    if (path == null) {
+      throw new ModelLoadException("model.path: not set (set model.path in edge.yaml or pass --model)");
+    }
+    if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+      throw new ModelLoadException("model.path: no readable file at " + path);
+    }
+    long started = System.nanoTime();
+    String sha256 = ModelDigest.verify(path, config.expectedSha256());
+    GgufFacts facts = GgufFacts.read(path);
+    ChatTemplate template = ChatTemplates.choose(config.chatTemplate(), facts.chatTemplate());
+    if ("auto".equals(config.chatTemplate()) && facts.chatTemplate().flatMap(ChatTemplates::detect).isEmpty()) {
+      log.warn("model {} has {} chat template; using the {} fallback", path.getFileName(),
+          facts.chatTemplate().isPresent() ? "an unrecognised" : "no", template.name());
+    }
+    int threads = config.effectiveThreads(cores);
+    ModelParameters params = new ModelParameters()
+        .setModel(path.toString())
+        .setCtxSize(config.contextSize() * config.parallel())
+        .setParallel(config.parallel())
+        .setThreads(threads)
+        .setThreadsBatch(threads)
+        .disableContextShift()
+        .disableLog(); // llama.cpp's server log goes straight to stdout; errors still surface as exceptions
+    LlamaModel model;
+    try {
+      model = new LlamaModel(params);
+    } catch (RuntimeException e) { // the binding's LlamaException is a package-private RuntimeException
+      throw new ModelLoadException("model.path: llama.cpp cannot load " + path + ": " + e.getMessage(), e);
+    }
+    ModelInfo info = new ModelInfo(config.effectiveName(), sha256.substring(0, 12), sha256, config.contextSize(),
+        config.parallel(), template.name());
+    log.info("loaded model {} ({}, sha256 {}) in {} ms: context {} x {} slots, {} threads, chat template {}",
+        info.name(), path.getFileName(), info.version(), (System.nanoTime() - started) / 1_000_000,
+        config.contextSize(), config.parallel(), threads, template.name());
+    return new LlamaEngine(model, info, template, facts.addBos());
+  }
+
+  @Override
+  public ModelInfo info() {
+    return info;
+  }
+
+  /** The chat template in use. */
+  public ChatTemplate chatTemplate() {
+    return template;
+  }
+
+  @Override
+  public Prompt renderChat(List<ChatMessage> messages) {
+    return rawPrompt(template.render(messages));
+  }
+
+  @Override
+  public Prompt rawPrompt(String text) {
+    return new Prompt(text, tokenize(text).length + (addBos ? 1 : 0));
+  }
+
+  @Override
+  public int[] tokenize(String text) {
+    checkOpen();
+    return text.isEmpty() ? new int[0] : model.encode(text);
+  }
+
+  @Override
+  public Generation start(Prompt prompt, SamplingParams sampling, BooleanSupplier cancelled) {
+    checkOpen();
+    InferenceParameters params = new InferenceParameters(prompt.text())
+        .setNPredict(sampling.maxTokens())
+        .setTemperature(sampling.temperature())
+        .setTopP(sampling.topP())
+        .setTopK(sampling.topK())
+        .setCachePrompt(true);
+    // Never call setNProbs here: it aborts the JVM in this binding.
+    sampling.seed().ifPresent(seed -> params.setSeed(foldSeed(seed)));
+    if (!sampling.stop().isEmpty()) {
+      params.setStopStrings(sampling.stop().toArray(String[]::new));
+    }
+    try {
+      return new LlamaGeneration(model.generate(params).iterator(), sampling, prompt.tokens(), cancelled);
+    } catch (RuntimeException e) {
+      throw new EngineException("llama.cpp refused the request: " + e.getMessage(), e);
+    }
+  }
+
+  /** A generation over the binding's iterator. Confined to the thread that pulls it. */
+  private static final class LlamaGeneration implements Generation {
+    private final LlamaIterator tokens;
+    private final SamplingParams sampling;
+    private final int promptTokens;
+    private final BooleanSupplier cancelled;
+    private int outputs;
+    private boolean lastOutputEmpty; // no output at all: every token was held back, so the budget ran out
+    private Completion completion;
+
+    LlamaGeneration(LlamaIterator tokens, SamplingParams sampling, int promptTokens, BooleanSupplier cancelled) {
+      this.tokens = tokens;
+      this.sampling = sampling;
+      this.promptTokens = promptTokens;
+      this.cancelled = cancelled;
+    }
+
+    @Override
+    public String next() {
+      if (completion != null) {
+        return null;
+      }
+      if (cancelled.getAsBoolean()) {
+        close();
+        throw new CancellationException("generation cancelled");
+      }
+      LlamaOutput out;
+      try {
+        out = tokens.next();
+      } catch (RuntimeException e) {
+        close();
+        throw new EngineException("llama.cpp failed while generating: " + e.getMessage(), e);
+      }
+      if (tokens.hasNext()) {
+        outputs++;
+        lastOutputEmpty = out.text.isEmpty();
+        return out.text;
+      }
+      completion = finish(outputs, lastOutputEmpty, sampling, promptTokens);
+      return out.text.isEmpty() ? null : out.text; // the closing result carries no text in stream mode
+    }
+
+    @Override
+    public Completion completion() {
+      if (completion == null) {
+        throw new IllegalStateException("generation has not ended");
+      }
+      return completion;
+    }
+
+    @Override
+    public void close() {
+      if (tokens.hasNext()) {
+        tokens.cancel();
+      }
+    }
+  }
+
+  /**
+   * How a generation ended, from what the binding shows: one output per token, except that a
+   * token ending in an incomplete UTF-8 sequence is held back and sent with the next one, and the
+   * closing result carries no token. An end-of-sequence token arrives as an empty output; a
+   * token budget that ran out ends on the last token's text (or on nothing, when every token was
+   * held back). So: {@code outputs} reaching the budget, or a last output that is not empty (when
+   * no stop strings could explain it), means {@code length} with exactly {@code maxTokens}
+   * generated; otherwise {@code stop}, with {@code outputs}
+   * as the count (held-back tokens make it a slight undercount).
+   */
+  static Completion finish(int outputs, boolean lastOutputEmpty, SamplingParams sampling, int promptTokens) {
+    boolean length = outputs >= sampling.maxTokens() || (!lastOutputEmpty && sampling.stop().isEmpty());
+    return length
+        ? new Completion(FinishReason.LENGTH, promptTokens, sampling.maxTokens())
+        : new Completion(FinishReason.STOP, promptTokens, outputs);
+  }
+
+  /** llama.cpp seeds are 32-bit and 0xFFFFFFFF means "random": fold into the non-negative ints. */
+  static int foldSeed(long seed) {
+    return (int) (seed ^ (seed >>> 32)) & 0x7FFF_FFFF;
+  }
+
+  private void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("the engine is closed");
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      model.close();
+      log.info("unloaded model {}", info.name());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "LlamaEngine{" + info + "}";
+  }
+
+  private static void logNative(LogLevel level, String message) {
+    String text = message.strip();
+    if (text.isEmpty()) {
+      return;
+    }
+    switch (level) {
+      case ERROR -> nativeLog.error(text);
+      case WARN -> nativeLog.warn(text);
+      case INFO -> nativeLog.debug(text);
+      default -> nativeLog.trace(text);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+package io.infermesh.edge.grpc;
+
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.infermesh.edge.serve.EdgeException;
+
+/**
+ * The one place where failures become gRPC statuses, following {@code Status.Code}'s guidance:
+ * INVALID_ARGUMENT and NOT_FOUND are not retried, RESOURCE_EXHAUSTED backs off for the {@code
+ * retry-after-ms} trailer, UNAVAILABLE retries (elsewhere). Descriptions are the same messages
+ * the HTTP API sends. Stateless; thread-safe.
+ */
+final class GrpcErrors {
+  /** Trailer carrying the back-off hint of a RESOURCE_EXHAUSTED answer, in milliseconds. */
+  static final Metadata.Key<String> RETRY_AFTER_MS = Metadata.Key.of("retry-after-ms", Metadata.ASCII_STRING_MARSHALLER);
+
+  private GrpcErrors() {}
+
+  static Status.Code code(EdgeException.Kind kind) {
+    return switch (kind) {
+      case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;
+      case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
+      case NOT_FOUND -> Status.Code.NOT_FOUND;
+      case RATE_LIMITED, QUEUE_FULL -> Status.Code.RESOURCE_EXHAUSTED;
+      case UNAVAILABLE -> Status.Code.UNAVAILABLE;
+      case DEADLINE_EXCEEDED -> Status.Code.DEADLINE_EXCEEDED;
+      case CANCELLED -> Status.Code.CANCELLED;
+      case INTERNAL -> Status.Code.INTERNAL;
+    };
+  }
+
+  /** {@code e} as a status exception with its trailers. */
+  static StatusRuntimeException toStatus(EdgeException e) {
+    Metadata trailers = new Metadata();
+    e.retryAfter().ifPresent(d -> trailers.put(RETRY_AFTER_MS, Long.toString(Math.max(1, d.toMillis()))));
+    return Status.fromCode(code(e.kind())).withDescription(e.getMessage()).asRuntimeException(trailers);
+  }
+}

@@ -1,0 +1,290 @@
+package io.infermesh.edge.grpc;
+
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.FinishReason;
+import io.infermesh.api.v1.GenerateChunk;
+import io.infermesh.api.v1.GenerateRequest;
+import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.ListModelsRequest;
+import io.infermesh.api.v1.ListModelsResponse;
+import io.infermesh.api.v1.ModelInfo;
+import io.infermesh.api.v1.Route;
+import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.api.v1.ServedBy;
+import io.infermesh.api.v1.Tier;
+import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.engine.ChatMessage;
+import io.infermesh.edge.engine.Engine;
+import io.infermesh.edge.serve.CompletionRequest;
+import io.infermesh.edge.serve.CompletionService;
+import io.infermesh.edge.serve.CompletionStream;
+import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.edge.serve.Operation;
+import io.infermesh.edge.serve.RequestValidator;
+import io.infermesh.edge.serve.SamplingRequest;
+import io.infermesh.edge.serve.Served;
+import io.infermesh.edge.serve.StreamEvent;
+import io.infermesh.edge.serve.Usage;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code infermesh.v1.Inference} service over the shared {@link CompletionService}: the same
+ * validation, limits, cache and routing as the HTTP API. {@code Generate} streams one chunk per
+ * delta, {@code served_by} on the first and last chunk, finish reason and usage on the last.
+ *
+ * <p>The handler pulls the answer on the call's thread; it sends only while the transport is
+ * ready (a slow reader slows generation instead of filling memory) and stops generation as soon
+ * as the call's context is cancelled or its deadline passes. Thread-safe.
+ */
+final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
+  private static final Logger log = LoggerFactory.getLogger(InferenceGrpcService.class);
+  private static final Pattern TENANT = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+  private static final long READY_POLL_MILLIS = 2;
+
+  private final CompletionService service;
+  private final GrpcApi.NodeIdHolder nodeId;
+  private final String region;
+
+  /**
+   * @param nodeId the SPIFFE ID (or name) this node reports in {@code ServedBy.node_id}
+   * @param region the region it reports
+   */
+  InferenceGrpcService(CompletionService service, GrpcApi.NodeIdHolder nodeId, String region) {
+    this.service = service;
+    this.nodeId = nodeId;
+    this.region = region;
+  }
+
+  /**
+   * This service with a request marshaller that answers unparseable requests (invalid UTF-8)
+   * with INVALID_ARGUMENT instead of grpc-java's UNKNOWN.
+   */
+  ServerServiceDefinition bindLenient() {
+    ServerServiceDefinition base = bindService();
+    MethodDescriptor<GenerateRequest, GenerateChunk> generate = InferenceGrpc.getGenerateMethod().toBuilder()
+        .setRequestMarshaller(new LenientRequestMarshaller(InferenceGrpc.getGenerateMethod().getRequestMarshaller()))
+        .build();
+    ServiceDescriptor descriptor = base.getServiceDescriptor();
+    ServiceDescriptor.Builder lenient = ServiceDescriptor.newBuilder(descriptor.getName())
+        .setSchemaDescriptor(descriptor.getSchemaDescriptor());
+    List<ServerMethodDefinition<?, ?>> others = new ArrayList<>();
+    for (ServerMethodDefinition<?, ?> method : base.getMethods()) {
+      if (method.getMethodDescriptor().getFullMethodName().equals(generate.getFullMethodName())) {
+        lenient.addMethod(generate);
+      } else {
+        lenient.addMethod(method.getMethodDescriptor());
+        others.add(method);
+      }
+    }
+    ServerServiceDefinition.Builder definition = ServerServiceDefinition.builder(lenient.build());
+    @SuppressWarnings("unchecked")
+    ServerCallHandler<GenerateRequest, GenerateChunk> handler = (ServerCallHandler<GenerateRequest, GenerateChunk>)
+        base.getMethod(generate.getFullMethodName()).getServerCallHandler();
+    definition.addMethod(generate, handler);
+    others.forEach(definition::addMethod);
+    return definition.build();
+  }
+
+  @Override
+  public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> responses) {
+    try {
+      service.authenticate(AuthorizationHeader.VALUE.get());
+    } catch (EdgeException e) {
+      responses.onError(GrpcErrors.toStatus(e));
+      return;
+    }
+    ListModelsResponse.Builder answer = ListModelsResponse.newBuilder();
+    service.model().ifPresent(m -> answer.addModels(ModelInfo.newBuilder()
+        .setName(m.name())
+        .setVersion(m.version())
+        .setTier(Tier.TIER_EDGE)
+        .setContextLength(m.contextSize())
+        .setReady(service.ready())));
+    responses.onNext(answer.build());
+    responses.onCompleted();
+  }
+
+  @Override
+  public void generate(GenerateRequest request, StreamObserver<GenerateChunk> responses) {
+    ServerCallStreamObserver<GenerateChunk> call = (ServerCallStreamObserver<GenerateChunk>) responses;
+    CompletionStream stream;
+    try {
+      Tenant tenant = tenant(service.authenticate(AuthorizationHeader.VALUE.get()), request.getTenant());
+      stream = service.open(toCompletionRequest(request), tenant);
+    } catch (EdgeException e) {
+      responses.onError(GrpcErrors.toStatus(e));
+      return;
+    }
+    Context.CancellationListener onCancel = context -> stream.cancel();
+    Context.current().addListener(onCancel, Runnable::run);
+    try {
+      pump(stream, call);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      stream.cancel();
+      responses.onError(Status.CANCELLED.withDescription("the server is shutting down").asRuntimeException());
+    } catch (RuntimeException e) {
+      log.error("request {}: gRPC stream failed", stream.served().requestId(), e);
+      stream.cancel();
+      responses.onError(Status.INTERNAL.withDescription("internal error").asRuntimeException());
+    } finally {
+      Context.current().removeListener(onCancel);
+      stream.close();
+    }
+  }
+
+  private void pump(CompletionStream stream, ServerCallStreamObserver<GenerateChunk> call) throws InterruptedException {
+    Served served = stream.served();
+    ServedBy servedBy = ServedBy.newBuilder()
+        .setTier(Tier.TIER_EDGE)
+        .setNodeId(nodeId.get())
+        .setRegion(region)
+        .setModel(served.model())
+        .setModelVersion(served.modelVersion())
+        .setRoute(route(served.route().route()))
+        .setRouteReason(served.route().reason())
+        .build();
+    Engine engine = service.engine().orElse(null);
+    boolean first = true;
+    while (true) {
+      StreamEvent event = stream.next();
+      if (call.isCancelled()) {
+        stream.cancel();
+        return;
+      }
+      if (event instanceof StreamEvent.Failed failed) {
+        call.onError(GrpcErrors.toStatus(failed.error()));
+        return;
+      }
+      GenerateChunk.Builder chunk = GenerateChunk.newBuilder().setRequestId(served.requestId());
+      if (first) {
+        chunk.setServedBy(servedBy);
+        first = false;
+      }
+      if (event instanceof StreamEvent.Delta delta) {
+        chunk.setText(delta.text());
+        if (engine != null) {
+          // The binding reports text, not ids: these are the ids of the text re-tokenized.
+          for (int id : engine.tokenize(delta.text())) {
+            chunk.addTokenIds(id);
+          }
+        }
+        awaitReady(call);
+        call.onNext(chunk.build());
+        continue;
+      }
+      StreamEvent.Done done = (StreamEvent.Done) event;
+      Usage usage = done.usage();
+      chunk.setServedBy(servedBy)
+          .setFinishReason(done.finishReason() == io.infermesh.edge.engine.FinishReason.LENGTH
+              ? FinishReason.FINISH_REASON_LENGTH : FinishReason.FINISH_REASON_STOP)
+          .setUsage(io.infermesh.api.v1.Usage.newBuilder()
+              .setPromptTokens(usage.promptTokens())
+              .setCompletionTokens(usage.completionTokens())
+              .setCachedTokens(usage.cachedTokens()));
+      awaitReady(call);
+      call.onNext(chunk.build());
+      call.onCompleted();
+      return;
+    }
+  }
+
+  /** Waits while the transport's buffer is full (flow control), giving up if the call ends. */
+  private static void awaitReady(ServerCallStreamObserver<GenerateChunk> call) throws InterruptedException {
+    while (!call.isReady() && !call.isCancelled()) {
+      // onReady callbacks run on this call's serialized executor, which this thread holds: poll.
+      TimeUnit.MILLISECONDS.sleep(READY_POLL_MILLIS);
+    }
+  }
+
+  private static Route route(io.infermesh.edge.route.Route route) {
+    return switch (route) {
+      case EDGE -> Route.ROUTE_EDGE;
+      case CORE -> Route.ROUTE_CORE;
+      case EDGE_DEGRADED -> Route.ROUTE_EDGE_DEGRADED;
+      case CACHE -> Route.ROUTE_CACHE;
+    };
+  }
+
+  /**
+   * The tenant of a call: the API key's when keys are configured (the request's {@code tenant}
+   * must then be empty or the same); otherwise the request's {@code tenant}, unlimited.
+   */
+  private static Tenant tenant(Tenant authenticated, String requested) {
+    if (requested.isEmpty() || requested.equals(authenticated.name())) {
+      return authenticated;
+    }
+    if (authenticated != Tenant.ANONYMOUS) {
+      throw EdgeException.invalid("tenant", "tenant: the API key belongs to tenant '" + authenticated.name()
+          + "'; leave tenant empty or set it to that");
+    }
+    if (!TENANT.matcher(requested).matches()) {
+      throw EdgeException.invalid("tenant", "tenant: must be a lower-case DNS label, got '" + requested + "'");
+    }
+    return new Tenant(requested, 0, 0);
+  }
+
+  /** The request in the shared form; gRPC-only checks (input set, known roles) happen here. */
+  static CompletionRequest toCompletionRequest(GenerateRequest request) {
+    if (request == LenientRequestMarshaller.INVALID_UTF8) {
+      throw EdgeException.invalid(null, "request: a string field is not valid UTF-8");
+    }
+    if (request == LenientRequestMarshaller.MALFORMED) {
+      throw EdgeException.invalid(null, "request: not a valid GenerateRequest encoding");
+    }
+    RequestValidator.requestId("request_id", request.getRequestId());
+    Operation operation;
+    List<ChatMessage> messages = List.of();
+    String prompt = null;
+    switch (request.getInputCase()) {
+      case CHAT -> {
+        operation = Operation.CHAT;
+        messages = messages(request.getChat());
+      }
+      case PROMPT -> {
+        operation = Operation.TEXT_COMPLETION;
+        prompt = request.getPrompt();
+      }
+      default -> throw EdgeException.invalid("input", "input: set either chat (messages) or prompt");
+    }
+    SamplingParams s = request.getSampling();
+    SamplingRequest sampling = new SamplingRequest(
+        s.hasMaxTokens() ? s.getMaxTokens() : null,
+        s.hasTemperature() ? (double) s.getTemperature() : null,
+        s.hasTopP() ? (double) s.getTopP() : null,
+        s.hasTopK() ? s.getTopK() : null,
+        s.hasSeed() ? s.getSeed() : null,
+        s.getStopList());
+    Deadline deadline = Context.current().getDeadline();
+    Optional<Duration> timeout = deadline == null ? Optional.empty()
+        : Optional.of(Duration.ofNanos(Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS))));
+    return new CompletionRequest(request.getRequestId(), operation, request.getModel(), messages, prompt, sampling,
+        request.getHintsMap(), timeout);
+  }
+
+  private static List<ChatMessage> messages(ChatMessages chat) {
+    List<ChatMessage> messages = new ArrayList<>(chat.getMessagesCount());
+    for (int i = 0; i < chat.getMessagesCount(); i++) {
+      io.infermesh.api.v1.ChatMessage m = chat.getMessages(i);
+      messages.add(new ChatMessage(RequestValidator.role(i, m.getRole()), m.getContent(), m.getName()));
+    }
+    return messages;
+  }
+}

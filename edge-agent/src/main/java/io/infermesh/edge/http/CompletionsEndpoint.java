@@ -1,0 +1,236 @@
+package io.infermesh.edge.http;
+
+import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.serve.CompletionService;
+import io.infermesh.edge.serve.CompletionStream;
+import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.edge.serve.Operation;
+import io.infermesh.edge.serve.RequestValidator;
+import io.infermesh.edge.serve.Served;
+import io.infermesh.edge.serve.StreamEvent;
+import io.javalin.http.Context;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /v1/chat/completions} and {@code POST /v1/completions}: checks the content type and
+ * body size, parses, hands the request to the {@link CompletionService} and writes the answer —
+ * whole, or as server-sent events flushed as tokens arrive (a very fast stream is flushed every
+ * couple of milliseconds instead of every token). The request thread waits for the first event before committing a status, so
+ * failures in the queue still get a proper HTTP error; a client that goes away cancels
+ * generation. Stateless apart from its collaborators; thread-safe.
+ */
+final class CompletionsEndpoint {
+  private static final Logger log = LoggerFactory.getLogger(CompletionsEndpoint.class);
+  static final String REQUEST_ID_ATTRIBUTE = "infermesh.request-id";
+  /** Tokens closer together than this count as a fast stream, whose flushes are coalesced. */
+  private static final long FAST_TOKEN_NANOS = TimeUnit.MICROSECONDS.toNanos(300);
+  /** The longest a fast stream's tokens wait in the response buffer. */
+  private static final long COALESCE_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
+  private final CompletionService service;
+  private final long maxBodyBytes;
+  private final Clock clock;
+
+  CompletionsEndpoint(CompletionService service, long maxBodyBytes, Clock clock) {
+    this.service = service;
+    this.maxBodyBytes = maxBodyBytes;
+    this.clock = clock;
+  }
+
+  void chat(Context ctx) throws Exception {
+    handle(ctx, Operation.CHAT);
+  }
+
+  void text(Context ctx) throws Exception {
+    handle(ctx, Operation.TEXT_COMPLETION);
+  }
+
+  private void handle(Context ctx, Operation operation) throws Exception {
+    String requestId;
+    try {
+      requestId = requestId(ctx);
+    } catch (EdgeException e) {
+      service.rejected(e.kind());
+      throw e;
+    }
+    Tenant tenant = service.authenticate(ctx.header("Authorization"));
+    OpenAiRequests.Parsed parsed;
+    try {
+      requireJson(ctx);
+      byte[] body = readBody(ctx);
+      parsed = operation == Operation.CHAT ? OpenAiRequests.chat(body, requestId) : OpenAiRequests.text(body, requestId);
+    } catch (EdgeException e) {
+      service.rejected(e.kind());
+      throw e;
+    } catch (HttpProblem e) {
+      service.rejected(EdgeException.Kind.INVALID_ARGUMENT);
+      throw e;
+    }
+    try (CompletionStream stream = service.open(parsed.request(), tenant)) {
+      Served served = stream.served();
+      ctx.attribute(REQUEST_ID_ATTRIBUTE, served.requestId());
+      ctx.header("x-request-id", served.requestId());
+      ctx.header("x-infermesh-route", served.route().route().wireName());
+      ctx.header("x-infermesh-reason", served.route().reason());
+      StreamEvent first = stream.next();
+      if (first instanceof StreamEvent.Failed failed) {
+        throw failed.error();
+      }
+      OpenAiResponses responses = new OpenAiResponses(operation, responseId(operation),
+          clock.instant().getEpochSecond(), served.model(), parsed.includeUsage());
+      if (parsed.stream()) {
+        streamEvents(ctx, stream, first, responses, operation);
+      } else {
+        respondWhole(ctx, stream, first, responses);
+      }
+    }
+  }
+
+  private static void respondWhole(Context ctx, CompletionStream stream, StreamEvent first, OpenAiResponses responses)
+      throws InterruptedException {
+    StringBuilder text = new StringBuilder();
+    StreamEvent event = first;
+    while (event instanceof StreamEvent.Delta delta) {
+      text.append(delta.text());
+      event = stream.next();
+    }
+    if (event instanceof StreamEvent.Failed failed) {
+      throw failed.error();
+    }
+    StreamEvent.Done done = (StreamEvent.Done) event;
+    byte[] body = responses.complete(text.toString(), done.finishReason(), done.usage()).toString()
+        .getBytes(StandardCharsets.UTF_8);
+    ctx.status(200);
+    ctx.contentType("application/json");
+    ctx.res().setContentLength(body.length);
+    // Written and completed here, inside the handler, so that shutdown (which waits for handlers)
+    // never cuts a response short.
+    try (OutputStream out = ctx.res().getOutputStream()) {
+      out.write(body);
+    } catch (IOException e) {
+      log.debug("request {}: client went away before the answer ({})", stream.served().requestId(), e.toString());
+    }
+  }
+
+  private static void streamEvents(Context ctx, CompletionStream stream, StreamEvent first, OpenAiResponses responses,
+      Operation operation) throws InterruptedException {
+    ctx.status(200);
+    ctx.contentType("text/event-stream; charset=utf-8");
+    ctx.header("Cache-Control", "no-cache");
+    ctx.header("X-Accel-Buffering", "no");
+    try (OutputStream out = ctx.res().getOutputStream()) { // closing completes the chunked body
+      if (operation == Operation.CHAT) {
+        out.write(responses.roleChunk());
+      }
+      StreamEvent event = first;
+      long lastEvent = 0;
+      long lastFlush = 0;
+      while (true) {
+        boolean ended = write(out, event, responses);
+        while (!ended && (event = stream.poll()) != null) {
+          ended = write(out, event, responses);
+        }
+        long now = System.nanoTime();
+        // Tokens arriving faster than FAST_TOKEN_NANOS apart are flushed together at most every
+        // COALESCE_NANOS (one write per batch instead of per token); a slower stream, and the end,
+        // flush every event at once.
+        boolean fast = now - lastEvent < FAST_TOKEN_NANOS;
+        lastEvent = now;
+        if (ended || !fast || now - lastFlush >= COALESCE_NANOS) {
+          out.flush();
+          lastFlush = now;
+        }
+        if (ended) {
+          return;
+        }
+        event = stream.next();
+      }
+    } catch (IOException e) {
+      log.debug("request {}: client went away mid-stream ({})", stream.served().requestId(), e.toString());
+      stream.cancel();
+    }
+  }
+
+  /** Writes one event; returns whether it was the last. */
+  private static boolean write(OutputStream out, StreamEvent event, OpenAiResponses responses) throws IOException {
+    if (event instanceof StreamEvent.Delta delta) {
+      out.write(responses.deltaChunk(delta.text()));
+      return false;
+    }
+    if (event instanceof StreamEvent.Done done) {
+      out.write(responses.finishChunks(done.finishReason(), done.usage()));
+      out.write(OpenAiResponses.DONE);
+      return true;
+    }
+    EdgeException error = ((StreamEvent.Failed) event).error();
+    out.write(OpenAiResponses.errorChunk(HttpErrors.body(error)));
+    return true;
+  }
+
+  /** The caller's {@code x-request-id} (checked), or empty to have one made up. */
+  private static String requestId(Context ctx) {
+    String id = ctx.header("x-request-id");
+    if (id == null || id.isEmpty()) {
+      return "";
+    }
+    RequestValidator.requestId("x-request-id", id);
+    ctx.attribute(REQUEST_ID_ATTRIBUTE, id);
+    ctx.header("x-request-id", id);
+    return id;
+  }
+
+  private static void requireJson(Context ctx) {
+    String contentType = ctx.req().getContentType();
+    if (contentType == null) {
+      throw new HttpProblem(415, "Content-Type",
+          "Content-Type: missing; send the request body as application/json");
+    }
+    String[] parts = contentType.toLowerCase(Locale.ROOT).split(";");
+    if (!parts[0].strip().equals("application/json")) {
+      throw new HttpProblem(415, "Content-Type",
+          "Content-Type: must be application/json, got " + parts[0].strip());
+    }
+    for (int i = 1; i < parts.length; i++) {
+      String param = parts[i].strip();
+      if (param.startsWith("charset=") && !param.substring(8).replace("\"", "").equals("utf-8")) {
+        throw new HttpProblem(415, "Content-Type", "Content-Type: the charset must be utf-8, got " + param.substring(8));
+      }
+    }
+  }
+
+  private byte[] readBody(Context ctx) throws IOException {
+    long declared = ctx.req().getContentLengthLong();
+    if (declared > maxBodyBytes) {
+      throw new HttpProblem(413, null, "body: the request body is " + declared + " bytes, more than the limit of "
+          + maxBodyBytes + " bytes");
+    }
+    ByteArrayOutputStream body = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
+    byte[] buffer = new byte[8192];
+    try (InputStream in = ctx.req().getInputStream()) {
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        if (body.size() + n > maxBodyBytes) {
+          throw new HttpProblem(413, null, "body: the request body is larger than the limit of " + maxBodyBytes
+              + " bytes");
+        }
+        body.write(buffer, 0, n);
+      }
+    }
+    return body.toByteArray();
+  }
+
+  private static String responseId(Operation operation) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    String suffix = Long.toString(random.nextLong() & Long.MAX_VALUE, 36) + Long.toString(random.nextLong() & Long.MAX_VALUE, 36);
+    return (operation == Operation.CHAT ? "chatcmpl-" : "cmpl-") + suffix;
+  }
+}

@@ -1,0 +1,226 @@
+package io.infermesh.edge.http;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.infermesh.edge.engine.ModelInfo;
+import io.infermesh.edge.serve.CompletionService;
+import io.infermesh.edge.serve.EdgeException;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The OpenAI-compatible HTTP API on Javalin: {@code /v1/chat/completions}, {@code /v1/completions},
+ * {@code /v1/models}, plus {@code /healthz} (the process is up), {@code /readyz} (the model is
+ * loaded and the agent is not draining) and {@code /metrics} (Prometheus text). Every error,
+ * unknown paths included, is OpenAI error JSON. Thread-safe.
+ */
+public final class HttpApi implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Javalin app;
+  private final Clock clock;
+  private final InFlight inFlight;
+
+  private HttpApi(Javalin app, Clock clock, InFlight inFlight) {
+    this.app = app;
+    this.clock = clock;
+    this.inFlight = inFlight;
+  }
+
+  /**
+   * Starts serving on {@code host:port} (port 0 picks a free one).
+   *
+   * @param metrics produces the Prometheus exposition text for {@code /metrics}
+   * @param idleTimeout how long a connection may stay silent (longer than a request may queue)
+   */
+  public static HttpApi start(CompletionService service, Supplier<String> metrics, String host, int port,
+      long maxBodyBytes, Duration idleTimeout, Clock clock) {
+    requireNonNull(service, "service");
+    requireNonNull(metrics, "metrics");
+    requireNonNull(clock, "clock");
+    CompletionsEndpoint completions = new CompletionsEndpoint(service, maxBodyBytes, clock);
+    long loadedAt = clock.instant().getEpochSecond();
+    Javalin app = Javalin.create(config -> {
+      config.showJavalinBanner = false;
+      config.startupWatcherEnabled = false;
+      config.http.disableCompression();
+      config.http.maxRequestSize = maxBodyBytes;
+      config.jetty.addConnector((server, httpConfig) -> {
+        httpConfig.setSendServerVersion(false);
+        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+        connector.setHost(host);
+        connector.setPort(port);
+        connector.setIdleTimeout(idleTimeout.toMillis());
+        return connector;
+      });
+    });
+    InFlight inFlight = new InFlight();
+    app.post("/v1/chat/completions", ctx -> inFlight.run(() -> completions.chat(ctx)));
+    app.post("/v1/completions", ctx -> inFlight.run(() -> completions.text(ctx)));
+    app.get("/v1/models", ctx -> {
+      service.authenticate(ctx.header("Authorization"));
+      ObjectNode root = JSON.createObjectNode();
+      root.put("object", "list");
+      ArrayNode data = root.putArray("data");
+      service.model().ifPresent(m -> data.add(model(m, loadedAt)));
+      HttpErrors.write(ctx, 200, root);
+    });
+    app.get("/v1/models/{model}", ctx -> {
+      service.authenticate(ctx.header("Authorization"));
+      String name = ctx.pathParam("model");
+      Optional<ModelInfo> m = service.model().filter(info -> info.name().equals(name));
+      if (m.isEmpty()) {
+        throw EdgeException.modelNotFound("model: the model '" + name + "' does not exist or is not served here");
+      }
+      HttpErrors.write(ctx, 200, model(m.get(), loadedAt));
+    });
+    app.get("/healthz", ctx -> HttpErrors.write(ctx, 200, JSON.createObjectNode().put("status", "ok")));
+    app.get("/readyz", ctx -> {
+      ObjectNode body = JSON.createObjectNode();
+      if (service.ready()) {
+        body.put("status", "ready");
+        service.model().ifPresent(m -> body.put("model", m.name()).put("version", m.version()));
+        HttpErrors.write(ctx, 200, body);
+      } else {
+        body.put("status", service.engine().isPresent() ? "draining" : "loading");
+        HttpErrors.write(ctx, 503, body);
+      }
+    });
+    app.get("/metrics", ctx -> {
+      ctx.contentType("text/plain; version=0.0.4; charset=utf-8");
+      ctx.result(metrics.get().getBytes(StandardCharsets.UTF_8));
+    });
+
+    app.exception(EdgeException.class, (e, ctx) -> {
+      echoRequestId(ctx);
+      HttpErrors.write(ctx, e);
+    });
+    app.exception(HttpProblem.class, (e, ctx) -> {
+      echoRequestId(ctx);
+      HttpErrors.write(ctx, e);
+    });
+    app.exception(HttpResponseException.class, (e, ctx) -> {
+      String message = e.getStatus() == 404
+          ? "Unknown request URL: " + ctx.method() + " " + ctx.path() + ". See the API at /v1/chat/completions,"
+              + " /v1/completions and /v1/models."
+          : e.getMessage();
+      HttpErrors.write(ctx, new HttpProblem(e.getStatus(), null, message));
+    });
+    app.exception(Exception.class, (e, ctx) -> {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      log.error("{} {} failed", ctx.method(), ctx.path(), e);
+      echoRequestId(ctx);
+      HttpErrors.write(ctx, 500, HttpErrors.body("internal error", "server_error", null, null));
+    });
+    app.start();
+    return new HttpApi(app, clock, inFlight);
+  }
+
+  private static ObjectNode model(ModelInfo m, long created) {
+    ObjectNode node = JSON.createObjectNode();
+    node.put("id", m.name());
+    node.put("object", "model");
+    node.put("created", created);
+    node.put("owned_by", "infermesh");
+    node.put("version", m.version());
+    node.put("context_length", m.contextSize());
+    return node;
+  }
+
+  private static void echoRequestId(Context ctx) {
+    String id = ctx.attribute(CompletionsEndpoint.REQUEST_ID_ATTRIBUTE);
+    if (id != null) {
+      ctx.header("x-request-id", id);
+    }
+  }
+
+  /** The port listened on. */
+  public int port() {
+    return app.port();
+  }
+
+  /** Stops accepting new connections; open connections and their requests carry on. */
+  public void stopAccepting() {
+    for (Connector connector : app.jettyServer().server().getConnectors()) {
+      if (connector instanceof ServerConnector server) {
+        try {
+          server.close();
+        } catch (RuntimeException e) {
+          log.warn("could not close the HTTP listener: {}", e.toString());
+        }
+      }
+    }
+  }
+
+  /**
+   * Waits up to {@code timeout} for completion requests being answered now (their last bytes
+   * written); returns whether none is left.
+   */
+  public boolean awaitIdle(Duration timeout) throws InterruptedException {
+    return inFlight.awaitZero(timeout);
+  }
+
+  /** Stops the server; connections still open are closed. */
+  @Override
+  public void close() {
+    app.stop();
+  }
+
+  @Override
+  public String toString() {
+    return "HttpApi{port=" + port() + ", clock=" + clock + "}";
+  }
+
+  /** Counts requests inside a completion handler, so shutdown can wait for their last bytes. Thread-safe. */
+  private static final class InFlight {
+    // @GuardedBy("this")
+    private int count;
+
+    interface Body {
+      void run() throws Exception;
+    }
+
+    void run(Body body) throws Exception {
+      synchronized (this) {
+        count++;
+      }
+      try {
+        body.run();
+      } finally {
+        synchronized (this) {
+          count--;
+          notifyAll();
+        }
+      }
+    }
+
+    synchronized boolean awaitZero(Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (count > 0) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+      }
+      return true;
+    }
+  }
+}

@@ -1,0 +1,143 @@
+package io.infermesh.edge.metrics;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * The edge agent's meters, with the OpenTelemetry GenAI names where they exist:
+ *
+ * <ul>
+ *   <li>{@code gen_ai.server.request.duration} — seconds per request, by operation, model, route
+ *       and error type ({@code _OTHER}-free: {@code none} on success);
+ *   <li>{@code gen_ai.server.time_to_first_token} — seconds from arrival to the first token;
+ *   <li>{@code gen_ai.server.time_per_output_token} — seconds per token after the first;
+ *   <li>{@code gen_ai.client.token.usage} — tokens per request, by {@code gen_ai.token.type}
+ *       ({@code input}, {@code output});
+ *   <li>{@code infermesh.edge.queue.depth} — requests waiting for a slot;
+ *   <li>{@code infermesh.edge.cache.requests} — cache lookups by {@code result} ({@code hit},
+ *       {@code miss});
+ *   <li>{@code infermesh.edge.rejections} — refused requests by {@code reason};
+ *   <li>{@code infermesh.route.decisions} — routing decisions by {@code route} and {@code reason}.
+ * </ul>
+ *
+ * Thread-safe.
+ */
+public final class EdgeMetrics {
+  private static final String SYSTEM = "llama.cpp";
+
+  private final MeterRegistry registry;
+
+  private EdgeMetrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  /** Meters registered in {@code registry}. */
+  public static EdgeMetrics of(MeterRegistry registry) {
+    return new EdgeMetrics(requireNonNull(registry, "registry"));
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** Reports the admission queue's depth as read from {@code depth}. */
+  public void queueDepth(Supplier<Number> depth) {
+    Gauge.builder("infermesh.edge.queue.depth", depth)
+        .description("Requests waiting for a free engine slot")
+        .baseUnit("requests")
+        .register(registry);
+  }
+
+  /** One finished (or failed) request. {@code errorType} is {@code none} on success. */
+  public void request(String operation, String model, String route, String errorType, Duration duration) {
+    Timer.builder("gen_ai.server.request.duration")
+        .description("Time to serve a request, end to end")
+        .tag("gen_ai.operation.name", operation)
+        .tag("gen_ai.request.model", model)
+        .tag("gen_ai.system", SYSTEM)
+        .tag("infermesh.route", route)
+        .tag("error.type", errorType)
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(duration);
+  }
+
+  /** Time from a request's arrival to its first generated token. */
+  public void timeToFirstToken(String operation, String model, Duration duration) {
+    Timer.builder("gen_ai.server.time_to_first_token")
+        .description("Time from arrival to the first generated token")
+        .tag("gen_ai.operation.name", operation)
+        .tag("gen_ai.request.model", model)
+        .tag("gen_ai.system", SYSTEM)
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(duration);
+  }
+
+  /** Mean time per generated token after the first, for one request. */
+  public void timePerOutputToken(String operation, String model, Duration duration) {
+    Timer.builder("gen_ai.server.time_per_output_token")
+        .description("Time per generated token after the first")
+        .tag("gen_ai.operation.name", operation)
+        .tag("gen_ai.request.model", model)
+        .tag("gen_ai.system", SYSTEM)
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(duration);
+  }
+
+  /** Tokens used by one request. */
+  public void tokenUsage(String operation, String model, int inputTokens, int outputTokens) {
+    tokens(operation, model, "input").record(inputTokens);
+    tokens(operation, model, "output").record(outputTokens);
+  }
+
+  private DistributionSummary tokens(String operation, String model, String type) {
+    return DistributionSummary.builder("gen_ai.client.token.usage")
+        .description("Tokens used per request")
+        .baseUnit("tokens")
+        .tag("gen_ai.operation.name", operation)
+        .tag("gen_ai.request.model", model)
+        .tag("gen_ai.system", SYSTEM)
+        .tag("gen_ai.token.type", type)
+        .register(registry);
+  }
+
+  /** One response-cache lookup; {@code hit} false for a miss. */
+  public void cacheLookup(boolean hit) {
+    Counter.builder("infermesh.edge.cache.requests")
+        .description("Response cache lookups by result")
+        .tag("result", hit ? "hit" : "miss")
+        .register(registry)
+        .increment();
+  }
+
+  /**
+   * One refused request, e.g. {@code queue_full}, {@code rate_limited}, {@code unauthenticated},
+   * {@code invalid_request}, {@code unavailable}.
+   */
+  public void rejection(String reason) {
+    Counter.builder("infermesh.edge.rejections")
+        .description("Requests refused, by reason")
+        .tag("reason", reason)
+        .register(registry)
+        .increment();
+  }
+
+  /** One routing decision. */
+  public void routeDecision(String route, String reason) {
+    Counter.builder("infermesh.route.decisions")
+        .description("Routing decisions by route and reason")
+        .tag("route", route)
+        .tag("reason", reason)
+        .register(registry)
+        .increment();
+  }
+}

@@ -1,0 +1,28 @@
+package io.infermesh.edge.route;
+
+/**
+ * The router of an edge agent without a core to escalate to: every request is answered locally.
+ * The reason says why: {@code privacy-local-only} for the {@code privacy: local-only} hint, {@code
+ * alias-edge} for the {@code edge} alias, and {@code local-only-build} otherwise. Stateless and
+ * thread-safe.
+ */
+public final class LocalOnlyRouter implements Router {
+  /** The reason given when nothing more specific applies. */
+  public static final String DEFAULT_REASON = "local-only-build";
+
+  @Override
+  public RouteDecision decide(RouteRequest request) {
+    if ("local-only".equals(request.hints().get("privacy"))) {
+      return new RouteDecision(Route.EDGE, "privacy-local-only");
+    }
+    if ("edge".equals(request.model())) {
+      return new RouteDecision(Route.EDGE, "alias-edge");
+    }
+    return new RouteDecision(Route.EDGE, DEFAULT_REASON);
+  }
+
+  @Override
+  public String toString() {
+    return "LocalOnlyRouter";
+  }
+}

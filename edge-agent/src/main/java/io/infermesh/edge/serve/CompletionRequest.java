@@ -1,0 +1,53 @@
+package io.infermesh.edge.serve;
+
+import static java.util.Objects.requireNonNull;
+
+import io.infermesh.edge.engine.ChatMessage;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One generation request as both transports hand it to {@link CompletionService}: already parsed
+ * (roles known, types right) but not yet range-checked.
+ *
+ * @param requestId the caller's id, or empty to have one made up
+ * @param operation chat or raw prompt
+ * @param model the requested model or alias; empty means {@code auto}
+ * @param messages the chat (for {@link Operation#CHAT}; empty otherwise)
+ * @param prompt the raw prompt (for {@link Operation#TEXT_COMPLETION}; null otherwise)
+ * @param sampling the sampling controls as sent
+ * @param hints routing hints with lower-case keys
+ * @param timeout the caller's own deadline (a gRPC deadline), if any
+ */
+public record CompletionRequest(
+    String requestId,
+    Operation operation,
+    String model,
+    List<ChatMessage> messages,
+    String prompt,
+    SamplingRequest sampling,
+    Map<String, String> hints,
+    Optional<Duration> timeout) {
+  public CompletionRequest {
+    requestId = requestId == null ? "" : requestId;
+    requireNonNull(operation, "operation");
+    model = model == null ? "" : model;
+    messages = List.copyOf(requireNonNull(messages, "messages"));
+    requireNonNull(sampling, "sampling");
+    hints = Map.copyOf(requireNonNull(hints, "hints"));
+    requireNonNull(timeout, "timeout");
+  }
+
+  /** A chat request with defaults for everything else (handy in tests and benchmarks). */
+  public static CompletionRequest chat(List<ChatMessage> messages, SamplingRequest sampling) {
+    return new CompletionRequest("", Operation.CHAT, "", messages, null, sampling, Map.of(), Optional.empty());
+  }
+
+  /** A raw-prompt request with defaults for everything else. */
+  public static CompletionRequest text(String prompt, SamplingRequest sampling) {
+    return new CompletionRequest("", Operation.TEXT_COMPLETION, "", List.of(), prompt, sampling, Map.of(),
+        Optional.empty());
+  }
+}

@@ -1,0 +1,374 @@
+package io.infermesh.edge.serve;
+
+import static java.util.Objects.requireNonNull;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.infermesh.edge.auth.ApiKeys;
+import io.infermesh.edge.auth.RateLimiter;
+import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.cache.CacheKey;
+import io.infermesh.edge.cache.CachedCompletion;
+import io.infermesh.edge.cache.ResponseCache;
+import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.engine.AdmissionQueue;
+import io.infermesh.edge.engine.Completion;
+import io.infermesh.edge.engine.Engine;
+import io.infermesh.edge.engine.ModelInfo;
+import io.infermesh.edge.engine.Prompt;
+import io.infermesh.edge.engine.SamplingParams;
+import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.route.Route;
+import io.infermesh.edge.route.RouteDecision;
+import io.infermesh.edge.route.RouteRequest;
+import io.infermesh.edge.route.Router;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The request path both transports share: authentication, validation, per-tenant limits, the
+ * response cache, the routing decision, bounded admission and the engine. Transports parse their
+ * wire format into a {@link CompletionRequest}, call {@link #open}, and pull the {@link
+ * CompletionStream}; failures before the first event are thrown as {@link EdgeException}.
+ *
+ * <p>Thread-safe. Everything runs on the caller's thread: {@link #open} decides synchronously, and
+ * the transport thread that reads the {@link CompletionStream} waits for a slot and pulls tokens. Shutdown is {@link #drain()}, {@link #awaitIdle}, then {@link #abortAll}.
+ */
+public final class CompletionService {
+  private final EdgeConfig config;
+  private final Router router;
+  private final ResponseCache cache;
+  private final ApiKeys apiKeys;
+  private final RateLimiter limiter;
+  private final AdmissionQueue admission;
+  private final EdgeMetrics metrics;
+  private final Ticker ticker;
+
+  private final Set<GenerationTask> active = ConcurrentHashMap.newKeySet();
+  private final Object lifecycle = new Object();
+  // @GuardedBy("lifecycle") for transitions; read without the lock on the fast path
+  private volatile boolean draining;
+  private volatile Engine engine;
+
+  private CompletionService(Builder b) {
+    this.config = b.config;
+    this.router = b.router;
+    this.cache = b.cache;
+    this.apiKeys = b.apiKeys;
+    this.limiter = b.limiter;
+    this.admission = b.admission;
+    this.metrics = b.metrics;
+    this.ticker = b.ticker;
+    metrics.queueDepth(admission::waiting);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Makes {@code loaded} the engine that answers; until then requests get UNAVAILABLE. */
+  public void engineLoaded(Engine loaded) {
+    this.engine = requireNonNull(loaded, "loaded");
+  }
+
+  /** The engine, once loaded. */
+  public Optional<Engine> engine() {
+    return Optional.ofNullable(engine);
+  }
+
+  /** Whether requests are being answered: the model is loaded and the service is not draining. */
+  public boolean ready() {
+    return engine != null && !draining;
+  }
+
+  /** The loaded model, if any. */
+  public Optional<ModelInfo> model() {
+    return Optional.ofNullable(engine).map(Engine::info);
+  }
+
+  /** Requests generating or waiting now. */
+  public int inFlight() {
+    return active.size();
+  }
+
+  /**
+   * The tenant of an {@code Authorization} header value. With no keys configured every request is
+   * {@link Tenant#ANONYMOUS}.
+   *
+   * @throws EdgeException UNAUTHENTICATED for a missing or unknown key
+   */
+  public Tenant authenticate(String authorization) {
+    if (!apiKeys.enabled()) {
+      return Tenant.ANONYMOUS;
+    }
+    Optional<String> key = ApiKeys.bearerToken(authorization);
+    if (key.isEmpty()) {
+      metrics.rejection("unauthenticated");
+      throw EdgeException.unauthenticated(null,
+          "You didn't provide an API key. Send it as a bearer token: 'Authorization: Bearer YOUR_KEY'.");
+    }
+    return apiKeys.tenantOf(key.get()).orElseThrow(() -> {
+      metrics.rejection("unauthenticated");
+      return EdgeException.unauthenticated("invalid_api_key", "Incorrect API key provided.");
+    });
+  }
+
+  /**
+   * Starts answering {@code request} for {@code tenant}.
+   *
+   * @throws EdgeException when the request is refused before generation starts (invalid, unknown
+   *     model, rate-limited, queue full, not ready)
+   */
+  public CompletionStream open(CompletionRequest request, Tenant tenant) {
+    long arrived = ticker.read();
+    String requestId = request.requestId().isEmpty() ? newRequestId() : request.requestId();
+    String modelTag = request.model().isEmpty() ? "auto" : request.model();
+    try {
+      Engine e = engine;
+      if (draining) {
+        throw EdgeException.unavailable("the agent is shutting down; retry on another instance");
+      }
+      if (e == null) {
+        throw EdgeException.unavailable("the model is still loading; retry shortly");
+      }
+      ModelInfo info = e.info();
+      checkModel(request.model(), info);
+      modelTag = info.name();
+      boolean chat = request.operation() == Operation.CHAT;
+      if (chat) {
+        RequestValidator.messages(request.messages());
+      } else if (request.prompt() == null) {
+        throw EdgeException.invalid("prompt", "prompt: is required");
+      }
+      SamplingParams sampling = RequestValidator.sampling(request.sampling(), info.contextSize());
+      limiter.tryAcquireRequest(tenant).ifPresent(wait -> {
+        throw EdgeException.rateLimited("requests", "Rate limit reached for tenant '" + tenant.name() + "' ("
+            + tenant.requestsPerMinute() + " requests per minute); retry after " + seconds(wait) + " s.", wait);
+      });
+      limiter.checkTokens(tenant).ifPresent(wait -> {
+        throw EdgeException.rateLimited("tokens", "Token rate limit reached for tenant '" + tenant.name() + "' ("
+            + tenant.tokensPerMinute() + " tokens per minute); retry after " + seconds(wait) + " s.", wait);
+      });
+      boolean explicitMaxTokens = request.sampling().maxTokens() != null;
+
+      // The cache is consulted before the prompt is rendered and tokenized: a hit never touches
+      // the engine. An unset max_tokens is part of the key as such (its effective value follows
+      // from the prompt, which is in the key too).
+      CacheKey key = null;
+      if (config.cache().enabled() && sampling.deterministic()) {
+        String model = info.name() + "@" + info.sha256();
+        key = chat ? CacheKey.chat(tenant.name(), model, request.messages(), sampling, !explicitMaxTokens)
+            : CacheKey.prompt(tenant.name(), model, request.prompt(), sampling, !explicitMaxTokens);
+        Optional<CachedCompletion> hit = cache.get(key);
+        metrics.cacheLookup(hit.isPresent());
+        if (hit.isPresent()) {
+          metrics.routeDecision(Route.CACHE.wireName(), RouteDecision.cacheHit().reason());
+          metrics.request(request.operation().semanticName(), info.name(), Route.CACHE.wireName(), "none",
+              Duration.ofNanos(ticker.read() - arrived));
+          return new ReplayStream(requestId, info.name(), info.version(), hit.get());
+        }
+      }
+
+      Prompt prompt = chat ? e.renderChat(request.messages()) : e.rawPrompt(request.prompt());
+      sampling = RequestValidator.fitToContext(sampling, explicitMaxTokens, prompt.tokens(), info.contextSize(),
+          config.model().defaultMaxTokens(), chat ? "messages" : "prompt");
+      RequestContext context = new RequestContext(tenant, request.operation(), info.name());
+
+      RouteDecision decision = router.decide(new RouteRequest(tenant.name(), modelTag(request.model()),
+          request.hints(), prompt.tokens(), sampling.maxTokens(), info.contextSize()));
+      metrics.routeDecision(decision.route().wireName(), decision.reason());
+      if (decision.route() != Route.EDGE) {
+        throw EdgeException.unavailable("the router chose '" + decision.route().wireName()
+            + "', which this agent cannot serve yet (no escalation client)");
+      }
+      long timeoutNanos = config.admission().requestTimeout().toNanos();
+      if (request.timeout().isPresent()) {
+        timeoutNanos = Math.min(timeoutNanos, Math.max(0, request.timeout().get().toNanos()));
+      }
+      AdmissionQueue.Ticket ticket = admission.tryEnter();
+      if (ticket == null) {
+        Duration retry = config.admission().retryAfter();
+        throw EdgeException.queueFull("The server is busy: " + admission.slots() + " requests are generating and "
+            + admission.depth() + " are waiting. Retry after " + seconds(retry) + " s.", retry);
+      }
+      GenerationTask task = new GenerationTask(this, e, ticker, ticket, requestId, decision, prompt, sampling, key,
+          context, arrived, arrived + timeoutNanos);
+      synchronized (lifecycle) {
+        if (draining) {
+          ticket.close();
+          throw EdgeException.unavailable("the agent is shutting down; retry on another instance");
+        }
+        active.add(task);
+      }
+      return task;
+    } catch (EdgeException ex) {
+      if (ex.kind() != EdgeException.Kind.UNAUTHENTICATED) {
+        metrics.rejection(ex.kind().metricName());
+      }
+      metrics.request(request.operation().semanticName(), modelTag, "none", ex.kind().metricName(),
+          Duration.ofNanos(ticker.read() - arrived));
+      throw ex;
+    }
+  }
+
+  private static String modelTag(String model) {
+    return model.isEmpty() ? "auto" : model;
+  }
+
+  private static void checkModel(String requested, ModelInfo info) {
+    switch (requested) {
+      case "", "auto", "edge", "core" -> {
+        return;
+      }
+      default -> {
+        if (requested.equals(info.name())) {
+          return;
+        }
+      }
+    }
+    throw EdgeException.modelNotFound("model: the model '" + requested
+        + "' does not exist or is not served here; available: " + info.name() + " (aliases: auto, edge)");
+  }
+
+  /** Counts a request the transport refused before {@link #open} (malformed body, wrong content type). */
+  public void rejected(EdgeException.Kind kind) {
+    metrics.rejection(kind.metricName());
+  }
+
+  /** Stops admitting requests: new ones get UNAVAILABLE, and {@link #ready()} turns false. */
+  public void drain() {
+    synchronized (lifecycle) {
+      draining = true;
+    }
+  }
+
+  /** Waits up to {@code timeout} for every admitted request to end; returns whether they did. */
+  public boolean awaitIdle(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (lifecycle) {
+      while (!active.isEmpty()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(lifecycle, left);
+      }
+      return true;
+    }
+  }
+
+  /** Stops every admitted request; their readers receive {@code reason}. */
+  public void abortAll(EdgeException reason) {
+    for (GenerationTask task : List.copyOf(active)) {
+      task.abort(reason);
+    }
+  }
+
+  // ---- callbacks from GenerationTask ----
+
+  void finished(RequestContext ctx, Completion completion, Usage usage, long arrived, long firstTokenAt,
+      long endedAt) {
+    String op = ctx.operation().semanticName();
+    if (firstTokenAt != 0) {
+      metrics.timeToFirstToken(op, ctx.model(), Duration.ofNanos(firstTokenAt - arrived));
+      if (completion.completionTokens() > 1) {
+        metrics.timePerOutputToken(op, ctx.model(),
+            Duration.ofNanos((endedAt - firstTokenAt) / (completion.completionTokens() - 1)));
+      }
+    }
+    metrics.tokenUsage(op, ctx.model(), usage.promptTokens(), usage.completionTokens());
+    limiter.recordTokens(ctx.tenant(), usage.totalTokens());
+  }
+
+  void remember(CacheKey key, CachedCompletion value) {
+    cache.put(key, value);
+  }
+
+  void released(GenerationTask task, RequestContext ctx, String errorType, long arrived) {
+    metrics.request(ctx.operation().semanticName(), ctx.model(), Route.EDGE.wireName(), errorType,
+        Duration.ofNanos(ticker.read() - arrived));
+    synchronized (lifecycle) {
+      active.remove(task);
+      lifecycle.notifyAll();
+    }
+  }
+
+  private static String newRequestId() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    return "req-" + Long.toHexString(random.nextLong() | Long.MIN_VALUE) + Long.toHexString(random.nextLong() | Long.MIN_VALUE);
+  }
+
+  private static long seconds(Duration d) {
+    return Math.max(1, (d.toMillis() + 999) / 1000);
+  }
+
+  /** Assembles a {@link CompletionService}; every part is required. Not thread-safe. */
+  public static final class Builder {
+    private EdgeConfig config;
+    private Router router;
+    private ResponseCache cache;
+    private ApiKeys apiKeys;
+    private RateLimiter limiter;
+    private AdmissionQueue admission;
+    private EdgeMetrics metrics;
+    private Ticker ticker = Ticker.systemTicker();
+
+    private Builder() {}
+
+    public Builder config(EdgeConfig config) {
+      this.config = requireNonNull(config, "config");
+      return this;
+    }
+
+    public Builder router(Router router) {
+      this.router = requireNonNull(router, "router");
+      return this;
+    }
+
+    public Builder cache(ResponseCache cache) {
+      this.cache = requireNonNull(cache, "cache");
+      return this;
+    }
+
+    public Builder apiKeys(ApiKeys apiKeys) {
+      this.apiKeys = requireNonNull(apiKeys, "apiKeys");
+      return this;
+    }
+
+    public Builder rateLimiter(RateLimiter limiter) {
+      this.limiter = requireNonNull(limiter, "limiter");
+      return this;
+    }
+
+    public Builder admission(AdmissionQueue admission) {
+      this.admission = requireNonNull(admission, "admission");
+      return this;
+    }
+
+    public Builder metrics(EdgeMetrics metrics) {
+      this.metrics = requireNonNull(metrics, "metrics");
+      return this;
+    }
+
+    /** The monotonic time source for deadlines and durations (the system ticker by default). */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    public CompletionService build() {
+      requireNonNull(config, "config");
+      requireNonNull(router, "router");
+      requireNonNull(cache, "cache");
+      requireNonNull(apiKeys, "apiKeys");
+      requireNonNull(limiter, "rateLimiter");
+      requireNonNull(admission, "admission");
+      requireNonNull(metrics, "metrics");
+      return new CompletionService(this);
+    }
+  }
+}

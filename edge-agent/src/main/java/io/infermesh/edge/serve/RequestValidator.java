@@ -1,0 +1,137 @@
+package io.infermesh.edge.serve;
+
+import io.infermesh.edge.engine.ChatMessage;
+import io.infermesh.edge.engine.Role;
+import io.infermesh.edge.engine.SamplingParams;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * The range checks both transports share, so HTTP and gRPC callers get the same messages. Each
+ * failure is an {@link EdgeException.Kind#INVALID_ARGUMENT} whose param and message name the field
+ * in OpenAI's spelling ({@code messages[2].role}, {@code max_tokens}). Stateless; thread-safe.
+ */
+public final class RequestValidator {
+  /** Defaults when a request sets nothing, as OpenAI's: temperature 1, top_p 1, no top-k cut. */
+  static final float DEFAULT_TEMPERATURE = 1.0f;
+  static final float DEFAULT_TOP_P = 1.0f;
+  static final int MAX_REQUEST_ID_LENGTH = 128;
+
+  private RequestValidator() {}
+
+  /** The role named {@code role} for message {@code index}: {@code system}, {@code user} or {@code assistant}. */
+  public static Role role(int index, String role) {
+    return Role.parse(role).orElseThrow(() -> EdgeException.invalid("messages[" + index + "].role",
+        "messages[" + index + "].role: unknown role '" + truncate(role)
+            + "'; expected one of system, user, assistant"));
+  }
+
+  /** Checks the request id: empty, or up to 128 printable ASCII characters. */
+  public static void requestId(String param, String requestId) {
+    if (requestId.length() > MAX_REQUEST_ID_LENGTH || requestId.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
+      throw EdgeException.invalid(param, param + ": must be at most " + MAX_REQUEST_ID_LENGTH
+          + " printable ASCII characters without spaces");
+    }
+  }
+
+  /** Checks the chat: at least one message, and only assistant turns may be empty. */
+  static void messages(List<ChatMessage> messages) {
+    if (messages.isEmpty()) {
+      throw EdgeException.invalid("messages", "messages: must contain at least one message");
+    }
+    for (int i = 0; i < messages.size(); i++) {
+      ChatMessage m = messages.get(i);
+      if (m.content().isEmpty() && m.role() != Role.ASSISTANT) {
+        throw EdgeException.invalid("messages[" + i + "].content",
+            "messages[" + i + "].content: must not be empty for a " + m.role().wireName() + " message");
+      }
+    }
+  }
+
+  /**
+   * Range-checks {@code sampling} for a model with {@code contextSize} tokens per request; an unset
+   * {@code max_tokens} is left for {@link #fitToContext} to fill.
+   */
+  static SamplingParams sampling(SamplingRequest sampling, int contextSize) {
+    int maxTokens = 0;
+    if (sampling.maxTokens() != null) {
+      maxTokens = sampling.maxTokens();
+      if (maxTokens < 1) {
+        throw EdgeException.invalid("max_tokens", "max_tokens: must be at least 1, got " + maxTokens);
+      }
+      if (maxTokens > contextSize) {
+        throw EdgeException.invalid("max_tokens", "context_length_exceeded", "max_tokens: must be at most "
+            + contextSize + " (the model's context length), got " + maxTokens);
+      }
+    }
+    float temperature = DEFAULT_TEMPERATURE;
+    if (sampling.temperature() != null) {
+      double t = sampling.temperature();
+      if (!(t >= 0 && t <= 2)) {
+        throw EdgeException.invalid("temperature", "temperature: must be between 0 and 2, got " + t);
+      }
+      temperature = (float) t;
+    }
+    float topP = DEFAULT_TOP_P;
+    if (sampling.topP() != null) {
+      double p = sampling.topP();
+      if (!(p > 0 && p <= 1)) {
+        throw EdgeException.invalid("top_p", "top_p: must be greater than 0 and at most 1, got " + p);
+      }
+      topP = (float) p;
+    }
+    int topK = 0;
+    if (sampling.topK() != null) {
+      topK = sampling.topK();
+      if (topK < 0) {
+        throw EdgeException.invalid("top_k", "top_k: must not be negative, got " + topK);
+      }
+    }
+    List<String> stop = sampling.stop();
+    if (stop.size() > SamplingParams.MAX_STOP_STRINGS) {
+      throw EdgeException.invalid("stop", "stop: at most " + SamplingParams.MAX_STOP_STRINGS
+          + " stop sequences are allowed, got " + stop.size());
+    }
+    for (int i = 0; i < stop.size(); i++) {
+      if (stop.get(i).isEmpty()) {
+        throw EdgeException.invalid("stop", "stop[" + i + "]: must not be empty");
+      }
+    }
+    OptionalLong seed = sampling.seed() == null ? OptionalLong.empty() : OptionalLong.of(sampling.seed());
+    // An unset max_tokens is a placeholder 1 until fitToContext knows the prompt length.
+    return new SamplingParams(maxTokens == 0 ? 1 : maxTokens, temperature, topP, topK, seed, stop);
+  }
+
+  /**
+   * Fits the completion budget to the context: refuses a prompt that leaves no room, refuses an
+   * explicit {@code max_tokens} that does not fit, and caps the default.
+   *
+   * @param explicitMaxTokens whether the caller set {@code max_tokens}
+   * @param inputParam {@code messages} or {@code prompt}
+   */
+  static SamplingParams fitToContext(SamplingParams sampling, boolean explicitMaxTokens, int promptTokens,
+      int contextSize, int defaultMaxTokens, String inputParam) {
+    if (promptTokens >= contextSize) {
+      throw EdgeException.invalid(inputParam, "context_length_exceeded", inputParam + ": the prompt is "
+          + promptTokens + " tokens long, but this model's context length is " + contextSize
+          + " tokens (prompt and completion together); shorten the " + inputParam);
+    }
+    int room = contextSize - promptTokens;
+    if (explicitMaxTokens) {
+      if (sampling.maxTokens() > room) {
+        throw EdgeException.invalid("max_tokens", "context_length_exceeded", "max_tokens: the prompt ("
+            + promptTokens + " tokens) plus max_tokens (" + sampling.maxTokens() + ") exceeds this model's context"
+            + " length of " + contextSize + " tokens; lower max_tokens to at most " + room);
+      }
+      return sampling;
+    }
+    return sampling.withMaxTokens(Math.min(defaultMaxTokens, room));
+  }
+
+  private static String truncate(String text) {
+    if (text == null) {
+      return "null";
+    }
+    return text.length() <= 40 ? text : text.substring(0, 40) + "…";
+  }
+}

@@ -1,0 +1,149 @@
+package io.infermesh.edge.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class EdgeConfigLoaderTest {
+  private static final Path BASE = Path.of("/etc/infermesh");
+
+  @Test
+  void parse_emptyDocument_givesDefaults() {
+    assertThat(EdgeConfigLoader.parse("", BASE)).isEqualTo(EdgeConfig.defaults());
+  }
+
+  @Test
+  void load_annotatedExampleInDeploy_isValid() throws Exception {
+    Path example = Path.of("..", "deploy", "edge.yaml");
+    assertThat(example).exists();
+
+    EdgeConfig config = EdgeConfigLoader.load(example);
+
+    assertThat(config.model().path()).isEqualTo(example.toAbsolutePath().getParent().resolve("../models/tiny-edge-q8_0.gguf").normalize());
+    assertThat(config.model().name()).isNull();
+    assertThat(config.model().sha256()).isNull();
+    assertThat(config.http().maxBodyBytes()).isEqualTo(1 << 20);
+    assertThat(config.grpc().enabled()).isFalse();
+    assertThat(config.auth().enabled()).isFalse();
+    assertThat(config.withModelPath(null)).isEqualTo(EdgeConfig.defaults());
+  }
+
+  @Test
+  void parse_everyKey_readsTypedValues() {
+    EdgeConfig config = EdgeConfigLoader.parse("""
+        node: {name: shop-42, region: eu-west}
+        model:
+          path: models/m.gguf
+          name: small
+          sha256: SHA256:%s
+          context-size: 4096
+          threads: 3
+          parallel: 2
+          chat-template: llama3
+          default-max-tokens: 128
+        http: {host: 127.0.0.1, port: 8081, max-body-bytes: 2MiB}
+        grpc:
+          port: 9091
+          tls: {cert: certs/e.crt, key: certs/e.key, client-ca: certs/ca.crt, allowed-roles: [gateway]}
+        admission: {queue-depth: 4, retry-after: 500ms, request-timeout: 2m}
+        cache: {enabled: false, max-bytes: 1024, ttl: 1h}
+        auth:
+          tenants:
+            - {name: acme, keys: [sk-acme-12345], requests-per-minute: 60, tokens-per-minute: 1000}
+        shutdown: {grace: 3s}
+        """.formatted("A".repeat(64)), BASE);
+
+    assertThat(config.node()).isEqualTo(new EdgeConfig.Node("shop-42", "eu-west"));
+    assertThat(config.model().path()).isEqualTo(Path.of("/etc/infermesh/models/m.gguf"));
+    assertThat(config.model().sha256()).isEqualTo("a".repeat(64));
+    assertThat(config.model().effectiveName()).isEqualTo("small");
+    assertThat(config.model().contextSize()).isEqualTo(4096);
+    assertThat(config.http().maxBodyBytes()).isEqualTo(2L << 20);
+    assertThat(config.grpc().tls()).hasValueSatisfying(tls -> {
+      assertThat(tls.mutual()).isTrue();
+      assertThat(tls.clientCa()).contains(Path.of("/etc/infermesh/certs/ca.crt"));
+      assertThat(tls.allowedRoles()).containsExactly("gateway");
+    });
+    assertThat(config.admission()).isEqualTo(
+        new EdgeConfig.Admission(4, Duration.ofMillis(500), Duration.ofMinutes(2)));
+    assertThat(config.cache()).isEqualTo(new EdgeConfig.Cache(false, 1024, Duration.ofHours(1)));
+    assertThat(config.auth().tenants()).containsExactly(
+        new EdgeConfig.Tenant("acme", List.of("sk-acme-12345"), 60, 1000));
+    assertThat(config.shutdown().grace()).isEqualTo(Duration.ofSeconds(3));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      model: {contxt-size: 10}                          | model.contxt-size: unknown key
+      colour: blue                                      | colour: unknown key
+      model: {context-size: 10}                         | model.context-size: must be in [64, 1048576]
+      model: {context-size: big}                        | model.context-size: must be an integer
+      model: {sha256: abc}                              | model.sha256: must be 64 hex digits
+      model: {chat-template: jinja}                     | model.chat-template: must be one of
+      model: {parallel: 0}                              | model.parallel: must be in [1, 256]
+      http: {port: 70000}                               | http.port: must be a port number
+      http: {max-body-bytes: 12 parsecs}                | http.max-body-bytes: must be a size
+      admission: {retry-after: soon}                    | admission.retry-after: must be a duration
+      admission: {queue-depth: -1}                      | admission.queue-depth: must be in [0, 100000]
+      cache: {enabled: maybe}                           | cache.enabled: must be true or false
+      grpc: {tls: {key: k.pem}}                         | grpc.tls.cert: is required
+      grpc: {tls: {cert: c, key: k, allowed-roles: [pilot]}} | grpc.tls.allowed-roles: unknown role 'pilot'
+      auth: {tenants: [{name: a, keys: [sk-aaaaaaaa]}, {name: b, keys: [short]}]} | auth.tenants[1].keys: tenant 'b': keys must be at least 8
+      auth: {tenants: [{name: a, keys: [sk-aaaaaaaa]}, {name: a, keys: [sk-bbbbbbbb]}]} | auth.tenants[1].name: duplicate tenant 'a'
+      node: {name: Shop_42}                             | node.name: must be a lower-case DNS label
+      model: [1, 2]                                     | model: must be a mapping
+      'model: {path: [a'                                | (yaml): not valid YAML
+      """)
+  void parse_badValue_namesTheKey(String yaml, String expected) {
+    assertThatThrownBy(() -> EdgeConfigLoader.parse(yaml, BASE))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(expected);
+  }
+
+  @Test
+  void load_badValue_prefixesTheFileName(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("edge.yaml"), "cache: {ttl: -1s}\n");
+
+    assertThatThrownBy(() -> EdgeConfigLoader.load(file))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("edge.yaml: cache.ttl: must be a duration");
+  }
+
+  @Test
+  void load_missingFile_saysSo(@TempDir Path dir) {
+    assertThatThrownBy(() -> EdgeConfigLoader.load(dir.resolve("nope.yaml")))
+        .hasMessageContaining("nope.yaml")
+        .hasMessageContaining("config file not found");
+  }
+
+  @Test
+  void withFlags_overrideTheFileValues() {
+    EdgeConfig config = EdgeConfig.defaults()
+        .withModelPath(Path.of("/m/tiny.gguf"))
+        .withHttpPort(1234)
+        .withGrpcPort(4321);
+
+    assertThat(config.model().path()).isEqualTo(Path.of("/m/tiny.gguf"));
+    assertThat(config.model().effectiveName()).isEqualTo("tiny");
+    assertThat(config.http().port()).isEqualTo(1234);
+    assertThat(config.grpc().port()).isEqualTo(4321);
+    assertThatThrownBy(() -> config.withHttpPort(-1)).hasMessageStartingWith("http.port:");
+  }
+
+  @Test
+  void effectiveThreads_auto_isOnePerTwoCores() {
+    EdgeConfig.Model model = EdgeConfig.Model.DEFAULT;
+
+    assertThat(model.effectiveThreads(2)).isEqualTo(1);
+    assertThat(model.effectiveThreads(1)).isEqualTo(1);
+    assertThat(model.effectiveThreads(16)).isEqualTo(8);
+  }
+}

@@ -1,0 +1,131 @@
+package io.infermesh.edge.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.infermesh.edge.TinyModel;
+import io.infermesh.edge.config.EdgeConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class LlamaEngineTest {
+  private static final Prompt HELLO = TinyModel.engine().renderChat(List.of(ChatMessage.of(Role.USER, "Hello there")));
+
+  private static SamplingParams greedy(int maxTokens) {
+    return new SamplingParams(maxTokens, 0f, 1f, 0, OptionalLong.empty(), List.of());
+  }
+
+  @Test
+  void load_wrongSha256_failsNamingTheKey() {
+    EdgeConfig.Model m = TinyModel.modelConfig();
+    EdgeConfig.Model wrong = new EdgeConfig.Model(m.path(), m.name(), "0".repeat(64), m.contextSize(), 1, 1, "auto", 16);
+
+    assertThatThrownBy(() -> LlamaEngine.load(wrong, 2))
+        .isInstanceOf(ModelLoadException.class)
+        .hasMessageStartingWith("model.sha256: ")
+        .hasMessageContaining("0".repeat(64));
+  }
+
+  @Test
+  void load_missingFile_failsNamingTheKey() {
+    EdgeConfig.Model missing = EdgeConfig.Model.DEFAULT;
+    EdgeConfig.Model elsewhere = new EdgeConfig.Model(Path.of("/nonexistent/m.gguf"), null, null, 512, 1, 1, "auto", 16);
+
+    assertThatThrownBy(() -> LlamaEngine.load(missing, 2)).hasMessageStartingWith("model.path: not set");
+    assertThatThrownBy(() -> LlamaEngine.load(elsewhere, 2)).hasMessageStartingWith("model.path: no readable file");
+  }
+
+  @Test
+  void load_tinyModel_readsChatmlTemplateAndVersion() throws Exception {
+    ModelInfo info = TinyModel.engine().info();
+
+    assertThat(info.chatTemplate()).isEqualTo("chatml");
+    assertThat(info.version()).isEqualTo(ModelDigest.sha256(TinyModel.path()).substring(0, 12));
+    assertThat(info.contextSize()).isEqualTo(TinyModel.CONTEXT);
+    assertThat(HELLO.text()).isEqualTo("<|im_start|>user\nHello there<|im_end|>\n<|im_start|>assistant\n");
+    assertThat(HELLO.tokens()).isGreaterThan(5).isLessThan(HELLO.text().length());
+  }
+
+  @Test
+  void generate_greedy_isReproducible() {
+    List<String> first = new ArrayList<>();
+    List<String> second = new ArrayList<>();
+
+    Completion a = TinyModel.engine().generate(HELLO, greedy(12), first::add, () -> false);
+    Completion b = TinyModel.engine().generate(HELLO, greedy(12), second::add, () -> false);
+
+    assertThat(String.join("", first)).isNotEmpty().isEqualTo(String.join("", second));
+    assertThat(a).isEqualTo(b);
+    assertThat(a.promptTokens()).isEqualTo(HELLO.tokens());
+  }
+
+  @Test
+  void generate_budgetRunsOut_reportsLengthAndTheBudget() {
+    Completion c = TinyModel.engine().generate(HELLO, greedy(8), text -> {}, () -> false);
+
+    assertThat(c.finishReason()).isEqualTo(FinishReason.LENGTH);
+    assertThat(c.completionTokens()).isEqualTo(8);
+  }
+
+  @Test
+  void generate_cancelled_stopsAndFreesTheSlot() {
+    List<String> seen = new ArrayList<>();
+
+    assertThatThrownBy(() -> TinyModel.engine().generate(HELLO, greedy(400), seen::add, () -> seen.size() >= 3))
+        .isInstanceOf(CancellationException.class);
+
+    assertThat(seen).hasSize(3);
+    assertThat(TinyModel.engine().generate(HELLO, greedy(4), t -> {}, () -> false).completionTokens()).isEqualTo(4);
+  }
+
+  @Test
+  void generate_sinkThrows_stopsAndRethrows() {
+    assertThatThrownBy(() -> TinyModel.engine().generate(HELLO, greedy(50), t -> {
+      throw new IllegalStateException("client gone");
+    }, () -> false)).hasMessage("client gone");
+
+    assertThat(TinyModel.engine().generate(HELLO, greedy(2), t -> {}, () -> false).completionTokens()).isEqualTo(2);
+  }
+
+  @Test
+  void generate_twoAtOnce_bothFinishInTheirOwnSlots() throws Exception {
+    CompletableFuture<Completion> a = CompletableFuture.supplyAsync(
+        () -> TinyModel.engine().generate(HELLO, greedy(32), t -> {}, () -> false));
+    CompletableFuture<Completion> b = CompletableFuture.supplyAsync(
+        () -> TinyModel.engine().generate(HELLO, greedy(32), t -> {}, () -> false));
+
+    assertThat(a.get(30, TimeUnit.SECONDS)).isEqualTo(b.get(30, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void finish_lastOutputEmptyBeforeTheBudget_isStop() {
+    assertThat(LlamaEngine.finish(5, true, greedy(10), 7)).isEqualTo(new Completion(FinishReason.STOP, 7, 5));
+  }
+
+  @Test
+  void finish_budgetReachedOrCutMidText_isLength() {
+    assertThat(LlamaEngine.finish(10, true, greedy(10), 7)).isEqualTo(new Completion(FinishReason.LENGTH, 7, 10));
+    // a held-back multi-byte token makes fewer outputs than tokens; a non-empty last output still means length
+    assertThat(LlamaEngine.finish(8, false, greedy(10), 7)).isEqualTo(new Completion(FinishReason.LENGTH, 7, 10));
+  }
+
+  @Test
+  void finish_stopStringsSet_trustsOnlyTheCount() {
+    SamplingParams withStop = new SamplingParams(10, 0f, 1f, 0, OptionalLong.empty(), List.of("\n"));
+
+    assertThat(LlamaEngine.finish(8, false, withStop, 7).finishReason()).isEqualTo(FinishReason.STOP);
+  }
+
+  @Test
+  void foldSeed_isNeverTheRandomSeedMarker() {
+    assertThat(LlamaEngine.foldSeed(-1L)).isNotNegative();
+    assertThat(LlamaEngine.foldSeed(0xFFFF_FFFFL)).isNotNegative().isNotEqualTo(-1);
+    assertThat(LlamaEngine.foldSeed(42)).isEqualTo(42);
+  }
+}
