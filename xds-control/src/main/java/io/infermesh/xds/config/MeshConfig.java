@@ -1,0 +1,34 @@
+package io.infermesh.xds.config;
+
+import static java.util.Objects.requireNonNull;
+
+import io.infermesh.xds.snapshot.MeshEndpoint;
+import io.infermesh.xds.snapshot.MeshPolicy;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Everything {@code mesh.yaml} says: the data-plane policy, how the control plane runs, and where
+ * endpoints come from (static entries, and Consul when configured). Immutable.
+ */
+public record MeshConfig(
+    MeshPolicy policy,
+    ControlSettings control,
+    Optional<ConsulSettings> consul,
+    List<MeshEndpoint> staticEndpoints) {
+
+  public MeshConfig {
+    requireNonNull(policy, "policy");
+    requireNonNull(control, "control");
+    requireNonNull(consul, "consul");
+    staticEndpoints = List.copyOf(requireNonNull(staticEndpoints, "staticEndpoints"));
+  }
+
+  public MeshConfig withControl(ControlSettings newControl) {
+    return new MeshConfig(policy, newControl, consul, staticEndpoints);
+  }
+
+  public MeshConfig withPolicy(MeshPolicy newPolicy) {
+    return new MeshConfig(newPolicy, control, consul, staticEndpoints);
+  }
+}

@@ -1,0 +1,111 @@
+package io.infermesh.xds.discovery;
+
+import com.ecwid.consul.v1.health.model.Check;
+import com.ecwid.consul.v1.health.model.HealthService;
+import io.infermesh.xds.snapshot.EndpointHealth;
+import io.infermesh.xds.snapshot.MeshEndpoint;
+import io.infermesh.xds.snapshot.Tier;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Maps Consul's {@code /v1/health/service/<name>} entries to {@link MeshEndpoint}s.
+ *
+ * <p>Service meta (preferred) or {@code key=value} tags carry: {@code region} (else the node's
+ * datacenter), {@code zone}, {@code tier} ({@code private}/{@code public}; else the region's tier
+ * from {@code mesh.yaml}), {@code model}, {@code version} (default {@code v1}) and
+ * {@code utilization} (0..1, reported by the node). The address is the service address, else the
+ * node's. An entry that cannot be mapped is skipped with a warning. Stateless.
+ */
+final class ConsulEndpoints {
+
+  private static final Logger log = LoggerFactory.getLogger(ConsulEndpoints.class);
+
+  private ConsulEndpoints() {}
+
+  static List<MeshEndpoint> map(String service, List<HealthService> entries, Function<String, Optional<Tier>> regionTier) {
+    List<MeshEndpoint> out = new ArrayList<>(entries.size());
+    for (HealthService entry : entries) {
+      try {
+        out.add(map(service, entry, regionTier));
+      } catch (RuntimeException e) {
+        String id = entry.getService() == null ? "?" : entry.getService().getId();
+        log.warn("consul: skipping instance {} of {}: {}", id, service, e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  static MeshEndpoint map(String service, HealthService entry, Function<String, Optional<Tier>> regionTier) {
+    HealthService.Service s = entry.getService();
+    HealthService.Node node = entry.getNode();
+    if (s == null) {
+      throw new IllegalArgumentException("entry has no Service");
+    }
+    Map<String, String> attributes = new HashMap<>();
+    if (s.getTags() != null) {
+      for (String tag : s.getTags()) {
+        int eq = tag.indexOf('=');
+        if (eq > 0) {
+          attributes.put(tag.substring(0, eq).trim(), tag.substring(eq + 1).trim());
+        }
+      }
+    }
+    if (s.getMeta() != null) {
+      attributes.putAll(s.getMeta());
+    }
+    String address = s.getAddress() != null && !s.getAddress().isBlank()
+        ? s.getAddress()
+        : node == null ? null : node.getAddress();
+    if (address == null || address.isBlank()) {
+      throw new IllegalArgumentException("no service or node address");
+    }
+    if (s.getPort() == null) {
+      throw new IllegalArgumentException("no port");
+    }
+    String region = attributes.getOrDefault("region", node == null || node.getDatacenter() == null ? "" : node.getDatacenter());
+    Tier tier = attributes.containsKey("tier")
+        ? Tier.parse(attributes.get("tier"))
+        : regionTier.apply(region).orElse(Tier.PRIVATE);
+    double utilization = 0;
+    if (attributes.containsKey("utilization")) {
+      try {
+        utilization = Double.parseDouble(attributes.get("utilization"));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("utilization is not a number: " + attributes.get("utilization"));
+      }
+    }
+    return MeshEndpoint.builder(service, address, s.getPort(), region)
+        .id(s.getId() == null ? address + ":" + s.getPort() : s.getId())
+        .zone(attributes.getOrDefault("zone", ""))
+        .tier(tier)
+        .model(attributes.getOrDefault("model", service))
+        .version(attributes.getOrDefault("version", "v1"))
+        .health(health(entry.getChecks()))
+        .utilization(utilization)
+        .build();
+  }
+
+  /** Critical anywhere = unhealthy; maintenance = draining; passing or warning = healthy. */
+  private static EndpointHealth health(List<Check> checks) {
+    if (checks == null) {
+      return EndpointHealth.HEALTHY;
+    }
+    EndpointHealth health = EndpointHealth.HEALTHY;
+    for (Check c : checks) {
+      if (c.getStatus() == Check.CheckStatus.CRITICAL) {
+        return EndpointHealth.UNHEALTHY;
+      }
+      if (c.getCheckId() != null && c.getCheckId().startsWith("_service_maintenance")) {
+        health = EndpointHealth.DRAINING;
+      }
+    }
+    return health;
+  }
+}

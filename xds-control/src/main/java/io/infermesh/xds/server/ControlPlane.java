@@ -1,0 +1,276 @@
+package io.infermesh.xds.server;
+
+import static java.util.Objects.requireNonNull;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.infermesh.certs.CertificateAuthority;
+import io.infermesh.certs.MeshCredentialFiles;
+import io.infermesh.certs.MeshTls;
+import io.infermesh.certs.RoleAuthorizationInterceptor;
+import io.infermesh.xds.config.ConsulSettings;
+import io.infermesh.xds.config.ControlSettings;
+import io.infermesh.xds.config.MeshConfig;
+import io.infermesh.xds.discovery.ConsulEndpointSource;
+import io.infermesh.xds.discovery.DiscoveredMesh;
+import io.infermesh.xds.discovery.EndpointSource;
+import io.infermesh.xds.discovery.StaticEndpointSource;
+import io.infermesh.xds.snapshot.MeshNodeGroup;
+import io.infermesh.xds.snapshot.RegionPolicy;
+import io.infermesh.xds.snapshot.SecretMaterial;
+import io.infermesh.xds.snapshot.ServicePolicy;
+import io.infermesh.xds.snapshot.XdsGroup;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole control plane from one {@link MeshConfig}: discovery (static + Consul) → snapshot
+ * publisher (burst state, SDS identities) → java-control-plane's cache → ADS/SDS server, with the
+ * node tracker and the admin endpoint.
+ *
+ * <p>Start order makes restarts safe: discovery first, then the first snapshots (every source has
+ * answered, or {@code startupTimeout} passed), and only then the xDS port opens — a restarted
+ * control plane never serves an empty mesh, and clients, which keep their configuration while it
+ * is away, see the same versions again.
+ *
+ * <p>Thread-safe. {@link #close()} stops everything in reverse order.
+ */
+public final class ControlPlane implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
+
+  private final MeshConfig config;
+  private final PrometheusMeterRegistry meters;
+  private final StaticEndpointSource staticSource;
+  private final DiscoveredMesh discovery;
+  private final SnapshotPublisher publisher;
+  private final NodeTracker tracker;
+  private final XdsServer xds;
+  private final AdminServer admin;
+  private final ScheduledExecutorService executor;
+  private final MeshTls tls;
+  private final SimpleCache<XdsGroup> cache;
+
+  private ControlPlane(Builder b) throws IOException, InterruptedException {
+    this.config = b.config;
+    this.meters = b.meters;
+    new JvmMemoryMetrics().bindTo(meters);
+    new JvmThreadMetrics().bindTo(meters);
+    new ProcessorMetrics().bindTo(meters);
+    ControlSettings control = config.control();
+    MeshNodeGroup groups = MeshNodeGroup.of(config.policy());
+    this.cache = new SimpleCache<>(groups);
+    this.executor = newExecutor();
+    List<AutoCloseable> opened = new ArrayList<>();
+    try {
+      Supplier<SecretMaterial> secrets = SecretMaterial::none;
+      EnvoyIdentities identities = null;
+      if (config.policy().mtls() && control.caDirectory().isPresent()) {
+        CertificateAuthority ca = CertificateAuthority.load(control.caDirectory().get(), b.clock);
+        identities = new EnvoyIdentities(ca,
+            config.policy().regions().stream().map(RegionPolicy::name).toList(), control.envoyCertValidity(), b.clock);
+        identities.renewIfDue();
+        secrets = identities::current;
+      } else if (config.policy().mtls()) {
+        log.warn("sds: mtls is on but control.caDirectory is not set: Envoys get no identity over SDS "
+            + "and their mTLS clusters will not warm up");
+      }
+      this.publisher = new SnapshotPublisher(cache, config.policy(), secrets, b.clock, executor,
+          control.refreshInterval(), meters);
+      opened.add(publisher);
+      publisher.start();
+      if (identities != null) {
+        EnvoyIdentities ids = identities;
+        executor.scheduleWithFixedDelay(() -> {
+          try {
+            if (ids.renewIfDue()) {
+              publisher.requestPublish();
+            }
+          } catch (RuntimeException e) {
+            log.error("sds: renewing Envoy identities failed; the current ones stay in force, retrying", e);
+          }
+        }, 1, 1, TimeUnit.MINUTES);
+      }
+
+      this.staticSource = new StaticEndpointSource(config.staticEndpoints());
+      List<EndpointSource> sources = new ArrayList<>();
+      sources.add(staticSource);
+      config.consul().ifPresent(consul -> sources.add(consulSource(consul)));
+      sources.addAll(b.extraSources);
+      this.discovery = new DiscoveredMesh(sources, publisher::update);
+      opened.add(discovery);
+      discovery.start();
+      if (!publisher.awaitFirstPublish(b.startupTimeout)) {
+        discovery.forceReady();
+        if (!publisher.awaitFirstPublish(Duration.ofSeconds(5))) {
+          throw new IllegalStateException("no snapshot could be built; see the errors above");
+        }
+      }
+
+      this.tracker = new NodeTracker(groups, b.clock, RoleAuthorizationInterceptor::currentPeer, meters);
+      V3DiscoveryServer server = new V3DiscoveryServer(List.of(tracker), new NackAwareWatcher(cache));
+      if (control.plaintext()) {
+        this.tls = null;
+        this.xds = XdsServer.startPlaintextLoopback(control.xdsAddress(), control.xdsPort(), server);
+      } else {
+        ControlSettings.Credentials c = control.credentials().orElseThrow();
+        this.tls = MeshTls.builder(MeshCredentialFiles.in(c.directory(), c.name())).build();
+        opened.add(tls);
+        this.xds = XdsServer.startMtls(control.xdsPort(), tls, server);
+      }
+      opened.add(xds);
+      this.admin = control.adminPort() < 0 ? null
+          : AdminServer.start(control.adminAddress(), control.adminPort(), tracker, publisher, meters);
+      log.info("control plane up: xDS on port {}{}, {} endpoints, groups {}", xds.port(),
+          admin == null ? "" : ", admin on port " + admin.port(), discovery.state().endpoints().size(),
+          publisher.current().snapshots().keySet());
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      for (int i = opened.size() - 1; i >= 0; i--) {
+        try {
+          opened.get(i).close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      executor.shutdownNow();
+      throw e;
+    }
+  }
+
+  private ConsulEndpointSource consulSource(ConsulSettings consul) {
+    List<String> services = consul.services().isEmpty()
+        ? config.policy().services().stream().map(ServicePolicy::name).toList()
+        : consul.services();
+    return new ConsulEndpointSource(consul, services,
+        region -> config.policy().region(region).map(RegionPolicy::tier), meters, null);
+  }
+
+  private static ScheduledExecutorService newExecutor() {
+    ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "xds-publisher");
+      t.setDaemon(true);
+      return t;
+    });
+    pool.setRemoveOnCancelPolicy(true);
+    return pool;
+  }
+
+  /** Starts building a control plane for {@code config}. */
+  public static Builder builder(MeshConfig config) {
+    return new Builder(config);
+  }
+
+  /** The xDS port. */
+  public int xdsPort() {
+    return xds.port();
+  }
+
+  /** The admin HTTP port; -1 when disabled. */
+  public int adminPort() {
+    return admin == null ? -1 : admin.port();
+  }
+
+  /** The static endpoint source ({@code discovery.static}); replace its list to change the mesh. */
+  public StaticEndpointSource staticEndpoints() {
+    return staticSource;
+  }
+
+  /** Per-node ACK/NACK state. */
+  public NodeTracker nodes() {
+    return tracker;
+  }
+
+  /** The snapshot publisher (current snapshots, state, burst shares). */
+  public SnapshotPublisher publisher() {
+    return publisher;
+  }
+
+  /** The snapshot cache the server serves from; tests inject snapshots a client must reject. */
+  SimpleCache<XdsGroup> cache() {
+    return cache;
+  }
+
+  /** The metrics registry. */
+  public PrometheusMeterRegistry meters() {
+    return meters;
+  }
+
+  /** The configuration it runs. */
+  public MeshConfig config() {
+    return config;
+  }
+
+  @Override
+  public void close() {
+    if (admin != null) {
+      admin.close();
+    }
+    xds.close();
+    discovery.close();
+    publisher.close();
+    executor.shutdownNow();
+    if (tls != null) {
+      tls.close();
+    }
+    log.info("control plane stopped");
+  }
+
+  /** Configures a {@link ControlPlane}. Not thread-safe. */
+  public static final class Builder {
+    private final MeshConfig config;
+    private PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private Clock clock = Clock.systemUTC();
+    private Duration startupTimeout = Duration.ofSeconds(10);
+    private final List<EndpointSource> extraSources = new ArrayList<>();
+
+    private Builder(MeshConfig config) {
+      this.config = requireNonNull(config, "config");
+    }
+
+    public Builder meters(PrometheusMeterRegistry value) {
+      this.meters = requireNonNull(value, "meters");
+      return this;
+    }
+
+    /** The clock for burst hysteresis and certificate renewal. */
+    public Builder clock(Clock value) {
+      this.clock = requireNonNull(value, "clock");
+      return this;
+    }
+
+    /** How long to wait for every discovery source before publishing what is known. */
+    public Builder startupTimeout(Duration value) {
+      this.startupTimeout = requireNonNull(value, "startupTimeout");
+      return this;
+    }
+
+    /** Another endpoint source, merged after static and Consul. */
+    public Builder addSource(EndpointSource source) {
+      extraSources.add(requireNonNull(source, "source"));
+      return this;
+    }
+
+    /**
+     * Starts discovery, publishes the first snapshots, then opens the xDS and admin ports.
+     *
+     * @throws IOException when a port cannot be bound or credentials cannot be read
+     */
+    public ControlPlane start() throws IOException, InterruptedException {
+      return new ControlPlane(this);
+    }
+  }
+}

@@ -1,0 +1,238 @@
+package io.infermesh.xds.server;
+
+import static java.util.Objects.requireNonNull;
+
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.controlplane.server.exception.RequestException;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Status;
+import io.infermesh.certs.Role;
+import io.infermesh.certs.SpiffeId;
+import io.infermesh.xds.snapshot.DataPlane;
+import io.infermesh.xds.snapshot.MeshNodeGroup;
+import io.infermesh.xds.snapshot.XdsGroup;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows every xDS stream: which node it is, which group it gets, and per resource type what was
+ * sent, accepted (ACK) and rejected (NACK, with the client's message). A NACK is logged, counted
+ * ({@code infermesh.xds.nacks{type}}) and kept for the admin endpoint; {@link NackAwareWatcher}
+ * then stops the rejected version from being resent.
+ *
+ * <p>Also authorizes what a node may claim once mTLS has authenticated it: Envoy snapshots (which
+ * carry a gateway private key over SDS) only go to role {@code gateway} of the same region, or to
+ * an {@code operator}; proxyless snapshots to edge, core, gateway and operator.
+ *
+ * <p>Thread-safe: java-control-plane calls it from many stream threads; per-stream state is
+ * guarded by the stream object.
+ */
+public final class NodeTracker implements DiscoveryServerCallbacks {
+
+  private static final Logger log = LoggerFactory.getLogger(NodeTracker.class);
+  private static final int RECENT_NONCES = 16;
+  private static final Set<Role> GRPC_ROLES = EnumSet.of(Role.EDGE, Role.CORE, Role.GATEWAY, Role.OPERATOR);
+
+  private final MeshNodeGroup groups;
+  private final Clock clock;
+  private final Supplier<Optional<SpiffeId>> peer;
+  private final MeterRegistry meters;
+  private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
+
+  /**
+   * @param peer the authenticated caller of the current call (empty on plaintext)
+   */
+  public NodeTracker(MeshNodeGroup groups, Clock clock, Supplier<Optional<SpiffeId>> peer, MeterRegistry meters) {
+    this.groups = requireNonNull(groups, "groups");
+    this.clock = requireNonNull(clock, "clock");
+    this.peer = requireNonNull(peer, "peer");
+    this.meters = requireNonNull(meters, "meters");
+    meters.gauge("infermesh.xds.streams", streams, Map::size);
+    meters.gauge("infermesh.xds.nodes.nacking", this, t -> t.nodes().stream().filter(NodeStatus::nacking).count());
+  }
+
+  @Override
+  public void onStreamOpen(long streamId, String typeUrl) {
+    streams.put(streamId, new Stream(streamId, clock.instant(), peer.get().map(SpiffeId::toString).orElse("")));
+  }
+
+  @Override
+  public void onStreamClose(long streamId, String typeUrl) {
+    closed(streamId);
+  }
+
+  @Override
+  public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+    closed(streamId);
+  }
+
+  private void closed(long streamId) {
+    Stream s = streams.remove(streamId);
+    if (s != null && s.node != null) {
+      log.info("xds: stream {} of node {} ({}) closed", streamId, s.node.getId(), s.group);
+    }
+  }
+
+  @Override
+  public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
+    Stream s = streams.computeIfAbsent(streamId, id -> new Stream(id, clock.instant(), ""));
+    String rejected = null;
+    synchronized (s) {
+      if (request.hasNode() && s.node == null) {
+        identify(s, request.getNode());
+      }
+      String type = typeName(request.getTypeUrl());
+      TypeState t = s.types.computeIfAbsent(type, k -> new TypeState());
+      if (!request.getResponseNonce().isEmpty()) {
+        String version = t.sentByNonce.get(request.getResponseNonce());
+        if (request.hasErrorDetail()) {
+          rejected = version;
+          t.nacks++;
+          t.nacked = true;
+          t.lastNack = new NodeStatus.Nack(version == null ? "?" : version,
+              request.getErrorDetail().getMessage(), clock.instant());
+          Counter.builder("infermesh.xds.nacks").description("Responses rejected by nodes")
+              .tag("type", type).register(meters).increment();
+          log.warn("xds: node {} ({}) NACKed {} version {}: {}; it keeps its last good version {}",
+              nodeId(s), s.group, type, version, request.getErrorDetail().getMessage(),
+              request.getVersionInfo().isEmpty() ? "(none)" : request.getVersionInfo());
+        } else {
+          t.acks++;
+          t.nacked = false;
+          t.ackedVersion = request.getVersionInfo();
+          t.ackedAt = clock.instant();
+          Counter.builder("infermesh.xds.acks").description("Responses accepted by nodes")
+              .tag("type", type).register(meters).increment();
+        }
+      }
+      StreamContext.set(new StreamContext(s.node, rejected));
+    }
+  }
+
+  @Override
+  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) throws RequestException {
+    Stream s = streams.computeIfAbsent(streamId, id -> new Stream(id, clock.instant(), ""));
+    synchronized (s) {
+      if (request.hasNode() && s.node == null) {
+        identify(s, request.getNode());
+      }
+      StreamContext.set(new StreamContext(s.node, null));
+    }
+  }
+
+  @Override
+  public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    Stream s = streams.get(streamId);
+    if (s == null) {
+      return;
+    }
+    synchronized (s) {
+      TypeState t = s.types.computeIfAbsent(typeName(response.getTypeUrl()), k -> new TypeState());
+      t.sentVersion = response.getVersionInfo();
+      t.sentByNonce.put(response.getNonce(), response.getVersionInfo());
+    }
+  }
+
+  /** Every open stream's status, by node id. */
+  public List<NodeStatus> nodes() {
+    List<NodeStatus> out = new ArrayList<>();
+    for (Stream s : streams.values()) {
+      synchronized (s) {
+        if (s.node == null) {
+          continue;
+        }
+        List<NodeStatus.TypeStatus> types = new ArrayList<>();
+        s.types.forEach((type, t) -> types.add(new NodeStatus.TypeStatus(type, t.sentVersion, t.ackedVersion,
+            t.ackedAt, t.acks, t.nacks, t.nacked, t.lastNack)));
+        types.sort(Comparator.comparing(NodeStatus.TypeStatus::type));
+        out.add(new NodeStatus(s.node.getId(), s.group.toString(), s.id, s.peer, s.openedAt, types));
+      }
+    }
+    out.sort(Comparator.comparing(NodeStatus::nodeId).thenComparing(NodeStatus::streamId));
+    return out;
+  }
+
+  private void identify(Stream s, Node node) throws RequestException {
+    XdsGroup group = groups.hash(node);
+    Optional<SpiffeId> caller = peer.get();
+    if (caller.isPresent()) {
+      SpiffeId id = caller.get();
+      boolean operator = id.role() == Role.OPERATOR;
+      if (group.plane() == DataPlane.ENVOY && !operator
+          && (id.role() != Role.GATEWAY || !group.region().isEmpty() && !group.region().equals(id.region()))) {
+        log.warn("xds: refused node {}: {} may not receive Envoy config of {}", node.getId(), id, group);
+        throw new RequestException(Status.PERMISSION_DENIED.withDescription(
+            "Envoy configuration (with its SDS identity) is only served to role gateway of region "
+                + (group.region().isEmpty() ? "(any)" : group.region()) + "; caller is " + id));
+      }
+      if (group.plane() == DataPlane.GRPC && !GRPC_ROLES.contains(id.role())) {
+        throw new RequestException(Status.PERMISSION_DENIED.withDescription(
+            "proxyless configuration is not served to role " + id.role().pathName()));
+      }
+    }
+    s.node = node;
+    s.group = group;
+    log.info("xds: stream {} is node {} in group {}{}", s.id, node.getId(), group,
+        s.peer.isEmpty() ? "" : " (" + s.peer + ")");
+  }
+
+  private static String nodeId(Stream s) {
+    return s.node == null ? "?" : s.node.getId();
+  }
+
+  private static String typeName(String typeUrl) {
+    Resources.ResourceType type = Resources.TYPE_URLS_TO_RESOURCE_TYPE.get(typeUrl);
+    return type == null ? typeUrl : type.name();
+  }
+
+  private static final class Stream {
+    final long id;
+    final Instant openedAt;
+    final String peer;
+    Node node;
+    XdsGroup group;
+    final Map<String, TypeState> types = new LinkedHashMap<>();
+
+    Stream(long id, Instant openedAt, String peer) {
+      this.id = id;
+      this.openedAt = openedAt;
+      this.peer = peer;
+    }
+  }
+
+  private static final class TypeState {
+    String sentVersion = "";
+    String ackedVersion = "";
+    Instant ackedAt;
+    long acks;
+    long nacks;
+    boolean nacked;
+    NodeStatus.Nack lastNack;
+    final Map<String, String> sentByNonce = new LinkedHashMap<>(RECENT_NONCES * 2, 0.75f, false) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+        return size() > RECENT_NONCES;
+      }
+    };
+  }
+}

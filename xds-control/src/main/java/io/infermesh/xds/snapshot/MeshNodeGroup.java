@@ -1,0 +1,73 @@
+package io.infermesh.xds.snapshot;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.Value;
+import io.envoyproxy.controlplane.cache.NodeGroup;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Puts a connecting node in its {@link XdsGroup}, from its bootstrap's node metadata:
+ *
+ * <ul>
+ *   <li>{@value #ROLE_KEY}: {@code envoy} or {@code grpc}; when absent, a user agent starting
+ *       with "gRPC" means grpc, anything else envoy;
+ *   <li>{@value #REGION_KEY}: the region; when absent, {@code node.locality.region}. A region the
+ *       policy does not list maps to the unlocated group.
+ * </ul>
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class MeshNodeGroup implements NodeGroup<XdsGroup> {
+
+  /** Node metadata key for the data-plane kind. */
+  public static final String ROLE_KEY = "infermesh.role";
+  /** Node metadata key for the region. */
+  public static final String REGION_KEY = "infermesh.region";
+
+  private final Set<String> knownRegions;
+
+  private MeshNodeGroup(Set<String> knownRegions) {
+    this.knownRegions = Set.copyOf(knownRegions);
+  }
+
+  /** Groups nodes by the regions of this policy. */
+  public static MeshNodeGroup of(MeshPolicy policy) {
+    requireNonNull(policy, "policy");
+    return new MeshNodeGroup(
+        policy.regions().stream().map(RegionPolicy::name).collect(java.util.stream.Collectors.toSet()));
+  }
+
+  @Override
+  public XdsGroup hash(Node node) {
+    DataPlane plane = plane(node);
+    String region = metadata(node, REGION_KEY);
+    if (region.isEmpty()) {
+      region = node.getLocality().getRegion();
+    }
+    return new XdsGroup(plane, knownRegions.contains(region) ? region : "");
+  }
+
+  private static DataPlane plane(Node node) {
+    String role = metadata(node, ROLE_KEY);
+    if (!role.isEmpty()) {
+      try {
+        return DataPlane.parse(role);
+      } catch (IllegalArgumentException e) {
+        // fall through to the user agent: a typo in metadata must not strand the node
+      }
+    }
+    return node.getUserAgentName().toLowerCase(Locale.ROOT).startsWith("grpc")
+        ? DataPlane.GRPC
+        : DataPlane.ENVOY;
+  }
+
+  private static String metadata(Node node, String key) {
+    Value value = node.getMetadata().getFieldsMap().get(key);
+    return value == null || value.getKindCase() != Value.KindCase.STRING_VALUE
+        ? ""
+        : value.getStringValue().trim();
+  }
+}

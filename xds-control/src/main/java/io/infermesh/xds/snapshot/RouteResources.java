@@ -1,0 +1,162 @@
+package io.infermesh.xds.snapshot;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Builds RDS route configurations. For each service, in order: one route per version that matches
+ * the pin header exactly; then the default route, split by the canary weights over the versions
+ * that have a healthy endpoint (falling back to the all-versions cluster), with retries and, on
+ * Envoy, shadow mirroring and the request timeout. Stateless.
+ */
+final class RouteResources {
+
+  static final String PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts";
+
+  private RouteResources() {}
+
+  /** Envoy's ingress: every service under its path prefix, longest prefix first. */
+  static RouteConfiguration envoyIngress(MeshPolicy policy, Map<String, List<MeshEndpoint>> byService) {
+    List<ServicePolicy> services = new ArrayList<>(policy.services());
+    services.sort(Comparator.comparing((ServicePolicy s) -> s.pathPrefix().length()).reversed()
+        .thenComparing(ServicePolicy::name));
+    VirtualHost.Builder host = VirtualHost.newBuilder().setName(ResourceNames.INGRESS).addDomains("*");
+    for (ServicePolicy s : services) {
+      host.addAllRoutes(serviceRoutes(s, s.pathPrefix(), policy, byService, DataPlane.ENVOY));
+    }
+    return RouteConfiguration.newBuilder().setName(ResourceNames.INGRESS).addVirtualHosts(host).build();
+  }
+
+  /** A proxyless client's routes for one gRPC service (any path on that channel). */
+  static RouteConfiguration grpcService(
+      ServicePolicy service, MeshPolicy policy, Map<String, List<MeshEndpoint>> byService) {
+    String name = ResourceNames.grpcListener(service.name());
+    return RouteConfiguration.newBuilder()
+        .setName(name)
+        .addVirtualHosts(VirtualHost.newBuilder()
+            .setName(name)
+            .addDomains("*")
+            .addAllRoutes(serviceRoutes(service, "/", policy, byService, DataPlane.GRPC)))
+        .build();
+  }
+
+  /** Every version a service has a cluster for: declared, discovered, and the shadow target. */
+  static Set<String> versions(ServicePolicy service, Set<String> discovered) {
+    Set<String> versions = new java.util.TreeSet<>(discovered);
+    service.versions().forEach(v -> versions.add(v.version()));
+    service.shadow().ifPresent(s -> versions.add(s.version()));
+    return versions;
+  }
+
+  private static List<Route> serviceRoutes(ServicePolicy service, String prefix, MeshPolicy policy,
+      Map<String, List<MeshEndpoint>> byService, DataPlane plane) {
+    List<MeshEndpoint> endpoints = byService.getOrDefault(service.name(), List.of());
+    Set<String> discovered = new java.util.TreeSet<>();
+    endpoints.forEach(e -> discovered.add(e.version()));
+    List<Route> routes = new ArrayList<>();
+    for (String version : versions(service, discovered)) {
+      routes.add(Route.newBuilder()
+          .setName(service.name() + "/pin/" + version)
+          .setMatch(RouteMatch.newBuilder()
+              .setPrefix(prefix)
+              .addHeaders(HeaderMatcher.newBuilder()
+                  .setName(service.pinHeader())
+                  .setStringMatch(StringMatcher.newBuilder().setExact(version))))
+          .setRoute(action(service, policy, plane)
+              .setCluster(ResourceNames.cluster(service.name(), version)))
+          .build());
+    }
+    RouteAction.Builder split = action(service, policy, plane);
+    List<VersionWeight> live = liveWeights(service, endpoints);
+    if (live.isEmpty()) {
+      split.setCluster(ResourceNames.cluster(service.name()));
+    } else if (live.size() == 1) {
+      split.setCluster(ResourceNames.cluster(service.name(), live.get(0).version()));
+    } else {
+      WeightedCluster.Builder weighted = WeightedCluster.newBuilder();
+      for (VersionWeight v : live) {
+        weighted.addClusters(WeightedCluster.ClusterWeight.newBuilder()
+            .setName(ResourceNames.cluster(service.name(), v.version()))
+            .setWeight(UInt32Value.of(v.weight())));
+      }
+      split.setWeightedClusters(weighted);
+    }
+    if (plane == DataPlane.ENVOY) {
+      service.shadow().ifPresent(shadow -> split.addRequestMirrorPolicies(
+          RouteAction.RequestMirrorPolicy.newBuilder()
+              .setCluster(ResourceNames.cluster(service.name(), shadow.version()))
+              .setRuntimeFraction(RuntimeFractionalPercent.newBuilder()
+                  .setDefaultValue(FractionalPercent.newBuilder()
+                      .setNumerator(shadow.perTenThousand())
+                      .setDenominator(FractionalPercent.DenominatorType.TEN_THOUSAND)))));
+    }
+    routes.add(Route.newBuilder()
+        .setName(service.name() + "/default")
+        .setMatch(RouteMatch.newBuilder().setPrefix(prefix))
+        .setRoute(split)
+        .build());
+    return routes;
+  }
+
+  /**
+   * The canary weights of the versions that can serve now: weight &gt; 0 and at least one healthy
+   * endpoint. A canary whose endpoints are all down gets no traffic.
+   */
+  static List<VersionWeight> liveWeights(ServicePolicy service, List<MeshEndpoint> endpoints) {
+    Set<String> serving = new java.util.HashSet<>();
+    for (MeshEndpoint e : endpoints) {
+      if (e.health().serving()) {
+        serving.add(e.version());
+      }
+    }
+    List<VersionWeight> live = new ArrayList<>();
+    for (VersionWeight v : service.versions()) {
+      if (v.weight() > 0 && serving.contains(v.version())) {
+        live.add(v);
+      }
+    }
+    return live;
+  }
+
+  private static RouteAction.Builder action(ServicePolicy service, MeshPolicy policy, DataPlane plane) {
+    RouteAction.Builder action = RouteAction.newBuilder();
+    UpstreamPolicy.RetrySettings retries = policy.upstream().retries();
+    List<String> retryOn = plane == DataPlane.ENVOY ? retries.retryOn() : retries.grpcRetryOn();
+    if (!retryOn.isEmpty() && retries.numRetries() > 0) {
+      RetryPolicy.Builder retry = RetryPolicy.newBuilder()
+          .setRetryOn(String.join(",", retryOn))
+          .setNumRetries(UInt32Value.of(retries.numRetries()))
+          .setRetryBackOff(RetryPolicy.RetryBackOff.newBuilder()
+              .setBaseInterval(XdsProtos.duration(retries.baseInterval()))
+              .setMaxInterval(XdsProtos.duration(retries.maxInterval())));
+      if (plane == DataPlane.ENVOY) {
+        retry.addRetryHostPredicate(RetryPolicy.RetryHostPredicate.newBuilder()
+                .setName(PREVIOUS_HOSTS)
+                .setTypedConfig(Any.pack(PreviousHostsPredicate.getDefaultInstance())))
+            .setHostSelectionRetryMaxAttempts(3);
+      }
+      action.setRetryPolicy(retry);
+    }
+    if (plane == DataPlane.ENVOY) {
+      action.setTimeout(XdsProtos.duration(service.requestTimeout()));
+    }
+    return action;
+  }
+}

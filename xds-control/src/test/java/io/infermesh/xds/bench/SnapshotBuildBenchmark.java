@@ -1,0 +1,86 @@
+package io.infermesh.xds.bench;
+
+import io.infermesh.xds.snapshot.BurstShares;
+import io.infermesh.xds.snapshot.MeshEndpoint;
+import io.infermesh.xds.snapshot.MeshPolicy;
+import io.infermesh.xds.snapshot.MeshSnapshotBuilder;
+import io.infermesh.xds.snapshot.MeshState;
+import io.infermesh.xds.snapshot.RegionPolicy;
+import io.infermesh.xds.snapshot.SecretMaterial;
+import io.infermesh.xds.snapshot.ServicePolicy;
+import io.infermesh.xds.snapshot.Tier;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Snapshot build time (every group of the policy: Envoy and gRPC × 3 regions + unlocated = 8
+ * snapshots, each with CDS, EDS ranked for its region, LDS, RDS and content hashes) for
+ * S services × E endpoints. Each service gets two clusters (all versions, and v1).
+ *
+ * <pre>
+ * ./mvnw -q -o -pl xds-control test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
+ * java -cp xds-control/target/test-classes:xds-control/target/classes:$(cat xds-control/target/cp.txt) \
+ *     io.infermesh.xds.bench.SnapshotBuildBenchmark
+ * </pre>
+ *
+ * Not run by {@code verify}.
+ */
+public final class SnapshotBuildBenchmark {
+
+  private static final String[] REGIONS = {"eu-west", "us-east", "public-burst"};
+
+  private SnapshotBuildBenchmark() {}
+
+  static MeshState mesh(int services, int endpointsPerService) {
+    List<MeshEndpoint> eps = new ArrayList<>();
+    for (int s = 0; s < services; s++) {
+      for (int e = 0; e < endpointsPerService; e++) {
+        String region = REGIONS[e % REGIONS.length];
+        eps.add(MeshEndpoint.builder("svc-" + s, "10." + (s % 250) + "." + (e / 250) + "." + (e % 250), 9443, region)
+            .id("svc-" + s + "-" + e)
+            .zone("z" + (e % 4))
+            .tier(region.equals("public-burst") ? Tier.PUBLIC : Tier.PRIVATE)
+            .utilization(0.5)
+            .build());
+      }
+    }
+    return MeshState.of(eps);
+  }
+
+  static MeshPolicy policy(int services) {
+    List<ServicePolicy> list = new ArrayList<>();
+    for (int s = 0; s < services; s++) {
+      list.add(ServicePolicy.grpc("svc-" + s));
+    }
+    MeshPolicy base = MeshPolicy.defaults("mesh.local", List.of(
+        new RegionPolicy("eu-west", Tier.PRIVATE), new RegionPolicy("us-east", Tier.PRIVATE),
+        new RegionPolicy("public-burst", Tier.PUBLIC)));
+    return new MeshPolicy(base.trustDomain(), base.regions(), list, base.burst(), base.upstream(), base.envoy(), true);
+  }
+
+  static void run(int services, int endpoints, int iterations) {
+    MeshState state = mesh(services, endpoints);
+    MeshPolicy policy = policy(services);
+    BurstShares shares = BurstShares.of("svc-0", "eu-west", 0.2);
+    for (int i = 0; i < 20; i++) {
+      MeshSnapshotBuilder.build(state, policy, shares, SecretMaterial.none());
+    }
+    long[] nanos = new long[iterations];
+    for (int i = 0; i < iterations; i++) {
+      long t = System.nanoTime();
+      MeshSnapshotBuilder.build(state, policy, shares, SecretMaterial.none());
+      nanos[i] = System.nanoTime() - t;
+    }
+    Arrays.sort(nanos);
+    System.out.printf("%4d services x %3d endpoints (%5d endpoints, %4d clusters, 8 groups): p50 %6.1f ms, p99 %6.1f ms%n",
+        services, endpoints, services * endpoints, services * 2,
+        nanos[iterations / 2] / 1e6, nanos[(int) (iterations * 0.99)] / 1e6);
+  }
+
+  public static void main(String[] args) {
+    run(100, 100, 50);
+    run(1000, 10, 50);
+    run(50, 100, 50); // 100 CDS clusters x 100 endpoints each
+  }
+}

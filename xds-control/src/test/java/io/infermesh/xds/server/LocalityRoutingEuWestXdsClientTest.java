@@ -1,0 +1,8 @@
+package io.infermesh.xds.server;
+
+/** {@link LocalityRoutingContract} for a proxyless client in eu-west (own JVM). */
+class LocalityRoutingEuWestXdsClientTest extends LocalityRoutingContract {
+  LocalityRoutingEuWestXdsClientTest() {
+    super(io.infermesh.xds.testing.TestMeshes.EU, io.infermesh.xds.testing.TestMeshes.US);
+  }
+}

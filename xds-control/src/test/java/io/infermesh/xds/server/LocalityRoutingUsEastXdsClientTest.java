@@ -1,0 +1,8 @@
+package io.infermesh.xds.server;
+
+/** {@link LocalityRoutingContract} for a proxyless client in us-east (own JVM). */
+class LocalityRoutingUsEastXdsClientTest extends LocalityRoutingContract {
+  LocalityRoutingUsEastXdsClientTest() {
+    super(io.infermesh.xds.testing.TestMeshes.US, io.infermesh.xds.testing.TestMeshes.EU);
+  }
+}
