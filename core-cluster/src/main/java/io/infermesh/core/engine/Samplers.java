@@ -1,0 +1,35 @@
+package io.infermesh.core.engine;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One {@link Sampler} per request, created on its first sampled token and kept (with its random
+ * stream) until the request is released, so a seeded request draws the same tokens however it is
+ * batched, preempted or placed. Not thread-safe: confined to the thread that samples.
+ */
+public final class Samplers {
+  private final Map<String, Sampler> samplers = new HashMap<>();
+
+  /** The next token of {@code requestId} from {@code logits[from, from + vocab)}. */
+  public int sample(String requestId, SamplingParams params, float[] logits, int from, int vocab) {
+    float[] row = from == 0 && logits.length == vocab ? logits : Arrays.copyOfRange(logits, from, from + vocab);
+    return samplers.computeIfAbsent(requestId, id -> new Sampler(params)).sample(row);
+  }
+
+  /** Forgets {@code requestId}; unknown ids are ignored. */
+  public void release(String requestId) {
+    samplers.remove(requestId);
+  }
+
+  /** Forgets every request. */
+  public void clear() {
+    samplers.clear();
+  }
+
+  /** Requests with a sampler. */
+  public int size() {
+    return samplers.size();
+  }
+}

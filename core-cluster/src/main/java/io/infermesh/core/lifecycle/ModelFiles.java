@@ -1,0 +1,63 @@
+package io.infermesh.core.lifecycle;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** Digests of model files, checked before anything is loaded. */
+public final class ModelFiles {
+  private ModelFiles() {}
+
+  /**
+   * The file whose digest identifies a model: the GGUF file itself, or in a Hugging Face directory
+   * {@code model.safetensors.index.json} (sharded) or {@code model.safetensors}.
+   */
+  public static Path digestTarget(Path model) throws IOException {
+    if (Files.isRegularFile(model)) {
+      return model;
+    }
+    if (Files.isDirectory(model)) {
+      for (String f : new String[] {"model.safetensors.index.json", "model.safetensors"}) {
+        if (Files.isRegularFile(model.resolve(f))) {
+          return model.resolve(f);
+        }
+      }
+      throw new IOException(model + ": no model.safetensors or model.safetensors.index.json");
+    }
+    throw new IOException(model + ": no such model file or directory");
+  }
+
+  /** Lower-case hex SHA-256 of {@code file}. */
+  public static String sha256(Path file) throws IOException {
+    MessageDigest md;
+    try {
+      md = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is not available", e);
+    }
+    try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
+      in.transferTo(java.io.OutputStream.nullOutputStream());
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  /**
+   * Checks {@code model} against {@code expected} (empty: no check) and returns its digest.
+   *
+   * @throws IOException naming the file and both digests on a mismatch
+   */
+  public static String verify(Path model, String expected) throws IOException {
+    Path target = digestTarget(model);
+    String actual = sha256(target);
+    if (!expected.isEmpty() && !expected.equalsIgnoreCase(actual)) {
+      throw new IOException(target + ": sha256 is " + actual + " but model.sha256 expects " + expected
+          + " (corrupt or wrong file?)");
+    }
+    return actual;
+  }
+}

@@ -1,0 +1,88 @@
+package io.infermesh.core.lifecycle;
+
+import io.infermesh.core.engine.ForwardBatch;
+import io.infermesh.core.engine.LlamaModel;
+import io.infermesh.core.engine.Samplers;
+import io.infermesh.core.schedule.StepPlan;
+import io.infermesh.core.schedule.StepRunner;
+import java.util.List;
+
+/**
+ * Runs scheduler plans on a whole {@link LlamaModel}: one batched forward pass per step, then one
+ * sampler per sequence over its logits. Confined to the batch loop's thread.
+ */
+public final class ModelRunner implements StepRunner {
+  private final LlamaModel model;
+  private final Samplers samplers = new Samplers();
+
+  public ModelRunner(LlamaModel model) {
+    this.model = model;
+  }
+
+  /** The plan as the engine's flat batch; {@code withTokens} false leaves the token ids out (later stages). */
+  public static ForwardBatch toBatch(StepPlan plan, boolean withTokens) {
+    List<StepPlan.Entry> entries = plan.entries();
+    int n = plan.tokenCount();
+    int[] tokens = new int[withTokens ? n : 0];
+    int[] positions = new int[n];
+    long[] write = new long[n];
+    int[] offsets = new int[entries.size() + 1];
+    long[][] read = new long[entries.size()][];
+    int at = 0;
+    for (int s = 0; s < entries.size(); s++) {
+      StepPlan.Entry e = entries.get(s);
+      offsets[s] = at;
+      for (int i = 0; i < e.tokens().length; i++) {
+        if (withTokens) {
+          tokens[at] = e.tokens()[i];
+        }
+        positions[at] = e.startPosition() + i;
+        write[at] = e.writeSlots()[i];
+        at++;
+      }
+      read[s] = e.readSlots();
+    }
+    offsets[entries.size()] = at;
+    return new ForwardBatch(tokens, positions, write, offsets, read);
+  }
+
+  /** The plan as the engine's flat batch. */
+  public static ForwardBatch toBatch(StepPlan plan) {
+    return toBatch(plan, true);
+  }
+
+  @Override
+  public void run(StepPlan plan, StepCompletion done) {
+    int[] sampled;
+    try {
+      sampled = sample(plan, model.step(toBatch(plan), null), model.config().vocabSize(), samplers);
+    } catch (RuntimeException e) {
+      done.failed(e);
+      return;
+    }
+    done.completed(sampled);
+  }
+
+  /**
+   * Samples one token for every entry that wants one, from its row of {@code logits}
+   * {@code (S, vocab)} flattened.
+   */
+  public static int[] sample(StepPlan plan, float[] logits, int vocab, Samplers samplers) {
+    List<StepPlan.Entry> entries = plan.entries();
+    int count = (int) entries.stream().filter(StepPlan.Entry::samples).count();
+    int[] out = new int[count];
+    int k = 0;
+    for (int s = 0; s < entries.size(); s++) {
+      StepPlan.Entry e = entries.get(s);
+      if (e.samples()) {
+        out[k++] = samplers.sample(e.requestId(), e.sampling(), logits, s * vocab, vocab);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void release(String requestId) {
+    samplers.release(requestId);
+  }
+}

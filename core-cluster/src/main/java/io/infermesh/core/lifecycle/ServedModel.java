@@ -1,0 +1,164 @@
+package io.infermesh.core.lifecycle;
+
+import io.infermesh.core.engine.DjlRuntime;
+import io.infermesh.core.engine.LlamaConfig;
+import io.infermesh.core.engine.LlamaModel;
+import io.infermesh.core.schedule.BatchLoop;
+import io.infermesh.core.schedule.Scheduler;
+import io.infermesh.core.schedule.SchedulerConfig;
+import io.infermesh.core.schedule.StepRunner;
+import io.infermesh.models.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A model loaded and answering: engine, tokenizer, scheduler and the batch loop that drives them,
+ * with a name and version. Requests {@link #acquire()} it while they run so a hot swap can drain
+ * it before it is {@link #close closed}. Thread-safe.
+ */
+public final class ServedModel implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ServedModel.class);
+  private final String name;
+  private final String version;
+  private final LlamaConfig config;
+  private final Tokenizer tokenizer;
+  private final LlamaModel model;
+  private final StepRunner runner;
+  private final BatchLoop loop;
+  private final SchedulerConfig schedulerConfig;
+  private final int defaultMaxTokens;
+  private final AtomicInteger inFlight = new AtomicInteger();
+
+  private ServedModel(String name, String version, LlamaConfig config, Tokenizer tokenizer, LlamaModel model,
+      StepRunner runner, BatchLoop loop, SchedulerConfig schedulerConfig, int defaultMaxTokens) {
+    this.name = name;
+    this.version = version;
+    this.config = config;
+    this.tokenizer = tokenizer;
+    this.model = model;
+    this.runner = runner;
+    this.loop = loop;
+    this.schedulerConfig = schedulerConfig;
+    this.defaultMaxTokens = defaultMaxTokens;
+  }
+
+  /**
+   * Verifies, loads and starts serving a GGUF file or Hugging Face directory, all of it on this
+   * node ({@link Placement#WHOLE}) or the first pipeline stage ({@code placement}).
+   *
+   * @param scheduling limits; its context length 0 means the model's, its kv blocks 0 means four
+   *     full contexts
+   * @throws IOException with a one-line reason for a missing, corrupt, truncated or unsupported model
+   */
+  public static ServedModel load(String name, Path path, String sha256, String version, String device,
+      int defaultMaxTokens, SchedulingLimits scheduling, Placement placement, ThreadFactory threads,
+      LongSupplier nanoTime, BatchLoop.StepObserver observer) throws IOException {
+    LlamaConfig config;
+    Tokenizer tokenizer;
+    LlamaModel model;
+    SchedulerConfig sc;
+    String digest;
+    try (Checkpoint cp = Checkpoint.open(path, sha256)) {
+      digest = cp.sha256();
+      config = cp.config();
+      tokenizer = cp.tokenizer();
+      sc = scheduling.resolve(config.contextLength());
+      model = cp.load(placement.layers(config), DjlRuntime.device(device), sc.kvBlocks() * sc.kvBlockSize());
+    }
+    String ver = version.isEmpty() ? "sha256:" + digest.substring(0, 12) : version;
+    StepRunner runner;
+    try {
+      runner = placement.runner(model, new Placement.Identity(name, digest, sc.kvBlocks() * sc.kvBlockSize()));
+    } catch (IOException | RuntimeException e) {
+      model.close();
+      throw e;
+    }
+    BatchLoop loop = new BatchLoop(new Scheduler(sc, nanoTime), runner, threads, observer, nanoTime).start();
+    return new ServedModel(name, ver, config, tokenizer, model, runner, loop, sc, defaultMaxTokens);
+  }
+
+  /** Scheduler limits before the model's context is known. */
+  public record SchedulingLimits(int maxQueued, int maxBatchSize, int maxBatchTokens, int prefillChunk, int kvBlocks,
+      int kvBlockSize, int contextLength, Duration aging) {
+
+    /** The limits for a model with {@code modelContext} positions. */
+    public SchedulerConfig resolve(int modelContext) {
+      int ctx = contextLength == 0 ? modelContext : Math.min(contextLength, modelContext);
+      int blocks = kvBlocks == 0 ? 4 * ((ctx + kvBlockSize - 1) / kvBlockSize) : kvBlocks;
+      return new SchedulerConfig(maxQueued, maxBatchSize, maxBatchTokens, prefillChunk, blocks, kvBlockSize, ctx, aging,
+          Duration.ofSeconds(1));
+    }
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public String version() {
+    return version;
+  }
+
+  public LlamaConfig config() {
+    return config;
+  }
+
+  public Tokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  public BatchLoop loop() {
+    return loop;
+  }
+
+  /** What runs the steps: the local engine, or stage 0 of a pipeline. */
+  public StepRunner runner() {
+    return runner;
+  }
+
+  public String device() {
+    return model.device().toString();
+  }
+
+  /** Context window in tokens (prompt + completion) as served. */
+  public int contextLength() {
+    return schedulerConfig.contextLength();
+  }
+
+  public int defaultMaxTokens() {
+    return defaultMaxTokens;
+  }
+
+  /** Marks one request as using this model; pair with {@link #release()}. */
+  public void acquire() {
+    inFlight.incrementAndGet();
+  }
+
+  public void release() {
+    inFlight.decrementAndGet();
+  }
+
+  /** Requests currently using this model. */
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  /** Stops the loop (requests still in flight fail) and frees the engine. */
+  @Override
+  public void close() {
+    loop.close();
+    if (runner instanceof AutoCloseable c) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("closing the step runner of model {} failed", name, e);
+      }
+    }
+    model.close();
+  }
+}

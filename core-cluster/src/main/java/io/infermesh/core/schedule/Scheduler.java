@@ -1,0 +1,306 @@
+package io.infermesh.core.schedule;
+
+import io.infermesh.core.kv.BlockAllocator;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.LongSupplier;
+
+/**
+ * Iteration-level continuous batching over a paged KV cache. Every call to {@link #schedule()}
+ * plans one engine step: first one decode token for each running sequence, then the next prefill
+ * chunk of running sequences, then new (or preempted) requests admitted from the queue while the
+ * step's token budget, the batch size and free KV blocks allow. {@link #complete} feeds the
+ * sampled tokens back; finished sequences free their blocks at once.
+ *
+ * <p>When a running sequence needs a block and the pool is empty, the lowest-priority, latest
+ * running sequence not yet planned in this step is preempted: its blocks are freed and it waits to
+ * be recomputed (prompt and generated tokens) — never the whole batch. Waiting requests are taken
+ * by priority with aging (each {@code aging} period waited raises one class), then arrival.
+ *
+ * <p>Several plans may be in flight at once (micro-batches of a pipeline): a sequence in a plan
+ * that is not completed yet is in none of the next plans, and is never preempted. Every stage runs
+ * steps in plan order, so KV blocks freed while a plan is in flight (a cancel) can be handed out in
+ * the next plan: its writes land after the older plan's.
+ *
+ * <p>Pure policy: no threads, no I/O; time comes from the injected clock. Not thread-safe: drive it
+ * from one thread, or step by step in tests.
+ */
+public final class Scheduler {
+  private static final Comparator<Sequence> BY_PRIORITY_THEN_ARRIVAL =
+      Comparator.<Sequence>comparingInt(s -> s.request.priority().rank()).thenComparingLong(s -> s.arrivalNanos);
+
+  private final SchedulerConfig config;
+  private final LongSupplier nanoTime;
+  private final BlockAllocator blocks;
+  private final Map<String, Sequence> live = new HashMap<>();
+  private final List<Sequence> waiting = new ArrayList<>();
+  private final List<Sequence> running = new ArrayList<>();
+  private final List<SchedulerEvent> events = new ArrayList<>();
+  private final Map<StepPlan, List<Sequence>> inFlight = new IdentityHashMap<>(); // plan -> its sequences, in order
+  private final RetryHint retryHint;
+  private long preemptions;
+
+  public Scheduler(SchedulerConfig config, LongSupplier nanoTime) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+    this.blocks = new BlockAllocator(config.kvBlocks(), config.kvBlockSize());
+    this.retryHint = new RetryHint(config.defaultRetryAfter());
+  }
+
+  public SchedulerConfig config() {
+    return config;
+  }
+
+  /**
+   * Queues a request, or rejects it when {@code max_queued} requests already wait.
+   *
+   * @throws IllegalArgumentException if it can never run here (too long for the context or the
+   *     KV pool) or its id is already in flight
+   */
+  public Admission submit(GenerationRequest request) {
+    int total = request.prompt().length + request.maxTokens();
+    if (total > config.contextLength()) {
+      throw new IllegalArgumentException("prompt (" + request.prompt().length + " tokens) + max_tokens ("
+          + request.maxTokens() + ") exceeds the context of " + config.contextLength());
+    }
+    if (live.containsKey(request.id())) {
+      throw new IllegalArgumentException("request id " + request.id() + " is already in flight");
+    }
+    if (waiting.size() >= config.maxQueued()) {
+      return new Admission.Rejected(request.id(), "queue full (" + waiting.size() + " waiting)",
+          retryHint.millis(waiting.size(), config.maxBatchSize()));
+    }
+    Sequence s = new Sequence(request, nanoTime.getAsLong(), config.kvBlockSize());
+    live.put(request.id(), s);
+    waiting.add(s);
+    return new Admission.Accepted(request.id());
+  }
+
+  /** Cancels a request, freeing its blocks at once. Returns false if it is not in flight. */
+  public boolean cancel(String requestId) {
+    Sequence s = live.get(requestId);
+    if (s == null) {
+      return false;
+    }
+    finish(s, FinishReason.CANCELLED);
+    return true;
+  }
+
+  /** Plans the next step over up to {@code max_batch_size} sequences; an empty plan when nothing can run. */
+  public StepPlan schedule() {
+    return schedule(config.maxBatchSize());
+  }
+
+  /**
+   * Plans the next step over at most {@code maxSequences} sequences not already in flight; an empty
+   * plan when nothing can run. A non-empty plan is in flight until {@link #complete} or
+   * {@link #fail}.
+   */
+  public StepPlan schedule(int maxSequences) {
+    if (maxSequences <= 0) {
+      throw new IllegalArgumentException("maxSequences must be positive, got " + maxSequences);
+    }
+    long now = nanoTime.getAsLong();
+    for (Sequence s : List.copyOf(live.values())) {
+      if (now - s.request.deadlineNanos() >= 0) {
+        finish(s, FinishReason.DEADLINE_EXCEEDED);
+      }
+    }
+    List<StepPlan.Entry> entries = new ArrayList<>();
+    List<Sequence> planned = new ArrayList<>();
+    int budget = config.maxBatchTokens();
+    running.sort(BY_PRIORITY_THEN_ARRIVAL);
+    // 1. decodes first, so long prefills never stall them; 2. prefill chunks of running sequences
+    for (boolean decodes : new boolean[] {true, false}) {
+      for (Sequence s : List.copyOf(running)) {
+        if (!s.running || s.inFlight || planned.contains(s) || (s.remaining() == 1) != decodes || budget == 0
+            || planned.size() >= maxSequences) {
+          continue;
+        }
+        int n = Math.min(Math.min(s.remaining(), config.prefillChunk()), budget);
+        if (!reserve(s, s.computed + n, planned)) {
+          continue; // s itself was preempted
+        }
+        entries.add(entry(s, n));
+        planned.add(s);
+        budget -= n;
+      }
+    }
+    // 3. admissions, while blocks for the whole known sequence are free
+    waiting.sort(Comparator.<Sequence>comparingInt(s -> effectiveRank(s, now)).thenComparingLong(s -> s.arrivalNanos));
+    for (Sequence s : List.copyOf(waiting)) {
+      if (running.size() >= config.maxBatchSize() || budget == 0 || planned.size() >= maxSequences) {
+        break;
+      }
+      if (blocks.blocksFor(s.length + 1) > blocks.freeBlocks()) {
+        break; // keep priority order: nobody overtakes the head of the queue
+      }
+      int n = Math.min(Math.min(s.remaining(), config.prefillChunk()), budget);
+      s.table.ensure(s.computed + n, blocks);
+      waiting.remove(s);
+      running.add(s);
+      s.running = true;
+      entries.add(entry(s, n));
+      planned.add(s);
+      budget -= n;
+    }
+    StepPlan plan = new StepPlan(entries);
+    if (!planned.isEmpty()) {
+      planned.forEach(s -> s.inFlight = true);
+      inFlight.put(plan, planned);
+    }
+    return plan;
+  }
+
+  /**
+   * Records a finished step: {@code sampled} holds one token per entry of {@code plan} with
+   * {@code samples() == true}, in plan order. Entries whose request was cancelled meanwhile are
+   * skipped; a plan no longer tracked (after {@link #failAll}) is ignored.
+   */
+  public void complete(StepPlan plan, int[] sampled) {
+    List<Sequence> sequences = inFlight.remove(plan);
+    if (sequences == null) {
+      return;
+    }
+    int i = 0;
+    for (int k = 0; k < sequences.size(); k++) {
+      StepPlan.Entry e = plan.entries().get(k);
+      Sequence s = sequences.get(k);
+      s.inFlight = false;
+      int token = e.samples() && i < sampled.length ? sampled[i] : -1;
+      if (e.samples()) {
+        i++;
+      }
+      if (live.get(e.requestId()) != s || !s.running) {
+        continue;
+      }
+      s.computed = e.startPosition() + e.tokens().length;
+      if (!e.samples() || token < 0) {
+        continue;
+      }
+      s.append(token);
+      events.add(new SchedulerEvent.Token(s.id(), token, s.generated - 1));
+      if (s.request.stopTokens().contains(token)) {
+        finish(s, FinishReason.STOP);
+      } else if (s.generated >= s.request.maxTokens() || s.length >= config.contextLength()) {
+        finish(s, FinishReason.LENGTH);
+      }
+    }
+    if (i != sampled.length) {
+      throw new IllegalArgumentException("plan samples " + i + " tokens, got " + sampled.length);
+    }
+  }
+
+  /** Fails every request of {@code plan} (the engine could not run it), freeing their blocks. */
+  public void fail(StepPlan plan) {
+    List<Sequence> sequences = inFlight.remove(plan);
+    if (sequences == null) {
+      return;
+    }
+    for (Sequence s : sequences) {
+      s.inFlight = false;
+      if (live.get(s.id()) == s) {
+        finish(s, FinishReason.FAILED);
+      }
+    }
+  }
+
+  /** Plans handed out and not yet completed or failed. */
+  public int plansInFlight() {
+    return inFlight.size();
+  }
+
+  /** Requests waiting or running. */
+  public int requests() {
+    return live.size();
+  }
+
+  /** Fails every request in flight (the engine is gone); plans still out are forgotten. */
+  public void failAll() {
+    inFlight.clear();
+    for (Sequence s : List.copyOf(live.values())) {
+      finish(s, FinishReason.FAILED);
+    }
+  }
+
+  /** Events since the last call, in order. */
+  public List<SchedulerEvent> drainEvents() {
+    List<SchedulerEvent> out = List.copyOf(events);
+    events.clear();
+    return out;
+  }
+
+  /** Whether any request is waiting or running. */
+  public boolean hasWork() {
+    return !live.isEmpty();
+  }
+
+  public SchedulerStats stats() {
+    Map<Priority, Integer> queued = new EnumMap<>(Priority.class);
+    for (Priority p : Priority.values()) {
+      queued.put(p, 0);
+    }
+    for (Sequence s : waiting) {
+      queued.merge(s.request.priority(), 1, Integer::sum);
+    }
+    return new SchedulerStats(queued, running.size(), blocks.usedBlocks(), blocks.freeBlocks(), preemptions);
+  }
+
+  /** Makes room for {@code positions} positions of {@code s}, preempting others; false if {@code s} was preempted. */
+  private boolean reserve(Sequence s, int positions, List<Sequence> planned) {
+    while (!s.table.ensure(positions, blocks)) {
+      Sequence victim = null;
+      for (Sequence r : running) {
+        if (!planned.contains(r) && !r.inFlight && (victim == null || BY_PRIORITY_THEN_ARRIVAL.compare(r, victim) > 0)) {
+          victim = r;
+        }
+      }
+      if (victim == null) {
+        victim = s; // nothing else to take from: s waits for blocks itself
+      }
+      preempt(victim);
+      if (victim == s) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void preempt(Sequence s) {
+    s.table.release(blocks);
+    s.computed = 0;
+    s.running = false;
+    s.preemptions++;
+    running.remove(s);
+    waiting.add(s);
+    preemptions++;
+  }
+
+  private void finish(Sequence s, FinishReason reason) {
+    s.table.release(blocks);
+    s.running = false;
+    running.remove(s);
+    waiting.remove(s);
+    live.remove(s.id());
+    if (reason == FinishReason.STOP || reason == FinishReason.LENGTH) {
+      retryHint.served(nanoTime.getAsLong() - s.arrivalNanos);
+    }
+    events.add(new SchedulerEvent.Finished(s.id(), reason, s.promptLength(), s.generated));
+  }
+
+  private int effectiveRank(Sequence s, long now) {
+    return s.request.priority().agedRank(now - s.arrivalNanos, config.aging());
+  }
+
+  private StepPlan.Entry entry(Sequence s, int n) {
+    int from = s.computed;
+    return new StepPlan.Entry(s.id(), s.tokens(from, from + n), from, s.table.slots(from, from + n),
+        s.table.slots(0, from + n), from + n == s.length, s.request.sampling());
+  }
+}

@@ -1,0 +1,51 @@
+package io.infermesh.core.schedule;
+
+import io.infermesh.core.kv.BlockTable;
+import java.util.Arrays;
+
+/** Mutable state of one request inside the scheduler. Confined to the scheduler's thread. */
+final class Sequence {
+  final GenerationRequest request;
+  final long arrivalNanos;
+  final BlockTable table;
+  private int[] tokens; // prompt + generated
+  int length;
+  int computed; // positions whose KV is in the cache
+  int generated;
+  boolean running;
+  boolean inFlight; // in a plan not completed yet
+  int preemptions;
+
+  Sequence(GenerationRequest request, long arrivalNanos, int blockSize) {
+    this.request = request;
+    this.arrivalNanos = arrivalNanos;
+    this.table = new BlockTable(blockSize);
+    int[] prompt = request.prompt();
+    this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(request.maxTokens(), 64));
+    this.length = prompt.length;
+  }
+
+  String id() {
+    return request.id();
+  }
+
+  int promptLength() {
+    return length - generated;
+  }
+
+  int remaining() {
+    return length - computed;
+  }
+
+  void append(int token) {
+    if (length == tokens.length) {
+      tokens = Arrays.copyOf(tokens, tokens.length * 2);
+    }
+    tokens[length++] = token;
+    generated++;
+  }
+
+  int[] tokens(int from, int to) {
+    return Arrays.copyOfRange(tokens, from, to);
+  }
+}

@@ -1,0 +1,95 @@
+package io.infermesh.core.server;
+
+import io.infermesh.core.lifecycle.ModelHost;
+import io.infermesh.core.schedule.FinishReason;
+import io.infermesh.core.schedule.Priority;
+import io.infermesh.core.schedule.SchedulerStats;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The core's metrics: OpenTelemetry GenAI names where they exist
+ * ({@code gen_ai.server.request.duration}, {@code gen_ai.server.time_to_first_token},
+ * {@code gen_ai.server.time_per_output_token}), {@code infermesh.core.*} for the scheduler (queue
+ * depth per priority, running batch, KV blocks used/free, preemptions, generated tokens — whose
+ * rate is tokens/s). Thread-safe.
+ */
+public final class CoreMetrics {
+  private final MeterRegistry registry;
+  private final Counter tokens;
+  private final Timer ttft;
+  private final Timer tpot;
+  private final Supplier<SchedulerStats> stats; // held here: meters only keep a weak reference to it
+
+  /** {@code stats} is read on every scrape (the served model's scheduler, or the upstream gate). */
+  public CoreMetrics(MeterRegistry registry, Supplier<SchedulerStats> stats) {
+    this.registry = registry;
+    this.stats = stats;
+    this.tokens = Counter.builder("infermesh.core.tokens.generated").description("Tokens generated").register(registry);
+    this.ttft = Timer.builder("gen_ai.server.time_to_first_token").description("Time to first token")
+        .publishPercentiles(0.5, 0.95).register(registry);
+    this.tpot = Timer.builder("gen_ai.server.time_per_output_token").description("Time per output token after the first")
+        .publishPercentiles(0.5, 0.95).register(registry);
+    for (Priority p : Priority.values()) {
+      gauge(stats, "infermesh.core.queue.depth", s -> s.queued().get(p), "priority", p.name().toLowerCase());
+    }
+    gauge(stats, "infermesh.core.batch.running", SchedulerStats::running);
+    gauge(stats, "infermesh.core.kv.blocks.used", SchedulerStats::kvBlocksUsed);
+    gauge(stats, "infermesh.core.kv.blocks.free", SchedulerStats::kvBlocksFree);
+    FunctionCounter.builder("infermesh.core.preemptions", stats, s -> s.get().preemptions())
+        .description("Sequences preempted for KV blocks (recomputed later)").register(registry);
+  }
+
+  /** The stats of {@code host}'s current model (all zero while none is loaded). */
+  static Supplier<SchedulerStats> of(ModelHost host) {
+    return () -> host.current().map(m -> m.loop().stats()).orElse(SchedulerStats.EMPTY);
+  }
+
+  private void gauge(Supplier<SchedulerStats> stats, String name, ToDoubleFunction<SchedulerStats> f, String... tags) {
+    Gauge.builder(name, stats, s -> f.applyAsDouble(s.get())).tags(tags).register(registry);
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  void tokenGenerated() {
+    tokens.increment();
+  }
+
+  void tokensGenerated(int n) {
+    if (n > 0) {
+      tokens.increment(n);
+    }
+  }
+
+  void firstToken(long nanos) {
+    ttft.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  void rejected(Priority p) {
+    registry.counter("infermesh.core.rejected", "priority", p.name().toLowerCase(), "reason", "queue-full").increment();
+  }
+
+  void finished(Priority p, FinishReason reason, long nanos, long perTokenNanos) {
+    Timer.builder("gen_ai.server.request.duration").tags("priority", p.name().toLowerCase(),
+        "finish", reason.name().toLowerCase()).register(registry).record(Duration.ofNanos(nanos));
+    if (perTokenNanos >= 0) {
+      tpot.record(perTokenNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** Records one engine step (batch size), for the step histogram. */
+  public void step(int sequences, long nanos) {
+    DistributionSummary.builder("infermesh.core.step.sequences").register(registry).record(sequences);
+    Timer.builder("infermesh.core.step.duration").register(registry).record(nanos, TimeUnit.NANOSECONDS);
+  }
+}

@@ -1,0 +1,248 @@
+package io.infermesh.core.server;
+
+import io.grpc.BindableService;
+import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.certs.MeshCredentialFiles;
+import io.infermesh.certs.MeshServer;
+import io.infermesh.certs.MeshTls;
+import io.infermesh.certs.Role;
+import io.infermesh.certs.RoleAuthorizationPolicy;
+import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.engine.DjlRuntime;
+import io.infermesh.core.engine.LayerRange;
+import io.infermesh.core.engine.LlamaConfig;
+import io.infermesh.core.engine.LlamaModel;
+import io.infermesh.core.lifecycle.ModelHost;
+import io.infermesh.core.lifecycle.Placement;
+import io.infermesh.core.lifecycle.ServedModel;
+import io.infermesh.core.schedule.StepRunner;
+import io.infermesh.core.shard.NextStage;
+import io.infermesh.core.shard.PipelineRunner;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running core node: the mTLS gRPC server ({@code Inference} for roles edge and gateway, plus
+ * health and reflection), the served model and the {@code /metrics} endpoint. Health reports
+ * NOT_SERVING until a model is loaded (and again once closing starts). As stage 0 of a pipeline
+ * ({@code stage.count} > 1) it holds the first layers and the scheduler, and reports NOT_SERVING
+ * whenever the rest of the pipeline is unreachable. Later stages run as a {@link StageNode}.
+ * Thread-safe.
+ */
+public final class CoreNode implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CoreNode.class);
+  private static final String INFERENCE = InferenceGrpc.SERVICE_NAME;
+
+  private final CoreConfig config;
+  private final MeshTls tls;
+  private final MeshServer server;
+  private final ModelHost host;
+  private final CoreMetrics metrics;
+  private final MetricsHttpServer metricsServer;
+  private final AtomicInteger loads = new AtomicInteger();
+  private final ScheduledExecutorService timers;
+  private final HealthReporter health;
+  private final List<AutoCloseable> owned; // tls, the upstream: closed last, in reverse
+
+  private CoreNode(CoreConfig config, MeshTls tls, MeshServer server, ModelHost host, CoreMetrics metrics,
+      MetricsHttpServer m, ScheduledExecutorService timers, HealthReporter health, List<AutoCloseable> owned) {
+    this.config = config;
+    this.tls = tls;
+    this.server = server;
+    this.host = host;
+    this.metrics = metrics;
+    this.metricsServer = m;
+    this.timers = timers;
+    this.health = health;
+    this.owned = List.copyOf(owned);
+  }
+
+  /** The authorization of a core node's services. */
+  public static RoleAuthorizationPolicy policy() {
+    return RoleAuthorizationPolicy.builder()
+        .allow(INFERENCE, Role.EDGE, Role.GATEWAY)
+        .build();
+  }
+
+  /**
+   * Starts the server (NOT_SERVING) and the metrics endpoint; call {@link #loadModel} next.
+   *
+   * @throws IOException if the credentials are unusable or a port cannot be bound
+   */
+  public static CoreNode start(CoreConfig config) throws IOException {
+    if (config.stage().index() > 0) {
+      throw new IllegalArgumentException("stage " + config.stage().index() + " runs as a StageNode, not a CoreNode");
+    }
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    HealthReporter health = new HealthReporter(INFERENCE);
+    ModelHost host = new ModelHost(ready -> health.update());
+    ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "core-timers");
+      t.setDaemon(true);
+      return t;
+    });
+    List<AutoCloseable> owned = new ArrayList<>();
+    MeshTls tls;
+    MeshServer server;
+    CoreMetrics metrics;
+    try {
+      tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
+      owned.add(tls);
+      BindableService inference;
+      if (config.engine().upstream()) {
+        Upstream up = Upstream.start(config, timers, health::update);
+        owned.add(up);
+        health.readyWhen(up.health()::healthy);
+        metrics = new CoreMetrics(registry, up::stats);
+        inference = up.service(tls.identity().toString(), metrics);
+      } else {
+        health.readyWhen(() -> host.current().map(m -> m.loop().available()).orElse(false));
+        metrics = new CoreMetrics(registry, CoreMetrics.of(host));
+        inference = new InferenceService(host, tls.identity().toString(), config.node().region(), metrics);
+      }
+      server = MeshServer.builder(config.grpcPort())
+          .tls(tls)
+          .authorization(policy())
+          .addService(inference)
+          .start();
+    } catch (IOException | RuntimeException e) {
+      closeAll(owned);
+      timers.shutdownNow();
+      throw e;
+    }
+    health.attach(server);
+    MetricsHttpServer m = null;
+    try {
+      if (config.metricsPort() >= 0) {
+        m = MetricsHttpServer.start(config.metricsPort(), registry);
+      }
+    } catch (IOException e) {
+      server.close();
+      closeAll(owned);
+      timers.shutdownNow();
+      throw new IOException("metrics.port " + config.metricsPort() + ": " + e.getMessage(), e);
+    }
+    log.info("core node {} up: gRPC {} ({}){}", server.identity(), server.port(),
+        config.engine().upstream() ? "forwarding to " + config.engine().upstreamUrl()
+            + ", NOT_SERVING while it is unhealthy" : "NOT_SERVING until the model loads",
+        m == null ? "" : ", metrics :" + m.port() + "/metrics");
+    return new CoreNode(config, tls, server, host, metrics, m, timers, health, owned);
+  }
+
+  private static void closeAll(List<AutoCloseable> resources) {
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      try {
+        resources.get(i).close();
+      } catch (Exception e) {
+        log.warn("closing {} failed", resources.get(i), e);
+      }
+    }
+  }
+
+  /** This node's place: the whole model, or stage 0 of a pipeline linked to {@code stage.next}. */
+  private Placement placement() {
+    CoreConfig.Stage stage = config.stage();
+    if (stage.count() == 1) {
+      return Placement.WHOLE;
+    }
+    return new Placement() {
+      @Override
+      public LayerRange layers(LlamaConfig c) {
+        return LayerRange.stage(0, stage.count(), c.layers());
+      }
+
+      @Override
+      public StepRunner runner(LlamaModel engine, Identity model) {
+        NextStage next = NextStage.connect(stage.next(), tls, timers, NextStage.Settings.defaults());
+        return PipelineRunner.start(engine, model, stage.count(), next, ready -> health.update());
+      }
+    };
+  }
+
+  /**
+   * Loads (or hot-swaps to) the model at {@code path}; new requests go to it once loaded, the old
+   * one drains. Health turns SERVING.
+   *
+   * @throws IOException with a one-line reason if the model cannot be loaded
+   */
+  public ServedModel loadModel(Path path, String sha256, String version) throws IOException {
+    if (upstream()) {
+      throw new IllegalStateException("engine.type is upstream: this node loads no model");
+    }
+    DjlRuntime.threads(config.engine().threads());
+    CoreConfig.Model mc = config.model();
+    CoreConfig.Scheduling s = config.scheduler();
+    int n = loads.incrementAndGet();
+    ServedModel model = ServedModel.load(mc.name(), path, sha256, version, mc.device(), mc.defaultMaxTokens(),
+        limits(s), placement(),
+        r -> {
+          Thread t = new Thread(r, "core-batch-loop-" + n);
+          t.setDaemon(true);
+          return t;
+        },
+        System::nanoTime,
+        (plan, nanos) -> metrics.step(plan.entries().size(), nanos));
+    host.swap(model, Duration.ofMinutes(2));
+    return model;
+  }
+
+  static ServedModel.SchedulingLimits limits(CoreConfig.Scheduling s) {
+    return new ServedModel.SchedulingLimits(s.maxQueued(), s.maxBatchSize(), s.maxBatchTokens(), s.prefillChunk(),
+        s.kvBlocks(), s.kvBlockSize(), s.contextLength(), s.aging());
+  }
+
+  /** Loads the configured model. */
+  public ServedModel loadConfiguredModel() throws IOException {
+    CoreConfig.Model mc = config.model();
+    if (mc.path() == null) {
+      throw new IOException("model.path: not set (a GGUF file or a Hugging Face checkpoint directory)");
+    }
+    return loadModel(mc.path(), mc.sha256(), mc.version());
+  }
+
+  public int port() {
+    return server.port();
+  }
+
+  public int metricsPort() {
+    return metricsServer == null ? -1 : metricsServer.port();
+  }
+
+  public ModelHost host() {
+    return host;
+  }
+
+  public MeshServer server() {
+    return server;
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  @Override
+  public void close() {
+    server.close(); // reports NOT_SERVING first
+    host.close();
+    if (metricsServer != null) {
+      metricsServer.close();
+    }
+    timers.shutdownNow();
+    closeAll(owned);
+  }
+
+  /** Whether this node forwards to an upstream engine instead of loading a model. */
+  public boolean upstream() {
+    return config.engine().upstream();
+  }
+}

@@ -1,0 +1,220 @@
+package io.infermesh.core.server;
+
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.infermesh.api.v1.FinishReason;
+import io.infermesh.api.v1.GenerateChunk;
+import io.infermesh.api.v1.GenerateRequest;
+import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.ListModelsRequest;
+import io.infermesh.api.v1.ListModelsResponse;
+import io.infermesh.api.v1.ModelInfo;
+import io.infermesh.api.v1.Route;
+import io.infermesh.api.v1.ServedBy;
+import io.infermesh.api.v1.Tier;
+import io.infermesh.api.v1.Usage;
+import io.infermesh.core.lifecycle.ModelHost;
+import io.infermesh.core.lifecycle.ServedModel;
+import io.infermesh.core.schedule.Admission;
+import io.infermesh.core.schedule.GenerationListener;
+import io.infermesh.core.schedule.GenerationRequest;
+import io.infermesh.core.schedule.Priority;
+import io.infermesh.core.status.CoreException;
+import io.infermesh.core.status.StatusMapping;
+import io.infermesh.models.tokenizer.StreamingDecoder;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The core's {@code infermesh.v1.Inference} service over the built-in engine: validates the
+ * request (INVALID_ARGUMENT naming the field), tokenizes it, queues it on the model's batch loop
+ * (RESOURCE_EXHAUSTED with a {@code retry-after-ms} trailer when the queue is full) and streams
+ * text deltas as tokens come. Cancelling the call or passing its deadline frees the request's KV
+ * blocks at once. Thread-safe.
+ */
+public final class InferenceService extends InferenceGrpc.InferenceImplBase {
+  /** Trailer with the back-off hint on RESOURCE_EXHAUSTED. */
+  public static final Metadata.Key<String> RETRY_AFTER_MS = StatusMapping.RETRY_AFTER_MS;
+
+  private final ModelHost host;
+  private final String nodeId;
+  private final String region;
+  private final CoreMetrics metrics;
+
+  public InferenceService(ModelHost host, String nodeId, String region, CoreMetrics metrics) {
+    this.host = host;
+    this.nodeId = nodeId;
+    this.region = region;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> out) {
+    ListModelsResponse.Builder b = ListModelsResponse.newBuilder();
+    host.current().ifPresent(m -> b.addModels(ModelInfo.newBuilder()
+        .setName(m.name()).setVersion(m.version()).setTier(Tier.TIER_CORE)
+        .setContextLength(m.contextLength()).setReady(true)));
+    out.onNext(b.build());
+    out.onCompleted();
+  }
+
+  @Override
+  public void generate(GenerateRequest request, StreamObserver<GenerateChunk> responses) {
+    ServerCallStreamObserver<GenerateChunk> out = (ServerCallStreamObserver<GenerateChunk>) responses;
+    ServedModel model = host.current().orElse(null);
+    if (model == null) {
+      out.onError(StatusMapping.toException(CoreException.unavailable("the model is still loading")));
+      return;
+    }
+    if (!model.loop().available()) {
+      out.onError(StatusMapping.toException(
+          CoreException.unavailable("a pipeline stage of the model is unreachable; retry elsewhere")));
+      return;
+    }
+    model.acquire();
+    boolean handedOff = false;
+    try {
+      handedOff = start(request, model, out);
+    } catch (RuntimeException e) {
+      out.onError(StatusMapping.toException(e));
+    } finally {
+      if (!handedOff) {
+        model.release();
+      }
+    }
+  }
+
+  /** Validates and queues; returns true when the loop took the request (and will release the model). */
+  private boolean start(GenerateRequest request, ServedModel model, ServerCallStreamObserver<GenerateChunk> out) {
+    String id = RequestValidator.requestId(request);
+    String requestId = id.isEmpty() ? UUID.randomUUID().toString() : id;
+    String name = request.getModel();
+    if (!name.isEmpty() && !name.equals("auto") && !name.equals("core") && !name.equals(model.name())) {
+      throw CoreException.of(CoreException.Kind.NOT_FOUND,
+          "model '" + name + "' is not served here (serving '" + model.name() + "')");
+    }
+    Priority priority = RequestValidator.priority(request);
+    io.infermesh.core.engine.SamplingParams sampling = RequestValidator.sampling(request.getSampling());
+    int[] prompt = switch (request.getInputCase()) {
+      case PROMPT -> {
+        if (request.getPrompt().isEmpty()) {
+          throw new RequestValidator.InvalidField("prompt", "must not be empty");
+        }
+        yield model.tokenizer().encode(request.getPrompt(), true, false);
+      }
+      case CHAT -> model.tokenizer().encode(ChatPrompt.render(RequestValidator.chat(request), model.tokenizer()), true, true);
+      default -> throw new RequestValidator.InvalidField("input", "set chat or prompt");
+    };
+    if (prompt.length == 0) {
+      throw new RequestValidator.InvalidField("prompt", "tokenizes to nothing");
+    }
+    int maxTokens = RequestValidator.maxTokens(request.getSampling(), prompt.length, model.contextLength(),
+        model.defaultMaxTokens());
+    Deadline deadline = Context.current().getDeadline();
+    long deadlineNanos = deadline == null ? Long.MAX_VALUE
+        : System.nanoTime() + Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
+    Set<Integer> stops = model.tokenizer().endOfGenerationTokens();
+    GenerationRequest g = new GenerationRequest(requestId, prompt, maxTokens, priority, sampling, stops, deadlineNanos);
+    ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
+        .setModel(model.name()).setModelVersion(model.version()).setRoute(Route.ROUTE_CORE)
+        .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
+    Streamer streamer = new Streamer(requestId, model, out, servedBy, request.getSampling().getStopList(), priority);
+    out.setOnCancelHandler(() -> model.loop().cancel(requestId));
+    Admission a = model.loop().submit(g, streamer);
+    if (a instanceof Admission.Rejected r) {
+      metrics.rejected(priority);
+      out.onError(StatusMapping.toException(CoreException.resourceExhausted(
+          r.reason() + "; retry after " + r.retryAfterMillis() + " ms", r.retryAfterMillis())));
+      return false;
+    }
+    return true;
+  }
+
+  /** Turns one request's tokens into chunks. Called on the batch loop's thread only. */
+  private final class Streamer implements GenerationListener {
+    private final String requestId;
+    private final ServedModel model;
+    private final ServerCallStreamObserver<GenerateChunk> out;
+    private final ServedBy servedBy;
+    private final StreamingDecoder decoder;
+    private final StopMatcher stops;
+    private final Priority priority;
+    private final long startNanos = System.nanoTime();
+    private final List<Integer> pendingIds = new java.util.ArrayList<>(); // tokens whose text is not sent yet
+    private long firstTokenNanos;
+    private boolean first = true;
+
+    Streamer(String requestId, ServedModel model, ServerCallStreamObserver<GenerateChunk> out, ServedBy servedBy,
+        List<String> stopStrings, Priority priority) {
+      this.requestId = requestId;
+      this.model = model;
+      this.out = out;
+      this.servedBy = servedBy;
+      this.decoder = model.tokenizer().newStreamingDecoder(false);
+      this.stops = new StopMatcher(stopStrings);
+      this.priority = priority;
+    }
+
+    @Override
+    public void onToken(int token, int index) {
+      if (index == 0) {
+        firstTokenNanos = System.nanoTime();
+        metrics.firstToken(firstTokenNanos - startNanos);
+      }
+      metrics.tokenGenerated();
+      if (stops.stopped() || model.tokenizer().isEndOfGeneration(token)) {
+        return;
+      }
+      String text = stops.accept(decoder.accept(token));
+      if (stops.stopped()) {
+        model.loop().cancel(requestId); // finishes as CANCELLED; reported as STOP below
+      }
+      pendingIds.add(token);
+      if (!out.isCancelled() && (!text.isEmpty() || first)) {
+        GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setText(text)
+            .addAllTokenIds(pendingIds);
+        pendingIds.clear();
+        if (first) {
+          c.setServedBy(servedBy);
+          first = false;
+        }
+        out.onNext(c.build());
+      }
+    }
+
+    @Override
+    public void onFinished(io.infermesh.core.schedule.FinishReason reason, int promptTokens, int completionTokens) {
+      model.release();
+      long now = System.nanoTime();
+      metrics.finished(priority, reason, now - startNanos, completionTokens > 1 && firstTokenNanos > 0
+          ? (now - firstTokenNanos) / (completionTokens - 1) : -1);
+      if (out.isCancelled()) {
+        return;
+      }
+      FinishReason finish;
+      if (reason == io.infermesh.core.schedule.FinishReason.CANCELLED && stops.stopped()) {
+        finish = FinishReason.FINISH_REASON_STOP; // we cancelled it on a stop string
+      } else {
+        Status failure = StatusMapping.forFinish(reason);
+        if (failure != null) {
+          out.onError(failure.asRuntimeException());
+          return;
+        }
+        finish = reason == io.infermesh.core.schedule.FinishReason.STOP
+            ? FinishReason.FINISH_REASON_STOP : FinishReason.FINISH_REASON_LENGTH;
+      }
+      String tail = stops.accept(decoder.flush()) + stops.flush();
+      out.onNext(GenerateChunk.newBuilder().setRequestId(requestId).setText(tail).addAllTokenIds(pendingIds)
+          .setFinishReason(finish)
+          .setUsage(Usage.newBuilder().setPromptTokens(promptTokens).setCompletionTokens(completionTokens))
+          .setServedBy(servedBy).build());
+      out.onCompleted();
+    }
+  }
+}

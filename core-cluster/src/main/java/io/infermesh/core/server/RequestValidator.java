@@ -1,0 +1,105 @@
+package io.infermesh.core.server;
+
+import io.infermesh.api.v1.ChatMessage;
+import io.infermesh.api.v1.GenerateRequest;
+import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.core.schedule.Priority;
+import java.util.List;
+import java.util.Set;
+
+/** Checks a {@link GenerateRequest} field by field; failures name the field. Stateless. */
+final class RequestValidator {
+  static final Set<String> ROLES = Set.of("system", "user", "assistant");
+  static final int MAX_STOPS = 4;
+
+  private RequestValidator() {}
+
+  /** A field that is out of range; becomes INVALID_ARGUMENT. */
+  static final class InvalidField extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    InvalidField(String field, String reason) {
+      super(field + ": " + reason);
+    }
+  }
+
+  static String requestId(GenerateRequest r) {
+    String id = r.getRequestId();
+    if (id.length() > 128 || !id.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
+      throw new InvalidField("request_id", "must be up to 128 printable ASCII characters without spaces");
+    }
+    return id;
+  }
+
+  static Priority priority(GenerateRequest r) {
+    return switch (r.getPriority()) {
+      case PRIORITY_UNSPECIFIED, PRIORITY_NORMAL -> Priority.NORMAL;
+      case PRIORITY_HIGH -> Priority.HIGH;
+      case PRIORITY_LOW -> Priority.LOW;
+      default -> throw new InvalidField("priority", "unknown value " + r.getPriorityValue());
+    };
+  }
+
+  static List<ChatMessage> chat(GenerateRequest r) {
+    List<ChatMessage> messages = r.getChat().getMessagesList();
+    if (messages.isEmpty()) {
+      throw new InvalidField("chat.messages", "must hold at least one message");
+    }
+    for (int i = 0; i < messages.size(); i++) {
+      ChatMessage m = messages.get(i);
+      if (!ROLES.contains(m.getRole())) {
+        throw new InvalidField("chat.messages[" + i + "].role", "must be system, user or assistant, got '" + m.getRole() + "'");
+      }
+      if (m.getContent().isEmpty() && !m.getRole().equals("assistant")) {
+        throw new InvalidField("chat.messages[" + i + "].content", "must not be empty for a " + m.getRole() + " turn");
+      }
+    }
+    return messages;
+  }
+
+  /** Sampling settings with server defaults for unset fields. */
+  static io.infermesh.core.engine.SamplingParams sampling(SamplingParams s) {
+    float temperature = s.hasTemperature() ? s.getTemperature() : 1f;
+    if (!(temperature >= 0f && temperature <= 2f)) {
+      throw new InvalidField("sampling.temperature", "must be in [0, 2], got " + temperature);
+    }
+    float topP = s.hasTopP() ? s.getTopP() : 1f;
+    if (!(topP > 0f && topP <= 1f)) {
+      throw new InvalidField("sampling.top_p", "must be in (0, 1], got " + topP);
+    }
+    int topK = s.hasTopK() ? s.getTopK() : 0;
+    if (topK < 0) {
+      throw new InvalidField("sampling.top_k", "must not be negative, got " + topK);
+    }
+    if (s.getStopCount() > MAX_STOPS) {
+      throw new InvalidField("sampling.stop", "at most " + MAX_STOPS + " stop strings, got " + s.getStopCount());
+    }
+    for (int i = 0; i < s.getStopCount(); i++) {
+      if (s.getStop(i).isEmpty()) {
+        throw new InvalidField("sampling.stop[" + i + "]", "must not be empty");
+      }
+    }
+    long seed = s.hasSeed() ? s.getSeed() : System.nanoTime();
+    return new io.infermesh.core.engine.SamplingParams(temperature, topK, topP, seed);
+  }
+
+  /** max_tokens, checked against what the context leaves after the prompt. */
+  static int maxTokens(SamplingParams s, int promptTokens, int context, int defaultMax) {
+    if (promptTokens >= context) {
+      throw new InvalidField(
+          "prompt", "is " + promptTokens + " tokens; the model's context is " + context + " (prompt + max_tokens)");
+    }
+    if (!s.hasMaxTokens()) {
+      return Math.min(defaultMax, context - promptTokens);
+    }
+    int max = s.getMaxTokens();
+    if (max <= 0) {
+      throw new InvalidField("sampling.max_tokens", "must be at least 1, got " + max);
+    }
+    if ((long) promptTokens + max > context) {
+      throw new InvalidField("sampling.max_tokens", max + " with a " + promptTokens
+          + "-token prompt exceeds the model's context of " + context);
+    }
+    return max;
+  }
+}

@@ -1,0 +1,105 @@
+package io.infermesh.core.status;
+
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
+import io.infermesh.core.schedule.FinishReason;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The core's one table from failures to gRPC status:
+ *
+ * <table>
+ *   <caption>failure → status</caption>
+ *   <tr><td>{@link CoreException}</td><td>its kind, with a {@code retry-after-ms} trailer when it has a hint</td></tr>
+ *   <tr><td>{@code StatusRuntimeException}, {@code StatusException}</td><td>as is (a peer's answer)</td></tr>
+ *   <tr><td>{@code IllegalArgumentException}</td><td>INVALID_ARGUMENT</td></tr>
+ *   <tr><td>{@code IllegalStateException}</td><td>UNAVAILABLE (shutting down, not loaded)</td></tr>
+ *   <tr><td>{@code RejectedExecutionException}</td><td>RESOURCE_EXHAUSTED</td></tr>
+ *   <tr><td>{@code TimeoutException}</td><td>DEADLINE_EXCEEDED</td></tr>
+ *   <tr><td>{@code CancellationException}</td><td>CANCELLED</td></tr>
+ *   <tr><td>anything else</td><td>INTERNAL, logged with its cause</td></tr>
+ * </table>
+ *
+ * <p>Stateless; thread-safe.
+ */
+public final class StatusMapping {
+  /** Trailer with the back-off hint on RESOURCE_EXHAUSTED. */
+  public static final Metadata.Key<String> RETRY_AFTER_MS =
+      Metadata.Key.of("retry-after-ms", Metadata.ASCII_STRING_MARSHALLER);
+
+  private static final Logger log = LoggerFactory.getLogger(StatusMapping.class);
+
+  private StatusMapping() {}
+
+  /** The status {@code t} reaches a client as. */
+  public static Status toStatus(Throwable t) {
+    if (t instanceof CoreException e) {
+      return code(e.kind()).withDescription(e.getMessage());
+    }
+    if (t instanceof StatusRuntimeException e) {
+      return e.getStatus();
+    }
+    if (t instanceof StatusException e) {
+      return e.getStatus();
+    }
+    if (t instanceof IllegalArgumentException) {
+      return Status.INVALID_ARGUMENT.withDescription(t.getMessage());
+    }
+    if (t instanceof IllegalStateException) {
+      return Status.UNAVAILABLE.withDescription(t.getMessage());
+    }
+    if (t instanceof RejectedExecutionException) {
+      return Status.RESOURCE_EXHAUSTED.withDescription("overloaded; back off and retry");
+    }
+    if (t instanceof TimeoutException) {
+      return Status.DEADLINE_EXCEEDED.withDescription("timed out");
+    }
+    if (t instanceof CancellationException) {
+      return Status.CANCELLED.withDescription("cancelled");
+    }
+    log.error("unexpected failure, answered as INTERNAL", t);
+    return Status.INTERNAL.withDescription("internal error");
+  }
+
+  /** {@code t} as an exception to hand to {@code StreamObserver.onError}, with trailers. */
+  public static StatusRuntimeException toException(Throwable t) {
+    Metadata trailers = new Metadata();
+    if (t instanceof CoreException e && e.retryAfterMillis() >= 0) {
+      trailers.put(RETRY_AFTER_MS, Long.toString(e.retryAfterMillis()));
+    } else if (t instanceof StatusRuntimeException e && e.getTrailers() != null) {
+      trailers.merge(e.getTrailers());
+    }
+    return toStatus(t).asRuntimeException(trailers);
+  }
+
+  /**
+   * The status a request that ended with {@code reason} fails with; null for the reasons that end
+   * it normally (STOP, LENGTH).
+   */
+  public static Status forFinish(FinishReason reason) {
+    return switch (reason) {
+      case STOP, LENGTH -> null;
+      case CANCELLED -> Status.CANCELLED.withDescription("cancelled");
+      case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED.withDescription("deadline passed during generation");
+      case FAILED -> Status.UNAVAILABLE.withDescription("the engine failed; retry elsewhere");
+    };
+  }
+
+  private static Status code(CoreException.Kind kind) {
+    return switch (kind) {
+      case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+      case NOT_FOUND -> Status.NOT_FOUND;
+      case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+      case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+      case UNAVAILABLE -> Status.UNAVAILABLE;
+      case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED;
+      case CANCELLED -> Status.CANCELLED;
+    };
+  }
+}

@@ -1,0 +1,106 @@
+package io.infermesh.core;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.infermesh.certs.CertificateAuthority;
+import io.infermesh.certs.ExpectedIdentity;
+import io.infermesh.certs.LeafRequest;
+import io.infermesh.certs.MeshChannels;
+import io.infermesh.certs.MeshCredentialFiles;
+import io.infermesh.certs.MeshTls;
+import io.infermesh.certs.Role;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A throw-away mesh for tests: one CA (trust domain {@code mesh.test}, region {@code test-1}),
+ * credentials issued into a temp directory, and mTLS channels to servers on loopback that accept
+ * only role core. Channels are closed with the mesh.
+ */
+public final class TestMesh implements AutoCloseable {
+  private final Path root;
+  private final CertificateAuthority ca;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  public TestMesh(String name) throws Exception {
+    this.root = Files.createTempDirectory(name);
+    this.ca = CertificateAuthority.create("mesh.test", Duration.ofDays(365), Clock.systemUTC());
+  }
+
+  /** The temp directory everything lives in. */
+  public Path root() {
+    return root;
+  }
+
+  /** Issues {@code name} with {@code role} into {@code root/name}. */
+  public MeshCredentialFiles issue(Role role, String name) throws Exception {
+    return ca.issue(LeafRequest.builder(role, "test-1", name).dnsName("localhost").ipAddress("127.0.0.1")
+        .validity(Duration.ofDays(1)).build()).writeTo(root.resolve(name), true);
+  }
+
+  /** A channel to {@code localhost:port} as a fresh identity {@code name} with {@code role}. */
+  public ManagedChannel channel(Role role, String name, int port) throws Exception {
+    MeshTls tls = MeshTls.builder(issue(role, name)).build();
+    ManagedChannel ch = MeshChannels.newChannel("localhost:" + port, tls, ExpectedIdentity.roles(Role.CORE));
+    closeables.add(tls);
+    closeables.add(() -> ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    return ch;
+  }
+
+  /** The health of {@code service} as {@code ch}'s server reports it. */
+  public static ServingStatus health(ManagedChannel ch, String service) {
+    return HealthGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS)
+        .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
+  }
+
+  /** An observer that feeds {@code onNext} and completes {@code outcome} with OK or the call's status. */
+  public static <T> StreamObserver<T> observer(Consumer<T> onNext, CompletableFuture<Status> outcome) {
+    return observer(onNext, outcome, new ArrayList<>());
+  }
+
+  /** The same, also adding the trailers of a failed call to {@code trailers} (under its lock). */
+  public static <T> StreamObserver<T> observer(Consumer<T> onNext, CompletableFuture<Status> outcome,
+      List<Metadata> trailers) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(T value) {
+        onNext.accept(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        Metadata m = Status.trailersFromThrowable(t);
+        if (m != null) {
+          synchronized (trailers) {
+            trailers.add(m);
+          }
+        }
+        outcome.complete(Status.fromThrowable(t));
+      }
+
+      @Override
+      public void onCompleted() {
+        outcome.complete(Status.OK);
+      }
+    };
+  }
+
+  @Override
+  public void close() throws Exception {
+    for (int i = closeables.size() - 1; i >= 0; i--) {
+      closeables.get(i).close();
+    }
+  }
+}

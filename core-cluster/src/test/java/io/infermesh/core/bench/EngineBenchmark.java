@@ -1,0 +1,156 @@
+package io.infermesh.core.bench;
+
+import ai.djl.Device;
+import de.kherud.llama.InferenceParameters;
+import de.kherud.llama.LlamaOutput;
+import de.kherud.llama.ModelParameters;
+import io.infermesh.core.engine.DjlRuntime;
+import io.infermesh.core.engine.ForwardBatch;
+import io.infermesh.core.engine.GgufCheckpoint;
+import io.infermesh.core.engine.LayerRange;
+import io.infermesh.core.engine.LlamaModel;
+import io.infermesh.core.engine.SamplingParams;
+import io.infermesh.core.lifecycle.ModelRunner;
+import io.infermesh.core.schedule.BatchLoop;
+import io.infermesh.core.schedule.FinishReason;
+import io.infermesh.core.schedule.GenerationListener;
+import io.infermesh.core.schedule.GenerationRequest;
+import io.infermesh.core.schedule.Priority;
+import io.infermesh.core.schedule.Scheduler;
+import io.infermesh.core.schedule.SchedulerConfig;
+import io.infermesh.models.gguf.GgmlType;
+import io.infermesh.models.tiny.TinyModelSpec;
+import io.infermesh.models.tiny.TinyModels;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Throughput of the engine on the tiny core F32 model (not a unit test; run its main, optional
+ * argument: PyTorch intra-op threads, default 1): the cost of one decode step at batch 1, aggregate
+ * generated tokens/s at concurrency 1, 4, 16, 64 through the batch loop, and llama.cpp single
+ * stream (1 thread) on the same file. Each figure is the best of 3 runs, in wall-clock time and in
+ * process CPU time (tokens per CPU-second): on a shared machine the second is the fair comparison.
+ */
+public final class EngineBenchmark {
+  private static final int RUNS = 3;
+  private static final com.sun.management.OperatingSystemMXBean OS =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
+  private interface Run {
+    long run() throws Exception; // returns the work done (steps or tokens)
+  }
+
+  /** {work per wall second, work per CPU second}, each the best of the runs. */
+  private static double[] best(Run r) throws Exception {
+    double wall = Double.MAX_VALUE;
+    double cpu = Double.MAX_VALUE;
+    long work = 0;
+    for (int i = 0; i < RUNS; i++) {
+      long w0 = System.nanoTime();
+      long c0 = OS.getProcessCpuTime();
+      work = r.run();
+      wall = Math.min(wall, (System.nanoTime() - w0) / 1e9);
+      cpu = Math.min(cpu, (OS.getProcessCpuTime() - c0) / 1e9);
+    }
+    return new double[] {work / wall, work / cpu};
+  }
+
+  public static void main(String[] args) throws Exception {
+    System.setProperty("ai.djl.offline", "true");
+    int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
+    DjlRuntime.threads(threads);
+    int tokens = 64;
+    Path file = TinyModels.write(TinyModelSpec.core(GgmlType.F32), Files.createTempDirectory("bench"));
+    double single;
+    try (GgufCheckpoint cp = GgufCheckpoint.open(file);
+        LlamaModel model = LlamaModel.load(cp.config(), LayerRange.all(cp.config().layers()), cp, Device.cpu(), 64 * 256)) {
+      model.forward(ForwardBatch.contiguous(new int[] {1, 2, 3, 4}, 0));
+      for (int i = 0; i < 200; i++) {
+        model.forward(ForwardBatch.contiguous(new int[] {5}, 4 + i));
+      }
+      int steps = 300;
+      double[] perStep = best(() -> {
+        for (int i = 0; i < steps; i++) {
+          model.forward(ForwardBatch.contiguous(new int[] {5}, 54 + i % 100));
+        }
+        return steps;
+      });
+      System.out.printf("PyTorch intra-op threads: %d%n", threads);
+      System.out.printf("decode step, batch 1, %d layers: %.3f ms wall, %.3f ms CPU%n", cp.config().layers(),
+          1e3 / perStep[0], 1e3 / perStep[1]);
+      single = 0;
+      double singleCpu = 0;
+      for (int c : new int[] {1, 4, 16, 64}) {
+        double[] tps = best(() -> aggregate(model, c, tokens));
+        if (c == 1) {
+          single = tps[0];
+          singleCpu = tps[1];
+        }
+        System.out.printf("concurrency %2d: %8.1f tokens/s aggregate (%.2fx single), %8.1f tokens per CPU-second%n", c,
+            tps[0], tps[0] / single, tps[1]);
+      }
+      double[] llama = llamaCpp(file, 512); // longer, so the process CPU clock (10 ms ticks) resolves it
+      System.out.printf("llama.cpp single stream (1 thread): %.1f tokens/s, %.1f tokens per CPU-second%n", llama[0],
+          llama[1]);
+      System.out.printf("single stream ratio engine / llama.cpp: %.3f wall, %.3f CPU%n", single / llama[0],
+          singleCpu / llama[1]);
+    }
+    System.exit(0);
+  }
+
+  private static double[] llamaCpp(Path file, int tokens) throws Exception {
+    de.kherud.llama.LlamaModel.setLogger(null, (level, msg) -> {});
+    try (de.kherud.llama.LlamaModel llama = new de.kherud.llama.LlamaModel(new ModelParameters()
+        .setModel(file.toString()).setThreads(1).setThreadsBatch(1).setCtxSize(1024).setGpuLayers(0))) {
+      InferenceParameters p = new InferenceParameters("Once upon a time").setNPredict(tokens).setTemperature(0f)
+          .setIgnoreEos(true).setCachePrompt(false);
+      for (LlamaOutput o : llama.generate(p)) {
+        // warm-up
+      }
+      return best(() -> {
+        long n = 0;
+        for (LlamaOutput o : llama.generate(p)) {
+          n++;
+        }
+        return n;
+      });
+    }
+  }
+
+  private static long aggregate(LlamaModel model, int concurrency, int tokens) throws Exception {
+    SchedulerConfig sc = new SchedulerConfig(256, 64, 512, 128, 256, 64, 1024, Duration.ofSeconds(10),
+        Duration.ofSeconds(1));
+    BatchLoop loop = new BatchLoop(new Scheduler(sc, System::nanoTime), new ModelRunner(model),
+        r -> new Thread(r, "bench-loop"), BatchLoop.StepObserver.NONE).start();
+    try {
+      CountDownLatch done = new CountDownLatch(concurrency);
+      AtomicLong generated = new AtomicLong();
+      for (int i = 0; i < concurrency; i++) {
+        loop.submit(new GenerationRequest("b" + i, new int[] {1, 10 + i, 20, 30, 40, 50, 60, 70}, tokens,
+            Priority.NORMAL, SamplingParams.GREEDY, Set.of(), Long.MAX_VALUE), new GenerationListener() {
+              @Override
+              public void onToken(int token, int index) {
+                generated.incrementAndGet();
+              }
+
+              @Override
+              public void onFinished(FinishReason reason, int promptTokens, int completionTokens) {
+                done.countDown();
+              }
+            });
+      }
+      if (!done.await(5, TimeUnit.MINUTES)) {
+        throw new IllegalStateException("benchmark run did not finish");
+      }
+      return generated.get();
+    } finally {
+      loop.close();
+    }
+  }
+}

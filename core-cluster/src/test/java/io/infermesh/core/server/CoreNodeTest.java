@@ -1,0 +1,244 @@
+package io.infermesh.core.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.infermesh.api.v1.ChatMessage;
+import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.FinishReason;
+import io.infermesh.api.v1.GenerateChunk;
+import io.infermesh.api.v1.GenerateRequest;
+import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.ListModelsRequest;
+import io.infermesh.api.v1.Priority;
+import io.infermesh.api.v1.Route;
+import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.certs.Role;
+import io.infermesh.core.TestMesh;
+import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.lifecycle.ServedModel;
+import io.infermesh.models.gguf.GgmlType;
+import io.infermesh.models.tiny.TinyModelSpec;
+import io.infermesh.models.tiny.TinyModels;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A real core node on port 0 with mTLS and the tiny core model, called as edge, gateway and others. */
+class CoreNodeTest {
+  private static TestMesh mesh;
+  private static CoreNode node;
+  private static ServingStatus healthBeforeLoad;
+
+  @BeforeAll
+  static void start() throws Exception {
+    mesh = new TestMesh("core-node");
+    mesh.issue(Role.CORE, "core-0");
+    Path model = TinyModels.write(TinyModelSpec.core(GgmlType.F32), mesh.root().resolve("models"));
+    CoreConfig config = new CoreConfig(
+        new CoreConfig.Node("core-0", "test-1"), 0, new CoreConfig.Tls(mesh.root().resolve("core-0"), "core-0"),
+        new CoreConfig.Model("tiny-core", model, "", "", "cpu", 16),
+        CoreConfig.Engine.builtin(),
+        new CoreConfig.Scheduling(2, 2, 256, 64, 0, 16, 512, Duration.ofSeconds(10)),
+        CoreConfig.Stage.single(), 0);
+    node = CoreNode.start(config);
+    healthBeforeLoad = health(Role.EDGE);
+    node.loadConfiguredModel();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    mesh.close();
+    node.close();
+  }
+
+  private static ManagedChannel channel(Role role) throws Exception {
+    return mesh.channel(role, role.pathName() + "-client", node.port());
+  }
+
+  private static ServingStatus health(Role role) throws Exception {
+    return TestMesh.health(channel(role), InferenceGrpc.SERVICE_NAME);
+  }
+
+  private static InferenceGrpc.InferenceBlockingStub edge() throws Exception {
+    return InferenceGrpc.newBlockingStub(channel(Role.EDGE));
+  }
+
+  private static GenerateRequest prompt(String text, int maxTokens) {
+    return GenerateRequest.newBuilder().setRequestId("req-" + text.hashCode()).setPrompt(text)
+        .setSampling(SamplingParams.newBuilder().setMaxTokens(maxTokens).setTemperature(0f)).build();
+  }
+
+  private static List<GenerateChunk> collect(Iterator<GenerateChunk> it) {
+    List<GenerateChunk> out = new ArrayList<>();
+    it.forEachRemaining(out::add);
+    return out;
+  }
+
+  @Test
+  void health_beforeAndAfterModelLoad_notServingThenServing() throws Exception {
+    assertThat(healthBeforeLoad).isEqualTo(ServingStatus.NOT_SERVING);
+    assertThat(health(Role.EDGE)).isEqualTo(ServingStatus.SERVING);
+  }
+
+  @Test
+  void generate_promptAsEdge_streamsTextAndEndsWithUsage() throws Exception {
+    List<GenerateChunk> chunks = collect(edge().generate(prompt("Once upon a time", 12)));
+    GenerateChunk first = chunks.get(0);
+    GenerateChunk last = chunks.get(chunks.size() - 1);
+    assertThat(first.getServedBy().getRoute()).isEqualTo(Route.ROUTE_CORE);
+    assertThat(first.getServedBy().getNodeId()).isEqualTo("spiffe://mesh.test/test-1/core/core-0");
+    assertThat(last.getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_LENGTH);
+    assertThat(last.getUsage().getCompletionTokens()).isEqualTo(12);
+    assertThat(last.getUsage().getPromptTokens()).isPositive();
+    assertThat(last.getServedBy().getModelVersion()).isNotEmpty();
+    assertThat(chunks.stream().mapToInt(GenerateChunk::getTokenIdsCount).sum()).isEqualTo(12);
+    String text = chunks.stream().map(GenerateChunk::getText).reduce("", String::concat);
+    assertThat(text).isNotBlank();
+    // greedy is deterministic: the same request gives the same text
+    String again = collect(edge().generate(prompt("Once upon a time", 12))).stream().map(GenerateChunk::getText)
+        .reduce("", String::concat);
+    assertThat(again).isEqualTo(text);
+  }
+
+  @Test
+  void generate_chatAsGateway_answers() throws Exception {
+    GenerateRequest chat = GenerateRequest.newBuilder()
+        .setChat(ChatMessages.newBuilder()
+            .addMessages(ChatMessage.newBuilder().setRole("system").setContent("Be brief."))
+            .addMessages(ChatMessage.newBuilder().setRole("user").setContent("Tell me about the market.")))
+        .setSampling(SamplingParams.newBuilder().setMaxTokens(8).setSeed(3).setTemperature(0.7f))
+        .setPriority(Priority.PRIORITY_HIGH).build();
+    List<GenerateChunk> chunks = collect(InferenceGrpc.newBlockingStub(channel(Role.GATEWAY)).generate(chat));
+    assertThat(chunks.get(chunks.size() - 1).getFinishReason()).isNotEqualTo(FinishReason.FINISH_REASON_UNSPECIFIED);
+  }
+
+  @Test
+  void generate_callerRoleNotEdgeOrGateway_permissionDenied() throws Exception {
+    var stub = InferenceGrpc.newBlockingStub(channel(Role.OPERATOR));
+    assertThatThrownBy(() -> collect(stub.generate(prompt("hi", 2))))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+  }
+
+  @Test
+  void generate_badInput_invalidArgumentNamingTheField() throws Exception {
+    var stub = edge();
+    assertInvalid(stub, prompt("hi", 0), "sampling.max_tokens");
+    assertInvalid(stub, prompt("hi", 100_000), "sampling.max_tokens");
+    assertInvalid(stub, prompt("hi", 4).toBuilder()
+        .setSampling(SamplingParams.newBuilder().setTemperature(Float.NaN)).build(), "sampling.temperature");
+    assertInvalid(stub, prompt("hi", 4).toBuilder()
+        .setSampling(SamplingParams.newBuilder().setTopP(-0.5f)).build(), "sampling.top_p");
+    assertInvalid(stub, prompt("hi", 4).toBuilder()
+        .setSampling(SamplingParams.newBuilder().setTopK(-1)).build(), "sampling.top_k");
+    assertInvalid(stub, prompt("hi", 4).toBuilder().setPriorityValue(9).build(), "priority");
+    assertInvalid(stub, GenerateRequest.newBuilder().setChat(ChatMessages.getDefaultInstance()).build(), "chat.messages");
+    assertInvalid(stub, GenerateRequest.newBuilder().setChat(ChatMessages.newBuilder()
+        .addMessages(ChatMessage.newBuilder().setRole("wizard").setContent("x"))).build(), "chat.messages[0].role");
+    assertInvalid(stub, GenerateRequest.getDefaultInstance(), "input");
+    assertInvalid(stub, prompt("word ".repeat(700), 4), "prompt");
+    assertThatThrownBy(() -> collect(stub.generate(prompt("hi", 2).toBuilder().setModel("gpt-9").build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+  }
+
+  private static void assertInvalid(InferenceGrpc.InferenceBlockingStub stub, GenerateRequest r, String field) {
+    assertThatThrownBy(() -> collect(stub.generate(r)))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).startsWith(field + ":");
+        });
+  }
+
+  @Test
+  void generate_queueFull_resourceExhaustedWithRetryHint_andCancelFreesBlocks() throws Exception {
+    var async = InferenceGrpc.newStub(channel(Role.EDGE));
+    List<CompletableFuture<Status>> results = new ArrayList<>();
+    List<io.grpc.Context.CancellableContext> contexts = new ArrayList<>();
+    List<io.grpc.Metadata> trailers = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      CompletableFuture<Status> done = new CompletableFuture<>();
+      results.add(done);
+      io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
+      contexts.add(ctx);
+      GenerateRequest r = prompt("long story number " + i, 400);
+      ctx.run(() -> async.generate(r, TestMesh.observer(c -> {}, done, trailers)));
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> results.stream().filter(CompletableFuture::isDone).count() >= 2);
+    List<Status> rejected = results.stream().filter(CompletableFuture::isDone).map(CompletableFuture::join)
+        .filter(s -> s.getCode() == Status.Code.RESOURCE_EXHAUSTED).toList();
+    assertThat(rejected).hasSizeGreaterThanOrEqualTo(2);
+    synchronized (trailers) {
+      assertThat(trailers.get(0).get(InferenceService.RETRY_AFTER_MS)).matches("\\d+");
+    }
+    ServedModel model = node.host().current().orElseThrow();
+    assertThat(model.loop().stats().kvBlocksUsed()).isPositive();
+    contexts.forEach(c -> c.cancel(null));
+    await().atMost(Duration.ofSeconds(10)).until(() -> !model.loop().busy());
+    assertThat(model.loop().stats().kvBlocksUsed()).isZero();
+  }
+
+  @Test
+  void generate_deadlinePasses_deadlineExceededAndBlocksFreed() throws Exception {
+    var stub = edge().withDeadlineAfter(40, TimeUnit.MILLISECONDS);
+    assertThatThrownBy(() -> collect(stub.generate(prompt("a very long tale", 480))))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    ServedModel model = node.host().current().orElseThrow();
+    await().atMost(Duration.ofSeconds(5)).until(() -> !model.loop().busy());
+    assertThat(model.loop().stats().kvBlocksUsed()).isZero();
+  }
+
+  @Test
+  void listModels_afterLoad_reportsTheModelReady() throws Exception {
+    var models = edge().listModels(ListModelsRequest.getDefaultInstance()).getModelsList();
+    assertThat(models).singleElement().satisfies(m -> {
+      assertThat(m.getName()).isEqualTo("tiny-core");
+      assertThat(m.getReady()).isTrue();
+      assertThat(m.getContextLength()).isEqualTo(512);
+    });
+  }
+
+  @Test
+  void metrics_afterRequests_exposeSchedulerAndGenAiMeters() throws Exception {
+    collect(edge().generate(prompt("metrics please", 3)));
+    HttpResponse<String> r = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.metricsPort() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body())
+        .contains("infermesh_core_queue_depth{priority=\"low\"}")
+        .contains("infermesh_core_kv_blocks_free")
+        .contains("infermesh_core_preemptions_total")
+        .contains("gen_ai_server_time_to_first_token_seconds")
+        .contains("infermesh_core_tokens_generated_total");
+  }
+
+  @Test
+  void loadModel_hotSwap_newRequestsServedByNewVersion() throws Exception {
+    ServedModel before = node.host().current().orElseThrow();
+    Path model = TinyModels.write(TinyModelSpec.core(GgmlType.F32), mesh.root().resolve("models"));
+    assertThat(before.version()).startsWith("sha256:");
+    node.loadModel(model, "", "v2");
+    List<GenerateChunk> chunks = collect(edge().generate(prompt("after the swap", 3)));
+    assertThat(chunks.get(0).getServedBy().getModelVersion()).isEqualTo("v2");
+    assertThat(node.host().current().orElseThrow()).isNotSameAs(before);
+  }
+}

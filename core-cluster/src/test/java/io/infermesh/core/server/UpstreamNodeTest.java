@@ -1,0 +1,224 @@
+package io.infermesh.core.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.infermesh.api.v1.ChatMessage;
+import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.FinishReason;
+import io.infermesh.api.v1.GenerateChunk;
+import io.infermesh.api.v1.GenerateRequest;
+import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.ListModelsRequest;
+import io.infermesh.api.v1.Priority;
+import io.infermesh.api.v1.Route;
+import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.certs.Role;
+import io.infermesh.core.TestMesh;
+import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.upstream.FakeOpenAiServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A core node with {@code engine: upstream} in front of a fake OpenAI-compatible server: the mesh's
+ * mTLS, authorization, priorities (2 calls in flight, 1 queued), error mapping, cancellation,
+ * metrics and health.
+ */
+class UpstreamNodeTest {
+  private static TestMesh mesh;
+  private static FakeOpenAiServer fake;
+  private static CoreNode node;
+  private static ManagedChannel edge;
+
+  @BeforeAll
+  static void start() throws Exception {
+    mesh = new TestMesh("core-upstream");
+    fake = new FakeOpenAiServer();
+    node = CoreNode.start(config("core-up", fake.url()));
+    edge = channel(Role.EDGE, "edge-up", node.port());
+    await().atMost(Duration.ofSeconds(10)).until(() -> health(edge) == ServingStatus.SERVING);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    mesh.close();
+    node.close();
+    fake.close();
+  }
+
+  private static CoreConfig config(String name, String url) throws Exception {
+    mesh.issue(Role.CORE, name);
+    return new CoreConfig(new CoreConfig.Node(name, "test-1"), 0, new CoreConfig.Tls(mesh.root().resolve(name), name),
+        new CoreConfig.Model("big-model", null, "", "", "cpu", 16),
+        new CoreConfig.Engine("upstream", url, "up-model", Duration.ofSeconds(30), "/v1/models",
+            Duration.ofMillis(100), 0),
+        new CoreConfig.Scheduling(1, 2, 256, 64, 0, 16, 0, Duration.ofSeconds(10)),
+        CoreConfig.Stage.single(), 0);
+  }
+
+  private static ManagedChannel channel(Role role, String name, int port) throws Exception {
+    return mesh.channel(role, name, port);
+  }
+
+  private static ServingStatus health(ManagedChannel ch) {
+    return TestMesh.health(ch, InferenceGrpc.SERVICE_NAME);
+  }
+
+  private static GenerateRequest prompt(String text, int maxTokens) {
+    return GenerateRequest.newBuilder().setRequestId("up-" + text.hashCode() + "-" + System.nanoTime())
+        .setPrompt(text).setSampling(SamplingParams.newBuilder().setMaxTokens(maxTokens)).build();
+  }
+
+  private static List<GenerateChunk> collect(GenerateRequest r) {
+    List<GenerateChunk> out = new ArrayList<>();
+    InferenceGrpc.newBlockingStub(edge).withDeadlineAfter(20, TimeUnit.SECONDS).generate(r).forEachRemaining(out::add);
+    return out;
+  }
+
+  private static Status statusOf(GenerateRequest r) {
+    try {
+      collect(r);
+      return Status.OK;
+    } catch (StatusRuntimeException e) {
+      return e.getStatus();
+    }
+  }
+
+  @Test
+  void generate_prompt_streamsUpstreamTextUsageAndWhoServedIt() {
+    List<GenerateChunk> chunks = collect(prompt("tell me", 3));
+    assertThat(chunks.stream().map(GenerateChunk::getText).reduce("", String::concat)).isEqualTo("Hello from upstream");
+    GenerateChunk last = chunks.get(chunks.size() - 1);
+    assertThat(last.getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_LENGTH);
+    assertThat(last.getUsage().getPromptTokens()).isEqualTo(5);
+    assertThat(last.getUsage().getCompletionTokens()).isEqualTo(3);
+    assertThat(chunks.get(0).getServedBy().getRoute()).isEqualTo(Route.ROUTE_CORE);
+    assertThat(chunks.get(0).getServedBy().getModel()).isEqualTo("big-model");
+    assertThat(chunks.get(0).getServedBy().getModelVersion()).isEqualTo("upstream:up-model");
+    assertThat(chunks.get(0).getServedBy().getNodeId()).isEqualTo("spiffe://mesh.test/test-1/core/core-up");
+  }
+
+  @Test
+  void generate_chatAsGateway_forwardedToChatCompletions() throws Exception {
+    GenerateRequest chat = GenerateRequest.newBuilder()
+        .setChat(ChatMessages.newBuilder().addMessages(ChatMessage.newBuilder().setRole("user").setContent("hi")))
+        .setPriority(Priority.PRIORITY_HIGH).build();
+    List<GenerateChunk> chunks = new ArrayList<>();
+    InferenceGrpc.newBlockingStub(channel(Role.GATEWAY, "gw-up", node.port())).generate(chat)
+        .forEachRemaining(chunks::add);
+    assertThat(chunks.get(chunks.size() - 1).getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_STOP);
+    assertThat(fake.paths).contains("/v1/chat/completions");
+  }
+
+  @Test
+  void generate_upstreamErrors_mappedToGrpcCodes() {
+    Status bad = statusOf(prompt("fail-400", 4));
+    assertThat(bad.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(bad.getDescription()).contains("max_tokens is too large");
+    StatusRuntimeException limited = org.assertj.core.api.Assertions.catchThrowableOfType(
+        () -> collect(prompt("fail-429", 4)), StatusRuntimeException.class);
+    assertThat(limited.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(limited.getTrailers().get(InferenceService.RETRY_AFTER_MS)).isEqualTo("2000");
+    assertThat(statusOf(prompt("fail-500", 4)).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+  }
+
+  @Test
+  void generate_badInput_invalidArgumentBeforeReachingUpstream() {
+    int before = fake.bodies.size();
+    Status s = statusOf(prompt("x", 0));
+    assertThat(s.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(s.getDescription()).startsWith("sampling.max_tokens:");
+    assertThat(statusOf(prompt("x", 4).toBuilder().setPriorityValue(9).build()).getDescription()).startsWith("priority:");
+    assertThat(statusOf(prompt("x", 4).toBuilder().setModel("other").build()).getCode()).isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(fake.bodies).hasSize(before);
+  }
+
+  @Test
+  void generate_queueFullAndCancel_resourceExhaustedWithHintThenUpstreamConnectionsClosed() throws Exception {
+    var async = InferenceGrpc.newStub(edge);
+    List<Context.CancellableContext> contexts = new ArrayList<>();
+    List<CompletableFuture<Status>> outcomes = new ArrayList<>();
+    List<Metadata> trailers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    int closedBefore = fake.closedByClient.get();
+    for (int i = 0; i < 4; i++) { // 2 run, 1 waits, the 4th is refused
+      Context.CancellableContext ctx = Context.current().withCancellation();
+      contexts.add(ctx);
+      CompletableFuture<Status> done = new CompletableFuture<>();
+      outcomes.add(done);
+      GenerateRequest r = prompt("slow", 100);
+      ctx.run(() -> async.generate(r, TestMesh.observer(c -> {}, done, trailers)));
+      if (i < 2) {
+        int running = i + 1;
+        await().atMost(Duration.ofSeconds(10)).until(() -> fake.slowStreams.get() >= running);
+      } else if (i == 2) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> metrics().contains("infermesh_core_queue_depth{priority=\"normal\"} 1.0"));
+      }
+    }
+    try {
+      assertThat(outcomes.get(3).get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      assertThat(trailers.get(0).get(InferenceService.RETRY_AFTER_MS)).matches("\\d+");
+      assertThat(fake.slowStreams.get()).isEqualTo(2); // the third waits in the gate
+    } finally {
+      contexts.forEach(c -> c.cancel(null));
+    }
+    for (int i = 0; i < 3; i++) {
+      assertThat(outcomes.get(i).get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> fake.closedByClient.get() - closedBefore >= 2);
+    await().atMost(Duration.ofSeconds(10)).until(() -> fake.slowStreams.get() == 0);
+  }
+
+  @Test
+  void listModelsAndMetrics_afterRequests_reportTheUpstreamModelAndGateMeters() throws Exception {
+    collect(prompt("metrics", 3));
+    var models = InferenceGrpc.newBlockingStub(edge).listModels(ListModelsRequest.getDefaultInstance()).getModelsList();
+    assertThat(models).singleElement().satisfies(m -> {
+      assertThat(m.getName()).isEqualTo("big-model");
+      assertThat(m.getReady()).isTrue();
+    });
+    assertThat(metrics()).contains("infermesh_core_queue_depth{priority=\"high\"}")
+        .contains("infermesh_core_batch_running").contains("infermesh_core_tokens_generated_total")
+        .contains("gen_ai_server_time_to_first_token_seconds");
+  }
+
+  private static String metrics() throws Exception {
+    return HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.metricsPort() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  @Test
+  void health_upstreamGoesAway_notServingAndCallsUnavailable() throws Exception {
+    FakeOpenAiServer other = new FakeOpenAiServer();
+    CoreNode second = CoreNode.start(config("core-up-2", other.url()));
+    try {
+      ManagedChannel ch = channel(Role.EDGE, "edge-up-2", second.port());
+      await().atMost(Duration.ofSeconds(10)).until(() -> health(ch) == ServingStatus.SERVING);
+      other.close();
+      await().atMost(Duration.ofSeconds(10)).until(() -> health(ch) == ServingStatus.NOT_SERVING);
+      assertThatThrownBy(() -> InferenceGrpc.newBlockingStub(ch).generate(prompt("hi", 2)).forEachRemaining(c -> {}))
+          .isInstanceOfSatisfying(StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+    } finally {
+      second.close();
+    }
+  }
+}
