@@ -29,10 +29,10 @@ import picocli.CommandLine.Command;
     footer = {
       "",
       "Example:",
-      "  infermesh certs init --trust-domain mesh.local --out certs",
-      "  infermesh certs issue --ca certs --role edge --region us-east --name edge-1 \\",
+      "  infermesh certs init --trust-domain mesh.local --out mesh/certs",
+      "  infermesh certs issue --ca mesh/certs --role edge --region us-east --name edge-1 \\",
       "      --dns edge-1.local",
-      "  infermesh certs inspect certs/edge-1.crt"
+      "  infermesh certs inspect mesh/certs/edge-1.crt"
     })
 final class CertsCommand implements Runnable {
 

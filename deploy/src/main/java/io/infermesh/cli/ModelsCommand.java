@@ -55,8 +55,8 @@ import picocli.CommandLine.Parameters;
     footer = {
       "",
       "Example:",
-      "  infermesh models tiny --out models",
-      "  infermesh models tiny --out models --which half-billion --type q4_0",
+      "  infermesh models tiny --out mesh/models",
+      "  infermesh models tiny --out mesh/models --which half-billion --type q4_0",
       "  infermesh models inspect models/tiny-edge-q8_0.gguf"
     })
 final class ModelsCommand implements Runnable {
