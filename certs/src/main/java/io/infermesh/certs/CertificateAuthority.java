@@ -269,6 +269,14 @@ public final class CertificateAuthority {
     return certificate;
   }
 
+  /**
+   * The CA certificate as PEM text ({@code -----BEGIN CERTIFICATE-----}), what {@link #writeTo}
+   * puts in {@value #CERTIFICATE_FILE}: a trust bundle ready for an Envoy SDS validation context.
+   */
+  public String certificatePem() {
+    return PemFiles.encodeCertificatesText(List.of(certificate));
+  }
+
   /** The CA's public key. */
   public PublicKey publicKey() {
     return certificate.getPublicKey();

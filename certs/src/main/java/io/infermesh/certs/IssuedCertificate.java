@@ -49,6 +49,22 @@ public final class IssuedCertificate {
   }
 
   /**
+   * The chain as PEM text, leaf first then the CA (what {@link #writeTo} puts in {@code <name>.crt}),
+   * e.g. for an Envoy SDS secret. Each certificate is a {@code -----BEGIN CERTIFICATE-----} block.
+   */
+  public String certificateChainPem() {
+    return PemFiles.encodeCertificatesText(chain);
+  }
+
+  /**
+   * The private key as unencrypted PKCS#8 PEM text ({@code -----BEGIN PRIVATE KEY-----}), as
+   * {@link #writeTo} puts it in {@code <name>.key}. A secret: never log it.
+   */
+  public String privateKeyPem() {
+    return PemFiles.encodePrivateKeyText(privateKey);
+  }
+
+  /**
    * Writes {@code <name>.key} (mode 0600) and {@code <name>.crt} (leaf and CA) into
    * {@code directory}, creating it if needed, and makes sure the directory's trust bundle
    * {@value CertificateAuthority#CERTIFICATE_FILE} holds the CA: it is written when missing and

@@ -3,14 +3,17 @@ package io.infermesh.certs;
 import static java.util.Objects.requireNonNull;
 
 import io.grpc.BindableService;
-import io.grpc.Grpc;
 import io.grpc.Server;
-import io.grpc.ServerBuilder;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,10 +38,12 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>Every added service reports {@code SERVING} once started; the owner flips a service (or the
- * whole server, name {@code ""}) through {@link #health()}. {@link #close()} reports {@code
- * NOT_SERVING}, stops accepting calls, waits up to the shutdown grace for calls in flight, then
- * cancels the rest. Thread-safe.
+ * <p>Every added service, and the whole server (name {@code ""}), reports {@code SERVING} once
+ * started, or {@code NOT_SERVING} with {@link Builder#initiallyNotServing()} (for a server that
+ * must load something first: the statuses are set before the port is bound, so no health check
+ * ever sees {@code SERVING} too early). The owner flips a service or the whole server through
+ * {@link #health()}. {@link #close()} reports {@code NOT_SERVING}, stops accepting calls, waits up
+ * to the shutdown grace for calls in flight, then cancels the rest. Thread-safe.
  */
 public final class MeshServer implements AutoCloseable {
   /** How long {@link #close()} waits for calls in flight when no grace is set. */
@@ -49,6 +54,7 @@ public final class MeshServer implements AutoCloseable {
 
   private final Server server;
   private final int port;
+  private final InetSocketAddress address;
   private final HealthStatusManager health;
   private final MeshTls tls;
   private final boolean ownsTls;
@@ -61,14 +67,25 @@ public final class MeshServer implements AutoCloseable {
       Duration shutdownGrace) {
     this.server = server;
     this.port = server.getPort();
+    this.address = boundAddress(server);
     this.health = health;
     this.tls = tls;
     this.ownsTls = ownsTls;
     this.shutdownGrace = shutdownGrace;
   }
 
+  private static InetSocketAddress boundAddress(Server server) {
+    for (SocketAddress a : server.getListenSockets()) {
+      if (a instanceof InetSocketAddress inet) {
+        return inet;
+      }
+    }
+    throw new IllegalStateException("server has no IP listen socket: " + server.getListenSockets());
+  }
+
   /**
-   * Starts configuring a server on {@code port} on every interface; 0 picks a free port (see
+   * Starts configuring a server on {@code port}, on every interface unless
+   * {@link Builder#bindAddress(InetAddress)} says otherwise; 0 picks a free port (see
    * {@link #port()}).
    *
    * @throws IllegalArgumentException when the port is outside 0..65535
@@ -80,6 +97,14 @@ public final class MeshServer implements AutoCloseable {
   /** The port the server is bound to (the chosen one when built with port 0). */
   public int port() {
     return port;
+  }
+
+  /**
+   * The address the server listens on: the wildcard address (every interface) by default, else
+   * the {@linkplain Builder#bindAddress(InetAddress) bind address}; the port is {@link #port()}.
+   */
+  public InetSocketAddress address() {
+    return address;
   }
 
   /** The health service's status table, for reporting readiness per service. */
@@ -135,12 +160,14 @@ public final class MeshServer implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "MeshServer{port=" + port + ", identity=" + tls.identity() + "}";
+    return "MeshServer{address=" + address + ", identity=" + tls.identity() + "}";
   }
 
   /** Configures a {@link MeshServer}. Not thread-safe. */
   public static final class Builder {
     private final int port;
+    private InetAddress bindAddress; // null: every interface
+    private boolean initiallyServing = true;
     private final List<ServerServiceDefinition> services = new ArrayList<>();
     private MeshTls tls;
     private MeshCredentialFiles credentials;
@@ -186,12 +213,50 @@ public final class MeshServer implements AutoCloseable {
       return this;
     }
 
-    /** Adds a service; it reports {@code SERVING} once the server starts. */
+    /**
+     * Listens on {@code address} only (e.g. {@code 127.0.0.1}, or one interface's address)
+     * instead of on every interface. The wildcard address ({@code 0.0.0.0} or {@code ::}) means
+     * every interface, as when this is not called.
+     */
+    public Builder bindAddress(InetAddress address) {
+      this.bindAddress = requireNonNull(address, "address");
+      return this;
+    }
+
+    /**
+     * Listens on {@code host} only: an IP literal ({@code 127.0.0.1}, {@code ::1}) or a name,
+     * resolved now to its first address.
+     *
+     * @throws IllegalArgumentException when {@code host} is blank or cannot be resolved
+     */
+    public Builder bindAddress(String host) {
+      requireNonNull(host, "host");
+      if (host.isBlank()) {
+        throw new IllegalArgumentException("bind address must not be blank");
+      }
+      try {
+        return bindAddress(InetAddress.getByName(host.strip()));
+      } catch (UnknownHostException e) {
+        throw new IllegalArgumentException("bind address '" + host + "' cannot be resolved", e);
+      }
+    }
+
+    /**
+     * Starts with every added service and the whole server ({@code ""}) reporting {@code
+     * NOT_SERVING}, for a server that is not ready to answer when its port opens (a model still
+     * loading); the owner reports {@code SERVING} through {@link MeshServer#health()} when it is.
+     */
+    public Builder initiallyNotServing() {
+      this.initiallyServing = false;
+      return this;
+    }
+
+    /** Adds a service; it reports {@code SERVING} once the server starts (see {@link #initiallyNotServing()}). */
     public Builder addService(BindableService service) {
       return addService(requireNonNull(service, "service").bindService());
     }
 
-    /** Adds a service; it reports {@code SERVING} once the server starts. */
+    /** Adds a service; it reports {@code SERVING} once the server starts (see {@link #initiallyNotServing()}). */
     public Builder addService(ServerServiceDefinition service) {
       requireNonNull(service, "service");
       String name = service.getServiceDescriptor().getName();
@@ -244,7 +309,16 @@ public final class MeshServer implements AutoCloseable {
           : tls;
       try {
         HealthStatusManager health = new HealthStatusManager();
-        ServerBuilder<?> builder = Grpc.newServerBuilderForPort(port, serverTls.serverCredentials())
+        // Statuses are set before the port is bound: no check can see a service before its status.
+        ServingStatus initial = initiallyServing ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        health.setStatus("", initial);
+        for (ServerServiceDefinition service : services) {
+          health.setStatus(service.getServiceDescriptor().getName(), initial);
+        }
+        InetSocketAddress listen = bindAddress == null
+            ? new InetSocketAddress(port)
+            : new InetSocketAddress(bindAddress, port);
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(listen, serverTls.serverCredentials())
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .intercept(RoleAuthorizationInterceptor.of(serverTls.trustDomain(), policy));
@@ -253,13 +327,10 @@ public final class MeshServer implements AutoCloseable {
           builder.executor(executor);
         }
         Server server = builder.build().start();
-        for (ServerServiceDefinition service : services) {
-          health.setStatus(service.getServiceDescriptor().getName(), ServingStatus.SERVING);
-        }
         MeshServer started = new MeshServer(server, health, serverTls, ownsTls, shutdownGrace);
-        log.info("serving {} on port {} over mutual TLS as {}",
-            services.stream().map(s -> s.getServiceDescriptor().getName()).toList(), started.port(),
-            serverTls.identity());
+        log.info("serving {} on {} over mutual TLS as {}{}",
+            services.stream().map(s -> s.getServiceDescriptor().getName()).toList(), started.address(),
+            serverTls.identity(), initiallyServing ? "" : " (NOT_SERVING until its owner is ready)");
         return started;
       } catch (IOException | RuntimeException e) {
         if (ownsTls) {

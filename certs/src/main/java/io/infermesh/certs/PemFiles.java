@@ -60,8 +60,13 @@ final class PemFiles {
     }
   }
 
-  /** PEM text of certificates, in order. */
+  /** PEM bytes (US-ASCII) of certificates, in order. */
   static byte[] encodeCertificates(List<X509Certificate> certificates) {
+    return encodeCertificatesText(certificates).getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** PEM text of certificates, in order. */
+  static String encodeCertificatesText(List<X509Certificate> certificates) {
     StringWriter text = new StringWriter();
     try (JcaPEMWriter writer = new JcaPEMWriter(text)) {
       for (X509Certificate certificate : certificates) {
@@ -70,18 +75,23 @@ final class PemFiles {
     } catch (IOException e) {
       throw new IllegalStateException("cannot PEM-encode a certificate", e);
     }
-    return text.toString().getBytes(StandardCharsets.US_ASCII);
+    return text.toString();
+  }
+
+  /** PEM bytes (US-ASCII) of an unencrypted PKCS#8 private key ({@code BEGIN PRIVATE KEY}). */
+  static byte[] encodePrivateKey(PrivateKey key) {
+    return encodePrivateKeyText(key).getBytes(StandardCharsets.US_ASCII);
   }
 
   /** PEM text of an unencrypted PKCS#8 private key ({@code BEGIN PRIVATE KEY}). */
-  static byte[] encodePrivateKey(PrivateKey key) {
+  static String encodePrivateKeyText(PrivateKey key) {
     StringWriter text = new StringWriter();
     try (JcaPEMWriter writer = new JcaPEMWriter(text)) {
       writer.writeObject(new JcaPKCS8Generator(key, null));
     } catch (IOException e) {
       throw new IllegalStateException("cannot PEM-encode a private key", e);
     }
-    return text.toString().getBytes(StandardCharsets.US_ASCII);
+    return text.toString();
   }
 
   /** Reads every certificate in a PEM file, in order. */

@@ -262,6 +262,30 @@ class CertificateAuthorityTest {
   }
 
   @Test
+  void pem_leafAndCa_decodeBackAndMatchTheWrittenFiles() throws Exception {
+    CertificateAuthority ca = CertificateAuthority.create("mesh.local", Duration.ofDays(365), clock);
+    IssuedCertificate leaf = ca.issue(LeafRequest.builder(Role.GATEWAY, "r1", "envoy").build());
+    MeshCredentialFiles files = leaf.writeTo(dir.resolve("gw"), false);
+
+    String chain = leaf.certificateChainPem();
+    String key = leaf.privateKeyPem();
+    String bundle = ca.certificatePem();
+
+    assertThat(chain).startsWith("-----BEGIN CERTIFICATE-----").endsWith("-----END CERTIFICATE-----\n");
+    assertThat(chain.split("-----BEGIN CERTIFICATE-----", -1)).hasSize(3);
+    assertThat(key).startsWith("-----BEGIN PRIVATE KEY-----").endsWith("-----END PRIVATE KEY-----\n");
+    assertThat(PemFiles.decodeCertificates(Path.of("chain"), chain.getBytes(StandardCharsets.US_ASCII)))
+        .containsExactly(leaf.certificate(), ca.certificate());
+    assertThat(PemFiles.decodePrivateKey(Path.of("key"), key.getBytes(StandardCharsets.US_ASCII)))
+        .isEqualTo(leaf.privateKey());
+    assertThat(PemFiles.decodeCertificates(Path.of("bundle"), bundle.getBytes(StandardCharsets.US_ASCII)))
+        .containsExactly(ca.certificate());
+    assertThat(Files.readString(files.certificateChain(), StandardCharsets.US_ASCII)).isEqualTo(chain);
+    assertThat(Files.readString(files.privateKey(), StandardCharsets.US_ASCII)).isEqualTo(key);
+    assertThat(Files.readString(files.trustBundle(), StandardCharsets.US_ASCII)).isEqualTo(bundle);
+  }
+
+  @Test
   void writeTo_leafIntoCaDirectory_keepsTheCaCertificate() throws Exception {
     CertificateAuthority ca = CertificateAuthority.create("mesh.local", Duration.ofDays(365), clock);
     ca.writeTo(dir, false);

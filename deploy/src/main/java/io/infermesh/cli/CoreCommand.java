@@ -38,6 +38,10 @@ import picocli.CommandLine.Option;
       "Settings come from --config (see deploy/core.yaml); flags override it. Health",
       "reports NOT_SERVING until the model is loaded. A model that cannot be loaded",
       "(missing, corrupt, truncated, wrong sha256) stops start-up with one line.",
+      "",
+      "With consul.address (or --consul) the node registers in its Consul agent with",
+      "the attributes xds-control's discovery reads and a TTL check that follows its",
+      "health, and deregisters on a clean shutdown. Later pipeline stages do not.",
       ""
     })
 final class CoreCommand implements Callable<Integer> {
@@ -65,6 +69,10 @@ final class CoreCommand implements Callable<Integer> {
   @Option(names = "--next", paramLabel = "HOST:PORT", description = "Address of the next pipeline stage (stage.next).")
   String next;
 
+  @Option(names = "--consul", paramLabel = "URL",
+      description = "Register in the Consul agent at URL, e.g. http://127.0.0.1:8500 (consul.address).")
+  String consul;
+
   /** Reads the config file with the flags applied on top. */
   CoreConfig resolve() throws IOException {
     Map<String, String> overrides = new LinkedHashMap<>();
@@ -90,6 +98,9 @@ final class CoreCommand implements Callable<Integer> {
     }
     if (next != null) {
       overrides.put("stage.next", next);
+    }
+    if (consul != null) {
+      overrides.put("consul.address", consul);
     }
     return CoreConfigLoader.load(config, overrides);
   }

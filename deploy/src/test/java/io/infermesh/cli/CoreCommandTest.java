@@ -34,6 +34,19 @@ class CoreCommandTest {
     assertThat(c.model().name()).isEqualTo("tiny-core");
     assertThat(c.scheduler().maxBatchSize()).isEqualTo(64);
     assertThat(c.stage().count()).isEqualTo(1);
+    assertThat(c.consul()).isEqualTo(CoreConfig.Consul.disabled());
+  }
+
+  @Test
+  void resolve_consulFlag_turnsRegistrationOn() throws Exception {
+    Path yaml = dir.resolve("core.yaml");
+    Files.writeString(yaml, "consul:\n  tier: public\n");
+    CoreCommand cmd = new CoreCommand();
+    new CommandLine(cmd).parseArgs("--config", yaml.toString(), "--consul", "http://127.0.0.1:8500");
+    CoreConfig c = cmd.resolve();
+    assertThat(c.consul().enabled()).isTrue();
+    assertThat(c.consul().address()).isEqualTo("http://127.0.0.1:8500");
+    assertThat(c.consul().tier()).isEqualTo("public");
   }
 
   @Test

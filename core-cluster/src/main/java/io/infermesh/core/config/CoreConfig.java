@@ -16,9 +16,11 @@ import java.util.Objects;
  * @param scheduler batching and queueing limits
  * @param stage this node's place in a pipeline ({@code 0/1} when not sharded)
  * @param metricsPort port of the Prometheus {@code /metrics} endpoint (0 picks one, -1 disables)
+ * @param consul registration with the local Consul agent ({@link Consul#disabled()} when not configured)
  */
 public record CoreConfig(
-    Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort) {
+    Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort,
+    Consul consul) {
 
   public static final int DEFAULT_GRPC_PORT = 9443;
 
@@ -29,8 +31,20 @@ public record CoreConfig(
     Objects.requireNonNull(engine, "engine");
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(stage, "stage");
+    Objects.requireNonNull(consul, "consul");
     port("grpc.port", grpcPort, false);
     port("metrics.port", metricsPort, true);
+  }
+
+  /** A node that does not register in Consul. */
+  public CoreConfig(
+      Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort) {
+    this(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, Consul.disabled());
+  }
+
+  /** This config with {@code consul} instead. */
+  public CoreConfig withConsul(Consul newConsul) {
+    return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, newConsul);
   }
 
   static void port(String key, int port, boolean allowDisabled) {
@@ -203,6 +217,65 @@ public record CoreConfig(
         }
         throw new ConfigException("stage", "must look like i/n (e.g. 0/2), got '" + text + "'");
       }
+    }
+  }
+
+  /**
+   * Registration with the local Consul agent ({@code PUT /v1/agent/service/register}), so that
+   * xds-control's Consul discovery finds this node; off while {@code address} is empty.
+   *
+   * @param address the agent's HTTP API, e.g. {@code http://127.0.0.1:8500}; empty disables registration
+   * @param token ACL token sent as {@code X-Consul-Token}; empty sends none
+   * @param serviceName the Consul service name, the one xds-control watches
+   * @param serviceAddress the address registered for the node; empty lets Consul use the agent's node address
+   * @param tier {@code private} or {@code public}: which capacity pool the node belongs to
+   * @param checkInterval how often the node reports its readiness to its TTL check (the TTL is three intervals)
+   * @param deregisterAfter how long the check may stay critical before Consul removes the node (at least 1m,
+   *     Consul's minimum)
+   */
+  public record Consul(String address, String token, String serviceName, String serviceAddress, String tier,
+      Duration checkInterval, Duration deregisterAfter) {
+    public static final String DEFAULT_SERVICE_NAME = "core-inference";
+
+    public Consul {
+      address = address == null ? "" : address.strip();
+      if (!address.isEmpty() && !address.matches("https?://[^\\s/]+/?")) {
+        throw new ConfigException("consul.address", "must be the agent's http(s)://host:port, got '" + address + "'");
+      }
+      if (address.endsWith("/")) {
+        address = address.substring(0, address.length() - 1);
+      }
+      token = token == null ? "" : token;
+      if (serviceName == null || !serviceName.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
+        throw new ConfigException("consul.service_name",
+            "must be letters, digits, '-', '_' or '.', got '" + serviceName + "'");
+      }
+      serviceAddress = serviceAddress == null ? "" : serviceAddress.strip();
+      if (!"private".equals(tier) && !"public".equals(tier)) {
+        throw new ConfigException("consul.tier", "must be private or public, got '" + tier + "'");
+      }
+      if (checkInterval == null || checkInterval.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new ConfigException("consul.check_interval", "must be at least 1s, got " + checkInterval);
+      }
+      if (deregisterAfter == null || deregisterAfter.compareTo(Duration.ofMinutes(1)) < 0) {
+        throw new ConfigException("consul.deregister_after",
+            "must be at least 1m (Consul's minimum), got " + deregisterAfter);
+      }
+    }
+
+    /** No registration. */
+    public static Consul disabled() {
+      return new Consul("", "", DEFAULT_SERVICE_NAME, "", "private", Duration.ofSeconds(10), Duration.ofMinutes(1));
+    }
+
+    /** Registration with the agent at {@code address}, every other key at its default. */
+    public static Consul at(String address) {
+      return new Consul(address, "", DEFAULT_SERVICE_NAME, "", "private", Duration.ofSeconds(10),
+          Duration.ofMinutes(1));
+    }
+
+    public boolean enabled() {
+      return !address.isEmpty();
     }
   }
 

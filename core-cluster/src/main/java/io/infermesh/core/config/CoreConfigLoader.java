@@ -69,7 +69,7 @@ public final class CoreConfigLoader {
 
   /** Builds a config from a parsed YAML tree; {@code base} resolves relative paths. */
   public static CoreConfig parse(JsonNode root, Path base) {
-    known(root, "", Set.of("node", "grpc", "tls", "model", "engine", "scheduler", "stage", "metrics"));
+    known(root, "", Set.of("node", "grpc", "tls", "model", "engine", "scheduler", "stage", "metrics", "consul"));
     JsonNode node = section(root, "node", Set.of("name", "region"));
     JsonNode grpc = section(root, "grpc", Set.of("port"));
     JsonNode tls = section(root, "tls", Set.of("dir", "name"));
@@ -81,6 +81,8 @@ public final class CoreConfigLoader {
         "prefill_chunk", "kv_blocks", "kv_block_size", "context_length", "aging"));
     JsonNode stage = section(root, "stage", Set.of("index", "count", "next"));
     JsonNode metrics = section(root, "metrics", Set.of("port"));
+    JsonNode consul = section(root, "consul", Set.of("address", "token", "service_name", "service_address", "tier",
+        "check_interval", "deregister_after"));
 
     String name = text(node, "node.name", "name", "core-0");
     CoreConfig.Scheduling d = CoreConfig.Scheduling.defaults();
@@ -116,7 +118,20 @@ public final class CoreConfigLoader {
             integer(stage, "stage.index", "index", 0),
             integer(stage, "stage.count", "count", 1),
             text(stage, "stage.next", "next", "")),
-        integer(metrics, "metrics.port", "port", 9464));
+        integer(metrics, "metrics.port", "port", 9464),
+        consul(consul));
+  }
+
+  private static CoreConfig.Consul consul(JsonNode n) {
+    CoreConfig.Consul d = CoreConfig.Consul.disabled();
+    return new CoreConfig.Consul(
+        text(n, "consul.address", "address", d.address()),
+        text(n, "consul.token", "token", d.token()),
+        text(n, "consul.service_name", "service_name", d.serviceName()),
+        text(n, "consul.service_address", "service_address", d.serviceAddress()),
+        text(n, "consul.tier", "tier", d.tier()),
+        duration(n, "consul.check_interval", "check_interval", d.checkInterval()),
+        duration(n, "consul.deregister_after", "deregister_after", d.deregisterAfter()));
   }
 
   private static JsonNode section(JsonNode parent, String key, Set<String> keys) {

@@ -15,6 +15,7 @@ import io.infermesh.core.engine.LlamaModel;
 import io.infermesh.core.lifecycle.ModelHost;
 import io.infermesh.core.lifecycle.Placement;
 import io.infermesh.core.lifecycle.ServedModel;
+import io.infermesh.core.registry.ConsulRegistration;
 import io.infermesh.core.schedule.StepRunner;
 import io.infermesh.core.shard.NextStage;
 import io.infermesh.core.shard.PipelineRunner;
@@ -37,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * NOT_SERVING until a model is loaded (and again once closing starts). As stage 0 of a pipeline
  * ({@code stage.count} > 1) it holds the first layers and the scheduler, and reports NOT_SERVING
  * whenever the rest of the pipeline is unreachable. Later stages run as a {@link StageNode}.
- * Thread-safe.
+ * With {@code consul.address} set, the node registers in Consul once serving starts, reports its
+ * readiness to its check, and deregisters first thing on {@link #close()}. Thread-safe.
  */
 public final class CoreNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoreNode.class);
@@ -53,9 +55,12 @@ public final class CoreNode implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final HealthReporter health;
   private final List<AutoCloseable> owned; // tls, the upstream: closed last, in reverse
+  private final ConsulRegistration registration; // null when consul.address is empty
+  private final ScheduledExecutorService registrar; // null when consul.address is empty
 
   private CoreNode(CoreConfig config, MeshTls tls, MeshServer server, ModelHost host, CoreMetrics metrics,
-      MetricsHttpServer m, ScheduledExecutorService timers, HealthReporter health, List<AutoCloseable> owned) {
+      MetricsHttpServer m, ScheduledExecutorService timers, HealthReporter health, List<AutoCloseable> owned,
+      ConsulRegistration registration, ScheduledExecutorService registrar) {
     this.config = config;
     this.tls = tls;
     this.server = server;
@@ -65,6 +70,8 @@ public final class CoreNode implements AutoCloseable {
     this.timers = timers;
     this.health = health;
     this.owned = List.copyOf(owned);
+    this.registration = registration;
+    this.registrar = registrar;
   }
 
   /** The authorization of a core node's services. */
@@ -75,7 +82,8 @@ public final class CoreNode implements AutoCloseable {
   }
 
   /**
-   * Starts the server (NOT_SERVING) and the metrics endpoint; call {@link #loadModel} next.
+   * Starts the server (NOT_SERVING) and the metrics endpoint, and registers in Consul when
+   * configured (a Consul that cannot be reached is retried, never fatal); call {@link #loadModel} next.
    *
    * @throws IOException if the credentials are unusable or a port cannot be bound
    */
@@ -113,6 +121,7 @@ public final class CoreNode implements AutoCloseable {
       server = MeshServer.builder(config.grpcPort())
           .tls(tls)
           .authorization(policy())
+          .initiallyNotServing() // until health.attach() finds the node ready
           .addService(inference)
           .start();
     } catch (IOException | RuntimeException e) {
@@ -136,7 +145,18 @@ public final class CoreNode implements AutoCloseable {
         config.engine().upstream() ? "forwarding to " + config.engine().upstreamUrl()
             + ", NOT_SERVING while it is unhealthy" : "NOT_SERVING until the model loads",
         m == null ? "" : ", metrics :" + m.port() + "/metrics");
-    return new CoreNode(config, tls, server, host, metrics, m, timers, health, owned);
+    ConsulRegistration registration = null;
+    ScheduledExecutorService registrar = null;
+    if (config.consul().enabled()) {
+      registrar = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "core-consul");
+        t.setDaemon(true);
+        return t;
+      });
+      registration = ConsulRegistration.start(config, server.port(), health::ready, registrar);
+      health.onUpdate(registration::reportNow);
+    }
+    return new CoreNode(config, tls, server, host, metrics, m, timers, health, owned, registration, registrar);
   }
 
   private static void closeAll(List<AutoCloseable> resources) {
@@ -232,6 +252,10 @@ public final class CoreNode implements AutoCloseable {
 
   @Override
   public void close() {
+    if (registration != null) {
+      registration.close(); // out of discovery before the server stops answering
+      registrar.shutdownNow();
+    }
     server.close(); // reports NOT_SERVING first
     host.close();
     if (metricsServer != null) {

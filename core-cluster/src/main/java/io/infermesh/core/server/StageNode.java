@@ -89,6 +89,7 @@ public final class StageNode implements AutoCloseable {
       server = MeshServer.builder(config.grpcPort())
           .tls(tls)
           .authorization(policy())
+          .initiallyNotServing() // until health.attach() finds the node ready
           .shutdownGrace(Duration.ofMillis(500)) // a pipeline stream never ends by itself
           .addService(new ShardService(model::get, worker, tls.identity().toString(), next, ok -> {
             downstream.set(ok);

@@ -7,12 +7,9 @@ import io.infermesh.certs.IssuedCertificate;
 import io.infermesh.certs.LeafRequest;
 import io.infermesh.certs.Role;
 import io.infermesh.xds.snapshot.SecretMaterial;
-import java.security.cert.CertificateEncodingException;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +30,6 @@ public final class EnvoyIdentities {
   public static final String FALLBACK_REGION = "any";
 
   private static final Logger log = LoggerFactory.getLogger(EnvoyIdentities.class);
-  private static final Base64.Encoder PEM = Base64.getMimeEncoder(64, new byte[] {'\n'});
 
   private final CertificateAuthority ca;
   private final List<String> regions;
@@ -70,7 +66,7 @@ public final class EnvoyIdentities {
       identities.put(region, issue(region));
     }
     identities.put("", issue(FALLBACK_REGION));
-    current = new SecretMaterial(pem(List.of(ca.certificate())), identities);
+    current = new SecretMaterial(ca.certificatePem(), identities);
     renewAt = now.plus(validity.multipliedBy(2).dividedBy(3));
     log.info("sds: issued Envoy identities for {} (valid {}, renewing at {})", identities.keySet(), validity, renewAt);
     return true;
@@ -78,21 +74,6 @@ public final class EnvoyIdentities {
 
   private SecretMaterial.Identity issue(String region) {
     IssuedCertificate issued = ca.issue(LeafRequest.builder(Role.GATEWAY, region, "envoy").validity(validity).build());
-    String key = "-----BEGIN PRIVATE KEY-----\n"
-        + PEM.encodeToString(issued.privateKey().getEncoded()) + "\n-----END PRIVATE KEY-----\n";
-    return new SecretMaterial.Identity(pem(issued.chain()), key);
-  }
-
-  static String pem(List<X509Certificate> certificates) {
-    StringBuilder out = new StringBuilder();
-    for (X509Certificate c : certificates) {
-      try {
-        out.append("-----BEGIN CERTIFICATE-----\n").append(PEM.encodeToString(c.getEncoded()))
-            .append("\n-----END CERTIFICATE-----\n");
-      } catch (CertificateEncodingException e) {
-        throw new IllegalStateException("cannot encode certificate " + c.getSubjectX500Principal(), e);
-      }
-    }
-    return out.toString();
+    return new SecretMaterial.Identity(issued.certificateChainPem(), issued.privateKeyPem());
   }
 }

@@ -1,0 +1,203 @@
+package io.infermesh.core.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.infermesh.core.config.CoreConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** {@link ConsulRegistration} against {@link FakeConsulAgent}, with a real executor and HTTP. */
+class ConsulRegistrationTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * What a core node registers; xds-control's {@code CoreRegistrationShapeTest} feeds this same
+   * body through its Consul discovery, so keep the two in step.
+   */
+  static final String EXPECTED_BODY = """
+      {"ID": "core-us-7", "Name": "core-inference",
+       "Tags": ["region=us-east", "tier=public", "model=llama", "version=v3"],
+       "Address": "10.0.3.7", "Port": 9443,
+       "Meta": {"region": "us-east", "tier": "public", "model": "llama", "version": "v3"},
+       "Check": {"CheckID": "service:core-us-7", "Name": "core node core-us-7 ready (grpc.health.v1 SERVING)",
+                 "TTL": "15s", "Status": "critical", "DeregisterCriticalServiceAfter": "2m"}}
+      """;
+
+  private FakeConsulAgent consul;
+  private ScheduledExecutorService executor;
+  private final AtomicBoolean ready = new AtomicBoolean();
+
+  @BeforeEach
+  void start() throws Exception {
+    consul = FakeConsulAgent.start();
+    executor = Executors.newSingleThreadScheduledExecutor();
+  }
+
+  @AfterEach
+  void stop() {
+    executor.shutdownNow();
+    consul.close();
+  }
+
+  private CoreConfig config(String version, CoreConfig.Consul c) {
+    return new CoreConfig(new CoreConfig.Node("core-us-7", "us-east"), 9443,
+        new CoreConfig.Tls(Path.of("certs"), "core-us-7"),
+        new CoreConfig.Model("llama", null, "", version, "cpu", 16), CoreConfig.Engine.builtin(),
+        CoreConfig.Scheduling.defaults(), CoreConfig.Stage.single(), -1, c);
+  }
+
+  private CoreConfig.Consul consulAt(String token, String serviceAddress, String tier, Duration interval) {
+    return new CoreConfig.Consul(consul.address(), token, "core-inference", serviceAddress, tier, interval,
+        Duration.ofMinutes(2));
+  }
+
+  private List<FakeConsulAgent.Request> requests(String pathPrefix) {
+    return consul.requests().stream().filter(r -> r.path().startsWith(pathPrefix)).toList();
+  }
+
+  @Test
+  void start_registersNameAddressPortTagsMetaAndTtlCheck_withTheToken() throws Exception {
+    CoreConfig config = config("v3", consulAt("s3cret", "10.0.3.7", "public", Duration.ofSeconds(5)));
+
+    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+      await().atMost(Duration.ofSeconds(5)).until(() -> consul.checkStatus("service:core-us-7") != null
+          && !requests("/v1/agent/check/update/").isEmpty());
+
+      assertThat(consul.service("core-us-7")).isEqualTo(JSON.readTree(EXPECTED_BODY));
+      assertThat(consul.requests()).allSatisfy(q -> {
+        assertThat(q.method()).isEqualTo("PUT");
+        assertThat(q.token()).isEqualTo("s3cret");
+      });
+      assertThat(requests("/v1/agent/check/update/").get(0).path())
+          .isEqualTo("/v1/agent/check/update/service:core-us-7");
+      assertThat(consul.checkStatus("service:core-us-7")).isEqualTo("critical");
+    }
+  }
+
+  @Test
+  void registrationBody_noVersionNoAddressNoToken_leavesThemOut() {
+    CoreConfig config = config("", consulAt("", "", "private", Duration.ofSeconds(10)));
+
+    JsonNode body = ConsulRegistration.registrationBody(config, 40_000);
+
+    assertThat(body.has("Address")).as("Consul then uses the agent's node address").isFalse();
+    assertThat(body.path("Port").asInt()).isEqualTo(40_000);
+    assertThat(body.path("Meta").has("version")).as("discovery then reads v1").isFalse();
+    assertThat(body.path("Tags")).extracting(JsonNode::asText)
+        .containsExactly("region=us-east", "tier=private", "model=llama");
+    assertThat(body.path("Check").path("TTL").asText()).isEqualTo("30s");
+    assertThat(body.path("Check").path("DeregisterCriticalServiceAfter").asText()).isEqualTo("2m");
+  }
+
+  @Test
+  void reportNow_readinessChanges_turnsTheCheckPassingThenCritical() {
+    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
+
+    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+      await().atMost(Duration.ofSeconds(5)).until(() -> "critical".equals(consul.checkStatus("service:core-us-7")));
+
+      ready.set(true);
+      r.reportNow();
+      await().atMost(Duration.ofSeconds(5)).until(() -> "passing".equals(consul.checkStatus("service:core-us-7")));
+
+      ready.set(false);
+      r.reportNow();
+      await().atMost(Duration.ofSeconds(5)).until(() -> "critical".equals(consul.checkStatus("service:core-us-7")));
+      assertThat(requests("/v1/agent/service/register")).as("registered once").hasSize(1);
+    }
+  }
+
+  @Test
+  void close_deregistersAndReportsNoMore() throws Exception {
+    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
+    ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor);
+    await().atMost(Duration.ofSeconds(5)).until(() -> consul.service("core-us-7") != null
+        && !requests("/v1/agent/check/update/").isEmpty());
+
+    r.close();
+    r.close();
+
+    assertThat(consul.service("core-us-7")).isNull();
+    assertThat(requests("/v1/agent/service/deregister/")).extracting(FakeConsulAgent.Request::path)
+        .containsExactly("/v1/agent/service/deregister/core-us-7");
+    int after = consul.requests().size();
+    r.reportNow();
+    Thread.sleep(1_500); // longer than the check interval: no tick may call the agent now
+    assertThat(consul.requests()).hasSize(after);
+  }
+
+  @Test
+  void start_consulFailing_retriesEachIntervalAndRegistersOnceItAnswers() {
+    consul.failing(true);
+    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
+
+    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+      await().atMost(Duration.ofSeconds(5)).until(() -> requests("/v1/agent/service/register").size() >= 2);
+      assertThat(consul.service("core-us-7")).isNull();
+
+      consul.failing(false);
+      ready.set(true);
+      await().atMost(Duration.ofSeconds(5)).until(() -> "passing".equals(consul.checkStatus("service:core-us-7")));
+      assertThat(consul.service("core-us-7")).isNotNull();
+    }
+  }
+
+  @Test
+  void report_agentForgotTheService_registersAgain() {
+    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
+    ready.set(true);
+
+    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+      await().atMost(Duration.ofSeconds(5)).until(() -> "passing".equals(consul.checkStatus("service:core-us-7")));
+
+      consul.forgetEverything();
+      r.reportNow();
+
+      await().atMost(Duration.ofSeconds(5)).until(() -> "passing".equals(consul.checkStatus("service:core-us-7")));
+      assertThat(consul.service("core-us-7")).isNotNull();
+      assertThat(requests("/v1/agent/service/register")).hasSize(2);
+    }
+  }
+
+  @Test
+  void close_consulDown_returnsPromptlyWithoutThrowing() {
+    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
+    ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor);
+    await().atMost(Duration.ofSeconds(5)).until(() -> consul.service("core-us-7") != null);
+    consul.close();
+    long started = System.nanoTime();
+
+    r.close();
+
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(ConsulRegistration.CALL_TIMEOUT);
+    assertThat(consul.service("core-us-7")).as("the agent never heard the deregistration").isNotNull();
+  }
+
+  @Test
+  void start_consulNotConfigured_isRejected() {
+    CoreConfig config = config("v3", CoreConfig.Consul.disabled());
+
+    assertThatThrownBy(() -> ConsulRegistration.start(config, 9443, ready::get, executor))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("consul.address is empty");
+  }
+
+  @Test
+  void goDuration_wholeSecondsAndMillis_readAsConsulParsesThem() {
+    assertThat(ConsulRegistration.goDuration(Duration.ofSeconds(30))).isEqualTo("30s");
+    assertThat(ConsulRegistration.goDuration(Duration.ofMinutes(1))).isEqualTo("1m");
+    assertThat(ConsulRegistration.goDuration(Duration.ofSeconds(90))).isEqualTo("90s");
+    assertThat(ConsulRegistration.goDuration(Duration.ofMillis(1500))).isEqualTo("1500ms");
+  }
+}
