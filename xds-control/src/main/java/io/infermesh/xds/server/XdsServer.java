@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  * for gateway (Envoy), edge and core (proxyless), operator; the per-type services and SDS for
  * gateway and operator. {@link NodeTracker} then checks what each node may claim. The plaintext
  * variant exists only for loopback (tests, the local demo), enforced by {@code ControlSettings}.
+ * Proxyless grpc-xds 1.85.1 clients cannot use the mTLS port yet: their {@code tls} channel creds
+ * ignore certificate files (see {@link ProxylessBootstrap}).
  *
  * <p>{@link #close()} cancels the xDS streams at once (they never finish on their own); clients
  * keep their configuration and reconnect.

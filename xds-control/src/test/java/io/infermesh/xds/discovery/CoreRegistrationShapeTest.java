@@ -21,7 +21,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The registration a core node sends (core-cluster's {@code ConsulRegistration}; the body below is
  * its {@code ConsulRegistrationTest.EXPECTED_BODY}, keep them in step) is what this discovery
- * reads back: registered through the fake agent's register endpoint, then watched.
+ * reads back: registered through the fake agent's register endpoint, reported passing to its TTL
+ * check, then watched. The real-agent scenario ({@link ConsulRealAgentTest}) runs here against the
+ * fake agent too, so it is exercised on every build.
  */
 class CoreRegistrationShapeTest {
 
@@ -50,13 +52,26 @@ class CoreRegistrationShapeTest {
         assertThat(put.statusCode()).isEqualTo(200);
         assertThat(consul.instance("core-us-7").checkStatus).as("a TTL check starts critical").isEqualTo("critical");
 
-        consul.setCheckStatus("core-us-7", "passing"); // what the node's first passing report does
+        // the node's first report to its TTL check
+        HttpResponse<String> report = HttpClient.newHttpClient().send(
+            HttpRequest.newBuilder(URI.create(consul.address() + "/v1/agent/check/update/service:core-us-7"))
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"Status\": \"passing\", \"Output\": \"SERVING\"}")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(report.statusCode()).isEqualTo(200);
 
         MeshEndpoint expected = MeshEndpoint.builder("core-inference", "10.0.3.7", 9443, "us-east")
             .id("core-us-7").tier(Tier.PUBLIC).model("llama").version("v3").build();
         await().atMost(Duration.ofSeconds(5)).until(() -> !seen.isEmpty() && !seen.get(seen.size() - 1).isEmpty());
         assertThat(seen.get(seen.size() - 1)).containsExactly(expected);
       }
+    }
+  }
+
+  @Test
+  void realAgentScenario_againstTheFakeAgent_registersReportsDiscoversAndDeregisters() throws Exception {
+    try (FakeConsul consul = FakeConsul.start()) {
+      ConsulRealAgentTest.registerDiscoverDeregister(URI.create(consul.address()), "");
+      assertThat(consul.requests()).anyMatch(r -> r.startsWith("PUT /v1/agent/check/update/service:infermesh-it-"));
     }
   }
 }

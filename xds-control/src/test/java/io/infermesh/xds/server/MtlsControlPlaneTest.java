@@ -1,19 +1,15 @@
 package io.infermesh.xds.server;
 
+import static io.infermesh.xds.testing.AdsProbe.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.protobuf.Struct;
-import com.google.protobuf.Value;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
-import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.stub.StreamObserver;
 import io.infermesh.certs.CertificateAuthority;
 import io.infermesh.certs.ExpectedIdentity;
 import io.infermesh.certs.LeafRequest;
@@ -25,6 +21,7 @@ import io.infermesh.certs.SpiffeId;
 import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.config.MeshConfig;
 import io.infermesh.xds.snapshot.MeshEndpoint;
+import io.infermesh.xds.testing.AdsProbe;
 import io.infermesh.xds.testing.TestMeshes;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -84,38 +81,13 @@ class MtlsControlPlaneTest {
     ca.issue(LeafRequest.builder(role, region, name).validity(Duration.ofDays(1)).build()).writeTo(dir, false);
   }
 
-  private static Node node(String id, String role, String region) {
-    return Node.newBuilder().setId(id).setMetadata(Struct.newBuilder()
-            .putFields("infermesh.role", Value.newBuilder().setStringValue(role).build())
-            .putFields("infermesh.region", Value.newBuilder().setStringValue(region).build()))
-        .build();
-  }
-
   /** One ADS request as {@code identity}; the first response, or the stream's error. */
   private CompletableFuture<DiscoveryResponse> ask(String identity, Node node, String typeUrl, String... names)
       throws Exception {
     MeshTls tls = MeshTls.builder(MeshCredentialFiles.in(dir, identity)).build();
     ManagedChannel channel = MeshChannels.newChannel("127.0.0.1:" + controlPlane.xdsPort(), tls,
         ExpectedIdentity.roles(Role.CONTROL));
-    CompletableFuture<DiscoveryResponse> first = new CompletableFuture<>();
-    StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
-        .streamAggregatedResources(new StreamObserver<>() {
-          @Override
-          public void onNext(DiscoveryResponse r) {
-            first.complete(r);
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            first.completeExceptionally(t);
-          }
-
-          @Override
-          public void onCompleted() {
-            first.completeExceptionally(new IllegalStateException("stream completed"));
-          }
-        });
-    requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).addAllResourceNames(List.of(names)).build());
+    CompletableFuture<DiscoveryResponse> first = AdsProbe.firstResponse(channel, node, typeUrl, names);
     first.whenComplete((r, t) -> {
       channel.shutdownNow();
       tls.close();

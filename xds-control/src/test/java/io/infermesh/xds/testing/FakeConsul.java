@@ -30,7 +30,9 @@ import java.util.concurrent.TimeUnit;
  *       ({@code Node}/{@code Service}/{@code Checks}) with {@code X-Consul-Index},
  *       {@code X-Consul-KnownLeader} and {@code X-Consul-LastContact};
  *   <li>{@code PUT /v1/agent/service/register} and {@code PUT /v1/agent/service/deregister/<id>};
- *       a registered check starts {@code critical}, as Consul's do, until the test passes it.
+ *       a registered check starts {@code critical}, as Consul's do, until the test passes it;
+ *   <li>{@code PUT /v1/agent/check/update/service:<id>} with {@code {"Status": ...}}: a node
+ *       reporting to its TTL check.
  * </ul>
  *
  * <p>Every request is recorded; the test can stop it (unreachable), make it answer 500, move its
@@ -88,6 +90,7 @@ public final class FakeConsul implements AutoCloseable {
     s.createContext("/v1/health/service/", this::health);
     s.createContext("/v1/agent/service/register", this::register);
     s.createContext("/v1/agent/service/deregister/", this::deregister);
+    s.createContext("/v1/agent/check/update/", this::updateCheck);
     s.start();
     server = s;
     port = s.getAddress().getPort();
@@ -330,6 +333,32 @@ public final class FakeConsul implements AutoCloseable {
           send(exchange, 404, ("Unknown service ID \"" + id + "\"").getBytes(StandardCharsets.UTF_8));
           return;
         }
+        changed();
+      }
+      send(exchange, 200, new byte[0]);
+    }
+  }
+
+  private void updateCheck(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      requests.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
+      if (!exchange.getRequestMethod().equals("PUT")) {
+        send(exchange, 405, new byte[0]);
+        return;
+      }
+      String checkId = exchange.getRequestURI().getPath().substring("/v1/agent/check/update/".length());
+      String status = JSON.readTree(exchange.getRequestBody()).path("Status").asText();
+      if (!List.of("passing", "warning", "critical").contains(status)) {
+        send(exchange, 400, ("Invalid check status: \"" + status + "\"").getBytes(StandardCharsets.UTF_8));
+        return;
+      }
+      synchronized (lock) {
+        Instance i = checkId.startsWith("service:") ? instances.get(checkId.substring("service:".length())) : null;
+        if (i == null) {
+          send(exchange, 404, ("Unknown check ID \"" + checkId + "\"").getBytes(StandardCharsets.UTF_8));
+          return;
+        }
+        i.checkStatus = status;
         changed();
       }
       send(exchange, 200, new byte[0]);

@@ -21,9 +21,9 @@ import java.util.concurrent.TimeUnit;
  * uses these runs in its own fork and calls {@link #installBootstrap} once, before the first
  * channel.
  *
- * <p>The xDS channel itself is plaintext on loopback: grpc-xds 1.85 offers mTLS to the control
- * plane only through its {@code tls} channel-creds type, which cannot be given our mesh
- * certificate files. Data-plane calls to the backends are real gRPC.
+ * <p>The xDS channel itself is plaintext on loopback: grpc-xds 1.85.1's {@code tls} channel creds
+ * ignore the certificate files of gRFC A65 (see {@code ProxylessBootstrap};
+ * {@code ProxylessMtlsXdsClientTest} pins it). Data-plane calls to the backends are real gRPC.
  */
 public final class XdsClients {
 
