@@ -40,8 +40,9 @@ import picocli.CommandLine.Option;
       "(missing, corrupt, truncated, wrong sha256) stops start-up with one line.",
       "",
       "With consul.address (or --consul) the node registers in its Consul agent with",
-      "the attributes xds-control's discovery reads and a TTL check that follows its",
-      "health, and deregisters on a clean shutdown. Later pipeline stages do not.",
+      "the attributes xds-control's discovery reads (its utilization among them, for",
+      "the burst policy) and a TTL check that follows its health, and deregisters on",
+      "a clean shutdown. Later pipeline stages do not.",
       ""
     })
 final class CoreCommand implements Callable<Integer> {

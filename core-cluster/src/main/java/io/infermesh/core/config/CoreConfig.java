@@ -3,6 +3,7 @@ package io.infermesh.core.config;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 
 /**
  * Everything a core node is configured with ({@code core.yaml}), immutable and validated: every
@@ -115,9 +116,16 @@ public record CoreConfig(
    * @param healthInterval how often it is polled
    * @param threads PyTorch intra-op threads for the built-in engine on CPU (process-wide); 0 keeps
    *     PyTorch's default (one per core)
+   * @param upstreamApiKey sent upstream as {@code Authorization: Bearer <key>}; empty sends none.
+   *     Never logged: {@link #toString()} redacts it
+   * @param upstreamApiKeyEnv name of an environment variable holding the key instead (keeps it out of
+   *     the file); empty when unused. At most one of the two is set
+   * @param upstreamContextLength the upstream model's context window in tokens (prompt +
+   *     completion), reported in ListModels and checked against max_tokens; 0 = unknown (not checked)
    */
   public record Engine(String type, String upstreamUrl, String upstreamModel, Duration upstreamTimeout,
-      String healthPath, Duration healthInterval, int threads) {
+      String healthPath, Duration healthInterval, int threads, String upstreamApiKey, String upstreamApiKeyEnv,
+      int upstreamContextLength) {
     public Engine {
       if (!"builtin".equals(type) && !"upstream".equals(type)) {
         throw new ConfigException("engine.type", "must be builtin or upstream, got '" + type + "'");
@@ -139,6 +147,78 @@ public record CoreConfig(
       if (threads < 0 || threads > 1024) {
         throw new ConfigException("engine.threads", "must be 0 (PyTorch's default) or a thread count, got " + threads);
       }
+      upstreamApiKey = upstreamApiKey == null ? "" : upstreamApiKey.strip();
+      upstreamApiKeyEnv = upstreamApiKeyEnv == null ? "" : upstreamApiKeyEnv.strip();
+      if (!upstreamApiKey.isEmpty() && !upstreamApiKeyEnv.isEmpty()) {
+        throw new ConfigException("engine.upstream.api_key", "set api_key or api_key_env, not both");
+      }
+      if (!validApiKey(upstreamApiKey)) {
+        // the key itself stays out of the message: it may be a real one with a stray character
+        throw new ConfigException("engine.upstream.api_key", "must be printable ASCII without spaces");
+      }
+      if (!upstreamApiKeyEnv.isEmpty() && !upstreamApiKeyEnv.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        throw new ConfigException("engine.upstream.api_key_env",
+            "must be an environment variable name, got '" + upstreamApiKeyEnv + "'");
+      }
+      if (upstreamContextLength < 0) {
+        throw new ConfigException("engine.upstream.context_length",
+            "must be 0 (unknown) or the upstream model's context in tokens, got " + upstreamContextLength);
+      }
+    }
+
+    /** Without an upstream API key or context length. */
+    public Engine(String type, String upstreamUrl, String upstreamModel, Duration upstreamTimeout, String healthPath,
+        Duration healthInterval, int threads) {
+      this(type, upstreamUrl, upstreamModel, upstreamTimeout, healthPath, healthInterval, threads, "", "", 0);
+    }
+
+    /** This engine with {@code key} as the upstream API key (or {@code env}, the variable holding it). */
+    public Engine withUpstreamApiKey(String key, String env) {
+      return new Engine(type, upstreamUrl, upstreamModel, upstreamTimeout, healthPath, healthInterval, threads, key, env,
+          upstreamContextLength);
+    }
+
+    /** This engine with the upstream model's context length. */
+    public Engine withUpstreamContextLength(int tokens) {
+      return new Engine(type, upstreamUrl, upstreamModel, upstreamTimeout, healthPath, healthInterval, threads,
+          upstreamApiKey, upstreamApiKeyEnv, tokens);
+    }
+
+    /**
+     * The upstream API key: {@code api_key}, else the value of the variable {@code api_key_env}
+     * names (looked up with {@code env}, e.g. {@code System::getenv}); empty when neither is set.
+     *
+     * @throws ConfigException naming {@code engine.upstream.api_key_env} when that variable is unset,
+     *     empty or not a valid header value
+     */
+    public String resolveUpstreamApiKey(UnaryOperator<String> env) {
+      if (upstreamApiKeyEnv.isEmpty()) {
+        return upstreamApiKey;
+      }
+      String value = env.apply(upstreamApiKeyEnv);
+      value = value == null ? "" : value.strip();
+      if (value.isEmpty()) {
+        throw new ConfigException("engine.upstream.api_key_env",
+            "environment variable " + upstreamApiKeyEnv + " is not set or empty");
+      }
+      if (!validApiKey(value)) {
+        throw new ConfigException("engine.upstream.api_key_env",
+            "environment variable " + upstreamApiKeyEnv + " must hold printable ASCII without spaces");
+      }
+      return value;
+    }
+
+    private static boolean validApiKey(String key) {
+      return key.chars().allMatch(c -> c >= 0x21 && c <= 0x7e);
+    }
+
+    /** Like the record's, with the API key redacted: configs get logged, keys must not. */
+    @Override
+    public String toString() {
+      return "Engine[type=" + type + ", upstreamUrl=" + upstreamUrl + ", upstreamModel=" + upstreamModel
+          + ", upstreamTimeout=" + upstreamTimeout + ", healthPath=" + healthPath + ", healthInterval=" + healthInterval
+          + ", threads=" + threads + ", upstreamApiKey=" + (upstreamApiKey.isEmpty() ? "" : "<redacted>")
+          + ", upstreamApiKeyEnv=" + upstreamApiKeyEnv + ", upstreamContextLength=" + upstreamContextLength + "]";
     }
 
     /** The built-in engine. */
@@ -232,10 +312,14 @@ public record CoreConfig(
    * @param checkInterval how often the node reports its readiness to its TTL check (the TTL is three intervals)
    * @param deregisterAfter how long the check may stay critical before Consul removes the node (at least 1m,
    *     Consul's minimum)
+   * @param utilizationWindow time constant of the moving average of the utilization the node publishes
+   *     in its {@code utilization} meta (see {@code io.infermesh.core.schedule.Utilization}); 0 publishes
+   *     the instant figure
    */
   public record Consul(String address, String token, String serviceName, String serviceAddress, String tier,
-      Duration checkInterval, Duration deregisterAfter) {
+      Duration checkInterval, Duration deregisterAfter, Duration utilizationWindow) {
     public static final String DEFAULT_SERVICE_NAME = "core-inference";
+    public static final Duration DEFAULT_UTILIZATION_WINDOW = Duration.ofSeconds(10);
 
     public Consul {
       address = address == null ? "" : address.strip();
@@ -261,6 +345,21 @@ public record CoreConfig(
         throw new ConfigException("consul.deregister_after",
             "must be at least 1m (Consul's minimum), got " + deregisterAfter);
       }
+      if (utilizationWindow == null || utilizationWindow.isNegative()) {
+        throw new ConfigException("consul.utilization_window", "must be a duration >= 0, got " + utilizationWindow);
+      }
+    }
+
+    /** With the default utilization window. */
+    public Consul(String address, String token, String serviceName, String serviceAddress, String tier,
+        Duration checkInterval, Duration deregisterAfter) {
+      this(address, token, serviceName, serviceAddress, tier, checkInterval, deregisterAfter,
+          DEFAULT_UTILIZATION_WINDOW);
+    }
+
+    /** This registration with another utilization window. */
+    public Consul withUtilizationWindow(Duration window) {
+      return new Consul(address, token, serviceName, serviceAddress, tier, checkInterval, deregisterAfter, window);
     }
 
     /** No registration. */

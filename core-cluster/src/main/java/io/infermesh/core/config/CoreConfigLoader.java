@@ -75,14 +75,15 @@ public final class CoreConfigLoader {
     JsonNode tls = section(root, "tls", Set.of("dir", "name"));
     JsonNode model = section(root, "model", Set.of("name", "path", "sha256", "version", "device", "default_max_tokens"));
     JsonNode engine = section(root, "engine", Set.of("type", "threads", "upstream"));
-    JsonNode upstream = section(engine, "upstream", Set.of("url", "model", "timeout", "health_path", "health_interval"),
+    JsonNode upstream = section(engine, "upstream", Set.of("url", "model", "timeout", "health_path", "health_interval",
+        "api_key", "api_key_env", "context_length"),
         "engine.");
     JsonNode sched = section(root, "scheduler", Set.of("max_queued", "max_batch_size", "max_batch_tokens",
         "prefill_chunk", "kv_blocks", "kv_block_size", "context_length", "aging"));
     JsonNode stage = section(root, "stage", Set.of("index", "count", "next"));
     JsonNode metrics = section(root, "metrics", Set.of("port"));
     JsonNode consul = section(root, "consul", Set.of("address", "token", "service_name", "service_address", "tier",
-        "check_interval", "deregister_after"));
+        "check_interval", "deregister_after", "utilization_window"));
 
     String name = text(node, "node.name", "name", "core-0");
     CoreConfig.Scheduling d = CoreConfig.Scheduling.defaults();
@@ -104,7 +105,10 @@ public final class CoreConfigLoader {
             duration(upstream, "engine.upstream.timeout", "timeout", Duration.ofMinutes(5)),
             text(upstream, "engine.upstream.health_path", "health_path", "/v1/models"),
             duration(upstream, "engine.upstream.health_interval", "health_interval", Duration.ofSeconds(5)),
-            integer(engine, "engine.threads", "threads", 0)),
+            integer(engine, "engine.threads", "threads", 0),
+            text(upstream, "engine.upstream.api_key", "api_key", ""),
+            text(upstream, "engine.upstream.api_key_env", "api_key_env", ""),
+            integer(upstream, "engine.upstream.context_length", "context_length", 0)),
         new CoreConfig.Scheduling(
             integer(sched, "scheduler.max_queued", "max_queued", d.maxQueued()),
             integer(sched, "scheduler.max_batch_size", "max_batch_size", d.maxBatchSize()),
@@ -131,7 +135,8 @@ public final class CoreConfigLoader {
         text(n, "consul.service_address", "service_address", d.serviceAddress()),
         text(n, "consul.tier", "tier", d.tier()),
         duration(n, "consul.check_interval", "check_interval", d.checkInterval()),
-        duration(n, "consul.deregister_after", "deregister_after", d.deregisterAfter()));
+        duration(n, "consul.deregister_after", "deregister_after", d.deregisterAfter()),
+        duration(n, "consul.utilization_window", "utilization_window", d.utilizationWindow()));
   }
 
   private static JsonNode section(JsonNode parent, String key, Set<String> keys) {

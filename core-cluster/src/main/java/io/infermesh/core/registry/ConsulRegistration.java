@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.schedule.Utilization;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -14,11 +15,13 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +34,12 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code PUT /v1/agent/service/register}: id {@code node.name}, the configured service
  *       name, address and the gRPC port, and the attributes discovery reads, as service meta and
  *       as {@code key=value} tags: {@code region}, {@code tier}, {@code model} and {@code version}
- *       (left out while {@code model.version} is empty: discovery then reads {@code v1});
+ *       (left out while {@code model.version} is empty: discovery then reads {@code v1}); and, in
+ *       the meta only, {@code utilization}: the node's load as {@link #utilization(double)} last
+ *       gave it, with two decimals ({@code 0.00} idle, {@code 1.00} saturated, up to {@code 2.00}
+ *       with a queue; see {@link Utilization}), which xds-control's burst policy averages over a
+ *       region's private nodes. Not a tag: tags name what a node is, and Consul indexes them;
+ *       a value that moves would churn every tag-filtered query;
  *   <li>a TTL check ({@code service:<id>}, TTL three check intervals, starting critical) that the
  *       node reports to every check interval and whenever its readiness changes ({@code PUT
  *       /v1/agent/check/update/service:<id>}): passing while the node reports {@code SERVING},
@@ -40,6 +48,11 @@ import org.slf4j.LoggerFactory;
  *       reporting, turns critical after the TTL and is removed after {@code deregister_after};
  *   <li>{@code PUT /v1/agent/service/deregister/<id>} on {@link #close()}.
  * </ul>
+ *
+ * <p>The registration is sent again (an idempotent {@code PUT} with the same id) whenever the
+ * utilization moved by at least {@link Utilization#STEP} from the value registered, or fell to
+ * zero: at once when {@link #utilization(double)} sees it, else at the next interval. Smaller
+ * moves are not worth a catalog update (each one wakes every blocking query on the service).
  *
  * <p>Consul being down never stops the node: a failed call is logged and retried at the next
  * interval; an agent that lost the registration (restarted without state) gets it again.
@@ -60,14 +73,18 @@ public final class ConsulRegistration implements AutoCloseable {
   private final BooleanSupplier ready;
   private final ScheduledExecutorService executor;
   private final HttpClient http;
-  // @GuardedBy("this")
-  private boolean registered;
+  private final AtomicBoolean refreshQueued = new AtomicBoolean();
+  private volatile double utilization; // the latest figure given, published when it moved enough
+  // @GuardedBy("this") for writes; read without the lock to decide whether a refresh is worth queueing
+  private volatile boolean registered;
+  // @GuardedBy("this") for writes: the utilization the agent holds (rounded), NaN before the first registration
+  private volatile double published = Double.NaN;
   // @GuardedBy("this")
   private Boolean reported; // the status last reported, null before the first report
   // @GuardedBy("this")
   private int failures;
-  // @GuardedBy("this")
-  private boolean closed;
+  // @GuardedBy("this") for writes; read without the lock by utilization(), which must never block
+  private volatile boolean closed;
   private volatile ScheduledFuture<?> ticks;
 
   private ConsulRegistration(CoreConfig.Consul settings, String id, ObjectNode registration, BooleanSupplier ready,
@@ -128,6 +145,7 @@ public final class ConsulRegistration implements AutoCloseable {
     body.put("Port", grpcPort);
     ObjectNode m = body.putObject("Meta");
     meta.forEach(m::put);
+    m.put(UTILIZATION, format(0));
     ObjectNode check = body.putObject("Check");
     check.put("CheckID", checkId(id));
     check.put("Name", "core node " + id + " ready (grpc.health.v1 SERVING)");
@@ -135,6 +153,17 @@ public final class ConsulRegistration implements AutoCloseable {
     check.put("Status", "critical");
     check.put("DeregisterCriticalServiceAfter", goDuration(c.deregisterAfter()));
     return body;
+  }
+
+  /** The meta key xds-control's Consul discovery reads the node's load from. */
+  static final String UTILIZATION = "utilization";
+
+  /**
+   * {@code u} as the {@code utilization} meta value: two decimals, always with a dot (never the
+   * default locale's comma), which discovery reads with {@code Double.parseDouble}.
+   */
+  static String format(double u) {
+    return String.format(Locale.ROOT, "%.2f", Utilization.round(u));
   }
 
   static String checkId(String serviceId) {
@@ -159,6 +188,53 @@ public final class ConsulRegistration implements AutoCloseable {
     }
   }
 
+  /**
+   * Gives the node's current (smoothed) utilization; it reaches Consul at once when it moved by at
+   * least {@link Utilization#STEP} from the registered value (or fell to zero), else with the next
+   * registration. Cheap and non-blocking: call it as often as the figure is sampled.
+   *
+   * @throws IllegalArgumentException if {@code u} is negative, NaN or infinite
+   */
+  public void utilization(double u) {
+    if (!(u >= 0) || Double.isInfinite(u)) {
+      throw new IllegalArgumentException("utilization must be a finite number >= 0, got " + u);
+    }
+    utilization = u;
+    if (registered && !closed && worthPublishing(u) && refreshQueued.compareAndSet(false, true)) {
+      try {
+        executor.execute(this::refresh);
+      } catch (RejectedExecutionException e) {
+        refreshQueued.set(false); // shutting down with the node
+      }
+    }
+  }
+
+  /** The utilization the agent holds now (as registered, two decimals); NaN before the first registration. */
+  public double publishedUtilization() {
+    return published;
+  }
+
+  private boolean worthPublishing(double u) {
+    double p = published;
+    return Double.isNaN(p) || Utilization.worthPublishing(p, Utilization.round(u));
+  }
+
+  /** Sends the registration again with the latest utilization, if it still moved enough. */
+  private synchronized void refresh() {
+    refreshQueued.set(false);
+    if (closed || !registered || !worthPublishing(utilization)) {
+      return;
+    }
+    try {
+      register();
+    } catch (IOException | RuntimeException e) {
+      // the next report retries, and re-registers if the agent lost the service
+      log.debug("consul: could not refresh the utilization of {} ({})", id, e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Registers if needed and reports readiness to the TTL check; logs and returns on failure. */
   private synchronized void report() {
     if (closed) {
@@ -166,7 +242,7 @@ public final class ConsulRegistration implements AutoCloseable {
     }
     boolean ok = ready.getAsBoolean();
     try {
-      if (!registered) {
+      if (!registered || worthPublishing(utilization)) {
         register();
       }
       int status = updateCheck(ok);
@@ -198,15 +274,25 @@ public final class ConsulRegistration implements AutoCloseable {
     }
   }
 
+  /** Sends the registration with the latest utilization. Holds the lock. */
   private void register() throws IOException, InterruptedException {
-    int status = put("/v1/agent/service/register", JSON.writeValueAsString(registration));
+    double u = Utilization.round(utilization);
+    ObjectNode body = registration.deepCopy();
+    ((ObjectNode) body.get("Meta")).put(UTILIZATION, format(u));
+    int status = put("/v1/agent/service/register", JSON.writeValueAsString(body));
     if (status / 100 != 2) {
       throw new IOException("service registration answered HTTP " + status);
     }
+    boolean refreshed = registered;
     registered = true;
-    log.info("consul: registered {} as {} ({}:{}) with {}", id, settings.serviceName(),
-        registration.has("Address") ? registration.get("Address").asText() : "<agent address>",
-        registration.get("Port").asInt(), settings.address());
+    published = u;
+    if (refreshed) {
+      log.debug("consul: {} now reports utilization {}", id, format(u));
+    } else {
+      log.info("consul: registered {} as {} ({}:{}) with {}, utilization {}", id, settings.serviceName(),
+          registration.has("Address") ? registration.get("Address").asText() : "<agent address>",
+          registration.get("Port").asInt(), settings.address(), format(u));
+    }
   }
 
   private int updateCheck(boolean ok) throws IOException, InterruptedException {

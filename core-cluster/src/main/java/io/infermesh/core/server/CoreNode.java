@@ -16,9 +16,12 @@ import io.infermesh.core.lifecycle.ModelHost;
 import io.infermesh.core.lifecycle.Placement;
 import io.infermesh.core.lifecycle.ServedModel;
 import io.infermesh.core.registry.ConsulRegistration;
+import io.infermesh.core.schedule.SchedulerStats;
 import io.infermesh.core.schedule.StepRunner;
+import io.infermesh.core.schedule.Utilization;
 import io.infermesh.core.shard.NextStage;
 import io.infermesh.core.shard.PipelineRunner;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -28,7 +31,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +44,10 @@ import org.slf4j.LoggerFactory;
  * ({@code stage.count} > 1) it holds the first layers and the scheduler, and reports NOT_SERVING
  * whenever the rest of the pipeline is unreachable. Later stages run as a {@link StageNode}.
  * With {@code consul.address} set, the node registers in Consul once serving starts, reports its
- * readiness to its check, and deregisters first thing on {@link #close()}. Thread-safe.
+ * readiness to its check and its {@linkplain Utilization utilization} (sampled on the node's timer
+ * thread, smoothed over {@code consul.utilization_window}, also the gauge
+ * {@code infermesh.core.utilization}) in its meta, and deregisters first thing on {@link #close()}.
+ * Thread-safe.
  */
 public final class CoreNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoreNode.class);
@@ -103,6 +111,7 @@ public final class CoreNode implements AutoCloseable {
     MeshTls tls;
     MeshServer server;
     CoreMetrics metrics;
+    Supplier<SchedulerStats> load;
     try {
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
@@ -111,11 +120,13 @@ public final class CoreNode implements AutoCloseable {
         Upstream up = Upstream.start(config, timers, health::update);
         owned.add(up);
         health.readyWhen(up.health()::healthy);
-        metrics = new CoreMetrics(registry, up::stats);
+        load = up::stats;
+        metrics = new CoreMetrics(registry, load);
         inference = up.service(tls.identity().toString(), metrics);
       } else {
         health.readyWhen(() -> host.current().map(m -> m.loop().available()).orElse(false));
-        metrics = new CoreMetrics(registry, CoreMetrics.of(host));
+        load = CoreMetrics.of(host);
+        metrics = new CoreMetrics(registry, load);
         inference = new InferenceService(host, tls.identity().toString(), config.node().region(), metrics);
       }
       server = MeshServer.builder(config.grpcPort())
@@ -155,8 +166,27 @@ public final class CoreNode implements AutoCloseable {
       });
       registration = ConsulRegistration.start(config, server.port(), health::ready, registrar);
       health.onUpdate(registration::reportNow);
+      registration.reportNow(); // a readiness change before the listener was in place is not lost
     }
+    sampleUtilization(config, load, registration, timers, registry);
     return new CoreNode(config, tls, server, host, metrics, m, timers, health, owned, registration, registrar);
+  }
+
+  /**
+   * Samples the node's utilization on {@code timers}: the scheduler's batch and KV blocks (or the
+   * upstream gate's calls) against {@code scheduler.max_batch_size}, smoothed over
+   * {@code consul.utilization_window}; published as a gauge and to {@code registration} (if any).
+   */
+  private static void sampleUtilization(CoreConfig config, Supplier<SchedulerStats> load,
+      ConsulRegistration registration, ScheduledExecutorService timers, PrometheusMeterRegistry registry) {
+    Duration window = config.consul().utilizationWindow();
+    UtilizationSampler sampler = new UtilizationSampler(load, config.scheduler().maxBatchSize(), window,
+        System::nanoTime, registration == null ? u -> {} : registration::utilization);
+    Gauge.builder("infermesh.core.utilization", sampler, UtilizationSampler::value)
+        .description("Load as published to the control plane: 0 idle, 1 saturated, up to 2 with a queue")
+        .register(registry);
+    long period = UtilizationSampler.period(window).toMillis();
+    timers.scheduleAtFixedRate(sampler::sample, period, period, TimeUnit.MILLISECONDS);
   }
 
   private static void closeAll(List<AutoCloseable> resources) {

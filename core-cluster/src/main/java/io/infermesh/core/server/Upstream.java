@@ -14,7 +14,8 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * What a core node with {@code engine: upstream} owns: the HTTP client and its threads, the
- * OpenAI-compatible upstream, its health poll, and the priority gate sized by the scheduler
+ * OpenAI-compatible upstream (with its API key from {@code engine.upstream.api_key} or the
+ * variable {@code api_key_env} names), its health poll, and the priority gate sized by the scheduler
  * section ({@code max_batch_size} calls in flight, {@code max_queued} waiting). Thread-safe.
  */
 final class Upstream implements AutoCloseable {
@@ -47,7 +48,15 @@ final class Upstream implements AutoCloseable {
         .executor(threads)
         .build();
     String model = e.upstreamModel().isEmpty() ? config.model().name() : e.upstreamModel();
-    OpenAiUpstream upstream = new OpenAiUpstream(URI.create(e.upstreamUrl()), model, e.upstreamTimeout(), http, timers);
+    String apiKey;
+    try {
+      apiKey = e.resolveUpstreamApiKey(System::getenv);
+    } catch (RuntimeException ex) {
+      threads.shutdownNow();
+      throw ex;
+    }
+    OpenAiUpstream upstream = new OpenAiUpstream(URI.create(e.upstreamUrl()), model, e.upstreamTimeout(), http, timers,
+        apiKey);
     UpstreamHealth health = UpstreamHealth.start(upstream, e.healthPath(), e.healthInterval(), timers,
         ok -> onHealth.run());
     return new Upstream(config, threads, upstream, health);
@@ -60,7 +69,8 @@ final class Upstream implements AutoCloseable {
   /** The Inference service in front of the upstream. */
   UpstreamInferenceService service(String nodeId, CoreMetrics metrics) {
     return new UpstreamInferenceService(upstream, gate, health::healthy, config.model().name(), config.model().version(),
-        config.model().defaultMaxTokens(), nodeId, config.node().region(), metrics, System::nanoTime);
+        config.model().defaultMaxTokens(), config.engine().upstreamContextLength(), nodeId, config.node().region(),
+        metrics, System::nanoTime);
   }
 
   /** Queue depth per priority and calls in flight, for metrics. */

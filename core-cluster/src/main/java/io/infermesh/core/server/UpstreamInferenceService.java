@@ -38,6 +38,14 @@ import java.util.function.LongSupplier;
  * and rejects with RESOURCE_EXHAUSTED and a {@code retry-after-ms} trailer when the queue is full —
  * then the upstream's stream as text chunks. Cancelling the call or passing its deadline closes the
  * upstream connection. Thread-safe: the gate is used under its own lock.
+ *
+ * <p>With the upstream model's context length known ({@code engine.upstream.context_length} > 0),
+ * ListModels reports it, and max_tokens is checked against it as the built-in engine does, with the
+ * one difference that the prompt's length in tokens is not known here (the upstream tokenizes):
+ * it counts as at least one token. So max_tokens must leave room for a prompt (INVALID_ARGUMENT
+ * naming {@code sampling.max_tokens} otherwise), an unset max_tokens is {@code default_max_tokens}
+ * capped to what the context leaves after that one token, and a prompt that is itself too long is
+ * refused by the upstream, whose 400 becomes INVALID_ARGUMENT.
  */
 final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
   private final OpenAiUpstream upstream;
@@ -46,6 +54,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
   private final String modelName;
   private final String modelVersion;
   private final int defaultMaxTokens;
+  private final int contextLength; // 0 = unknown
   private final String nodeId;
   private final String region;
   private final CoreMetrics metrics;
@@ -53,7 +62,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
   private final Map<String, Forward> calls = new ConcurrentHashMap<>();
 
   UpstreamInferenceService(OpenAiUpstream upstream, PriorityGate gate, BooleanSupplier healthy, String modelName,
-      String modelVersion, int defaultMaxTokens, String nodeId, String region, CoreMetrics metrics,
+      String modelVersion, int defaultMaxTokens, int contextLength, String nodeId, String region, CoreMetrics metrics,
       LongSupplier nanoTime) {
     this.upstream = upstream;
     this.gate = gate;
@@ -61,6 +70,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     this.modelName = modelName;
     this.modelVersion = modelVersion.isEmpty() ? "upstream:" + upstream.model() : modelVersion;
     this.defaultMaxTokens = defaultMaxTokens;
+    this.contextLength = contextLength;
     this.nodeId = nodeId;
     this.region = region;
     this.metrics = metrics;
@@ -70,7 +80,8 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
   @Override
   public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> out) {
     out.onNext(ListModelsResponse.newBuilder().addModels(ModelInfo.newBuilder().setName(modelName)
-        .setVersion(modelVersion).setTier(Tier.TIER_CORE).setReady(healthy.getAsBoolean())).build());
+        .setVersion(modelVersion).setTier(Tier.TIER_CORE).setContextLength(contextLength)
+        .setReady(healthy.getAsBoolean())).build());
     out.onCompleted();
   }
 
@@ -112,9 +123,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     Priority priority = RequestValidator.priority(request);
     SamplingParams s = request.getSampling();
     RequestValidator.sampling(s); // range checks; unset fields stay unset upstream
-    if (s.hasMaxTokens() && s.getMaxTokens() <= 0) {
-      throw new RequestValidator.InvalidField("sampling.max_tokens", "must be at least 1, got " + s.getMaxTokens());
-    }
+    int maxTokens = maxTokens(s);
     List<UpstreamRequest.Message> chat = null;
     String prompt = null;
     switch (request.getInputCase()) {
@@ -134,7 +143,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     }
     String requestId = id.isEmpty() ? UUID.randomUUID().toString() : id;
     UpstreamRequest r = new UpstreamRequest(requestId, chat, prompt,
-        s.hasMaxTokens() ? s.getMaxTokens() : defaultMaxTokens,
+        maxTokens,
         s.hasTemperature() ? s.getTemperature() : null,
         s.hasTopP() ? s.getTopP() : null,
         s.hasTopK() && s.getTopK() > 0 ? s.getTopK() : null,
@@ -144,6 +153,25 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
         .setModel(modelName).setModelVersion(modelVersion).setRoute(Route.ROUTE_CORE)
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
     return new Forward(requestId, priority, r, out, servedBy);
+  }
+
+  /** max_tokens as sent upstream; see the class comment for the check against the context. */
+  private int maxTokens(SamplingParams s) {
+    if (s.hasMaxTokens() && s.getMaxTokens() <= 0) {
+      throw new RequestValidator.InvalidField("sampling.max_tokens", "must be at least 1, got " + s.getMaxTokens());
+    }
+    if (contextLength == 0) {
+      return s.hasMaxTokens() ? s.getMaxTokens() : defaultMaxTokens;
+    }
+    int room = contextLength - 1; // the prompt takes at least one token
+    if (!s.hasMaxTokens()) {
+      return Math.max(1, Math.min(defaultMaxTokens, room));
+    }
+    if (s.getMaxTokens() > room) {
+      throw new RequestValidator.InvalidField("sampling.max_tokens", s.getMaxTokens()
+          + " leaves no room for the prompt in the model's context of " + contextLength + " (prompt + max_tokens)");
+    }
+    return s.getMaxTokens();
   }
 
   /** Starts every call the gate lets through. */

@@ -32,8 +32,13 @@ import java.util.concurrent.TimeUnit;
  *   <tr><td>400, 413, 422</td><td>INVALID_ARGUMENT with the upstream's message</td></tr>
  *   <tr><td>404</td><td>NOT_FOUND (the upstream does not serve the model)</td></tr>
  *   <tr><td>429</td><td>RESOURCE_EXHAUSTED, {@code Retry-After} as the hint</td></tr>
+ *   <tr><td>401, 403</td><td>UNAVAILABLE (this node's key is wrong; another node may serve), without the upstream's message</td></tr>
  *   <tr><td>other 4xx, 5xx, refused or broken connection, timeout, error event mid-stream</td><td>UNAVAILABLE</td></tr>
  * </table>
+ *
+ * <p>With an API key, every request (calls and health probes) carries {@code Authorization: Bearer
+ * <key>}, as vLLM's {@code --api-key}, TGI behind a gateway and hosted OpenAI-compatible APIs expect;
+ * the key is never logged nor put in a message (a 401/403 answer says so without it).
  *
  * <p>Cancelling a call closes its HTTP connection, so the upstream stops generating. Thread-safe.
  */
@@ -46,6 +51,7 @@ public final class OpenAiUpstream {
   private final Duration timeout;
   private final HttpClient http;
   private final ScheduledExecutorService timers;
+  private final String authorization; // "Bearer <key>", or empty
 
   /**
    * @param base the server's base URL, e.g. {@code http://127.0.0.1:8000} (a trailing {@code /v1} is allowed)
@@ -54,6 +60,21 @@ public final class OpenAiUpstream {
    * @param timers runs the call timeouts
    */
   public OpenAiUpstream(URI base, String model, Duration timeout, HttpClient http, ScheduledExecutorService timers) {
+    this(base, model, timeout, http, timers, "");
+  }
+
+  /**
+   * @param apiKey sent as {@code Authorization: Bearer <apiKey>}; empty sends no such header
+   * @throws IllegalArgumentException if {@code apiKey} is not printable ASCII without spaces (the
+   *     message leaves the key out)
+   */
+  public OpenAiUpstream(URI base, String model, Duration timeout, HttpClient http, ScheduledExecutorService timers,
+      String apiKey) {
+    Objects.requireNonNull(apiKey, "apiKey");
+    if (!apiKey.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
+      throw new IllegalArgumentException("the upstream API key must be printable ASCII without spaces");
+    }
+    this.authorization = apiKey.isEmpty() ? "" : "Bearer " + apiKey;
     String b = base.toString().replaceAll("/+$", "").replaceAll("/v1$", "");
     this.base = URI.create(b + "/");
     this.model = Objects.requireNonNull(model, "model");
@@ -81,18 +102,18 @@ public final class OpenAiUpstream {
   /** Starts streaming {@code request}; {@code listener} hears the text and the end. */
   public Call stream(UpstreamRequest request, UpstreamListener listener) {
     boolean chat = request.chat() != null;
-    HttpRequest http = HttpRequest.newBuilder(base.resolve(chat ? "v1/chat/completions" : "v1/completions"))
+    HttpRequest.Builder http = HttpRequest.newBuilder(base.resolve(chat ? "v1/chat/completions" : "v1/completions"))
         .timeout(timeout)
         .header("Content-Type", "application/json")
         .header("Accept", "text/event-stream")
         .header("X-Request-Id", request.requestId())
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body(request)))
-        .build();
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body(request)));
+    authorize(http);
     Stream call = new Stream(listener, chat);
     call.timeout = timers.schedule(() -> call.fail(CoreException.unavailable(
         "upstream " + base + " did not finish within " + timeout.toSeconds() + " s")), timeout.toMillis(),
         TimeUnit.MILLISECONDS);
-    call.response = this.http.sendAsync(http, call::subscriber);
+    call.response = this.http.sendAsync(http.build(), call::subscriber);
     call.response.whenComplete((r, t) -> {
       if (t != null) {
         call.fail(failure(t));
@@ -106,9 +127,21 @@ public final class OpenAiUpstream {
    * upstream answered 2xx within {@code wait}. Never completes exceptionally.
    */
   public CompletableFuture<Boolean> probe(String path, Duration wait) {
-    HttpRequest r = HttpRequest.newBuilder(base.resolve(path.replaceFirst("^/+", ""))).timeout(wait).GET().build();
-    return http.sendAsync(r, HttpResponse.BodyHandlers.discarding())
+    HttpRequest.Builder r = HttpRequest.newBuilder(base.resolve(path.replaceFirst("^/+", ""))).timeout(wait).GET();
+    authorize(r);
+    return http.sendAsync(r.build(), HttpResponse.BodyHandlers.discarding())
         .handle((resp, t) -> t == null && resp.statusCode() / 100 == 2);
+  }
+
+  /** Whether requests carry an API key. */
+  public boolean authenticated() {
+    return !authorization.isEmpty();
+  }
+
+  private void authorize(HttpRequest.Builder r) {
+    if (!authorization.isEmpty()) {
+      r.header("Authorization", authorization);
+    }
   }
 
   private byte[] body(UpstreamRequest r) {
@@ -169,6 +202,11 @@ public final class OpenAiUpstream {
 
   /** The outcome of a non-200 answer. */
   private CoreException httpError(int status, String body, HttpResponse.ResponseInfo info) {
+    if (status == 401 || status == 403) {
+      // not the upstream's message: some servers echo (part of) the key they refused
+      return CoreException.unavailable("upstream answered " + status + ": "
+          + (authenticated() ? "it refused engine.upstream's API key" : "it wants an API key (engine.upstream.api_key)"));
+    }
     String message = errorMessage(body);
     String what = "upstream answered " + status + (message.isEmpty() ? "" : ": " + message);
     if (status == 400 || status == 413 || status == 422) {

@@ -29,6 +29,7 @@ class CoreConfigConsulTest {
     assertThat(consul.tier()).isEqualTo("private");
     assertThat(consul.checkInterval()).isEqualTo(Duration.ofSeconds(10));
     assertThat(consul.deregisterAfter()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(consul.utilizationWindow()).isEqualTo(Duration.ofSeconds(10));
   }
 
   @Test
@@ -42,10 +43,11 @@ class CoreConfigConsulTest {
           tier: public
           check_interval: 5s
           deregister_after: 10m
+          utilization_window: 30s
         """).consul();
 
     assertThat(consul).isEqualTo(new CoreConfig.Consul("http://127.0.0.1:8500", "abc", "core-gpu", "10.0.3.7",
-        "public", Duration.ofSeconds(5), Duration.ofMinutes(10)));
+        "public", Duration.ofSeconds(5), Duration.ofMinutes(10), Duration.ofSeconds(30)));
     assertThat(consul.enabled()).isTrue();
   }
 
@@ -68,6 +70,8 @@ class CoreConfigConsulTest {
         .isInstanceOf(ConfigException.class).hasMessageStartingWith("consul.check_interval: must be at least 1s");
     assertThatThrownBy(() -> parse("consul: {service_name: 'core inference'}"))
         .isInstanceOf(ConfigException.class).hasMessageStartingWith("consul.service_name: must be letters");
+    assertThatThrownBy(() -> parse("consul: {utilization_window: -5s}"))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("consul.utilization_window: must be a duration >= 0");
     assertThatThrownBy(() -> parse("consul: {service-name: core}"))
         .isInstanceOf(ConfigException.class).hasMessageStartingWith("consul.service-name: unknown key");
   }

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.schedule.Utilization;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -23,13 +24,15 @@ class ConsulRegistrationTest {
 
   /**
    * What a core node registers; xds-control's {@code CoreRegistrationShapeTest} feeds this same
-   * body through its Consul discovery, so keep the two in step.
+   * body through its Consul discovery, so keep the two in step (its copy predates the
+   * {@code utilization} meta; {@link #utilizationMeta_roundTripsThroughDiscoverysParsing} covers
+   * how discovery reads that).
    */
   static final String EXPECTED_BODY = """
       {"ID": "core-us-7", "Name": "core-inference",
        "Tags": ["region=us-east", "tier=public", "model=llama", "version=v3"],
        "Address": "10.0.3.7", "Port": 9443,
-       "Meta": {"region": "us-east", "tier": "public", "model": "llama", "version": "v3"},
+       "Meta": {"region": "us-east", "tier": "public", "model": "llama", "version": "v3", "utilization": "0.00"},
        "Check": {"CheckID": "service:core-us-7", "Name": "core node core-us-7 ready (grpc.health.v1 SERVING)",
                  "TTL": "15s", "Status": "critical", "DeregisterCriticalServiceAfter": "2m"}}
       """;
@@ -168,6 +171,96 @@ class ConsulRegistrationTest {
       assertThat(consul.service("core-us-7")).isNotNull();
       assertThat(requests("/v1/agent/service/register")).hasSize(2);
     }
+  }
+
+  @Test
+  void utilization_loadedNode_reregistersWithTheNewValue_notForNoise_andZeroOnceIdle() throws Exception {
+    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
+    ready.set(true);
+
+    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+      await().atMost(Duration.ofSeconds(5)).until(() -> "passing".equals(consul.checkStatus("service:core-us-7")));
+      assertThat(utilizationMeta()).isEqualTo("0.00");
+
+      r.utilization(0.8712);
+      await().atMost(Duration.ofSeconds(5)).until(() -> "0.87".equals(utilizationMeta()));
+      assertThat(r.publishedUtilization()).isEqualTo(0.87);
+      JsonNode body = consul.service("core-us-7");
+      assertThat(body.path("Tags")).extracting(JsonNode::asText).as("meta only: tags name what the node is")
+          .noneMatch(t -> t.startsWith("utilization="));
+      assertThat(body.path("ID").asText()).as("the same id: an idempotent refresh").isEqualTo("core-us-7");
+
+      r.utilization(0.90); // less than a step: not worth a catalog update, not even at the next report
+      r.reportNow();
+      int updates = requests("/v1/agent/check/update/").size();
+      r.reportNow();
+      await().atMost(Duration.ofSeconds(5)).until(() -> requests("/v1/agent/check/update/").size() > updates);
+      assertThat(requests("/v1/agent/service/register")).hasSize(2);
+      assertThat(utilizationMeta()).isEqualTo("0.87");
+
+      r.utilization(1.4);
+      await().atMost(Duration.ofSeconds(5)).until(() -> "1.40".equals(utilizationMeta()));
+      r.utilization(0.001);
+      await().atMost(Duration.ofSeconds(5)).until(() -> "0.00".equals(utilizationMeta()));
+      assertThat(requests("/v1/agent/service/register")).hasSize(4);
+      assertThat(consul.checkStatus("service:core-us-7")).as("a refresh keeps the check").isEqualTo("passing");
+    }
+  }
+
+  @Test
+  void utilization_givenBeforeTheAgentAnswers_isInTheFirstRegistration() {
+    consul.failing(true);
+    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
+
+    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+      r.utilization(1.25);
+      await().atMost(Duration.ofSeconds(5)).until(() -> !requests("/v1/agent/service/register").isEmpty());
+      consul.failing(false);
+      r.reportNow();
+
+      await().atMost(Duration.ofSeconds(5)).until(() -> "1.25".equals(utilizationMeta()));
+      assertThatThrownBy(() -> r.utilization(Double.NaN)).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  /**
+   * xds-control's discovery ({@code ConsulEndpoints}) reads {@code key=value} tags, then the meta
+   * over them, and takes {@code utilization} with {@code Double.parseDouble}, refusing what is not
+   * a finite number >= 0. Not importable from here (core-cluster and xds-control meet only on the
+   * wire), so this replays that reading on what this node sends, under a default locale that
+   * writes decimal commas.
+   */
+  @Test
+  void utilizationMeta_roundTripsThroughDiscoverysParsing() throws Exception {
+    java.util.Locale before = java.util.Locale.getDefault();
+    java.util.Locale.setDefault(java.util.Locale.GERMANY);
+    try {
+      for (double u : new double[] {0, 0.004, 0.005, 0.5, 0.8712, 1, 1.5, 1.999, Utilization.MAX}) {
+        JsonNode body = ConsulRegistration.registrationBody(
+            config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(10))), 9443).deepCopy();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) body.get("Meta"))
+            .put(ConsulRegistration.UTILIZATION, ConsulRegistration.format(u));
+
+        java.util.Map<String, String> attributes = new java.util.HashMap<>();
+        body.path("Tags").forEach(t -> {
+          int eq = t.asText().indexOf('=');
+          attributes.put(t.asText().substring(0, eq).trim(), t.asText().substring(eq + 1).trim());
+        });
+        body.path("Meta").fields().forEachRemaining(e -> attributes.put(e.getKey(), e.getValue().asText()));
+        double read = Double.parseDouble(attributes.get("utilization"));
+
+        assertThat(read).as("utilization %s", u).isCloseTo(u, org.assertj.core.api.Assertions.within(0.005))
+            .isGreaterThanOrEqualTo(0).isLessThanOrEqualTo(Utilization.MAX);
+        assertThat(Double.isFinite(read)).isTrue();
+      }
+    } finally {
+      java.util.Locale.setDefault(before);
+    }
+  }
+
+  private String utilizationMeta() {
+    JsonNode s = consul.service("core-us-7");
+    return s == null ? null : s.path("Meta").path("utilization").asText(null);
   }
 
   @Test

@@ -4,38 +4,95 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.server.CoreNode;
 import io.infermesh.core.upstream.FakeOpenAiServer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /**
  * A real core node ({@code engine: upstream}, so no model has to load) with {@code consul.address}
- * set: it registers its chosen port, turns its check passing once it reports SERVING, and
- * deregisters when closed.
+ * set: it registers its chosen port, turns its check passing once it reports SERVING, publishes its
+ * utilization as it is loaded, and deregisters when closed.
  */
 class CoreNodeRegistrationTest {
+
+  /** An upstream node {@code name} in eu-west, registered at 127.0.0.1, checked every minute. */
+  private static CoreConfig config(TestMesh mesh, String name, FakeOpenAiServer upstream,
+      CoreConfig.Scheduling scheduling, CoreConfig.Consul consul) throws Exception {
+    mesh.issue(Role.CORE, name);
+    return new CoreConfig(new CoreConfig.Node(name, "eu-west"), 0, new CoreConfig.Tls(mesh.root().resolve(name), name),
+        new CoreConfig.Model("big-model", null, "", "v2", "cpu", 16),
+        new CoreConfig.Engine("upstream", upstream.url(), "up-model", Duration.ofSeconds(30), "/v1/models",
+            Duration.ofMillis(100), 0),
+        scheduling, CoreConfig.Stage.single(), -1,
+        new CoreConfig.Consul(consul.address(), "", consul.serviceName(), "127.0.0.1", "private",
+            Duration.ofMinutes(1), Duration.ofMinutes(1), consul.utilizationWindow()));
+  }
+
+  @Test
+  void loadedNode_registrationCarriesItsUtilization_andZeroOnceIdleAgain() throws Exception {
+    try (TestMesh mesh = new TestMesh("core-consul-load");
+        FakeConsulAgent consul = FakeConsulAgent.start();
+        FakeOpenAiServer upstream = new FakeOpenAiServer()) {
+      // 2 calls in flight upstream, 4 may wait; the instant figure (window 0), sampled every 100 ms
+      CoreConfig config = config(mesh, "core-l1", upstream,
+          new CoreConfig.Scheduling(4, 2, 256, 64, 0, 16, 0, Duration.ofSeconds(10)),
+          CoreConfig.Consul.at(consul.address()).withUtilizationWindow(Duration.ZERO));
+
+      CoreNode node = CoreNode.start(config);
+      List<Context.CancellableContext> calls = new ArrayList<>();
+      try {
+        ManagedChannel edge = mesh.channel(Role.EDGE, "edge-l1", node.port());
+        await().atMost(Duration.ofSeconds(10)).until(() -> "passing".equals(consul.checkStatus("service:core-l1")));
+        assertThat(utilization(consul)).isEqualTo("0.00");
+
+        var async = InferenceGrpc.newStub(edge);
+        for (int i = 0; i < 3; i++) { // two stream from the upstream, the third waits in the gate
+          Context.CancellableContext ctx = Context.current().withCancellation();
+          calls.add(ctx);
+          GenerateRequest r = GenerateRequest.newBuilder().setRequestId("load-" + i).setPrompt("slow")
+              .setSampling(SamplingParams.newBuilder().setMaxTokens(100)).build();
+          ctx.run(() -> async.generate(r, TestMesh.observer(c -> {}, new CompletableFuture<>())));
+        }
+
+        // in flight 2/2 + queued 1/2, pushed without waiting for the one-minute check interval
+        await().atMost(Duration.ofSeconds(10)).until(() -> "1.50".equals(utilization(consul)));
+        assertThat(Double.parseDouble(utilization(consul))).as("as discovery parses it").isEqualTo(1.5);
+
+        calls.forEach(c -> c.cancel(null));
+        await().atMost(Duration.ofSeconds(10)).until(() -> "0.00".equals(utilization(consul)));
+        assertThat(consul.checkStatus("service:core-l1")).isEqualTo("passing");
+      } finally {
+        calls.forEach(c -> c.cancel(null));
+        node.close();
+      }
+    }
+  }
+
+  private static String utilization(FakeConsulAgent consul) {
+    JsonNode s = consul.service("core-l1");
+    return s == null ? null : s.path("Meta").path("utilization").asText(null);
+  }
 
   @Test
   void start_withConsul_registersTheRealPort_passesWhenServing_andDeregistersOnClose() throws Exception {
     try (TestMesh mesh = new TestMesh("core-consul");
         FakeConsulAgent consul = FakeConsulAgent.start();
         FakeOpenAiServer upstream = new FakeOpenAiServer()) {
-      mesh.issue(Role.CORE, "core-c1");
-      CoreConfig config = new CoreConfig(new CoreConfig.Node("core-c1", "eu-west"), 0,
-          new CoreConfig.Tls(mesh.root().resolve("core-c1"), "core-c1"),
-          new CoreConfig.Model("big-model", null, "", "v2", "cpu", 16),
-          new CoreConfig.Engine("upstream", upstream.url(), "up-model", Duration.ofSeconds(30), "/v1/models",
-              Duration.ofMillis(100), 0),
-          CoreConfig.Scheduling.defaults(), CoreConfig.Stage.single(), -1,
-          new CoreConfig.Consul(consul.address(), "", "core-inference", "127.0.0.1", "private",
-              Duration.ofMinutes(1), Duration.ofMinutes(1)));
+      CoreConfig config = config(mesh, "core-c1", upstream, CoreConfig.Scheduling.defaults(),
+          CoreConfig.Consul.at(consul.address()));
 
       CoreNode node = CoreNode.start(config);
       try {
@@ -52,6 +109,7 @@ class CoreNodeRegistrationTest {
         assertThat(registered.path("Meta").path("region").asText()).isEqualTo("eu-west");
         assertThat(registered.path("Meta").path("model").asText()).isEqualTo("big-model");
         assertThat(registered.path("Meta").path("version").asText()).isEqualTo("v2");
+        assertThat(registered.path("Meta").path("utilization").asText()).isEqualTo("0.00");
       } finally {
         node.close();
       }

@@ -65,11 +65,15 @@ class UpstreamNodeTest {
   }
 
   private static CoreConfig config(String name, String url) throws Exception {
+    return config(name, new CoreConfig.Engine("upstream", url, "up-model", Duration.ofSeconds(30), "/v1/models",
+        Duration.ofMillis(100), 0).withUpstreamContextLength(4096));
+  }
+
+  private static CoreConfig config(String name, CoreConfig.Engine engine) throws Exception {
     mesh.issue(Role.CORE, name);
     return new CoreConfig(new CoreConfig.Node(name, "test-1"), 0, new CoreConfig.Tls(mesh.root().resolve(name), name),
         new CoreConfig.Model("big-model", null, "", "", "cpu", 16),
-        new CoreConfig.Engine("upstream", url, "up-model", Duration.ofSeconds(30), "/v1/models",
-            Duration.ofMillis(100), 0),
+        engine,
         new CoreConfig.Scheduling(1, 2, 256, 64, 0, 16, 0, Duration.ofSeconds(10)),
         CoreConfig.Stage.single(), 0);
   }
@@ -148,7 +152,39 @@ class UpstreamNodeTest {
     assertThat(s.getDescription()).startsWith("sampling.max_tokens:");
     assertThat(statusOf(prompt("x", 4).toBuilder().setPriorityValue(9).build()).getDescription()).startsWith("priority:");
     assertThat(statusOf(prompt("x", 4).toBuilder().setModel("other").build()).getCode()).isEqualTo(Status.Code.NOT_FOUND);
+    Status tooLong = statusOf(prompt("x", 4096));
+    assertThat(tooLong.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(tooLong.getDescription())
+        .isEqualTo("sampling.max_tokens: 4096 leaves no room for the prompt in the model's context of 4096"
+            + " (prompt + max_tokens)");
     assertThat(fake.bodies).hasSize(before);
+    assertThat(statusOf(prompt("x", 4095)).getCode()).as("a one-token prompt fits").isEqualTo(Status.Code.OK);
+  }
+
+  @Test
+  void apiKeyAndSmallContext_keyedUpstreamServes_defaultMaxTokensCappedToTheContext() throws Exception {
+    String key = "sk-node-key-7"; // api_key_env resolves to the same field: CoreConfigUpstreamTest
+    try (FakeOpenAiServer keyed = new FakeOpenAiServer(key)) {
+      CoreNode n = CoreNode.start(config("core-up-key", new CoreConfig.Engine("upstream", keyed.url(), "up-model",
+          Duration.ofSeconds(30), "/v1/models", Duration.ofMillis(100), 0, key, "", 10)));
+      try {
+        ManagedChannel ch = channel(Role.EDGE, "edge-up-key", n.port());
+        await().atMost(Duration.ofSeconds(10)).until(() -> health(ch) == ServingStatus.SERVING);
+        GenerateRequest unset = GenerateRequest.newBuilder().setPrompt("hi").build(); // default_max_tokens is 16
+
+        List<GenerateChunk> chunks = new ArrayList<>();
+        InferenceGrpc.newBlockingStub(ch).generate(unset).forEachRemaining(chunks::add);
+
+        assertThat(chunks.get(chunks.size() - 1).getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_STOP);
+        assertThat(keyed.bodies.get(keyed.bodies.size() - 1).path("max_tokens").asInt())
+            .as("16 capped to what a context of 10 leaves after a prompt").isEqualTo(9);
+        assertThat(keyed.authorizations).isNotEmpty().containsOnly("Bearer " + key);
+        assertThat(InferenceGrpc.newBlockingStub(ch).listModels(ListModelsRequest.getDefaultInstance()).getModels(0)
+            .getContextLength()).isEqualTo(10);
+      } finally {
+        n.close();
+      }
+    }
   }
 
   @Test
@@ -193,6 +229,7 @@ class UpstreamNodeTest {
     assertThat(models).singleElement().satisfies(m -> {
       assertThat(m.getName()).isEqualTo("big-model");
       assertThat(m.getReady()).isTrue();
+      assertThat(m.getContextLength()).as("engine.upstream.context_length").isEqualTo(4096);
     });
     assertThat(metrics()).contains("infermesh_core_queue_depth{priority=\"high\"}")
         .contains("infermesh_core_batch_running").contains("infermesh_core_tokens_generated_total")

@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code fail-400}, {@code fail-429}, {@code fail-500}, {@code error-mid-stream}, {@code slow}
  * (a chunk every 20 ms for 10 s, counting connections the client closed); anything else streams
  * "Hello", " from", " upstream" — finish {@code length} when max_tokens is 3, else {@code stop} —
- * then a usage chunk and {@code [DONE]}.
+ * then a usage chunk and {@code [DONE]}. Built with an API key, it answers 401 (echoing the key
+ * it got, as some servers do) to every request without {@code Authorization: Bearer <key>}.
  */
 public final class FakeOpenAiServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -38,15 +39,47 @@ public final class FakeOpenAiServer implements AutoCloseable {
   public final AtomicInteger closedByClient = new AtomicInteger();
   /** Slow streams running now. */
   public final AtomicInteger slowStreams = new AtomicInteger();
+  /** Authorization headers ("" when absent) of every request, health probes included, in arrival order. */
+  public final List<String> authorizations = new CopyOnWriteArrayList<>();
+  private final String apiKey; // null: no key needed
 
   public FakeOpenAiServer() throws IOException {
+    this(null);
+  }
+
+  /** A server that wants {@code apiKey} (null: none). */
+  public FakeOpenAiServer(String apiKey) throws IOException {
+    this.apiKey = apiKey;
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
     server.setExecutor(threads);
-    server.createContext("/v1/models", ex -> respond(ex, 200,
-        "{\"object\":\"list\",\"data\":[{\"id\":\"up-model\",\"object\":\"model\"}]}"));
-    server.createContext("/v1/completions", ex -> complete(ex, false));
-    server.createContext("/v1/chat/completions", ex -> complete(ex, true));
+    server.createContext("/v1/models", ex -> {
+      if (authorized(ex)) {
+        respond(ex, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"up-model\",\"object\":\"model\"}]}");
+      }
+    });
+    server.createContext("/v1/completions", ex -> {
+      if (authorized(ex)) {
+        complete(ex, false);
+      }
+    });
+    server.createContext("/v1/chat/completions", ex -> {
+      if (authorized(ex)) {
+        complete(ex, true);
+      }
+    });
     server.start();
+  }
+
+  /** Records the Authorization header; answers 401 and returns false when the key is wanted and wrong. */
+  private boolean authorized(HttpExchange ex) throws IOException {
+    String given = ex.getRequestHeaders().getFirst("Authorization");
+    authorizations.add(given == null ? "" : given);
+    if (apiKey == null || ("Bearer " + apiKey).equals(given)) {
+      return true;
+    }
+    ex.getRequestBody().readAllBytes();
+    respond(ex, 401, "{\"error\":{\"message\":\"Incorrect API key provided: " + given + "\"}}");
+    return false;
   }
 
   public String url() {

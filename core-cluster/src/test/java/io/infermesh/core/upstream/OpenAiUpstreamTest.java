@@ -167,6 +167,40 @@ class OpenAiUpstreamTest {
   }
 
   @Test
+  void apiKey_sentAsBearerOnCallsAndProbes_andAbsentWithoutOne() throws Exception {
+    try (FakeOpenAiServer keyed = new FakeOpenAiServer("sk-test-1")) {
+      OpenAiUpstream withKey = new OpenAiUpstream(URI.create(keyed.url()), "up-model", Duration.ofSeconds(20), http,
+          timers, "sk-test-1");
+      assertThat(withKey.probe("/v1/models", Duration.ofSeconds(2)).get(5, TimeUnit.SECONDS)).isTrue();
+      Outcome o = new Outcome();
+      withKey.stream(prompt("hello", 3), o);
+      assertThat(o.finished.get(10, TimeUnit.SECONDS)).isEqualTo("length");
+      assertThat(keyed.authorizations).hasSize(2).containsOnly("Bearer sk-test-1");
+
+      OpenAiUpstream without = upstream(keyed.url());
+      assertThat(without.probe("/v1/models", Duration.ofSeconds(2)).get(5, TimeUnit.SECONDS)).isFalse();
+      assertThat(keyed.authorizations.get(keyed.authorizations.size() - 1)).isEmpty();
+    }
+  }
+
+  @Test
+  void apiKey_refused_unavailableWithoutTheUpstreamsEchoOfTheKey() throws Exception {
+    try (FakeOpenAiServer keyed = new FakeOpenAiServer("sk-right")) {
+      Outcome o = new Outcome();
+      new OpenAiUpstream(URI.create(keyed.url()), "up-model", Duration.ofSeconds(20), http, timers, "sk-wrong-42")
+          .stream(prompt("hello", 3), o);
+      CoreException e = o.failure();
+
+      assertThat(e.kind()).as("this node's key is wrong; another node may serve").isEqualTo(CoreException.Kind.UNAVAILABLE);
+      assertThat(e.getMessage()).contains("401").contains("refused engine.upstream's API key")
+          .doesNotContain("sk-wrong-42");
+    }
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new OpenAiUpstream(URI.create(fake.url()), "m",
+        Duration.ofSeconds(1), http, timers, "sk bad\n"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageNotContaining("sk bad");
+  }
+
+  @Test
   void sseEvents_multiLineDataAndComments_dispatchOnBlankLine() {
     List<String> got = new java.util.ArrayList<>();
     SseEvents sse = new SseEvents(got::add);
