@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * <p>Service meta (preferred) or {@code key=value} tags carry: {@code region} (else the node's
  * datacenter), {@code zone}, {@code tier} ({@code private}/{@code public}; else the region's tier
  * from {@code mesh.yaml}), {@code model}, {@code version} (default {@code v1}) and
- * {@code utilization} (0..1, reported by the node). The address is the service address, else the
- * node's. An entry that cannot be mapped is skipped with a warning. Stateless.
+ * {@code utilization} (a number ≥ 0 reported by the node: 1 is a full node, above 1 means requests
+ * queue). The address is the service address, else the node's. An entry that cannot be mapped is
+ * skipped with a warning. Stateless.
  */
 final class ConsulEndpoints {
 

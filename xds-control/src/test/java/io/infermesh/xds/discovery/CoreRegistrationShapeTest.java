@@ -31,7 +31,7 @@ class CoreRegistrationShapeTest {
       {"ID": "core-us-7", "Name": "core-inference",
        "Tags": ["region=us-east", "tier=public", "model=llama", "version=v3"],
        "Address": "10.0.3.7", "Port": 9443,
-       "Meta": {"region": "us-east", "tier": "public", "model": "llama", "version": "v3"},
+       "Meta": {"region": "us-east", "tier": "public", "model": "llama", "version": "v3", "utilization": "0.87"},
        "Check": {"CheckID": "service:core-us-7", "Name": "core node core-us-7 ready (grpc.health.v1 SERVING)",
                  "TTL": "15s", "Status": "critical", "DeregisterCriticalServiceAfter": "2m"}}
       """;
@@ -60,7 +60,7 @@ class CoreRegistrationShapeTest {
         assertThat(report.statusCode()).isEqualTo(200);
 
         MeshEndpoint expected = MeshEndpoint.builder("core-inference", "10.0.3.7", 9443, "us-east")
-            .id("core-us-7").tier(Tier.PUBLIC).model("llama").version("v3").build();
+            .id("core-us-7").tier(Tier.PUBLIC).model("llama").version("v3").utilization(0.87).build();
         await().atMost(Duration.ofSeconds(5)).until(() -> !seen.isEmpty() && !seen.get(seen.size() - 1).isEmpty());
         assertThat(seen.get(seen.size() - 1)).containsExactly(expected);
       }
