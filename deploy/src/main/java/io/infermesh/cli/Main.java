@@ -16,12 +16,12 @@ import picocli.CommandLine.Command;
       "a DJL core cluster and an xDS control plane, joined by mTLS.",
       ""
     },
-    subcommands = {EdgeCommand.class, CoreCommand.class, CertsCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class},
+    subcommands = {UpCommand.class, BenchCommand.class, EdgeCommand.class, CoreCommand.class, ControlCommand.class, CertsCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class},
     footer = {
       "",
       "Start here:",
-      "  infermesh certs init --trust-domain mesh.local --out certs",
-      "  infermesh models tiny --out models",
+      "  infermesh certs init --trust-domain mesh.local --out mesh/certs",
+      "  infermesh models tiny --out mesh/models",
       "",
       "Run 'infermesh help COMMAND' for a command's options."
     })

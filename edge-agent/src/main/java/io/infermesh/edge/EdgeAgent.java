@@ -13,8 +13,23 @@ import io.infermesh.edge.engine.LlamaEngine;
 import io.infermesh.edge.grpc.GrpcApi;
 import io.infermesh.edge.http.HttpApi;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.config.Routing;
+import io.infermesh.edge.engine.LlamaEmbedder;
+import io.infermesh.edge.escalate.CoreClient;
+import io.infermesh.edge.route.DifficultyScorer;
+import io.infermesh.edge.route.EdgeLoad;
+import io.infermesh.edge.route.FeatureScorer;
+import io.infermesh.edge.route.LearnedScorer;
 import io.infermesh.edge.route.LocalOnlyRouter;
+import io.infermesh.edge.route.MeshRouter;
+import io.infermesh.edge.route.QuantileThreshold;
 import io.infermesh.edge.route.Router;
+import io.infermesh.edge.route.Threshold;
+import io.infermesh.edge.serve.Escalator;
+import io.infermesh.edge.serve.LoadEstimate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -61,12 +76,14 @@ public final class EdgeAgent implements AutoCloseable {
   private final GrpcApi grpc;
   private final CompletableFuture<Engine> engine;
   private final boolean ownsEngine;
+  private final List<AutoCloseable> owned;
   private final Object closeLock = new Object();
   // @GuardedBy("closeLock")
   private boolean closed;
 
   private EdgeAgent(EdgeConfig config, CompletionService service, PrometheusMeterRegistry registry, HttpApi http, String httpHost, GrpcApi grpc, CompletableFuture<Engine> engine,
-      boolean ownsEngine) {
+      boolean ownsEngine, List<AutoCloseable> owned) {
+    this.owned = List.copyOf(owned);
     this.config = config;
     this.service = service;
     this.registry = registry;
@@ -174,6 +191,13 @@ public final class EdgeAgent implements AutoCloseable {
       engine.cancel(false);
       engine.thenAccept(Engine::close);
     }
+    for (AutoCloseable c : owned) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("closing {} failed: {}", c, e.toString());
+      }
+    }
     registry.close();
     log.info("stopped");
   }
@@ -182,7 +206,7 @@ public final class EdgeAgent implements AutoCloseable {
   public static final class Builder {
     private final EdgeConfig config;
     private Engine engine;
-    private Router router = new LocalOnlyRouter();
+    private Router router;
     private Clock clock = Clock.systemUTC();
     private Ticker ticker = Ticker.systemTicker();
     private int cores = Runtime.getRuntime().availableProcessors();
@@ -200,7 +224,10 @@ public final class EdgeAgent implements AutoCloseable {
       return this;
     }
 
-    /** The routing policy ({@link LocalOnlyRouter} by default). */
+    /**
+     * The routing policy. By default: a {@link MeshRouter} over the escalation client when {@code
+     * escalation.target} is set, else the {@link LocalOnlyRouter}.
+     */
     public Builder router(Router router) {
       this.router = requireNonNull(router, "router");
       return this;
@@ -242,9 +269,27 @@ public final class EdgeAgent implements AutoCloseable {
       new ProcessorMetrics().bindTo(registry);
       new UptimeMetrics().bindTo(registry);
       ApiKeys keys = ApiKeys.of(config.auth());
+      List<AutoCloseable> owned = new ArrayList<>();
+      Escalator escalator = Escalator.none();
+      if (config.escalation().enabled()) {
+        CoreClient client = CoreClient.connect(config.escalation(), config.node());
+        owned.add(client);
+        escalator = client;
+        io.micrometer.core.instrument.Gauge.builder("infermesh.escalation.core.available", client,
+                c -> c.state() == io.infermesh.edge.route.CoreState.AVAILABLE ? 1 : 0)
+            .description("Whether the core can take escalations (1) or its circuit is open or it is unreachable (0)")
+            .register(registry);
+      }
+      LoadEstimate load = new LoadEstimate(admission);
+      Router chosen = router;
+      if (chosen == null) {
+        chosen = config.escalation().enabled() ? meshRouter(escalator, load, owned) : new LocalOnlyRouter();
+      }
       CompletionService service = CompletionService.builder()
           .config(config)
-          .router(router)
+          .router(chosen)
+          .escalator(escalator)
+          .load(load)
           .cache(ResponseCache.create(config.cache().enabled() ? config.cache().maxBytes() : 0, config.cache().ttl(),
               ticker))
           .apiKeys(keys)
@@ -302,7 +347,31 @@ public final class EdgeAgent implements AutoCloseable {
         loader.setDaemon(true);
         loader.start();
       }
-      return new EdgeAgent(config, service, registry, http, httpHost, grpc, loaded, owns);
+      return new EdgeAgent(config, service, registry, http, httpHost, grpc, loaded, owns, owned);
+    }
+
+    private MeshRouter meshRouter(Escalator escalator, EdgeLoad load, List<AutoCloseable> owned) throws IOException {
+      Routing r = config.routing();
+      DifficultyScorer scorer = FeatureScorer.defaults();
+      if (r.scorer().equals("learned")) {
+        LlamaEmbedder embedder = LlamaEmbedder.load(config.model().path(), 512, Math.max(1, Math.min(2, cores)));
+        owned.add(embedder);
+        long t0 = System.nanoTime();
+        scorer = LearnedScorer.train(embedder, LearnedScorer.readExamples(r.trainingFile().orElseThrow()));
+        log.info("trained the learned router on {} in {} ms", r.trainingFile().get(), (System.nanoTime() - t0) / 1_000_000);
+      }
+      Threshold threshold = r.targetRate().isPresent()
+          ? QuantileThreshold.of(r.targetRate().getAsDouble(), r.window(), Math.min(r.window(), 20), r.threshold())
+          : Threshold.fixed(r.threshold());
+      return MeshRouter.builder()
+          .coreModels(Set.copyOf(r.coreModels()))
+          .localOnlyTenants(Set.copyOf(r.localOnlyTenants()))
+          .scorer(scorer)
+          .threshold(threshold)
+          .core(escalator::state)
+          .load(load)
+          .defaultBudget(r.defaultBudget())
+          .build();
     }
 
     /** The host to bind: {@code configured}, unless no API keys are set, then loopback only. */

@@ -25,9 +25,12 @@ import java.util.regex.Pattern;
  * @param cache the response cache
  * @param auth API keys and tenants
  * @param shutdown how long a clean shutdown waits for requests in flight
+ * @param escalation the core to escalate to over mTLS gRPC (none by default)
+ * @param routing the router's rules and difficulty threshold
  */
 public record EdgeConfig(
-    Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown) {
+    Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
+    Escalation escalation, Routing routing) {
 
   public EdgeConfig {
     requireNonNull(node, "node");
@@ -38,6 +41,14 @@ public record EdgeConfig(
     requireNonNull(cache, "cache");
     requireNonNull(auth, "auth");
     requireNonNull(shutdown, "shutdown");
+    requireNonNull(escalation, "escalation");
+    requireNonNull(routing, "routing");
+  }
+
+  /** A configuration without a core (escalation and routing at their defaults). */
+  public EdgeConfig(
+      Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown) {
+    this(node, model, http, grpc, admission, cache, auth, shutdown, Escalation.NONE, Routing.DEFAULT);
   }
 
   /** Every key at its default; the model path is unset and must come from a flag. */
@@ -55,43 +66,53 @@ public record EdgeConfig(
 
   /** This configuration with {@code model} replaced. */
   public EdgeConfig withModel(Model newModel) {
-    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown);
+    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown, escalation, routing);
   }
 
   /** This configuration with {@code http.port} replaced (the {@code --http-port} flag). */
   public EdgeConfig withHttpPort(int port) {
     return new EdgeConfig(node, model, new Http(http.host, port, http.maxBodyBytes), grpc, admission, cache, auth,
-        shutdown);
+        shutdown, escalation, routing);
   }
 
   /** This configuration with {@code grpc.port} replaced (the {@code --grpc-port} flag). */
   public EdgeConfig withGrpcPort(int port) {
-    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown);
+    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown, escalation, routing);
   }
 
   /** This configuration with {@code grpc} replaced. */
   public EdgeConfig withGrpc(Grpc newGrpc) {
-    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown);
+    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown, escalation, routing);
   }
 
   /** This configuration with {@code admission} replaced. */
   public EdgeConfig withAdmission(Admission newAdmission) {
-    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown);
+    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown, escalation, routing);
   }
 
   /** This configuration with {@code cache} replaced. */
   public EdgeConfig withCache(Cache newCache) {
-    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown);
+    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown, escalation, routing);
   }
 
   /** This configuration with {@code auth} replaced. */
   public EdgeConfig withAuth(Auth newAuth) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown, escalation, routing);
+  }
+
+  /** This configuration with {@code escalation} replaced. */
+  public EdgeConfig withEscalation(Escalation newEscalation) {
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, newEscalation, routing);
+  }
+
+  /** This configuration with {@code routing} replaced. */
+  public EdgeConfig withRouting(Routing newRouting) {
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, newRouting);
   }
 
   /** This configuration with {@code shutdown} replaced. */
   public EdgeConfig withShutdown(Shutdown newShutdown) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown, escalation, routing);
   }
 
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");

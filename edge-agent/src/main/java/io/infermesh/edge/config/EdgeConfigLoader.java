@@ -66,8 +66,10 @@ public final class EdgeConfigLoader {
     EdgeConfig.Cache cache = cache(root.section("cache"));
     EdgeConfig.Auth auth = auth(root.section("auth"));
     EdgeConfig.Shutdown shutdown = shutdown(root.section("shutdown"));
+    Escalation escalation = escalation(root.section("escalation"), baseDirectory);
+    Routing routing = routing(root.section("routing"), baseDirectory);
     root.finish();
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing);
   }
 
   private static EdgeConfig.Node node(YamlSection s) {
@@ -164,6 +166,50 @@ public final class EdgeConfigLoader {
     EdgeConfig.Shutdown shutdown = new EdgeConfig.Shutdown(s.duration("grace", EdgeConfig.Shutdown.DEFAULT.grace()));
     s.finish();
     return shutdown;
+  }
+
+  private static Escalation escalation(YamlSection s, Path base) {
+    Escalation d = Escalation.NONE;
+    String target = s.string("target", "");
+    YamlSection tls = s.section("tls");
+    Path dirSet = tls.path("dir", null);
+    Path dir = dirSet == null ? d.tlsDir() : resolve(base, dirSet);
+    String name = tls.string("name", d.tlsName());
+    tls.finish();
+    YamlSection circuit = s.section("circuit");
+    int failureRate = circuit.integer("failure-rate", d.failureRate());
+    int window = circuit.integer("window", d.window());
+    java.time.Duration openFor = circuit.duration("open-for", d.openFor());
+    circuit.finish();
+    Escalation e = new Escalation(Optional.of(target), dir, name, s.duration("timeout", d.timeout()),
+        s.integer("max-attempts", d.maxAttempts()), failureRate, window, openFor, s.bool("fallback", d.fallback()));
+    s.finish();
+    return e;
+  }
+
+  private static Routing routing(YamlSection s, Path base) {
+    Routing d = Routing.DEFAULT;
+    String rate = s.string("target-rate", "");
+    Routing r = new Routing(
+        s.strings("core-models", d.coreModels()),
+        s.strings("local-only-tenants", d.localOnlyTenants()),
+        s.string("scorer", d.scorer()),
+        Optional.ofNullable(resolve(base, s.path("training-file", null))),
+        number(s.key("threshold"), s.string("threshold", String.valueOf(d.threshold()))),
+        rate.isEmpty() ? java.util.OptionalDouble.empty()
+            : java.util.OptionalDouble.of(number(s.key("target-rate"), rate)),
+        s.integer("window", d.window()),
+        s.duration("default-budget", d.defaultBudget()));
+    s.finish();
+    return r;
+  }
+
+  private static double number(String key, String text) {
+    try {
+      return Double.parseDouble(text.trim());
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key, "must be a number, got '" + text + "'");
+    }
   }
 
   private static Path resolve(Path base, Path path) {

@@ -152,15 +152,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
 
   private void pump(CompletionStream stream, ServerCallStreamObserver<GenerateChunk> call) throws InterruptedException {
     Served served = stream.served();
-    ServedBy servedBy = ServedBy.newBuilder()
-        .setTier(Tier.TIER_EDGE)
-        .setNodeId(nodeId.get())
-        .setRegion(region)
-        .setModel(served.model())
-        .setModelVersion(served.modelVersion())
-        .setRoute(route(served.route().route()))
-        .setRouteReason(served.route().reason())
-        .build();
+    ServedBy servedBy = servedBy(served);
     Engine engine = service.engine().orElse(null);
     boolean first = true;
     while (true) {
@@ -192,7 +184,8 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       }
       StreamEvent.Done done = (StreamEvent.Done) event;
       Usage usage = done.usage();
-      chunk.setServedBy(servedBy)
+      // the last chunk says how the answer was finally served (the core may have failed mid-stream)
+      chunk.setServedBy(servedBy(stream.served()))
           .setFinishReason(done.finishReason() == io.infermesh.edge.engine.FinishReason.LENGTH
               ? FinishReason.FINISH_REASON_LENGTH : FinishReason.FINISH_REASON_STOP)
           .setUsage(io.infermesh.api.v1.Usage.newBuilder()
@@ -204,6 +197,18 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       call.onCompleted();
       return;
     }
+  }
+
+  private ServedBy servedBy(Served served) {
+    return ServedBy.newBuilder()
+        .setTier(served.route().route() == io.infermesh.edge.route.Route.CORE ? Tier.TIER_CORE : Tier.TIER_EDGE)
+        .setNodeId(nodeId.get())
+        .setRegion(region)
+        .setModel(served.model())
+        .setModelVersion(served.modelVersion())
+        .setRoute(route(served.route().route()))
+        .setRouteReason(served.route().reason())
+        .build();
   }
 
   /** Waits while the transport's buffer is full (flow control), giving up if the call ends. */
@@ -220,6 +225,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       case CORE -> Route.ROUTE_CORE;
       case EDGE_DEGRADED -> Route.ROUTE_EDGE_DEGRADED;
       case CACHE -> Route.ROUTE_CACHE;
+      case REFUSED -> Route.ROUTE_UNSPECIFIED;
     };
   }
 

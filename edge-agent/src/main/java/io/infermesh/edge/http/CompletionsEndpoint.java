@@ -1,6 +1,7 @@
 package io.infermesh.edge.http;
 
 import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.serve.CompletionRequest;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.EdgeException;
@@ -15,7 +16,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -31,6 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 final class CompletionsEndpoint {
   private static final Logger log = LoggerFactory.getLogger(CompletionsEndpoint.class);
+  private static final List<String> HINT_HEADERS = List.of("require", "privacy");
   static final String REQUEST_ID_ATTRIBUTE = "infermesh.request-id";
   /** Tokens closer together than this count as a fast stream, whose flushes are coalesced. */
   private static final long FAST_TOKEN_NANOS = TimeUnit.MICROSECONDS.toNanos(300);
@@ -76,7 +83,7 @@ final class CompletionsEndpoint {
       service.rejected(EdgeException.Kind.INVALID_ARGUMENT);
       throw e;
     }
-    try (CompletionStream stream = service.open(parsed.request(), tenant)) {
+    try (CompletionStream stream = service.open(withHeaderHints(parsed.request(), ctx), tenant)) {
       Served served = stream.served();
       ctx.attribute(REQUEST_ID_ATTRIBUTE, served.requestId());
       ctx.header("x-request-id", served.requestId());
@@ -96,6 +103,35 @@ final class CompletionsEndpoint {
     }
   }
 
+  /**
+   * Routing hints sent as headers: {@code x-infermesh-require: core}, {@code x-infermesh-privacy:
+   * local-only}, and {@code x-infermesh-budget-ms} (the caller's latency budget).
+   */
+  private static CompletionRequest withHeaderHints(CompletionRequest r, Context ctx) {
+    Map<String, String> hints = new HashMap<>(r.hints());
+    for (String name : HINT_HEADERS) {
+      String v = ctx.header("x-infermesh-" + name);
+      if (v != null && !v.isBlank()) {
+        hints.put(name, v.trim().toLowerCase(Locale.ROOT));
+      }
+    }
+    Optional<Duration> timeout = r.timeout();
+    String budget = ctx.header("x-infermesh-budget-ms");
+    if (budget != null) {
+      try {
+        timeout = Optional.of(Duration.ofMillis(Long.parseLong(budget.trim())));
+      } catch (NumberFormatException e) {
+        throw EdgeException.invalid(null, "x-infermesh-budget-ms: must be a whole number of milliseconds, got '"
+            + budget + "'");
+      }
+    }
+    if (hints.equals(r.hints()) && timeout.equals(r.timeout())) {
+      return r;
+    }
+    return new CompletionRequest(r.requestId(), r.operation(), r.model(), r.messages(), r.prompt(), r.sampling(),
+        hints, timeout);
+  }
+
   private static void respondWhole(Context ctx, CompletionStream stream, StreamEvent first, OpenAiResponses responses)
       throws InterruptedException {
     StringBuilder text = new StringBuilder();
@@ -108,6 +144,9 @@ final class CompletionsEndpoint {
       throw failed.error();
     }
     StreamEvent.Done done = (StreamEvent.Done) event;
+    // the core may have failed mid-answer and the edge finished it: say so
+    ctx.header("x-infermesh-route", stream.served().route().route().wireName());
+    ctx.header("x-infermesh-reason", stream.served().route().reason());
     byte[] body = responses.complete(text.toString(), done.finishReason(), done.usage()).toString()
         .getBytes(StandardCharsets.UTF_8);
     ctx.status(200);
@@ -133,12 +172,19 @@ final class CompletionsEndpoint {
         out.write(responses.roleChunk());
       }
       StreamEvent event = first;
+      var route = stream.served().route();
       long lastEvent = 0;
       long lastFlush = 0;
       while (true) {
         boolean ended = write(out, event, responses);
         while (!ended && (event = stream.poll()) != null) {
           ended = write(out, event, responses);
+        }
+        if (!stream.served().route().equals(route)) {
+          // headers are gone: tell the reader in an SSE comment that the edge finished the answer
+          route = stream.served().route();
+          out.write((": x-infermesh-route=" + route.route().wireName() + " x-infermesh-reason=" + route.reason()
+              + "\n\n").getBytes(StandardCharsets.UTF_8));
         }
         long now = System.nanoTime();
         // Tokens arriving faster than FAST_TOKEN_NANOS apart are flushed together at most every

@@ -12,7 +12,9 @@ public enum Route {
   /** The local engine because the core could not be used; the answer may be weaker. */
   EDGE_DEGRADED("edge-degraded"),
   /** Replayed from the response cache. */
-  CACHE("cache");
+  CACHE("cache"),
+  /** Refused: the caller required the core and the core cannot be used (HTTP 503, gRPC UNAVAILABLE). */
+  REFUSED("refused");
 
   private final String wireName;
 

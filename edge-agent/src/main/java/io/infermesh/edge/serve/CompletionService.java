@@ -39,6 +39,7 @@ import java.util.concurrent.TimeUnit;
  * the transport thread that reads the {@link CompletionStream} waits for a slot and pulls tokens. Shutdown is {@link #drain()}, {@link #awaitIdle}, then {@link #abortAll}.
  */
 public final class CompletionService {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(CompletionService.class);
   private final EdgeConfig config;
   private final Router router;
   private final ResponseCache cache;
@@ -47,8 +48,10 @@ public final class CompletionService {
   private final AdmissionQueue admission;
   private final EdgeMetrics metrics;
   private final Ticker ticker;
+  private final Escalator escalator;
+  private final LoadEstimate load;
 
-  private final Set<GenerationTask> active = ConcurrentHashMap.newKeySet();
+  private final Set<CompletionStream> active = ConcurrentHashMap.newKeySet();
   private final Object lifecycle = new Object();
   // @GuardedBy("lifecycle") for transitions; read without the lock on the fast path
   private volatile boolean draining;
@@ -63,6 +66,8 @@ public final class CompletionService {
     this.admission = b.admission;
     this.metrics = b.metrics;
     this.ticker = b.ticker;
+    this.escalator = b.escalator;
+    this.load = b.load;
     metrics.queueDepth(admission::waiting);
   }
 
@@ -136,7 +141,7 @@ public final class CompletionService {
         throw EdgeException.unavailable("the model is still loading; retry shortly");
       }
       ModelInfo info = e.info();
-      checkModel(request.model(), info);
+      checkModel(request.model(), info, config.routing().coreModels());
       modelTag = info.name();
       boolean chat = request.operation() == Operation.CHAT;
       if (chat) {
@@ -144,7 +149,9 @@ public final class CompletionService {
       } else if (request.prompt() == null) {
         throw EdgeException.invalid("prompt", "prompt: is required");
       }
-      SamplingParams sampling = RequestValidator.sampling(request.sampling(), info.contextSize());
+      // with a core behind it, max_tokens beyond the edge's context is the core's to judge
+      SamplingParams sampling = RequestValidator.sampling(request.sampling(),
+          config.escalation().enabled() ? Integer.MAX_VALUE / 2 : info.contextSize());
       limiter.tryAcquireRequest(tenant).ifPresent(wait -> {
         throw EdgeException.rateLimited("requests", "Rate limit reached for tenant '" + tenant.name() + "' ("
             + tenant.requestsPerMinute() + " requests per minute); retry after " + seconds(wait) + " s.", wait);
@@ -174,21 +181,35 @@ public final class CompletionService {
       }
 
       Prompt prompt = chat ? e.renderChat(request.messages()) : e.rawPrompt(request.prompt());
+      RequestContext context = new RequestContext(tenant, request.operation(), info.name());
+      int requestedMax = explicitMaxTokens ? sampling.maxTokens()
+          : Math.max(1, Math.min(config.model().defaultMaxTokens(), info.contextSize() - prompt.tokens()));
+      RouteDecision decision = router.decide(new RouteRequest(tenant.name(), modelTag(request.model()),
+          request.hints(), prompt.tokens(), requestedMax, info.contextSize(), routeText(request), turns(request),
+          request.timeout()));
+      metrics.routeDecision(decision.route().wireName(), decision.reason());
+      log.debug("request {}: route {} ({})", requestId, decision.route().wireName(), decision.reason());
+      long timeoutNanos = request.timeout().isPresent()
+          ? Math.min(config.admission().requestTimeout().toNanos(), Math.max(0, request.timeout().get().toNanos()))
+          : config.admission().requestTimeout().toNanos();
+      switch (decision.route()) {
+        case REFUSED -> throw EdgeException.unavailable("the core is required for this request but cannot be "
+            + "reached (" + decision.reason() + "); retry later");
+        case CORE -> {
+          SamplingParams coreSampling = explicitMaxTokens ? sampling : sampling.withMaxTokens(requestedMax);
+          Escalator.Fallback fallback = "core".equals(request.hints().get("require")) ? null : (partial, soFar, degraded) -> continueLocally(e, prompt, partial, soFar,
+                  coreSampling, degraded, requestId, context, arrived, ticker.read() + remaining(arrived, timeoutNanos));
+          // the core gets at most escalation.timeout, and never more than the request has left
+          Duration coreTimeout = Duration.ofNanos(Math.min(remaining(arrived, timeoutNanos),
+              config.escalation().timeout().toNanos()));
+          Escalator.Call call = new Escalator.Call(requestId, request, tenant, decision, coreSampling, coreTimeout,
+              fallback);
+          return track(escalator.escalate(call), context, arrived);
+        }
+        default -> { }
+      }
       sampling = RequestValidator.fitToContext(sampling, explicitMaxTokens, prompt.tokens(), info.contextSize(),
           config.model().defaultMaxTokens(), chat ? "messages" : "prompt");
-      RequestContext context = new RequestContext(tenant, request.operation(), info.name());
-
-      RouteDecision decision = router.decide(new RouteRequest(tenant.name(), modelTag(request.model()),
-          request.hints(), prompt.tokens(), sampling.maxTokens(), info.contextSize()));
-      metrics.routeDecision(decision.route().wireName(), decision.reason());
-      if (decision.route() != Route.EDGE) {
-        throw EdgeException.unavailable("the router chose '" + decision.route().wireName()
-            + "', which this agent cannot serve yet (no escalation client)");
-      }
-      long timeoutNanos = config.admission().requestTimeout().toNanos();
-      if (request.timeout().isPresent()) {
-        timeoutNanos = Math.min(timeoutNanos, Math.max(0, request.timeout().get().toNanos()));
-      }
       AdmissionQueue.Ticket ticket = admission.tryEnter();
       if (ticket == null) {
         Duration retry = config.admission().retryAfter();
@@ -215,17 +236,89 @@ public final class CompletionService {
     }
   }
 
+  private long remaining(long arrived, long timeoutNanos) {
+    return Math.max(1, arrived + timeoutNanos - ticker.read());
+  }
+
+  /** The local continuation of an escalated answer after the core failed. */
+  private CompletionStream continueLocally(Engine e, Prompt prompt, String partial, int soFar, SamplingParams sampling,
+      RouteDecision degraded, String requestId, RequestContext context, long arrived, long deadline) {
+    Prompt continued = partial.isEmpty() ? prompt : e.rawPrompt(prompt.text() + partial);
+    int room = e.info().contextSize() - continued.tokens();
+    int left = sampling.maxTokens() - soFar;
+    if (left < 1) {
+      left = 1;
+    }
+    if (room < 1) {
+      throw EdgeException.unavailable("the core failed and the answer so far does not fit the edge's context");
+    }
+    metrics.routeDecision(degraded.route().wireName(), degraded.reason());
+    AdmissionQueue.Ticket ticket = admission.tryEnter();
+    if (ticket == null) {
+      throw EdgeException.queueFull("the core failed and the edge is busy; retry", config.admission().retryAfter());
+    }
+    GenerationTask task = new GenerationTask(this, e, ticker, ticket, requestId, degraded, continued,
+        sampling.withMaxTokens(Math.min(left, room)), null, context, arrived, deadline);
+    active.add(task);
+    return task;
+  }
+
+  /** Tracks an escalated stream in the active set (for drain) and records its end in the metrics. */
+  private CompletionStream track(CompletionStream stream, RequestContext context, long arrived) {
+    TrackedStream tracked = new TrackedStream(stream, this, context, arrived);
+    synchronized (lifecycle) {
+      if (draining) {
+        stream.close();
+        throw EdgeException.unavailable("the agent is shutting down; retry on another instance");
+      }
+      active.add(tracked);
+    }
+    return tracked;
+  }
+
+  void escalationEnded(CompletionStream stream, RequestContext ctx, String route, String errorType, Usage usage,
+      long arrived) {
+    if (usage != null) {
+      limiter.recordTokens(ctx.tenant(), usage.totalTokens());
+    }
+    metrics.request(ctx.operation().semanticName(), ctx.model(), route, errorType,
+        Duration.ofNanos(ticker.read() - arrived));
+    synchronized (lifecycle) {
+      active.remove(stream);
+      lifecycle.notifyAll();
+    }
+  }
+
+  /** The text a difficulty scorer reads: the chat's contents, or the raw prompt. */
+  private static String routeText(CompletionRequest request) {
+    if (request.operation() != Operation.CHAT) {
+      return request.prompt();
+    }
+    StringBuilder b = new StringBuilder();
+    for (var m : request.messages()) {
+      if (b.length() > 0) {
+        b.append('\n');
+      }
+      b.append(m.content());
+    }
+    return b.toString();
+  }
+
+  private static int turns(CompletionRequest request) {
+    return request.operation() == Operation.CHAT ? request.messages().size() : 1;
+  }
+
   private static String modelTag(String model) {
     return model.isEmpty() ? "auto" : model;
   }
 
-  private static void checkModel(String requested, ModelInfo info) {
+  private static void checkModel(String requested, ModelInfo info, List<String> coreModels) {
     switch (requested) {
       case "", "auto", "edge", "core" -> {
         return;
       }
       default -> {
-        if (requested.equals(info.name())) {
+        if (requested.equals(info.name()) || coreModels.contains(requested)) {
           return;
         }
       }
@@ -263,8 +356,12 @@ public final class CompletionService {
 
   /** Stops every admitted request; their readers receive {@code reason}. */
   public void abortAll(EdgeException reason) {
-    for (GenerationTask task : List.copyOf(active)) {
-      task.abort(reason);
+    for (CompletionStream stream : List.copyOf(active)) {
+      if (stream instanceof GenerationTask task) {
+        task.abort(reason);
+      } else if (stream instanceof TrackedStream tracked) {
+        tracked.abort();
+      }
     }
   }
 
@@ -281,6 +378,9 @@ public final class CompletionService {
       }
     }
     metrics.tokenUsage(op, ctx.model(), usage.promptTokens(), usage.completionTokens());
+    if (load != null && firstTokenAt != 0) {
+      load.record(endedAt - firstTokenAt);
+    }
     limiter.recordTokens(ctx.tenant(), usage.totalTokens());
   }
 
@@ -316,8 +416,22 @@ public final class CompletionService {
     private AdmissionQueue admission;
     private EdgeMetrics metrics;
     private Ticker ticker = Ticker.systemTicker();
+    private Escalator escalator = Escalator.none();
+    private LoadEstimate load;
 
     private Builder() {}
+
+    /** Learns how long local generations take (for the router's saturation check); optional. */
+    public Builder load(LoadEstimate load) {
+      this.load = requireNonNull(load, "load");
+      return this;
+    }
+
+    /** Where escalated requests go ({@link Escalator#none()} by default). */
+    public Builder escalator(Escalator escalator) {
+      this.escalator = requireNonNull(escalator, "escalator");
+      return this;
+    }
 
     public Builder config(EdgeConfig config) {
       this.config = requireNonNull(config, "config");

@@ -33,7 +33,9 @@ class EdgeConfigLoaderTest {
     assertThat(config.http().maxBodyBytes()).isEqualTo(1 << 20);
     assertThat(config.grpc().enabled()).isFalse();
     assertThat(config.auth().enabled()).isFalse();
-    assertThat(config.withModelPath(null)).isEqualTo(EdgeConfig.defaults());
+    assertThat(config.escalation().enabled()).isFalse();
+    assertThat(config.escalation().tlsDir()).isEqualTo(example.toAbsolutePath().getParent().resolve("../certs").normalize());
+    assertThat(config.withModelPath(null).withEscalation(Escalation.NONE)).isEqualTo(EdgeConfig.defaults());
   }
 
   @Test

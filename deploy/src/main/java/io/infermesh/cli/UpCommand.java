@@ -1,0 +1,120 @@
+package io.infermesh.cli;
+
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code infermesh up}: a whole local mesh in one process — CA and certificates (created once
+ * under {@code --dir}), tiny models, a core node and an edge agent escalating to it over mTLS —
+ * until Ctrl-C, then a clean stop (edge first, then core).
+ */
+@Command(
+    name = "up",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = {
+      "Run a whole local mesh: a mesh CA and certificates, tiny generated models, a core node",
+      "(mTLS gRPC) and an edge agent (OpenAI API on --http-port) that routes each request to",
+      "the edge or the core. Ctrl-C stops everything cleanly.",
+      "",
+      "  infermesh up",
+      "  infermesh up --demo",
+      "  infermesh up --edge-model qwen2.5-0.5b-q4_0.gguf --core-model Qwen2.5-7B-Instruct/",
+      ""
+    })
+final class UpCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--dir", paramLabel = "DIR", defaultValue = ".infermesh",
+      description = "State directory: CA, certificates, generated models (default: ${DEFAULT-VALUE}).")
+  Path dir;
+
+  @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "8080",
+      description = "The edge's HTTP port (default: ${DEFAULT-VALUE}; 0 picks one).")
+  int httpPort;
+
+  @Option(names = "--core-port", paramLabel = "PORT", defaultValue = "9443",
+      description = "The core's mTLS gRPC port (default: ${DEFAULT-VALUE}; 0 picks one).")
+  int corePort;
+
+  @Option(names = "--edge-model", paramLabel = "GGUF", description = "The edge's model (default: a tiny generated one).")
+  Path edgeModel;
+
+  @Option(names = "--core-model", paramLabel = "PATH",
+      description = "The core's model: GGUF file or Hugging Face checkpoint directory (default: a tiny generated one).")
+  Path coreModel;
+
+  @Option(names = "--demo", description = "Send a request per routing rule and print where each went.")
+  boolean demo;
+
+  @Option(names = "--exit", description = "Stop after start-up (and the demo) instead of waiting for Ctrl-C.")
+  boolean exit;
+
+  @Override
+  public Integer call() throws Exception {
+    prefixLogsWithComponent();
+    PrintWriter out = spec.commandLine().getOut();
+    CountDownLatch terminate = new CountDownLatch(1);
+    EdgeSignals.onTermination(terminate::countDown);
+    MeshUp.Options options = new MeshUp.Options(dir, httpPort, corePort, Optional.ofNullable(edgeModel),
+        Optional.ofNullable(coreModel), io.infermesh.edge.config.Routing.DEFAULT, java.time.Duration.ofSeconds(60));
+    out.println("infermesh up: preparing " + dir.toAbsolutePath().normalize() + " and starting the mesh…");
+    out.flush();
+    try (MeshUp mesh = MeshUp.start(options)) {
+      String base = "http://127.0.0.1:" + mesh.edge().httpPort();
+      out.println();
+      out.println("  core  tiny-core  mTLS gRPC  127.0.0.1:" + mesh.corePort() + "   model " + mesh.coreModel());
+      out.println("  edge  OpenAI API " + base + "/v1   model " + mesh.edgeModel());
+      out.println("  pki   " + mesh.certificates() + " (trust domain " + MeshUp.TRUST_DOMAIN + ")");
+      out.println();
+      out.println("Try:");
+      out.println("  curl -si " + base + "/v1/chat/completions -H 'Content-Type: application/json' \\");
+      out.println("    -d '{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":16}'");
+      out.println("  (model \"core\" or header 'x-infermesh-require: core' escalates; "
+          + "'x-infermesh-privacy: local-only' never leaves the edge)");
+      out.println();
+      out.flush();
+      if (demo) {
+        MeshDemo.print(MeshDemo.run(base), out);
+      }
+      if (!exit) {
+        out.println("Ctrl-C to stop.");
+        out.flush();
+        terminate.await();
+      }
+      out.println("infermesh up: stopping the edge, then the core");
+      out.flush();
+    }
+    return 0;
+  }
+
+  /** Prefixes every log line with its component (core, edge, certs, …) taken from the logger's package. */
+  private static void prefixLogsWithComponent() {
+    if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+      return;
+    }
+    ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    if (!(root.getAppender("STDERR") instanceof ConsoleAppender<ILoggingEvent> appender)) {
+      return;
+    }
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setContext(context);
+    encoder.setPattern("%d{HH:mm:ss.SSS} %-5level %-5replace(%logger){'^io\\.infermesh\\.([a-z]+)\\..*$', '$1'}"
+        + " [%thread] %logger{0} - %msg%n");
+    encoder.start();
+    appender.stop();
+    appender.setEncoder(encoder);
+    appender.start();
+  }
+}

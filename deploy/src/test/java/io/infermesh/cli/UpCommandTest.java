@@ -1,0 +1,89 @@
+package io.infermesh.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code infermesh up --demo --exit} in-process: the whole mesh comes up, routes the demo, and stops. */
+class UpCommandTest {
+  @TempDir Path dir;
+
+
+  @Test
+  void up_demoOnAFreshDirectory_printsWhatRunsWhereAndARouteTable() throws Exception {
+    Path state = dir.resolve("state");
+    CliRun r = CliRun.of("up", "--dir", state.toString(), "--http-port", "0", "--core-port", "0", "--demo", "--exit");
+    assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+    assertThat(r.out()).contains("core  tiny-core  mTLS gRPC  127.0.0.1:", "edge  OpenAI API http://127.0.0.1:",
+        "curl -si http://127.0.0.1:", "/v1/chat/completions");
+    assertThat(r.out()).contains("prompt", "route", "reason", "latency")
+        .contains("difficulty-low", "difficulty-high", "alias-core", "privacy-local-only", "exceeds-edge-context");
+    assertThat(r.out()).doesNotContain(" 503 ", " 400 ", " 500 ");
+    assertThat(state.resolve("pki/ca/ca.crt")).exists();
+    assertThat(state.resolve("pki/certs/edge-0.crt")).exists();
+    assertThat(Files.list(state.resolve("models")).count()).isEqualTo(2);
+
+    // a second start reuses the CA
+    byte[] ca = Files.readAllBytes(state.resolve("pki/ca/ca.crt"));
+    CliRun again = CliRun.of("up", "--dir", state.toString(), "--http-port", "0", "--core-port", "0", "--exit");
+    assertThat(again.exitCode()).as(again.err()).isZero();
+    assertThat(Files.readAllBytes(state.resolve("pki/ca/ca.crt"))).isEqualTo(ca);
+  }
+
+  @Test
+  void upProcess_servesThenStopsEverythingCleanlyOnSignal() throws Exception {
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    Path stderr = dir.resolve("stderr.log");
+    Process process = new ProcessBuilder(List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp", classpath, Main.class.getName(),
+            "up", "--dir", dir.resolve("state").toString(), "--http-port", "0", "--core-port", "0"))
+        .redirectError(stderr.toFile())
+        .start();
+    try {
+      Pattern edgeLine = Pattern.compile("edge  OpenAI API http://127\\.0\\.0\\.1:(\\d+)/v1");
+      BufferedReader stdout = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      Matcher ready = null;
+      for (String line; ready == null && (line = stdout.readLine()) != null; ) {
+        Matcher m = edgeLine.matcher(line);
+        ready = m.find() ? m : null;
+      }
+      assertThat(ready).as(Files.readString(stderr)).isNotNull();
+      HttpResponse<String> reply = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ready.group(1) + "/v1/chat/completions"))
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(
+                  "{\"model\": \"core\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 4}"))
+              .timeout(Duration.ofSeconds(30))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(reply.statusCode()).isEqualTo(200);
+      assertThat(reply.headers().firstValue("x-infermesh-route")).hasValue("core");
+
+      process.destroy(); // SIGTERM, handled like Ctrl-C's SIGINT
+
+      assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      String log = Files.readString(stderr);
+      assertThat(process.exitValue()).as(log).isZero();
+      // each component's lines carry its prefix
+      assertThat(log).containsPattern("INFO  edge .*EdgeAgent - stopped").containsPattern("INFO  core ");
+    } finally {
+      process.destroyForcibly();
+    }
+  }
+}

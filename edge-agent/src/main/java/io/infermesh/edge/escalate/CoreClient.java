@@ -1,0 +1,209 @@
+package io.infermesh.edge.escalate;
+
+import static java.util.Objects.requireNonNull;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
+import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.EscalationContext;
+import io.infermesh.api.v1.GenerateRequest;
+import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.certs.ExpectedIdentity;
+import io.infermesh.certs.MeshChannels;
+import io.infermesh.certs.MeshCredentialFiles;
+import io.infermesh.certs.MeshTls;
+import io.infermesh.certs.Role;
+import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.Escalation;
+import io.infermesh.edge.engine.ChatMessage;
+import io.infermesh.edge.route.CoreState;
+import io.infermesh.edge.serve.CompletionStream;
+import io.infermesh.edge.serve.Escalator;
+import io.infermesh.edge.serve.Operation;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The edge's client of the core: grpc-java over mTLS (this edge's certificate, role {@code edge};
+ * the server must present a {@code core} identity), with retries on UNAVAILABLE from the gRPC
+ * service config and a resilience4j circuit breaker in front. Each escalation is a {@link
+ * CoreStream} that passes the core's chunks straight through and cancels the call when the caller
+ * goes away. Thread-safe.
+ */
+public final class CoreClient implements Escalator, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CoreClient.class);
+
+  private final ManagedChannel channel;
+  private final InferenceGrpc.InferenceStub stub;
+  private final CircuitBreaker breaker;
+  private final MeshTls tls;
+  private final EdgeConfig.Node node;
+  private final Escalation config;
+
+  private CoreClient(ManagedChannel channel, CircuitBreaker breaker, MeshTls tls, EdgeConfig.Node node,
+      Escalation config) {
+    this.channel = channel;
+    this.stub = InferenceGrpc.newStub(channel);
+    this.breaker = breaker;
+    this.tls = tls;
+    this.node = node;
+    this.config = config;
+  }
+
+  /**
+   * A client for {@code config.target()}; connects lazily.
+   *
+   * @throws IOException when this edge's certificate files cannot be read
+   * @throws IllegalArgumentException when no target is configured
+   */
+  public static CoreClient connect(Escalation config, EdgeConfig.Node node) throws IOException {
+    requireNonNull(config, "config");
+    requireNonNull(node, "node");
+    String configured = config.target().orElseThrow(() -> new IllegalArgumentException("escalation.target is not set"));
+    // a comma-separated list of host:port is a static set of cores, balanced round robin
+    List<String> list = Arrays.stream(configured.split(",")).map(String::trim).filter(t -> !t.isEmpty()).toList();
+    String target = list.size() > 1 ? StaticTargets.target(list) : configured;
+    MeshTls tls = MeshTls.builder(MeshCredentialFiles.in(config.tlsDir(), config.tlsName())).build();
+    ManagedChannel channel = MeshChannels.builder(target, tls, ExpectedIdentity.roles(Role.CORE))
+        .defaultServiceConfig(serviceConfig(config.maxAttempts(), list.size() > 1))
+        .enableRetry()
+        // callbacks only enqueue (CoreStream), so run them on the transport thread: one thread hop less per chunk
+        .directExecutor()
+        .build();
+    CircuitBreaker breaker = CircuitBreaker.of("core", CircuitBreakerConfig.custom()
+        .failureRateThreshold(config.failureRate())
+        .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+        .slidingWindowSize(config.window())
+        .minimumNumberOfCalls(config.window())
+        .waitDurationInOpenState(config.openFor())
+        .automaticTransitionFromOpenToHalfOpenEnabled(true)
+        .permittedNumberOfCallsInHalfOpenState(Math.max(1, Math.min(3, config.window())))
+        .build());
+    breaker.getEventPublisher().onStateTransition(e -> log.info("core circuit {}", e.getStateTransition()));
+    log.info("escalating to the core at {} as {}", target, tls.identity());
+    return new CoreClient(channel, breaker, tls, node, config);
+  }
+
+  /**
+   * The gRPC service config: retry {@code Inference} calls that fail UNAVAILABLE before any
+   * response arrived (gRPC never retries once the server has answered); with several cores,
+   * balance round robin over the ready ones.
+   */
+  static Map<String, ?> serviceConfig(int maxAttempts, boolean balance) {
+    Map<String, Object> method = new java.util.LinkedHashMap<>();
+    method.put("name", List.of(Map.of("service", InferenceGrpc.SERVICE_NAME)));
+    if (maxAttempts > 1) {
+      method.put("retryPolicy", Map.of(
+          "maxAttempts", (double) maxAttempts,
+          "initialBackoff", "0.05s",
+          "maxBackoff", "0.5s",
+          "backoffMultiplier", 2.0,
+          "retryableStatusCodes", List.of("UNAVAILABLE")));
+    }
+    if (balance) {
+      return Map.of("methodConfig", List.of(method), "loadBalancingConfig", List.of(Map.of("round_robin", Map.of())));
+    }
+    return Map.of("methodConfig", List.of(method));
+  }
+
+  @Override
+  public CoreState state() {
+    CircuitBreaker.State s = breaker.getState();
+    if (s == CircuitBreaker.State.OPEN || s == CircuitBreaker.State.FORCED_OPEN) {
+      return CoreState.CIRCUIT_OPEN;
+    }
+    ConnectivityState c = channel.getState(true);
+    if (c == ConnectivityState.TRANSIENT_FAILURE || c == ConnectivityState.SHUTDOWN) {
+      return CoreState.UNREACHABLE;
+    }
+    return CoreState.AVAILABLE;
+  }
+
+  /** The circuit breaker's state (for metrics and tests). */
+  public CircuitBreaker.State circuit() {
+    return breaker.getState();
+  }
+
+  @Override
+  public CompletionStream escalate(Call call) {
+    GenerateRequest request = toGenerateRequest(call);
+    CoreStream stream = new CoreStream(call, breaker, config.fallback() ? call.fallback() : null);
+    stream.start(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS), request);
+    return stream;
+  }
+
+  GenerateRequest toGenerateRequest(Call call) {
+    var r = call.request();
+    var s = call.sampling();
+    SamplingParams.Builder sampling = SamplingParams.newBuilder()
+        .setMaxTokens(s.maxTokens())
+        .setTemperature(s.temperature())
+        .setTopP(s.topP())
+        .setTopK(s.topK())
+        .addAllStop(s.stop());
+    s.seed().ifPresent(sampling::setSeed);
+    GenerateRequest.Builder b = GenerateRequest.newBuilder()
+        .setRequestId(call.requestId())
+        .setTenant(call.tenant().name())
+        .setModel(coreModel(r.model()))
+        .setSampling(sampling)
+        .putAllHints(r.hints())
+        .setEscalation(EscalationContext.newBuilder()
+            .setEdgeId(tls.identity().toString())
+            .setEdgeRegion(node.region())
+            .setReason(call.decision().reason())
+            .setAttempt(1));
+    if (r.operation() == Operation.CHAT) {
+      ChatMessages.Builder chat = ChatMessages.newBuilder();
+      for (ChatMessage m : r.messages()) {
+        io.infermesh.api.v1.ChatMessage.Builder cm = io.infermesh.api.v1.ChatMessage.newBuilder()
+            .setRole(m.role().wireName()).setContent(m.content());
+        if (m.name() != null) {
+          cm.setName(m.name());
+        }
+        chat.addMessages(cm);
+      }
+      b.setChat(chat);
+    } else {
+      b.setPrompt(r.prompt());
+    }
+    return b.build();
+  }
+
+  /** The model the core is asked for: aliases other than a core model name become {@code auto}. */
+  private static String coreModel(String requested) {
+    return switch (requested) {
+      case "", "auto", "edge", "core" -> "auto";
+      default -> requested;
+    };
+  }
+
+  /** Closes the channel (calls in flight are cancelled after a short grace) and the credentials. */
+  @Override
+  public void close() {
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(2, TimeUnit.SECONDS)) {
+        channel.shutdownNow();
+        channel.awaitTermination(2, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      channel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    tls.close();
+  }
+
+  @Override
+  public String toString() {
+    return "CoreClient{" + config.target().orElse("") + ", circuit=" + breaker.getState() + "}";
+  }
+}

@@ -1,0 +1,75 @@
+package io.infermesh.edge.serve;
+
+import static java.util.Objects.requireNonNull;
+
+import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.engine.SamplingParams;
+import io.infermesh.edge.route.CoreState;
+import io.infermesh.edge.route.RouteDecision;
+import java.time.Duration;
+
+/**
+ * Sends a request to the core and streams the answer back as a {@link CompletionStream}. The
+ * implementation ({@code io.infermesh.edge.escalate.CoreClient}) owns the transport; this service
+ * only says what to send and how to finish locally if the core fails. Thread-safe.
+ */
+public interface Escalator {
+  /** Whether the core can take a request now. */
+  CoreState state();
+
+  /**
+   * Starts {@code call}. Never throws for transport failures: they arrive as events (or, when the
+   * call allows it, as a local continuation through {@link Call#fallback}).
+   */
+  CompletionStream escalate(Call call);
+
+  /** Continues an answer locally from the text the core produced so far. */
+  @FunctionalInterface
+  interface Fallback {
+    /**
+     * A local stream that continues after {@code partial}, served as {@code decision}.
+     *
+     * @param completionTokensSoFar tokens the core already produced (subtracted from max_tokens)
+     * @throws EdgeException when the edge cannot take it (queue full, does not fit)
+     */
+    CompletionStream continueAfter(String partial, int completionTokensSoFar, RouteDecision decision);
+  }
+
+  /**
+   * One escalation.
+   *
+   * @param requestId the request id (sent to the core)
+   * @param request the request as the client sent it
+   * @param tenant the tenant it is billed to
+   * @param decision the routing decision (its reason goes to the core in {@code EscalationContext})
+   * @param sampling validated sampling controls
+   * @param timeout the deadline for the whole call
+   * @param fallback how to finish locally, or null when policy forbids it (the caller required the core)
+   */
+  record Call(String requestId, CompletionRequest request, Tenant tenant, RouteDecision decision,
+      SamplingParams sampling, Duration timeout, Fallback fallback) {
+    public Call {
+      requireNonNull(requestId, "requestId");
+      requireNonNull(request, "request");
+      requireNonNull(tenant, "tenant");
+      requireNonNull(decision, "decision");
+      requireNonNull(sampling, "sampling");
+      requireNonNull(timeout, "timeout");
+    }
+  }
+
+  /** An escalator for an agent without a core: always {@link CoreState#NOT_CONFIGURED}. */
+  static Escalator none() {
+    return new Escalator() {
+      @Override
+      public CoreState state() {
+        return CoreState.NOT_CONFIGURED;
+      }
+
+      @Override
+      public CompletionStream escalate(Call call) {
+        throw EdgeException.unavailable("no core is configured for this agent");
+      }
+    };
+  }
+}
