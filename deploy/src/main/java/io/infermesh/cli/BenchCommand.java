@@ -37,14 +37,17 @@ import picocli.CommandLine.Option;
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
+    header = "Load-test an OpenAI-compatible endpoint: throughput and latency.",
     versionProvider = VersionProvider.class,
     description = {
-      "Load-test an OpenAI-compatible endpoint: requests/s, output tokens/s, time to first token,",
-      "time per output token and end-to-end latency (p50/p90/p99), errors by kind, and the route",
-      "mix (x-infermesh-route) of an infermesh edge.",
+      "Prints requests/s, output tokens/s, time to first token, time per output",
+      "token and end-to-end latency (p50/p90/p99), errors by kind, and the route",
+      "mix (x-infermesh-route) of an infermesh edge. Works against any",
+      "OpenAI-compatible server (vLLM, llama.cpp server, TGI, ...).",
       "",
       "  infermesh bench --url http://127.0.0.1:8080 -c 8 -n 200",
-      "  infermesh bench --url http://127.0.0.1:8000 --model Qwen/Qwen2.5-0.5B --duration 60s --json",
+      "  infermesh bench --url http://127.0.0.1:8000 --model Qwen/Qwen2.5-0.5B \\",
+      "      --duration 60s --json",
       ""
     })
 final class BenchCommand implements Callable<Integer> {

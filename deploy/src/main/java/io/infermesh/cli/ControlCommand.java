@@ -17,6 +17,7 @@ import picocli.CommandLine.Option;
 @Command(
     name = "control",
     mixinStandardHelpOptions = true,
+    header = "Run the xDS control plane for Envoy and proxyless gRPC clients.",
     versionProvider = VersionProvider.class,
     description = {
       "Run the xDS control plane: endpoints from mesh.yaml and Consul, one snapshot per",

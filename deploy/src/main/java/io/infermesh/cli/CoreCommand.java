@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
 @Command(
     name = "core",
     mixinStandardHelpOptions = true,
+    header = "Run a core node: the DJL engine (or a pipeline stage) on mTLS gRPC.",
     versionProvider = VersionProvider.class,
     description = {
       "Run a core node: the DJL/PyTorch engine with continuous batching behind the",

@@ -23,6 +23,7 @@ import picocli.CommandLine.Option;
 @Command(
     name = "edge",
     mixinStandardHelpOptions = true,
+    header = "Run an edge agent: llama.cpp behind the OpenAI API and gRPC.",
     versionProvider = VersionProvider.class,
     description = {
       "Run an edge agent: a local llama.cpp model behind an OpenAI-compatible HTTP API",

@@ -14,6 +14,12 @@ import io.infermesh.edge.config.Routing;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
+import io.infermesh.xds.config.MeshConfig;
+import io.infermesh.xds.config.MeshConfigLoader;
+import io.infermesh.xds.server.ControlPlane;
+import io.infermesh.xds.server.ProxylessBootstrap;
+import io.infermesh.xds.snapshot.MeshEndpoint;
+import io.infermesh.xds.snapshot.MeshPolicy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,14 +34,49 @@ import org.slf4j.LoggerFactory;
  * A whole local mesh in this JVM, as {@code infermesh up} runs it: a CA and certificates under
  * {@code <dir>/pki} (the CA is created once and reused; leaves are re-issued each start), the
  * tiny models under {@code <dir>/models} (unless real ones are given), one core node on loopback
- * mTLS gRPC and one edge agent escalating to it. Also the fixture of the whole-mesh tests, which
- * stop and restart the core. Not thread-safe: start, restart and close from one thread.
+ * mTLS gRPC, optionally an xDS control plane on loopback serving that core as {@code
+ * core-inference}, and one edge agent escalating to the core — through {@code xds:///core-inference}
+ * when the control plane runs, else directly to its address. Also the fixture of the whole-mesh
+ * tests, which stop and restart the core. Not thread-safe: start, restart and close from one thread.
+ *
+ * <p>With the control plane, this sets the JVM's grpc-xds bootstrap (system property {@value
+ * #BOOTSTRAP_PROPERTY}), which grpc-xds reads once per JVM: a second mesh with a control plane in
+ * the same JVM must use the same xDS port (a fresh process, or a test class in its own fork).
  */
 final class MeshUp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MeshUp.class);
   static final String TRUST_DOMAIN = "infermesh.local";
   static final String REGION = "local";
   static final int EDGE_CONTEXT = 512;
+  static final String CORE_NAME = "core-0";
+  static final String CORE_MODEL = "tiny-core";
+  static final String EDGE_NAME = "edge-0";
+  /** The mesh service the core serves and the edge asks the control plane for. */
+  static final String CORE_SERVICE = "core-inference";
+  static final String XDS_TARGET = "xds:///" + CORE_SERVICE;
+  static final String BOOTSTRAP_PROPERTY = "io.grpc.xds.bootstrapConfig";
+  /** grpc-xds prefers these to {@value #BOOTSTRAP_PROPERTY}. */
+  private static final List<String> BOOTSTRAP_OVERRIDES = List.of("GRPC_XDS_BOOTSTRAP", "io.grpc.xds.bootstrap",
+      "GRPC_XDS_BOOTSTRAP_CONFIG");
+
+  /**
+   * The control plane {@code up} runs: the embedded demo mesh ({@link MeshConfigLoader#defaults()},
+   * plaintext xDS on loopback) with this mesh's core as its one static endpoint.
+   *
+   * @param xdsPort its xDS port (0 picks one)
+   * @param adminPort its admin HTTP port ({@code /nodes}, {@code /mesh}, {@code /metrics}); 0 picks
+   *     one, -1 turns it off
+   */
+  record Control(int xdsPort, int adminPort) {
+    Control {
+      if (xdsPort < 0 || xdsPort > 65_535) {
+        throw new IllegalArgumentException("--xds-port must be 0..65535, was " + xdsPort);
+      }
+      if (adminPort < -1 || adminPort > 65_535) {
+        throw new IllegalArgumentException("--control-admin-port must be -1 (off) or 0..65535, was " + adminPort);
+      }
+    }
+  }
 
   /**
    * What to run.
@@ -47,15 +88,28 @@ final class MeshUp implements AutoCloseable {
    * @param coreModel a GGUF file or HF checkpoint for the core, or empty for the tiny one
    * @param routing the edge's routing settings
    * @param escalationTimeout the deadline of an escalated call
+   * @param control the control plane to run, or empty for none (the edge dials the core directly)
    */
   record Options(Path dir, int httpPort, int corePort, Optional<Path> edgeModel, Optional<Path> coreModel,
-      Routing routing, Duration escalationTimeout) {
+      Routing routing, Duration escalationTimeout, Optional<Control> control) {
     Options {
       requireNonNull(dir, "dir");
       requireNonNull(edgeModel, "edgeModel");
       requireNonNull(coreModel, "coreModel");
       requireNonNull(routing, "routing");
       requireNonNull(escalationTimeout, "escalationTimeout");
+      requireNonNull(control, "control");
+    }
+
+    /** Without a control plane. */
+    Options(Path dir, int httpPort, int corePort, Optional<Path> edgeModel, Optional<Path> coreModel,
+        Routing routing, Duration escalationTimeout) {
+      this(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, Optional.empty());
+    }
+
+    Options withControl(Control value) {
+      return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout,
+          Optional.of(value));
     }
 
     static Options defaults(Path dir) {
@@ -70,6 +124,7 @@ final class MeshUp implements AutoCloseable {
   private final Path coreModel;
   private CoreNode core;
   private int corePort;
+  private ControlPlane controlPlane;
   private EdgeAgent edge;
 
   private MeshUp(Options options, Path pki, CertificateAuthority ca, Path edgeModel, Path coreModel) {
@@ -81,12 +136,15 @@ final class MeshUp implements AutoCloseable {
     this.corePort = options.corePort();
   }
 
-  /** Prepares the state directory and starts the core, then the edge; waits until both are ready. */
+  /**
+   * Prepares the state directory and starts the core, the control plane (when asked for), then the
+   * edge; waits until all are ready.
+   */
   static MeshUp start(Options options) throws Exception {
     Path dir = options.dir().toAbsolutePath().normalize();
     Path pki = dir.resolve("pki");
     CertificateAuthority ca = certificateAuthority(pki.resolve("ca"));
-    for (var leaf : List.of(new Object[] {Role.CORE, "core-0"}, new Object[] {Role.EDGE, "edge-0"})) {
+    for (var leaf : List.of(new Object[] {Role.CORE, CORE_NAME}, new Object[] {Role.EDGE, EDGE_NAME})) {
       ca.issue(LeafRequest.builder((Role) leaf[0], REGION, (String) leaf[1]).dnsName("localhost")
           .ipAddress("127.0.0.1").validity(Duration.ofDays(30)).build()).writeTo(pki.resolve("certs"), true);
     }
@@ -98,6 +156,9 @@ final class MeshUp implements AutoCloseable {
     MeshUp mesh = new MeshUp(options, pki, ca, edgeModel, coreModel);
     try {
       mesh.startCore();
+      if (options.control().isPresent()) {
+        mesh.startControlPlane(options.control().get());
+      }
       mesh.startEdge();
     } catch (Exception e) {
       mesh.close();
@@ -122,9 +183,9 @@ final class MeshUp implements AutoCloseable {
     if (core != null) {
       throw new IllegalStateException("the core is running");
     }
-    CoreConfig config = new CoreConfig(new CoreConfig.Node("core-0", REGION), corePort,
-        new CoreConfig.Tls(pki.resolve("certs"), "core-0"),
-        new CoreConfig.Model("tiny-core", coreModel, "", "", "cpu", 64),
+    CoreConfig config = new CoreConfig(new CoreConfig.Node(CORE_NAME, REGION), corePort,
+        new CoreConfig.Tls(pki.resolve("certs"), CORE_NAME),
+        new CoreConfig.Model(CORE_MODEL, coreModel, "", "", "cpu", 64),
         CoreConfig.Engine.builtin(), CoreConfig.Scheduling.defaults(), CoreConfig.Stage.single(), -1);
     CoreNode started = CoreNode.start(config);
     try {
@@ -145,8 +206,53 @@ final class MeshUp implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts the control plane on the demo mesh, its one static endpoint this core, and gives this
+   * JVM the grpc-xds bootstrap of the edge (plaintext xDS on loopback, as {@link ProxylessBootstrap}
+   * explains; the edge's calls to the core stay mTLS).
+   */
+  private void startControlPlane(Control control) throws IOException, InterruptedException {
+    requireBootstrapSettable();
+    MeshConfig demo = MeshConfigLoader.defaults();
+    MeshPolicy p = demo.policy();
+    MeshPolicy policy = new MeshPolicy(TRUST_DOMAIN, p.regions(), p.services(), p.burst(), p.upstream(), p.envoy(),
+        p.mtls());
+    MeshEndpoint endpoint = MeshEndpoint.builder(CORE_SERVICE, "127.0.0.1", corePort, REGION)
+        .id(CORE_NAME).model(CORE_MODEL).build();
+    MeshConfig config = new MeshConfig(policy,
+        demo.control().withXdsPort(control.xdsPort()).withAdminPort(control.adminPort()), Optional.empty(),
+        List.of(endpoint));
+    ControlPlane started = ControlPlane.builder(config).startupTimeout(Duration.ofSeconds(5)).start();
+    String bootstrap = ProxylessBootstrap.json(xdsAddress(started), EDGE_NAME, REGION, "insecure");
+    String existing = System.getProperty(BOOTSTRAP_PROPERTY);
+    if (existing != null && !existing.equals(bootstrap)) {
+      started.close();
+      throw new IllegalStateException("this JVM already has another grpc-xds bootstrap (" + BOOTSTRAP_PROPERTY
+          + "), and grpc-xds reads it only once: start this mesh in a fresh process, with the same --xds-port, "
+          + "or without the control plane (--no-control)");
+    }
+    System.setProperty(BOOTSTRAP_PROPERTY, bootstrap);
+    controlPlane = started;
+  }
+
+  /** grpc-xds reads these before {@value #BOOTSTRAP_PROPERTY}: with one set, the edge would not find this mesh. */
+  private static void requireBootstrapSettable() {
+    for (String name : BOOTSTRAP_OVERRIDES) {
+      String value = name.startsWith("GRPC_") ? System.getenv(name) : System.getProperty(name);
+      if (value != null && !value.isBlank()) {
+        throw new IllegalStateException(name + " is set, and grpc-xds would read its bootstrap from there instead of "
+            + "from this mesh's control plane: unset it, or start without the control plane (--no-control)");
+      }
+    }
+  }
+
+  private static String xdsAddress(ControlPlane plane) {
+    return plane.config().control().xdsAddress() + ":" + plane.xdsPort();
+  }
+
   private void startEdge() throws Exception {
-    Escalation escalation = Escalation.NONE.withTarget("127.0.0.1:" + corePort, pki.resolve("certs"), "edge-0");
+    String target = controlPlane != null ? XDS_TARGET : "127.0.0.1:" + corePort;
+    Escalation escalation = Escalation.NONE.withTarget(target, pki.resolve("certs"), EDGE_NAME);
     escalation = new Escalation(escalation.target(), escalation.tlsDir(), escalation.tlsName(),
         options.escalationTimeout(), escalation.maxAttempts(), escalation.failureRate(), escalation.window(),
         Duration.ofSeconds(2), true);
@@ -174,6 +280,21 @@ final class MeshUp implements AutoCloseable {
     return edge;
   }
 
+  /** The control plane, or empty when this mesh runs without one. */
+  Optional<ControlPlane> controlPlane() {
+    return Optional.ofNullable(controlPlane);
+  }
+
+  /** The control plane's xDS address ({@code host:port}); only with a control plane. */
+  String xdsAddress() {
+    return xdsAddress(controlPlane);
+  }
+
+  /** The core target the edge escalates to: {@code xds:///core-inference} or the core's address. */
+  String escalationTarget() {
+    return edge.config().escalation().target().orElse("");
+  }
+
   Path edgeModel() {
     return edgeModel;
   }
@@ -191,12 +312,19 @@ final class MeshUp implements AutoCloseable {
     return ca;
   }
 
-  /** Stops the edge first (it drains, finishing what the core sends), then the core. */
+  /**
+   * Stops the edge first (it drains, finishing what the core sends), then the control plane, then
+   * the core.
+   */
   @Override
   public void close() {
     if (edge != null) {
       edge.close();
       edge = null;
+    }
+    if (controlPlane != null) {
+      controlPlane.close();
+      controlPlane = null;
     }
     stopCore();
   }

@@ -16,21 +16,27 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code infermesh up}: a whole local mesh in one process — CA and certificates (created once
- * under {@code --dir}), tiny models, a core node and an edge agent escalating to it over mTLS —
- * until Ctrl-C, then a clean stop (edge first, then core).
+ * under {@code --dir}), tiny models, a core node, an xDS control plane on loopback serving that
+ * core as {@code core-inference}, and an edge agent escalating to it over mTLS through {@code
+ * xds:///core-inference} ({@code --no-control}: directly to the core's address) — until Ctrl-C,
+ * then a clean stop (edge, control plane, core).
  */
 @Command(
     name = "up",
     mixinStandardHelpOptions = true,
+    header = "Run a whole local mesh in one process: CA, models, core, xDS, edge.",
     versionProvider = VersionProvider.class,
     description = {
-      "Run a whole local mesh: a mesh CA and certificates, tiny generated models, a core node",
-      "(mTLS gRPC) and an edge agent (OpenAI API on --http-port) that routes each request to",
-      "the edge or the core. Ctrl-C stops everything cleanly.",
+      "Starts a mesh CA and certificates, tiny generated models, a core node",
+      "(mTLS gRPC), an xDS control plane (loopback) and an edge agent (OpenAI",
+      "API on --http-port) that routes each request to the edge or to the core,",
+      "which it finds through xds:///core-inference. Ctrl-C stops everything.",
       "",
       "  infermesh up",
       "  infermesh up --demo",
-      "  infermesh up --edge-model qwen2.5-0.5b-q4_0.gguf --core-model Qwen2.5-7B-Instruct/",
+      "  infermesh up --no-control          # the edge dials the core directly",
+      "  infermesh up --edge-model qwen2.5-0.5b-q4_0.gguf \\",
+      "      --core-model Qwen2.5-7B-Instruct/",
       ""
     })
 final class UpCommand implements Callable<Integer> {
@@ -47,6 +53,19 @@ final class UpCommand implements Callable<Integer> {
   @Option(names = "--core-port", paramLabel = "PORT", defaultValue = "9443",
       description = "The core's mTLS gRPC port (default: ${DEFAULT-VALUE}; 0 picks one).")
   int corePort;
+
+  @Option(names = "--xds-port", paramLabel = "PORT", defaultValue = "18000",
+      description = "The control plane's xDS port, plaintext on 127.0.0.1 (default: ${DEFAULT-VALUE}; 0 picks one).")
+  int xdsPort;
+
+  @Option(names = "--control-admin-port", paramLabel = "PORT", defaultValue = "18080",
+      description = "The control plane's admin HTTP port: /nodes, /mesh, /metrics (default: ${DEFAULT-VALUE}; "
+          + "0 picks one; -1 turns it off).")
+  int controlAdminPort;
+
+  @Option(names = "--no-control",
+      description = "Run no control plane: the edge escalates straight to the core's address instead of xds:///.")
+  boolean noControl;
 
   @Option(names = "--edge-model", paramLabel = "GGUF", description = "The edge's model (default: a tiny generated one).")
   Path edgeModel;
@@ -69,13 +88,20 @@ final class UpCommand implements Callable<Integer> {
     EdgeSignals.onTermination(terminate::countDown);
     MeshUp.Options options = new MeshUp.Options(dir, httpPort, corePort, Optional.ofNullable(edgeModel),
         Optional.ofNullable(coreModel), io.infermesh.edge.config.Routing.DEFAULT, java.time.Duration.ofSeconds(60));
+    if (!noControl) {
+      options = options.withControl(new MeshUp.Control(xdsPort, controlAdminPort));
+    }
     out.println("infermesh up: preparing " + dir.toAbsolutePath().normalize() + " and starting the mesh…");
     out.flush();
     try (MeshUp mesh = MeshUp.start(options)) {
       String base = "http://127.0.0.1:" + mesh.edge().httpPort();
       out.println();
       out.println("  core  tiny-core  mTLS gRPC  127.0.0.1:" + mesh.corePort() + "   model " + mesh.coreModel());
+      mesh.controlPlane().ifPresent(cp -> out.println("  xds   control    xDS " + mesh.xdsAddress()
+          + " (plaintext, loopback)   serves " + MeshUp.CORE_SERVICE + (cp.adminPort() < 0 ? ""
+              : "   admin http://" + cp.config().control().adminAddress() + ":" + cp.adminPort() + "/nodes")));
       out.println("  edge  OpenAI API " + base + "/v1   model " + mesh.edgeModel());
+      out.println("        escalates to " + mesh.escalationTarget() + " over mTLS");
       out.println("  pki   " + mesh.certificates() + " (trust domain " + MeshUp.TRUST_DOMAIN + ")");
       out.println();
       out.println("Try:");
@@ -93,7 +119,8 @@ final class UpCommand implements Callable<Integer> {
         out.flush();
         terminate.await();
       }
-      out.println("infermesh up: stopping the edge, then the core");
+      out.println(mesh.controlPlane().isPresent() ? "infermesh up: stopping the edge, the control plane, then the core"
+          : "infermesh up: stopping the edge, then the core");
       out.flush();
     }
     return 0;

@@ -19,7 +19,11 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code infermesh up --demo --exit} in-process: the whole mesh comes up, routes the demo, and stops. */
+/**
+ * {@code infermesh up}: in-process with {@code --no-control} (the control plane sets the JVM-wide
+ * grpc-xds bootstrap; {@code UpControlPlaneTest} runs that in its own fork), and as a process of
+ * its own with the control plane, the edge reaching the core through {@code xds:///}.
+ */
 class UpCommandTest {
   @TempDir Path dir;
 
@@ -27,10 +31,12 @@ class UpCommandTest {
   @Test
   void up_demoOnAFreshDirectory_printsWhatRunsWhereAndARouteTable() throws Exception {
     Path state = dir.resolve("state");
-    CliRun r = CliRun.of("up", "--dir", state.toString(), "--http-port", "0", "--core-port", "0", "--demo", "--exit");
+    CliRun r = CliRun.of("up", "--dir", state.toString(), "--http-port", "0", "--core-port", "0", "--no-control",
+        "--demo", "--exit");
     assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
     assertThat(r.out()).contains("core  tiny-core  mTLS gRPC  127.0.0.1:", "edge  OpenAI API http://127.0.0.1:",
-        "curl -si http://127.0.0.1:", "/v1/chat/completions");
+        "curl -si http://127.0.0.1:", "/v1/chat/completions", "escalates to 127.0.0.1:");
+    assertThat(r.out()).doesNotContain("xds:///", "xds   control");
     assertThat(r.out()).contains("prompt", "route", "reason", "latency")
         .contains("difficulty-low", "difficulty-high", "alias-core", "privacy-local-only", "exceeds-edge-context");
     assertThat(r.out()).doesNotContain(" 503 ", " 400 ", " 500 ");
@@ -40,7 +46,8 @@ class UpCommandTest {
 
     // a second start reuses the CA
     byte[] ca = Files.readAllBytes(state.resolve("pki/ca/ca.crt"));
-    CliRun again = CliRun.of("up", "--dir", state.toString(), "--http-port", "0", "--core-port", "0", "--exit");
+    CliRun again = CliRun.of("up", "--dir", state.toString(), "--http-port", "0", "--core-port", "0", "--no-control",
+        "--exit");
     assertThat(again.exitCode()).as(again.err()).isZero();
     assertThat(Files.readAllBytes(state.resolve("pki/ca/ca.crt"))).isEqualTo(ca);
   }
@@ -52,18 +59,24 @@ class UpCommandTest {
     Process process = new ProcessBuilder(List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "-cp", classpath, Main.class.getName(),
-            "up", "--dir", dir.resolve("state").toString(), "--http-port", "0", "--core-port", "0"))
+            "up", "--dir", dir.resolve("state").toString(), "--http-port", "0", "--core-port", "0",
+            "--xds-port", "0", "--control-admin-port", "0"))
         .redirectError(stderr.toFile())
         .start();
     try {
       Pattern edgeLine = Pattern.compile("edge  OpenAI API http://127\\.0\\.0\\.1:(\\d+)/v1");
       BufferedReader stdout = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
       Matcher ready = null;
+      StringBuilder printed = new StringBuilder();
       for (String line; ready == null && (line = stdout.readLine()) != null; ) {
+        printed.append(line).append('\n');
         Matcher m = edgeLine.matcher(line);
         ready = m.find() ? m : null;
       }
       assertThat(ready).as(Files.readString(stderr)).isNotNull();
+      assertThat(printed.toString()).containsPattern("xds   control    xDS 127\\.0\\.0\\.1:\\d+ \\(plaintext, loopback\\)"
+          + "   serves core-inference   admin http://127\\.0\\.0\\.1:\\d+/nodes");
+      assertThat(stdout.readLine()).isEqualTo("        escalates to xds:///core-inference over mTLS");
       HttpResponse<String> reply = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ready.group(1) + "/v1/chat/completions"))
               .header("Content-Type", "application/json")
@@ -81,7 +94,10 @@ class UpCommandTest {
       String log = Files.readString(stderr);
       assertThat(process.exitValue()).as(log).isZero();
       // each component's lines carry its prefix
-      assertThat(log).containsPattern("INFO  edge .*EdgeAgent - stopped").containsPattern("INFO  core ");
+      assertThat(log).containsPattern("INFO  edge .*EdgeAgent - stopped").containsPattern("INFO  core ")
+          .containsPattern("INFO  xds .*ControlPlane - control plane stopped");
+      // edge, then control plane, then core
+      assertThat(log.indexOf("EdgeAgent - stopped")).isLessThan(log.indexOf("control plane stopped"));
     } finally {
       process.destroyForcibly();
     }

@@ -9,8 +9,10 @@ import java.util.Optional;
 /**
  * The core this edge escalates to ({@code escalation} in {@code edge.yaml}).
  *
- * @param target the gRPC target of the core ({@code host:port}, {@code dns:///host:port}, later
- *     {@code xds:///name}); empty means no core (every request stays local)
+ * @param target the gRPC target of the core: {@code host:port} (or {@code dns:///host:port}), a
+ *     static list {@code a:1,b:2} (round robin), or {@code xds:///core-inference} (cores from the
+ *     control plane; needs a grpc-xds bootstrap, see {@code deploy/edge.yaml}); empty means no core
+ *     (every request stays local)
  * @param tlsDir holds {@code <tlsName>.crt}, {@code <tlsName>.key} and {@code ca.crt} (role edge)
  * @param tlsName the file name of this edge's certificate
  * @param timeout the deadline of an escalated call when the request states none

@@ -37,6 +37,13 @@ import org.slf4j.LoggerFactory;
  * service config and a resilience4j circuit breaker in front. Each escalation is a {@link
  * CoreStream} that passes the core's chunks straight through and cancels the call when the caller
  * goes away. Thread-safe.
+ *
+ * <p>The target is one of: {@code host:port} (or any gRPC target such as {@code
+ * dns:///host:port}); a comma-separated static list {@code a:1,b:2}, balanced round robin; or
+ * {@code xds:///core-inference}, where grpc-xds takes the cores, their localities, weights, retry
+ * policy and outlier detection from the control plane (its service config replaces the default one
+ * below) while each call still runs over this channel's mesh mTLS with the SPIFFE check — the xDS
+ * security settings are not used. See {@link XdsTargets} for the bootstrap.
  */
 public final class CoreClient implements Escalator, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoreClient.class);
@@ -68,8 +75,15 @@ public final class CoreClient implements Escalator, AutoCloseable {
     requireNonNull(config, "config");
     requireNonNull(node, "node");
     String configured = config.target().orElseThrow(() -> new IllegalArgumentException("escalation.target is not set"));
+    boolean xds = XdsTargets.isXds(configured);
+    String via = "";
+    if (xds) {
+      via = " through xDS (bootstrap from " + XdsTargets.requireResolvable(configured, System.getenv(),
+          System.getProperties()) + ")";
+    }
     // a comma-separated list of host:port is a static set of cores, balanced round robin
-    List<String> list = Arrays.stream(configured.split(",")).map(String::trim).filter(t -> !t.isEmpty()).toList();
+    List<String> list = xds ? List.of(configured)
+        : Arrays.stream(configured.split(",")).map(String::trim).filter(t -> !t.isEmpty()).toList();
     String target = list.size() > 1 ? StaticTargets.target(list) : configured;
     MeshTls tls = MeshTls.builder(MeshCredentialFiles.in(config.tlsDir(), config.tlsName())).build();
     ManagedChannel channel = MeshChannels.builder(target, tls, ExpectedIdentity.roles(Role.CORE))
@@ -88,7 +102,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .permittedNumberOfCallsInHalfOpenState(Math.max(1, Math.min(3, config.window())))
         .build());
     breaker.getEventPublisher().onStateTransition(e -> log.info("core circuit {}", e.getStateTransition()));
-    log.info("escalating to the core at {} as {}", target, tls.identity());
+    log.info("escalating to the core at {}{} as {}", target, via, tls.identity());
     return new CoreClient(channel, breaker, tls, node, config);
   }
 

@@ -138,12 +138,21 @@ class MtlsControlPlaneTest {
 
   @Test
   void ads_edgeAsProxylessClient_getsItsListener() throws Exception {
-    DiscoveryResponse response = ask("laptop", node("edge-1", "grpc", "eu-west"),
-        Resources.V3.LISTENER_TYPE_URL, "core-inference").get(10, TimeUnit.SECONDS);
-    assertThat(response.getResources(0).unpack(Listener.class).getName()).isEqualTo("core-inference");
-    assertThat(controlPlane.nodes().nodes()).anySatisfy(n -> {
-      assertThat(n.nodeId()).isEqualTo("edge-1");
-      assertThat(n.peer()).isEqualTo("spiffe://mesh.local/eu-west/edge/laptop");
-    });
+    // The stream stays open while the node table is read: a closed stream leaves the table.
+    try (MeshTls tls = MeshTls.builder(MeshCredentialFiles.in(dir, "laptop")).build()) {
+      ManagedChannel channel = MeshChannels.newChannel("127.0.0.1:" + controlPlane.xdsPort(), tls,
+          ExpectedIdentity.roles(Role.CONTROL));
+      try {
+        DiscoveryResponse response = AdsProbe.firstResponse(channel, node("edge-1", "grpc", "eu-west"),
+            Resources.V3.LISTENER_TYPE_URL, "core-inference").get(10, TimeUnit.SECONDS);
+        assertThat(response.getResources(0).unpack(Listener.class).getName()).isEqualTo("core-inference");
+        assertThat(controlPlane.nodes().nodes()).anySatisfy(n -> {
+          assertThat(n.nodeId()).isEqualTo("edge-1");
+          assertThat(n.peer()).isEqualTo("spiffe://mesh.local/eu-west/edge/laptop");
+        });
+      } finally {
+        channel.shutdownNow();
+      }
+    }
   }
 }
