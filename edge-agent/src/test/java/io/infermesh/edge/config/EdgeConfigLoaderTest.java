@@ -27,14 +27,14 @@ class EdgeConfigLoaderTest {
 
     EdgeConfig config = EdgeConfigLoader.load(example);
 
-    assertThat(config.model().path()).isEqualTo(example.toAbsolutePath().getParent().resolve("../models/tiny-edge-q8_0.gguf").normalize());
+    assertThat(config.model().path()).isEqualTo(example.toAbsolutePath().getParent().resolve("../mesh/models/tiny-edge-q8_0.gguf").normalize());
     assertThat(config.model().name()).isNull();
     assertThat(config.model().sha256()).isNull();
     assertThat(config.http().maxBodyBytes()).isEqualTo(1 << 20);
     assertThat(config.grpc().enabled()).isFalse();
     assertThat(config.auth().enabled()).isFalse();
     assertThat(config.escalation().enabled()).isFalse();
-    assertThat(config.escalation().tlsDir()).isEqualTo(example.toAbsolutePath().getParent().resolve("../certs").normalize());
+    assertThat(config.escalation().tlsDir()).isEqualTo(example.toAbsolutePath().getParent().resolve("../mesh/certs").normalize());
     assertThat(config.withModelPath(null).withEscalation(Escalation.NONE)).isEqualTo(EdgeConfig.defaults());
   }
 

@@ -36,7 +36,7 @@ class MeshConfigLoaderTest {
     assertThat(config.control().xdsPort()).isEqualTo(18_000);
     assertThat(config.control().adminPort()).isEqualTo(18_080);
     assertThat(config.control().credentials().orElseThrow().directory())
-        .isEqualTo(deployDir().toAbsolutePath().resolve("../certs"));
+        .isEqualTo(deployDir().toAbsolutePath().resolve("../mesh/certs"));
     assertThat(config.consul()).isEmpty();
     assertThat(config.staticEndpoints()).hasSize(5);
     MeshEndpoint burst = config.staticEndpoints().stream().filter(e -> e.region().equals("public-burst"))
