@@ -23,26 +23,27 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@code POST /v1/chat/completions} and {@code POST /v1/completions}: checks the content type and
  * body size, parses, hands the request to the {@link CompletionService} and writes the answer —
- * whole, or as server-sent events flushed as tokens arrive (a very fast stream is flushed every
- * couple of milliseconds instead of every token). The request thread waits for the first event before committing a status, so
- * failures in the queue still get a proper HTTP error; a client that goes away cancels
+ * whole, or as server-sent events. The request thread waits for the first event before committing a
+ * status, so failures in the queue still get a proper HTTP error; a client that goes away cancels
  * generation. Stateless apart from its collaborators; thread-safe.
+ *
+ * <p>SSE flushing: the writer writes the event it waited for plus every event that is already
+ * waiting ({@link CompletionStream#poll()}), then flushes once, before it waits again. So nothing
+ * sits in the buffer while the writer is idle (a token, the last chunk, a small answer goes out at
+ * once), and tokens are coalesced into one write only when they arrive faster than the socket
+ * takes them. The end goes out with the close of the body; a stream that is over within its first
+ * batch is sent whole, with a Content-Length.
  */
 final class CompletionsEndpoint {
   private static final Logger log = LoggerFactory.getLogger(CompletionsEndpoint.class);
   private static final List<String> HINT_HEADERS = List.of("require", "privacy");
   static final String REQUEST_ID_ATTRIBUTE = "infermesh.request-id";
-  /** Tokens closer together than this count as a fast stream, whose flushes are coalesced. */
-  private static final long FAST_TOKEN_NANOS = TimeUnit.MICROSECONDS.toNanos(300);
-  /** The longest a fast stream's tokens wait in the response buffer. */
-  private static final long COALESCE_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
   private final CompletionService service;
   private final long maxBodyBytes;
@@ -173,9 +174,8 @@ final class CompletionsEndpoint {
       }
       StreamEvent event = first;
       var route = stream.served().route();
-      long lastEvent = 0;
-      long lastFlush = 0;
       while (true) {
+        // this event and whatever else is ready, then one flush before waiting for more
         boolean ended = write(out, event, responses);
         while (!ended && (event = stream.poll()) != null) {
           ended = write(out, event, responses);
@@ -186,19 +186,10 @@ final class CompletionsEndpoint {
           out.write((": x-infermesh-route=" + route.route().wireName() + " x-infermesh-reason=" + route.reason()
               + "\n\n").getBytes(StandardCharsets.UTF_8));
         }
-        long now = System.nanoTime();
-        // Tokens arriving faster than FAST_TOKEN_NANOS apart are flushed together at most every
-        // COALESCE_NANOS (one write per batch instead of per token); a slower stream, and the end,
-        // flush every event at once.
-        boolean fast = now - lastEvent < FAST_TOKEN_NANOS;
-        lastEvent = now;
-        if (ended || !fast || now - lastFlush >= COALESCE_NANOS) {
-          out.flush();
-          lastFlush = now;
-        }
         if (ended) {
-          return;
+          return; // closing the stream sends what is left with the last chunk, in one write
         }
+        out.flush();
         event = stream.next();
       }
     } catch (IOException e) {

@@ -3,12 +3,12 @@ package io.infermesh.edge.route;
 /**
  * The router of an edge agent without a core to escalate to: every request is answered locally.
  * The reason says why: {@code privacy-local-only} for the {@code privacy: local-only} hint, {@code
- * alias-edge} for the {@code edge} alias, and {@code local-only-build} otherwise. Stateless and
+ * alias-edge} for the {@code edge} alias, and {@code no-core-configured} otherwise. Stateless and
  * thread-safe.
  */
 public final class LocalOnlyRouter implements Router {
   /** The reason given when nothing more specific applies. */
-  public static final String DEFAULT_REASON = "local-only-build";
+  public static final String DEFAULT_REASON = "no-core-configured";
 
   @Override
   public RouteDecision decide(RouteRequest request) {

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * {@code ServedBy.route_reason}).
  *
  * @param route where the request goes
- * @param reason lower-case words joined by dashes, e.g. {@code local-only-build}
+ * @param reason lower-case words joined by dashes, e.g. {@code no-core-configured}
  */
 public record RouteDecision(Route route, String reason) {
   private static final Pattern REASON = Pattern.compile("[a-z0-9]+(-[a-z0-9]+)*");

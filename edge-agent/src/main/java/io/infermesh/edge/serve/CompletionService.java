@@ -167,7 +167,7 @@ public final class CompletionService {
       // from the prompt, which is in the key too).
       CacheKey key = null;
       if (config.cache().enabled() && sampling.deterministic()) {
-        String model = info.name() + "@" + info.sha256();
+        String model = info.name() + "@" + info.sha256() + routingIntent(request);
         key = chat ? CacheKey.chat(tenant.name(), model, request.messages(), sampling, !explicitMaxTokens)
             : CacheKey.prompt(tenant.name(), model, request.prompt(), sampling, !explicitMaxTokens);
         Optional<CachedCompletion> hit = cache.get(key);
@@ -306,6 +306,15 @@ public final class CompletionService {
 
   private static int turns(CompletionRequest request) {
     return request.operation() == Operation.CHAT ? request.messages().size() : 1;
+  }
+
+  /**
+   * What the caller asked of routing, as part of the cache key: an answer the edge cached for
+   * {@code auto} must not be replayed to a caller who asked for {@code core} or required it.
+   */
+  private static String routingIntent(CompletionRequest request) {
+    return "|" + modelTag(request.model()) + "|require=" + request.hints().getOrDefault("require", "")
+        + "|privacy=" + request.hints().getOrDefault("privacy", "");
   }
 
   private static String modelTag(String model) {

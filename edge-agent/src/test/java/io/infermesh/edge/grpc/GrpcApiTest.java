@@ -119,7 +119,7 @@ class GrpcApiTest {
     assertThat(first.getServedBy().getTier()).isEqualTo(Tier.TIER_EDGE);
     assertThat(first.getServedBy().getNodeId()).isEqualTo("spiffe://" + TestPki.TRUST_DOMAIN + "/" + TestPki.REGION + "/edge/edge-1");
     assertThat(first.getServedBy().getRoute()).isEqualTo(Route.ROUTE_EDGE);
-    assertThat(first.getServedBy().getRouteReason()).isEqualTo("local-only-build");
+    assertThat(first.getServedBy().getRouteReason()).isEqualTo("no-core-configured");
     assertThat(first.getServedBy().getModel()).isEqualTo("tiny-edge");
     assertThat(first.getServedBy().getModelVersion()).hasSize(12);
     GenerateChunk last = chunks.get(chunks.size() - 1);

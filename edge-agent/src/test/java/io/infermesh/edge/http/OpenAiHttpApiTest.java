@@ -44,7 +44,7 @@ class OpenAiHttpApiTest {
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.header("content-type")).startsWith("application/json");
     assertThat(r.header("x-infermesh-route")).isEqualTo("edge");
-    assertThat(r.header("x-infermesh-reason")).isEqualTo("local-only-build");
+    assertThat(r.header("x-infermesh-reason")).isEqualTo("no-core-configured");
     assertThat(r.header("x-request-id")).startsWith("req-");
     JsonNode body = r.json();
     assertThat(body.get("id").asText()).startsWith("chatcmpl-");
@@ -192,7 +192,7 @@ class OpenAiHttpApiTest {
         .contains("infermesh_edge_queue_depth_requests")
         .contains("infermesh_edge_cache_requests_total{result=\"miss\"}")
         .contains("infermesh_edge_rejections_total{reason=\"invalid_argument\"}")
-        .contains("infermesh_route_decisions_total{reason=\"local-only-build\",route=\"edge\"}");
+        .contains("infermesh_route_decisions_total{reason=\"no-core-configured\",route=\"edge\"}");
   }
 
   @Test

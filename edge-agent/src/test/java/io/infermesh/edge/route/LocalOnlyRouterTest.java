@@ -16,9 +16,9 @@ class LocalOnlyRouterTest {
   @Test
   void decide_anyRequest_answersAtTheEdge() {
     assertThat(router.decide(request("auto", Map.of())))
-        .isEqualTo(new RouteDecision(Route.EDGE, "local-only-build"));
+        .isEqualTo(new RouteDecision(Route.EDGE, "no-core-configured"));
     assertThat(router.decide(request("core", Map.of())))
-        .isEqualTo(new RouteDecision(Route.EDGE, "local-only-build"));
+        .isEqualTo(new RouteDecision(Route.EDGE, "no-core-configured"));
   }
 
   @Test

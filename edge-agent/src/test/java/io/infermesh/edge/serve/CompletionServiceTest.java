@@ -81,7 +81,7 @@ class CompletionServiceTest {
     List<StreamEvent> events = drain(stream);
 
     assertThat(stream.served().route().route()).isEqualTo(Route.EDGE);
-    assertThat(stream.served().route().reason()).isEqualTo("local-only-build");
+    assertThat(stream.served().route().reason()).isEqualTo("no-core-configured");
     assertThat(stream.served().requestId()).startsWith("req-");
     assertThat(text(events)).isEqualTo("tok0 tok1 tok2");
     assertThat(events.get(events.size() - 1)).isEqualTo(
@@ -106,6 +106,25 @@ class CompletionServiceTest {
     assertThat(((StreamEvent.Done) events.get(events.size() - 1)).usage().cachedTokens()).isEqualTo(9);
     assertThat(engine.started()).isEqualTo(1);
     assertThat(registry.find("infermesh.edge.cache.requests").tag("result", "hit").counter().count()).isEqualTo(1);
+  }
+
+  @Test
+  void open_sameGreedyRequestWithAnotherAliasOrRequirement_isNotServedFromCache() throws Exception {
+    CompletionRequest auto = chat("hi", 3, 0.0);
+    drain(service.open(auto, Tenant.ANONYMOUS));
+
+    CompletionRequest edgeAlias = new CompletionRequest("", auto.operation(), "edge", auto.messages(), null,
+        auto.sampling(), Map.of(), Optional.empty());
+    CompletionRequest requireCore = new CompletionRequest("", auto.operation(), "", auto.messages(), null,
+        auto.sampling(), Map.of("require", "core"), Optional.empty());
+    CompletionStream viaEdge = service.open(edgeAlias, Tenant.ANONYMOUS);
+    drain(viaEdge);
+    CompletionStream required = service.open(requireCore, Tenant.ANONYMOUS);
+    drain(required);
+
+    assertThat(viaEdge.served().route().route()).isNotEqualTo(Route.CACHE);
+    assertThat(required.served().route().route()).isNotEqualTo(Route.CACHE);
+    assertThat(engine.started()).isEqualTo(3);
   }
 
   @Test
