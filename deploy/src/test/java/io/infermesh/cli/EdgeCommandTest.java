@@ -45,7 +45,7 @@ class EdgeCommandTest {
 
   @Test
   void resolve_flagsOverrideTheFile() throws Exception {
-    Path yaml = Files.writeString(dir.resolve("edge.yaml"), "http: {port: 9000}\nmodel: {path: a.gguf, context-size: 1024}\n");
+    Path yaml = Files.writeString(dir.resolve("edge.yaml"), "http: {port: 9000}\nmodel: {path: a.gguf, context_size: 1024}\n");
     EdgeCommand cmd = new EdgeCommand();
     new CommandLine(cmd).parseArgs("--config", yaml.toString(), "--http-port", "0", "--grpc-port", "0",
         "--model", "b.gguf");
@@ -68,10 +68,10 @@ class EdgeCommandTest {
 
   @Test
   void edge_badKey_failsWithOneLineNamingIt() throws Exception {
-    Path yaml = Files.writeString(dir.resolve("edge.yaml"), "cache:\n  max-byts: 3\n");
+    Path yaml = Files.writeString(dir.resolve("edge.yaml"), "cache:\n  max_byts: 3\n");
 
     assertThat(run("--config", yaml.toString(), "--model", "m.gguf")).isEqualTo(UserErrorHandler.USER_ERROR);
-    assertThat(err.toString()).contains("edge.yaml: cache.max-byts: unknown key").doesNotContain("\tat ");
+    assertThat(err.toString()).contains("edge.yaml: cache.max_byts: unknown key").doesNotContain("\tat ");
   }
 
   @Test
@@ -94,7 +94,7 @@ class EdgeCommandTest {
   void edgeProcess_servesThenExitsZeroOnSigterm() throws Exception {
     Path model = TinyModels.write(TinyModelSpec.edge(GgmlType.Q8_0), dir);
     Path yaml = Files.writeString(dir.resolve("edge.yaml"), """
-        model: {path: %s, context-size: 256, threads: 1}
+        model: {path: %s, context_size: 256, threads: 1}
         shutdown: {grace: 5s}
         """.formatted(model.getFileName()));
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));

@@ -2,7 +2,7 @@ package io.infermesh.edge.config;
 
 /**
  * A configuration value that cannot be used. The message starts with the key in dotted form
- * ({@code cache.max-bytes: must be positive, got -1}), so a user can find the line to fix.
+ * ({@code cache.max_bytes: must be positive, got -1}), so a user can find the line to fix.
  */
 public final class ConfigException extends IllegalArgumentException {
   private static final long serialVersionUID = 1L;
@@ -19,7 +19,7 @@ public final class ConfigException extends IllegalArgumentException {
     this.key = key;
   }
 
-  /** The dotted key the problem is about, e.g. {@code model.context-size}. */
+  /** The dotted key the problem is about, e.g. {@code model.context_size}. */
   public String key() {
     return key;
   }

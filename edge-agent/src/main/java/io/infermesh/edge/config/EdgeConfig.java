@@ -174,7 +174,7 @@ public record EdgeConfig(
   public record Model(
       Path path, String name, String sha256, int contextSize, int threads, int parallel, String chatTemplate,
       int defaultMaxTokens) {
-    /** The template names {@code model.chat-template} accepts. */
+    /** The template names {@code model.chat_template} accepts. */
     public static final Set<String> CHAT_TEMPLATES = Set.of("auto", "chatml", "llama3", "llama2", "gemma", "phi3");
     private static final Pattern HEX_SHA256 = Pattern.compile("[0-9a-f]{64}");
     public static final Model DEFAULT = new Model(null, null, null, 2048, 0, 1, "auto", 256);
@@ -195,7 +195,7 @@ public record EdgeConfig(
         }
       }
       if (contextSize < 64 || contextSize > 1 << 20) {
-        throw new ConfigException("model.context-size", "must be in [64, 1048576] tokens, got " + contextSize);
+        throw new ConfigException("model.context_size", "must be in [64, 1048576] tokens, got " + contextSize);
       }
       if (threads < 0 || threads > 512) {
         throw new ConfigException("model.threads", "must be in [0, 512] (0 = auto), got " + threads);
@@ -204,12 +204,12 @@ public record EdgeConfig(
         throw new ConfigException("model.parallel", "must be in [1, 256], got " + parallel);
       }
       if (chatTemplate == null || !CHAT_TEMPLATES.contains(chatTemplate)) {
-        throw new ConfigException("model.chat-template",
+        throw new ConfigException("model.chat_template",
             "must be one of " + CHAT_TEMPLATES.stream().sorted().toList() + ", got " + chatTemplate);
       }
       if (defaultMaxTokens < 1 || defaultMaxTokens > contextSize) {
-        throw new ConfigException("model.default-max-tokens",
-            "must be in [1, model.context-size=" + contextSize + "], got " + defaultMaxTokens);
+        throw new ConfigException("model.default_max_tokens",
+            "must be in [1, model.context_size=" + contextSize + "], got " + defaultMaxTokens);
       }
     }
 
@@ -250,7 +250,7 @@ public record EdgeConfig(
       requireHost("http.host", host);
       requirePort("http.port", port);
       if (maxBodyBytes < 1024 || maxBodyBytes > 1L << 30) {
-        throw new ConfigException("http.max-body-bytes", "must be in [1KiB, 1GiB], got " + maxBodyBytes);
+        throw new ConfigException("http.max_body_bytes", "must be in [1KiB, 1GiB], got " + maxBodyBytes);
       }
     }
   }
@@ -298,14 +298,14 @@ public record EdgeConfig(
       if (privateKey == null) {
         throw new ConfigException("grpc.tls.key", "is required when grpc.tls is set");
       }
-      requireNonNull(clientCa, "grpc.tls.client-ca");
-      allowedRoles = List.copyOf(requireNonNull(allowedRoles, "grpc.tls.allowed-roles"));
+      requireNonNull(clientCa, "grpc.tls.client_ca");
+      allowedRoles = List.copyOf(requireNonNull(allowedRoles, "grpc.tls.allowed_roles"));
       if (allowedRoles.isEmpty()) {
-        throw new ConfigException("grpc.tls.allowed-roles", "must name at least one role of " + ROLES);
+        throw new ConfigException("grpc.tls.allowed_roles", "must name at least one role of " + ROLES);
       }
       for (String role : allowedRoles) {
         if (!ROLES.contains(role)) {
-          throw new ConfigException("grpc.tls.allowed-roles", "unknown role '" + role + "', expected one of "
+          throw new ConfigException("grpc.tls.allowed_roles", "unknown role '" + role + "', expected one of "
               + ROLES.stream().sorted().toList());
         }
       }
@@ -331,10 +331,10 @@ public record EdgeConfig(
 
     public Admission {
       if (queueDepth < 0 || queueDepth > 100_000) {
-        throw new ConfigException("admission.queue-depth", "must be in [0, 100000], got " + queueDepth);
+        throw new ConfigException("admission.queue_depth", "must be in [0, 100000], got " + queueDepth);
       }
-      requirePositive("admission.retry-after", retryAfter);
-      requirePositive("admission.request-timeout", requestTimeout);
+      requirePositive("admission.retry_after", retryAfter);
+      requirePositive("admission.request_timeout", requestTimeout);
     }
   }
 
@@ -350,7 +350,7 @@ public record EdgeConfig(
 
     public Cache {
       if (maxBytes < 0) {
-        throw new ConfigException("cache.max-bytes", "must not be negative, got " + maxBytes);
+        throw new ConfigException("cache.max_bytes", "must not be negative, got " + maxBytes);
       }
       requirePositive("cache.ttl", ttl);
     }
@@ -411,10 +411,10 @@ public record EdgeConfig(
         }
       }
       if (requestsPerMinute < 0) {
-        throw new ConfigException("auth.tenants.requests-per-minute", "must not be negative, got " + requestsPerMinute);
+        throw new ConfigException("auth.tenants.requests_per_minute", "must not be negative, got " + requestsPerMinute);
       }
       if (tokensPerMinute < 0) {
-        throw new ConfigException("auth.tenants.tokens-per-minute", "must not be negative, got " + tokensPerMinute);
+        throw new ConfigException("auth.tenants.tokens_per_minute", "must not be negative, got " + tokensPerMinute);
       }
     }
   }

@@ -86,11 +86,11 @@ public final class EdgeConfigLoader {
         path,
         s.string("name", d.name()),
         s.string("sha256", d.sha256()),
-        s.integer("context-size", d.contextSize()),
+        s.integer("context_size", d.contextSize()),
         s.integer("threads", d.threads()),
         s.integer("parallel", d.parallel()),
-        s.string("chat-template", d.chatTemplate()),
-        s.integer("default-max-tokens", d.defaultMaxTokens()));
+        s.string("chat_template", d.chatTemplate()),
+        s.integer("default_max_tokens", d.defaultMaxTokens()));
     s.finish();
     return model;
   }
@@ -98,7 +98,7 @@ public final class EdgeConfigLoader {
   private static EdgeConfig.Http http(YamlSection s) {
     EdgeConfig.Http d = EdgeConfig.Http.DEFAULT;
     EdgeConfig.Http http = new EdgeConfig.Http(
-        s.string("host", d.host()), s.integer("port", d.port()), s.bytes("max-body-bytes", d.maxBodyBytes()));
+        s.string("host", d.host()), s.integer("port", d.port()), s.bytes("max_body_bytes", d.maxBodyBytes()));
     s.finish();
     return http;
   }
@@ -111,8 +111,8 @@ public final class EdgeConfigLoader {
       EdgeConfig.Tls value = new EdgeConfig.Tls(
           resolve(base, t.path("cert", null)),
           resolve(base, t.path("key", null)),
-          Optional.ofNullable(resolve(base, t.path("client-ca", null))),
-          t.strings("allowed-roles", EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES));
+          Optional.ofNullable(resolve(base, t.path("client_ca", null))),
+          t.strings("allowed_roles", EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES));
       t.finish();
       return value;
     });
@@ -123,9 +123,9 @@ public final class EdgeConfigLoader {
   private static EdgeConfig.Admission admission(YamlSection s) {
     EdgeConfig.Admission d = EdgeConfig.Admission.DEFAULT;
     EdgeConfig.Admission admission = new EdgeConfig.Admission(
-        s.integer("queue-depth", d.queueDepth()),
-        s.duration("retry-after", d.retryAfter()),
-        s.duration("request-timeout", d.requestTimeout()));
+        s.integer("queue_depth", d.queueDepth()),
+        s.duration("retry_after", d.retryAfter()),
+        s.duration("request_timeout", d.requestTimeout()));
     s.finish();
     return admission;
   }
@@ -133,7 +133,7 @@ public final class EdgeConfigLoader {
   private static EdgeConfig.Cache cache(YamlSection s) {
     EdgeConfig.Cache d = EdgeConfig.Cache.DEFAULT;
     EdgeConfig.Cache cache = new EdgeConfig.Cache(
-        s.bool("enabled", d.enabled()), s.bytes("max-bytes", d.maxBytes()), s.duration("ttl", d.ttl()));
+        s.bool("enabled", d.enabled()), s.bytes("max_bytes", d.maxBytes()), s.duration("ttl", d.ttl()));
     s.finish();
     return cache;
   }
@@ -147,8 +147,8 @@ public final class EdgeConfigLoader {
         tenants.add(new EdgeConfig.Tenant(
             t.string("name", null),
             t.strings("keys", List.of()),
-            t.longValue("requests-per-minute", 0),
-            t.longValue("tokens-per-minute", 0)));
+            t.longValue("requests_per_minute", 0),
+            t.longValue("tokens_per_minute", 0)));
       } catch (ConfigException e) {
         if (!e.key().startsWith("auth.tenants.")) {
           throw e;
@@ -177,29 +177,29 @@ public final class EdgeConfigLoader {
     String name = tls.string("name", d.tlsName());
     tls.finish();
     YamlSection circuit = s.section("circuit");
-    int failureRate = circuit.integer("failure-rate", d.failureRate());
+    int failureRate = circuit.integer("failure_rate", d.failureRate());
     int window = circuit.integer("window", d.window());
-    java.time.Duration openFor = circuit.duration("open-for", d.openFor());
+    java.time.Duration openFor = circuit.duration("open_for", d.openFor());
     circuit.finish();
     Escalation e = new Escalation(Optional.of(target), dir, name, s.duration("timeout", d.timeout()),
-        s.integer("max-attempts", d.maxAttempts()), failureRate, window, openFor, s.bool("fallback", d.fallback()));
+        s.integer("max_attempts", d.maxAttempts()), failureRate, window, openFor, s.bool("fallback", d.fallback()));
     s.finish();
     return e;
   }
 
   private static Routing routing(YamlSection s, Path base) {
     Routing d = Routing.DEFAULT;
-    String rate = s.string("target-rate", "");
+    String rate = s.string("target_rate", "");
     Routing r = new Routing(
-        s.strings("core-models", d.coreModels()),
-        s.strings("local-only-tenants", d.localOnlyTenants()),
+        s.strings("core_models", d.coreModels()),
+        s.strings("local_only_tenants", d.localOnlyTenants()),
         s.string("scorer", d.scorer()),
-        Optional.ofNullable(resolve(base, s.path("training-file", null))),
+        Optional.ofNullable(resolve(base, s.path("training_file", null))),
         number(s.key("threshold"), s.string("threshold", String.valueOf(d.threshold()))),
         rate.isEmpty() ? java.util.OptionalDouble.empty()
-            : java.util.OptionalDouble.of(number(s.key("target-rate"), rate)),
+            : java.util.OptionalDouble.of(number(s.key("target_rate"), rate)),
         s.integer("window", d.window()),
-        s.duration("default-budget", d.defaultBudget()));
+        s.duration("default_budget", d.defaultBudget()));
     s.finish();
     return r;
   }

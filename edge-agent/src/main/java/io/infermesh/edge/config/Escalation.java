@@ -39,17 +39,17 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
       throw new ConfigException("escalation.timeout", "must be positive, got " + timeout);
     }
     if (maxAttempts < 1 || maxAttempts > 5) {
-      throw new ConfigException("escalation.max-attempts", "must be in 1..5, got " + maxAttempts);
+      throw new ConfigException("escalation.max_attempts", "must be in 1..5, got " + maxAttempts);
     }
     if (failureRate < 1 || failureRate > 100) {
-      throw new ConfigException("escalation.circuit.failure-rate", "must be a percentage in 1..100, got " + failureRate);
+      throw new ConfigException("escalation.circuit.failure_rate", "must be a percentage in 1..100, got " + failureRate);
     }
     if (window < 1) {
       throw new ConfigException("escalation.circuit.window", "must be at least 1, got " + window);
     }
-    requireNonNull(openFor, "escalation.circuit.open-for");
+    requireNonNull(openFor, "escalation.circuit.open_for");
     if (openFor.isNegative() || openFor.isZero()) {
-      throw new ConfigException("escalation.circuit.open-for", "must be positive, got " + openFor);
+      throw new ConfigException("escalation.circuit.open_for", "must be positive, got " + openFor);
     }
   }
 

@@ -26,29 +26,29 @@ public record Routing(List<String> coreModels, List<String> localOnlyTenants, St
       OptionalDouble.empty(), 1000, Duration.ofSeconds(30));
 
   public Routing {
-    coreModels = List.copyOf(requireNonNull(coreModels, "routing.core-models"));
-    localOnlyTenants = List.copyOf(requireNonNull(localOnlyTenants, "routing.local-only-tenants"));
+    coreModels = List.copyOf(requireNonNull(coreModels, "routing.core_models"));
+    localOnlyTenants = List.copyOf(requireNonNull(localOnlyTenants, "routing.local_only_tenants"));
     requireNonNull(scorer, "routing.scorer");
     if (!scorer.equals("features") && !scorer.equals("learned")) {
       throw new ConfigException("routing.scorer", "must be 'features' or 'learned', got '" + scorer + "'");
     }
-    requireNonNull(trainingFile, "routing.training-file");
+    requireNonNull(trainingFile, "routing.training_file");
     if (scorer.equals("learned") && trainingFile.isEmpty()) {
-      throw new ConfigException("routing.training-file", "is required when routing.scorer is 'learned'");
+      throw new ConfigException("routing.training_file", "is required when routing.scorer is 'learned'");
     }
     if (!(threshold >= 0 && threshold <= 1)) {
       throw new ConfigException("routing.threshold", "must be in [0, 1], got " + threshold);
     }
-    requireNonNull(targetRate, "routing.target-rate");
+    requireNonNull(targetRate, "routing.target_rate");
     if (targetRate.isPresent() && !(targetRate.getAsDouble() > 0 && targetRate.getAsDouble() < 1)) {
-      throw new ConfigException("routing.target-rate", "must be in (0, 1), got " + targetRate.getAsDouble());
+      throw new ConfigException("routing.target_rate", "must be in (0, 1), got " + targetRate.getAsDouble());
     }
     if (window < 1) {
       throw new ConfigException("routing.window", "must be at least 1, got " + window);
     }
-    requireNonNull(defaultBudget, "routing.default-budget");
+    requireNonNull(defaultBudget, "routing.default_budget");
     if (defaultBudget.isNegative()) {
-      throw new ConfigException("routing.default-budget", "must not be negative, got " + defaultBudget);
+      throw new ConfigException("routing.default_budget", "must not be negative, got " + defaultBudget);
     }
   }
 }

@@ -8,7 +8,7 @@ import java.util.List;
  * stateless and thread-safe.
  */
 public interface ChatTemplate {
-  /** The short name, as in {@code model.chat-template} (e.g. {@code chatml}). */
+  /** The short name, as in {@code model.chat_template} (e.g. {@code chatml}). */
   String name();
 
   /** The prompt for {@code messages}, oldest first, followed by the assistant's header. */

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Loading checks the file's SHA-256 against {@code model.sha256} when set, reads the chat
  * template from the GGUF metadata (falling back to ChatML), and starts llama.cpp with {@code
- * context-size × parallel} tokens of context split into {@code parallel} slots, continuous
+ * context_size × parallel} tokens of context split into {@code parallel} slots, continuous
  * batching, and context shifting off (a full context ends generation with {@code length}).
  *
  * <p>Thread-safe: llama.cpp's server thread decodes every slot; each {@link Generation} is pulled

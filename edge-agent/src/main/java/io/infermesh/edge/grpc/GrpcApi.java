@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * The gRPC API of the edge agent: {@code infermesh.v1.Inference} plus the standard health and
  * reflection services, over TLS only.
  *
- * <p>With {@code grpc.tls.client-ca} set the server is a {@link MeshServer}: callers must present
- * a mesh certificate, calls are authorized by SPIFFE role ({@code grpc.tls.allowed-roles}), and
+ * <p>With {@code grpc.tls.client_ca} set the server is a {@link MeshServer}: callers must present
+ * a mesh certificate, calls are authorized by SPIFFE role ({@code grpc.tls.allowed_roles}), and
  * rotated files are picked up. Without it the server presents its certificate and callers are
  * authenticated by API key only. In both cases API keys name the tenant. Thread-safe.
  */

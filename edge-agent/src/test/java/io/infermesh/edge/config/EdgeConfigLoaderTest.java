@@ -46,20 +46,20 @@ class EdgeConfigLoaderTest {
           path: models/m.gguf
           name: small
           sha256: SHA256:%s
-          context-size: 4096
+          context_size: 4096
           threads: 3
           parallel: 2
-          chat-template: llama3
-          default-max-tokens: 128
-        http: {host: 127.0.0.1, port: 8081, max-body-bytes: 2MiB}
+          chat_template: llama3
+          default_max_tokens: 128
+        http: {host: 127.0.0.1, port: 8081, max_body_bytes: 2MiB}
         grpc:
           port: 9091
-          tls: {cert: certs/e.crt, key: certs/e.key, client-ca: certs/ca.crt, allowed-roles: [gateway]}
-        admission: {queue-depth: 4, retry-after: 500ms, request-timeout: 2m}
-        cache: {enabled: false, max-bytes: 1024, ttl: 1h}
+          tls: {cert: certs/e.crt, key: certs/e.key, client_ca: certs/ca.crt, allowed_roles: [gateway]}
+        admission: {queue_depth: 4, retry_after: 500ms, request_timeout: 2m}
+        cache: {enabled: false, max_bytes: 1024, ttl: 1h}
         auth:
           tenants:
-            - {name: acme, keys: [sk-acme-12345], requests-per-minute: 60, tokens-per-minute: 1000}
+            - {name: acme, keys: [sk-acme-12345], requests_per_minute: 60, tokens_per_minute: 1000}
         shutdown: {grace: 3s}
         """.formatted("A".repeat(64)), BASE);
 
@@ -84,20 +84,20 @@ class EdgeConfigLoaderTest {
 
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
-      model: {contxt-size: 10}                          | model.contxt-size: unknown key
+      model: {contxt_size: 10}                          | model.contxt_size: unknown key
       colour: blue                                      | colour: unknown key
-      model: {context-size: 10}                         | model.context-size: must be in [64, 1048576]
-      model: {context-size: big}                        | model.context-size: must be an integer
+      model: {context_size: 10}                         | model.context_size: must be in [64, 1048576]
+      model: {context_size: big}                        | model.context_size: must be an integer
       model: {sha256: abc}                              | model.sha256: must be 64 hex digits
-      model: {chat-template: jinja}                     | model.chat-template: must be one of
+      model: {chat_template: jinja}                     | model.chat_template: must be one of
       model: {parallel: 0}                              | model.parallel: must be in [1, 256]
       http: {port: 70000}                               | http.port: must be a port number
-      http: {max-body-bytes: 12 parsecs}                | http.max-body-bytes: must be a size
-      admission: {retry-after: soon}                    | admission.retry-after: must be a duration
-      admission: {queue-depth: -1}                      | admission.queue-depth: must be in [0, 100000]
+      http: {max_body_bytes: 12 parsecs}                | http.max_body_bytes: must be a size
+      admission: {retry_after: soon}                    | admission.retry_after: must be a duration
+      admission: {queue_depth: -1}                      | admission.queue_depth: must be in [0, 100000]
       cache: {enabled: maybe}                           | cache.enabled: must be true or false
       grpc: {tls: {key: k.pem}}                         | grpc.tls.cert: is required
-      grpc: {tls: {cert: c, key: k, allowed-roles: [pilot]}} | grpc.tls.allowed-roles: unknown role 'pilot'
+      grpc: {tls: {cert: c, key: k, allowed_roles: [pilot]}} | grpc.tls.allowed_roles: unknown role 'pilot'
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa]}, {name: b, keys: [short]}]} | auth.tenants[1].keys: tenant 'b': keys must be at least 8
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa]}, {name: a, keys: [sk-bbbbbbbb]}]} | auth.tenants[1].name: duplicate tenant 'a'
       node: {name: Shop_42}                             | node.name: must be a lower-case DNS label

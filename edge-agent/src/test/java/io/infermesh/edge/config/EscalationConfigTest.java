@@ -18,16 +18,16 @@ class EscalationConfigTest {
           target: core-0:9443
           tls: {dir: pki, name: edge-7}
           timeout: 20s
-          max-attempts: 4
-          circuit: {failure-rate: 30, window: 5, open-for: 3s}
+          max_attempts: 4
+          circuit: {failure_rate: 30, window: 5, open_for: 3s}
           fallback: false
         routing:
-          core-models: [big-model]
-          local-only-tenants: [clinic]
+          core_models: [big-model]
+          local_only_tenants: [clinic]
           threshold: 0.7
-          target-rate: 0.25
+          target_rate: 0.25
           window: 200
-          default-budget: 2s
+          default_budget: 2s
         """, BASE);
     Escalation e = c.escalation();
     assertThat(e.target()).contains("core-0:9443");
@@ -50,14 +50,14 @@ class EscalationConfigTest {
 
   @Test
   void parse_badValues_nameTheKey() {
-    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {max-attempts: 9}", BASE))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("escalation.max-attempts");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {max_attempts: 9}", BASE))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("escalation.max_attempts");
     assertThatThrownBy(() -> EdgeConfigLoader.parse("routing: {threshold: 1.5}", BASE))
         .isInstanceOf(ConfigException.class).hasMessageContaining("routing.threshold");
     assertThatThrownBy(() -> EdgeConfigLoader.parse("routing: {threshold: high}", BASE))
         .isInstanceOf(ConfigException.class).hasMessageContaining("routing.threshold");
     assertThatThrownBy(() -> EdgeConfigLoader.parse("routing: {scorer: learned}", BASE))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("routing.training-file");
+        .isInstanceOf(ConfigException.class).hasMessageContaining("routing.training_file");
     assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {circuit: {window: 0}}", BASE))
         .isInstanceOf(ConfigException.class).hasMessageContaining("escalation.circuit.window");
   }

@@ -36,7 +36,7 @@ public record ConsulSettings(
       throw new IllegalArgumentException("discovery.consul.wait must be 1s..10m, was " + blockingWait);
     }
     if (retryBackoff.isNegative() || retryBackoff.isZero()) {
-      throw new IllegalArgumentException("discovery.consul.retryBackoff must be positive, was " + retryBackoff);
+      throw new IllegalArgumentException("discovery.consul.retry_backoff must be positive, was " + retryBackoff);
     }
   }
 

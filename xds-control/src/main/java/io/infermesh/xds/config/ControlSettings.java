@@ -53,10 +53,10 @@ public record ControlSettings(
           "control.credentials is required (xDS is served over mTLS) unless control.xds.plaintext is true on loopback");
     }
     if (envoyCertValidity.compareTo(Duration.ofMinutes(1)) < 0) {
-      throw new IllegalArgumentException("control.envoyCertValidity must be at least 1m, was " + envoyCertValidity);
+      throw new IllegalArgumentException("control.envoy_cert_validity must be at least 1m, was " + envoyCertValidity);
     }
     if (refreshInterval.isNegative() || refreshInterval.isZero()) {
-      throw new IllegalArgumentException("control.refreshInterval must be positive, was " + refreshInterval);
+      throw new IllegalArgumentException("control.refresh_interval must be positive, was " + refreshInterval);
     }
   }
 

@@ -85,7 +85,7 @@ public final class MeshConfigLoader {
       throw new MeshConfigException(source + ": not valid YAML: " + e.getOriginalMessage(), e);
     }
     ConfigNode root = new ConfigNode(source, "", tree);
-    String trustDomain = root.string("trustDomain", "mesh.local");
+    String trustDomain = root.string("trust_domain", "mesh.local");
     List<RegionPolicy> regions = new ArrayList<>();
     for (ConfigNode r : root.objects("regions")) {
       regions.add(r.build(n -> new RegionPolicy(
@@ -103,9 +103,9 @@ public final class MeshConfigLoader {
     UpstreamPolicy upstream = upstream(root.child("upstream"));
     ConfigNode envoyNode = root.child("envoy");
     EnvoyPolicy envoy = envoyNode.build(n -> new EnvoyPolicy(
-        n.string("listenerAddress", "0.0.0.0"),
-        n.integer("listenerPort", 10_000),
-        n.bool("downstreamTls", true)));
+        n.string("listener_address", "0.0.0.0"),
+        n.integer("listener_port", 10_000),
+        n.bool("downstream_tls", true)));
     envoyNode.finish();
     boolean mtls = root.bool("mtls", true);
     MeshPolicy policy = root.build(n -> new MeshPolicy(trustDomain, regions, services, burst, upstream, envoy, mtls));
@@ -145,12 +145,12 @@ public final class MeshConfigLoader {
     ServicePolicy policy = s.build(n -> new ServicePolicy(
         n.string("name", ""),
         Protocol.parse(n.string("protocol", "grpc")),
-        n.string("pathPrefix", "/"),
-        n.string("serverRole", "core"),
+        n.string("path_prefix", "/"),
+        n.string("server_role", "core"),
         versions,
         shadowPolicy,
-        n.string("pinHeader", ServicePolicy.DEFAULT_PIN_HEADER),
-        n.duration("requestTimeout", Duration.ZERO)));
+        n.string("pin_header", ServicePolicy.DEFAULT_PIN_HEADER),
+        n.duration("request_timeout", Duration.ZERO)));
     s.finish();
     return policy;
   }
@@ -159,10 +159,10 @@ public final class MeshConfigLoader {
     BurstPolicy d = BurstPolicy.defaults();
     BurstPolicy burst = b.build(n -> new BurstPolicy(
         n.bool("enabled", d.enabled()),
-        n.number("highWatermark", d.highWatermark()),
-        n.number("lowWatermark", d.lowWatermark()),
-        n.number("maxShare", d.maxShare()),
-        n.duration("minHold", d.minHold())));
+        n.number("high_watermark", d.highWatermark()),
+        n.number("low_watermark", d.lowWatermark()),
+        n.number("max_share", d.maxShare()),
+        n.duration("min_hold", d.minHold())));
     b.finish();
     return burst;
   }
@@ -173,42 +173,42 @@ public final class MeshConfigLoader {
     var od = d.outlier();
     var outlier = o.build(n -> new UpstreamPolicy.OutlierSettings(
         n.bool("proxyless", od.proxyless()),
-        n.integer("consecutive5xx", od.consecutive5xx()),
+        n.integer("consecutive_5xx", od.consecutive5xx()),
         n.duration("interval", od.interval()),
-        n.duration("baseEjectionTime", od.baseEjectionTime()),
-        n.integer("maxEjectionPercent", od.maxEjectionPercent()),
-        n.integer("failurePercentageThreshold", od.failurePercentageThreshold()),
-        n.integer("failurePercentageMinimumHosts", od.failurePercentageMinimumHosts()),
-        n.integer("failurePercentageRequestVolume", od.failurePercentageRequestVolume())));
+        n.duration("base_ejection_time", od.baseEjectionTime()),
+        n.integer("max_ejection_percent", od.maxEjectionPercent()),
+        n.integer("failure_percentage_threshold", od.failurePercentageThreshold()),
+        n.integer("failure_percentage_minimum_hosts", od.failurePercentageMinimumHosts()),
+        n.integer("failure_percentage_request_volume", od.failurePercentageRequestVolume())));
     o.finish();
-    ConfigNode c = u.child("circuitBreakers");
+    ConfigNode c = u.child("circuit_breakers");
     var cd = d.circuitBreakers();
     var breakers = c.build(n -> new UpstreamPolicy.CircuitBreakerSettings(
-        n.integer("maxConnections", cd.maxConnections()),
-        n.integer("maxPendingRequests", cd.maxPendingRequests()),
-        n.integer("maxRequests", cd.maxRequests()),
-        n.integer("maxRetries", cd.maxRetries())));
+        n.integer("max_connections", cd.maxConnections()),
+        n.integer("max_pending_requests", cd.maxPendingRequests()),
+        n.integer("max_requests", cd.maxRequests()),
+        n.integer("max_retries", cd.maxRetries())));
     c.finish();
     ConfigNode r = u.child("retries");
     var rd = d.retries();
     var retries = r.build(n -> new UpstreamPolicy.RetrySettings(
-        n.strings("retryOn", rd.retryOn()),
-        n.integer("numRetries", rd.numRetries()),
-        n.duration("baseInterval", rd.baseInterval()),
-        n.duration("maxInterval", rd.maxInterval())));
+        n.strings("retry_on", rd.retryOn()),
+        n.integer("num_retries", rd.numRetries()),
+        n.duration("base_interval", rd.baseInterval()),
+        n.duration("max_interval", rd.maxInterval())));
     r.finish();
-    ConfigNode h = u.child("healthChecks");
+    ConfigNode h = u.child("health_checks");
     var hd = d.healthChecks();
     var checks = h.build(n -> new UpstreamPolicy.HealthCheckSettings(
         n.bool("enabled", hd.enabled()),
         n.duration("interval", hd.interval()),
         n.duration("timeout", hd.timeout()),
-        n.integer("unhealthyThreshold", hd.unhealthyThreshold()),
-        n.integer("healthyThreshold", hd.healthyThreshold())));
+        n.integer("unhealthy_threshold", hd.unhealthyThreshold()),
+        n.integer("healthy_threshold", hd.healthyThreshold())));
     h.finish();
     UpstreamPolicy upstream = u.build(n -> new UpstreamPolicy(
-        n.duration("connectTimeout", d.connectTimeout()),
-        UpstreamPolicy.LbPolicy.parse(n.string("lbPolicy", d.lbPolicy().name())),
+        n.duration("connect_timeout", d.connectTimeout()),
+        UpstreamPolicy.LbPolicy.parse(n.string("lb_policy", d.lbPolicy().name())),
         outlier, breakers, retries, checks));
     u.finish();
     return upstream;
@@ -232,13 +232,13 @@ public final class MeshConfigLoader {
       credentials = Optional.of(cred.build(n -> new ControlSettings.Credentials(dir, name)));
     }
     cred.finish();
-    String ca = c.string("caDirectory", "");
+    String ca = c.string("ca_directory", "");
     Optional<Path> caDir = ca.isBlank() ? Optional.empty() : Optional.of(base.resolve(ca));
     Optional<ControlSettings.Credentials> creds = credentials;
     ControlSettings settings = c.build(n -> new ControlSettings(
         xdsAddress, xdsPort, plaintext, adminAddress, adminPort, creds, caDir,
-        n.duration("envoyCertValidity", Duration.ofHours(24)),
-        n.duration("refreshInterval", Duration.ofSeconds(1))));
+        n.duration("envoy_cert_validity", Duration.ofHours(24)),
+        n.duration("refresh_interval", Duration.ofSeconds(1))));
     c.finish();
     return settings;
   }
@@ -250,7 +250,7 @@ public final class MeshConfigLoader {
       c.string("token", "");
       c.string("datacenter", "");
       c.duration("wait", Duration.ofSeconds(30));
-      c.duration("retryBackoff", Duration.ofSeconds(1));
+      c.duration("retry_backoff", Duration.ofSeconds(1));
       c.strings("services", List.of());
       c.finish();
       return Optional.empty();
@@ -268,7 +268,7 @@ public final class MeshConfigLoader {
         n.string("token", ""),
         n.string("datacenter", ""),
         n.duration("wait", Duration.ofSeconds(30)),
-        n.duration("retryBackoff", Duration.ofSeconds(1)),
+        n.duration("retry_backoff", Duration.ofSeconds(1)),
         n.strings("services", List.of())));
     c.finish();
     return Optional.of(settings);

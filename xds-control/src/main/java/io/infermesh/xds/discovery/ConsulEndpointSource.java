@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * <p>When Consul is unreachable or answers with an error, the last good endpoints stay in force
  * (nothing is delivered), {@code infermesh.xds.discovery.errors{source=consul}} counts the
  * failure, {@code infermesh.xds.discovery.stale{source=consul}} reads 1, a warning is logged, and
- * the query is retried after a backoff that doubles from {@code retryBackoff} up to 30 s. The
+ * the query is retried after a backoff that doubles from {@code retry_backoff} up to 30 s. The
  * first success afterwards logs the recovery and clears the gauge.
  *
  * <p>Threads: one blocking query per service at a time, run on the injected executor (which needs

@@ -86,7 +86,7 @@ public final class ControlPlane implements AutoCloseable {
         identities.renewIfDue();
         secrets = identities::current;
       } else if (config.policy().mtls()) {
-        log.warn("sds: mtls is on but control.caDirectory is not set: Envoys get no identity over SDS "
+        log.warn("sds: mtls is on but control.ca_directory is not set: Envoys get no identity over SDS "
             + "and their mTLS clusters will not warm up");
       }
       this.publisher = new SnapshotPublisher(cache, config.policy(), secrets, b.clock, executor,

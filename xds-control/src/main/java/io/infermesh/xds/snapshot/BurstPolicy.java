@@ -8,13 +8,13 @@ import java.time.Duration;
  * When and how much traffic leaves private capacity for public-cloud endpoints.
  *
  * <p>Watching a region's private utilization {@code u} (mean over its healthy private endpoints),
- * a burst starts when {@code u > highWatermark}. While bursting, the control plane estimates the
+ * a burst starts when {@code u > high_watermark}. While bursting, the control plane estimates the
  * demand the private tier would see without burst, {@code d = u / (1 - share)}, and sends
- * {@code share = 1 - highWatermark / d} (capped at {@code maxShare}) to public endpoints: the share
+ * {@code share = 1 - high_watermark / d} (capped at {@code max_share}) to public endpoints: the share
  * proportional to the overflow that brings the private tier back to the high watermark. Traffic
- * returns (share 0) only when {@code d < lowWatermark}; between the watermarks the share holds
+ * returns (share 0) only when {@code d < low_watermark}; between the watermarks the share holds
  * (hysteresis). Shares move in whole percent, only when the need moved by at least
- * {@link BurstState#ADJUST_DEADBAND}, and at least {@code minHold} apart: utilization reports lag
+ * {@link BurstState#ADJUST_DEADBAND}, and at least {@code min_hold} apart: utilization reports lag
  * the traffic shift, and a controller that re-read them too soon would keep adding share for load
  * that has already moved.
  *
@@ -30,17 +30,17 @@ public record BurstPolicy(
   public BurstPolicy {
     requireNonNull(minHold, "minHold");
     if (!(highWatermark > 0 && highWatermark <= 1.5)) {
-      throw new IllegalArgumentException("burst.highWatermark must be in (0, 1.5], was " + highWatermark);
+      throw new IllegalArgumentException("burst.high_watermark must be in (0, 1.5], was " + highWatermark);
     }
     if (!(lowWatermark >= 0 && lowWatermark < highWatermark)) {
-      throw new IllegalArgumentException("burst.lowWatermark must be in [0, highWatermark), was "
-          + lowWatermark + " with highWatermark " + highWatermark);
+      throw new IllegalArgumentException("burst.low_watermark must be in [0, high_watermark), was "
+          + lowWatermark + " with high_watermark " + highWatermark);
     }
     if (!(maxShare > 0 && maxShare < 1)) {
-      throw new IllegalArgumentException("burst.maxShare must be in (0, 1), was " + maxShare);
+      throw new IllegalArgumentException("burst.max_share must be in (0, 1), was " + maxShare);
     }
     if (minHold.isNegative()) {
-      throw new IllegalArgumentException("burst.minHold must not be negative, was " + minHold);
+      throw new IllegalArgumentException("burst.min_hold must not be negative, was " + minHold);
     }
   }
 

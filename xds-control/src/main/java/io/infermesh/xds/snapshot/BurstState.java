@@ -20,7 +20,7 @@ public record BurstState(double share, Instant changedAt) {
 
   /**
    * While bursting above the high watermark, the share is only re-targeted when the need moved by
-   * at least this much, so report noise does not nudge the split every {@code minHold}.
+   * at least this much, so report noise does not nudge the split every {@code min_hold}.
    */
   public static final double ADJUST_DEADBAND = 0.05;
 

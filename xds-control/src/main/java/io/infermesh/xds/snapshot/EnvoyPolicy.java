@@ -15,10 +15,10 @@ public record EnvoyPolicy(String listenerAddress, int listenerPort, boolean down
   public EnvoyPolicy {
     requireNonNull(listenerAddress, "listenerAddress");
     if (listenerAddress.isBlank()) {
-      throw new IllegalArgumentException("envoy.listenerAddress must not be blank");
+      throw new IllegalArgumentException("envoy.listener_address must not be blank");
     }
     if (listenerPort < 1 || listenerPort > 65_535) {
-      throw new IllegalArgumentException("envoy.listenerPort must be 1..65535, was " + listenerPort);
+      throw new IllegalArgumentException("envoy.listener_port must be 1..65535, was " + listenerPort);
     }
   }
 

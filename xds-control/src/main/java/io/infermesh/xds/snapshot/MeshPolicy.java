@@ -31,7 +31,7 @@ public record MeshPolicy(
     requireNonNull(upstream, "upstream");
     requireNonNull(envoy, "envoy");
     if (!trustDomain.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?")) {
-      throw new IllegalArgumentException("trustDomain must be a DNS name, was '" + trustDomain + "'");
+      throw new IllegalArgumentException("trust_domain must be a DNS name, was '" + trustDomain + "'");
     }
     regions = List.copyOf(regions);
     services = List.copyOf(services);

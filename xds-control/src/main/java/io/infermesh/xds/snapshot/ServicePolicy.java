@@ -13,7 +13,7 @@ import java.util.Set;
  *
  * <p>Every service gets a cluster with all its endpoints ({@code name}) and one per model version
  * ({@code name|version}). Unpinned requests follow {@code versions} weights (a canary); a request
- * carrying {@code pinHeader: <version>} always goes to that version; {@code shadow} mirrors a
+ * carrying {@code pin_header: <version>} always goes to that version; {@code shadow} mirrors a
  * share to a version whose answers are dropped. With no {@code versions}, unpinned requests go to
  * the all-versions cluster.
  *
@@ -53,17 +53,17 @@ public record ServicePolicy(
     }
     if (!pathPrefix.startsWith("/")) {
       throw new IllegalArgumentException(
-          "pathPrefix of service " + name + " must start with '/', was '" + pathPrefix + "'");
+          "path_prefix of service " + name + " must start with '/', was '" + pathPrefix + "'");
     }
     if (!MeshEndpoint.isValidName(serverRole)) {
-      throw new IllegalArgumentException("serverRole of service " + name + " is not valid: " + serverRole);
+      throw new IllegalArgumentException("server_role of service " + name + " is not valid: " + serverRole);
     }
     if (!pinHeader.matches("[a-z0-9][a-z0-9-]*")) {
       throw new IllegalArgumentException(
-          "pinHeader of service " + name + " must be a lower-case header name, was '" + pinHeader + "'");
+          "pin_header of service " + name + " must be a lower-case header name, was '" + pinHeader + "'");
     }
     if (requestTimeout.isNegative()) {
-      throw new IllegalArgumentException("requestTimeout of service " + name + " must not be negative");
+      throw new IllegalArgumentException("request_timeout of service " + name + " must not be negative");
     }
     versions = List.copyOf(versions);
     Set<String> seen = new HashSet<>();

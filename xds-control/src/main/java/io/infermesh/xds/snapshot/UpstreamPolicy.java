@@ -27,7 +27,7 @@ public record UpstreamPolicy(
     requireNonNull(retries, "retries");
     requireNonNull(healthChecks, "healthChecks");
     if (connectTimeout.isNegative() || connectTimeout.isZero()) {
-      throw new IllegalArgumentException("upstream.connectTimeout must be positive, was " + connectTimeout);
+      throw new IllegalArgumentException("upstream.connect_timeout must be positive, was " + connectTimeout);
     }
   }
 
@@ -60,7 +60,7 @@ public record UpstreamPolicy(
         return valueOf(text.trim().toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException | NullPointerException e) {
         throw new IllegalArgumentException(
-            "upstream.lbPolicy must be round_robin or least_request, was '" + text + "'");
+            "upstream.lb_policy must be round_robin or least_request, was '" + text + "'");
       }
     }
   }
@@ -87,13 +87,13 @@ public record UpstreamPolicy(
     public OutlierSettings {
       requireNonNull(interval, "interval");
       requireNonNull(baseEjectionTime, "baseEjectionTime");
-      positive("upstream.outlier.consecutive5xx", consecutive5xx);
+      positive("upstream.outlier.consecutive_5xx", consecutive5xx);
       positive("upstream.outlier.interval", interval);
-      positive("upstream.outlier.baseEjectionTime", baseEjectionTime);
-      percent("upstream.outlier.maxEjectionPercent", maxEjectionPercent);
-      percent("upstream.outlier.failurePercentageThreshold", failurePercentageThreshold);
-      positive("upstream.outlier.failurePercentageMinimumHosts", failurePercentageMinimumHosts);
-      positive("upstream.outlier.failurePercentageRequestVolume", failurePercentageRequestVolume);
+      positive("upstream.outlier.base_ejection_time", baseEjectionTime);
+      percent("upstream.outlier.max_ejection_percent", maxEjectionPercent);
+      percent("upstream.outlier.failure_percentage_threshold", failurePercentageThreshold);
+      positive("upstream.outlier.failure_percentage_minimum_hosts", failurePercentageMinimumHosts);
+      positive("upstream.outlier.failure_percentage_request_volume", failurePercentageRequestVolume);
     }
 
     public static OutlierSettings defaults() {
@@ -106,10 +106,10 @@ public record UpstreamPolicy(
       int maxConnections, int maxPendingRequests, int maxRequests, int maxRetries) {
 
     public CircuitBreakerSettings {
-      positive("upstream.circuitBreakers.maxConnections", maxConnections);
-      positive("upstream.circuitBreakers.maxPendingRequests", maxPendingRequests);
-      positive("upstream.circuitBreakers.maxRequests", maxRequests);
-      positive("upstream.circuitBreakers.maxRetries", maxRetries);
+      positive("upstream.circuit_breakers.max_connections", maxConnections);
+      positive("upstream.circuit_breakers.max_pending_requests", maxPendingRequests);
+      positive("upstream.circuit_breakers.max_requests", maxRequests);
+      positive("upstream.circuit_breakers.max_retries", maxRetries);
     }
 
     public static CircuitBreakerSettings defaults() {
@@ -118,7 +118,7 @@ public record UpstreamPolicy(
   }
 
   /**
-   * Retries of failed attempts, on another host when Envoy can. {@code retryOn} takes Envoy's
+   * Retries of failed attempts, on another host when Envoy can. {@code retry_on} takes Envoy's
    * names ({@code connect-failure}, {@code refused-stream}, {@code reset}, {@code unavailable},
    * {@code resource-exhausted}, ...); proxyless gRPC keeps the gRPC status names among them.
    */
@@ -136,15 +136,15 @@ public record UpstreamPolicy(
       retryOn = List.copyOf(retryOn);
       for (String condition : retryOn) {
         if (!condition.matches("[a-z0-9-]+")) {
-          throw new IllegalArgumentException("upstream.retries.retryOn has an invalid condition '" + condition + "'");
+          throw new IllegalArgumentException("upstream.retries.retry_on has an invalid condition '" + condition + "'");
         }
       }
       if (numRetries < 0 || numRetries > 10) {
-        throw new IllegalArgumentException("upstream.retries.numRetries must be 0..10, was " + numRetries);
+        throw new IllegalArgumentException("upstream.retries.num_retries must be 0..10, was " + numRetries);
       }
-      positive("upstream.retries.baseInterval", baseInterval);
+      positive("upstream.retries.base_interval", baseInterval);
       if (maxInterval.compareTo(baseInterval) < 0) {
-        throw new IllegalArgumentException("upstream.retries.maxInterval must be >= baseInterval");
+        throw new IllegalArgumentException("upstream.retries.max_interval must be >= base_interval");
       }
     }
 
@@ -166,10 +166,10 @@ public record UpstreamPolicy(
     public HealthCheckSettings {
       requireNonNull(interval, "interval");
       requireNonNull(timeout, "timeout");
-      positive("upstream.healthChecks.interval", interval);
-      positive("upstream.healthChecks.timeout", timeout);
-      positive("upstream.healthChecks.unhealthyThreshold", unhealthyThreshold);
-      positive("upstream.healthChecks.healthyThreshold", healthyThreshold);
+      positive("upstream.health_checks.interval", interval);
+      positive("upstream.health_checks.timeout", timeout);
+      positive("upstream.health_checks.unhealthy_threshold", unhealthyThreshold);
+      positive("upstream.health_checks.healthy_threshold", healthyThreshold);
     }
 
     public static HealthCheckSettings defaults() {

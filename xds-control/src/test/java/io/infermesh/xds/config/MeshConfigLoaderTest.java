@@ -67,18 +67,18 @@ class MeshConfigLoaderTest {
 
   @Test
   void parse_unknownKey_failsNamingItsPath() {
-    assertThatThrownBy(() -> parse(LOOPBACK + "burst: {highWatermrk: 0.9}\n"))
+    assertThatThrownBy(() -> parse(LOOPBACK + "burst: {high_watermrk: 0.9}\n"))
         .isInstanceOf(MeshConfigException.class)
-        .hasMessageContaining("mesh.yaml: burst.highWatermrk: unknown key");
+        .hasMessageContaining("mesh.yaml: burst.high_watermrk: unknown key");
     assertThatThrownBy(() -> parse(LOOPBACK + "colour: blue\n")).hasMessageContaining("colour: unknown key");
   }
 
   @Test
   void parse_invalidValue_failsNamingKeyAndReason() {
-    assertThatThrownBy(() -> parse(LOOPBACK + "burst: {highWatermark: 0.5, lowWatermark: 0.7}\n"))
-        .hasMessageContaining("burst.lowWatermark must be in [0, highWatermark)");
-    assertThatThrownBy(() -> parse(LOOPBACK + "envoy: {listenerPort: 70000}\n"))
-        .hasMessageContaining("envoy.listenerPort must be 1..65535");
+    assertThatThrownBy(() -> parse(LOOPBACK + "burst: {high_watermark: 0.5, low_watermark: 0.7}\n"))
+        .hasMessageContaining("burst.low_watermark must be in [0, high_watermark)");
+    assertThatThrownBy(() -> parse(LOOPBACK + "envoy: {listener_port: 70000}\n"))
+        .hasMessageContaining("envoy.listener_port must be 1..65535");
     assertThatThrownBy(() -> parse(LOOPBACK + "regions: [{name: EU_West}]\n"))
         .hasMessageContaining("regions[0]").hasMessageContaining("DNS label");
     assertThatThrownBy(() -> parse(LOOPBACK + "services: [{name: a, versions: [{version: v1, weight: -1}]}]\n"))
@@ -87,10 +87,10 @@ class MeshConfigLoaderTest {
 
   @Test
   void parse_wrongType_failsNamingTheKey() {
-    assertThatThrownBy(() -> parse(LOOPBACK + "upstream: {circuitBreakers: {maxRequests: lots}}\n"))
-        .hasMessageContaining("upstream.circuitBreakers.maxRequests: must be a whole number, was 'lots'");
-    assertThatThrownBy(() -> parse(LOOPBACK + "burst: {minHold: soon}\n"))
-        .hasMessageContaining("burst.minHold: must be a duration");
+    assertThatThrownBy(() -> parse(LOOPBACK + "upstream: {circuit_breakers: {max_requests: lots}}\n"))
+        .hasMessageContaining("upstream.circuit_breakers.max_requests: must be a whole number, was 'lots'");
+    assertThatThrownBy(() -> parse(LOOPBACK + "burst: {min_hold: soon}\n"))
+        .hasMessageContaining("burst.min_hold: must be a duration");
     assertThatThrownBy(() -> parse(LOOPBACK + "mtls: maybe\n")).hasMessageContaining("mtls: must be true or false");
     assertThatThrownBy(() -> parse(LOOPBACK + "regions: {eu: private}\n")).hasMessageContaining("regions: must be a list");
     assertThatThrownBy(() -> parse("- just\n- a list\n")).hasMessageContaining("must be a mapping");
@@ -111,7 +111,7 @@ class MeshConfigLoaderTest {
 
   @Test
   void parse_credentialsAndCa_resolveAgainstTheFilesDirectory() {
-    MeshConfig config = parse("control: {credentials: {directory: certs, name: cp-1}, caDirectory: ca}\n");
+    MeshConfig config = parse("control: {credentials: {directory: certs, name: cp-1}, ca_directory: ca}\n");
     assertThat(config.control().credentials().orElseThrow())
         .isEqualTo(new ControlSettings.Credentials(BASE.resolve("certs"), "cp-1"));
     assertThat(config.control().caDirectory()).contains(BASE.resolve("ca"));

@@ -151,12 +151,12 @@ class BurstStateTest {
   @Test
   void burstPolicy_invalidWatermarks_areRejectedNamingTheKey() {
     assertThatThrownBy(() -> new BurstPolicy(true, 0.5, 0.6, 0.5, Duration.ZERO))
-        .hasMessageContaining("burst.lowWatermark");
+        .hasMessageContaining("burst.low_watermark");
     assertThatThrownBy(() -> new BurstPolicy(true, 0, 0, 0.5, Duration.ZERO))
-        .hasMessageContaining("burst.highWatermark");
+        .hasMessageContaining("burst.high_watermark");
     assertThatThrownBy(() -> new BurstPolicy(true, 0.8, 0.6, 1.0, Duration.ZERO))
-        .hasMessageContaining("burst.maxShare");
+        .hasMessageContaining("burst.max_share");
     assertThatThrownBy(() -> new BurstPolicy(true, 0.8, 0.6, 0.5, Duration.ofSeconds(-1)))
-        .hasMessageContaining("burst.minHold");
+        .hasMessageContaining("burst.min_hold");
   }
 }
