@@ -1,5 +1,6 @@
 package io.infermesh.cli;
 
+import io.infermesh.models.ModelDigests;
 import io.infermesh.models.ModelMetadata;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.gguf.GgufFile;
@@ -10,17 +11,12 @@ import io.infermesh.models.tiny.TinyModels;
 import io.infermesh.models.tiny.VocabularyKind;
 import io.infermesh.models.tokenizer.Tokenizer;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -331,11 +327,6 @@ final class ModelsCommand implements Runnable {
   }
 
   static String sha256(Path file) throws IOException {
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
-      return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is not available", e);
-    }
+    return ModelDigests.sha256(file);
   }
 }

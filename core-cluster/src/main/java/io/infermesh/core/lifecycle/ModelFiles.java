@@ -1,13 +1,9 @@
 package io.infermesh.core.lifecycle;
 
+import io.infermesh.models.ModelDigests;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /** Digests of model files, checked before anything is loaded. */
 public final class ModelFiles {
@@ -34,16 +30,7 @@ public final class ModelFiles {
 
   /** Lower-case hex SHA-256 of {@code file}. */
   public static String sha256(Path file) throws IOException {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is not available", e);
-    }
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
-    }
-    return HexFormat.of().formatHex(md.digest());
+    return ModelDigests.sha256(file);
   }
 
   /**

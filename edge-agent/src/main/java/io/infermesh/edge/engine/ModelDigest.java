@@ -1,12 +1,8 @@
 package io.infermesh.edge.engine;
 
+import io.infermesh.models.ModelDigests;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Optional;
 
 /** SHA-256 of model files, and the check against an expected digest. Stateless; thread-safe. */
@@ -15,19 +11,7 @@ public final class ModelDigest {
 
   /** The SHA-256 of {@code file} in lower-case hex. */
   public static String sha256(Path file) throws IOException {
-    MessageDigest digest;
-    try {
-      digest = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("this JVM has no SHA-256", e);
-    }
-    byte[] buffer = new byte[1 << 20];
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        digest.update(buffer, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(digest.digest());
+    return ModelDigests.sha256(file);
   }
 
   /**
