@@ -10,6 +10,7 @@ import io.infermesh.edge.engine.Prompt;
 import io.infermesh.edge.engine.SamplingParams;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +27,7 @@ public final class FakeEngine implements Engine {
   private final ModelInfo info;
   private final Semaphore gate = new Semaphore(Integer.MAX_VALUE);
   private final AtomicInteger started = new AtomicInteger();
+  private final List<String> startedPrompts = new CopyOnWriteArrayList<>();
   private final AtomicInteger cancelled = new AtomicInteger();
   private volatile CountDownLatch firstTokenSent = new CountDownLatch(1);
   private volatile long tokenDelayMillis;
@@ -53,6 +55,11 @@ public final class FakeEngine implements Engine {
   /** Generations started so far. */
   public int started() {
     return started.get();
+  }
+
+  /** The prompts of the generations started so far, in order. */
+  public List<String> startedPrompts() {
+    return List.copyOf(startedPrompts);
   }
 
   /** Generations that saw cancellation. */
@@ -96,6 +103,7 @@ public final class FakeEngine implements Engine {
   @Override
   public Generation start(Prompt prompt, SamplingParams sampling, BooleanSupplier isCancelled) {
     started.incrementAndGet();
+    startedPrompts.add(prompt.text());
     return new Generation() {
       private int produced;
       private boolean ended;

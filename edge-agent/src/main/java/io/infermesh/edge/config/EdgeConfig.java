@@ -71,7 +71,7 @@ public record EdgeConfig(
 
   /** This configuration with {@code http.port} replaced (the {@code --http-port} flag). */
   public EdgeConfig withHttpPort(int port) {
-    return new EdgeConfig(node, model, new Http(http.host, port, http.maxBodyBytes), grpc, admission, cache, auth,
+    return new EdgeConfig(node, model, new Http(http.host, port, http.maxBodyBytes, http.streamFlushInterval), grpc, admission, cache, auth,
         shutdown, escalation, routing);
   }
 
@@ -242,15 +242,22 @@ public record EdgeConfig(
    * @param host the address to bind; with no API keys configured only loopback is used
    * @param port the port; 0 picks a free one
    * @param maxBodyBytes the largest request body accepted (larger ones get 413)
+   * @param streamFlushInterval the least time between two flushes of one SSE stream: tokens that
+   *     arrive faster go out together, a token after a pause goes out at once; zero flushes every
+   *     event
    */
-  public record Http(String host, int port, long maxBodyBytes) {
-    public static final Http DEFAULT = new Http("0.0.0.0", 8080, 1 << 20);
+  public record Http(String host, int port, long maxBodyBytes, Duration streamFlushInterval) {
+    public static final Http DEFAULT = new Http("0.0.0.0", 8080, 1 << 20, Duration.ofMillis(2));
 
     public Http {
       requireHost("http.host", host);
       requirePort("http.port", port);
       if (maxBodyBytes < 1024 || maxBodyBytes > 1L << 30) {
         throw new ConfigException("http.max_body_bytes", "must be in [1KiB, 1GiB], got " + maxBodyBytes);
+      }
+      if (streamFlushInterval == null || streamFlushInterval.isNegative()
+          || streamFlushInterval.compareTo(Duration.ofSeconds(1)) > 0) {
+        throw new ConfigException("http.stream_flush_interval", "must be in [0ms, 1s], got " + streamFlushInterval);
       }
     }
   }

@@ -98,7 +98,8 @@ public final class EdgeConfigLoader {
   private static EdgeConfig.Http http(YamlSection s) {
     EdgeConfig.Http d = EdgeConfig.Http.DEFAULT;
     EdgeConfig.Http http = new EdgeConfig.Http(
-        s.string("host", d.host()), s.integer("port", d.port()), s.bytes("max_body_bytes", d.maxBodyBytes()));
+        s.string("host", d.host()), s.integer("port", d.port()), s.bytes("max_body_bytes", d.maxBodyBytes()),
+        s.duration("stream_flush_interval", d.streamFlushInterval()));
     s.finish();
     return http;
   }

@@ -5,7 +5,7 @@ import java.util.concurrent.CancellationException;
 /**
  * One running generation, pulled token by token by one thread (the one that started it). The
  * engine decodes ahead on its own thread, so a reader that does work between calls (writing to a
- * socket) does not slow decoding.
+ * socket) does not slow decoding, and {@link #ready()} tells it how much is already waiting.
  */
 public interface Generation extends AutoCloseable {
   /**
@@ -16,6 +16,14 @@ public interface Generation extends AutoCloseable {
    * @throws EngineException when the engine fails
    */
   String next();
+
+  /**
+   * Whether {@link #next()} would return without waiting: a token, or the end, is already here. A
+   * reader uses it to batch what has piled up. False when the implementation cannot tell.
+   */
+  default boolean ready() {
+    return false;
+  }
 
   /** How generation ended; valid once {@link #next()} returned {@code null}. */
   Completion completion();

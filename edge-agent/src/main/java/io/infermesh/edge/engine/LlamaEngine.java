@@ -15,7 +15,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * batching, and context shifting off (a full context ends generation with {@code length}).
  *
  * <p>Thread-safe: llama.cpp's server thread decodes every slot; each {@link Generation} is pulled
- * by its caller's thread, which only waits for results. Cancellation is polled between tokens (cancelling from another
+ * from the binding by a read-ahead thread (its reader takes what is ready), and {@link #generate}
+ * pulls on its caller's thread. Cancellation is polled between tokens (cancelling from another
  * thread while one waits inside the binding would strand that thread). {@code setNProbs} is never
  * called: it aborts the JVM in this binding. After {@link #close()} llama.cpp leaves a native
  * thread running, so a process must exit explicitly.
@@ -47,6 +52,8 @@ public final class LlamaEngine implements Engine {
   private final ChatTemplate template;
   private final boolean addBos;
   private final AtomicBoolean closed = new AtomicBoolean();
+  // one pump per running generation; admission bounds how many run, so no bound is needed here
+  private final ExecutorService pumps = Executors.newCachedThreadPool(new PumpThreads());
 
   private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos) {
     this.model = model;
@@ -127,9 +134,34 @@ public final class LlamaEngine implements Engine {
     return text.isEmpty() ? new int[0] : model.encode(text);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Tokens are read ahead on a pump thread (see {@link ReadAheadGeneration}), so {@link
+   * Generation#ready()} is exact and a slow reader never stalls llama.cpp's result queue.
+   */
   @Override
   public Generation start(Prompt prompt, SamplingParams sampling, BooleanSupplier cancelled) {
     checkOpen();
+    return ReadAheadGeneration.start(stop -> direct(prompt, sampling, stop), cancelled, pumps);
+  }
+
+  /** Pulls on the caller's thread: the sink is called inline, so no pump thread is needed. */
+  @Override
+  public Completion generate(Prompt prompt, SamplingParams sampling, TokenSink sink, BooleanSupplier cancelled) {
+    checkOpen();
+    try (Generation generation = direct(prompt, sampling, cancelled)) {
+      for (String text; (text = generation.next()) != null; ) {
+        if (!text.isEmpty()) {
+          sink.accept(text);
+        }
+      }
+      return generation.completion();
+    }
+  }
+
+  /** A generation pulled straight from the binding by whoever calls {@code next()}. */
+  private Generation direct(Prompt prompt, SamplingParams sampling, BooleanSupplier cancelled) {
     InferenceParameters params = new InferenceParameters(prompt.text())
         .setNPredict(sampling.maxTokens())
         .setTemperature(sampling.temperature())
@@ -237,6 +269,7 @@ public final class LlamaEngine implements Engine {
   @Override
   public void close() {
     if (closed.compareAndSet(false, true)) {
+      pumps.shutdown();
       model.close();
       log.info("unloaded model {}", info.name());
     }
@@ -245,6 +278,18 @@ public final class LlamaEngine implements Engine {
   @Override
   public String toString() {
     return "LlamaEngine{" + info + "}";
+  }
+
+  /** Daemon threads named for thread dumps; a pump must never keep the JVM alive. */
+  private static final class PumpThreads implements ThreadFactory {
+    private final AtomicInteger count = new AtomicInteger();
+
+    @Override
+    public Thread newThread(Runnable r) {
+      Thread t = new Thread(r, "llama-read-ahead-" + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    }
   }
 
   private static void logNative(LogLevel level, String message) {

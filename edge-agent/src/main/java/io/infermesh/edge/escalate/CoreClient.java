@@ -19,6 +19,7 @@ import io.infermesh.certs.Role;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Escalation;
 import io.infermesh.edge.engine.ChatMessage;
+import io.infermesh.edge.engine.Priority;
 import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.Escalator;
@@ -170,6 +171,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .setModel(coreModel(r.model()))
         .setSampling(sampling)
         .putAllHints(r.hints())
+        .setPriority(wirePriority(r.hints().get("priority")))
         .setEscalation(EscalationContext.newBuilder()
             .setEdgeId(tls.identity().toString())
             .setEdgeRegion(node.region())
@@ -219,5 +221,17 @@ public final class CoreClient implements Escalator, AutoCloseable {
   @Override
   public String toString() {
     return "CoreClient{" + config.target().orElse("") + ", circuit=" + breaker.getState() + "}";
+  }
+
+  /** The admission class the edge gave the request (already validated), for the core's scheduler. */
+  private static io.infermesh.api.v1.Priority wirePriority(String hint) {
+    if (hint == null || hint.isBlank()) {
+      return io.infermesh.api.v1.Priority.PRIORITY_UNSPECIFIED;
+    }
+    return switch (Priority.parse(hint).orElse(Priority.NORMAL)) {
+      case HIGH -> io.infermesh.api.v1.Priority.PRIORITY_HIGH;
+      case NORMAL -> io.infermesh.api.v1.Priority.PRIORITY_NORMAL;
+      case LOW -> io.infermesh.api.v1.Priority.PRIORITY_LOW;
+    };
   }
 }

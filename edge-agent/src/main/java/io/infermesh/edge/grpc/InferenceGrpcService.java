@@ -37,7 +37,9 @@ import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.edge.serve.Usage;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -281,8 +283,17 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     Deadline deadline = Context.current().getDeadline();
     Optional<Duration> timeout = deadline == null ? Optional.empty()
         : Optional.of(Duration.ofNanos(Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS))));
+    Map<String, String> hints = request.getHintsMap();
+    if (request.getPriority() != io.infermesh.api.v1.Priority.PRIORITY_UNSPECIFIED) {
+      hints = new HashMap<>(hints);
+      hints.put(RequestValidator.PRIORITY_HINT, switch (request.getPriority()) {
+        case PRIORITY_HIGH -> "high";
+        case PRIORITY_LOW -> "low";
+        default -> "normal";
+      });
+    }
     return new CompletionRequest(request.getRequestId(), operation, request.getModel(), messages, prompt, sampling,
-        request.getHintsMap(), timeout);
+        hints, timeout);
   }
 
   private static List<ChatMessage> messages(ChatMessages chat) {

@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,24 +35,28 @@ import org.slf4j.LoggerFactory;
  * generation. Stateless apart from its collaborators; thread-safe.
  *
  * <p>SSE flushing: the writer writes the event it waited for plus every event that is already
- * waiting ({@link CompletionStream#poll()}), then flushes once, before it waits again. So nothing
- * sits in the buffer while the writer is idle (a token, the last chunk, a small answer goes out at
- * once), and tokens are coalesced into one write only when they arrive faster than the socket
- * takes them. The end goes out with the close of the body; a stream that is over within its first
- * batch is sent whole, with a Content-Length.
+ * waiting ({@link CompletionStream#poll()}), and flushes before it waits again, but never sooner
+ * than {@code http.stream_flush_interval} after its previous flush: if that is too soon it sleeps
+ * out the rest of the interval, takes what arrived meanwhile and then flushes. So a token after a
+ * pause goes out at once, a fast stream goes out in batches at most one interval apart (one write
+ * and one client wake-up per batch instead of per token), and nothing waits in the buffer longer
+ * than the interval. The end goes out with the close of the body; a stream that is over within its
+ * first batch is sent whole, with a Content-Length.
  */
 final class CompletionsEndpoint {
   private static final Logger log = LoggerFactory.getLogger(CompletionsEndpoint.class);
-  private static final List<String> HINT_HEADERS = List.of("require", "privacy");
+  private static final List<String> HINT_HEADERS = List.of("require", "privacy", "priority");
   static final String REQUEST_ID_ATTRIBUTE = "infermesh.request-id";
 
   private final CompletionService service;
   private final long maxBodyBytes;
+  private final long flushIntervalNanos;
   private final Clock clock;
 
-  CompletionsEndpoint(CompletionService service, long maxBodyBytes, Clock clock) {
+  CompletionsEndpoint(CompletionService service, long maxBodyBytes, Duration flushInterval, Clock clock) {
     this.service = service;
     this.maxBodyBytes = maxBodyBytes;
+    this.flushIntervalNanos = flushInterval.toNanos();
     this.clock = clock;
   }
 
@@ -97,7 +102,7 @@ final class CompletionsEndpoint {
       OpenAiResponses responses = new OpenAiResponses(operation, responseId(operation),
           clock.instant().getEpochSecond(), served.model(), parsed.includeUsage());
       if (parsed.stream()) {
-        streamEvents(ctx, stream, first, responses, operation);
+        streamEvents(ctx, stream, first, responses, operation, flushIntervalNanos);
       } else {
         respondWhole(ctx, stream, first, responses);
       }
@@ -106,7 +111,8 @@ final class CompletionsEndpoint {
 
   /**
    * Routing hints sent as headers: {@code x-infermesh-require: core}, {@code x-infermesh-privacy:
-   * local-only}, and {@code x-infermesh-budget-ms} (the caller's latency budget).
+   * local-only}, {@code x-infermesh-priority: high|normal|low} (the admission class), and {@code
+   * x-infermesh-budget-ms} (the caller's latency budget).
    */
   private static CompletionRequest withHeaderHints(CompletionRequest r, Context ctx) {
     Map<String, String> hints = new HashMap<>(r.hints());
@@ -163,7 +169,7 @@ final class CompletionsEndpoint {
   }
 
   private static void streamEvents(Context ctx, CompletionStream stream, StreamEvent first, OpenAiResponses responses,
-      Operation operation) throws InterruptedException {
+      Operation operation, long flushIntervalNanos) throws InterruptedException {
     ctx.status(200);
     ctx.contentType("text/event-stream; charset=utf-8");
     ctx.header("Cache-Control", "no-cache");
@@ -174,11 +180,14 @@ final class CompletionsEndpoint {
       }
       StreamEvent event = first;
       var route = stream.served().route();
+      long lastFlush = System.nanoTime() - flushIntervalNanos;
       while (true) {
         // this event and whatever else is ready, then one flush before waiting for more
-        boolean ended = write(out, event, responses);
-        while (!ended && (event = stream.poll()) != null) {
-          ended = write(out, event, responses);
+        boolean ended = write(out, event, responses) || writeReady(out, stream, responses);
+        long early = lastFlush + flushIntervalNanos - System.nanoTime();
+        if (!ended && early > 0) {
+          TimeUnit.NANOSECONDS.sleep(early); // too soon after the last flush: let more arrive
+          ended = writeReady(out, stream, responses);
         }
         if (!stream.served().route().equals(route)) {
           // headers are gone: tell the reader in an SSE comment that the edge finished the answer
@@ -190,12 +199,24 @@ final class CompletionsEndpoint {
           return; // closing the stream sends what is left with the last chunk, in one write
         }
         out.flush();
+        lastFlush = System.nanoTime();
         event = stream.next();
       }
     } catch (IOException e) {
       log.debug("request {}: client went away mid-stream ({})", stream.served().requestId(), e.toString());
       stream.cancel();
     }
+  }
+
+  /** Writes every event that is ready now; returns whether the last one was the end. */
+  private static boolean writeReady(OutputStream out, CompletionStream stream, OpenAiResponses responses)
+      throws IOException {
+    for (StreamEvent event; (event = stream.poll()) != null; ) {
+      if (write(out, event, responses)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Writes one event; returns whether it was the last. */

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermesh.edge.engine.ModelInfo;
+import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
 import io.javalin.Javalin;
@@ -43,17 +44,24 @@ public final class HttpApi implements AutoCloseable {
   }
 
   /**
-   * Starts serving on {@code host:port} (port 0 picks a free one).
+   * Starts serving on {@code host} and {@code settings.port()} (port 0 picks a free one).
    *
    * @param metrics produces the Prometheus exposition text for {@code /metrics}
+   * @param settings port, body limit and SSE flush interval ({@code settings.host()} is not used:
+   *     the caller decides the bind address)
+   * @param host the address to bind
    * @param idleTimeout how long a connection may stay silent (longer than a request may queue)
    */
-  public static HttpApi start(CompletionService service, Supplier<String> metrics, String host, int port,
-      long maxBodyBytes, Duration idleTimeout, Clock clock) {
+  public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
+      String host, Duration idleTimeout, Clock clock) {
     requireNonNull(service, "service");
     requireNonNull(metrics, "metrics");
+    requireNonNull(settings, "settings");
     requireNonNull(clock, "clock");
-    CompletionsEndpoint completions = new CompletionsEndpoint(service, maxBodyBytes, clock);
+    int port = settings.port();
+    long maxBodyBytes = settings.maxBodyBytes();
+    CompletionsEndpoint completions = new CompletionsEndpoint(service, maxBodyBytes,
+        settings.streamFlushInterval(), clock);
     long loadedAt = clock.instant().getEpochSecond();
     Javalin app = Javalin.create(config -> {
       config.showJavalinBanner = false;

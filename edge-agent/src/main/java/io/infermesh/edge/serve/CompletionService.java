@@ -14,6 +14,7 @@ import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Completion;
 import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.ModelInfo;
+import io.infermesh.edge.engine.Priority;
 import io.infermesh.edge.engine.Prompt;
 import io.infermesh.edge.engine.SamplingParams;
 import io.infermesh.edge.metrics.EdgeMetrics;
@@ -161,6 +162,7 @@ public final class CompletionService {
             + tenant.tokensPerMinute() + " tokens per minute); retry after " + seconds(wait) + " s.", wait);
       });
       boolean explicitMaxTokens = request.sampling().maxTokens() != null;
+      Priority priority = RequestValidator.priority(request.hints());
 
       // The cache is consulted before the prompt is rendered and tokenized: a hit never touches
       // the engine. An unset max_tokens is part of the key as such (its effective value follows
@@ -198,7 +200,8 @@ public final class CompletionService {
         case CORE -> {
           SamplingParams coreSampling = explicitMaxTokens ? sampling : sampling.withMaxTokens(requestedMax);
           Escalator.Fallback fallback = "core".equals(request.hints().get("require")) ? null : (partial, soFar, degraded) -> continueLocally(e, prompt, partial, soFar,
-                  coreSampling, degraded, requestId, context, arrived, ticker.read() + remaining(arrived, timeoutNanos));
+                  coreSampling, degraded, requestId, context, arrived, ticker.read() + remaining(arrived, timeoutNanos),
+                  priority);
           // the core gets at most escalation.timeout, and never more than the request has left
           Duration coreTimeout = Duration.ofNanos(Math.min(remaining(arrived, timeoutNanos),
               config.escalation().timeout().toNanos()));
@@ -210,7 +213,7 @@ public final class CompletionService {
       }
       sampling = RequestValidator.fitToContext(sampling, explicitMaxTokens, prompt.tokens(), info.contextSize(),
           config.model().defaultMaxTokens(), chat ? "messages" : "prompt");
-      AdmissionQueue.Ticket ticket = admission.tryEnter();
+      AdmissionQueue.Ticket ticket = admission.tryEnter(priority);
       if (ticket == null) {
         Duration retry = config.admission().retryAfter();
         throw EdgeException.queueFull("The server is busy: " + admission.slots() + " requests are generating and "
@@ -242,7 +245,7 @@ public final class CompletionService {
 
   /** The local continuation of an escalated answer after the core failed. */
   private CompletionStream continueLocally(Engine e, Prompt prompt, String partial, int soFar, SamplingParams sampling,
-      RouteDecision degraded, String requestId, RequestContext context, long arrived, long deadline) {
+      RouteDecision degraded, String requestId, RequestContext context, long arrived, long deadline, Priority priority) {
     Prompt continued = partial.isEmpty() ? prompt : e.rawPrompt(prompt.text() + partial);
     int room = e.info().contextSize() - continued.tokens();
     int left = sampling.maxTokens() - soFar;
@@ -253,7 +256,7 @@ public final class CompletionService {
       throw EdgeException.unavailable("the core failed and the answer so far does not fit the edge's context");
     }
     metrics.routeDecision(degraded.route().wireName(), degraded.reason());
-    AdmissionQueue.Ticket ticket = admission.tryEnter();
+    AdmissionQueue.Ticket ticket = admission.tryEnter(priority);
     if (ticket == null) {
       throw EdgeException.queueFull("the core failed and the edge is busy; retry", config.admission().retryAfter());
     }

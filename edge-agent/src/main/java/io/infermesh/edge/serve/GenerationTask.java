@@ -80,14 +80,41 @@ final class GenerationTask implements CompletionStream {
     if (terminal != null) {
       return terminal;
     }
-    try {
-      if (generation == null) {
+    if (generation == null) {
+      try {
         if (!ticket.awaitSlot(this::shouldStop) || shouldStop()) {
-          throw new CancellationException();
+          return stopped();
         }
         generation = engine.start(prompt, sampling, this::shouldStop);
+      } catch (InterruptedException e) {
+        end(new StreamEvent.Failed(EdgeException.cancelled("interrupted")), "cancelled");
+        throw e;
+      } catch (RuntimeException | Error e) {
+        return failed(e);
       }
-      for (String text; (text = generation.next()) != null; ) {
+    }
+    return pull(true);
+  }
+
+  @Override
+  public StreamEvent poll() {
+    if (terminal != null || generation == null || !generation.ready()) {
+      return terminal;
+    }
+    return pull(false);
+  }
+
+  /**
+   * The next delta or the end; with {@code wait} false only what is already there (null when a
+   * held-back empty token leaves nothing ready).
+   */
+  private StreamEvent pull(boolean wait) {
+    try {
+      while (wait || generation.ready()) {
+        String text = generation.next();
+        if (text == null) {
+          return done(generation.completion());
+        }
         if (!text.isEmpty()) {
           if (firstTokenAt == 0) {
             firstTokenAt = ticker.read();
@@ -98,21 +125,32 @@ final class GenerationTask implements CompletionStream {
           return new StreamEvent.Delta(text);
         }
       }
-      return done(generation.completion());
-    } catch (CancellationException e) {
-      EdgeException why = whyStopped();
-      return end(new StreamEvent.Failed(why), why.kind().metricName());
-    } catch (EngineException e) {
+      return null;
+    } catch (RuntimeException | Error e) {
+      return failed(e);
+    }
+  }
+
+  /** Ends the stream for {@code e}: cancellation and engine failures become its last event; the rest is rethrown. */
+  private StreamEvent failed(Throwable e) {
+    if (e instanceof CancellationException) {
+      return stopped();
+    }
+    if (e instanceof EngineException) {
       log.error("request {}: generation failed", served.requestId(), e);
       return end(new StreamEvent.Failed(EdgeException.internal("the engine failed while generating", e)), "engine_error");
-    } catch (InterruptedException e) {
-      end(new StreamEvent.Failed(EdgeException.cancelled("interrupted")), "cancelled");
-      throw e;
-    } catch (RuntimeException | Error e) {
-      log.error("request {}: unexpected failure", served.requestId(), e);
-      end(new StreamEvent.Failed(EdgeException.internal("internal error", e)), "internal");
-      throw e;
     }
+    log.error("request {}: unexpected failure", served.requestId(), e);
+    end(new StreamEvent.Failed(EdgeException.internal("internal error", e)), "internal");
+    if (e instanceof Error error) {
+      throw error;
+    }
+    throw (RuntimeException) e;
+  }
+
+  private StreamEvent stopped() {
+    EdgeException why = whyStopped();
+    return end(new StreamEvent.Failed(why), why.kind().metricName());
   }
 
   private StreamEvent done(Completion completion) {
@@ -160,11 +198,6 @@ final class GenerationTask implements CompletionStream {
 
   private boolean shouldStop() {
     return cancelled || abortReason != null || ticker.read() - deadlineNanos > 0;
-  }
-
-  @Override
-  public StreamEvent poll() {
-    return terminal;
   }
 
   @Override

@@ -1,9 +1,11 @@
 package io.infermesh.edge.serve;
 
 import io.infermesh.edge.engine.ChatMessage;
+import io.infermesh.edge.engine.Priority;
 import io.infermesh.edge.engine.Role;
 import io.infermesh.edge.engine.SamplingParams;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 
 /**
@@ -52,6 +54,19 @@ public final class RequestValidator {
    * Range-checks {@code sampling} for a model with {@code contextSize} tokens per request; an unset
    * {@code max_tokens} is left for {@link #fitToContext} to fill.
    */
+  /** The hint (and {@code x-infermesh-priority} header) that carries a request's {@link Priority}. */
+  public static final String PRIORITY_HINT = "priority";
+
+  /** The request's scheduling class from its hints; {@link Priority#NORMAL} when unset. */
+  static Priority priority(Map<String, String> hints) {
+    String name = hints.get(PRIORITY_HINT);
+    if (name == null || name.isBlank()) {
+      return Priority.NORMAL;
+    }
+    return Priority.parse(name).orElseThrow(() -> EdgeException.invalid(PRIORITY_HINT,
+        "priority: must be high, normal or low, got '" + truncate(name) + "'"));
+  }
+
   static SamplingParams sampling(SamplingRequest sampling, int contextSize) {
     int maxTokens = 0;
     if (sampling.maxTokens() != null) {

@@ -51,7 +51,7 @@ class EdgeConfigLoaderTest {
           parallel: 2
           chat_template: llama3
           default_max_tokens: 128
-        http: {host: 127.0.0.1, port: 8081, max_body_bytes: 2MiB}
+        http: {host: 127.0.0.1, port: 8081, max_body_bytes: 2MiB, stream_flush_interval: 5ms}
         grpc:
           port: 9091
           tls: {cert: certs/e.crt, key: certs/e.key, client_ca: certs/ca.crt, allowed_roles: [gateway]}
@@ -69,6 +69,7 @@ class EdgeConfigLoaderTest {
     assertThat(config.model().effectiveName()).isEqualTo("small");
     assertThat(config.model().contextSize()).isEqualTo(4096);
     assertThat(config.http().maxBodyBytes()).isEqualTo(2L << 20);
+    assertThat(config.http().streamFlushInterval()).isEqualTo(Duration.ofMillis(5));
     assertThat(config.grpc().tls()).hasValueSatisfying(tls -> {
       assertThat(tls.mutual()).isTrue();
       assertThat(tls.clientCa()).contains(Path.of("/etc/infermesh/certs/ca.crt"));
@@ -93,6 +94,7 @@ class EdgeConfigLoaderTest {
       model: {parallel: 0}                              | model.parallel: must be in [1, 256]
       http: {port: 70000}                               | http.port: must be a port number
       http: {max_body_bytes: 12 parsecs}                | http.max_body_bytes: must be a size
+      http: {stream_flush_interval: 2s}                 | http.stream_flush_interval: must be in [0ms, 1s]
       admission: {retry_after: soon}                    | admission.retry_after: must be a duration
       admission: {queue_depth: -1}                      | admission.queue_depth: must be in [0, 100000]
       cache: {enabled: maybe}                           | cache.enabled: must be true or false

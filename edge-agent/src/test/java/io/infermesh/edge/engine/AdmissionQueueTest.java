@@ -2,9 +2,12 @@ package io.infermesh.edge.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class AdmissionQueueTest {
@@ -76,5 +79,67 @@ class AdmissionQueueTest {
     assertThat(noLine.tryEnter()).isNull();
     running.close();
     assertThat(noLine.tryEnter()).isNotNull();
+  }
+
+  @Test
+  void close_withWaitersOfEachClass_grantsHighThenNormalThenLow() {
+    AdmissionQueue q = AdmissionQueue.create(1, 3, Duration.ofSeconds(5), () -> 0L);
+    AdmissionQueue.Ticket running = q.tryEnter(Priority.NORMAL);
+    AdmissionQueue.Ticket low = q.tryEnter(Priority.LOW);
+    AdmissionQueue.Ticket normal = q.tryEnter(Priority.NORMAL);
+    AdmissionQueue.Ticket high = q.tryEnter(Priority.HIGH);
+
+    running.close();
+    assertThat(List.of(high.holdsSlot(), normal.holdsSlot(), low.holdsSlot())).containsExactly(true, false, false);
+    high.close();
+    assertThat(List.of(normal.holdsSlot(), low.holdsSlot())).containsExactly(true, false);
+    normal.close();
+    assertThat(low.holdsSlot()).isTrue();
+    assertThat(q.waiting()).isZero();
+  }
+
+  @Test
+  void close_lowHasWaitedTwoAgingPeriods_goesBeforeAFreshHigh() {
+    AtomicLong now = new AtomicLong();
+    AdmissionQueue q = AdmissionQueue.create(1, 3, Duration.ofSeconds(5), now::get);
+    AdmissionQueue.Ticket running = q.tryEnter(Priority.HIGH);
+    AdmissionQueue.Ticket low = q.tryEnter(Priority.LOW);
+    now.addAndGet(Duration.ofSeconds(10).toNanos());
+    AdmissionQueue.Ticket high = q.tryEnter(Priority.HIGH);
+
+    running.close();
+
+    // aged to high, and it came first
+    assertThat(low.holdsSlot()).isTrue();
+    assertThat(high.holdsSlot()).isFalse();
+  }
+
+  @Test
+  void tryEnter_slotFreeButSomeoneWaits_doesNotJumpTheLine() throws Exception {
+    AdmissionQueue q = AdmissionQueue.create(1, 2);
+    AdmissionQueue.Ticket running = q.tryEnter();
+    AdmissionQueue.Ticket waiting = q.tryEnter(Priority.LOW);
+    running.close();
+
+    AdmissionQueue.Ticket late = q.tryEnter(Priority.HIGH);
+
+    assertThat(waiting.holdsSlot()).isTrue();
+    assertThat(late.holdsSlot()).isFalse();
+    assertThat(waiting.awaitSlot(() -> false)).isTrue();
+  }
+
+  @Test
+  void close_ofAGrantedTicketThatGaveUp_passesTheSlotOn() throws Exception {
+    AdmissionQueue q = AdmissionQueue.create(1, 2);
+    AdmissionQueue.Ticket running = q.tryEnter();
+    AdmissionQueue.Ticket first = q.tryEnter();
+    AdmissionQueue.Ticket second = q.tryEnter();
+    running.close(); // granted to first, which is not looking
+
+    first.close();
+
+    assertThat(second.holdsSlot()).isTrue();
+    assertThat(q.running()).isEqualTo(1);
+    assertThat(q.waiting()).isZero();
   }
 }

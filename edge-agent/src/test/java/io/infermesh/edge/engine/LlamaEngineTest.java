@@ -2,16 +2,19 @@ package io.infermesh.edge.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.config.EdgeConfig;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 class LlamaEngineTest {
@@ -101,6 +104,63 @@ class LlamaEngineTest {
         () -> TinyModel.engine().generate(HELLO, greedy(32), t -> {}, () -> false));
 
     assertThat(a.get(30, TimeUnit.SECONDS)).isEqualTo(b.get(30, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void start_readerPausesWhileTheEngineDecodes_tokensPileUpAndDrainWithoutWaiting() throws Exception {
+    String whole = String.join("", collect(TinyModel.engine(), greedy(40)));
+    try (Generation g = TinyModel.engine().start(HELLO, greedy(40), () -> false)) {
+      await().atMost(Duration.ofSeconds(30)).until(g::ready);
+      StringBuilder text = new StringBuilder(g.next());
+      await().atMost(Duration.ofSeconds(30)).until(g::ready); // read-ahead keeps going while we do nothing
+      int drained = 0;
+      while (g.ready()) {
+        String t = g.next();
+        if (t == null) {
+          break;
+        }
+        text.append(t);
+        drained++;
+      }
+      for (String t; (t = g.next()) != null; ) {
+        text.append(t);
+      }
+
+      assertThat(drained).isPositive();
+      assertThat(text.toString()).isEqualTo(whole);
+      assertThat(g.completion()).isEqualTo(new Completion(FinishReason.LENGTH, HELLO.tokens(), 40));
+      assertThat(g.ready()).isTrue(); // ended: next() answers at once
+    }
+  }
+
+  @Test
+  void start_closedMidStream_freesTheSlotForTheNextRequest() {
+    Generation g = TinyModel.engine().start(HELLO, greedy(400), () -> false);
+    assertThat(g.next()).isNotNull();
+    g.close();
+
+    assertThat(TinyModel.engine().generate(HELLO, greedy(4), t -> {}, () -> false).completionTokens()).isEqualTo(4);
+  }
+
+  @Test
+  void start_cancelledWhileReading_throwsCancellation() {
+    AtomicBoolean cancelled = new AtomicBoolean();
+    try (Generation g = TinyModel.engine().start(HELLO, greedy(400), cancelled::get)) {
+      assertThat(g.next()).isNotNull();
+      cancelled.set(true);
+
+      assertThatThrownBy(() -> {
+        while (g.next() != null) {
+          // the flag is checked before every token, queued or not
+        }
+      }).isInstanceOf(CancellationException.class);
+    }
+  }
+
+  private static List<String> collect(LlamaEngine engine, SamplingParams sampling) {
+    List<String> texts = new ArrayList<>();
+    engine.generate(HELLO, sampling, texts::add, () -> false);
+    return texts;
   }
 
   @Test

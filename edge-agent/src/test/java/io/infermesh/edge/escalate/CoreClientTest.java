@@ -31,6 +31,7 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -118,6 +119,23 @@ class CoreClientTest {
       assertThat(r.getEscalation().getReason()).isEqualTo("difficulty-high");
       assertThat(r.getEscalation().getEdgeId()).isEqualTo(pki.idOf(Role.EDGE, "edge-0").toString());
       assertThat(client.state()).isEqualTo(CoreState.AVAILABLE);
+    }
+  }
+
+  @Test
+  void escalate_lowPriorityHint_isSentAsTheWirePriority() throws Exception {
+    core(Role.CORE);
+    Escalator.Call plain = call();
+    CompletionRequest r = plain.request();
+    Escalator.Call low = new Escalator.Call(plain.requestId(), new CompletionRequest(r.requestId(), r.operation(),
+        r.model(), r.messages(), r.prompt(), r.sampling(), Map.of("priority", "low"), r.timeout()), plain.tenant(),
+        plain.decision(), plain.sampling(), plain.timeout(), null);
+    try (CoreClient client = client("127.0.0.1:" + server.port())) {
+      assertThat(last(client.escalate(low))).isInstanceOf(StreamEvent.Done.class);
+      assertThat(received.get().getPriority()).isEqualTo(io.infermesh.api.v1.Priority.PRIORITY_LOW);
+
+      assertThat(last(client.escalate(plain))).isInstanceOf(StreamEvent.Done.class);
+      assertThat(received.get().getPriority()).isEqualTo(io.infermesh.api.v1.Priority.PRIORITY_UNSPECIFIED);
     }
   }
 

@@ -29,7 +29,7 @@ class BadInputHttpTest {
   static void start() throws Exception {
     EdgeConfig base = TinyModel.config();
     EdgeConfig config = base.withModel(base.model()).withHttpPort(0);
-    config = new EdgeConfig(config.node(), config.model(), new EdgeConfig.Http("127.0.0.1", 0, MAX_BODY), config.grpc(),
+    config = new EdgeConfig(config.node(), config.model(), new EdgeConfig.Http("127.0.0.1", 0, MAX_BODY, EdgeConfig.Http.DEFAULT.streamFlushInterval()), config.grpc(),
         config.admission(), config.cache(), config.auth(), config.shutdown());
     agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     http = new HttpTestClient(agent.httpPort());
@@ -107,6 +107,7 @@ class BadInputHttpTest {
         chat("too many stop strings", user(", \"stop\": [\"a\", \"b\", \"c\", \"d\", \"e\"]"), 400, "stop",
             "stop: at most 4"),
         chat("bad request id", user(""), 400, "x-request-id", "x-request-id: must be at most 128"),
+        chat("unknown priority", user(""), 400, "priority", "priority: must be high, normal or low, got 'urgent'"),
         new Case("completion without prompt", "/v1/completions", "application/json",
             "{\"max_tokens\": 3}".getBytes(StandardCharsets.UTF_8), 400, "prompt", "prompt: is required"),
         new Case("completion with a number prompt", "/v1/completions", "application/json",
@@ -116,7 +117,11 @@ class BadInputHttpTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("table")
   void badRequest_getsAnOpenAiErrorNamingTheField_andTheAgentKeepsServing(Case c) {
-    String[] headers = c.name().equals("bad request id") ? new String[] {"x-request-id", "has spaces in it"} : new String[0];
+    String[] headers = switch (c.name()) {
+      case "bad request id" -> new String[] {"x-request-id", "has spaces in it"};
+      case "unknown priority" -> new String[] {"x-infermesh-priority", "urgent"};
+      default -> new String[0];
+    };
     Reply r = http.postBytes(c.path(), c.contentType(), c.body(), headers);
 
     assertThat(r.status()).as(r.raw().body()).isEqualTo(c.status());

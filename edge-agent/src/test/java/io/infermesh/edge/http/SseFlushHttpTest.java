@@ -61,7 +61,8 @@ class SseFlushHttpTest {
 
   @Test
   void stream_fastTokensThenAPause_theLastTokenIsFlushedBeforeTheWriterWaits() throws Exception {
-    http = HttpApi.start(service(), () -> "", "127.0.0.1", 0, 1 << 20, Duration.ofSeconds(30), Clock.systemUTC());
+    http = HttpApi.start(service(), () -> "", new EdgeConfig.Http("127.0.0.1", 0, 1 << 20, EdgeConfig.Http.DEFAULT.streamFlushInterval()), "127.0.0.1", Duration.ofSeconds(30),
+        Clock.systemUTC());
 
     List<String> events = new ArrayList<>();
     try (Socket socket = new Socket("127.0.0.1", http.port())) {

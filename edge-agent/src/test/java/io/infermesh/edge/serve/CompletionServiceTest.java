@@ -23,6 +23,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -167,6 +169,36 @@ class CompletionServiceTest {
     engine.release();
     assertThat(text(drain(running))).isEqualTo(" tok1 tok2 tok3 tok4");
     assertThat(drain(next).get(5)).isInstanceOf(StreamEvent.Done.class);
+  }
+
+  @Test
+  void open_freedSlot_goesToTheHighPriorityWaiterBeforeAnEarlierLowOne() throws Exception {
+    CompletionService twoWaiting = service(EdgeConfig.defaults(), AdmissionQueue.create(1, 2));
+    engine.hold();
+    CompletionStream running = twoWaiting.open(chat("a", 2, 1.0), Tenant.ANONYMOUS);
+    assertThat(running.next()).isEqualTo(new StreamEvent.Delta("tok0"));
+    CompletionStream low = twoWaiting.open(withPriority(chat("b", 2, 1.0), "low"), Tenant.ANONYMOUS);
+    CompletionStream high = twoWaiting.open(withPriority(chat("c", 2, 1.0), "HIGH"), Tenant.ANONYMOUS);
+    CompletableFuture<List<StreamEvent>> lowEvents = CompletableFuture.supplyAsync(() -> {
+      try {
+        return drain(low); // waits in line from now on
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+
+    engine.release();
+    drain(running);
+    List<StreamEvent> highEvents = drain(high);
+
+    assertThat(highEvents.get(highEvents.size() - 1)).isInstanceOf(StreamEvent.Done.class);
+    assertThat(lowEvents.get(10, TimeUnit.SECONDS).get(2)).isInstanceOf(StreamEvent.Done.class);
+    assertThat(engine.startedPrompts()).containsExactly("user: a\n", "user: c\n", "user: b\n");
+  }
+
+  private static CompletionRequest withPriority(CompletionRequest r, String priority) {
+    return new CompletionRequest(r.requestId(), r.operation(), r.model(), r.messages(), r.prompt(), r.sampling(),
+        Map.of("priority", priority), r.timeout());
   }
 
   @Test
