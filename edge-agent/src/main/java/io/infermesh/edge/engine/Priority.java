@@ -5,32 +5,22 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Scheduling class of a request, the edge's copy of the wire's {@code infermesh.v1.Priority}: lower
- * {@link #rank()} is admitted first, and waiting ages a request up a class at a time so that low
- * never starves.
+ * Scheduling class of a request on the edge, in the order the wire's {@code infermesh.v1.Priority}
+ * gives them: an earlier constant is admitted first, and waiting ages a request up one class per
+ * aging period so that low never starves.
  */
 public enum Priority {
   /** Interactive traffic a person is waiting on. */
-  HIGH(0),
+  HIGH,
   /** The default. */
-  NORMAL(1),
+  NORMAL,
   /** Batch and background work. */
-  LOW(2);
+  LOW;
 
-  private final int rank;
-
-  Priority(int rank) {
-    this.rank = rank;
-  }
-
-  public int rank() {
-    return rank;
-  }
-
-  /** The rank after waiting {@code waitedNanos}: each full {@code aging} period raises it one class. */
+  /** The class after waiting {@code waitedNanos} (0 = high): one class up per full {@code aging} period. */
   public int agedRank(long waitedNanos, Duration aging) {
     long periods = Math.max(0, waitedNanos) / aging.toNanos();
-    return (int) Math.max(0, rank - periods);
+    return (int) Math.max(0, ordinal() - periods);
   }
 
   /** The name used in headers, hints and logs: {@code high}, {@code normal}, {@code low}. */
@@ -38,10 +28,11 @@ public enum Priority {
     return name().toLowerCase(Locale.ROOT);
   }
 
-  /** The priority named {@code name} (any case), if it is one. */
+  /** The priority named {@code name} (any case, surrounding blanks ignored), if it is one. */
   public static Optional<Priority> parse(String name) {
+    String wanted = name.strip();
     for (Priority p : values()) {
-      if (p.wireName().equalsIgnoreCase(name.strip())) {
+      if (p.wireName().equalsIgnoreCase(wanted)) {
         return Optional.of(p);
       }
     }

@@ -86,17 +86,14 @@ final class ReadAheadGeneration implements Generation {
     if (completion != null) {
       return null;
     }
-    if (cancelled.getAsBoolean()) {
-      close();
-      throw new CancellationException("generation cancelled");
-    }
-    Object item;
+    Object item = null;
     try {
-      while ((item = queue.poll(WAKE_NANOS, TimeUnit.NANOSECONDS)) == null) {
+      while (item == null) { // checked before every token, queued or not
         if (cancelled.getAsBoolean()) {
           close();
           throw new CancellationException("generation cancelled");
         }
+        item = queue.poll(WAKE_NANOS, TimeUnit.NANOSECONDS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
