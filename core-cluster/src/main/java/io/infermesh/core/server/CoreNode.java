@@ -144,7 +144,7 @@ public final class CoreNode implements AutoCloseable {
     MetricsHttpServer m = null;
     try {
       if (config.metricsPort() >= 0) {
-        m = MetricsHttpServer.start(config.metricsPort(), registry);
+        m = MetricsHttpServer.start(config.metricsPort(), registry, health::ready);
       }
     } catch (IOException e) {
       server.close();
@@ -155,7 +155,7 @@ public final class CoreNode implements AutoCloseable {
     log.info("core node {} up: gRPC {} ({}){}", server.identity(), server.port(),
         config.engine().upstream() ? "forwarding to " + config.engine().upstreamUrl()
             + ", NOT_SERVING while it is unhealthy" : "NOT_SERVING until the model loads",
-        m == null ? "" : ", metrics :" + m.port() + "/metrics");
+        m == null ? "" : ", metrics and probes :" + m.port() + " (/metrics /healthz /readyz)");
     ConsulRegistration registration = null;
     ScheduledExecutorService registrar = null;
     if (config.consul().enabled()) {

@@ -45,6 +45,7 @@ class CoreNodeTest {
   private static TestMesh mesh;
   private static CoreNode node;
   private static ServingStatus healthBeforeLoad;
+  private static int readyzBeforeLoad;
 
   @BeforeAll
   static void start() throws Exception {
@@ -59,6 +60,7 @@ class CoreNodeTest {
         CoreConfig.Stage.single(), 0);
     node = CoreNode.start(config);
     healthBeforeLoad = health(Role.EDGE);
+    readyzBeforeLoad = probe("/readyz");
     node.loadConfiguredModel();
   }
 
@@ -95,6 +97,20 @@ class CoreNodeTest {
   void health_beforeAndAfterModelLoad_notServingThenServing() throws Exception {
     assertThat(healthBeforeLoad).isEqualTo(ServingStatus.NOT_SERVING);
     assertThat(health(Role.EDGE)).isEqualTo(ServingStatus.SERVING);
+  }
+
+  @Test
+  void probes_onTheMetricsPort_followTheGrpcHealth() throws Exception {
+    assertThat(readyzBeforeLoad).isEqualTo(503);
+    assertThat(probe("/readyz")).isEqualTo(200);
+    assertThat(probe("/healthz")).isEqualTo(200);
+  }
+
+  /** The status of a plain GET on the metrics port (no client certificate: probes have none). */
+  private static int probe(String path) throws Exception {
+    return HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.metricsPort() + path)).build(),
+        HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 
   @Test
