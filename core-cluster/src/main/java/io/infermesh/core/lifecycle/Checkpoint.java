@@ -1,6 +1,8 @@
 package io.infermesh.core.lifecycle;
 
 import ai.djl.Device;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infermesh.core.engine.GgufCheckpoint;
 import io.infermesh.core.engine.HfCheckpoint;
 import io.infermesh.core.engine.LayerRange;
@@ -11,6 +13,7 @@ import io.infermesh.models.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * A verified model file, open for loading: a GGUF file or a Hugging Face checkpoint directory, its
@@ -64,6 +67,40 @@ final class Checkpoint implements AutoCloseable {
       }
     }
     return HfTokenizer.load(path, config);
+  }
+
+  /**
+   * The Jinja chat template the checkpoint ships: {@code tokenizer.chat_template} in GGUF, {@code
+   * chat_template} in {@code tokenizer_config.json} (a string, or the entry named {@code default}
+   * of a list).
+   */
+  Optional<String> chatTemplateSource() throws IOException {
+    if (source instanceof GgufCheckpoint gguf) {
+      return gguf.file().metadata().findString("tokenizer.chat_template");
+    }
+    return hfChatTemplate(path.resolve("tokenizer_config.json"));
+  }
+
+  /** {@code chat_template} of a Hugging Face {@code tokenizer_config.json}, when the file has one. */
+  static Optional<String> hfChatTemplate(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      return Optional.empty();
+    }
+    JsonNode template;
+    try {
+      template = new ObjectMapper().readTree(file.toFile()).path("chat_template");
+    } catch (IOException e) {
+      throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
+    }
+    if (template.isTextual()) {
+      return Optional.of(template.asText());
+    }
+    for (JsonNode named : template) {
+      if ("default".equals(named.path("name").asText())) {
+        return Optional.of(named.path("template").asText());
+      }
+    }
+    return Optional.empty();
   }
 
   /** Loads the layers in {@code range} with a KV cache of {@code kvSlots} positions. */

@@ -7,6 +7,7 @@ import io.infermesh.core.schedule.BatchLoop;
 import io.infermesh.core.schedule.Scheduler;
 import io.infermesh.core.schedule.SchedulerConfig;
 import io.infermesh.core.schedule.StepRunner;
+import io.infermesh.models.chat.ChatTemplate;
 import io.infermesh.models.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,6 +29,7 @@ public final class ServedModel implements AutoCloseable {
   private final String version;
   private final LlamaConfig config;
   private final Tokenizer tokenizer;
+  private final ChatTemplate chatTemplate;
   private final LlamaModel model;
   private final StepRunner runner;
   private final BatchLoop loop;
@@ -35,12 +37,13 @@ public final class ServedModel implements AutoCloseable {
   private final int defaultMaxTokens;
   private final AtomicInteger inFlight = new AtomicInteger();
 
-  private ServedModel(String name, String version, LlamaConfig config, Tokenizer tokenizer, LlamaModel model,
-      StepRunner runner, BatchLoop loop, SchedulerConfig schedulerConfig, int defaultMaxTokens) {
+  private ServedModel(String name, String version, LlamaConfig config, Tokenizer tokenizer, ChatTemplate chatTemplate,
+      LlamaModel model, StepRunner runner, BatchLoop loop, SchedulerConfig schedulerConfig, int defaultMaxTokens) {
     this.name = name;
     this.version = version;
     this.config = config;
     this.tokenizer = tokenizer;
+    this.chatTemplate = chatTemplate;
     this.model = model;
     this.runner = runner;
     this.loop = loop;
@@ -61,6 +64,7 @@ public final class ServedModel implements AutoCloseable {
       LongSupplier nanoTime, BatchLoop.StepObserver observer) throws IOException {
     LlamaConfig config;
     Tokenizer tokenizer;
+    ChatTemplate chatTemplate;
     LlamaModel model;
     SchedulerConfig sc;
     String digest;
@@ -68,6 +72,7 @@ public final class ServedModel implements AutoCloseable {
       digest = cp.sha256();
       config = cp.config();
       tokenizer = cp.tokenizer();
+      chatTemplate = ChatTemplateChoice.of(cp.chatTemplateSource(), tokenizer);
       sc = scheduling.resolve(config.contextLength());
       model = cp.load(placement.layers(config), DjlRuntime.device(device), sc.kvBlocks() * sc.kvBlockSize());
     }
@@ -80,7 +85,8 @@ public final class ServedModel implements AutoCloseable {
       throw e;
     }
     BatchLoop loop = new BatchLoop(new Scheduler(sc, nanoTime), runner, threads, observer, nanoTime).start();
-    return new ServedModel(name, ver, config, tokenizer, model, runner, loop, sc, defaultMaxTokens);
+    log.info("model {} ({}): chat template {}", name, ver, chatTemplate.name());
+    return new ServedModel(name, ver, config, tokenizer, chatTemplate, model, runner, loop, sc, defaultMaxTokens);
   }
 
   /** Scheduler limits before the model's context is known. */
@@ -110,6 +116,11 @@ public final class ServedModel implements AutoCloseable {
 
   public Tokenizer tokenizer() {
     return tokenizer;
+  }
+
+  /** How chats are rendered for this model. */
+  public ChatTemplate chatTemplate() {
+    return chatTemplate;
   }
 
   public BatchLoop loop() {

@@ -25,7 +25,9 @@ import io.infermesh.core.schedule.GenerationRequest;
 import io.infermesh.core.schedule.Priority;
 import io.infermesh.core.status.CoreException;
 import io.infermesh.core.status.StatusMapping;
+import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.tokenizer.StreamingDecoder;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -108,7 +110,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         }
         yield model.tokenizer().encode(request.getPrompt(), true, false);
       }
-      case CHAT -> model.tokenizer().encode(ChatPrompt.render(RequestValidator.chat(request), model.tokenizer()), true, true);
+      case CHAT -> model.tokenizer().encode(model.chatTemplate().render(turns(RequestValidator.chat(request))), true, true);
       default -> throw new RequestValidator.InvalidField("input", "set chat or prompt");
     };
     if (prompt.length == 0) {
@@ -216,5 +218,14 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
           .setServedBy(servedBy).build());
       out.onCompleted();
     }
+  }
+
+  /** The validated wire chat as a template reads it. */
+  private static List<ChatTurn> turns(List<io.infermesh.api.v1.ChatMessage> messages) {
+    List<ChatTurn> turns = new ArrayList<>(messages.size());
+    for (io.infermesh.api.v1.ChatMessage m : messages) {
+      turns.add(new ChatTurn(m.getRole(), m.getContent()));
+    }
+    return turns;
   }
 }

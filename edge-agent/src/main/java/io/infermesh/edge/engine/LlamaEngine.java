@@ -10,9 +10,13 @@ import de.kherud.llama.LogLevel;
 import de.kherud.llama.ModelParameters;
 import de.kherud.llama.args.LogFormat;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.models.chat.ChatTemplate;
+import io.infermesh.models.chat.ChatTemplates;
+import io.infermesh.models.chat.ChatTurn;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
@@ -120,7 +124,11 @@ public final class LlamaEngine implements Engine {
 
   @Override
   public Prompt renderChat(List<ChatMessage> messages) {
-    return rawPrompt(template.render(messages));
+    List<ChatTurn> turns = new ArrayList<>(messages.size());
+    for (ChatMessage m : messages) {
+      turns.add(new ChatTurn(m.role().wireName(), m.content()));
+    }
+    return rawPrompt(template.render(turns));
   }
 
   @Override

@@ -1,8 +1,9 @@
-package io.infermesh.core.server;
+package io.infermesh.core.lifecycle;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.infermesh.api.v1.ChatMessage;
+import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.gguf.GgufFile;
 import io.infermesh.models.gguf.GgufMetadata;
@@ -16,23 +17,27 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** Chat rendering: ChatML for the tiny vocabulary, Llama 3 headers when the vocabulary has them. */
-class ChatPromptTest {
-  private static final List<ChatMessage> CHAT = List.of(
-      ChatMessage.newBuilder().setRole("system").setContent("Be brief.").build(),
-      ChatMessage.newBuilder().setRole("user").setContent("Hi").build());
+/**
+ * The core's choice of chat template: the model's own Jinja template when it names a known family,
+ * else ChatML for the tiny vocabulary and Llama 3 headers when the vocabulary has them.
+ */
+class ChatTemplateChoiceTest {
+  private static final List<ChatTurn> CHAT = List.of(ChatTurn.system("Be brief."), ChatTurn.user("Hi"));
 
+  private static Path tinyModel;
   private static Tokenizer chatml;
   private static Tokenizer llama3;
 
   @BeforeAll
   static void load() throws Exception {
-    Path file = TinyModels.write(TinyModelSpec.core(GgmlType.F32), Files.createTempDirectory("chat-prompt"));
+    tinyModel = TinyModels.write(TinyModelSpec.core(GgmlType.F32), Files.createTempDirectory("chat-prompt"));
     GgufMetadata m;
-    try (GgufFile f = GgufFile.open(file)) {
+    try (GgufFile f = GgufFile.open(tinyModel)) {
       m = f.metadata();
     }
     chatml = Tokenizer.fromGguf(m);
@@ -50,13 +55,13 @@ class ChatPromptTest {
 
   @Test
   void render_chatmlVocabulary_imStartTurnsAndOpenAssistantTurn() {
-    assertThat(ChatPrompt.render(CHAT, chatml)).isEqualTo(
+    assertThat(ChatTemplateChoice.of(Optional.empty(), chatml).render(CHAT)).isEqualTo(
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
   }
 
   @Test
   void render_llama3Vocabulary_headerTurnsThatTokenizeToTheControlTokens() {
-    String text = ChatPrompt.render(CHAT, llama3);
+    String text = ChatTemplateChoice.of(Optional.empty(), llama3).render(CHAT);
     assertThat(text).isEqualTo("<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
         + "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
         + "<|start_header_id|>assistant<|end_header_id|>\n\n");
@@ -65,5 +70,36 @@ class ChatPromptTest {
     assertThat(ids[0]).isEqualTo(header);
     assertThat(Arrays.stream(ids).filter(t -> t == header).count()).isEqualTo(3);
     assertThat(llama3.isEndOfGeneration(llama3.tokenId("<|eot_id|>").orElseThrow())).isTrue();
+  }
+
+  @Test
+  void of_modelShipsAGemmaTemplate_winsOverTheVocabulary() {
+    String jinja = "{% for message in messages %}{{ '<start_of_turn>' + role + '\\n' }}{% endfor %}";
+
+    assertThat(ChatTemplateChoice.of(Optional.of(jinja), llama3).name()).isEqualTo("gemma");
+    assertThat(ChatTemplateChoice.of(Optional.of("{{ unknown }}"), llama3).name()).isEqualTo("llama3");
+  }
+
+  @Test
+  void chatTemplateSource_tinyGguf_isItsChatmlJinja() throws Exception {
+    try (Checkpoint cp = Checkpoint.open(tinyModel, "")) {
+      assertThat(cp.chatTemplateSource()).hasValueSatisfying(t -> assertThat(t).contains("<|im_start|>"));
+    }
+  }
+
+  @Test
+  void hfChatTemplate_stringListOrMissing(@TempDir Path dir) throws Exception {
+    Path config = dir.resolve("tokenizer_config.json");
+    assertThat(Checkpoint.hfChatTemplate(config)).isEmpty();
+
+    Files.writeString(config, "{\"chat_template\": \"{{ '[INST] ' }}\"}");
+    assertThat(Checkpoint.hfChatTemplate(config)).contains("{{ '[INST] ' }}");
+
+    Files.writeString(config, "{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"x\"},"
+        + " {\"name\": \"default\", \"template\": \"<start_of_turn>\"}]}");
+    assertThat(Checkpoint.hfChatTemplate(config)).contains("<start_of_turn>");
+
+    Files.writeString(config, "{\"chat_template\": ");
+    assertThatThrownBy(() -> Checkpoint.hfChatTemplate(config)).hasMessageContaining("not valid JSON");
   }
 }

@@ -1,4 +1,4 @@
-package io.infermesh.edge.engine;
+package io.infermesh.models.chat;
 
 import java.util.List;
 
@@ -11,6 +11,6 @@ public interface ChatTemplate {
   /** The short name, as in {@code model.chat_template} (e.g. {@code chatml}). */
   String name();
 
-  /** The prompt for {@code messages}, oldest first, followed by the assistant's header. */
-  String render(List<ChatMessage> messages);
+  /** The prompt for {@code turns}, oldest first, followed by the assistant's header. */
+  String render(List<ChatTurn> turns);
 }

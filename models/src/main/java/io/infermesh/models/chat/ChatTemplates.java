@@ -1,4 +1,4 @@
-package io.infermesh.edge.engine;
+package io.infermesh.models.chat;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -6,7 +6,7 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * The chat templates the engine knows, and the choice among them from a model's metadata: the
+ * The chat templates the mesh knows, and the choice among them from a model's metadata: the
  * Jinja source in {@code tokenizer.chat_template} is recognised by its markers (llama.cpp does the
  * same); an unknown or missing template falls back to ChatML. Stateless; thread-safe.
  */
@@ -33,7 +33,7 @@ public final class ChatTemplates {
     };
   }
 
-  /** The template whose markers {@code jinjaSource} uses, if it is one this engine knows. */
+  /** The template whose markers {@code jinjaSource} uses, if it is one the mesh knows. */
   public static Optional<ChatTemplate> detect(String jinjaSource) {
     if (jinjaSource == null || jinjaSource.isBlank()) {
       return Optional.empty();
@@ -111,12 +111,12 @@ public final class ChatTemplates {
     }
 
     @Override
-    public String render(List<ChatMessage> messages) {
+    public String render(List<ChatTurn> turns) {
       StringBuilder out = new StringBuilder();
-      for (ChatMessage m : messages) {
-        out.append(header.apply(m.role().wireName())).append(strip ? m.content().strip() : m.content()).append(end);
+      for (ChatTurn t : turns) {
+        out.append(header.apply(t.role())).append(strip ? t.content().strip() : t.content()).append(end);
       }
-      return out.append(header.apply(Role.ASSISTANT.wireName())).toString();
+      return out.append(header.apply("assistant")).toString();
     }
   }
 
@@ -128,26 +128,26 @@ public final class ChatTemplates {
     }
 
     @Override
-    public String render(List<ChatMessage> messages) {
+    public String render(List<ChatTurn> turns) {
       StringBuilder out = new StringBuilder();
       String system = null;
       boolean first = true;
-      for (ChatMessage m : messages) {
-        switch (m.role()) {
-          case SYSTEM -> system = system == null ? m.content().strip() : system + "\n" + m.content().strip();
-          case USER -> {
-            if (!first) {
-              out.append("<s>");
-            }
-            out.append("[INST] ");
-            if (system != null) {
-              out.append("<<SYS>>\n").append(system).append("\n<</SYS>>\n\n");
-              system = null;
-            }
-            out.append(m.content().strip()).append(" [/INST]");
-            first = false;
+      for (ChatTurn t : turns) {
+        if (t.isSystem()) {
+          system = system == null ? t.content().strip() : system + "\n" + t.content().strip();
+        } else if (t.isUser()) {
+          if (!first) {
+            out.append("<s>");
           }
-          case ASSISTANT -> out.append(' ').append(m.content().strip()).append(" </s>");
+          out.append("[INST] ");
+          if (system != null) {
+            out.append("<<SYS>>\n").append(system).append("\n<</SYS>>\n\n");
+            system = null;
+          }
+          out.append(t.content().strip()).append(" [/INST]");
+          first = false;
+        } else {
+          out.append(' ').append(t.content().strip()).append(" </s>");
         }
       }
       return out.toString();
@@ -162,21 +162,20 @@ public final class ChatTemplates {
     }
 
     @Override
-    public String render(List<ChatMessage> messages) {
+    public String render(List<ChatTurn> turns) {
       StringBuilder out = new StringBuilder();
       List<String> pendingSystem = new ArrayList<>();
-      for (ChatMessage m : messages) {
-        if (m.role() == Role.SYSTEM) {
-          pendingSystem.add(m.content().strip());
+      for (ChatTurn t : turns) {
+        if (t.isSystem()) {
+          pendingSystem.add(t.content().strip());
           continue;
         }
-        String role = m.role() == Role.ASSISTANT ? "model" : "user";
-        out.append("<start_of_turn>").append(role).append('\n');
-        if (m.role() == Role.USER && !pendingSystem.isEmpty()) {
+        out.append("<start_of_turn>").append(t.isAssistant() ? "model" : "user").append('\n');
+        if (t.isUser() && !pendingSystem.isEmpty()) {
           out.append(String.join("\n", pendingSystem)).append("\n\n");
           pendingSystem.clear();
         }
-        out.append(m.content().strip()).append("<end_of_turn>\n");
+        out.append(t.content().strip()).append("<end_of_turn>\n");
       }
       if (!pendingSystem.isEmpty()) {
         out.append("<start_of_turn>user\n").append(String.join("\n", pendingSystem)).append("<end_of_turn>\n");

@@ -1,4 +1,4 @@
-package io.infermesh.edge.engine;
+package io.infermesh.models.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,11 +8,11 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ChatTemplatesTest {
-  private static final List<ChatMessage> CHAT = List.of(
-      ChatMessage.of(Role.SYSTEM, "Be brief."),
-      ChatMessage.of(Role.USER, "Hi"),
-      ChatMessage.of(Role.ASSISTANT, "Hello."),
-      ChatMessage.of(Role.USER, "Bye"));
+  private static final List<ChatTurn> CHAT = List.of(
+      ChatTurn.system("Be brief."),
+      ChatTurn.user("Hi"),
+      ChatTurn.assistant("Hello."),
+      ChatTurn.user("Bye"));
 
   @Test
   void chatml_rendersTurnsAndTheAssistantHeader() {
@@ -31,7 +31,7 @@ class ChatTemplatesTest {
 
   @Test
   void llama3_rendersHeaderTokens() {
-    assertThat(ChatTemplates.named("llama3").render(List.of(ChatMessage.of(Role.USER, " Hi ")))).isEqualTo(
+    assertThat(ChatTemplates.named("llama3").render(List.of(ChatTurn.user(" Hi ")))).isEqualTo(
         "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
   }
 
@@ -50,7 +50,7 @@ class ChatTemplatesTest {
 
   @Test
   void phi3_usesRoleTags() {
-    assertThat(ChatTemplates.named("phi3").render(List.of(ChatMessage.of(Role.USER, "Hi"))))
+    assertThat(ChatTemplates.named("phi3").render(List.of(ChatTurn.user("Hi"))))
         .isEqualTo("<|user|>\nHi<|end|>\n<|assistant|>\n");
   }
 
@@ -75,5 +75,10 @@ class ChatTemplatesTest {
   void choose_configuredName_winsOverMetadata() {
     assertThat(ChatTemplates.choose("gemma", Optional.of("<|im_start|>")).name()).isEqualTo("gemma");
     assertThatThrownBy(() -> ChatTemplates.named("jinja")).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void chatTurn_unknownRole_isRefused() {
+    assertThatThrownBy(() -> new ChatTurn("tool", "x")).hasMessageContaining("got 'tool'");
   }
 }
