@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -47,7 +48,9 @@ import org.junit.jupiter.api.Test;
  *       prompt cache after warm-up, so the time is decode) through the HTTP API (SSE, read by a
  *       raw-socket client up to {@code [DONE]}) against the same engine called in-process, on the
  *       tiny Q8_0 model and on a 0.5B-shaped Q4_0 model with random weights: the ratio of the
- *       medians, and the median of the ratios of adjacent runs (less sensitive to load drift);
+ *       medians, and the median of the ratios of adjacent runs (less sensitive to load drift); the
+ *       same agent with {@code http.stream_flush_interval: 0} (a flush per token) as a second series,
+ *       and the process CPU time per token of each path;
  *   <li>agent overhead on the cache-hit path: latency p50/p99 and requests/s at concurrency 1
  *       and 32 (keep-alive raw-socket clients in the same JVM, so client work shares the cores).
  * </ul>
@@ -66,25 +69,45 @@ class EdgeBenchmark {
   private static void report(String label, Path model, int maxTokens, int runs) throws Exception {
     EdgeConfig.Model m = new EdgeConfig.Model(model, "bench", null, 1024, 1, 1, "auto", 16);
     LlamaEngine engine = LlamaEngine.load(m, 2);
-    EdgeConfig config = TinyModel.config().withModel(m).withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)));
-    try (EdgeAgent agent = EdgeAgent.builder(config).engine(engine).start()) {
+    EdgeConfig base = TinyModel.config().withModel(m).withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)));
+    EdgeConfig.Http h = base.http();
+    // the same agent flushing every token: the writer's batching measured against no batching
+    EdgeConfig everyToken = new EdgeConfig(base.node(), base.model(), new EdgeConfig.Http(h.host(), h.port(),
+        h.maxBodyBytes(), Duration.ZERO), base.grpc(), base.admission(), base.cache(), base.auth(), base.shutdown(),
+        base.escalation(), base.routing());
+    try (EdgeAgent agent = EdgeAgent.builder(base).engine(engine).start();
+        EdgeAgent unbatched = EdgeAgent.builder(everyToken).engine(engine).start()) {
       List<ChatMessage> chat = List.of(ChatMessage.of(Role.USER, "Write a long story about a lighthouse keeper."));
       Prompt prompt = engine.renderChat(chat);
       SamplingParams sampling = new SamplingParams(maxTokens, 0f, 1f, 0, OptionalLong.empty(), List.of());
       String body = "{\"model\": \"bench\", \"messages\": [{\"role\": \"user\", \"content\": "
           + "\"Write a long story about a lighthouse keeper.\"}], \"max_tokens\": " + maxTokens
           + ", \"temperature\": 0, \"stream\": true, \"stream_options\": {\"include_usage\": true}}";
-      // warm up both paths (also fills llama.cpp's prompt cache for the slot)
+      // warm up every path (also fills llama.cpp's prompt cache for the slot)
       inProcess(engine, prompt, sampling);
       overHttp(agent.httpPort(), body);
+      overHttp(unbatched.httpPort(), body);
       double[] local = new double[runs];
       double[] http = new double[runs];
+      double[] flushEach = new double[runs];
+      double[] localCpu = new double[runs];
+      double[] httpCpu = new double[runs];
+      double[] flushEachCpu = new double[runs];
       int tokens = 0;
       for (int i = 0; i < runs; i++) {
+        long cpu0 = processCpuNanos();
         Rate a = inProcess(engine, prompt, sampling);
+        long cpu1 = processCpuNanos();
         Rate b = overHttp(agent.httpPort(), body);
+        long cpu2 = processCpuNanos();
+        Rate c = overHttp(unbatched.httpPort(), body);
+        long cpu3 = processCpuNanos();
         local[i] = a.tokensPerSecond();
         http[i] = b.tokensPerSecond();
+        flushEach[i] = c.tokensPerSecond();
+        localCpu[i] = (cpu1 - cpu0) / 1e3 / a.tokens();
+        httpCpu[i] = (cpu2 - cpu1) / 1e3 / b.tokens();
+        flushEachCpu[i] = (cpu3 - cpu2) / 1e3 / c.tokens();
         tokens = b.tokens();
       }
       double localMedian = median(local);
@@ -92,17 +115,29 @@ class EdgeBenchmark {
       // each HTTP run against the in-process run just before it: load on the machine drifts, and a
       // pair sees nearly the same load
       double[] paired = new double[runs];
+      double[] pairedEach = new double[runs];
       for (int i = 0; i < runs; i++) {
         paired[i] = http[i] / local[i];
+        pairedEach[i] = flushEach[i] / local[i];
       }
       System.out.printf(Locale.ROOT, "DECODE %-24s tokens=%d runs=%d in-process=%.1f tok/s http=%.1f tok/s ratio=%.3f"
           + " paired-ratio=%.3f%n", label, tokens, runs, localMedian, httpMedian, httpMedian / localMedian,
           median(paired));
+      System.out.printf(Locale.ROOT, "DECODE %-24s http flushing every token: %.1f tok/s ratio=%.3f paired-ratio=%.3f%n",
+          label, median(flushEach), median(flushEach) / localMedian, median(pairedEach));
+      // CPU time of the whole process (llama.cpp's threads included) per token: what each path
+      // costs beyond decoding, much less sensitive to other load on the machine than tokens/s
+      System.out.printf(Locale.ROOT, "DECODE %-24s cpu per token (medians): in-process=%.1f us http=%.1f us"
+          + " http-flushing-every-token=%.1f us%n", label, median(localCpu), median(httpCpu), median(flushEachCpu));
       System.out.printf(Locale.ROOT, "DECODE %-24s in-process runs %s%n", label, Arrays.toString(round(local)));
       System.out.printf(Locale.ROOT, "DECODE %-24s http runs       %s%n", label, Arrays.toString(round(http)));
     } finally {
       engine.close();
     }
+  }
+
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   /** Tokens generated and the nanoseconds the whole request took. */
