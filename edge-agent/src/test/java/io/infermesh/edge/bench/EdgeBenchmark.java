@@ -91,6 +91,7 @@ class EdgeBenchmark {
       double[] http = new double[runs];
       double[] flushEach = new double[runs];
       double[] localCpu = new double[runs];
+      double[] readAheadCpu = new double[runs];
       double[] httpCpu = new double[runs];
       double[] flushEachCpu = new double[runs];
       int tokens = 0;
@@ -102,12 +103,16 @@ class EdgeBenchmark {
         long cpu2 = processCpuNanos();
         Rate c = overHttp(unbatched.httpPort(), body);
         long cpu3 = processCpuNanos();
+        Rate d = readAhead(engine, prompt, sampling);
+        long cpu4 = processCpuNanos();
+        readAheadCpu[i] = cpu4 - cpu3;
         local[i] = a.tokensPerSecond();
         http[i] = b.tokensPerSecond();
         flushEach[i] = c.tokensPerSecond();
-        localCpu[i] = (cpu1 - cpu0) / 1e3 / a.tokens();
-        httpCpu[i] = (cpu2 - cpu1) / 1e3 / b.tokens();
-        flushEachCpu[i] = (cpu3 - cpu2) / 1e3 / c.tokens();
+        // summed, not per run: the process CPU clock ticks in milliseconds
+        localCpu[i] = cpu1 - cpu0;
+        httpCpu[i] = cpu2 - cpu1;
+        flushEachCpu[i] = cpu3 - cpu2;
         tokens = b.tokens();
       }
       double localMedian = median(local);
@@ -125,10 +130,13 @@ class EdgeBenchmark {
           median(paired));
       System.out.printf(Locale.ROOT, "DECODE %-24s http flushing every token: %.1f tok/s ratio=%.3f paired-ratio=%.3f%n",
           label, median(flushEach), median(flushEach) / localMedian, median(pairedEach));
-      // CPU time of the whole process (llama.cpp's threads included) per token: what each path
-      // costs beyond decoding, much less sensitive to other load on the machine than tokens/s
-      System.out.printf(Locale.ROOT, "DECODE %-24s cpu per token (medians): in-process=%.1f us http=%.1f us"
-          + " http-flushing-every-token=%.1f us%n", label, median(localCpu), median(httpCpu), median(flushEachCpu));
+      // CPU time of the whole process (llama.cpp's threads included) per token over all runs: what
+      // each path costs beyond decoding, much less sensitive to other load than tokens/s
+      double allTokens = (double) tokens * runs * 1e3; // and nanoseconds to microseconds
+      System.out.printf(Locale.ROOT, "DECODE %-24s cpu per token (all runs): in-process=%.1f us"
+          + " in-process-read-ahead=%.1f us http=%.1f us http-flushing-every-token=%.1f us%n", label,
+          sum(localCpu) / allTokens, sum(readAheadCpu) / allTokens, sum(httpCpu) / allTokens,
+          sum(flushEachCpu) / allTokens);
       System.out.printf(Locale.ROOT, "DECODE %-24s in-process runs %s%n", label, Arrays.toString(round(local)));
       System.out.printf(Locale.ROOT, "DECODE %-24s http runs       %s%n", label, Arrays.toString(round(http)));
     } finally {
@@ -151,6 +159,17 @@ class EdgeBenchmark {
     long started = System.nanoTime();
     Completion c = engine.generate(prompt, sampling, text -> {}, () -> false);
     return new Rate(c.completionTokens(), System.nanoTime() - started);
+  }
+
+  /** The engine's read-ahead generation (what the HTTP path pulls from), drained in-process. */
+  private static Rate readAhead(LlamaEngine engine, Prompt prompt, SamplingParams sampling) {
+    long started = System.nanoTime();
+    try (var g = engine.start(prompt, sampling, () -> false)) {
+      while (g.next() != null) {
+        // drain
+      }
+      return new Rate(g.completion().completionTokens(), System.nanoTime() - started);
+    }
   }
 
   /** One streamed request, timed from the first request byte to the {@code [DONE]} event. */
@@ -299,6 +318,10 @@ class EdgeBenchmark {
     public void close() throws IOException {
       socket.close();
     }
+  }
+
+  private static double sum(double[] values) {
+    return Arrays.stream(values).sum();
   }
 
   private static double median(double[] values) {
