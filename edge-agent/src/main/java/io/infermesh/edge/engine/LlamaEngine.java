@@ -22,6 +22,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -55,6 +56,7 @@ public final class LlamaEngine implements Engine {
   private final ModelInfo info;
   private final ChatTemplate template;
   private final boolean addBos;
+  private static final int PUMP_DRAIN_SECONDS = 5;
   private final AtomicBoolean closed = new AtomicBoolean();
   // one pump per running generation; admission bounds how many run, so no bound is needed here
   private final ExecutorService pumps = Executors.newCachedThreadPool(new PumpThreads());
@@ -277,7 +279,16 @@ public final class LlamaEngine implements Engine {
   @Override
   public void close() {
     if (closed.compareAndSet(false, true)) {
+      // a pump inside the binding's receive call must not outlive the native model: closed
+      // generations stop at their next token, so this wait is short
       pumps.shutdown();
+      try {
+        if (!pumps.awaitTermination(PUMP_DRAIN_SECONDS, TimeUnit.SECONDS)) {
+          log.warn("{}: generations still being read after {} s; unloading anyway", info.name(), PUMP_DRAIN_SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       model.close();
       log.info("unloaded model {}", info.name());
     }
