@@ -156,7 +156,10 @@ public final class ControlPlane implements AutoCloseable {
         ? config.policy().services().stream().map(ServicePolicy::name).toList()
         : consul.services();
     return new ConsulEndpointSource(consul, services,
-        region -> config.policy().region(region).map(RegionPolicy::tier), meters, null);
+        region -> config.policy().region(region).map(RegionPolicy::tier),
+        service -> config.policy().services().stream().filter(p -> p.name().equals(service)).findFirst()
+            .map(ServicePolicy::serverRole),
+        meters, null);
   }
 
   private static ScheduledExecutorService newExecutor() {
