@@ -130,7 +130,7 @@ public final class ControlPlane implements AutoCloseable {
         ControlSettings.Credentials c = control.credentials().orElseThrow();
         this.tls = MeshTls.builder(MeshCredentialFiles.in(c.directory(), c.name())).build();
         opened.add(tls);
-        this.xds = XdsServer.startMtls(control.xdsPort(), tls, server);
+        this.xds = XdsServer.startMtls(control.xdsAddress(), control.xdsPort(), tls, server);
       }
       opened.add(xds);
       this.admin = control.adminPort() < 0 ? null
