@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.infermesh.certs.CertificateAuthority;
 import io.infermesh.certs.LeafRequest;
+import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.Role;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.server.CoreNode;
@@ -14,6 +15,7 @@ import io.infermesh.edge.config.Routing;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
+import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.config.MeshConfig;
 import io.infermesh.xds.config.MeshConfigLoader;
 import io.infermesh.xds.server.ControlPlane;
@@ -51,6 +53,7 @@ final class MeshUp implements AutoCloseable {
   static final String CORE_NAME = "core-0";
   static final String CORE_MODEL = "tiny-core";
   static final String EDGE_NAME = "edge-0";
+  static final String CONTROL_NAME = "control-0";
   /** The mesh service the core serves and the edge asks the control plane for. */
   static final String CORE_SERVICE = "core-inference";
   static final String XDS_TARGET = "xds:///" + CORE_SERVICE;
@@ -60,8 +63,9 @@ final class MeshUp implements AutoCloseable {
       "GRPC_XDS_BOOTSTRAP_CONFIG");
 
   /**
-   * The control plane {@code up} runs: the embedded demo mesh ({@link MeshConfigLoader#defaults()},
-   * plaintext xDS on loopback) with this mesh's core as its one static endpoint.
+   * The control plane {@code up} runs: the embedded demo mesh ({@link MeshConfigLoader#defaults()})
+   * with this mesh's core as its one static endpoint, serving xDS over mTLS on loopback as
+   * {@code control-0}.
    *
    * @param xdsPort its xDS port (0 picks one)
    * @param adminPort its admin HTTP port ({@code /nodes}, {@code /mesh}, {@code /metrics}); 0 picks
@@ -144,7 +148,8 @@ final class MeshUp implements AutoCloseable {
     Path dir = options.dir().toAbsolutePath().normalize();
     Path pki = dir.resolve("pki");
     CertificateAuthority ca = certificateAuthority(pki.resolve("ca"));
-    for (var leaf : List.of(new Object[] {Role.CORE, CORE_NAME}, new Object[] {Role.EDGE, EDGE_NAME})) {
+    for (var leaf : List.of(new Object[] {Role.CORE, CORE_NAME}, new Object[] {Role.EDGE, EDGE_NAME},
+        new Object[] {Role.CONTROL, CONTROL_NAME})) {
       ca.issue(LeafRequest.builder((Role) leaf[0], REGION, (String) leaf[1]).dnsName("localhost")
           .ipAddress("127.0.0.1").validity(Duration.ofDays(30)).build()).writeTo(pki.resolve("certs"), true);
     }
@@ -207,9 +212,10 @@ final class MeshUp implements AutoCloseable {
   }
 
   /**
-   * Starts the control plane on the demo mesh, its one static endpoint this core, and gives this
-   * JVM the grpc-xds bootstrap of the edge (plaintext xDS on loopback, as {@link ProxylessBootstrap}
-   * explains; the edge's calls to the core stay mTLS).
+   * Starts the control plane on the demo mesh, its one static endpoint this core, serving xDS over
+   * mTLS with the mesh identity {@code control-0}, and gives this JVM the grpc-xds bootstrap of the
+   * edge: its xDS stream is mTLS with the edge's own certificate ({@link ProxylessBootstrap#mtls}),
+   * as are its calls to the core.
    */
   private void startControlPlane(Control control) throws IOException, InterruptedException {
     requireBootstrapSettable();
@@ -219,11 +225,14 @@ final class MeshUp implements AutoCloseable {
         p.mtls());
     MeshEndpoint endpoint = MeshEndpoint.builder(CORE_SERVICE, "127.0.0.1", corePort, REGION)
         .id(CORE_NAME).model(CORE_MODEL).build();
-    MeshConfig config = new MeshConfig(policy,
-        demo.control().withXdsPort(control.xdsPort()).withAdminPort(control.adminPort()), Optional.empty(),
-        List.of(endpoint));
+    ControlSettings d = demo.control();
+    ControlSettings mtls = new ControlSettings(LOOPBACK, control.xdsPort(), false, d.adminAddress(),
+        control.adminPort(), Optional.of(new ControlSettings.Credentials(pki.resolve("certs"), CONTROL_NAME)),
+        d.caDirectory(), d.envoyCertValidity(), d.refreshInterval());
+    MeshConfig config = new MeshConfig(policy, mtls, Optional.empty(), List.of(endpoint));
     ControlPlane started = ControlPlane.builder(config).startupTimeout(Duration.ofSeconds(5)).start();
-    String bootstrap = ProxylessBootstrap.json(xdsAddress(started), EDGE_NAME, REGION, "insecure");
+    String bootstrap = ProxylessBootstrap.mtls(xdsAddress(started), EDGE_NAME, REGION,
+        MeshCredentialFiles.in(pki.resolve("certs"), EDGE_NAME));
     String existing = System.getProperty(BOOTSTRAP_PROPERTY);
     if (existing != null && !existing.equals(bootstrap)) {
       started.close();
@@ -245,6 +254,8 @@ final class MeshUp implements AutoCloseable {
       }
     }
   }
+
+  private static final String LOOPBACK = "127.0.0.1";
 
   private static String xdsAddress(ControlPlane plane) {
     return plane.config().control().xdsAddress() + ":" + plane.xdsPort();

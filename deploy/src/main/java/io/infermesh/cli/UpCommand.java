@@ -55,7 +55,7 @@ final class UpCommand implements Callable<Integer> {
   int corePort;
 
   @Option(names = "--xds-port", paramLabel = "PORT", defaultValue = "18000",
-      description = "The control plane's xDS port, plaintext on 127.0.0.1 (default: ${DEFAULT-VALUE}; 0 picks one).")
+      description = "The control plane's xDS port, mTLS on 127.0.0.1 (default: ${DEFAULT-VALUE}; 0 picks one).")
   int xdsPort;
 
   @Option(names = "--control-admin-port", paramLabel = "PORT", defaultValue = "18080",
@@ -98,7 +98,7 @@ final class UpCommand implements Callable<Integer> {
       out.println();
       out.println("  core  tiny-core  mTLS gRPC  127.0.0.1:" + mesh.corePort() + "   model " + mesh.coreModel());
       mesh.controlPlane().ifPresent(cp -> out.println("  xds   control    xDS " + mesh.xdsAddress()
-          + " (plaintext, loopback)   serves " + MeshUp.CORE_SERVICE + (cp.adminPort() < 0 ? ""
+          + " (mTLS, loopback)   serves " + MeshUp.CORE_SERVICE + (cp.adminPort() < 0 ? ""
               : "   admin http://" + cp.config().control().adminAddress() + ":" + cp.adminPort() + "/nodes")));
       out.println("  edge  OpenAI API " + base + "/v1   model " + mesh.edgeModel());
       out.println("        escalates to " + mesh.escalationTarget() + " over mTLS");

@@ -74,7 +74,7 @@ class UpCommandTest {
         ready = m.find() ? m : null;
       }
       assertThat(ready).as(Files.readString(stderr)).isNotNull();
-      assertThat(printed.toString()).containsPattern("xds   control    xDS 127\\.0\\.0\\.1:\\d+ \\(plaintext, loopback\\)"
+      assertThat(printed.toString()).containsPattern("xds   control    xDS 127\\.0\\.0\\.1:\\d+ \\(mTLS, loopback\\)"
           + "   serves core-inference   admin http://127\\.0\\.0\\.1:\\d+/nodes");
       assertThat(stdout.readLine()).isEqualTo("        escalates to xds:///core-inference over mTLS");
       HttpResponse<String> reply = HttpClient.newHttpClient().send(

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * {@code infermesh up} with its control plane: the edge finds the core through {@code
- * xds:///core-inference} (grpc-xds, plaintext xDS on loopback) and calls it over mTLS.
+ * xds:///core-inference} (grpc-xds; its xDS stream is mTLS with the edge's mesh certificate) and
+ * calls it over mTLS.
  *
  * <p>Runs in its own fork (see deploy's pom): the mesh sets this JVM's grpc-xds bootstrap, which
  * grpc-xds reads once per JVM.
@@ -62,7 +63,9 @@ class UpControlPlaneTest {
     assertThat(controlPlane.xdsPort()).isPositive();
     assertThat(System.getProperty(MeshUp.BOOTSTRAP_PROPERTY))
         .contains("\"server_uri\": \"127.0.0.1:" + controlPlane.xdsPort() + "\"")
-        .contains("\"id\": \"edge-0\"");
+        .contains("\"id\": \"edge-0\"")
+        .contains("\"type\": \"infermesh_mtls\"")
+        .doesNotContain("insecure");
     // the control plane serves the core this mesh started, in this mesh's region
     assertThat(controlPlane.publisher().state().endpoints()).singleElement().satisfies(e -> {
       assertThat(e.port()).isEqualTo(mesh.corePort());
@@ -93,6 +96,8 @@ class UpControlPlaneTest {
       NodeStatus edge = controlPlane.nodes().nodes().stream().filter(n -> n.nodeId().equals("edge-0")).findFirst()
           .orElseThrow(() -> new AssertionError("edge-0 is not connected: " + controlPlane.nodes().nodes()));
       assertThat(edge.group()).startsWith("grpc");
+      assertThat(edge.peer()).as("the xDS stream is mTLS with the edge's identity")
+          .isEqualTo("spiffe://" + MeshUp.TRUST_DOMAIN + "/" + MeshUp.REGION + "/edge/" + MeshUp.EDGE_NAME);
       assertThat(edge.nacking()).isFalse();
       for (String type : XDS_TYPES) {
         NodeStatus.TypeStatus t = edge.type(type);

@@ -27,6 +27,13 @@ import io.infermesh.edge.route.Router;
 import io.infermesh.edge.route.Threshold;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.LoadEstimate;
+import io.infermesh.certs.Role;
+import io.infermesh.edge.config.Consul;
+import io.infermesh.xds.registration.ConsulRegistration;
+import io.infermesh.xds.registration.RegistrationSettings;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -60,9 +67,15 @@ import org.slf4j.LoggerFactory;
  * {@code /healthz} answers while {@code /readyz} says "loading"; {@link #awaitModel} waits for the
  * load and reports its failure. With no API keys configured both APIs bind loopback only.
  *
- * <p>{@link #close()} shuts down cleanly: readiness turns false and new requests are refused, the
- * listeners stop accepting, requests in flight get up to {@code shutdown.grace} to finish, the rest
- * are cancelled, then the servers and the engine stop. Thread-safe.
+ * <p>With {@code consul.address} set the agent registers in Consul (role {@code edge}, its gRPC
+ * port, else its HTTP port; both ports in the meta), its TTL check passes while the model is
+ * loaded and the agent is not draining, and its load (slots in use, queue depth, and their sum
+ * over the slots as {@code utilization}) is sampled every second into the meta.
+ *
+ * <p>{@link #close()} first deregisters from Consul, then shuts down cleanly: readiness turns
+ * false and new requests are refused, the listeners stop accepting, requests in flight get up to
+ * {@code shutdown.grace} to finish, the rest are cancelled, then the servers and the engine stop.
+ * Thread-safe.
  */
 public final class EdgeAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EdgeAgent.class);
@@ -77,13 +90,18 @@ public final class EdgeAgent implements AutoCloseable {
   private final CompletableFuture<Engine> engine;
   private final boolean ownsEngine;
   private final List<AutoCloseable> owned;
+  private final ConsulRegistration registration; // null when consul.address is empty
+  private final ScheduledExecutorService registrar; // null when consul.address is empty
   private final Object closeLock = new Object();
   // @GuardedBy("closeLock")
   private boolean closed;
 
   private EdgeAgent(EdgeConfig config, CompletionService service, PrometheusMeterRegistry registry, HttpApi http, String httpHost, GrpcApi grpc, CompletableFuture<Engine> engine,
-      boolean ownsEngine, List<AutoCloseable> owned) {
+      boolean ownsEngine, List<AutoCloseable> owned, ConsulRegistration registration,
+      ScheduledExecutorService registrar) {
     this.owned = List.copyOf(owned);
+    this.registration = registration;
+    this.registrar = registrar;
     this.config = config;
     this.service = service;
     this.registry = registry;
@@ -154,6 +172,10 @@ public final class EdgeAgent implements AutoCloseable {
         return;
       }
       closed = true;
+    }
+    if (registration != null) {
+      registration.close(); // out of discovery before the agent stops answering
+      registrar.shutdownNow();
     }
     Duration grace = config.shutdown().grace();
     log.info("shutting down: refusing new requests, waiting up to {} for {} in flight", grace, service.inFlight());
@@ -347,7 +369,59 @@ public final class EdgeAgent implements AutoCloseable {
         loader.setDaemon(true);
         loader.start();
       }
-      return new EdgeAgent(config, service, registry, http, httpHost, grpc, loaded, owns, owned);
+      ConsulRegistration registration = null;
+      ScheduledExecutorService registrar = null;
+      if (config.consul().enabled()) {
+        registrar = Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "edge-consul");
+          t.setDaemon(true);
+          return t;
+        });
+        String modelName = engine != null ? engine.info().name() : model.effectiveName();
+        String version = engine != null ? engine.info().version() : "";
+        registration = ConsulRegistration.start(
+            registrationSettings(config, modelName, version, http.port(), grpc == null ? -1 : grpc.port()),
+            service::ready, registrar);
+        ConsulRegistration published = registration;
+        registrar.scheduleAtFixedRate(() -> publishLoad(admission, published), 1, 1, TimeUnit.SECONDS);
+        loaded.thenRun(published::reportNow); // passing as soon as the model is loaded, not at the next interval
+      }
+      return new EdgeAgent(config, service, registry, http, httpHost, grpc, loaded, owns, owned, registration,
+          registrar);
+    }
+
+    /**
+     * What this edge registers: role edge, dialled on its gRPC port when it serves gRPC, else on its
+     * HTTP port; both ports in the meta.
+     */
+    static RegistrationSettings registrationSettings(EdgeConfig config, String modelName, String version,
+        int httpPort, int grpcPort) {
+      Consul c = config.consul();
+      RegistrationSettings.Builder b = RegistrationSettings.builder(c.address(), c.serviceName(), config.node().name(),
+              Role.EDGE)
+          .token(c.token())
+          .endpoint(c.serviceAddress(), grpcPort > 0 ? grpcPort : httpPort)
+          .placement(config.node().region(), c.tier())
+          .model(modelName, version)
+          .meta("http_port", String.valueOf(httpPort))
+          .readiness("model loaded, not draining")
+          .timing(c.checkInterval(), c.deregisterAfter());
+      if (grpcPort > 0) {
+        b.meta("grpc_port", String.valueOf(grpcPort));
+      }
+      return b.build();
+    }
+
+    /**
+     * Publishes the edge's load: generation slots in use and requests waiting for one, and their
+     * sum over the slots as utilization (1 = every slot busy, capped at 2 as a core's is).
+     */
+    private static void publishLoad(AdmissionQueue admission, ConsulRegistration registration) {
+      int running = admission.running();
+      int waiting = admission.waiting();
+      double utilization = Math.min(2.0, (double) (running + waiting) / admission.slots());
+      registration.load(utilization, Map.of("slots_in_use", String.valueOf(running),
+          "slots", String.valueOf(admission.slots()), "queue_depth", String.valueOf(waiting)));
     }
 
     private MeshRouter meshRouter(Escalator escalator, EdgeLoad load, List<AutoCloseable> owned) throws IOException {

@@ -26,18 +26,15 @@ import java.util.Objects;
  * running batch changes with every request that starts or ends, and the control plane should see
  * the load, not each arrival. The first sample is taken as it is.
  *
+ * <p>How often the figure reaches Consul is the registration's rule ({@code
+ * io.infermesh.xds.registration.ConsulRegistration}: a move of a step or more, or down to zero).
+ *
  * <p>Pure: no threads, no clock of its own (time comes in with each sample). Not thread-safe:
  * confine an instance to one thread.
  */
 public final class Utilization {
   /** The largest figure ever reported: a full batch with another full batch waiting. */
   public static final double MAX = 2.0;
-  /**
-   * The least change worth telling the control plane about ({@link #worthPublishing}): smaller
-   * moves are noise against watermarks that sit tenths apart.
-   */
-  public static final double STEP = 0.05;
-
   private final long windowNanos;
   private double value;
   private long lastNanos;
@@ -102,22 +99,5 @@ public final class Utilization {
   /** The smoothed value; 0 before the first sample. */
   public double value() {
     return value;
-  }
-
-  /**
-   * Whether {@code current} differs enough from {@code published} to refresh what the control
-   * plane sees: by at least {@link #STEP}, or it fell to (rounded) zero, so that a node that went
-   * idle reports 0 rather than staying a step above it.
-   */
-  public static boolean worthPublishing(double published, double current) {
-    if (Math.abs(current - published) >= STEP - 1e-9) {
-      return true;
-    }
-    return round(current) == 0 && round(published) != 0;
-  }
-
-  /** {@code u} to two decimals, as it is published. */
-  public static double round(double u) {
-    return Math.round(u * 100) / 100.0;
   }
 }

@@ -15,10 +15,11 @@ import io.infermesh.core.engine.LlamaModel;
 import io.infermesh.core.lifecycle.ModelHost;
 import io.infermesh.core.lifecycle.Placement;
 import io.infermesh.core.lifecycle.ServedModel;
-import io.infermesh.core.registry.ConsulRegistration;
 import io.infermesh.core.schedule.SchedulerStats;
 import io.infermesh.core.schedule.StepRunner;
 import io.infermesh.core.schedule.Utilization;
+import io.infermesh.xds.registration.ConsulRegistration;
+import io.infermesh.xds.registration.RegistrationSettings;
 import io.infermesh.core.shard.NextStage;
 import io.infermesh.core.shard.PipelineRunner;
 import io.micrometer.core.instrument.Gauge;
@@ -164,12 +165,25 @@ public final class CoreNode implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
-      registration = ConsulRegistration.start(config, server.port(), health::ready, registrar);
+      registration = ConsulRegistration.start(registrationSettings(config, server.port()), health::ready, registrar);
       health.onUpdate(registration::reportNow);
       registration.reportNow(); // a readiness change before the listener was in place is not lost
     }
     sampleUtilization(config, load, registration, timers, registry);
     return new CoreNode(config, tls, server, host, metrics, m, timers, health, owned, registration, registrar);
+  }
+
+  /** What this node registers in Consul: role core, its gRPC port, the attributes discovery reads. */
+  static RegistrationSettings registrationSettings(CoreConfig config, int grpcPort) {
+    CoreConfig.Consul c = config.consul();
+    return RegistrationSettings.builder(c.address(), c.serviceName(), config.node().name(), Role.CORE)
+        .token(c.token())
+        .endpoint(c.serviceAddress(), grpcPort)
+        .placement(config.node().region(), c.tier())
+        .model(config.model().name(), config.model().version())
+        .readiness("grpc.health.v1 SERVING")
+        .timing(c.checkInterval(), c.deregisterAfter())
+        .build();
   }
 
   /**

@@ -102,7 +102,6 @@ class UtilizationTest {
     u.sample(2 * SECOND, 0.2);
 
     assertThat(u.value()).isBetween(0.2, 0.4);
-    assertThat(Utilization.worthPublishing(0.2, Utilization.round(u.value()))).isTrue();
   }
 
   @Test
@@ -124,16 +123,5 @@ class UtilizationTest {
     assertThatThrownBy(() -> u.sample(0, -0.1)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> new Utilization(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("must not be negative");
-  }
-
-  @Test
-  void worthPublishing_noiseUnderAStep_no_aStepOrFallingToZero_yes() {
-    assertThat(Utilization.worthPublishing(0.50, 0.53)).isFalse();
-    assertThat(Utilization.worthPublishing(0.50, 0.47)).isFalse();
-    assertThat(Utilization.worthPublishing(0.50, 0.55)).isTrue();
-    assertThat(Utilization.worthPublishing(0.50, 0.45)).isTrue();
-    assertThat(Utilization.worthPublishing(0.04, 0.00)).as("went idle").isTrue();
-    assertThat(Utilization.worthPublishing(0.00, 0.04)).isFalse();
-    assertThat(Utilization.worthPublishing(0.00, 0.00)).isFalse();
   }
 }

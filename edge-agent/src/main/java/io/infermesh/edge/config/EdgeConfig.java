@@ -27,10 +27,11 @@ import java.util.regex.Pattern;
  * @param shutdown how long a clean shutdown waits for requests in flight
  * @param escalation the core to escalate to over mTLS gRPC (none by default)
  * @param routing the router's rules and difficulty threshold
+ * @param consul registration in the local Consul agent (off by default)
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-    Escalation escalation, Routing routing) {
+    Escalation escalation, Routing routing, Consul consul) {
 
   public EdgeConfig {
     requireNonNull(node, "node");
@@ -43,6 +44,14 @@ public record EdgeConfig(
     requireNonNull(shutdown, "shutdown");
     requireNonNull(escalation, "escalation");
     requireNonNull(routing, "routing");
+    requireNonNull(consul, "consul");
+  }
+
+  /** A configuration that does not register in Consul. */
+  public EdgeConfig(
+      Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
+      Escalation escalation, Routing routing) {
+    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, Consul.DISABLED);
   }
 
   /** A configuration without a core (escalation and routing at their defaults). */
@@ -66,53 +75,58 @@ public record EdgeConfig(
 
   /** This configuration with {@code model} replaced. */
   public EdgeConfig withModel(Model newModel) {
-    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown, escalation, routing);
+    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul);
   }
 
   /** This configuration with {@code http.port} replaced (the {@code --http-port} flag). */
   public EdgeConfig withHttpPort(int port) {
-    return new EdgeConfig(node, model, new Http(http.host, port, http.maxBodyBytes, http.streamFlushInterval), grpc, admission, cache, auth,
-        shutdown, escalation, routing);
+    return new EdgeConfig(node, model, new Http(http.host, port, http.maxBodyBytes, http.streamFlushInterval), grpc,
+        admission, cache, auth, shutdown, escalation, routing, consul);
   }
 
   /** This configuration with {@code grpc.port} replaced (the {@code --grpc-port} flag). */
   public EdgeConfig withGrpcPort(int port) {
-    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown, escalation, routing);
+    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown, escalation, routing, consul);
   }
 
   /** This configuration with {@code grpc} replaced. */
   public EdgeConfig withGrpc(Grpc newGrpc) {
-    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown, escalation, routing);
+    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown, escalation, routing, consul);
   }
 
   /** This configuration with {@code admission} replaced. */
   public EdgeConfig withAdmission(Admission newAdmission) {
-    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown, escalation, routing);
+    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown, escalation, routing, consul);
   }
 
   /** This configuration with {@code cache} replaced. */
   public EdgeConfig withCache(Cache newCache) {
-    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown, escalation, routing);
+    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown, escalation, routing, consul);
   }
 
   /** This configuration with {@code auth} replaced. */
   public EdgeConfig withAuth(Auth newAuth) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown, escalation, routing);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown, escalation, routing, consul);
   }
 
   /** This configuration with {@code escalation} replaced. */
   public EdgeConfig withEscalation(Escalation newEscalation) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, newEscalation, routing);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, newEscalation, routing, consul);
   }
 
   /** This configuration with {@code routing} replaced. */
   public EdgeConfig withRouting(Routing newRouting) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, newRouting);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, newRouting, consul);
+  }
+
+  /** This configuration with {@code consul} replaced. */
+  public EdgeConfig withConsul(Consul newConsul) {
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, newConsul);
   }
 
   /** This configuration with {@code shutdown} replaced. */
   public EdgeConfig withShutdown(Shutdown newShutdown) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown, escalation, routing);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown, escalation, routing, consul);
   }
 
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");

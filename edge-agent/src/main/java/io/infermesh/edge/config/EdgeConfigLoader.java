@@ -68,8 +68,9 @@ public final class EdgeConfigLoader {
     EdgeConfig.Shutdown shutdown = shutdown(root.section("shutdown"));
     Escalation escalation = escalation(root.section("escalation"), baseDirectory);
     Routing routing = routing(root.section("routing"), baseDirectory);
+    Consul consul = consul(root.section("consul"));
     root.finish();
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul);
   }
 
   private static EdgeConfig.Node node(YamlSection s) {
@@ -186,6 +187,20 @@ public final class EdgeConfigLoader {
         s.integer("max_attempts", d.maxAttempts()), failureRate, window, openFor, s.bool("fallback", d.fallback()));
     s.finish();
     return e;
+  }
+
+  private static Consul consul(YamlSection s) {
+    Consul d = Consul.DISABLED;
+    Consul c = new Consul(
+        s.string("address", d.address()),
+        s.string("token", d.token()),
+        s.string("service_name", d.serviceName()),
+        s.string("service_address", d.serviceAddress()),
+        s.string("tier", d.tier()),
+        s.duration("check_interval", d.checkInterval()),
+        s.duration("deregister_after", d.deregisterAfter()));
+    s.finish();
+    return c;
   }
 
   private static Routing routing(YamlSection s, Path base) {

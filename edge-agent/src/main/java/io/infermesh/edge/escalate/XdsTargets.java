@@ -12,9 +12,10 @@ import java.util.Properties;
  * of {@code GRPC_XDS_BOOTSTRAP} (a file), {@code io.grpc.xds.bootstrap} (a file, system property),
  * {@code GRPC_XDS_BOOTSTRAP_CONFIG} (the JSON) or {@code io.grpc.xds.bootstrapConfig} (the JSON,
  * system property) that is set, when the first {@code xds:} channel starts. The xDS stream itself
- * is plaintext to a loopback control plane (see {@code io.infermesh.xds.server.ProxylessBootstrap}:
- * grpc-xds 1.85 cannot carry mesh certificates to it); the calls to the cores it picks use the
- * channel's own credentials, mesh mTLS. Stateless.
+ * is mutual TLS with this edge's mesh files (channel creds {@code infermesh_mtls}, provided by
+ * xds-control on the class path; see {@code io.infermesh.xds.server.ProxylessBootstrap}), or
+ * plaintext to a loopback control plane without certificates; the calls to the cores it picks use
+ * the channel's own credentials, mesh mTLS. Stateless.
  */
 final class XdsTargets {
   static final String SCHEME = "xds";

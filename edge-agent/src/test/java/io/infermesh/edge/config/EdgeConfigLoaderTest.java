@@ -34,6 +34,7 @@ class EdgeConfigLoaderTest {
     assertThat(config.grpc().enabled()).isFalse();
     assertThat(config.auth().enabled()).isFalse();
     assertThat(config.escalation().enabled()).isFalse();
+    assertThat(config.consul()).as("every consul key at its default").isEqualTo(Consul.DISABLED);
     assertThat(config.escalation().tlsDir()).isEqualTo(example.toAbsolutePath().getParent().resolve("../mesh/certs").normalize());
     assertThat(config.withModelPath(null).withEscalation(Escalation.NONE)).isEqualTo(EdgeConfig.defaults());
   }
@@ -61,6 +62,14 @@ class EdgeConfigLoaderTest {
           tenants:
             - {name: acme, keys: [sk-acme-12345], requests_per_minute: 60, tokens_per_minute: 1000}
         shutdown: {grace: 3s}
+        consul:
+          address: http://127.0.0.1:8500/
+          token: s3cret
+          service_name: edge-eu
+          service_address: 10.0.9.1
+          tier: public
+          check_interval: 5s
+          deregister_after: 2m
         """.formatted("A".repeat(64)), BASE);
 
     assertThat(config.node()).isEqualTo(new EdgeConfig.Node("shop-42", "eu-west"));
@@ -81,6 +90,9 @@ class EdgeConfigLoaderTest {
     assertThat(config.auth().tenants()).containsExactly(
         new EdgeConfig.Tenant("acme", List.of("sk-acme-12345"), 60, 1000));
     assertThat(config.shutdown().grace()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(config.consul()).isEqualTo(new Consul("http://127.0.0.1:8500", "s3cret", "edge-eu", "10.0.9.1", "public",
+        Duration.ofSeconds(5), Duration.ofMinutes(2)));
+    assertThat(config.consul().enabled()).isTrue();
   }
 
   @ParameterizedTest(name = "{0}")
@@ -103,6 +115,12 @@ class EdgeConfigLoaderTest {
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa]}, {name: b, keys: [short]}]} | auth.tenants[1].keys: tenant 'b': keys must be at least 8
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa]}, {name: a, keys: [sk-bbbbbbbb]}]} | auth.tenants[1].name: duplicate tenant 'a'
       node: {name: Shop_42}                             | node.name: must be a lower-case DNS label
+      consul: {address: '127.0.0.1:8500'}               | consul.address: must be the agent's http(s)://host:port
+      consul: {tier: cheap}                             | consul.tier: must be private or public
+      consul: {check_interval: 500ms}                   | consul.check_interval: must be at least 1s
+      consul: {deregister_after: 30s}                   | consul.deregister_after: must be at least 1m
+      consul: {service_name: 'a b'}                     | consul.service_name: must be letters
+      consul: {adress: x}                               | consul.adress: unknown key
       model: [1, 2]                                     | model: must be a mapping
       'model: {path: [a'                                | (yaml): not valid YAML
       """)

@@ -54,6 +54,7 @@ public final class ConsulEndpointSource implements EndpointSource {
   private final ConsulSettings settings;
   private final List<String> services;
   private final Function<String, Optional<Tier>> regionTier;
+  private final Function<String, Optional<String>> serverRole;
   private final ConsulClient client;
   private final ScheduledExecutorService executor;
   private final boolean ownsExecutor;
@@ -65,10 +66,22 @@ public final class ConsulEndpointSource implements EndpointSource {
   private volatile Consumer<List<MeshEndpoint>> listener;
   private volatile boolean closed;
 
+  /** A source that accepts instances of any registered role (see the other constructor). */
+  public ConsulEndpointSource(
+      ConsulSettings settings,
+      List<String> services,
+      Function<String, Optional<Tier>> regionTier,
+      MeterRegistry meters,
+      ScheduledExecutorService executor) {
+    this(settings, services, regionTier, service -> Optional.empty(), meters, executor);
+  }
+
   /**
    * @param services the Consul service names to watch (also the mesh service names)
    * @param regionTier the tier of a region named in {@code mesh.yaml}, for instances without a
    *     {@code tier} tag
+   * @param serverRole the role a service's servers register with ({@code server_role} in the
+   *     policy); an instance registered with another {@code role} is skipped; empty accepts any
    * @param executor runs the blocking queries; null = a daemon pool with a thread per service,
    *     shut down by {@link #close()}
    */
@@ -76,11 +89,13 @@ public final class ConsulEndpointSource implements EndpointSource {
       ConsulSettings settings,
       List<String> services,
       Function<String, Optional<Tier>> regionTier,
+      Function<String, Optional<String>> serverRole,
       MeterRegistry meters,
       ScheduledExecutorService executor) {
     this.settings = requireNonNull(settings, "settings");
     this.services = List.copyOf(requireNonNull(services, "services"));
     this.regionTier = requireNonNull(regionTier, "regionTier");
+    this.serverRole = requireNonNull(serverRole, "serverRole");
     requireNonNull(meters, "meters");
     if (this.services.isEmpty()) {
       throw new IllegalArgumentException("no services to watch in Consul");
@@ -156,7 +171,7 @@ public final class ConsulEndpointSource implements EndpointSource {
       if (failures.isEmpty()) {
         stale.set(0);
       }
-      List<MeshEndpoint> endpoints = ConsulEndpoints.map(service, response.getValue(), regionTier);
+      List<MeshEndpoint> endpoints = ConsulEndpoints.map(service, serverRole.apply(service), response.getValue(), regionTier);
       List<MeshEndpoint> previous = byService.put(service, endpoints);
       if (previous == null || !previous.equals(endpoints)) {
         deliver();

@@ -22,7 +22,14 @@ import org.slf4j.LoggerFactory;
  * from {@code mesh.yaml}), {@code model}, {@code version} (default {@code v1}) and
  * {@code utilization} (a number ≥ 0 reported by the node: 1 is a full node, above 1 means requests
  * queue). The address is the service address, else the node's. An entry that cannot be mapped is
- * skipped with a warning. Stateless.
+ * skipped with a warning.
+ *
+ * <p>A {@code role} attribute ({@code edge} or {@code core}, written by {@code
+ * io.infermesh.xds.registration.ConsulRegistration}) must match the role the service's policy
+ * expects of its servers ({@code server_role}): an edge agent registered under a core service name
+ * (a misconfigured {@code consul.service_name}) is skipped with a warning rather than sent core
+ * traffic it cannot serve. Instances without the attribute (registered by other tools) are kept.
+ * Stateless.
  */
 final class ConsulEndpoints {
 
@@ -31,10 +38,16 @@ final class ConsulEndpoints {
   private ConsulEndpoints() {}
 
   static List<MeshEndpoint> map(String service, List<HealthService> entries, Function<String, Optional<Tier>> regionTier) {
+    return map(service, Optional.empty(), entries, regionTier);
+  }
+
+  /** @param serverRole the role the service's servers must register with; empty accepts any */
+  static List<MeshEndpoint> map(String service, Optional<String> serverRole, List<HealthService> entries,
+      Function<String, Optional<Tier>> regionTier) {
     List<MeshEndpoint> out = new ArrayList<>(entries.size());
     for (HealthService entry : entries) {
       try {
-        out.add(map(service, entry, regionTier));
+        out.add(map(service, serverRole, entry, regionTier));
       } catch (RuntimeException e) {
         String id = entry.getService() == null ? "?" : entry.getService().getId();
         log.warn("consul: skipping instance {} of {}: {}", id, service, e.getMessage());
@@ -44,6 +57,11 @@ final class ConsulEndpoints {
   }
 
   static MeshEndpoint map(String service, HealthService entry, Function<String, Optional<Tier>> regionTier) {
+    return map(service, Optional.empty(), entry, regionTier);
+  }
+
+  static MeshEndpoint map(String service, Optional<String> serverRole, HealthService entry,
+      Function<String, Optional<Tier>> regionTier) {
     HealthService.Service s = entry.getService();
     HealthService.Node node = entry.getNode();
     if (s == null) {
@@ -60,6 +78,11 @@ final class ConsulEndpoints {
     }
     if (s.getMeta() != null) {
       attributes.putAll(s.getMeta());
+    }
+    String role = attributes.get("role");
+    if (role != null && serverRole.isPresent() && !serverRole.get().equals(role)) {
+      throw new IllegalArgumentException("registered with role " + role + ", but " + service + " is served by role "
+          + serverRole.get() + " (check the node's consul.service_name)");
     }
     String address = s.getAddress() != null && !s.getAddress().isBlank()
         ? s.getAddress()

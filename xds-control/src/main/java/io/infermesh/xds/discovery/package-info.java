@@ -5,8 +5,9 @@
  * passing instances only). {@link io.infermesh.xds.discovery.DiscoveredMesh} merges the sources
  * into one {@link io.infermesh.xds.snapshot.MeshState}.
  *
- * <p>Registration is the nodes' job, not the control plane's: a core node registers itself with a
- * TTL check it keeps alive (core-cluster's {@code ConsulRegistration}; the shape is pinned by
- * {@code CoreRegistrationShapeTest} and {@code deploy/consul/}).
+ * <p>Registration is the nodes' job, not the control plane's: edge agents and core nodes register
+ * themselves with a TTL check they keep alive, through {@link
+ * io.infermesh.xds.registration.ConsulRegistration} (this module's, so that what is written and
+ * what is read here are tested together: {@code CoreRegistrationShapeTest}).
  */
 package io.infermesh.xds.discovery;

@@ -130,7 +130,7 @@ public final class ControlPlane implements AutoCloseable {
         ControlSettings.Credentials c = control.credentials().orElseThrow();
         this.tls = MeshTls.builder(MeshCredentialFiles.in(c.directory(), c.name())).build();
         opened.add(tls);
-        this.xds = XdsServer.startMtls(control.xdsPort(), tls, server);
+        this.xds = XdsServer.startMtls(control.xdsAddress(), control.xdsPort(), tls, server);
       }
       opened.add(xds);
       this.admin = control.adminPort() < 0 ? null
@@ -156,7 +156,10 @@ public final class ControlPlane implements AutoCloseable {
         ? config.policy().services().stream().map(ServicePolicy::name).toList()
         : consul.services();
     return new ConsulEndpointSource(consul, services,
-        region -> config.policy().region(region).map(RegionPolicy::tier), meters, null);
+        region -> config.policy().region(region).map(RegionPolicy::tier),
+        service -> config.policy().services().stream().filter(p -> p.name().equals(service)).findFirst()
+            .map(ServicePolicy::serverRole),
+        meters, null);
   }
 
   private static ScheduledExecutorService newExecutor() {

@@ -2,6 +2,8 @@ package io.infermesh.xds.server;
 
 import static java.util.Objects.requireNonNull;
 
+import io.infermesh.certs.MeshCredentialFiles;
+import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.snapshot.MeshNodeGroup;
 
 /**
@@ -10,52 +12,66 @@ import io.infermesh.xds.snapshot.MeshNodeGroup;
  * {@code io.grpc.xds.bootstrapConfig} system property) before the first {@code xds:///} channel.
  * grpc-xds reads it once per JVM.
  *
- * <p>The xDS channel is plaintext ({@code insecure}): grpc-xds 1.85.1 has no way to reach the
- * control plane's mTLS port with mesh certificate files. Checked against the 1.85.1 jar:
+ * <p>{@link #mtls} is the normal form: the xDS stream runs over mutual TLS with the node's mesh
+ * files, through this module's {@link MeshXdsCredentialsProvider} ({@code infermesh_mtls}; grpc-xds
+ * 1.85.1's own {@code tls} creds ignore certificate files, gRFC A65 is not in it). The control
+ * plane's mTLS port requires a client certificate from the mesh CA and authorizes ADS for mesh
+ * roles only; the client accepts only a server with role {@code control}. {@link
+ * #plaintextLoopback} exists for a control plane that serves plaintext on loopback (tests and demos
+ * without certificates; {@link ControlSettings} refuses plaintext anywhere else). No bootstrap
+ * lists a plaintext fallback after mTLS: grpc-xds would use it whenever the mesh files fail to
+ * load, silently dropping the identity.
  *
- * <ul>
- *   <li>{@code GrpcBootstrapperImpl} does pass each {@code channel_creds} entry's {@code config}
- *       map to {@code XdsCredentialsProvider.newChannelCredentials(Map)}, but
- *   <li>{@code io.grpc.xds.internal.TlsXdsCredentialsProvider.newChannelCredentials(Map)} (type
- *       {@code tls}) ignores that map and returns {@code TlsChannelCredentials.create()}: system
- *       roots, no key manager. gRFC A65's {@code ca_certificate_file}, {@code certificate_file},
- *       {@code private_key_file} and {@code refresh_interval} are not read, so the client presents
- *       no mesh certificate and does not trust the mesh CA (A65 for Java is grpc/grpc-java pull
- *       requests 12255 and 12350, not in 1.85.1);
- *   <li>the other providers registered in 1.85.1 are {@code insecure} and {@code google_default};
- *       {@code XdsCredentialsProvider} itself is {@code @Internal}.
- * </ul>
- *
- * <p>{@code ProxylessMtlsXdsClientTest} pins this: the control plane's mTLS port serves a plain
- * gRPC TLS channel built from an edge node's mesh files, while a grpc-xds client given the same
- * files in A65's {@code tls} config gets no configuration. So serve proxyless clients plaintext on
- * loopback or a trusted network only; once grpc-java implements A65, emit {@code tls} with the
- * node's mesh files here (and issue the control plane's certificate for the host in
- * {@code server_uri}). The data-plane calls use the channel's own credentials.
- * {@code ignore_resource_deletion} keeps the client's configuration if a restarting control
- * plane briefly lacks a resource.
+ * <p>The data-plane calls use the {@code xds:} channel's own credentials. {@code
+ * ignore_resource_deletion} keeps the client's configuration if a restarting control plane briefly
+ * lacks a resource.
  */
 public final class ProxylessBootstrap {
 
   private ProxylessBootstrap() {}
 
   /**
-   * @param xdsAddress {@code host:port} of the control plane
+   * A bootstrap whose xDS stream is mutual TLS with {@code files} (role edge or core).
+   *
+   * @param xdsAddress {@code host:port} of the control plane's mTLS xDS port
    * @param nodeId this client's unique id (shown on the admin endpoint)
    * @param region this client's region; endpoints there are preferred
-   * @param channelCredsType {@code insecure}, or another registered channel-creds type (see above
-   *     for why {@code tls} cannot carry mesh files yet)
    */
-  public static String json(String xdsAddress, String nodeId, String region, String channelCredsType) {
+  public static String mtls(String xdsAddress, String nodeId, String region, MeshCredentialFiles files) {
+    requireNonNull(files, "files");
+    String creds = """
+        {"type": "%s", "config": {"certificate_file": "%s", "private_key_file": "%s", "ca_certificate_file": "%s"}}"""
+        .formatted(MeshXdsCredentialsProvider.NAME, escape(files.certificateChain().toAbsolutePath().toString()),
+            escape(files.privateKey().toAbsolutePath().toString()),
+            escape(files.trustBundle().toAbsolutePath().toString()));
+    return json(xdsAddress, nodeId, region, creds);
+  }
+
+  /**
+   * A bootstrap whose xDS stream is plaintext, for a control plane serving plaintext on loopback.
+   *
+   * @throws IllegalArgumentException if {@code xdsAddress} is not a loopback address
+   */
+  public static String plaintextLoopback(String xdsAddress, String nodeId, String region) {
+    requireNonNull(xdsAddress, "xdsAddress");
+    int colon = xdsAddress.lastIndexOf(':');
+    String host = colon < 0 ? xdsAddress : xdsAddress.substring(0, colon);
+    if (!ControlSettings.isLoopback(host)) {
+      throw new IllegalArgumentException("plaintext xDS only to a loopback control plane, not " + xdsAddress
+          + "; use mtls(...) with the node's mesh files");
+    }
+    return json(xdsAddress, nodeId, region, "{\"type\": \"insecure\"}");
+  }
+
+  private static String json(String xdsAddress, String nodeId, String region, String channelCreds) {
     requireNonNull(xdsAddress, "xdsAddress");
     requireNonNull(nodeId, "nodeId");
     requireNonNull(region, "region");
-    requireNonNull(channelCredsType, "channelCredsType");
     return """
         {
           "xds_servers": [{
             "server_uri": "%s",
-            "channel_creds": [{"type": "%s"}],
+            "channel_creds": [%s],
             "server_features": ["xds_v3", "ignore_resource_deletion"]
           }],
           "node": {
@@ -64,7 +80,7 @@ public final class ProxylessBootstrap {
             "metadata": {"%s": "grpc", "%s": "%s"}
           }
         }
-        """.formatted(escape(xdsAddress), escape(channelCredsType), escape(nodeId), escape(region),
+        """.formatted(escape(xdsAddress), channelCreds, escape(nodeId), escape(region),
         MeshNodeGroup.ROLE_KEY, MeshNodeGroup.REGION_KEY, escape(region));
   }
 

@@ -29,9 +29,9 @@ import org.slf4j.LoggerFactory;
  * <p>Normally served through certs' {@link MeshServer}: mutual TLS, and per-service roles — ADS
  * for gateway (Envoy), edge and core (proxyless), operator; the per-type services and SDS for
  * gateway and operator. {@link NodeTracker} then checks what each node may claim. The plaintext
- * variant exists only for loopback (tests, the local demo), enforced by {@code ControlSettings}.
- * Proxyless grpc-xds 1.85.1 clients cannot use the mTLS port yet: their {@code tls} channel creds
- * ignore certificate files (see {@link ProxylessBootstrap}).
+ * variant exists only for loopback (tests, demos without certificates), enforced by {@code
+ * ControlSettings}. Proxyless grpc-xds clients use the mTLS port like Envoy does, with their own
+ * mesh certificate ({@link ProxylessBootstrap#mtls}, {@link MeshXdsCredentialsProvider}).
  *
  * <p>{@link #close()} cancels the xDS streams at once (they never finish on their own); clients
  * keep their configuration and reconnect.
@@ -61,8 +61,12 @@ public final class XdsServer implements AutoCloseable {
     return bindable.stream().map(BindableService::bindService).toList();
   }
 
-  /** Serves over mutual TLS with this process's mesh identity (role control). */
-  public static XdsServer startMtls(int port, MeshTls tls, V3DiscoveryServer discovery) throws IOException {
+  /**
+   * Serves over mutual TLS with this process's mesh identity (role control) on {@code address}
+   * ({@code 0.0.0.0}: every interface): clients must present a mesh certificate.
+   */
+  public static XdsServer startMtls(String address, int port, MeshTls tls, V3DiscoveryServer discovery)
+      throws IOException {
     requireNonNull(tls, "tls");
     List<ServerServiceDefinition> services = services(discovery);
     RoleAuthorizationPolicy.Builder policy = RoleAuthorizationPolicy.builder();
@@ -75,6 +79,7 @@ public final class XdsServer implements AutoCloseable {
       }
     }
     MeshServer.Builder builder = MeshServer.builder(port)
+        .bindAddress(address)
         .tls(tls)
         .authorization(policy.build())
         .shutdownGrace(Duration.ZERO);

@@ -3,21 +3,22 @@ package io.infermesh.xds.discovery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.infermesh.certs.Role;
 import io.infermesh.xds.config.ConsulSettings;
+import io.infermesh.xds.registration.ConsulRegistration;
+import io.infermesh.xds.registration.RegistrationSettings;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.Tier;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -28,14 +29,11 @@ import org.junit.jupiter.api.TestFactory;
  * be installed on the build machine, so without the variable this says so plainly: the module
  * POM runs this class with its output on the console, and the test's own name reads "NOT RUN".
  *
- * <p>It registers the way a core node does (core-cluster's {@code ConsulRegistration}, whose body
- * {@link CoreRegistrationShapeTest} pins): meta and {@code key=value} tags, a TTL check that starts
- * critical, one {@code PUT /v1/agent/check/update/service:<id>} reporting passing, and
- * deregistration — through Consul's HTTP API, since xds-control does not depend on core-cluster.
+ * <p>It registers with {@link ConsulRegistration}, as every edge and core node does: meta and
+ * {@code key=value} tags, a TTL check that starts critical, a report of passing, and
+ * deregistration on close.
  */
 class ConsulRealAgentTest {
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @TestFactory
   Stream<DynamicTest> realConsulAgent() {
@@ -55,7 +53,8 @@ class ConsulRealAgentTest {
   }
 
   /**
-   * The scenario: register in core's shape, not routable until the node reports passing, then
+   * The scenario, with the registration every node uses ({@link ConsulRegistration}): registered
+   * with a TTL check that starts critical, so not routable until the node reports ready, then
    * discovered with its attributes, then gone after deregistration. {@link
    * CoreRegistrationShapeTest} also runs it against the fake agent on every build.
    */
@@ -66,57 +65,34 @@ class ConsulRealAgentTest {
     System.out.println("ConsulRealAgentTest: registering service " + service + " with " + uri);
     MeshEndpoint self = MeshEndpoint.builder(service, "127.0.0.1", 9443, "eu-west")
         .id(id).tier(Tier.PRIVATE).model("llama").version("v1").build();
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    RegistrationSettings registration = RegistrationSettings.builder(
+            uri.getScheme() + "://" + uri.getAuthority(), service, id, Role.CORE)
+        .token(token)
+        .endpoint("127.0.0.1", 9443)
+        .placement("eu-west", "private")
+        .model("llama", "v1")
+        .readiness("grpc.health.v1 SERVING")
+        .timing(Duration.ofSeconds(5), Duration.ofMinutes(1))
+        .build();
+    AtomicBoolean ready = new AtomicBoolean();
+    ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
     List<List<MeshEndpoint>> seen = new CopyOnWriteArrayList<>();
     try (ConsulEndpointSource source = new ConsulEndpointSource(settings, List.of(service),
-        r -> Optional.empty(), new SimpleMeterRegistry(), null)) {
+        r -> Optional.empty(), s -> Optional.of("core"), new SimpleMeterRegistry(), null)) {
       source.start(seen::add);
-      try {
-        assertThat(put(http, uri, token, "/v1/agent/service/register", coreShapedRegistration(self))).isEqualTo(200);
-        Thread.sleep(500);
+      try (ConsulRegistration node = ConsulRegistration.start(registration, ready::get, executor)) {
+        Thread.sleep(1_000);
         assertThat(seen.isEmpty() || !seen.get(seen.size() - 1).contains(self))
             .as("a TTL check starts critical: not routable before the node reports").isTrue();
 
-        ObjectNode passing = JSON.createObjectNode().put("Status", "passing").put("Output", "SERVING");
-        assertThat(put(http, uri, token, "/v1/agent/check/update/service:" + id, passing.toString())).isEqualTo(200);
+        ready.set(true);
+        node.reportNow();
         await().atMost(Duration.ofSeconds(30)).until(() -> !seen.isEmpty() && seen.get(seen.size() - 1).contains(self));
-      } finally {
-        put(http, uri, token, "/v1/agent/service/deregister/" + id, "");
       }
       await().atMost(Duration.ofSeconds(30)).until(() -> seen.get(seen.size() - 1).isEmpty());
       assertThat(source.stale()).isFalse();
+    } finally {
+      executor.shutdownNow();
     }
-  }
-
-  /** The body core-cluster's {@code ConsulRegistration.registrationBody} sends, for {@code e}. */
-  private static String coreShapedRegistration(MeshEndpoint e) {
-    ObjectNode body = JSON.createObjectNode();
-    body.put("ID", e.id());
-    body.put("Name", e.service());
-    ObjectNode meta = JSON.createObjectNode()
-        .put("region", e.region()).put("tier", e.tier().yamlName()).put("model", e.model()).put("version", e.version());
-    var tags = body.putArray("Tags");
-    meta.fields().forEachRemaining(f -> tags.add(f.getKey() + "=" + f.getValue().asText()));
-    body.put("Address", e.host());
-    body.put("Port", e.port());
-    body.set("Meta", meta);
-    body.putObject("Check")
-        .put("CheckID", "service:" + e.id())
-        .put("Name", "core node " + e.id() + " ready (grpc.health.v1 SERVING)")
-        .put("TTL", "15s")
-        .put("Status", "critical")
-        .put("DeregisterCriticalServiceAfter", "1m");
-    return body.toString();
-  }
-
-  private static int put(HttpClient http, URI agent, String token, String path, String body) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(agent.resolve(path))
-        .timeout(Duration.ofSeconds(5))
-        .header("Content-Type", "application/json")
-        .PUT(HttpRequest.BodyPublishers.ofString(body));
-    if (!token.isEmpty()) {
-      request.header("X-Consul-Token", token);
-    }
-    return http.send(request.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 }

@@ -5,21 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.envoyproxy.controlplane.cache.Resources;
-import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.NameResolverRegistry;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
+import io.grpc.xds.XdsNameResolverProvider;
 import io.infermesh.certs.CertificateAuthority;
 import io.infermesh.certs.LeafRequest;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.Role;
 import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.config.MeshConfig;
-import io.infermesh.xds.snapshot.MeshNodeGroup;
 import io.infermesh.xds.snapshot.Tier;
 import io.infermesh.xds.testing.AdsProbe;
 import io.infermesh.xds.testing.TestBackend;
@@ -31,7 +31,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,24 +41,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * Proxyless clients and the control plane's mTLS xDS port. The port is ready for them: a
- * standard gRPC TLS channel built from an edge node's mesh files (what gRFC A65's {@code tls}
- * channel creds describe) reaches it by the name {@code localhost}, passes hostname verification
- * and gets its listener. grpc-xds 1.85.1 cannot be that client: its {@code tls} channel creds
- * ignore their {@code config} ({@code TlsXdsCredentialsProvider.newChannelCredentials} returns
- * {@code TlsChannelCredentials.create()}), so a grpc-xds client bootstrapped with the mesh files
- * presents no certificate and trusts only the system roots — and gets no configuration. When
- * grpc-java with A65 arrives, the second test fails: switch {@link ProxylessBootstrap} and the
- * client tests to {@code tls} then.
+ * Proxyless clients reach the control plane's mTLS xDS port with their mesh identity: a grpc-xds
+ * client bootstrapped by {@link ProxylessBootstrap#mtls} (channel creds {@code infermesh_mtls},
+ * {@link MeshXdsCredentialsProvider}, found by grpc-xds through {@code ServiceLoader}) gets its
+ * configuration and routes a call; the control plane sees its SPIFFE ID. A grpc-xds client with a
+ * certificate from another CA, or with no client certificate (grpc-xds' own {@code tls} creds),
+ * gets nothing, and neither does a plain TLS client without a certificate.
  *
- * <p>Runs in its own fork: grpc-xds reads its bootstrap once per JVM.
+ * <p>Runs in its own fork: grpc-xds reads the JVM's bootstrap once. The refused clients use
+ * grpc-xds' per-resolver bootstrap ({@code XdsNameResolverProvider.createForTest}) under schemes of
+ * their own, so each has its own xDS client.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ProxylessMtlsXdsClientTest {
 
-  private static final String XDS_NODE = "edge-xds-tls";
-
   private Path dir;
+  private Path foreign;
   private TestBackend backend;
   private ControlPlane controlPlane;
 
@@ -65,16 +65,23 @@ class ProxylessMtlsXdsClientTest {
     dir = Files.createTempDirectory("proxyless-mtls");
     CertificateAuthority ca = CertificateAuthority.create("mesh.local", Duration.ofDays(30), Clock.systemUTC());
     ca.writeTo(dir, false);
-    // grpc verifies the server's certificate against the host of the xDS server URI
     ca.issue(LeafRequest.builder(Role.CONTROL, EU, "control").dnsName("localhost").ipAddress("127.0.0.1")
         .validity(Duration.ofDays(1)).build()).writeTo(dir, false);
     ca.issue(LeafRequest.builder(Role.EDGE, EU, "edge-1").validity(Duration.ofDays(1)).build()).writeTo(dir, false);
+    // same trust domain and role, another CA: what an attacker with a self-made "mesh" cert holds
+    foreign = Files.createTempDirectory("proxyless-foreign");
+    CertificateAuthority other = CertificateAuthority.create("mesh.local", Duration.ofDays(30), Clock.systemUTC());
+    other.writeTo(foreign, false);
+    other.issue(LeafRequest.builder(Role.EDGE, EU, "edge-1").validity(Duration.ofDays(1)).build())
+        .writeTo(foreign, false);
     backend = TestBackend.start("eu-1", EU, "a", Tier.PRIVATE, "v1");
     ControlSettings control = new ControlSettings("0.0.0.0", 0, false, "127.0.0.1", -1,
         Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.empty(), Duration.ofHours(24),
         Duration.ofMillis(200));
     controlPlane = ControlPlane.builder(
         new MeshConfig(TestMeshes.policy(), control, Optional.empty(), List.of(backend.endpoint()))).start();
+    XdsClients.installBootstrap(ProxylessBootstrap.mtls("127.0.0.1:" + controlPlane.xdsPort(), "edge-xds-mtls", EU,
+        MeshCredentialFiles.in(dir, "edge-1")));
   }
 
   @AfterAll
@@ -85,45 +92,22 @@ class ProxylessMtlsXdsClientTest {
     if (backend != null) {
       backend.close();
     }
-    try (var files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    for (Path d : new Path[] {dir, foreign}) {
+      try (var files = Files.walk(d)) {
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
     }
   }
 
-  /** The {@code tls} channel creds of gRFC A65, pointing at {@code edge-1}'s mesh files. */
-  private String a65Bootstrap() {
-    MeshCredentialFiles edge = MeshCredentialFiles.in(dir, "edge-1");
-    return """
-        {
-          "xds_servers": [{
-            "server_uri": "localhost:%d",
-            "channel_creds": [{"type": "tls", "config": {
-              "ca_certificate_file": "%s", "certificate_file": "%s", "private_key_file": "%s",
-              "refresh_interval": "60s"}}],
-            "server_features": ["xds_v3", "ignore_resource_deletion"]
-          }],
-          "node": {"id": "%s", "locality": {"region": "%s"},
-                   "metadata": {"%s": "grpc", "%s": "%s"}}
-        }
-        """.formatted(controlPlane.xdsPort(), edge.trustBundle(), edge.certificateChain(), edge.privateKey(),
-        XDS_NODE, EU, MeshNodeGroup.ROLE_KEY, MeshNodeGroup.REGION_KEY, EU);
-  }
-
   @Test
-  void standardTlsChannel_withTheMeshFilesA65Names_getsItsListenerByTheNameLocalhost() throws Exception {
-    MeshCredentialFiles edge = MeshCredentialFiles.in(dir, "edge-1");
-    ChannelCredentials creds = TlsChannelCredentials.newBuilder()
-        .keyManager(edge.certificateChain().toFile(), edge.privateKey().toFile())
-        .trustManager(edge.trustBundle().toFile())
-        .build();
-    ManagedChannel channel = Grpc.newChannelBuilder("localhost:" + controlPlane.xdsPort(), creds).build();
+  void grpcXdsClient_meshCertificate_getsConfigOverMtlsAndRoutes() throws Exception {
+    ManagedChannel channel = XdsClients.channel();
     try {
-      DiscoveryResponse response = AdsProbe.firstResponse(channel, AdsProbe.node("edge-tls-probe", "grpc", EU),
-          Resources.V3.LISTENER_TYPE_URL, "core-inference").get(10, TimeUnit.SECONDS);
-      assertThat(response.getResources(0).unpack(Listener.class).getName()).isEqualTo("core-inference");
+      assertThat(XdsClients.call(channel, null)).isEqualTo("eu-1");
       assertThat(controlPlane.nodes().nodes()).anySatisfy(n -> {
-        assertThat(n.nodeId()).isEqualTo("edge-tls-probe");
-        assertThat(n.peer()).isEqualTo("spiffe://mesh.local/eu-west/edge/edge-1");
+        assertThat(n.nodeId()).isEqualTo("edge-xds-mtls");
+        assertThat(n.peer()).as("the xDS stream carried the edge's mesh identity")
+            .isEqualTo("spiffe://mesh.local/eu-west/edge/edge-1");
       });
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -131,21 +115,55 @@ class ProxylessMtlsXdsClientTest {
   }
 
   @Test
-  void grpcXdsClient_tlsChannelCredsWithMeshFiles_presentsNoMeshCertificateAndGetsNoConfig() throws Exception {
-    XdsClients.installBootstrap(a65Bootstrap());
-    ManagedChannel channel = XdsClients.channel();
+  void grpcXdsClient_certificateFromAnotherCa_getsNothing() throws Exception {
+    assertRefused("xds-foreign", "edge-xds-foreign", """
+        {"type": "infermesh_mtls", "config": {"certificate_file": "%s", "private_key_file": "%s",
+         "ca_certificate_file": "%s"}}""".formatted(foreign.resolve("edge-1.crt"), foreign.resolve("edge-1.key"),
+        dir.resolve("ca.crt")));
+  }
+
+  @Test
+  void grpcXdsClient_noClientCertificate_getsNothing() throws Exception {
+    // grpc-xds' own tls creds trust the system roots and present no certificate
+    assertRefused("xds-nocert", "edge-xds-nocert", """
+        {"type": "tls", "config": {"ca_certificate_file": "%s"}}""".formatted(dir.resolve("ca.crt")));
+  }
+
+  @Test
+  void plainTlsClient_trustingTheMeshCaWithoutACertificate_isRefusedInTheHandshake() throws Exception {
+    ChannelCredentials creds = TlsChannelCredentials.newBuilder()
+        .trustManager(MeshCredentialFiles.in(dir, "edge-1").trustBundle().toFile()).build();
+    ManagedChannel channel = Grpc.newChannelBuilder("localhost:" + controlPlane.xdsPort(), creds).build();
+    try {
+      ExecutionException failed = catchThrowableOfType(ExecutionException.class,
+          () -> AdsProbe.firstResponse(channel, AdsProbe.node("edge-no-cert", "grpc", EU),
+              Resources.V3.LISTENER_TYPE_URL, "core-inference").get(10, TimeUnit.SECONDS));
+      assertThat(failed).isNotNull();
+      assertThat(Status.fromThrowable(failed.getCause()).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(controlPlane.nodes().nodes()).noneSatisfy(n -> assertThat(n.nodeId()).isEqualTo("edge-no-cert"));
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A grpc-xds channel on {@code scheme:///core-inference} with its own bootstrap gets no config. */
+  private void assertRefused(String scheme, String nodeId, String channelCreds) throws Exception {
+    String bootstrap = ProxylessBootstrap.mtls("127.0.0.1:" + controlPlane.xdsPort(), nodeId, EU,
+            MeshCredentialFiles.in(dir, "edge-1"))
+        .replaceFirst("\"channel_creds\": \\[.*\\],", "\"channel_creds\": [" + channelCreds.replace("\\", "\\\\")
+            .replace("$", "\\$") + "],");
+    @SuppressWarnings("unchecked")
+    Map<String, ?> parsed = (Map<String, ?>) io.grpc.internal.JsonParser.parse(bootstrap);
+    NameResolverRegistry.getDefaultRegistry().register(XdsNameResolverProvider.createForTest(scheme, parsed));
+    ManagedChannel channel = Grpc.newChannelBuilder(scheme + ":///core-inference",
+        InsecureChannelCredentials.create()).build();
     try {
       StatusRuntimeException failed = catchThrowableOfType(StatusRuntimeException.class,
           () -> XdsClients.call(channel, null));
-      assertThat(failed)
-          .as("grpc-xds 1.85.1 ignores the tls channel-creds config; if this call succeeded, grpc-xds now honours "
-              + "gRFC A65: switch ProxylessBootstrap and the grpc-xds client tests to tls")
-          .isNotNull();
-      // the xDS channel's TLS handshake fails (the bootstrap itself was accepted): no listener arrives
+      assertThat(failed).as("a call through a control plane that refused the client").isNotNull();
       assertThat(failed.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-      assertThat(failed.getStatus().getDescription()).contains("Error retrieving LDS resource core-inference");
-      assertThat(failed.getStatus().getCause()).isInstanceOf(javax.net.ssl.SSLHandshakeException.class);
-      assertThat(controlPlane.nodes().nodes()).noneSatisfy(n -> assertThat(n.nodeId()).isEqualTo(XDS_NODE));
+      assertThat(failed.getStatus().getDescription()).contains("core-inference");
+      assertThat(controlPlane.nodes().nodes()).noneSatisfy(n -> assertThat(n.nodeId()).isEqualTo(nodeId));
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }

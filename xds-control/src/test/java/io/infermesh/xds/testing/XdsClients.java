@@ -21,9 +21,9 @@ import java.util.concurrent.TimeUnit;
  * uses these runs in its own fork and calls {@link #installBootstrap} once, before the first
  * channel.
  *
- * <p>The xDS channel itself is plaintext on loopback: grpc-xds 1.85.1's {@code tls} channel creds
- * ignore the certificate files of gRFC A65 (see {@code ProxylessBootstrap};
- * {@code ProxylessMtlsXdsClientTest} pins it). Data-plane calls to the backends are real gRPC.
+ * <p>The routing tests' control planes serve plaintext on loopback, so their xDS channel is
+ * plaintext too ({@code ProxylessBootstrap.plaintextLoopback}); {@code ProxylessMtlsXdsClientTest}
+ * covers the mTLS xDS channel. Data-plane calls to the backends are real gRPC.
  */
 public final class XdsClients {
 
@@ -36,7 +36,7 @@ public final class XdsClients {
 
   /** The bootstrap JSON of a proxyless node in {@code region} (plaintext xDS on loopback). */
   public static String bootstrap(int xdsPort, String nodeId, String region) {
-    return io.infermesh.xds.server.ProxylessBootstrap.json("127.0.0.1:" + xdsPort, nodeId, region, "insecure");
+    return io.infermesh.xds.server.ProxylessBootstrap.plaintextLoopback("127.0.0.1:" + xdsPort, nodeId, region);
   }
 
   /** Sets the JVM's bootstrap; fails if this JVM already has a different one. */

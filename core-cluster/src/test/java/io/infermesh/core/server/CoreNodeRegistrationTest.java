@@ -1,4 +1,4 @@
-package io.infermesh.core.registry;
+package io.infermesh.core.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -13,8 +13,8 @@ import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
-import io.infermesh.core.server.CoreNode;
 import io.infermesh.core.upstream.FakeOpenAiServer;
+import io.infermesh.xds.testing.FakeConsulAgent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,11 +1,9 @@
-package io.infermesh.core.registry;
+package io.infermesh.xds.registration;
 
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.infermesh.core.config.CoreConfig;
-import io.infermesh.core.schedule.Utilization;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -17,6 +15,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -27,35 +26,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Registers a core node with its local Consul agent and keeps the registration true, so that
- * xds-control's Consul discovery routes to the node while it can answer:
+ * Registers a mesh node (an edge agent or a core node) with its local Consul agent and keeps the
+ * registration true, so that xds-control's Consul discovery routes to the node while it can answer.
+ * This class writes the registration and {@code io.infermesh.xds.discovery} reads it: one module
+ * owns both sides, so they cannot drift.
  *
  * <ul>
- *   <li>{@code PUT /v1/agent/service/register}: id {@code node.name}, the configured service
- *       name, address and the gRPC port, and the attributes discovery reads, as service meta and
- *       as {@code key=value} tags: {@code region}, {@code tier}, {@code model} and {@code version}
- *       (left out while {@code model.version} is empty: discovery then reads {@code v1}); and, in
- *       the meta only, {@code utilization}: the node's load as {@link #utilization(double)} last
- *       gave it, with two decimals ({@code 0.00} idle, {@code 1.00} saturated, up to {@code 2.00}
- *       with a queue; see {@link Utilization}), which xds-control's burst policy averages over a
- *       region's private nodes. Not a tag: tags name what a node is, and Consul indexes them;
- *       a value that moves would churn every tag-filtered query;
+ *   <li>{@code PUT /v1/agent/service/register}: id {@link RegistrationSettings#serviceId}, the
+ *       service name, address and port, and the attributes discovery reads, as service meta and as
+ *       {@code key=value} tags: {@code role} ({@code edge} or {@code core}: discovery routes a
+ *       service only to instances of its policy's {@code server_role}), {@code region},
+ *       {@code tier}, {@code model}, {@code version} (left out while empty: discovery then reads
+ *       {@code v1}) and any extra fixed attributes; and, in the meta only, the node's load:
+ *       {@code utilization} as {@link #utilization(double)} or {@link #load} last gave it, with two
+ *       decimals ({@code 0.00} idle, {@code 1.00} saturated, above with a queue), which
+ *       xds-control's burst policy averages over a region's private nodes, plus whatever detail
+ *       {@link #load} gave (e.g. an edge's {@code slots_in_use}). Not tags: tags name what a node
+ *       is, and Consul indexes them; a value that moves would churn every tag-filtered query;
  *   <li>a TTL check ({@code service:<id>}, TTL three check intervals, starting critical) that the
  *       node reports to every check interval and whenever its readiness changes ({@code PUT
- *       /v1/agent/check/update/service:<id>}): passing while the node reports {@code SERVING},
- *       critical otherwise. A TTL check rather than a gRPC one, because the node's server demands a
- *       mesh client certificate that the Consul agent does not hold; a node that dies stops
- *       reporting, turns critical after the TTL and is removed after {@code deregister_after};
+ *       /v1/agent/check/update/service:<id>}): passing while {@code ready} says so, critical
+ *       otherwise. A TTL check rather than a gRPC or HTTP one, because the node's servers demand a
+ *       mesh client certificate (or an API key) that the Consul agent does not hold; a node that
+ *       dies stops reporting, turns critical after the TTL and is removed after
+ *       {@code deregisterAfter};
  *   <li>{@code PUT /v1/agent/service/deregister/<id>} on {@link #close()}.
  * </ul>
  *
  * <p>The registration is sent again (an idempotent {@code PUT} with the same id) whenever the
- * utilization moved by at least {@link Utilization#STEP} from the value registered, or fell to
+ * utilization moved by at least {@link #UTILIZATION_STEP} from the value registered, or fell to
  * zero: at once when {@link #utilization(double)} sees it, else at the next interval. Smaller
  * moves are not worth a catalog update (each one wakes every blocking query on the service).
  *
  * <p>Consul being down never stops the node: a failed call is logged and retried at the next
- * interval; an agent that lost the registration (restarted without state) gets it again.
+ * interval; an agent that lost the registration (restarted without state) gets it again. Nothing
+ * is thrown from the periodic report.
  *
  * <p>Thread-safe: the calls to the agent are serialized on this object; they run on the injected
  * executor, each bounded by {@link #CALL_TIMEOUT}.
@@ -63,11 +68,16 @@ import org.slf4j.LoggerFactory;
 public final class ConsulRegistration implements AutoCloseable {
   /** Longest one call to the agent may take. */
   public static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
+  /**
+   * The least utilization change worth a catalog update: smaller moves are noise against burst
+   * watermarks that sit tenths apart.
+   */
+  public static final double UTILIZATION_STEP = 0.05;
 
   private static final Logger log = LoggerFactory.getLogger(ConsulRegistration.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final CoreConfig.Consul settings;
+  private final RegistrationSettings settings;
   private final String id;
   private final ObjectNode registration;
   private final BooleanSupplier ready;
@@ -75,6 +85,7 @@ public final class ConsulRegistration implements AutoCloseable {
   private final HttpClient http;
   private final AtomicBoolean refreshQueued = new AtomicBoolean();
   private volatile double utilization; // the latest figure given, published when it moved enough
+  private volatile Map<String, String> loadDetail = Map.of(); // goes out with the next registration
   // @GuardedBy("this") for writes; read without the lock to decide whether a refresh is worth queueing
   private volatile boolean registered;
   // @GuardedBy("this") for writes: the utilization the agent holds (rounded), NaN before the first registration
@@ -87,10 +98,10 @@ public final class ConsulRegistration implements AutoCloseable {
   private volatile boolean closed;
   private volatile ScheduledFuture<?> ticks;
 
-  private ConsulRegistration(CoreConfig.Consul settings, String id, ObjectNode registration, BooleanSupplier ready,
+  private ConsulRegistration(RegistrationSettings settings, ObjectNode registration, BooleanSupplier ready,
       ScheduledExecutorService executor, HttpClient http) {
     this.settings = settings;
-    this.id = id;
+    this.id = settings.serviceId();
     this.registration = registration;
     this.ready = ready;
     this.executor = executor;
@@ -98,72 +109,85 @@ public final class ConsulRegistration implements AutoCloseable {
   }
 
   /**
-   * Registers the core node described by {@code config}, serving gRPC on {@code grpcPort}, and
-   * reports {@code ready} every {@code consul.check_interval} on {@code executor} until closed.
-   * Returns at once; the first registration runs on the executor.
-   *
-   * @throws IllegalArgumentException when {@code consul.address} is empty (registration is off)
+   * Registers the node {@code settings} describe and reports {@code ready} every check interval on
+   * {@code executor} until closed. Returns at once; the first registration runs on the executor.
+   * {@code ready} is called on the executor and must not block.
    */
-  public static ConsulRegistration start(CoreConfig config, int grpcPort, BooleanSupplier ready,
+  public static ConsulRegistration start(RegistrationSettings settings, BooleanSupplier ready,
       ScheduledExecutorService executor) {
-    requireNonNull(config, "config");
+    requireNonNull(settings, "settings");
     requireNonNull(ready, "ready");
     requireNonNull(executor, "executor");
-    if (!config.consul().enabled()) {
-      throw new IllegalArgumentException("consul.address is empty: registration is off");
-    }
     HttpClient http = HttpClient.newBuilder().connectTimeout(CALL_TIMEOUT).build();
-    ConsulRegistration r = new ConsulRegistration(config.consul(), config.node().name(),
-        registrationBody(config, grpcPort), ready, executor, http);
-    Duration interval = config.consul().checkInterval();
-    r.ticks = executor.scheduleWithFixedDelay(r::report, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    ConsulRegistration r = new ConsulRegistration(settings, registrationBody(settings), ready, executor, http);
+    long interval = settings.checkInterval().toMillis();
+    r.ticks = executor.scheduleWithFixedDelay(r::report, 0, interval, TimeUnit.MILLISECONDS);
     return r;
   }
 
   /**
-   * The body of {@code PUT /v1/agent/service/register} for a core node on {@code grpcPort}: the
-   * JSON shape of Consul's documented service definition.
+   * The body of {@code PUT /v1/agent/service/register} for {@code settings}, with utilization 0:
+   * the JSON shape of Consul's documented service definition.
    */
-  static ObjectNode registrationBody(CoreConfig config, int grpcPort) {
-    CoreConfig.Consul c = config.consul();
-    String id = config.node().name();
+  public static ObjectNode registrationBody(RegistrationSettings settings) {
+    requireNonNull(settings, "settings");
+    String id = settings.serviceId();
     Map<String, String> meta = new LinkedHashMap<>();
-    meta.put("region", config.node().region());
-    meta.put("tier", c.tier());
-    meta.put("model", config.model().name());
-    if (!config.model().version().isEmpty()) {
-      meta.put("version", config.model().version());
+    meta.put("role", settings.role().pathName());
+    meta.put("region", settings.region());
+    meta.put("tier", settings.tier());
+    meta.put("model", settings.model());
+    if (!settings.version().isEmpty()) {
+      meta.put("version", settings.version());
     }
+    new TreeMap<>(settings.extraMeta()).forEach(meta::put);
     ObjectNode body = JSON.createObjectNode();
     body.put("ID", id);
-    body.put("Name", c.serviceName());
+    body.put("Name", settings.serviceName());
     var tags = body.putArray("Tags");
     meta.forEach((k, v) -> tags.add(k + "=" + v));
-    if (!c.serviceAddress().isEmpty()) {
-      body.put("Address", c.serviceAddress());
+    if (!settings.serviceAddress().isEmpty()) {
+      body.put("Address", settings.serviceAddress());
     }
-    body.put("Port", grpcPort);
+    body.put("Port", settings.port());
     ObjectNode m = body.putObject("Meta");
     meta.forEach(m::put);
     m.put(UTILIZATION, format(0));
     ObjectNode check = body.putObject("Check");
     check.put("CheckID", checkId(id));
-    check.put("Name", "core node " + id + " ready (grpc.health.v1 SERVING)");
-    check.put("TTL", goDuration(c.checkInterval().multipliedBy(3)));
+    check.put("Name", settings.role().pathName() + " node " + id + " ready (" + settings.readiness() + ")");
+    check.put("TTL", goDuration(settings.checkInterval().multipliedBy(3)));
     check.put("Status", "critical");
-    check.put("DeregisterCriticalServiceAfter", goDuration(c.deregisterAfter()));
+    check.put("DeregisterCriticalServiceAfter", goDuration(settings.deregisterAfter()));
     return body;
   }
 
   /** The meta key xds-control's Consul discovery reads the node's load from. */
-  static final String UTILIZATION = "utilization";
+  public static final String UTILIZATION = "utilization";
 
   /**
    * {@code u} as the {@code utilization} meta value: two decimals, always with a dot (never the
    * default locale's comma), which discovery reads with {@code Double.parseDouble}.
    */
   static String format(double u) {
-    return String.format(Locale.ROOT, "%.2f", Utilization.round(u));
+    return String.format(Locale.ROOT, "%.2f", round(u));
+  }
+
+  /** {@code u} to two decimals, as it is published. */
+  static double round(double u) {
+    return Math.round(u * 100) / 100.0;
+  }
+
+  /**
+   * Whether {@code current} differs enough from {@code published} to refresh what the control
+   * plane sees: by at least {@link #UTILIZATION_STEP}, or it fell to (rounded) zero, so that a node
+   * that went idle reports 0 rather than staying a step above it.
+   */
+  static boolean worthPublishing(double published, double current) {
+    if (Math.abs(current - published) >= UTILIZATION_STEP - 1e-9) {
+      return true;
+    }
+    return round(current) == 0 && round(published) != 0;
   }
 
   static String checkId(String serviceId) {
@@ -190,7 +214,7 @@ public final class ConsulRegistration implements AutoCloseable {
 
   /**
    * Gives the node's current (smoothed) utilization; it reaches Consul at once when it moved by at
-   * least {@link Utilization#STEP} from the registered value (or fell to zero), else with the next
+   * least {@link #UTILIZATION_STEP} from the registered value (or fell to zero), else with the next
    * registration. Cheap and non-blocking: call it as often as the figure is sampled.
    *
    * @throws IllegalArgumentException if {@code u} is negative, NaN or infinite
@@ -209,6 +233,25 @@ public final class ConsulRegistration implements AutoCloseable {
     }
   }
 
+  /**
+   * Like {@link #utilization(double)}, with {@code detail}: load figures that go into the meta with
+   * the next registration (e.g. {@code slots_in_use}, {@code queue_depth}). Only the utilization
+   * decides when the registration is refreshed, so the detail is as fresh as the last step.
+   *
+   * @throws IllegalArgumentException if {@code u} is not a finite number >= 0, or a detail key is
+   *     one the registration writes itself
+   */
+  public void load(double u, Map<String, String> detail) {
+    Map<String, String> copy = Map.copyOf(requireNonNull(detail, "detail"));
+    for (String key : copy.keySet()) {
+      if (RegistrationSettings.RESERVED_KEYS.contains(key) || settings.extraMeta().containsKey(key)) {
+        throw new IllegalArgumentException("load detail key '" + key + "' is already registered");
+      }
+    }
+    loadDetail = copy;
+    utilization(u);
+  }
+
   /** The utilization the agent holds now (as registered, two decimals); NaN before the first registration. */
   public double publishedUtilization() {
     return published;
@@ -216,7 +259,7 @@ public final class ConsulRegistration implements AutoCloseable {
 
   private boolean worthPublishing(double u) {
     double p = published;
-    return Double.isNaN(p) || Utilization.worthPublishing(p, Utilization.round(u));
+    return Double.isNaN(p) || worthPublishing(p, round(u));
   }
 
   /** Sends the registration again with the latest utilization, if it still moved enough. */
@@ -256,7 +299,7 @@ public final class ConsulRegistration implements AutoCloseable {
         }
       }
       if (failures > 0) {
-        log.info("consul: {} reachable again after {} failed attempts; {} reported {}", settings.address(),
+        log.info("consul: {} reachable again after {} failed attempts; {} reported {}", settings.consulAddress(),
             failures, id, ok ? "passing" : "critical");
       } else if (reported == null || reported != ok) {
         log.info("consul: {} reported {}", id, ok ? "passing" : "critical");
@@ -266,7 +309,7 @@ public final class ConsulRegistration implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       failures++;
       if (failures == 1 || failures % 10 == 0) {
-        log.warn("consul: cannot report {} to {} ({}; attempt {}); retrying every {}", id, settings.address(),
+        log.warn("consul: cannot report {} to {} ({}; attempt {}); retrying every {}", id, settings.consulAddress(),
             e.getMessage(), failures, settings.checkInterval());
       }
     } catch (InterruptedException e) {
@@ -276,9 +319,11 @@ public final class ConsulRegistration implements AutoCloseable {
 
   /** Sends the registration with the latest utilization. Holds the lock. */
   private void register() throws IOException, InterruptedException {
-    double u = Utilization.round(utilization);
+    double u = round(utilization);
     ObjectNode body = registration.deepCopy();
-    ((ObjectNode) body.get("Meta")).put(UTILIZATION, format(u));
+    ObjectNode meta = (ObjectNode) body.get("Meta");
+    loadDetail.forEach(meta::put);
+    meta.put(UTILIZATION, format(u));
     int status = put("/v1/agent/service/register", JSON.writeValueAsString(body));
     if (status / 100 != 2) {
       throw new IOException("service registration answered HTTP " + status);
@@ -291,19 +336,19 @@ public final class ConsulRegistration implements AutoCloseable {
     } else {
       log.info("consul: registered {} as {} ({}:{}) with {}, utilization {}", id, settings.serviceName(),
           registration.has("Address") ? registration.get("Address").asText() : "<agent address>",
-          registration.get("Port").asInt(), settings.address(), format(u));
+          registration.get("Port").asInt(), settings.consulAddress(), format(u));
     }
   }
 
   private int updateCheck(boolean ok) throws IOException, InterruptedException {
     ObjectNode body = JSON.createObjectNode();
     body.put("Status", ok ? "passing" : "critical");
-    body.put("Output", ok ? "SERVING" : "NOT_SERVING: no model loaded, or its engine or pipeline is unavailable");
+    body.put("Output", (ok ? "ready: " : "not ready: ") + settings.readiness());
     return put("/v1/agent/check/update/" + encode(checkId(id)), JSON.writeValueAsString(body));
   }
 
   private int put(String path, String body) throws IOException, InterruptedException {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(settings.address() + path))
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(settings.consulAddress() + path))
         .timeout(CALL_TIMEOUT)
         .header("Content-Type", "application/json")
         .PUT(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
@@ -356,6 +401,6 @@ public final class ConsulRegistration implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "ConsulRegistration{" + id + " as " + settings.serviceName() + " at " + settings.address() + "}";
+    return "ConsulRegistration{" + id + " as " + settings.serviceName() + " at " + settings.consulAddress() + "}";
   }
 }

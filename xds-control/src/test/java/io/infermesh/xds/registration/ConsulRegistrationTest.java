@@ -1,4 +1,4 @@
-package io.infermesh.core.registry;
+package io.infermesh.xds.registration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,9 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.infermesh.core.config.CoreConfig;
-import io.infermesh.core.schedule.Utilization;
-import java.nio.file.Path;
+import io.infermesh.certs.Role;
+import io.infermesh.xds.testing.FakeConsulAgent;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -23,16 +22,15 @@ class ConsulRegistrationTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
-   * What a core node registers; xds-control's {@code CoreRegistrationShapeTest} feeds this same
-   * body through its Consul discovery, so keep the two in step (its copy predates the
-   * {@code utilization} meta; {@link #utilizationMeta_roundTripsThroughDiscoverysParsing} covers
-   * how discovery reads that).
+   * What a core node registers, pinned as Consul's documented service definition; the discovery
+   * tests ({@code CoreRegistrationShapeTest}) read what {@link ConsulRegistration} itself sends.
    */
   static final String EXPECTED_BODY = """
       {"ID": "core-us-7", "Name": "core-inference",
-       "Tags": ["region=us-east", "tier=public", "model=llama", "version=v3"],
+       "Tags": ["role=core", "region=us-east", "tier=public", "model=llama", "version=v3"],
        "Address": "10.0.3.7", "Port": 9443,
-       "Meta": {"region": "us-east", "tier": "public", "model": "llama", "version": "v3", "utilization": "0.00"},
+       "Meta": {"role": "core", "region": "us-east", "tier": "public", "model": "llama", "version": "v3",
+                "utilization": "0.00"},
        "Check": {"CheckID": "service:core-us-7", "Name": "core node core-us-7 ready (grpc.health.v1 SERVING)",
                  "TTL": "15s", "Status": "critical", "DeregisterCriticalServiceAfter": "2m"}}
       """;
@@ -53,16 +51,18 @@ class ConsulRegistrationTest {
     consul.close();
   }
 
-  private CoreConfig config(String version, CoreConfig.Consul c) {
-    return new CoreConfig(new CoreConfig.Node("core-us-7", "us-east"), 9443,
-        new CoreConfig.Tls(Path.of("certs"), "core-us-7"),
-        new CoreConfig.Model("llama", null, "", version, "cpu", 16), CoreConfig.Engine.builtin(),
-        CoreConfig.Scheduling.defaults(), CoreConfig.Stage.single(), -1, c);
+  /** Core node core-us-7 in us-east serving llama {@code version} on 9443, at the fake agent. */
+  private RegistrationSettings config(String version, RegistrationSettings.Builder b) {
+    return b.model("llama", version).build();
   }
 
-  private CoreConfig.Consul consulAt(String token, String serviceAddress, String tier, Duration interval) {
-    return new CoreConfig.Consul(consul.address(), token, "core-inference", serviceAddress, tier, interval,
-        Duration.ofMinutes(2));
+  private RegistrationSettings.Builder consulAt(String token, String serviceAddress, String tier, Duration interval) {
+    return RegistrationSettings.builder(consul.address(), "core-inference", "core-us-7", Role.CORE)
+        .token(token)
+        .endpoint(serviceAddress, 9443)
+        .placement("us-east", tier)
+        .readiness("grpc.health.v1 SERVING")
+        .timing(interval, Duration.ofMinutes(2));
   }
 
   private List<FakeConsulAgent.Request> requests(String pathPrefix) {
@@ -71,9 +71,9 @@ class ConsulRegistrationTest {
 
   @Test
   void start_registersNameAddressPortTagsMetaAndTtlCheck_withTheToken() throws Exception {
-    CoreConfig config = config("v3", consulAt("s3cret", "10.0.3.7", "public", Duration.ofSeconds(5)));
+    RegistrationSettings config = config("v3", consulAt("s3cret", "10.0.3.7", "public", Duration.ofSeconds(5)));
 
-    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+    try (ConsulRegistration r = ConsulRegistration.start(config, ready::get, executor)) {
       await().atMost(Duration.ofSeconds(5)).until(() -> consul.checkStatus("service:core-us-7") != null
           && !requests("/v1/agent/check/update/").isEmpty());
 
@@ -90,24 +90,24 @@ class ConsulRegistrationTest {
 
   @Test
   void registrationBody_noVersionNoAddressNoToken_leavesThemOut() {
-    CoreConfig config = config("", consulAt("", "", "private", Duration.ofSeconds(10)));
+    RegistrationSettings config = config("", consulAt("", "", "private", Duration.ofSeconds(10)).endpoint("", 40_000));
 
-    JsonNode body = ConsulRegistration.registrationBody(config, 40_000);
+    JsonNode body = ConsulRegistration.registrationBody(config);
 
     assertThat(body.has("Address")).as("Consul then uses the agent's node address").isFalse();
     assertThat(body.path("Port").asInt()).isEqualTo(40_000);
     assertThat(body.path("Meta").has("version")).as("discovery then reads v1").isFalse();
     assertThat(body.path("Tags")).extracting(JsonNode::asText)
-        .containsExactly("region=us-east", "tier=private", "model=llama");
+        .containsExactly("role=core", "region=us-east", "tier=private", "model=llama");
     assertThat(body.path("Check").path("TTL").asText()).isEqualTo("30s");
     assertThat(body.path("Check").path("DeregisterCriticalServiceAfter").asText()).isEqualTo("2m");
   }
 
   @Test
   void reportNow_readinessChanges_turnsTheCheckPassingThenCritical() {
-    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
+    RegistrationSettings config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
 
-    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+    try (ConsulRegistration r = ConsulRegistration.start(config, ready::get, executor)) {
       await().atMost(Duration.ofSeconds(5)).until(() -> "critical".equals(consul.checkStatus("service:core-us-7")));
 
       ready.set(true);
@@ -123,8 +123,8 @@ class ConsulRegistrationTest {
 
   @Test
   void close_deregistersAndReportsNoMore() throws Exception {
-    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
-    ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor);
+    RegistrationSettings config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
+    ConsulRegistration r = ConsulRegistration.start(config, ready::get, executor);
     await().atMost(Duration.ofSeconds(5)).until(() -> consul.service("core-us-7") != null
         && !requests("/v1/agent/check/update/").isEmpty());
 
@@ -143,9 +143,9 @@ class ConsulRegistrationTest {
   @Test
   void start_consulFailing_retriesEachIntervalAndRegistersOnceItAnswers() {
     consul.failing(true);
-    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
+    RegistrationSettings config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
 
-    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+    try (ConsulRegistration r = ConsulRegistration.start(config, ready::get, executor)) {
       await().atMost(Duration.ofSeconds(5)).until(() -> requests("/v1/agent/service/register").size() >= 2);
       assertThat(consul.service("core-us-7")).isNull();
 
@@ -158,10 +158,10 @@ class ConsulRegistrationTest {
 
   @Test
   void report_agentForgotTheService_registersAgain() {
-    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
+    RegistrationSettings config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
     ready.set(true);
 
-    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+    try (ConsulRegistration r = ConsulRegistration.start(config, ready::get, executor)) {
       await().atMost(Duration.ofSeconds(5)).until(() -> "passing".equals(consul.checkStatus("service:core-us-7")));
 
       consul.forgetEverything();
@@ -175,10 +175,10 @@ class ConsulRegistrationTest {
 
   @Test
   void utilization_loadedNode_reregistersWithTheNewValue_notForNoise_andZeroOnceIdle() throws Exception {
-    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
+    RegistrationSettings config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
     ready.set(true);
 
-    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+    try (ConsulRegistration r = ConsulRegistration.start(config, ready::get, executor)) {
       await().atMost(Duration.ofSeconds(5)).until(() -> "passing".equals(consul.checkStatus("service:core-us-7")));
       assertThat(utilizationMeta()).isEqualTo("0.00");
 
@@ -210,9 +210,9 @@ class ConsulRegistrationTest {
   @Test
   void utilization_givenBeforeTheAgentAnswers_isInTheFirstRegistration() {
     consul.failing(true);
-    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
+    RegistrationSettings config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
 
-    try (ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor)) {
+    try (ConsulRegistration r = ConsulRegistration.start(config, ready::get, executor)) {
       r.utilization(1.25);
       await().atMost(Duration.ofSeconds(5)).until(() -> !requests("/v1/agent/service/register").isEmpty());
       consul.failing(false);
@@ -224,20 +224,19 @@ class ConsulRegistrationTest {
   }
 
   /**
-   * xds-control's discovery ({@code ConsulEndpoints}) reads {@code key=value} tags, then the meta
-   * over them, and takes {@code utilization} with {@code Double.parseDouble}, refusing what is not
-   * a finite number >= 0. Not importable from here (core-cluster and xds-control meet only on the
-   * wire), so this replays that reading on what this node sends, under a default locale that
-   * writes decimal commas.
+   * Discovery ({@code ConsulEndpoints}) reads {@code key=value} tags, then the meta over them, and
+   * takes {@code utilization} with {@code Double.parseDouble}: this replays that reading on what a
+   * node sends, under a default locale that writes decimal commas ({@code CoreRegistrationShapeTest}
+   * runs the real discovery over a real registration).
    */
   @Test
   void utilizationMeta_roundTripsThroughDiscoverysParsing() throws Exception {
     java.util.Locale before = java.util.Locale.getDefault();
     java.util.Locale.setDefault(java.util.Locale.GERMANY);
     try {
-      for (double u : new double[] {0, 0.004, 0.005, 0.5, 0.8712, 1, 1.5, 1.999, Utilization.MAX}) {
+      for (double u : new double[] {0, 0.004, 0.005, 0.5, 0.8712, 1, 1.5, 1.999, 2.0}) {
         JsonNode body = ConsulRegistration.registrationBody(
-            config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(10))), 9443).deepCopy();
+            config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(10)))).deepCopy();
         ((com.fasterxml.jackson.databind.node.ObjectNode) body.get("Meta"))
             .put(ConsulRegistration.UTILIZATION, ConsulRegistration.format(u));
 
@@ -250,7 +249,7 @@ class ConsulRegistrationTest {
         double read = Double.parseDouble(attributes.get("utilization"));
 
         assertThat(read).as("utilization %s", u).isCloseTo(u, org.assertj.core.api.Assertions.within(0.005))
-            .isGreaterThanOrEqualTo(0).isLessThanOrEqualTo(Utilization.MAX);
+            .isGreaterThanOrEqualTo(0).isLessThanOrEqualTo(2.0);
         assertThat(Double.isFinite(read)).isTrue();
       }
     } finally {
@@ -265,8 +264,8 @@ class ConsulRegistrationTest {
 
   @Test
   void close_consulDown_returnsPromptlyWithoutThrowing() {
-    CoreConfig config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
-    ConsulRegistration r = ConsulRegistration.start(config, 9443, ready::get, executor);
+    RegistrationSettings config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofMinutes(1)));
+    ConsulRegistration r = ConsulRegistration.start(config, ready::get, executor);
     await().atMost(Duration.ofSeconds(5)).until(() -> consul.service("core-us-7") != null);
     consul.close();
     long started = System.nanoTime();
@@ -278,12 +277,11 @@ class ConsulRegistrationTest {
   }
 
   @Test
-  void start_consulNotConfigured_isRejected() {
-    CoreConfig config = config("v3", CoreConfig.Consul.disabled());
-
-    assertThatThrownBy(() -> ConsulRegistration.start(config, 9443, ready::get, executor))
+  void build_noConsulAddress_isRejected() {
+    assertThatThrownBy(() -> RegistrationSettings.builder("", "core-inference", "core-us-7", Role.CORE)
+        .endpoint("", 9443).build())
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("consul.address is empty");
+        .hasMessageContaining("consul address");
   }
 
   @Test
@@ -292,5 +290,74 @@ class ConsulRegistrationTest {
     assertThat(ConsulRegistration.goDuration(Duration.ofMinutes(1))).isEqualTo("1m");
     assertThat(ConsulRegistration.goDuration(Duration.ofSeconds(90))).isEqualTo("90s");
     assertThat(ConsulRegistration.goDuration(Duration.ofMillis(1500))).isEqualTo("1500ms");
+  }
+
+  @Test
+  void worthPublishing_noiseUnderAStep_no_aStepOrFallingToZero_yes() {
+    assertThat(ConsulRegistration.worthPublishing(0.50, 0.53)).isFalse();
+    assertThat(ConsulRegistration.worthPublishing(0.50, 0.47)).isFalse();
+    assertThat(ConsulRegistration.worthPublishing(0.50, 0.55)).isTrue();
+    assertThat(ConsulRegistration.worthPublishing(0.50, 0.45)).isTrue();
+    assertThat(ConsulRegistration.worthPublishing(0.04, 0.00)).as("went idle").isTrue();
+    assertThat(ConsulRegistration.worthPublishing(0.00, 0.04)).isFalse();
+    assertThat(ConsulRegistration.worthPublishing(0.00, 0.00)).isFalse();
+  }
+
+  @Test
+  void load_edgeNode_registersRoleEdgeExtraMetaAndTheLoadDetail() {
+    RegistrationSettings edge = RegistrationSettings.builder(consul.address(), "edge-inference", "edge-l1", Role.EDGE)
+        .endpoint("10.0.9.1", 9090)
+        .placement("eu-west", "private")
+        .model("tiny", "")
+        .meta("http_port", "8080")
+        .readiness("model loaded")
+        .timing(Duration.ofMinutes(1), Duration.ofMinutes(1))
+        .build();
+    ready.set(true);
+
+    try (ConsulRegistration r = ConsulRegistration.start(edge, ready::get, executor)) {
+      await().atMost(Duration.ofSeconds(5)).until(() -> "passing".equals(consul.checkStatus("service:edge-l1")));
+      r.load(0.5, java.util.Map.of("slots_in_use", "1", "queue_depth", "0"));
+      await().atMost(Duration.ofSeconds(5))
+          .until(() -> "0.50".equals(consul.service("edge-l1").path("Meta").path("utilization").asText()));
+
+      JsonNode body = consul.service("edge-l1");
+      assertThat(body.path("Tags")).extracting(JsonNode::asText)
+          .containsExactly("role=edge", "region=eu-west", "tier=private", "model=tiny", "http_port=8080");
+      assertThat(body.path("Meta").path("slots_in_use").asText()).isEqualTo("1");
+      assertThat(body.path("Meta").path("queue_depth").asText()).isEqualTo("0");
+      assertThat(body.path("Check").path("Name").asText()).isEqualTo("edge node edge-l1 ready (model loaded)");
+      assertThatThrownBy(() -> r.load(0.5, java.util.Map.of("role", "core")))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'role'");
+    }
+  }
+
+  @Test
+  void build_badSettings_nameWhatIsWrong() {
+    assertThatThrownBy(() -> RegistrationSettings.builder(consul.address(), "x", "gw-1", Role.GATEWAY)
+        .endpoint("", 1).build()).hasMessageContaining("role must be edge or core");
+    assertThatThrownBy(() -> RegistrationSettings.builder(consul.address(), "x", "e-1", Role.EDGE).build())
+        .hasMessageContaining("port must be 1..65535");
+    assertThatThrownBy(() -> RegistrationSettings.builder(consul.address(), "x", "e-1", Role.EDGE)
+        .endpoint("", 1).meta("tier", "public").build()).hasMessageContaining("meta key 'tier'");
+    assertThatThrownBy(() -> RegistrationSettings.builder(consul.address(), "x", "e-1", Role.EDGE)
+        .endpoint("", 1).timing(Duration.ofSeconds(1), Duration.ofSeconds(30)).build())
+        .hasMessageContaining("at least 1m");
+  }
+
+  @Test
+  void deployExample_isWhatACoreNodeRegisters() throws Exception {
+    RegistrationSettings core = RegistrationSettings.builder(consul.address(), "core-inference", "core-eu-west-1",
+            Role.CORE)
+        .endpoint("10.10.0.11", 9443)
+        .placement("eu-west", "private")
+        .model("llama-3-8b-instruct", "v1")
+        .readiness("grpc.health.v1 SERVING")
+        .timing(Duration.ofSeconds(5), Duration.ofMinutes(2))
+        .build();
+    java.nio.file.Path example = java.nio.file.Path.of(System.getProperty("infermesh.deploy.dir"),
+        "consul", "core-inference-service.json");
+
+    assertThat(ConsulRegistration.registrationBody(core)).isEqualTo(JSON.readTree(example.toFile()));
   }
 }

@@ -1,4 +1,4 @@
-package io.infermesh.core.registry;
+package io.infermesh.xds.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,9 +16,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * An in-process stand-in for the Consul agent endpoints a core node calls, written from Consul's
- * documented API (no Consul binary can be installed here; xds-control's {@code FakeConsul} also
- * serves the health endpoint discovery reads):
+ * An in-process stand-in for the Consul agent endpoints a registering node calls ({@code
+ * io.infermesh.xds.registration.ConsulRegistration}), written from Consul's documented API (no
+ * Consul binary can be installed here; {@link FakeConsul} also serves the health endpoint
+ * discovery reads). Shared with the edge and core tests through this module's test-jar:
  *
  * <ul>
  *   <li>{@code PUT /v1/agent/service/register}: keeps the body; a new service's check takes the
@@ -31,11 +32,11 @@ import java.util.concurrent.Executors;
  * <p>Records every request; a test can make it answer 500 or forget its services (an agent
  * restarted without state). Thread-safe (every method synchronizes on the fake).
  */
-final class FakeConsulAgent implements AutoCloseable {
+public final class FakeConsulAgent implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One request: method, path, the {@code X-Consul-Token} header (or null) and the JSON body (or null). */
-  record Request(String method, String path, String token, JsonNode body) {}
+  public record Request(String method, String path, String token, JsonNode body) {}
 
   private final HttpServer server;
   private final ExecutorService pool;
@@ -57,36 +58,36 @@ final class FakeConsulAgent implements AutoCloseable {
   }
 
   /** Starts on 127.0.0.1 on a free port. */
-  static FakeConsulAgent start() throws IOException {
+  public static FakeConsulAgent start() throws IOException {
     return new FakeConsulAgent();
   }
 
   /** {@code http://127.0.0.1:<port>}. */
-  String address() {
+  public String address() {
     return "http://127.0.0.1:" + server.getAddress().getPort();
   }
 
-  synchronized List<Request> requests() {
+  public synchronized List<Request> requests() {
     return List.copyOf(requests);
   }
 
   /** The registration body of service {@code id}, or null. */
-  synchronized JsonNode service(String id) {
+  public synchronized JsonNode service(String id) {
     return services.get(id);
   }
 
   /** The status of check {@code checkId}, or null when there is none. */
-  synchronized String checkStatus(String checkId) {
+  public synchronized String checkStatus(String checkId) {
     return checks.get(checkId);
   }
 
   /** Answer every request with HTTP 500 (no cluster leader) while {@code value}. */
-  synchronized void failing(boolean value) {
+  public synchronized void failing(boolean value) {
     failing = value;
   }
 
   /** Drops every service and check, as an agent restarted without its state. */
-  synchronized void forgetEverything() {
+  public synchronized void forgetEverything() {
     services.clear();
     checks.clear();
   }
