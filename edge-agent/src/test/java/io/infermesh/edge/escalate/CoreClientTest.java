@@ -122,6 +122,21 @@ class CoreClientTest {
   }
 
   @Test
+  void escalate_cascadeRejectedDraft_sendsTheDraftAlong() throws Exception {
+    core(Role.CORE);
+    Escalator.Call plain = call();
+    Escalator.Call withDraft = new Escalator.Call(plain.requestId(), plain.request(), plain.tenant(),
+        new RouteDecision(Route.CORE, "cascade-rejected"), plain.sampling(), plain.timeout(), null, "the edge's try");
+    try (CoreClient client = client("127.0.0.1:" + server.port())) {
+      assertThat(last(client.escalate(withDraft))).isInstanceOf(StreamEvent.Done.class);
+      assertThat(received.get().getEscalation().getLocalDraft()).isEqualTo("the edge's try");
+      assertThat(received.get().getEscalation().getReason()).isEqualTo("cascade-rejected");
+      assertThat(last(client.escalate(plain))).isInstanceOf(StreamEvent.Done.class);
+      assertThat(received.get().getEscalation().getLocalDraft()).isEmpty();
+    }
+  }
+
+  @Test
   void escalate_staticListWithADeadCore_answersFromTheLiveOne() throws Exception {
     core(Role.CORE);
     try (CoreClient client = client("127.0.0.1:" + deadPort() + ", 127.0.0.1:" + server.port())) {
