@@ -26,6 +26,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -73,11 +74,19 @@ import org.junit.jupiter.api.Test;
  * concurrency 1 and 32. Not part of {@code verify} (the name does not match
  * surefire's patterns):
  *
- * <pre>./mvnw -o -pl deploy test -Dtest=MeshBenchmark -Dsurefire.failIfNoSpecifiedTests=false
+ * <pre>./mvnw -o -pl deploy -am test -Dtest=MeshBenchmark -Dsurefire.failIfNoSpecifiedTests=false
  * grep HOP deploy/target/surefire-reports/io.infermesh.cli.MeshBenchmark-output.txt</pre>
+ *
+ * <p>System properties: {@code mesh.bench.requests.c1} and {@code mesh.bench.requests.c32}, the
+ * requests of each measured round over all paths (2000 and 4000; 0 skips the round: on a noisy
+ * machine a few thousand at concurrency 1 keep the medians within about 0.2 ms); {@code
+ * mesh.bench.max-tokens}, the answer's length (2: the hop's fixed cost; with longer answers the
+ * per-token cost shows, and so does the core's own variance).
  */
 class MeshBenchmark {
-  private static final int MAX_TOKENS = 2;
+  private static final int MAX_TOKENS = Integer.getInteger("mesh.bench.max-tokens", 2);
+  private static final Map<Integer, Integer> REQUESTS = Map.of(
+      1, Integer.getInteger("mesh.bench.requests.c1", 2000), 32, Integer.getInteger("mesh.bench.requests.c32", 4000));
   private static final String PROMPT = "Hello there, how are you?";
   /** What each path is compared with; the paths not named here are baselines. */
   private static final Map<String, String> BASELINES = Map.of("in-process", "core direct", "http", "core direct",
@@ -161,8 +170,13 @@ class MeshBenchmark {
         paths.put("local http", localHttp);
         List<String> names = List.copyOf(paths.keySet());
         for (int concurrency : new int[] {1, 32}) {
-          int perWorker = (concurrency == 1 ? 2000 : 4000) / concurrency;
+          int perWorker = REQUESTS.get(concurrency) / concurrency;
+          if (perWorker == 0) {
+            continue;
+          }
           run(names, paths, concurrency, 40); // warm-up
+          System.out.printf(Locale.ROOT, "HOP concurrency %2d: max_tokens %d, load average %.2f at the start%n",
+              concurrency, MAX_TOKENS, ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
           Map<String, long[]> times = run(names, paths, concurrency, perWorker);
           for (String name : names) {
             long[] t = times.get(name);

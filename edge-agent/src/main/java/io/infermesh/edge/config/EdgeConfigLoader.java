@@ -215,9 +215,20 @@ public final class EdgeConfigLoader {
         rate.isEmpty() ? java.util.OptionalDouble.empty()
             : java.util.OptionalDouble.of(number(s.key("target_rate"), rate)),
         s.integer("window", d.window()),
-        s.duration("default_budget", d.defaultBudget()));
+        s.duration("default_budget", d.defaultBudget()),
+        cascade(s.section("cascade")));
     s.finish();
     return r;
+  }
+
+  private static Cascade cascade(YamlSection s) {
+    Cascade d = Cascade.DISABLED;
+    Cascade c = new Cascade(s.bool("enabled", d.enabled()), s.integer("samples", d.samples()),
+        s.integer("sample_max_tokens", d.sampleMaxTokens()),
+        number(s.key("temperature"), s.string("temperature", String.valueOf(d.temperature()))),
+        number(s.key("min_agreement"), s.string("min_agreement", String.valueOf(d.minAgreement()))));
+    s.finish();
+    return c;
   }
 
   private static double number(String key, String text) {

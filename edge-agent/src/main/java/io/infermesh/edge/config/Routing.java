@@ -19,11 +19,20 @@ import java.util.OptionalDouble;
  * @param targetRate when set, the threshold is calibrated so this share of recent requests escalates, in (0, 1)
  * @param window recent scores the calibration looks at
  * @param defaultBudget the latency budget of a request that states none (edge saturation check)
+ * @param cascade the optional local-draft check ({@link Cascade#DISABLED} by default)
  */
 public record Routing(List<String> coreModels, List<String> localOnlyTenants, String scorer,
-    Optional<Path> trainingFile, double threshold, OptionalDouble targetRate, int window, Duration defaultBudget) {
+    Optional<Path> trainingFile, double threshold, OptionalDouble targetRate, int window, Duration defaultBudget,
+    Cascade cascade) {
   public static final Routing DEFAULT = new Routing(List.of(), List.of(), "features", Optional.empty(), 0.5,
       OptionalDouble.empty(), 1000, Duration.ofSeconds(30));
+
+  /** Settings without the cascade. */
+  public Routing(List<String> coreModels, List<String> localOnlyTenants, String scorer, Optional<Path> trainingFile,
+      double threshold, OptionalDouble targetRate, int window, Duration defaultBudget) {
+    this(coreModels, localOnlyTenants, scorer, trainingFile, threshold, targetRate, window, defaultBudget,
+        Cascade.DISABLED);
+  }
 
   public Routing {
     coreModels = List.copyOf(requireNonNull(coreModels, "routing.core_models"));
@@ -50,5 +59,12 @@ public record Routing(List<String> coreModels, List<String> localOnlyTenants, St
     if (defaultBudget.isNegative()) {
       throw new ConfigException("routing.default_budget", "must not be negative, got " + defaultBudget);
     }
+    requireNonNull(cascade, "routing.cascade");
+  }
+
+  /** These settings with {@code cascade}. */
+  public Routing withCascade(Cascade cascade) {
+    return new Routing(coreModels, localOnlyTenants, scorer, trainingFile, threshold, targetRate, window,
+        defaultBudget, cascade);
   }
 }

@@ -176,6 +176,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
             .setEdgeId(tls.identity().toString())
             .setEdgeRegion(node.region())
             .setReason(call.decision().reason())
+            .setLocalDraft(call.localDraft())
             .setAttempt(1));
     if (r.operation() == Operation.CHAT) {
       ChatMessages.Builder chat = ChatMessages.newBuilder();

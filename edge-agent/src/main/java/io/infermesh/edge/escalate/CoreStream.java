@@ -16,8 +16,11 @@ import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.edge.serve.Usage;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,18 +31,36 @@ import org.slf4j.LoggerFactory;
  * {@link #served()} turns {@code edge-degraded} ({@code core-failed} before the first token,
  * {@code core-failed-midstream} after).
  *
- * <p>{@link #next()}, {@link #poll()} and {@link #close()} are confined to the reader; {@link
- * #cancel()} may come from any thread; gRPC callbacks only enqueue.
+ * <p>Per chunk the transport thread (the channel runs callbacks directly on it) only enqueues,
+ * asks the core for one more chunk while fewer than {@value #PREFETCH} wait (a request from the
+ * transport thread runs inline; one from the reader would wake the event loop each time; the
+ * reader asks only after the transport stopped on a full inbox), and unparks the reader if it is
+ * parked. A reader that wants only the whole answer ({@link #readRest}) is unparked once, at the
+ * end, however many chunks the answer has. Whatever is queued when the reader wakes is handed out
+ * without waiting ({@link #poll()}).
+ *
+ * <p>{@link #next()}, {@link #poll()}, {@link #readRest} and {@link #close()} are confined to the
+ * reader; {@link #cancel()} may come from any thread; gRPC callbacks (serialized by gRPC) only
+ * enqueue, request and unpark, never block.
  */
 final class CoreStream implements CompletionStream {
   private static final Logger log = LoggerFactory.getLogger(CoreStream.class);
-  private static final int PREFETCH = 8;
+  /** Chunks the core may send ahead of the reader. */
+  static final int PREFETCH = 8;
   private static final Object COMPLETED = new Object();
 
   private final Escalator.Call call;
   private final CircuitBreaker breaker;
   private final Escalator.Fallback fallback;
-  private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>(); // bounded by PREFETCH via flow control
+  // chunks, then a Status or COMPLETED: fewer than 2 * PREFETCH chunks while the reader takes them
+  // one by one, at most the rest of the answer (bounded by max_tokens) once it reads it whole
+  private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger queuedChunks = new AtomicInteger();
+  /** Set when the transport stopped requesting because PREFETCH chunks waited; who clears it requests one. */
+  private final AtomicBoolean stalled = new AtomicBoolean();
+  private volatile Thread parked; // the reader while it waits for the inbox
+  private volatile boolean wholeAnswer; // the reader wakes only for the end
+  private volatile int wakeups; // written by the transport callbacks only
   private final long startNanos = System.nanoTime();
   private final long deadlineNanos;
 
@@ -80,18 +101,53 @@ final class CoreStream implements CompletionStream {
       @Override
       public void onNext(GenerateChunk chunk) {
         inbox.add(chunk);
+        boolean last = chunk.getFinishReason() != io.infermesh.api.v1.FinishReason.FINISH_REASON_UNSPECIFIED;
+        if (!last) {
+          if (queuedChunks.incrementAndGet() < PREFETCH || wholeAnswer) {
+            requests.request(1);
+          } else {
+            stalled.set(true);
+            if (queuedChunks.get() < PREFETCH && stalled.compareAndSet(true, false)) {
+              requests.request(1); // the reader took chunks before it could see the flag
+            }
+          }
+        }
+        if (last || !wholeAnswer) {
+          wake();
+        }
       }
 
       @Override
       public void onError(Throwable t) {
         inbox.add(Status.fromThrowable(t));
+        wake();
       }
 
       @Override
       public void onCompleted() {
         inbox.add(COMPLETED);
+        wake();
       }
     });
+  }
+
+  /** Unparks the reader if it is parked on the inbox. Transport thread only. */
+  private void wake() {
+    Thread t = parked;
+    if (t != null) {
+      wakeups++; // single writer: gRPC serializes the callbacks
+      LockSupport.unpark(t);
+    }
+  }
+
+  /** How often the transport unparked the reader (for tests). */
+  int wakeups() {
+    return wakeups;
+  }
+
+  /** Chunks waiting for the reader (for tests). */
+  int queued() {
+    return queuedChunks.get();
   }
 
   @Override
@@ -111,8 +167,7 @@ final class CoreStream implements CompletionStream {
       if (pendingEnd != null) {
         return end(pendingEnd);
       }
-      long left = deadlineNanos - System.nanoTime();
-      Object item = left > 0 ? inbox.poll(left, TimeUnit.NANOSECONDS) : null;
+      Object item = take();
       if (item == null) {
         item = Status.DEADLINE_EXCEEDED.withDescription("no answer from the core in time");
         cancelCall("the edge gave up waiting");
@@ -121,6 +176,60 @@ final class CoreStream implements CompletionStream {
       if (event != null) {
         return event;
       }
+    }
+  }
+
+  /**
+   * The whole rest of the answer: the transport asks the core for every chunk without waiting for
+   * this reader, and unparks it only for the end (or a failure, or the deadline).
+   */
+  @Override
+  public StreamEvent readRest(StringBuilder text) throws InterruptedException {
+    wholeAnswer = true;
+    if (stalled.compareAndSet(true, false)) {
+      ClientCallStreamObserver<GenerateRequest> r = requests;
+      if (r != null) {
+        r.request(1);
+      }
+    }
+    while (true) {
+      StreamEvent event = poll();
+      if (event == null) {
+        event = next(); // parks until the end: the transport does not wake it per chunk now
+      }
+      if (!(event instanceof StreamEvent.Delta delta)) {
+        return event;
+      }
+      text.append(delta.text());
+    }
+  }
+
+  /**
+   * The next inbox item, parking until one arrives or the deadline passes (then null).
+   *
+   * @throws InterruptedException when the reader is interrupted while it waits
+   */
+  private Object take() throws InterruptedException {
+    Object item = inbox.poll();
+    if (item != null) {
+      return item;
+    }
+    parked = Thread.currentThread();
+    try {
+      // published before the re-check: an item added after it sees the reader and unparks it
+      while ((item = inbox.poll()) == null) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+          return null;
+        }
+        LockSupport.parkNanos(this, left);
+        if (Thread.interrupted()) {
+          throw new InterruptedException();
+        }
+      }
+      return item;
+    } finally {
+      parked = null;
     }
   }
 
@@ -153,9 +262,8 @@ final class CoreStream implements CompletionStream {
   /** One inbox item as an event, or null for a chunk with nothing to show. */
   private StreamEvent handle(Object item) {
     if (item instanceof GenerateChunk chunk) {
-      ClientCallStreamObserver<GenerateRequest> r = requests;
-      if (r != null) {
-        r.request(1);
+      if (chunk.getFinishReason() == io.infermesh.api.v1.FinishReason.FINISH_REASON_UNSPECIFIED) {
+        taken();
       }
       if (chunk.hasServedBy() && served.modelVersion().isEmpty()) {
         served = new Served(call.requestId(), call.decision(), chunk.getServedBy().getModel(),
@@ -182,6 +290,16 @@ final class CoreStream implements CompletionStream {
       return failed(Status.INTERNAL.withDescription("the core ended the stream without a finish reason"));
     }
     return failed((Status) item);
+  }
+
+  /** One chunk left the inbox: if the transport stalled on a full inbox, ask the core for one more. */
+  private void taken() {
+    if (queuedChunks.decrementAndGet() < PREFETCH && stalled.compareAndSet(true, false)) {
+      ClientCallStreamObserver<GenerateRequest> r = requests;
+      if (r != null) {
+        r.request(1);
+      }
+    }
   }
 
   private StreamEvent delta(GenerateChunk chunk) {

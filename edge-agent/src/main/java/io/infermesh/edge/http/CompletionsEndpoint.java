@@ -30,9 +30,10 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code POST /v1/chat/completions} and {@code POST /v1/completions}: checks the content type and
  * body size, parses, hands the request to the {@link CompletionService} and writes the answer —
- * whole, or as server-sent events. The request thread waits for the first event before committing a
- * status, so failures in the queue still get a proper HTTP error; a client that goes away cancels
- * generation. Stateless apart from its collaborators; thread-safe.
+ * whole, or as server-sent events. The request thread waits for the first event (for a whole
+ * answer, for its end: {@link CompletionStream#readRest}, so it is not woken per token) before
+ * committing a status, so failures in the queue still get a proper HTTP error; a client that goes
+ * away cancels generation. Stateless apart from its collaborators; thread-safe.
  *
  * <p>SSE flushing: the writer writes the event it waited for plus every event that is already
  * waiting ({@link CompletionStream#poll()}), and flushes before it waits again, but never sooner
@@ -95,7 +96,9 @@ final class CompletionsEndpoint {
       ctx.header("x-request-id", served.requestId());
       ctx.header("x-infermesh-route", served.route().route().wireName());
       ctx.header("x-infermesh-reason", served.route().reason());
-      StreamEvent first = stream.next();
+      // a whole answer is read in one go (the thread wakes once, at its end, not per token)
+      StringBuilder whole = parsed.stream() ? null : new StringBuilder();
+      StreamEvent first = whole == null ? stream.next() : stream.readRest(whole);
       if (first instanceof StreamEvent.Failed failed) {
         throw failed.error();
       }
@@ -104,7 +107,7 @@ final class CompletionsEndpoint {
       if (parsed.stream()) {
         streamEvents(ctx, stream, first, responses, operation, flushIntervalNanos);
       } else {
-        respondWhole(ctx, stream, first, responses);
+        respondWhole(ctx, stream, whole, (StreamEvent.Done) first, responses);
       }
     }
   }
@@ -139,18 +142,8 @@ final class CompletionsEndpoint {
         hints, timeout);
   }
 
-  private static void respondWhole(Context ctx, CompletionStream stream, StreamEvent first, OpenAiResponses responses)
-      throws InterruptedException {
-    StringBuilder text = new StringBuilder();
-    StreamEvent event = first;
-    while (event instanceof StreamEvent.Delta delta) {
-      text.append(delta.text());
-      event = stream.next();
-    }
-    if (event instanceof StreamEvent.Failed failed) {
-      throw failed.error();
-    }
-    StreamEvent.Done done = (StreamEvent.Done) event;
+  private static void respondWhole(Context ctx, CompletionStream stream, CharSequence text, StreamEvent.Done done,
+      OpenAiResponses responses) {
     // the core may have failed mid-answer and the edge finished it: say so
     ctx.header("x-infermesh-route", stream.served().route().route().wireName());
     ctx.header("x-infermesh-reason", stream.served().route().reason());

@@ -9,6 +9,7 @@ import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.cache.CacheKey;
 import io.infermesh.edge.cache.CachedCompletion;
 import io.infermesh.edge.cache.ResponseCache;
+import io.infermesh.edge.config.Cascade;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Completion;
@@ -18,13 +19,17 @@ import io.infermesh.edge.engine.Priority;
 import io.infermesh.edge.engine.Prompt;
 import io.infermesh.edge.engine.SamplingParams;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.route.CascadePolicy;
+import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.route.Route;
 import io.infermesh.edge.route.RouteDecision;
 import io.infermesh.edge.route.RouteRequest;
 import io.infermesh.edge.route.Router;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -194,41 +199,24 @@ public final class CompletionService {
       long timeoutNanos = request.timeout().isPresent()
           ? Math.min(config.admission().requestTimeout().toNanos(), Math.max(0, request.timeout().get().toNanos()))
           : config.admission().requestTimeout().toNanos();
+      SamplingParams coreSampling = explicitMaxTokens ? sampling : sampling.withMaxTokens(requestedMax);
       switch (decision.route()) {
         case REFUSED -> throw EdgeException.unavailable("the core is required for this request but cannot be "
             + "reached (" + decision.reason() + "); retry later");
         case CORE -> {
-          SamplingParams coreSampling = explicitMaxTokens ? sampling : sampling.withMaxTokens(requestedMax);
-          Escalator.Fallback fallback = "core".equals(request.hints().get("require")) ? null : (partial, soFar, degraded) -> continueLocally(e, prompt, partial, soFar,
-                  coreSampling, degraded, requestId, context, arrived, ticker.read() + remaining(arrived, timeoutNanos),
-                  priority);
-          // the core gets at most escalation.timeout, and never more than the request has left
-          Duration coreTimeout = Duration.ofNanos(Math.min(remaining(arrived, timeoutNanos),
-              config.escalation().timeout().toNanos()));
-          Escalator.Call call = new Escalator.Call(requestId, request, tenant, decision, coreSampling, coreTimeout,
-              fallback);
-          return track(escalator.escalate(call), context, arrived);
+          return toCore(new CoreRequest(e, prompt, request, tenant, requestId, coreSampling, context, arrived,
+              timeoutNanos, priority), decision, "");
         }
         default -> { }
       }
       sampling = RequestValidator.fitToContext(sampling, explicitMaxTokens, prompt.tokens(), info.contextSize(),
           config.model().defaultMaxTokens(), chat ? "messages" : "prompt");
-      AdmissionQueue.Ticket ticket = admission.tryEnter(priority);
-      if (ticket == null) {
-        Duration retry = config.admission().retryAfter();
-        throw EdgeException.queueFull("The server is busy: " + admission.slots() + " requests are generating and "
-            + admission.depth() + " are waiting. Retry after " + seconds(retry) + " s.", retry);
+      Cascade cascade = config.routing().cascade();
+      if (cascade.enabled() && CascadePolicy.applies(decision) && escalator.state() == CoreState.AVAILABLE) {
+        return cascade(cascade, new CoreRequest(e, prompt, request, tenant, requestId, coreSampling, context, arrived,
+            timeoutNanos, priority), decision, sampling);
       }
-      GenerationTask task = new GenerationTask(this, e, ticker, ticket, requestId, decision, prompt, sampling, key,
-          context, arrived, arrived + timeoutNanos);
-      synchronized (lifecycle) {
-        if (draining) {
-          ticket.close();
-          throw EdgeException.unavailable("the agent is shutting down; retry on another instance");
-        }
-        active.add(task);
-      }
-      return task;
+      return local(e, requestId, decision, prompt, sampling, key, context, arrived, timeoutNanos, priority);
     } catch (EdgeException ex) {
       if (ex.kind() != EdgeException.Kind.UNAUTHENTICATED) {
         metrics.rejection(ex.kind().metricName());
@@ -236,6 +224,96 @@ public final class CompletionService {
       metrics.request(request.operation().semanticName(), modelTag, "none", ex.kind().metricName(),
           Duration.ofNanos(ticker.read() - arrived));
       throw ex;
+    }
+  }
+
+  /** What an escalation needs to know about its request. */
+  private record CoreRequest(Engine engine, Prompt prompt, CompletionRequest request, Tenant tenant, String requestId,
+      SamplingParams sampling, RequestContext context, long arrived, long timeoutNanos, Priority priority) {}
+
+  /** Sends the request to the core ({@code localDraft}: the edge's draft, or empty). */
+  private CompletionStream toCore(CoreRequest x, RouteDecision decision, String localDraft) {
+    Escalator.Fallback fallback = "core".equals(x.request().hints().get("require")) ? null
+        : (partial, soFar, degraded) -> continueLocally(x.engine(), x.prompt(), partial, soFar, x.sampling(), degraded,
+            x.requestId(), x.context(), x.arrived(), ticker.read() + remaining(x.arrived(), x.timeoutNanos()),
+            x.priority());
+    // the core gets at most escalation.timeout, and never more than the request has left
+    Duration coreTimeout = Duration.ofNanos(Math.min(remaining(x.arrived(), x.timeoutNanos()),
+        config.escalation().timeout().toNanos()));
+    Escalator.Call call = new Escalator.Call(x.requestId(), x.request(), x.tenant(), decision, x.sampling(),
+        coreTimeout, fallback, localDraft);
+    return track(escalator.escalate(call), x.context(), x.arrived());
+  }
+
+  /** Admits a local generation (or throws: queue full, draining). */
+  private GenerationTask local(Engine e, String requestId, RouteDecision decision, Prompt prompt,
+      SamplingParams sampling, CacheKey key, RequestContext context, long arrived, long timeoutNanos,
+      Priority priority) {
+    AdmissionQueue.Ticket ticket = admission.tryEnter(priority);
+    if (ticket == null) {
+      Duration retry = config.admission().retryAfter();
+      throw EdgeException.queueFull("The server is busy: " + admission.slots() + " requests are generating and "
+          + admission.depth() + " are waiting. Retry after " + seconds(retry) + " s.", retry);
+    }
+    GenerationTask task = new GenerationTask(this, e, ticker, ticket, requestId, decision, prompt, sampling, key,
+        context, arrived, arrived + timeoutNanos);
+    synchronized (lifecycle) {
+      if (draining) {
+        ticket.close();
+        throw EdgeException.unavailable("the agent is shutting down; retry on another instance");
+      }
+      active.add(task);
+    }
+    return task;
+  }
+
+  /**
+   * The cascade (routing.cascade): the local draft, then {@code samples} short samples whose
+   * agreement {@link CascadePolicy} judges; a kept draft is replayed ({@code edge}, {@code
+   * cascade-accepted}), a weak one escalates with the draft attached ({@code core}, {@code
+   * cascade-rejected}). Runs on the caller's thread, one generation after another.
+   */
+  private CompletionStream cascade(Cascade cascade, CoreRequest x, RouteDecision decision, SamplingParams sampling) {
+    try {
+      StringBuilder draft = new StringBuilder();
+      StreamEvent.Done done = readWhole(local(x.engine(), x.requestId(), decision, x.prompt(), sampling, null,
+          x.context(), x.arrived(), x.timeoutNanos(), x.priority()), draft);
+      List<String> samples = new ArrayList<>();
+      for (int i = 0; i < cascade.samples(); i++) {
+        // fixed seeds: the same request gets the same judgement
+        SamplingParams sampleParams = new SamplingParams(Math.min(cascade.sampleMaxTokens(), sampling.maxTokens()),
+            (float) cascade.temperature(), sampling.topP(), sampling.topK(), OptionalLong.of(i + 1L), sampling.stop());
+        StringBuilder sample = new StringBuilder();
+        readWhole(local(x.engine(), x.requestId(), decision, x.prompt(), sampleParams, null, x.context(), x.arrived(),
+            x.timeoutNanos(), x.priority()), sample);
+        samples.add(sample.toString());
+      }
+      RouteDecision verdict = CascadePolicy.of(cascade.minAgreement()).judge(samples);
+      metrics.routeDecision(verdict.route().wireName(), verdict.reason());
+      log.debug("request {}: cascade {} (agreement {})", x.requestId(), verdict.reason(),
+          CascadePolicy.agreement(samples));
+      if (verdict.route() == Route.CORE) {
+        return toCore(x, verdict, draft.toString());
+      }
+      ModelInfo info = x.engine().info();
+      Usage u = done.usage();
+      return new ReplayStream(new Served(x.requestId(), verdict, info.name(), info.version()),
+          CachedCompletion.of(draft.length() == 0 ? List.of() : List.of(draft.toString()), done.finishReason(),
+              u.promptTokens(), u.completionTokens()), u.cachedTokens());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw EdgeException.cancelled("interrupted while checking the local draft");
+    }
+  }
+
+  /** Reads a local generation to its end; throws its failure. */
+  private static StreamEvent.Done readWhole(CompletionStream stream, StringBuilder text) throws InterruptedException {
+    try (stream) {
+      StreamEvent end = stream.readRest(text);
+      if (end instanceof StreamEvent.Failed failed) {
+        throw failed.error();
+      }
+      return (StreamEvent.Done) end;
     }
   }
 

@@ -21,6 +21,20 @@ public interface CompletionStream extends AutoCloseable {
    */
   StreamEvent poll();
 
+  /**
+   * Reads the rest of the answer, for a reader that needs only the whole of it: appends the text of
+   * every remaining delta to {@code text} and returns the final event ({@link StreamEvent.Done} or
+   * {@link StreamEvent.Failed}, the same as {@link #next()} returns from then on). A stream may then
+   * skip waking its reader for every delta; by default this is {@link #next()} in a loop.
+   */
+  default StreamEvent readRest(StringBuilder text) throws InterruptedException {
+    StreamEvent event;
+    while ((event = next()) instanceof StreamEvent.Delta delta) {
+      text.append(delta.text());
+    }
+    return event;
+  }
+
   /** Stops generation (the caller went away); idempotent. */
   void cancel();
 

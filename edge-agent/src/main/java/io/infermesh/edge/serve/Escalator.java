@@ -45,9 +45,11 @@ public interface Escalator {
    * @param sampling validated sampling controls
    * @param timeout the deadline for the whole call
    * @param fallback how to finish locally, or null when policy forbids it (the caller required the core)
+   * @param localDraft the edge's own answer when a cascade judged it too weak (sent to the core as
+   *     context), else empty
    */
   record Call(String requestId, CompletionRequest request, Tenant tenant, RouteDecision decision,
-      SamplingParams sampling, Duration timeout, Fallback fallback) {
+      SamplingParams sampling, Duration timeout, Fallback fallback, String localDraft) {
     public Call {
       requireNonNull(requestId, "requestId");
       requireNonNull(request, "request");
@@ -55,6 +57,13 @@ public interface Escalator {
       requireNonNull(decision, "decision");
       requireNonNull(sampling, "sampling");
       requireNonNull(timeout, "timeout");
+      requireNonNull(localDraft, "localDraft");
+    }
+
+    /** A call without a local draft. */
+    public Call(String requestId, CompletionRequest request, Tenant tenant, RouteDecision decision,
+        SamplingParams sampling, Duration timeout, Fallback fallback) {
+      this(requestId, request, tenant, decision, sampling, timeout, fallback, "");
     }
   }
 

@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * A cached answer replayed in the chunks it was first streamed in, then {@code Done} with the
- * original usage (every prompt token counted as cached). Confined to its reader.
+ * original usage (every prompt token counted as cached; for another finished answer, as given).
+ * Confined to its reader.
  */
 final class ReplayStream implements CompletionStream {
   private final Served served;
@@ -15,10 +16,18 @@ final class ReplayStream implements CompletionStream {
   private int next;
   private StreamEvent terminal;
 
+  private final int cachedTokens;
+
   ReplayStream(String requestId, String model, String modelVersion, CachedCompletion cached) {
-    this.served = new Served(requestId, RouteDecision.cacheHit(), model, modelVersion);
-    this.cached = cached;
-    this.chunks = cached.chunks();
+    this(new Served(requestId, RouteDecision.cacheHit(), model, modelVersion), cached, cached.promptTokens());
+  }
+
+  /** An answer generated already (e.g. a draft the cascade kept), served as {@code served}. */
+  ReplayStream(Served served, CachedCompletion answer, int cachedTokens) {
+    this.served = served;
+    this.cached = answer;
+    this.chunks = answer.chunks();
+    this.cachedTokens = cachedTokens;
   }
 
   @Override
@@ -35,7 +44,7 @@ final class ReplayStream implements CompletionStream {
       return new StreamEvent.Delta(chunks.get(next++));
     }
     terminal = new StreamEvent.Done(cached.finishReason(),
-        new Usage(cached.promptTokens(), cached.completionTokens(), cached.promptTokens()));
+        new Usage(cached.promptTokens(), cached.completionTokens(), cachedTokens));
     return terminal;
   }
 

@@ -34,6 +34,11 @@ final class TrackedStream implements CompletionStream {
     return seen(inner.poll());
   }
 
+  @Override
+  public StreamEvent readRest(StringBuilder text) throws InterruptedException {
+    return seen(inner.readRest(text));
+  }
+
   private StreamEvent seen(StreamEvent event) {
     if (!ended && event instanceof StreamEvent.Done done) {
       end("none", done.usage());

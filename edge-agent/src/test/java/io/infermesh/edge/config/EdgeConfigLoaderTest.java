@@ -95,6 +95,16 @@ class EdgeConfigLoaderTest {
     assertThat(config.consul().enabled()).isTrue();
   }
 
+  @Test
+  void parse_cascade_readsEveryKey() {
+    EdgeConfig config = EdgeConfigLoader.parse("""
+        routing:
+          cascade: {enabled: true, samples: 4, sample_max_tokens: 8, temperature: 1.2, min_agreement: 0.7}
+        """, BASE);
+    assertThat(config.routing().cascade()).isEqualTo(new Cascade(true, 4, 8, 1.2, 0.7));
+    assertThat(EdgeConfig.defaults().routing().cascade().enabled()).isFalse();
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
       model: {contxt_size: 10}                          | model.contxt_size: unknown key
@@ -123,6 +133,12 @@ class EdgeConfigLoaderTest {
       consul: {adress: x}                               | consul.adress: unknown key
       model: [1, 2]                                     | model: must be a mapping
       'model: {path: [a'                                | (yaml): not valid YAML
+      routing: {cascade: {samples: 1}}                  | routing.cascade.samples: must be at least 2
+      routing: {cascade: {temperature: 0}}              | routing.cascade.temperature: must be in (0, 2]
+      routing: {cascade: {min_agreement: 1.5}}          | routing.cascade.min_agreement: must be in [0, 1]
+      routing: {cascade: {min_agreement: high}}         | routing.cascade.min_agreement: must be a number
+      routing: {cascade: {sample_max_tokens: 0}}        | routing.cascade.sample_max_tokens: must be at least 1
+      routing: {cascade: {enable: true}}                | routing.cascade.enable: unknown key
       """)
   void parse_badValue_namesTheKey(String yaml, String expected) {
     assertThatThrownBy(() -> EdgeConfigLoader.parse(yaml, BASE))

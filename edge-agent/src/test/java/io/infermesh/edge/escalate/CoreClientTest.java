@@ -123,13 +123,28 @@ class CoreClientTest {
   }
 
   @Test
+  void escalate_cascadeRejectedDraft_sendsTheDraftAlong() throws Exception {
+    core(Role.CORE);
+    Escalator.Call plain = call();
+    Escalator.Call withDraft = new Escalator.Call(plain.requestId(), plain.request(), plain.tenant(),
+        new RouteDecision(Route.CORE, "cascade-rejected"), plain.sampling(), plain.timeout(), null, "the edge's try");
+    try (CoreClient client = client("127.0.0.1:" + server.port())) {
+      assertThat(last(client.escalate(withDraft))).isInstanceOf(StreamEvent.Done.class);
+      assertThat(received.get().getEscalation().getLocalDraft()).isEqualTo("the edge's try");
+      assertThat(received.get().getEscalation().getReason()).isEqualTo("cascade-rejected");
+      assertThat(last(client.escalate(plain))).isInstanceOf(StreamEvent.Done.class);
+      assertThat(received.get().getEscalation().getLocalDraft()).isEmpty();
+    }
+  }
+
+  @Test
   void escalate_lowPriorityHint_isSentAsTheWirePriority() throws Exception {
     core(Role.CORE);
     Escalator.Call plain = call();
     CompletionRequest r = plain.request();
     Escalator.Call low = new Escalator.Call(plain.requestId(), new CompletionRequest(r.requestId(), r.operation(),
         r.model(), r.messages(), r.prompt(), r.sampling(), Map.of("priority", "low"), r.timeout()), plain.tenant(),
-        plain.decision(), plain.sampling(), plain.timeout(), null);
+        plain.decision(), plain.sampling(), plain.timeout(), null, "");
     try (CoreClient client = client("127.0.0.1:" + server.port())) {
       assertThat(last(client.escalate(low))).isInstanceOf(StreamEvent.Done.class);
       assertThat(received.get().getPriority()).isEqualTo(io.infermesh.api.v1.Priority.PRIORITY_LOW);

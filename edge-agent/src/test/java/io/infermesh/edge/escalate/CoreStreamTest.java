@@ -163,6 +163,64 @@ class CoreStreamTest {
   }
 
   @Test
+  void readRest_coreAnswers_wholeTextAndDone() throws Exception {
+    CoreStream s = open(null);
+    StringBuilder text = new StringBuilder();
+    StreamEvent end = s.readRest(text);
+    assertThat(text).hasToString("abc");
+    assertThat(end).isInstanceOf(StreamEvent.Done.class);
+    assertThat(((StreamEvent.Done) end).usage().completionTokens()).isEqualTo(3);
+    assertThat(s.next()).isSameAs(end);
+    assertThat(breaker.getMetrics().getNumberOfSuccessfulCalls()).isEqualTo(1);
+  }
+
+  @Test
+  void readRest_longAnswer_readerWokenOnlyForTheEnd() throws Exception {
+    List<String> tokens = new ArrayList<>();
+    for (int i = 0; i < 20 * CoreStream.PREFETCH; i++) {
+      tokens.add("t" + i + " ");
+    }
+    script = tokens;
+    CoreStream s = open(null);
+    StreamEvent first = s.next();
+    StringBuilder text = new StringBuilder(((StreamEvent.Delta) first).text());
+    int before = s.wakeups();
+    StreamEvent end = s.readRest(text);
+    assertThat(text).hasToString(String.join("", tokens));
+    assertThat(end).isInstanceOf(StreamEvent.Done.class);
+    // one unpark for the end (one more if the switch raced with a chunk), not one per chunk
+    assertThat(s.wakeups() - before).isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void next_readerFarBehind_flowControlResumesAndEveryChunkArrives() throws Exception {
+    List<String> tokens = new ArrayList<>();
+    for (int i = 0; i < 20 * CoreStream.PREFETCH; i++) {
+      tokens.add(i + ",");
+    }
+    script = tokens;
+    CoreStream s = open(null);
+    assertThat(s.next()).isInstanceOf(StreamEvent.Delta.class);
+    // the core's chunks pile up while the reader is away: the transport must stop at the bound
+    // and the reader must restart it, or the stream would end in DEADLINE_EXCEEDED
+    await().atMost(Duration.ofSeconds(5)).until(() -> s.queued() >= CoreStream.PREFETCH);
+    List<StreamEvent> events = drain(s);
+    assertThat("0," + text(events)).isEqualTo(String.join("", tokens));
+    assertThat(events.get(events.size() - 1)).isInstanceOf(StreamEvent.Done.class);
+  }
+
+  @Test
+  void readRest_coreFailsMidStream_edgeFinishesTheWholeAnswer() throws Exception {
+    failWith = Status.UNAVAILABLE.withDescription("core went away");
+    CoreStream s = open((partial, soFar, decision) -> new ScriptedStream(decision, List.of("d", "e")));
+    StringBuilder text = new StringBuilder();
+    StreamEvent end = s.readRest(text);
+    assertThat(text).hasToString("abcde");
+    assertThat(end).isInstanceOf(StreamEvent.Done.class);
+    assertThat(s.served().route()).isEqualTo(new RouteDecision(Route.EDGE_DEGRADED, "core-failed-midstream"));
+  }
+
+  @Test
   void cancel_clientGoesAway_coreCallIsCancelled() throws Exception {
     hang = true;
     CoreStream s = open(null);
