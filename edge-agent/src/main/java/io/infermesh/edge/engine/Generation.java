@@ -1,6 +1,7 @@
 package io.infermesh.edge.engine;
 
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One running generation, pulled token by token by one thread (the one that started it). The
@@ -23,6 +24,14 @@ public interface Generation extends AutoCloseable {
    */
   default boolean ready() {
     return false;
+  }
+
+  /**
+   * Waits up to {@code nanos}, returning early once the last token has been produced. By default it
+   * simply waits.
+   */
+  default void awaitEnd(long nanos) throws InterruptedException {
+    TimeUnit.NANOSECONDS.sleep(nanos);
   }
 
   /** How generation ended; valid once {@link #next()} returned {@code null}. */

@@ -5,6 +5,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
@@ -28,6 +29,8 @@ final class ReadAheadGeneration implements Generation {
   private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(CAPACITY);
   private final BooleanSupplier cancelled;
   private volatile boolean closed;
+  private volatile boolean ended; // the pump handed its last item
+  private volatile Thread endWatcher;
 
   // confined to the reader
   private Completion completion;
@@ -63,6 +66,12 @@ final class ReadAheadGeneration implements Generation {
       hand(inner.completion());
     } catch (RuntimeException e) {
       hand(e);
+    } finally {
+      ended = true;
+      Thread watcher = endWatcher;
+      if (watcher != null) {
+        LockSupport.unpark(watcher);
+      }
     }
   }
 
@@ -108,6 +117,26 @@ final class ReadAheadGeneration implements Generation {
       return null;
     }
     throw (RuntimeException) item; // thrown on the pump thread; its stack trace says where
+  }
+
+  @Override
+  public void awaitEnd(long nanos) throws InterruptedException {
+    long deadline = System.nanoTime() + nanos;
+    endWatcher = Thread.currentThread();
+    try {
+      while (!ended) { // published before the check: an end after it unparks us
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        LockSupport.parkNanos(this, left);
+        if (Thread.interrupted()) {
+          throw new InterruptedException();
+        }
+      }
+    } finally {
+      endWatcher = null;
+    }
   }
 
   @Override

@@ -59,6 +59,8 @@ final class CoreStream implements CompletionStream {
   /** Set when the transport stopped requesting because PREFETCH chunks waited; who clears it requests one. */
   private final AtomicBoolean stalled = new AtomicBoolean();
   private volatile Thread parked; // the reader while it waits for the inbox
+  private volatile boolean endArrived; // the last chunk, an error or the completion is in the inbox
+  private volatile Thread endWatcher; // the reader while it waits for the end only
   private volatile boolean wholeAnswer; // the reader wakes only for the end
   private volatile int wakeups; // written by the transport callbacks only
   private final long startNanos = System.nanoTime();
@@ -115,18 +117,23 @@ final class CoreStream implements CompletionStream {
         if (last || !wholeAnswer) {
           wake();
         }
+        if (last) {
+          ended();
+        }
       }
 
       @Override
       public void onError(Throwable t) {
         inbox.add(Status.fromThrowable(t));
         wake();
+        ended();
       }
 
       @Override
       public void onCompleted() {
         inbox.add(COMPLETED);
         wake();
+        ended();
       }
     });
   }
@@ -137,6 +144,40 @@ final class CoreStream implements CompletionStream {
     if (t != null) {
       wakeups++; // single writer: gRPC serializes the callbacks
       LockSupport.unpark(t);
+    }
+  }
+
+  /** Marks the end as arrived and unparks a reader in {@link #awaitEnd}. Transport thread only. */
+  private void ended() {
+    endArrived = true;
+    Thread t = endWatcher;
+    if (t != null) {
+      LockSupport.unpark(t);
+    }
+  }
+
+  /** Waits for the end only: chunks arriving meanwhile do not wake the reader. */
+  @Override
+  public void awaitEnd(long nanos) throws InterruptedException {
+    if (local != null) {
+      local.awaitEnd(nanos);
+      return;
+    }
+    long deadline = System.nanoTime() + nanos;
+    endWatcher = Thread.currentThread();
+    try {
+      while (!endArrived && terminal == null && pendingEnd == null) { // published before the check
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        LockSupport.parkNanos(this, left);
+        if (Thread.interrupted()) {
+          throw new InterruptedException();
+        }
+      }
+    } finally {
+      endWatcher = null;
     }
   }
 

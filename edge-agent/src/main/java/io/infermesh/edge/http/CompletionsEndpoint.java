@@ -23,7 +23,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -179,7 +178,7 @@ final class CompletionsEndpoint {
         boolean ended = write(out, event, responses) || writeReady(out, stream, responses);
         long early = lastFlush + flushIntervalNanos - System.nanoTime();
         if (!ended && early > 0) {
-          TimeUnit.NANOSECONDS.sleep(early); // too soon after the last flush: let more arrive
+          stream.awaitEnd(early); // too soon after the last flush: let more arrive, unless it ends
           ended = writeReady(out, stream, responses);
         }
         if (!stream.served().route().equals(route)) {

@@ -1,5 +1,7 @@
 package io.infermesh.edge.serve;
 
+import java.util.concurrent.TimeUnit;
+
 /**
  * The answer to one admitted request, pulled by the transport: {@link StreamEvent.Delta}s, then one
  * {@link StreamEvent.Done} or {@link StreamEvent.Failed}. Consumed by one thread; {@link #cancel()}
@@ -33,6 +35,15 @@ public interface CompletionStream extends AutoCloseable {
       text.append(delta.text());
     }
     return event;
+  }
+
+  /**
+   * Waits up to {@code nanos}, returning early once the stream's last event is ready: a writer that
+   * holds a flush back to batch tokens uses it so that the end of an answer is never held back. By
+   * default it simply waits.
+   */
+  default void awaitEnd(long nanos) throws InterruptedException {
+    TimeUnit.NANOSECONDS.sleep(nanos);
   }
 
   /** Stops generation (the caller went away); idempotent. */

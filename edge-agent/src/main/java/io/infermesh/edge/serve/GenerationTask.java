@@ -97,6 +97,13 @@ final class GenerationTask implements CompletionStream {
   }
 
   @Override
+  public void awaitEnd(long nanos) throws InterruptedException {
+    if (terminal == null && generation != null) {
+      generation.awaitEnd(nanos);
+    }
+  }
+
+  @Override
   public StreamEvent poll() {
     if (terminal != null || generation == null || !generation.ready()) {
       return terminal;

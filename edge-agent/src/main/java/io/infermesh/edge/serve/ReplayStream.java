@@ -48,6 +48,10 @@ final class ReplayStream implements CompletionStream {
     return terminal;
   }
 
+  /** Everything is here already: never waits. */
+  @Override
+  public void awaitEnd(long nanos) {}
+
   @Override
   public StreamEvent poll() {
     return next();

@@ -54,6 +54,11 @@ final class TrackedStream implements CompletionStream {
   }
 
   @Override
+  public void awaitEnd(long nanos) throws InterruptedException {
+    inner.awaitEnd(nanos);
+  }
+
+  @Override
   public void cancel() {
     inner.cancel();
   }

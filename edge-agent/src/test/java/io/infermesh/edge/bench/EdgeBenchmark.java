@@ -45,7 +45,8 @@ import org.junit.jupiter.api.Test;
  *
  * <ul>
  *   <li>decode tokens/s (greedy, same prompt, whole request timed: the prompt is in llama.cpp's
- *       prompt cache after warm-up, so the time is decode) through the HTTP API (SSE, read by a
+ *       prompt cache after warm-up, so the time is mostly decode; and first token to last, which
+ *       leaves out the request's fixed costs: parsing, routing, rendering the prompt) through the HTTP API (SSE, read by a
  *       raw-socket client up to {@code [DONE]}) against the same engine called in-process, on the
  *       tiny Q8_0 model and on a 0.5B-shaped Q4_0 model with random weights: the ratio of the
  *       medians, and the median of the ratios of adjacent runs (less sensitive to load drift); the
@@ -90,6 +91,12 @@ class EdgeBenchmark {
       double[] local = new double[runs];
       double[] http = new double[runs];
       double[] flushEach = new double[runs];
+      double[] localDecode = new double[runs];
+      double[] httpDecode = new double[runs];
+      double[] localFirst = new double[runs];
+      double[] httpFirst = new double[runs];
+      double[] readAheadFirst = new double[runs];
+      double[] tokenizeMs = new double[runs];
       double[] localCpu = new double[runs];
       double[] readAheadCpu = new double[runs];
       double[] httpCpu = new double[runs];
@@ -106,9 +113,17 @@ class EdgeBenchmark {
         Rate d = readAhead(engine, prompt, sampling);
         long cpu4 = processCpuNanos();
         readAheadCpu[i] = cpu4 - cpu3;
+        readAheadFirst[i] = (d.nanos() - d.decodeNanos()) / 1e6;
+        long t0 = System.nanoTime();
+        engine.renderChat(chat);
+        tokenizeMs[i] = (System.nanoTime() - t0) / 1e6;
         local[i] = a.tokensPerSecond();
         http[i] = b.tokensPerSecond();
         flushEach[i] = c.tokensPerSecond();
+        localDecode[i] = a.decodeTokensPerSecond();
+        httpDecode[i] = b.decodeTokensPerSecond();
+        localFirst[i] = (a.nanos() - a.decodeNanos()) / 1e6;
+        httpFirst[i] = (b.nanos() - b.decodeNanos()) / 1e6;
         // summed, not per run: the process CPU clock ticks in milliseconds
         localCpu[i] = cpu1 - cpu0;
         httpCpu[i] = cpu2 - cpu1;
@@ -121,13 +136,21 @@ class EdgeBenchmark {
       // pair sees nearly the same load
       double[] paired = new double[runs];
       double[] pairedEach = new double[runs];
+      double[] pairedDecode = new double[runs];
       for (int i = 0; i < runs; i++) {
+        pairedDecode[i] = httpDecode[i] / localDecode[i];
         paired[i] = http[i] / local[i];
         pairedEach[i] = flushEach[i] / local[i];
       }
       System.out.printf(Locale.ROOT, "DECODE %-24s tokens=%d runs=%d in-process=%.1f tok/s http=%.1f tok/s ratio=%.3f"
           + " paired-ratio=%.3f%n", label, tokens, runs, localMedian, httpMedian, httpMedian / localMedian,
           median(paired));
+      System.out.printf(Locale.ROOT, "DECODE %-24s first token to last: in-process=%.1f tok/s http=%.1f tok/s"
+          + " ratio=%.3f paired-ratio=%.3f%n", label, median(localDecode), median(httpDecode),
+          median(httpDecode) / median(localDecode), median(pairedDecode));
+      System.out.printf(Locale.ROOT, "DECODE %-24s time to first token (medians): in-process=%.2f ms"
+          + " in-process-read-ahead=%.2f ms http=%.2f ms (rendering and tokenizing the chat: %.2f ms)%n",
+          label, median(localFirst), median(readAheadFirst), median(httpFirst), median(tokenizeMs));
       System.out.printf(Locale.ROOT, "DECODE %-24s http flushing every token: %.1f tok/s ratio=%.3f paired-ratio=%.3f%n",
           label, median(flushEach), median(flushEach) / localMedian, median(pairedEach));
       // CPU time of the whole process (llama.cpp's threads included) per token over all runs: what
@@ -148,27 +171,42 @@ class EdgeBenchmark {
     return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
-  /** Tokens generated and the nanoseconds the whole request took. */
-  record Rate(int tokens, long nanos) {
+  /**
+   * Tokens generated, the nanoseconds the whole request took, and those from the first token to
+   * the end (decode alone: no request handling, routing or prompt).
+   */
+  record Rate(int tokens, long nanos, long decodeNanos) {
     double tokensPerSecond() {
       return tokens / (nanos / 1e9);
+    }
+
+    double decodeTokensPerSecond() {
+      return (tokens - 1) / (decodeNanos / 1e9);
     }
   }
 
   private static Rate inProcess(LlamaEngine engine, Prompt prompt, SamplingParams sampling) {
+    long[] first = new long[1];
     long started = System.nanoTime();
-    Completion c = engine.generate(prompt, sampling, text -> {}, () -> false);
-    return new Rate(c.completionTokens(), System.nanoTime() - started);
+    Completion c = engine.generate(prompt, sampling, text -> {
+      if (first[0] == 0) {
+        first[0] = System.nanoTime();
+      }
+    }, () -> false);
+    long ended = System.nanoTime();
+    return new Rate(c.completionTokens(), ended - started, ended - first[0]);
   }
 
   /** The engine's read-ahead generation (what the HTTP path pulls from), drained in-process. */
   private static Rate readAhead(LlamaEngine engine, Prompt prompt, SamplingParams sampling) {
     long started = System.nanoTime();
     try (var g = engine.start(prompt, sampling, () -> false)) {
+      long first = 0;
       while (g.next() != null) {
-        // drain
+        first = first == 0 ? System.nanoTime() : first;
       }
-      return new Rate(g.completion().completionTokens(), System.nanoTime() - started);
+      long ended = System.nanoTime();
+      return new Rate(g.completion().completionTokens(), ended - started, ended - first);
     }
   }
 
@@ -186,13 +224,17 @@ class EdgeBenchmark {
       out.write(bytes);
       out.flush();
       int tokens = -1;
+      long first = 0; // the first event comes with the first token
       for (String line; (line = in.readLine()) != null; ) {
+        if (first == 0 && line.startsWith("data: ")) {
+          first = System.nanoTime();
+        }
         if (line.startsWith("data: {") && line.contains("\"usage\":{")) {
           tokens = JSON.readTree(line.substring(6)).at("/usage/completion_tokens").asInt();
         } else if (line.equals("data: [DONE]")) {
-          long nanos = System.nanoTime() - started;
+          long ended = System.nanoTime();
           assertThat(tokens).isPositive();
-          return new Rate(tokens, nanos);
+          return new Rate(tokens, ended - started, ended - first);
         }
       }
       throw new IOException("the stream ended without [DONE]");
