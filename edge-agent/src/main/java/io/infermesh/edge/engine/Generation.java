@@ -1,7 +1,6 @@
 package io.infermesh.edge.engine;
 
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One running generation, pulled token by token by one thread (the one that started it). The
@@ -28,11 +27,9 @@ public interface Generation extends AutoCloseable {
 
   /**
    * Waits up to {@code nanos}, returning early once the last token has been produced. By default it
-   * simply waits.
+   * does not wait: an implementation that cannot tell when it ends must not hold a reader back.
    */
-  default void awaitEnd(long nanos) throws InterruptedException {
-    TimeUnit.NANOSECONDS.sleep(nanos);
-  }
+  default void awaitEnd(long nanos) throws InterruptedException {}
 
   /** How generation ended; valid once {@link #next()} returned {@code null}. */
   Completion completion();

@@ -1,7 +1,5 @@
 package io.infermesh.edge.serve;
 
-import java.util.concurrent.TimeUnit;
-
 /**
  * The answer to one admitted request, pulled by the transport: {@link StreamEvent.Delta}s, then one
  * {@link StreamEvent.Done} or {@link StreamEvent.Failed}. Consumed by one thread; {@link #cancel()}
@@ -40,11 +38,9 @@ public interface CompletionStream extends AutoCloseable {
   /**
    * Waits up to {@code nanos}, returning early once the stream's last event is ready: a writer that
    * holds a flush back to batch tokens uses it so that the end of an answer is never held back. By
-   * default it simply waits.
+   * default it does not wait (the writer then flushes every time, and nothing is ever late).
    */
-  default void awaitEnd(long nanos) throws InterruptedException {
-    TimeUnit.NANOSECONDS.sleep(nanos);
-  }
+  default void awaitEnd(long nanos) throws InterruptedException {}
 
   /** Stops generation (the caller went away); idempotent. */
   void cancel();
