@@ -99,6 +99,8 @@ class WholeMeshTest {
     assertThat(resp.headers().firstValue("x-infermesh-reason")).hasValue(expected[1]);
     JsonNode body = JSON.readTree(resp.body());
     assertThat(body.at("/choices/0/finish_reason").asText()).isIn("stop", "length");
+    assertThat(body.at("/model").asText()).as("the model that answered")
+        .isEqualTo(expected[0].equals("core") ? "tiny-core" : "tiny-edge-q8_0");
   }
 
   @Order(2)

@@ -101,8 +101,9 @@ final class CompletionsEndpoint {
       if (first instanceof StreamEvent.Failed failed) {
         throw failed.error();
       }
+      // the core names its model in its first chunk: read who served it after that, not before
       OpenAiResponses responses = new OpenAiResponses(operation, responseId(operation),
-          clock.instant().getEpochSecond(), served.model(), parsed.includeUsage());
+          clock.instant().getEpochSecond(), stream.served().model(), parsed.includeUsage());
       if (parsed.stream()) {
         streamEvents(ctx, stream, first, responses, operation, flushIntervalNanos);
       } else {
