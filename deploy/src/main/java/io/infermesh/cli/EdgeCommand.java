@@ -1,6 +1,7 @@
 package io.infermesh.cli;
 
 import io.infermesh.edge.EdgeAgent;
+import io.infermesh.edge.config.Consul;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.EdgeConfigLoader;
 import io.infermesh.edge.engine.Engine;
@@ -55,6 +56,10 @@ final class EdgeCommand implements Callable<Integer> {
   @Option(names = "--grpc-port", paramLabel = "PORT", description = "gRPC port (grpc.port; default 9090, 0 picks one).")
   Integer grpcPort;
 
+  @Option(names = "--consul", paramLabel = "URL",
+      description = "Register in the Consul agent at URL, e.g. http://127.0.0.1:8500 (consul.address).")
+  String consul;
+
   /** The config file with the flags applied on top. */
   EdgeConfig resolve() throws IOException {
     EdgeConfig resolved = config == null ? EdgeConfig.defaults() : EdgeConfigLoader.load(config);
@@ -66,6 +71,11 @@ final class EdgeCommand implements Callable<Integer> {
     }
     if (grpcPort != null) {
       resolved = resolved.withGrpcPort(grpcPort);
+    }
+    if (consul != null) {
+      Consul c = resolved.consul();
+      resolved = resolved.withConsul(new Consul(consul, c.token(), c.serviceName(), c.serviceAddress(), c.tier(),
+          c.checkInterval(), c.deregisterAfter()));
     }
     if (resolved.model().path() == null) {
       throw new IllegalArgumentException("model.path: not set; set it in edge.yaml or pass --model PATH");

@@ -45,10 +45,11 @@ class EdgeCommandTest {
 
   @Test
   void resolve_flagsOverrideTheFile() throws Exception {
-    Path yaml = Files.writeString(dir.resolve("edge.yaml"), "http: {port: 9000}\nmodel: {path: a.gguf, context_size: 1024}\n");
+    Path yaml = Files.writeString(dir.resolve("edge.yaml"), "http: {port: 9000}\nmodel: {path: a.gguf, context_size: 1024}\n"
+        + "consul: {service_name: shop-edges}\n");
     EdgeCommand cmd = new EdgeCommand();
     new CommandLine(cmd).parseArgs("--config", yaml.toString(), "--http-port", "0", "--grpc-port", "0",
-        "--model", "b.gguf");
+        "--model", "b.gguf", "--consul", "http://127.0.0.1:8500/");
 
     EdgeConfig c = cmd.resolve();
 
@@ -56,6 +57,8 @@ class EdgeCommandTest {
     assertThat(c.grpc().port()).isZero();
     assertThat(c.model().path()).isEqualTo(Path.of("b.gguf").toAbsolutePath());
     assertThat(c.model().contextSize()).isEqualTo(1024);
+    assertThat(c.consul().address()).isEqualTo("http://127.0.0.1:8500");
+    assertThat(c.consul().serviceName()).isEqualTo("shop-edges"); // the rest of the file's section stays
   }
 
   @Test
