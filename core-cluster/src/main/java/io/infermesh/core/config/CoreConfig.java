@@ -1,5 +1,6 @@
 package io.infermesh.core.config;
 
+import io.infermesh.xds.registration.ConsulSection;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -322,29 +323,10 @@ public record CoreConfig(
     public static final Duration DEFAULT_UTILIZATION_WINDOW = Duration.ofSeconds(10);
 
     public Consul {
-      address = address == null ? "" : address.strip();
-      if (!address.isEmpty() && !address.matches("https?://[^\\s/]+/?")) {
-        throw new ConfigException("consul.address", "must be the agent's http(s)://host:port, got '" + address + "'");
-      }
-      if (address.endsWith("/")) {
-        address = address.substring(0, address.length() - 1);
-      }
+      address = ConsulSection.address(address, ConfigException::new);
       token = token == null ? "" : token;
-      if (serviceName == null || !serviceName.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
-        throw new ConfigException("consul.service_name",
-            "must be letters, digits, '-', '_' or '.', got '" + serviceName + "'");
-      }
       serviceAddress = serviceAddress == null ? "" : serviceAddress.strip();
-      if (!"private".equals(tier) && !"public".equals(tier)) {
-        throw new ConfigException("consul.tier", "must be private or public, got '" + tier + "'");
-      }
-      if (checkInterval == null || checkInterval.compareTo(Duration.ofSeconds(1)) < 0) {
-        throw new ConfigException("consul.check_interval", "must be at least 1s, got " + checkInterval);
-      }
-      if (deregisterAfter == null || deregisterAfter.compareTo(Duration.ofMinutes(1)) < 0) {
-        throw new ConfigException("consul.deregister_after",
-            "must be at least 1m (Consul's minimum), got " + deregisterAfter);
-      }
+      ConsulSection.check(serviceName, tier, checkInterval, deregisterAfter, ConfigException::new);
       if (utilizationWindow == null || utilizationWindow.isNegative()) {
         throw new ConfigException("consul.utilization_window", "must be a duration >= 0, got " + utilizationWindow);
       }
