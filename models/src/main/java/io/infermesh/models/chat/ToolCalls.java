@@ -1,0 +1,113 @@
+package io.infermesh.models.chat;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * How tools and tool calls are written into a chat and read back out of an answer, in the
+ * Hermes format that Qwen 2.5's own chat template uses: the tool list in the system turn inside
+ * {@code <tools></tools>}, each call as {@code <tool_call>\n{"name":…,"arguments":…}\n</tool_call>},
+ * each result as a user turn inside {@code <tool_response></tool_response>}.
+ *
+ * <p>The mesh's templates are fixed renderers (no Jinja engine), so this is the one format for
+ * every template: a model trained on another tool format reads it as instructions in plain text.
+ * Stateless; thread-safe.
+ */
+public final class ToolCalls {
+  /** What opens a call block (the answer's first characters when it calls a tool). */
+  public static final String OPEN = "<tool_call>\n";
+  /** What closes a call block. */
+  public static final String CLOSE = "\n</tool_call>";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** One call: the function's name and its arguments as JSON text. */
+  public record Call(String name, String arguments) {
+    public Call {
+      requireNonNull(name, "name");
+      requireNonNull(arguments, "arguments");
+    }
+  }
+
+  private ToolCalls() {}
+
+  /**
+   * The system turn's text with the tool list appended: {@code system} (may be empty) and each of
+   * {@code toolsJson}, an OpenAI tool ({@code {"type":"function","function":{…}}}) as JSON text.
+   */
+  public static String systemWithTools(String system, List<String> toolsJson) {
+    StringBuilder out = new StringBuilder();
+    if (!system.isEmpty()) {
+      out.append(system).append("\n\n");
+    }
+    out.append("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n")
+        .append("You are provided with function signatures within <tools></tools> XML tags:\n<tools>");
+    for (String t : toolsJson) {
+      out.append('\n').append(t);
+    }
+    return out.append("\n</tools>\n\nFor each function call, return a json object with function name and arguments ")
+        .append("within <tool_call></tool_call> XML tags:\n<tool_call>\n")
+        .append("{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>").toString();
+  }
+
+  /** An assistant turn's text: its content (may be empty) followed by its calls. */
+  public static String assistantText(String content, List<Call> calls) {
+    StringBuilder out = new StringBuilder(content);
+    for (Call c : calls) {
+      if (!out.isEmpty()) {
+        out.append('\n');
+      }
+      out.append(OPEN).append("{\"name\":").append(JSON.getNodeFactory().textNode(c.name()))
+          .append(",\"arguments\":").append(c.arguments()).append('}').append(CLOSE);
+    }
+    return out.toString();
+  }
+
+  /** A tool's result, as the text of a user turn. */
+  public static String toolResult(String content) {
+    return "<tool_response>\n" + content + "\n</tool_response>";
+  }
+
+  /**
+   * The calls in {@code answer}, if it is one or more call blocks separated by newlines (what the
+   * tool grammar lets a model write); empty when it is plain text or not well-formed.
+   */
+  public static Optional<List<Call>> parse(String answer) {
+    if (!answer.startsWith(OPEN)) {
+      return Optional.empty();
+    }
+    List<Call> calls = new ArrayList<>();
+    int at = 0;
+    while (at < answer.length()) {
+      if (!answer.startsWith(OPEN, at)) {
+        return Optional.empty();
+      }
+      int end = answer.indexOf(CLOSE, at + OPEN.length());
+      if (end < 0) {
+        return Optional.empty();
+      }
+      try {
+        JsonNode call = JSON.readTree(answer.substring(at + OPEN.length(), end));
+        if (call == null || !call.path("name").isTextual() || !call.has("arguments")) {
+          return Optional.empty();
+        }
+        calls.add(new Call(call.get("name").textValue(), JSON.writeValueAsString(call.get("arguments"))));
+      } catch (JsonProcessingException e) {
+        return Optional.empty();
+      }
+      at = end + CLOSE.length();
+      if (at < answer.length()) {
+        if (answer.charAt(at) != '\n') {
+          return Optional.empty();
+        }
+        at++;
+      }
+    }
+    return Optional.of(calls);
+  }
+}
