@@ -11,14 +11,30 @@ public final class Sampler {
   private static final float NEGLIGIBLE = 40f;
   private final SamplingParams params;
   private final SplittableRandom random;
+  private final TokenConstraint constraint; // null when unconstrained
 
   public Sampler(SamplingParams params) {
     this.params = params;
     this.random = new SplittableRandom(params.seed());
+    this.constraint = params.constraint().create();
   }
 
-  /** The next token for {@code logits}, {@code (vocab)}. Never modifies {@code logits}. */
+  /**
+   * The next token for {@code logits}, {@code (vocab)}. Never modifies {@code logits}. A
+   * constrained sampler masks a copy first and moves its constraint past the token it returns.
+   */
   public int sample(float[] logits) {
+    if (constraint == null) {
+      return pick(logits);
+    }
+    float[] masked = logits.clone();
+    constraint.mask(masked);
+    int token = pick(masked);
+    constraint.accept(token);
+    return token;
+  }
+
+  private int pick(float[] logits) {
     if (params.greedy()) {
       return argmax(logits);
     }

@@ -17,7 +17,12 @@ import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
 import io.infermesh.api.v1.Usage;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.infermesh.core.constrain.Constraints;
+import io.infermesh.core.constrain.RequestGrammar;
 import io.infermesh.core.lifecycle.ModelHost;
+import io.infermesh.core.lifecycle.ModelRunner;
 import io.infermesh.core.lifecycle.ServedModel;
 import io.infermesh.core.schedule.Admission;
 import io.infermesh.core.schedule.GenerationListener;
@@ -26,9 +31,12 @@ import io.infermesh.core.schedule.Priority;
 import io.infermesh.core.status.CoreException;
 import io.infermesh.core.status.StatusMapping;
 import io.infermesh.models.chat.ChatTurn;
+import io.infermesh.models.grammar.Grammar;
+import io.infermesh.models.tokenizer.Tokenizer;
 import io.infermesh.models.tokenizer.StreamingDecoder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +56,8 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   private final String nodeId;
   private final String region;
   private final CoreMetrics metrics;
+  /** Grammar constraints per loaded model's vocabulary (dropped with the model's tokenizer). */
+  private final Cache<Tokenizer, Constraints> constraints = Caffeine.newBuilder().weakKeys().build();
 
   public InferenceService(ModelHost host, String nodeId, String region, CoreMetrics metrics) {
     this.host = host;
@@ -122,6 +132,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     long deadlineNanos = deadline == null ? Long.MAX_VALUE
         : System.nanoTime() + Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
     Set<Integer> stops = model.tokenizer().endOfGenerationTokens();
+    sampling = constrain(request, model, sampling, maxTokens);
     GenerationRequest g = new GenerationRequest(requestId, prompt, maxTokens, priority, sampling, stops, deadlineNanos);
     ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
         .setModel(model.name()).setModelVersion(model.version()).setRoute(Route.ROUTE_CORE)
@@ -218,6 +229,20 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
           .setServedBy(servedBy).build());
       out.onCompleted();
     }
+  }
+
+  /** {@code sampling} restricted to the grammar the request asks for (response_format, tools), if any. */
+  private io.infermesh.core.engine.SamplingParams constrain(GenerateRequest request, ServedModel model,
+      io.infermesh.core.engine.SamplingParams sampling, int maxTokens) {
+    Optional<Grammar> grammar = RequestGrammar.of(request);
+    if (grammar.isEmpty()) {
+      return sampling;
+    }
+    if (!(model.runner() instanceof ModelRunner)) {
+      throw new RequestValidator.InvalidField(request.hasResponseFormat() ? "response_format" : "tool_calling",
+          "constrained decoding needs the whole model on one node; this one is split into pipeline stages");
+    }
+    return sampling.withConstraint(constraints.get(model.tokenizer(), Constraints::of).factory(grammar.get(), maxTokens));
   }
 
   /** The validated wire chat as a template reads it. */
