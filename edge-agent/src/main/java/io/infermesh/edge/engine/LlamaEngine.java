@@ -183,6 +183,7 @@ public final class LlamaEngine implements Engine {
     if (!sampling.stop().isEmpty()) {
       params.setStopStrings(sampling.stop().toArray(String[]::new));
     }
+    sampling.grammar().ifPresent(params::setGrammar);
     try {
       return new LlamaGeneration(model.generate(params).iterator(), sampling, prompt.tokens(), cancelled);
     } catch (RuntimeException e) {

@@ -3,6 +3,7 @@ package io.infermesh.edge.engine;
 import static java.util.Objects.requireNonNull;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -14,14 +15,22 @@ import java.util.OptionalLong;
  * @param topK the k most likely tokens; 0 disables the cut
  * @param seed the sampler seed; empty for a random one
  * @param stop up to 4 non-empty strings that end generation (not returned)
+ * @param grammar a llama.cpp GBNF grammar every answer must match (structured output); empty for none
  */
 public record SamplingParams(
-    int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop) {
+    int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop,
+    Optional<String> grammar) {
   /** The most stop strings a request may carry. */
   public static final int MAX_STOP_STRINGS = 4;
 
+  /** Parameters without a grammar. */
+  public SamplingParams(int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop) {
+    this(maxTokens, temperature, topP, topK, seed, stop, Optional.empty());
+  }
+
   public SamplingParams {
     requireNonNull(seed, "seed");
+    requireNonNull(grammar, "grammar");
     stop = List.copyOf(requireNonNull(stop, "stop"));
     if (maxTokens < 1) {
       throw new IllegalArgumentException("maxTokens must be at least 1, got " + maxTokens);
@@ -47,6 +56,11 @@ public record SamplingParams(
 
   /** These parameters with {@code maxTokens} replaced. */
   public SamplingParams withMaxTokens(int newMaxTokens) {
-    return new SamplingParams(newMaxTokens, temperature, topP, topK, seed, stop);
+    return new SamplingParams(newMaxTokens, temperature, topP, topK, seed, stop, grammar);
+  }
+
+  /** These parameters with every answer constrained to {@code gbnf} (empty: unconstrained). */
+  public SamplingParams withGrammar(Optional<String> gbnf) {
+    return new SamplingParams(maxTokens, temperature, topP, topK, seed, stop, gbnf);
   }
 }

@@ -178,6 +178,8 @@ public final class CoreClient implements Escalator, AutoCloseable {
             .setReason(call.decision().reason())
             .setLocalDraft(call.localDraft())
             .setAttempt(1));
+    r.structured().toResponseFormat().ifPresent(b::setResponseFormat);
+    r.structured().toToolCalling().ifPresent(b::setToolCalling);
     if (r.operation() == Operation.CHAT) {
       ChatMessages.Builder chat = ChatMessages.newBuilder();
       for (ChatMessage m : r.messages()) {

@@ -24,6 +24,7 @@ import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.engine.ChatMessage;
+import io.infermesh.edge.structured.StructuredOutput;
 import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.serve.CompletionRequest;
 import io.infermesh.edge.serve.CompletionService;
@@ -293,7 +294,8 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       });
     }
     return new CompletionRequest(request.getRequestId(), operation, request.getModel(), messages, prompt, sampling,
-        hints, timeout);
+        hints, timeout, StructuredOutput.fromProto(request.getResponseFormat(), request.hasResponseFormat(),
+            request.getToolCalling(), request.hasToolCalling()));
   }
 
   private static List<ChatMessage> messages(ChatMessages chat) {

@@ -9,6 +9,7 @@ import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RequestValidator;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
+import io.infermesh.edge.structured.StructuredOutput;
 import io.javalin.http.Context;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -96,7 +97,9 @@ final class CompletionsEndpoint {
       ctx.header("x-infermesh-route", served.route().route().wireName());
       ctx.header("x-infermesh-reason", served.route().reason());
       // a whole answer is read in one go (the thread wakes once, at its end, not per token)
-      StringBuilder whole = parsed.stream() ? null : new StringBuilder();
+      // tool calls are parsed from the whole answer, then sent as OpenAI's tool_calls (streamed too)
+      boolean tools = parsed.request().structured().format() == StructuredOutput.Format.TOOL_CALLS;
+      StringBuilder whole = parsed.stream() && !tools ? null : new StringBuilder();
       StreamEvent first = whole == null ? stream.next() : stream.readRest(whole);
       if (first instanceof StreamEvent.Failed failed) {
         throw failed.error();
@@ -104,7 +107,9 @@ final class CompletionsEndpoint {
       // the core names its model in its first chunk: read who served it after that, not before
       OpenAiResponses responses = new OpenAiResponses(operation, responseId(operation),
           clock.instant().getEpochSecond(), stream.served().model(), parsed.includeUsage());
-      if (parsed.stream()) {
+      if (tools && first instanceof StreamEvent.Done done) {
+        ToolCallAnswer.respond(ctx, stream, whole.toString(), done, responses, parsed.stream());
+      } else if (parsed.stream()) {
         streamEvents(ctx, stream, first, responses, operation, flushIntervalNanos);
       } else {
         respondWhole(ctx, stream, whole, (StreamEvent.Done) first, responses);
@@ -138,8 +143,7 @@ final class CompletionsEndpoint {
     if (hints.equals(r.hints()) && timeout.equals(r.timeout())) {
       return r;
     }
-    return new CompletionRequest(r.requestId(), r.operation(), r.model(), r.messages(), r.prompt(), r.sampling(),
-        hints, timeout);
+    return r.withHints(hints, timeout);
   }
 
   private static void respondWhole(Context ctx, CompletionStream stream, CharSequence text, StreamEvent.Done done,

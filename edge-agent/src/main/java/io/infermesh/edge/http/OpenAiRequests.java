@@ -14,6 +14,7 @@ import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RequestValidator;
 import io.infermesh.edge.serve.SamplingRequest;
+import io.infermesh.edge.structured.StructuredOutput;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,10 +103,7 @@ final class OpenAiRequests {
     } else if (optionalInt(root, "max_tokens") != null) {
       throw EdgeException.invalid("max_tokens", "max_tokens: set either max_tokens or max_completion_tokens, not both");
     }
-    JsonNode tools = root.get("tools");
-    if (tools != null && tools.isArray() && !tools.isEmpty()) {
-      throw EdgeException.invalid("tools", "tools: tool calling is not supported by this server");
-    }
+    StructuredOutput structured = structured(root, b);
     JsonNode logprobs = root.get("logprobs");
     if (logprobs != null && (logprobs.isBoolean() && logprobs.booleanValue() || logprobs.isNumber())) {
       throw EdgeException.invalid("logprobs", "logprobs: log probabilities are not supported by this server");
@@ -122,8 +120,29 @@ final class OpenAiRequests {
       includeUsage = optionalBoolean(options, "include_usage", "stream_options.include_usage");
     }
     CompletionRequest request = new CompletionRequest(b.requestId, b.operation, b.model, b.messages, b.prompt,
-        sampling, Map.of(), Optional.empty());
+        sampling, Map.of(), Optional.empty(), structured);
     return new Parsed(request, stream, includeUsage);
+  }
+
+  /**
+   * response_format and tools (see {@link OpenAiStructured}); chat only. Tools in use are listed
+   * in the system turn of {@code b}'s messages.
+   */
+  private static StructuredOutput structured(JsonNode root, Builder b) {
+    if (b.operation != Operation.CHAT) {
+      for (String field : List.of("response_format", "tools", "tool_choice", "functions", "function_call")) {
+        JsonNode v = root.get(field);
+        if (v != null && !v.isNull()) {
+          throw EdgeException.invalid(field, field + ": only supported on /v1/chat/completions");
+        }
+      }
+      return StructuredOutput.TEXT;
+    }
+    StructuredOutput structured = OpenAiStructured.parse(root);
+    if (structured.format() == StructuredOutput.Format.TOOL_CALLS) {
+      b.messages(OpenAiStructured.withTools(b.messages, root.get("tools")));
+    }
+    return structured;
   }
 
   private static List<ChatMessage> messages(JsonNode node) {
@@ -149,6 +168,10 @@ final class OpenAiRequests {
       }
       // "developer" is OpenAI's newer name for a system turn (sent by recent SDKs).
       String roleName = "developer".equals(roleNode.textValue()) ? "system" : roleNode.textValue();
+      if (OpenAiStructured.isToolMessage(m, roleName)) {
+        messages.add(OpenAiStructured.toolMessage(m, at, roleName));
+        continue;
+      }
       Role role = RequestValidator.role(i, roleName);
       String content = content(m.get("content"), at + ".content", role);
       JsonNode nameNode = m.get("name");
@@ -161,7 +184,7 @@ final class OpenAiRequests {
   }
 
   /** A string, or OpenAI's array of {@code {"type":"text","text":…}} parts joined; anything else is refused. */
-  private static String content(JsonNode node, String field, Role role) {
+  static String content(JsonNode node, String field, Role role) {
     if (node == null || node.isNull()) {
       if (role == Role.ASSISTANT) {
         return "";

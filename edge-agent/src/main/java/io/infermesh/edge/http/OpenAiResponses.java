@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermesh.edge.engine.FinishReason;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.Usage;
+import io.infermesh.models.chat.ToolCalls;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * OpenAI response shapes: the whole {@code chat.completion} / {@code text_completion} object, and
@@ -91,8 +93,73 @@ final class OpenAiResponses {
     return out.toString().getBytes(StandardCharsets.UTF_8);
   }
 
+  /** The whole chat response whose message holds {@code calls} (ids from {@code ids}). */
+  ObjectNode completeWithCalls(List<ToolCalls.Call> calls, List<String> ids, Usage usage) {
+    ObjectNode root = header("chat.completion");
+    ObjectNode choice = root.putArray("choices").addObject();
+    choice.put("index", 0);
+    ObjectNode message = choice.putObject("message");
+    message.put("role", "assistant");
+    message.putNull("content");
+    message.putNull("refusal");
+    ArrayNode out = message.putArray("tool_calls");
+    for (int i = 0; i < calls.size(); i++) {
+      ObjectNode c = out.addObject();
+      c.put("id", ids.get(i));
+      c.put("type", "function");
+      c.putObject("function").put("name", calls.get(i).name()).put("arguments", calls.get(i).arguments());
+    }
+    choice.putNull("logprobs");
+    choice.put("finish_reason", "tool_calls");
+    root.set("usage", usage(usage));
+    return root;
+  }
+
+  /**
+   * The stream events of {@code calls}, as OpenAI sends them: per call, a delta that opens it
+   * (index, id, type, name, empty arguments), then one with its arguments.
+   */
+  byte[] toolCallChunks(List<ToolCalls.Call> calls, List<String> ids) {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < calls.size(); i++) {
+      ObjectNode open = callDelta(i);
+      open.put("id", ids.get(i));
+      open.put("type", "function");
+      open.putObject("function").put("name", calls.get(i).name()).put("arguments", "");
+      out.append("data: ").append(callChunk(open)).append("\n\n");
+      ObjectNode args = callDelta(i);
+      args.putObject("function").put("arguments", calls.get(i).arguments());
+      out.append("data: ").append(callChunk(args)).append("\n\n");
+    }
+    return out.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static ObjectNode callDelta(int index) {
+    ObjectNode call = JSON.createObjectNode();
+    call.put("index", index);
+    return call;
+  }
+
+  private ObjectNode callChunk(ObjectNode call) {
+    ObjectNode root = header(chunkObject());
+    ObjectNode choice = root.putArray("choices").addObject();
+    choice.put("index", 0);
+    choice.putObject("delta").putArray("tool_calls").add(call);
+    choice.putNull("logprobs");
+    choice.putNull("finish_reason");
+    if (includeUsage) {
+      root.putNull("usage");
+    }
+    return root;
+  }
+
   /** The closing event(s): the finish reason, then the usage when asked for. */
   byte[] finishChunks(FinishReason finish, Usage usage) {
+    return finishChunks(finish.wireName(), usage);
+  }
+
+  /** The closing event(s) with the finish reason as OpenAI spells it ({@code tool_calls} too). */
+  byte[] finishChunks(String finish, Usage usage) {
     ObjectNode root = header(chunkObject());
     ArrayNode choices = root.putArray("choices");
     ObjectNode choice = choices.addObject();
@@ -103,7 +170,7 @@ final class OpenAiResponses {
       choice.put("text", "");
     }
     choice.putNull("logprobs");
-    choice.put("finish_reason", finish.wireName());
+    choice.put("finish_reason", finish);
     if (!includeUsage) {
       return event(root);
     }

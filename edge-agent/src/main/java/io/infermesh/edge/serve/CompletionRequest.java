@@ -1,5 +1,6 @@
 package io.infermesh.edge.serve;
 
+import io.infermesh.edge.structured.StructuredOutput;
 import static java.util.Objects.requireNonNull;
 
 import io.infermesh.edge.engine.ChatMessage;
@@ -20,6 +21,8 @@ import java.util.Optional;
  * @param sampling the sampling controls as sent
  * @param hints routing hints with lower-case keys
  * @param timeout the caller's own deadline (a gRPC deadline), if any
+ * @param structured the form the answer must take (JSON, a schema, tool calls); {@link StructuredOutput#TEXT}
+ *     for free text
  */
 public record CompletionRequest(
     String requestId,
@@ -29,8 +32,23 @@ public record CompletionRequest(
     String prompt,
     SamplingRequest sampling,
     Map<String, String> hints,
-    Optional<Duration> timeout) {
+    Optional<Duration> timeout,
+    StructuredOutput structured) {
+
+  /** A request for free text. */
+  public CompletionRequest(String requestId, Operation operation, String model, List<ChatMessage> messages,
+      String prompt, SamplingRequest sampling, Map<String, String> hints, Optional<Duration> timeout) {
+    this(requestId, operation, model, messages, prompt, sampling, hints, timeout, StructuredOutput.TEXT);
+  }
+
+  /** This request with {@code newHints} and {@code newTimeout}. */
+  public CompletionRequest withHints(Map<String, String> newHints, Optional<Duration> newTimeout) {
+    return new CompletionRequest(requestId, operation, model, messages, prompt, sampling, newHints, newTimeout,
+        structured);
+  }
+
   public CompletionRequest {
+    requireNonNull(structured, "structured");
     requestId = requestId == null ? "" : requestId;
     requireNonNull(operation, "operation");
     model = model == null ? "" : model;

@@ -157,7 +157,8 @@ public final class CompletionService {
       }
       // with a core behind it, max_tokens beyond the edge's context is the core's to judge
       SamplingParams sampling = RequestValidator.sampling(request.sampling(),
-          config.escalation().enabled() ? Integer.MAX_VALUE / 2 : info.contextSize());
+          config.escalation().enabled() ? Integer.MAX_VALUE / 2 : info.contextSize())
+          .withGrammar(request.structured().gbnf());
       limiter.tryAcquireRequest(tenant).ifPresent(wait -> {
         throw EdgeException.rateLimited("requests", "Rate limit reached for tenant '" + tenant.name() + "' ("
             + tenant.requestsPerMinute() + " requests per minute); retry after " + seconds(wait) + " s.", wait);
@@ -212,7 +213,9 @@ public final class CompletionService {
       sampling = RequestValidator.fitToContext(sampling, explicitMaxTokens, prompt.tokens(), info.contextSize(),
           config.model().defaultMaxTokens(), chat ? "messages" : "prompt");
       Cascade cascade = config.routing().cascade();
-      if (cascade.enabled() && CascadePolicy.applies(decision) && escalator.state() == CoreState.AVAILABLE) {
+      // the cascade's short samples could not be constrained alike: structured answers skip it
+      if (cascade.enabled() && CascadePolicy.applies(decision) && escalator.state() == CoreState.AVAILABLE
+          && request.structured().isText()) {
         return cascade(cascade, new CoreRequest(e, prompt, request, tenant, requestId, coreSampling, context, arrived,
             timeoutNanos, priority), decision, sampling);
       }
@@ -324,6 +327,10 @@ public final class CompletionService {
   /** The local continuation of an escalated answer after the core failed. */
   private CompletionStream continueLocally(Engine e, Prompt prompt, String partial, int soFar, SamplingParams sampling,
       RouteDecision degraded, String requestId, RequestContext context, long arrived, long deadline, Priority priority) {
+    if (!partial.isEmpty() && sampling.grammar().isPresent()) {
+      throw EdgeException.unavailable("the core failed mid-answer; a constrained answer cannot be continued on the "
+          + "edge from the middle, retry");
+    }
     Prompt continued = partial.isEmpty() ? prompt : e.rawPrompt(prompt.text() + partial);
     int room = e.info().contextSize() - continued.tokens();
     int left = sampling.maxTokens() - soFar;

@@ -11,7 +11,8 @@ import java.util.Optional;
 
 /**
  * How tools and tool calls are written into a chat and read back out of an answer, in the
- * Hermes format that Qwen 2.5's own chat template uses: the tool list in the system turn inside
+ * Hermes format that Qwen 2.5's own chat template uses (with shorter instructions, for small
+ * contexts): the tool list in the system turn inside
  * {@code <tools></tools>}, each call as {@code <tool_call>\n{"name":…,"arguments":…}\n</tool_call>},
  * each result as a user turn inside {@code <tool_response></tool_response>}.
  *
@@ -45,14 +46,12 @@ public final class ToolCalls {
     if (!system.isEmpty()) {
       out.append(system).append("\n\n");
     }
-    out.append("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n")
-        .append("You are provided with function signatures within <tools></tools> XML tags:\n<tools>");
+    out.append("# Tools\n\nYou may call functions. Their signatures:\n<tools>");
     for (String t : toolsJson) {
       out.append('\n').append(t);
     }
-    return out.append("\n</tools>\n\nFor each function call, return a json object with function name and arguments ")
-        .append("within <tool_call></tool_call> XML tags:\n<tool_call>\n")
-        .append("{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>").toString();
+    return out.append("\n</tools>\nTo call one, answer <tool_call>\n{\"name\": <name>, \"arguments\": <args>}\n")
+        .append("</tool_call>").toString();
   }
 
   /** An assistant turn's text: its content (may be empty) followed by its calls. */

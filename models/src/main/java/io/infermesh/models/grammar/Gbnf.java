@@ -18,7 +18,14 @@ public final class Gbnf {
     }
     for (Map.Entry<String, List<List<Grammar.Symbol>>> rule : grammar.rules().entrySet()) {
       out.append(rule.getKey()).append(" ::=");
-      List<List<Grammar.Symbol>> alternatives = rule.getValue();
+      // llama.cpp reads past a line end after "|", so an empty alternative must come first (as in
+      // its own "ws ::= | \" \""), and a rule that is only empty is written as ""
+      List<List<Grammar.Symbol>> alternatives = new java.util.ArrayList<>(rule.getValue());
+      alternatives.sort(java.util.Comparator.comparing(List::isEmpty, java.util.Comparator.reverseOrder()));
+      if (alternatives.stream().allMatch(List::isEmpty)) {
+        out.append(" \"\"\n");
+        continue;
+      }
       for (int a = 0; a < alternatives.size(); a++) {
         if (a > 0) {
           out.append(" |");
@@ -45,15 +52,24 @@ public final class Gbnf {
           out.append("\\x00"); // [^\x00]: any code point but NUL (GBNF has no empty class)
         }
         for (int i = 0; i < r.length; i += 2) {
-          escape(r[i], "]-^[", out);
+          classChar(r[i], out);
           if (r[i + 1] != r[i]) {
             out.append('-');
-            escape(r[i + 1], "]-^[", out);
+            classChar(r[i + 1], out);
           }
         }
         out.append(']');
     } else {
       out.append(((Grammar.Ref) s).rule());
+    }
+  }
+
+  /** A class member: llama.cpp has no escape for {@code - ^}, so these (and brackets) are written in hex. */
+  private static void classChar(int cp, StringBuilder out) {
+    if (cp == '-' || cp == '^' || cp == '[' || cp == ']') {
+      out.append(String.format("\\x%02X", cp));
+    } else {
+      escape(cp, "", out);
     }
   }
 

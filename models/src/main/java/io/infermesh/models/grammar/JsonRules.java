@@ -38,7 +38,6 @@ final class JsonRules {
   private Ref string;
   private Ref number;
   private Ref integer;
-  private Ref digits;
 
   JsonRules(Grammar.Builder b, JsonNode root) {
     this.b = b;
@@ -268,34 +267,39 @@ final class JsonRules {
     return string;
   }
 
+  /**
+   * A JSON number with at most 16 integer digits, 16 fraction digits and a 3-digit exponent (as
+   * llama.cpp's own schema converter bounds them): every value fits a long or a double.
+   */
   Ref number() {
     if (number == null) {
-      Ref digits = digits();
-      Ref frac = b.rule("frac", List.of(seq(lit("."), digit(), digits), seq()));
+      Ref frac = b.rule("frac", List.of(seq(lit("."), digit(), upTo(15)), seq()));
       Ref exp = b.rule("exp", List.of(seq(new CharClass(false, new int[] {'e', 'e', 'E', 'E'}),
           b.rule("exp-sign", List.of(seq(new CharClass(false, new int[] {'+', '+', '-', '-'})), seq())), digit(),
-          digits), seq()));
+          upTo(2)), seq()));
       number = b.rule("number", List.of(seq(integer(), frac, exp)));
     }
     return number;
   }
 
+  /** A JSON integer with at most 16 digits. */
   Ref integer() {
     if (integer == null) {
       Ref sign = b.rule("sign", List.of(seq(lit("-")), seq()));
       Ref natural = b.rule("natural", List.of(seq(lit("0")),
-          seq(new CharClass(false, new int[] {'1', '9'}), digits())));
+          seq(new CharClass(false, new int[] {'1', '9'}), upTo(15))));
       integer = b.rule("integer", List.of(seq(sign, natural)));
     }
     return integer;
   }
 
-  private Ref digits() {
-    if (digits == null) {
-      digits = new Ref(b.reserve("digits"));
-      b.define(digits.rule(), List.of(seq(digit(), digits), seq()));
+  /** Up to {@code n} digits: {@code d(n) ::= | [0-9] d(n-1)}. */
+  private Ref upTo(int n) {
+    Ref r = b.rule("digits-0", List.of(seq()));
+    for (int k = 1; k <= n; k++) {
+      r = b.rule("digits-" + k, List.of(seq(), seq(digit(), r)));
     }
-    return digits;
+    return r;
   }
 
   private static CharClass digit() {
