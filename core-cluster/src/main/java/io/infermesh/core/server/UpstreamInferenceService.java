@@ -121,6 +121,11 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
           "model '" + name + "' is not served here (serving '" + modelName + "')");
     }
     Priority priority = RequestValidator.priority(request);
+    if (request.hasResponseFormat() || request.hasToolCalling()) {
+      // never silently dropped: the upstream's own structured-output support is not relied on
+      throw new RequestValidator.InvalidField(request.hasResponseFormat() ? "response_format" : "tool_calling",
+          "constrained decoding is not supported by a core that forwards to an upstream engine");
+    }
     SamplingParams s = request.getSampling();
     RequestValidator.sampling(s); // range checks; unset fields stay unset upstream
     int maxTokens = maxTokens(s);

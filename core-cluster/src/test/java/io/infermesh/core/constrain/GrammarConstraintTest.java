@@ -9,7 +9,9 @@ import io.infermesh.core.engine.TokenConstraint;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.gguf.GgufFile;
 import io.infermesh.models.grammar.Grammar;
+import io.infermesh.models.chat.ToolCalls;
 import io.infermesh.models.grammar.JsonSchemaGrammar;
+import io.infermesh.models.grammar.ToolCallGrammar;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
 import io.infermesh.models.tokenizer.Tokenizer;
@@ -17,6 +19,8 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -94,6 +98,28 @@ class GrammarConstraintTest {
   }
 
   @Test
+  void mask_toolsAuto_answerIsTextOrValidCalls() throws Exception {
+    JsonNode params = JSON.readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},"
+        + "\"required\":[\"city\"]}");
+    Grammar grammar = ToolCallGrammar.of(List.of(new ToolCallGrammar.Function("weather", params)),
+        ToolCallGrammar.Mode.AUTO, Optional.empty(), true);
+    SplittableRandom random = new SplittableRandom(3);
+    int calls = 0;
+    for (int walk = 0; walk < 60; walk++) {
+      Walk w = walk(constraints.factory(grammar, 100), 100, random, walk % 2 == 0);
+      if (w.text.startsWith("<")) {
+        assertThat(w.ended).as(w.text).isTrue();
+        List<ToolCalls.Call> parsed = ToolCalls.parse(w.text).orElseThrow(() -> new AssertionError(w.text));
+        for (ToolCalls.Call c : parsed) {
+          assertThat(new SchemaValidator(params).valid(JSON.readTree(c.arguments()))).as(w.text).isTrue();
+        }
+        calls++;
+      }
+    }
+    assertThat(calls).as("some walks called the tool").isPositive();
+  }
+
+  @Test
   void mask_budgetTooSmallForTheSchema_isCutOffWithoutEnding() throws Exception {
     Walk w = walk(constraints.factory(JsonSchemaGrammar.of(FIVE_FIELDS), 10), 10, new SplittableRandom(1));
     assertThat(w.ended).isFalse();
@@ -137,12 +163,20 @@ class GrammarConstraintTest {
 
   /** Samples greedily from seeded random logits under the constraint until an end token or max tokens. */
   private static Walk walk(TokenConstraint.Factory factory, int maxTokens, SplittableRandom random) {
+    return walk(factory, maxTokens, random, false);
+  }
+
+  /** {@code preferTag}: the first token favours pieces starting with {@code <} (as a model about to call a tool). */
+  private static Walk walk(TokenConstraint.Factory factory, int maxTokens, SplittableRandom random, boolean preferTag) {
     TokenConstraint c = factory.create();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     float[] row = new float[tokenizer.vocabularySize()];
     for (int i = 0; i < maxTokens; i++) {
       for (int t = 0; t < row.length; t++) {
         row[t] = (float) random.nextGaussian();
+        if (preferTag && i == 0 && tokenizer.piece(t, false).length > 0 && tokenizer.piece(t, false)[0] == '<') {
+          row[t] += 10f;
+        }
       }
       c.mask(row);
       int best = 0;

@@ -25,6 +25,7 @@ import io.infermesh.api.v1.Tier;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.structured.StructuredOutput;
+import io.infermesh.models.chat.ToolCalls;
 import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.serve.CompletionRequest;
 import io.infermesh.edge.serve.CompletionService;
@@ -138,7 +139,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     Context.CancellationListener onCancel = context -> stream.cancel();
     Context.current().addListener(onCancel, Runnable::run);
     try {
-      pump(stream, call);
+      pump(stream, call, request.hasToolCalling() ? new StringBuilder() : null);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       stream.cancel();
@@ -153,7 +154,9 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     }
   }
 
-  private void pump(CompletionStream stream, ServerCallStreamObserver<GenerateChunk> call) throws InterruptedException {
+  /** Streams the answer; {@code toolText} (null when the request has no tools) collects it to tell tool calls. */
+  private void pump(CompletionStream stream, ServerCallStreamObserver<GenerateChunk> call, StringBuilder toolText)
+      throws InterruptedException {
     Served served = stream.served();
     ServedBy servedBy = servedBy(served);
     Engine engine = service.engine().orElse(null);
@@ -175,6 +178,9 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       }
       if (event instanceof StreamEvent.Delta delta) {
         chunk.setText(delta.text());
+        if (toolText != null) {
+          toolText.append(delta.text());
+        }
         if (engine != null) {
           // The binding reports text, not ids: these are the ids of the text re-tokenized.
           for (int id : engine.tokenize(delta.text())) {
@@ -190,7 +196,9 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       // the last chunk says how the answer was finally served (the core may have failed mid-stream)
       chunk.setServedBy(servedBy(stream.served()))
           .setFinishReason(done.finishReason() == io.infermesh.edge.engine.FinishReason.LENGTH
-              ? FinishReason.FINISH_REASON_LENGTH : FinishReason.FINISH_REASON_STOP)
+              ? FinishReason.FINISH_REASON_LENGTH
+              : toolText != null && ToolCalls.parse(toolText.toString()).isPresent()
+                  ? FinishReason.FINISH_REASON_TOOL_CALLS : FinishReason.FINISH_REASON_STOP)
           .setUsage(io.infermesh.api.v1.Usage.newBuilder()
               .setPromptTokens(usage.promptTokens())
               .setCompletionTokens(usage.completionTokens())
