@@ -2,6 +2,8 @@ package io.infermesh.core.constrain;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import io.infermesh.models.grammar.Grammar;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One grammar ready to constrain one model: its byte matcher, the model's token trie and end
@@ -17,6 +19,10 @@ final class CompiledGrammar {
   private final int[] endTokens;
   private final Cache<Key, TokenMask> masks;
   private final MatchState initial;
+  /** One object per distinct state, so transitions can be remembered on it; bounded. */
+  private final Map<MatchState, MatchState> interned = new ConcurrentHashMap<>();
+  private static final int MAX_INTERNED = 100_000;
+  private static final MatchState DEAD = new MatchState(new ByteGrammar.Frame[0], false);
 
   /** A cache key: this grammar, a state, and a budget. */
   record Key(CompiledGrammar grammar, MatchState state, int budget) {
@@ -36,7 +42,58 @@ final class CompiledGrammar {
     this.trie = trie;
     this.endTokens = endTokens.clone();
     this.masks = masks;
-    this.initial = matcher.initial();
+    this.initial = intern(matcher.initial());
+  }
+
+  /**
+   * The state after byte {@code b}, or null when refused: remembered per interned state, so a walk
+   * that revisits a state (every byte inside a string does) costs an array read.
+   */
+  MatchState step(MatchState s, int b) {
+    MatchState[] t = s.transitions;
+    if (t != null) {
+      MatchState known = t[b];
+      if (known != null) {
+        return known == DEAD ? null : known;
+      }
+    }
+    MatchState next = matcher.advance(s, b);
+    if (next == null) {
+      if (t != null) {
+        t[b] = DEAD;
+      }
+      return null;
+    }
+    MatchState one = intern(next);
+    if (one == null) {
+      return next; // past the bound: correct, just not remembered
+    }
+    if (t != null) {
+      t[b] = one;
+    }
+    return one;
+  }
+
+  /** The state after {@code bytes}, or null when refused on the way. */
+  MatchState step(MatchState s, byte[] bytes) {
+    for (int i = 0; i < bytes.length && s != null; i++) {
+      s = step(s, bytes[i] & 0xff);
+    }
+    return s;
+  }
+
+  /** The one object for {@code s} (with a transition table), or null once the bound is reached. */
+  private MatchState intern(MatchState s) {
+    MatchState known = interned.get(s);
+    if (known != null) {
+      return known;
+    }
+    if (interned.size() >= MAX_INTERNED) {
+      return null;
+    }
+    s.transitions = new MatchState[256];
+    known = interned.putIfAbsent(s, s);
+    return known == null ? s : known;
   }
 
   MatchState initial() {
@@ -66,7 +123,7 @@ final class CompiledGrammar {
     }
     while (top > 0) {
       int node = nodeStack[--top];
-      MatchState s = matcher.advance(stateStack[top], trie.label[node]);
+      MatchState s = step(stateStack[top], trie.label[node]);
       stateStack[top] = null;
       if (s == null) {
         continue;

@@ -20,7 +20,7 @@ public final class Constraints {
   private final Cache<Grammar, CompiledGrammar> grammars = Caffeine.newBuilder().maximumSize(256).build();
   private final Cache<CompiledGrammar.Key, TokenMask> masks;
 
-  private Constraints(TokenTrie trie, int[] endTokens, long maskBytes) {
+  Constraints(TokenTrie trie, int[] endTokens, long maskBytes) {
     this.trie = trie;
     this.endTokens = endTokens;
     this.masks = Caffeine.newBuilder().maximumWeight(maskBytes)

@@ -48,6 +48,6 @@ final class GrammarConstraint implements TokenConstraint {
       state = null;
       return;
     }
-    state = grammar.matcher.advance(state, grammar.trie.bytes[token]);
+    state = grammar.step(state, grammar.trie.bytes[token]);
   }
 }

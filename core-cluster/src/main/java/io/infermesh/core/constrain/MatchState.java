@@ -13,6 +13,11 @@ final class MatchState {
       Comparator.<ByteGrammar.Frame>comparingInt(ByteGrammar.Frame::hashCode).thenComparingInt(f -> f.pos);
   final ByteGrammar.Frame[] stacks;
   final boolean accepting;
+  /**
+   * The state after each byte, filled as walks find them (interned states only; {@code
+   * CompiledGrammar#step}). Racy but benign: every writer stores the same value.
+   */
+  volatile MatchState[] transitions;
   private final int distance;
   private final int hash;
 

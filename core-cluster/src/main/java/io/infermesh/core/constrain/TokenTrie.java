@@ -37,12 +37,20 @@ final class TokenTrie {
   static TokenTrie of(Tokenizer tokenizer) {
     int vocab = tokenizer.vocabularySize();
     byte[][] bytes = new byte[vocab][];
-    Integer[] order = new Integer[vocab];
-    int count = 0;
     for (int t = 0; t < vocab; t++) {
       TokenType type = tokenizer.tokenType(t);
       boolean text = type == TokenType.NORMAL || type == TokenType.BYTE || type == TokenType.USER_DEFINED;
       bytes[t] = text ? tokenizer.piece(t, false) : new byte[0];
+    }
+    return of(bytes);
+  }
+
+  /** The trie of tokens spelled by {@code bytes} (by id); empty entries are left out. */
+  static TokenTrie of(byte[][] bytes) {
+    int vocab = bytes.length;
+    Integer[] order = new Integer[vocab];
+    int count = 0;
+    for (int t = 0; t < vocab; t++) {
       if (bytes[t].length > 0) {
         order[count++] = t;
       }
