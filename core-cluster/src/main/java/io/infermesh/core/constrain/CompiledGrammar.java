@@ -21,7 +21,7 @@ final class CompiledGrammar {
   private final MatchState initial;
   /** One object per distinct state, so transitions can be remembered on it; bounded. */
   private final Map<MatchState, MatchState> interned = new ConcurrentHashMap<>();
-  private static final int MAX_INTERNED = 100_000;
+  private static final int MAX_INTERNED = 10_000; // a state with its transition table is ~1 KiB
   private static final MatchState DEAD = new MatchState(new ByteGrammar.Frame[0], false);
 
   /** A cache key: this grammar, a state, and a budget. */

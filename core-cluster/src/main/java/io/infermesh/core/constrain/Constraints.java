@@ -10,14 +10,14 @@ import io.infermesh.models.tokenizer.Tokenizer;
 
 /**
  * Grammar constraints for one model's vocabulary: its token trie (built once), grammars compiled
- * once each and kept by content (the last 256 used), and the token masks of every state they
+ * once each and kept by content (the last 64 used), and the token masks of every state they
  * reach, in one cache bounded by bytes (64 MiB by default: a 150k vocabulary's mask is 19 KiB).
  * Thread-safe.
  */
 public final class Constraints {
   private final TokenTrie trie;
   private final int[] endTokens;
-  private final Cache<Grammar, CompiledGrammar> grammars = Caffeine.newBuilder().maximumSize(256).build();
+  private final Cache<Grammar, CompiledGrammar> grammars = Caffeine.newBuilder().maximumSize(64).build();
   private final Cache<CompiledGrammar.Key, TokenMask> masks;
 
   Constraints(TokenTrie trie, int[] endTokens, long maskBytes) {
