@@ -22,12 +22,24 @@ import com.openai.models.chat.completions.StructuredChatCompletion;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.engine.ChatMessage;
+import io.infermesh.edge.engine.Completion;
+import io.infermesh.edge.engine.FinishReason;
 import io.infermesh.edge.engine.LlamaEngine;
+import io.infermesh.edge.engine.Role;
+import io.infermesh.edge.engine.SamplingParams;
+import io.infermesh.models.grammar.Gbnf;
+import io.infermesh.models.grammar.Grammar;
+import io.infermesh.models.grammar.JsonSchemaGrammar;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Structured output and tool calls on the edge's own model (llama.cpp under the GBNF grammar),
@@ -187,6 +199,39 @@ class StructuredOutputSdkTest {
         .putAdditionalBodyProperty("functions", JsonValue.from(List.of(Map.of("name", "f")))).build()))
         .isInstanceOf(BadRequestException.class)
         .hasMessageContaining("functions");
+  }
+
+  /**
+   * Every construct the compiler writes, run by llama.cpp itself: a grammar it failed to parse
+   * would leave the output unconstrained (it only logs), so each answer must be exactly what the
+   * schema allows.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "{\"const\":\"h\u00e9 \\\"q\\\" \u20ac\"}",
+      "{\"enum\":[-1.5e3,[1,{}],null]}",
+      "{\"type\":[\"number\",\"boolean\"]}",
+      "{\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":{\"k\":{\"type\":\"array\",\"items\":"
+          + "{\"$ref\":\"#/$defs/n\"}}},\"required\":[\"k\"]}},\"$ref\":\"#/$defs/n\"}",
+      "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"anyOf\":"
+          + "[{\"type\":\"string\"},{\"type\":\"null\"}]}}}"})
+  void generate_everyGrammarConstruct_llamaCppHoldsToIt(String schema) throws Exception {
+    Grammar g = JsonSchemaGrammar.of(schema);
+    SamplingParams sampling = new SamplingParams(200, 1f, 1f, 0, OptionalLong.of(3), List.of())
+        .withGrammar(Optional.of(Gbnf.write(g)));
+    StringBuilder out = new StringBuilder();
+    Completion c = engine.generate(engine.renderChat(List.of(ChatMessage.of(Role.USER, "JSON"))), sampling,
+        out::append, () -> false);
+
+    if (c.finishReason() == FinishReason.STOP) {
+      JsonNode value = JSON.readTree(out.toString());
+      JsonNode expected = JSON.readTree(schema);
+      if (expected.has("const")) {
+        assertThat(value).isEqualTo(expected.get("const"));
+      }
+    } else {
+      assertThat(out.toString()).as("a cut-off answer still starts as the schema says").matches("(?s)[\\[{\"0-9tfn-].*");
+    }
   }
 
   private static Map<String, JsonValue> toJsonValues(Map<String, Object> map) {
