@@ -1,5 +1,7 @@
 package io.infermesh.core.server;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Metadata;
@@ -17,8 +19,6 @@ import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
 import io.infermesh.api.v1.Usage;
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.infermesh.core.constrain.Constraints;
 import io.infermesh.core.constrain.RequestGrammar;
 import io.infermesh.core.lifecycle.ModelHost;
@@ -32,8 +32,8 @@ import io.infermesh.core.status.CoreException;
 import io.infermesh.core.status.StatusMapping;
 import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.grammar.Grammar;
-import io.infermesh.models.tokenizer.Tokenizer;
 import io.infermesh.models.tokenizer.StreamingDecoder;
+import io.infermesh.models.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

@@ -6,10 +6,10 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infermesh.core.engine.TokenConstraint;
+import io.infermesh.models.chat.ToolCalls;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.gguf.GgufFile;
 import io.infermesh.models.grammar.Grammar;
-import io.infermesh.models.chat.ToolCalls;
 import io.infermesh.models.grammar.JsonSchemaGrammar;
 import io.infermesh.models.grammar.ToolCallGrammar;
 import io.infermesh.models.tiny.TinyModelSpec;
@@ -23,9 +23,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Property tests of the token mask over the tiny models' real 512-token BPE vocabulary: random

@@ -8,9 +8,12 @@ import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.infermesh.api.v1.ChatMessages;
 import io.infermesh.api.v1.EscalationContext;
+import io.infermesh.api.v1.FunctionTool;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.ResponseFormat;
 import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.api.v1.ToolCalling;
 import io.infermesh.certs.ExpectedIdentity;
 import io.infermesh.certs.MeshChannels;
 import io.infermesh.certs.MeshCredentialFiles;
@@ -24,6 +27,7 @@ import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Operation;
+import io.infermesh.edge.serve.StructuredOutput;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
@@ -178,8 +182,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
             .setReason(call.decision().reason())
             .setLocalDraft(call.localDraft())
             .setAttempt(1));
-    r.structured().toResponseFormat().ifPresent(b::setResponseFormat);
-    r.structured().toToolCalling().ifPresent(b::setToolCalling);
+    structured(r.structured(), b);
     if (r.operation() == Operation.CHAT) {
       ChatMessages.Builder chat = ChatMessages.newBuilder();
       for (ChatMessage m : r.messages()) {
@@ -195,6 +198,23 @@ public final class CoreClient implements Escalator, AutoCloseable {
       b.setPrompt(r.prompt());
     }
     return b.build();
+  }
+
+  /** The answer's form on the wire: {@code response_format} for JSON, {@code tool_calling} for tools. */
+  private static void structured(StructuredOutput s, GenerateRequest.Builder b) {
+    switch (s.format()) {
+      case JSON_OBJECT -> b.setResponseFormat(ResponseFormat.newBuilder().setJsonObject(true));
+      case JSON_SCHEMA -> b.setResponseFormat(ResponseFormat.newBuilder().setJsonSchema(s.schemaJson()));
+      case TOOL_CALLS -> {
+        StructuredOutput.Tools t = s.tools().orElseThrow();
+        ToolCalling.Builder tc = ToolCalling.newBuilder().setChoice(t.choice()).setParallel(t.parallel());
+        for (StructuredOutput.Function f : t.functions()) {
+          tc.addFunctions(FunctionTool.newBuilder().setName(f.name()).setParametersJson(f.parametersJson()));
+        }
+        b.setToolCalling(tc);
+      }
+      default -> { }
+    }
   }
 
   /** The model the core is asked for: aliases other than a core model name become {@code auto}. */

@@ -12,20 +12,21 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.infermesh.api.v1.ChatMessages;
 import io.infermesh.api.v1.FinishReason;
+import io.infermesh.api.v1.FunctionTool;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.ListModelsRequest;
 import io.infermesh.api.v1.ListModelsResponse;
 import io.infermesh.api.v1.ModelInfo;
+import io.infermesh.api.v1.ResponseFormat;
 import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
+import io.infermesh.api.v1.ToolCalling;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.engine.ChatMessage;
-import io.infermesh.edge.structured.StructuredOutput;
-import io.infermesh.models.chat.ToolCalls;
 import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.serve.CompletionRequest;
 import io.infermesh.edge.serve.CompletionService;
@@ -36,7 +37,9 @@ import io.infermesh.edge.serve.RequestValidator;
 import io.infermesh.edge.serve.SamplingRequest;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
+import io.infermesh.edge.serve.StructuredOutput;
 import io.infermesh.edge.serve.Usage;
+import io.infermesh.models.chat.ToolCalls;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -302,8 +305,35 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       });
     }
     return new CompletionRequest(request.getRequestId(), operation, request.getModel(), messages, prompt, sampling,
-        hints, timeout, StructuredOutput.fromProto(request.getResponseFormat(), request.hasResponseFormat(),
-            request.getToolCalling(), request.hasToolCalling()));
+        hints, timeout, structured(request));
+  }
+
+  /** The answer's form a request asks for ({@code response_format} or {@code tool_calling}). */
+  private static StructuredOutput structured(GenerateRequest request) {
+    if (request.hasResponseFormat() && request.hasToolCalling()) {
+      throw EdgeException.invalid("response_format", "response_format: cannot be combined with tool_calling");
+    }
+    if (request.hasResponseFormat()) {
+      ResponseFormat format = request.getResponseFormat();
+      return switch (format.getFormatCase()) {
+        case JSON_OBJECT -> StructuredOutput.jsonObject();
+        case JSON_SCHEMA -> StructuredOutput.jsonSchema(format.getJsonSchema(), "response_format.json_schema");
+        default -> throw EdgeException.invalid("response_format", "response_format: set json_object or json_schema");
+      };
+    }
+    if (!request.hasToolCalling()) {
+      return StructuredOutput.TEXT;
+    }
+    ToolCalling tools = request.getToolCalling();
+    List<StructuredOutput.Function> functions = new ArrayList<>();
+    for (FunctionTool f : tools.getFunctionsList()) {
+      functions.add(new StructuredOutput.Function(f.getName(), f.getParametersJson()));
+    }
+    if (functions.isEmpty()) {
+      throw EdgeException.invalid("tool_calling", "tool_calling.functions: at least one function is needed");
+    }
+    return StructuredOutput.tools(new StructuredOutput.Tools(functions,
+        tools.getChoice().isEmpty() ? "auto" : tools.getChoice(), tools.getParallel()));
   }
 
   private static List<ChatMessage> messages(ChatMessages chat) {

@@ -9,7 +9,7 @@ import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RequestValidator;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
-import io.infermesh.edge.structured.StructuredOutput;
+import io.infermesh.edge.serve.StructuredOutput;
 import io.javalin.http.Context;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

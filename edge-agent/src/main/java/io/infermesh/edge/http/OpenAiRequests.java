@@ -14,7 +14,7 @@ import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RequestValidator;
 import io.infermesh.edge.serve.SamplingRequest;
-import io.infermesh.edge.structured.StructuredOutput;
+import io.infermesh.edge.serve.StructuredOutput;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

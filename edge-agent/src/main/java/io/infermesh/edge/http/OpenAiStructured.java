@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.engine.Role;
 import io.infermesh.edge.serve.EdgeException;
-import io.infermesh.edge.structured.StructuredOutput;
+import io.infermesh.edge.serve.StructuredOutput;
 import io.infermesh.models.chat.ToolCalls;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,10 +1,10 @@
 package io.infermesh.edge.http;
 
-import io.javalin.http.Context;
 import io.infermesh.edge.engine.FinishReason;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.models.chat.ToolCalls;
+import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

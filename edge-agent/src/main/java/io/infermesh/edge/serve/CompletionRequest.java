@@ -1,6 +1,5 @@
 package io.infermesh.edge.serve;
 
-import io.infermesh.edge.structured.StructuredOutput;
 import static java.util.Objects.requireNonNull;
 
 import io.infermesh.edge.engine.ChatMessage;

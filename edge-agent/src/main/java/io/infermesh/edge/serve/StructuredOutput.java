@@ -1,13 +1,9 @@
-package io.infermesh.edge.structured;
+package io.infermesh.edge.serve;
 
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.infermesh.api.v1.FunctionTool;
-import io.infermesh.api.v1.ResponseFormat;
-import io.infermesh.api.v1.ToolCalling;
-import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.models.grammar.Gbnf;
 import io.infermesh.models.grammar.Grammar;
 import io.infermesh.models.grammar.JsonSchemaGrammar;
@@ -87,6 +83,15 @@ public record StructuredOutput(Format format, String schemaJson, Optional<Tools>
     }
   }
 
+  /** {@link #jsonSchema(JsonNode, String)} for schema text. */
+  public static StructuredOutput jsonSchema(String schemaJson, String field) {
+    try {
+      return jsonSchema(JSON.readTree(schemaJson), field);
+    } catch (IOException e) {
+      throw EdgeException.invalid(field, field + ": not valid JSON");
+    }
+  }
+
   /**
    * Tool calls; {@code choice} {@code auto}, {@code required} or a function's name.
    *
@@ -125,58 +130,5 @@ public record StructuredOutput(Format format, String schemaJson, Optional<Tools>
   /** The grammar as llama.cpp GBNF; empty for free text. */
   public Optional<String> gbnf() {
     return grammar.map(Gbnf::write);
-  }
-
-  /** The {@code infermesh.v1.ResponseFormat} for the core, if this is a JSON format. */
-  public Optional<ResponseFormat> toResponseFormat() {
-    return switch (format) {
-      case JSON_OBJECT -> Optional.of(ResponseFormat.newBuilder().setJsonObject(true).build());
-      case JSON_SCHEMA -> Optional.of(ResponseFormat.newBuilder().setJsonSchema(schemaJson).build());
-      default -> Optional.empty();
-    };
-  }
-
-  /** The {@code infermesh.v1.ToolCalling} for the core, if this is tool calling. */
-  public Optional<ToolCalling> toToolCalling() {
-    return tools.map(t -> {
-      ToolCalling.Builder b = ToolCalling.newBuilder().setChoice(t.choice()).setParallel(t.parallel());
-      for (Function f : t.functions()) {
-        b.addFunctions(FunctionTool.newBuilder().setName(f.name()).setParametersJson(f.parametersJson()));
-      }
-      return b.build();
-    });
-  }
-
-  /** The structured output a gRPC request asks for (the edge's own gRPC API). */
-  public static StructuredOutput fromProto(ResponseFormat format, boolean hasFormat, ToolCalling tools,
-      boolean hasTools) {
-    if (hasFormat && hasTools) {
-      throw EdgeException.invalid("response_format", "response_format: cannot be combined with tool_calling");
-    }
-    if (hasFormat) {
-      return switch (format.getFormatCase()) {
-        case JSON_OBJECT -> jsonObject();
-        case JSON_SCHEMA -> {
-          try {
-            yield jsonSchema(JSON.readTree(format.getJsonSchema()), "response_format.json_schema");
-          } catch (IOException e) {
-            throw EdgeException.invalid("response_format", "response_format.json_schema: not valid JSON");
-          }
-        }
-        default -> throw EdgeException.invalid("response_format", "response_format: set json_object or json_schema");
-      };
-    }
-    if (hasTools) {
-      List<Function> functions = new ArrayList<>();
-      for (FunctionTool f : tools.getFunctionsList()) {
-        functions.add(new Function(f.getName(), f.getParametersJson()));
-      }
-      if (functions.isEmpty()) {
-        throw EdgeException.invalid("tool_calling", "tool_calling.functions: at least one function is needed");
-      }
-      return tools(new Tools(functions, tools.getChoice().isEmpty() ? "auto" : tools.getChoice(),
-          tools.getParallel()));
-    }
-    return TEXT;
   }
 }
