@@ -19,13 +19,16 @@ import io.grpc.stub.MetadataUtils;
 import io.infermesh.api.v1.ChatMessage;
 import io.infermesh.api.v1.ChatMessages;
 import io.infermesh.api.v1.FinishReason;
+import io.infermesh.api.v1.FunctionTool;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.ListModelsRequest;
+import io.infermesh.api.v1.ResponseFormat;
 import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.api.v1.Tier;
+import io.infermesh.api.v1.ToolCalling;
 import io.infermesh.certs.ExpectedIdentity;
 import io.infermesh.certs.MeshChannels;
 import io.infermesh.certs.MeshCredentialFiles;
@@ -107,6 +110,37 @@ class GrpcApiTest {
     List<GenerateChunk> out = new ArrayList<>();
     chunks.forEachRemaining(out::add);
     return out;
+  }
+
+  @Test
+  void generate_toolCallingRequired_endsWithToolCallsAndACallBlock() {
+    List<GenerateChunk> chunks = collect(inference.generate(chat("what time is it", 64, 0.7f).toBuilder()
+        .setToolCalling(ToolCalling.newBuilder().setChoice("required")
+            .addFunctions(FunctionTool.newBuilder().setName("now"))).build()));
+
+    String text = chunks.stream().map(GenerateChunk::getText).reduce("", String::concat);
+    assertThat(text).isEqualTo("<tool_call>\n{\"name\":\"now\",\"arguments\":{}}\n</tool_call>");
+    assertThat(chunks.get(chunks.size() - 1).getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_TOOL_CALLS);
+  }
+
+  @Test
+  void generate_responseFormatSchema_answerIsTheOnlyValue() {
+    List<GenerateChunk> chunks = collect(inference.generate(chat("pick", 32, 0.7f).toBuilder()
+        .setResponseFormat(ResponseFormat.newBuilder().setJsonSchema("{\"enum\":[\"only\"]}")).build()));
+
+    assertThat(chunks.stream().map(GenerateChunk::getText).reduce("", String::concat)).isEqualTo("\"only\"");
+    assertThat(chunks.get(chunks.size() - 1).getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_STOP);
+  }
+
+  @Test
+  void generate_responseFormatUnsupportedKeyword_invalidArgumentNamingIt() {
+    assertThatThrownBy(() -> collect(inference.generate(chat("x", 8, 0.7f).toBuilder()
+        .setResponseFormat(ResponseFormat.newBuilder().setJsonSchema("{\"type\":\"string\",\"format\":\"email\"}"))
+        .build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).contains("response_format.json_schema").contains("format");
+        });
   }
 
   @Test
