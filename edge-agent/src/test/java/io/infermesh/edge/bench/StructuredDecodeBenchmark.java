@@ -42,7 +42,7 @@ class StructuredDecodeBenchmark {
   void decodeSlowdown() throws Exception {
     report("tiny-edge Q8_0", TinyModel.path(), 256, 7);
     report("half-billion-shape Q4_0",
-        TinyModels.write(TinyModelSpec.halfBillionShape(GgmlType.Q4_0), TinyModel.directory()), 48, 3);
+        TinyModels.write(TinyModelSpec.halfBillionShape(GgmlType.Q4_0), TinyModel.directory()), 64, 7);
   }
 
   private static void report(String label, Path model, int maxTokens, int runs) throws Exception {
