@@ -9,6 +9,7 @@ import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.config.CoreConfigLoader;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.EdgeConfigLoader;
+import java.net.InetAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,6 +61,8 @@ class KubernetesManifestsTest {
 
     assertThat(port(container, "grpc")).isEqualTo(core.grpcPort());
     assertThat(port(container, "metrics")).isEqualTo(core.metricsPort());
+    assertThat(InetAddress.getByName(core.listen().metrics()).isLoopbackAddress())
+        .as("the kubelet probes the pod IP: metrics.address must not be loopback").isFalse();
     assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/readyz");
     assertThat(container.at("/readinessProbe/httpGet/port").asText()).isEqualTo("metrics");
     assertThat(mountedFrom(pod, container, core.tls().dir())).isEqualTo("secret:infermesh-core-tls");

@@ -71,7 +71,7 @@ public final class CoreConfigLoader {
   public static CoreConfig parse(JsonNode root, Path base) {
     known(root, "", Set.of("node", "grpc", "tls", "model", "engine", "scheduler", "stage", "metrics", "consul"));
     JsonNode node = section(root, "node", Set.of("name", "region"));
-    JsonNode grpc = section(root, "grpc", Set.of("port"));
+    JsonNode grpc = section(root, "grpc", Set.of("port", "address"));
     JsonNode tls = section(root, "tls", Set.of("dir", "name"));
     JsonNode model = section(root, "model", Set.of("name", "path", "sha256", "version", "device", "default_max_tokens"));
     JsonNode engine = section(root, "engine", Set.of("type", "threads", "upstream"));
@@ -81,7 +81,7 @@ public final class CoreConfigLoader {
     JsonNode sched = section(root, "scheduler", Set.of("max_queued", "max_batch_size", "max_batch_tokens",
         "prefill_chunk", "kv_blocks", "kv_block_size", "context_length", "aging"));
     JsonNode stage = section(root, "stage", Set.of("index", "count", "next"));
-    JsonNode metrics = section(root, "metrics", Set.of("port"));
+    JsonNode metrics = section(root, "metrics", Set.of("port", "address"));
     JsonNode consul = section(root, "consul", Set.of("address", "token", "service_name", "service_address", "tier",
         "check_interval", "deregister_after", "utilization_window"));
 
@@ -123,7 +123,10 @@ public final class CoreConfigLoader {
             integer(stage, "stage.count", "count", 1),
             text(stage, "stage.next", "next", "")),
         integer(metrics, "metrics.port", "port", 9464),
-        consul(consul));
+        consul(consul),
+        new CoreConfig.Listen(
+            text(grpc, "grpc.address", "address", CoreConfig.Listen.DEFAULT.grpc()),
+            text(metrics, "metrics.address", "address", CoreConfig.Listen.DEFAULT.metrics())));
   }
 
   private static CoreConfig.Consul consul(JsonNode n) {

@@ -84,6 +84,12 @@ public record EdgeConfig(
         admission, cache, auth, shutdown, escalation, routing, consul);
   }
 
+  /** This configuration with {@code http.host} replaced (the address the OpenAI API binds). */
+  public EdgeConfig withHttpHost(String host) {
+    return new EdgeConfig(node, model, new Http(host, http.port, http.maxBodyBytes, http.streamFlushInterval), grpc,
+        admission, cache, auth, shutdown, escalation, routing, consul);
+  }
+
   /** This configuration with {@code grpc.port} replaced (the {@code --grpc-port} flag). */
   public EdgeConfig withGrpcPort(int port) {
     return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown, escalation, routing, consul);
