@@ -1,6 +1,6 @@
 package io.infermesh.core.config;
 
-import io.infermesh.xds.registration.ConsulSection;
+import io.infermesh.node.registration.ConsulSection;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;

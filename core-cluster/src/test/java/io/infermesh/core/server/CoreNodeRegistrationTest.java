@@ -14,7 +14,7 @@ import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.upstream.FakeOpenAiServer;
-import io.infermesh.xds.testing.FakeConsulAgent;
+import io.infermesh.node.testing.FakeConsulAgent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

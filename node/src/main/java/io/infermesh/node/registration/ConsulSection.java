@@ -1,4 +1,4 @@
-package io.infermesh.xds.registration;
+package io.infermesh.node.registration;
 
 import java.time.Duration;
 

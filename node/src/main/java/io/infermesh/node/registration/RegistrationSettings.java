@@ -1,4 +1,4 @@
-package io.infermesh.xds.registration;
+package io.infermesh.node.registration;
 
 import static java.util.Objects.requireNonNull;
 
@@ -47,8 +47,7 @@ public record RegistrationSettings(
     Duration deregisterAfter) {
 
   /** Keys the registration writes itself; {@code extraMeta} may not use them. */
-  static final List<String> RESERVED_KEYS =
-      List.of("role", "region", "tier", "model", "version", ConsulRegistration.UTILIZATION);
+  static final List<String> RESERVED_KEYS = RegistrationMeta.RESERVED;
 
   public RegistrationSettings {
     requireNonNull(consulAddress, "consulAddress");

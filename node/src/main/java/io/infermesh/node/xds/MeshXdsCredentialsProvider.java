@@ -1,4 +1,4 @@
-package io.infermesh.xds.server;
+package io.infermesh.node.xds;
 
 import io.grpc.ChannelCredentials;
 import io.grpc.xds.XdsCredentialsProvider;

@@ -1,4 +1,4 @@
-package io.infermesh.xds.registration;
+package io.infermesh.node.registration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infermesh.certs.Role;
-import io.infermesh.xds.testing.FakeConsulAgent;
+import io.infermesh.node.testing.FakeConsulAgent;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;

@@ -1,4 +1,4 @@
-package io.infermesh.xds.testing;
+package io.infermesh.node.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,7 +17,7 @@ import java.util.concurrent.Executors;
 
 /**
  * An in-process stand-in for the Consul agent endpoints a registering node calls ({@code
- * io.infermesh.xds.registration.ConsulRegistration}), written from Consul's documented API (no
+ * io.infermesh.node.registration.ConsulRegistration}), written from Consul's documented API (no
  * Consul binary can be installed here; {@link FakeConsul} also serves the health endpoint
  * discovery reads). Shared with the edge and core tests through this module's test-jar:
  *

@@ -1,4 +1,4 @@
-package io.infermesh.xds.server;
+package io.infermesh.node.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

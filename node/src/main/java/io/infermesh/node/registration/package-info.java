@@ -5,4 +5,4 @@
  * discovery so that the two sides of the contract are one module's code and tests. Plain HTTP to
  * the agent with the JDK client.
  */
-package io.infermesh.xds.registration;
+package io.infermesh.node.registration;

@@ -1,4 +1,4 @@
-package io.infermesh.xds.registration;
+package io.infermesh.node.registration;
 
 import static java.util.Objects.requireNonNull;
 
@@ -133,12 +133,12 @@ public final class ConsulRegistration implements AutoCloseable {
     requireNonNull(settings, "settings");
     String id = settings.serviceId();
     Map<String, String> meta = new LinkedHashMap<>();
-    meta.put("role", settings.role().pathName());
-    meta.put("region", settings.region());
-    meta.put("tier", settings.tier());
-    meta.put("model", settings.model());
+    meta.put(RegistrationMeta.ROLE, settings.role().pathName());
+    meta.put(RegistrationMeta.REGION, settings.region());
+    meta.put(RegistrationMeta.TIER, settings.tier());
+    meta.put(RegistrationMeta.MODEL, settings.model());
     if (!settings.version().isEmpty()) {
-      meta.put("version", settings.version());
+      meta.put(RegistrationMeta.VERSION, settings.version());
     }
     new TreeMap<>(settings.extraMeta()).forEach(meta::put);
     ObjectNode body = JSON.createObjectNode();
@@ -163,7 +163,7 @@ public final class ConsulRegistration implements AutoCloseable {
   }
 
   /** The meta key xds-control's Consul discovery reads the node's load from. */
-  public static final String UTILIZATION = "utilization";
+  public static final String UTILIZATION = RegistrationMeta.UTILIZATION;
 
   /**
    * {@code u} as the {@code utilization} meta value: two decimals, always with a dot (never the

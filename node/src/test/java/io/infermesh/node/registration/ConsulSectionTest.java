@@ -1,4 +1,4 @@
-package io.infermesh.xds.registration;
+package io.infermesh.node.registration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
