@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.infermesh.certs.FakeClock;
 import io.infermesh.certs.Role;
 import io.infermesh.node.testing.FakeConsulAgent;
 import java.time.Duration;
@@ -123,10 +124,12 @@ class ConsulRegistrationTest {
 
   @Test
   void close_deregistersAndReportsNoMore() throws Exception {
+    FakeClock time = new FakeClock();
     RegistrationSettings config = config("v3", consulAt("", "10.0.3.7", "private", Duration.ofSeconds(1)));
-    ConsulRegistration r = ConsulRegistration.start(config, ready::get, executor);
-    await().atMost(Duration.ofSeconds(5)).until(() -> consul.service("core-us-7") != null
-        && !requests("/v1/agent/check/update/").isEmpty());
+    ConsulRegistration r = ConsulRegistration.start(config, ready::get, time.scheduler());
+    time.runDueTasks(); // the first tick registers and reports
+    assertThat(consul.service("core-us-7")).isNotNull();
+    assertThat(requests("/v1/agent/check/update/")).isNotEmpty();
 
     r.close();
     r.close();
@@ -136,7 +139,10 @@ class ConsulRegistrationTest {
         .containsExactly("/v1/agent/service/deregister/core-us-7");
     int after = consul.requests().size();
     r.reportNow();
-    Thread.sleep(1_500); // longer than the check interval: no tick may call the agent now
+    long ranBefore = time.tasksRun();
+    time.forward(Duration.ofSeconds(5)); // five check intervals: no tick may call the agent now
+    assertThat(time.tasksRun() - ranBefore).as("only the reportNow task ran").isLessThanOrEqualTo(1);
+    assertThat(time.pendingTasks()).as("the periodic tick is cancelled").isZero();
     assertThat(consul.requests()).hasSize(after);
   }
 
