@@ -4,13 +4,14 @@ import io.infermesh.api.v1.ChatMessage;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.core.schedule.Priority;
+import io.infermesh.models.stop.StopStrings;
 import java.util.List;
 import java.util.Set;
 
 /** Checks a {@link GenerateRequest} field by field; failures name the field. Stateless. */
 final class RequestValidator {
   static final Set<String> ROLES = Set.of("system", "user", "assistant");
-  static final int MAX_STOPS = 4;
+  static final int MAX_STOPS = StopStrings.MAX_COUNT;
 
   private RequestValidator() {}
 
@@ -71,14 +72,10 @@ final class RequestValidator {
     if (topK < 0) {
       throw new InvalidField("sampling.top_k", "must not be negative, got " + topK);
     }
-    if (s.getStopCount() > MAX_STOPS) {
-      throw new InvalidField("sampling.stop", "at most " + MAX_STOPS + " stop strings, got " + s.getStopCount());
-    }
-    for (int i = 0; i < s.getStopCount(); i++) {
-      if (s.getStop(i).isEmpty()) {
-        throw new InvalidField("sampling.stop[" + i + "]", "must not be empty");
-      }
-    }
+    // the bounds the edge keeps too (count, bytes each): gRPC callers reach the core directly
+    StopStrings.check(s.getStopList()).ifPresent(p -> {
+      throw new InvalidField(p.field("sampling.stop"), p.reason());
+    });
     long seed = s.hasSeed() ? s.getSeed() : System.nanoTime();
     return new io.infermesh.core.engine.SamplingParams(temperature, topK, topP, seed);
   }

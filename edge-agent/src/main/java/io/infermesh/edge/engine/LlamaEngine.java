@@ -13,6 +13,7 @@ import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.models.chat.ChatTemplate;
 import io.infermesh.models.chat.ChatTemplates;
 import io.infermesh.models.chat.ChatTurn;
+import io.infermesh.models.stop.StopMatcher;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -180,9 +181,8 @@ public final class LlamaEngine implements Engine {
         .setCachePrompt(true);
     // Never call setNProbs here: it aborts the JVM in this binding.
     sampling.seed().ifPresent(seed -> params.setSeed(foldSeed(seed)));
-    if (!sampling.stop().isEmpty()) {
-      params.setStopStrings(sampling.stop().toArray(String[]::new));
-    }
+    // Stop strings are matched here, not by llama.cpp: its partial-match check costs up to
+    // (stop length)² per token, ours (StopMatcher) is linear in the text.
     try {
       return new LlamaGeneration(model.generate(params).iterator(), sampling, prompt.tokens(), cancelled);
     } catch (RuntimeException e) {
@@ -196,19 +196,31 @@ public final class LlamaEngine implements Engine {
     private final SamplingParams sampling;
     private final int promptTokens;
     private final BooleanSupplier cancelled;
+    private final StopMatcher stops;
     private int outputs;
     private boolean lastOutputEmpty; // no output at all: every token was held back, so the budget ran out
     private Completion completion;
+    private String tail; // held-back text released after the end, or null
 
     LlamaGeneration(LlamaIterator tokens, SamplingParams sampling, int promptTokens, BooleanSupplier cancelled) {
       this.tokens = tokens;
       this.sampling = sampling;
       this.promptTokens = promptTokens;
       this.cancelled = cancelled;
+      this.stops = StopMatcher.of(sampling.stop());
     }
 
+    /**
+     * The next text (possibly empty while a stop string might be starting), or null at the end.
+     * A stop string ends generation at once: the rest of the binding's stream is cancelled.
+     */
     @Override
     public String next() {
+      if (tail != null) {
+        String text = tail;
+        tail = null;
+        return text;
+      }
       if (completion != null) {
         return null;
       }
@@ -226,10 +238,20 @@ public final class LlamaEngine implements Engine {
       if (tokens.hasNext()) {
         outputs++;
         lastOutputEmpty = out.text.isEmpty();
-        return out.text;
+        String text = stops.accept(out.text);
+        if (stops.stopped()) {
+          close();
+          completion = new Completion(FinishReason.STOP, promptTokens, outputs);
+          return text.isEmpty() ? null : text;
+        }
+        return text;
       }
-      completion = finish(outputs, lastOutputEmpty, sampling, promptTokens);
-      return out.text.isEmpty() ? null : out.text; // the closing result carries no text in stream mode
+      // the closing result carries no text in stream mode; whatever was held back goes out now
+      String text = stops.accept(out.text);
+      completion = stops.stopped() ? new Completion(FinishReason.STOP, promptTokens, outputs)
+          : finish(outputs, lastOutputEmpty, sampling.maxTokens(), promptTokens);
+      text += stops.flush();
+      return text.isEmpty() ? null : text;
     }
 
     @Override
@@ -253,15 +275,15 @@ public final class LlamaEngine implements Engine {
    * token ending in an incomplete UTF-8 sequence is held back and sent with the next one, and the
    * closing result carries no token. An end-of-sequence token arrives as an empty output; a
    * token budget that ran out ends on the last token's text (or on nothing, when every token was
-   * held back). So: {@code outputs} reaching the budget, or a last output that is not empty (when
-   * no stop strings could explain it), means {@code length} with exactly {@code maxTokens}
-   * generated; otherwise {@code stop}, with {@code outputs}
-   * as the count (held-back tokens make it a slight undercount).
+   * held back). So: {@code outputs} reaching the budget, or a last output that is not empty,
+   * means {@code length} with exactly {@code maxTokens} generated; otherwise {@code stop}, with
+   * {@code outputs} as the count (held-back tokens make it a slight undercount). Stop strings
+   * never end the binding's stream (they are matched in Java, and a match is reported directly).
    */
-  static Completion finish(int outputs, boolean lastOutputEmpty, SamplingParams sampling, int promptTokens) {
-    boolean length = outputs >= sampling.maxTokens() || (!lastOutputEmpty && sampling.stop().isEmpty());
+  static Completion finish(int outputs, boolean lastOutputEmpty, int maxTokens, int promptTokens) {
+    boolean length = outputs >= maxTokens || !lastOutputEmpty;
     return length
-        ? new Completion(FinishReason.LENGTH, promptTokens, sampling.maxTokens())
+        ? new Completion(FinishReason.LENGTH, promptTokens, maxTokens)
         : new Completion(FinishReason.STOP, promptTokens, outputs);
   }
 

@@ -18,7 +18,7 @@ import java.util.OptionalLong;
 public record SamplingParams(
     int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop) {
   /** The most stop strings a request may carry. */
-  public static final int MAX_STOP_STRINGS = 4;
+  public static final int MAX_STOP_STRINGS = io.infermesh.models.stop.StopStrings.MAX_COUNT;
 
   public SamplingParams {
     requireNonNull(seed, "seed");

@@ -4,6 +4,7 @@ import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.engine.Priority;
 import io.infermesh.edge.engine.Role;
 import io.infermesh.edge.engine.SamplingParams;
+import io.infermesh.models.stop.StopStrings;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -82,18 +83,19 @@ public final class RequestValidator {
     float temperature = DEFAULT_TEMPERATURE;
     if (sampling.temperature() != null) {
       double t = sampling.temperature();
-      if (!(t >= 0 && t <= 2)) {
+      temperature = (float) t; // checked as the engine will see it: a float
+      if (!(temperature >= 0 && temperature <= 2)) {
         throw EdgeException.invalid("temperature", "temperature: must be between 0 and 2, got " + t);
       }
-      temperature = (float) t;
     }
     float topP = DEFAULT_TOP_P;
     if (sampling.topP() != null) {
       double p = sampling.topP();
-      if (!(p > 0 && p <= 1)) {
-        throw EdgeException.invalid("top_p", "top_p: must be greater than 0 and at most 1, got " + p);
+      topP = (float) p; // a positive double below Float.MIN_VALUE becomes 0: refuse it, as the engine would
+      if (!(topP > 0 && topP <= 1)) {
+        throw EdgeException.invalid("top_p", "top_p: must be greater than 0 and at most 1"
+            + (p > 0 && topP == 0 ? " (the smallest usable value is " + Float.MIN_VALUE + ")" : "") + ", got " + p);
       }
-      topP = (float) p;
     }
     int topK = 0;
     if (sampling.topK() != null) {
@@ -103,15 +105,9 @@ public final class RequestValidator {
       }
     }
     List<String> stop = sampling.stop();
-    if (stop.size() > SamplingParams.MAX_STOP_STRINGS) {
-      throw EdgeException.invalid("stop", "stop: at most " + SamplingParams.MAX_STOP_STRINGS
-          + " stop sequences are allowed, got " + stop.size());
-    }
-    for (int i = 0; i < stop.size(); i++) {
-      if (stop.get(i).isEmpty()) {
-        throw EdgeException.invalid("stop", "stop[" + i + "]: must not be empty");
-      }
-    }
+    StopStrings.check(stop).ifPresent(p -> {
+      throw EdgeException.invalid("stop", p.field("stop") + ": " + p.reason());
+    });
     OptionalLong seed = sampling.seed() == null ? OptionalLong.empty() : OptionalLong.of(sampling.seed());
     // An unset max_tokens is a placeholder 1 until fitToContext knows the prompt length.
     return new SamplingParams(maxTokens == 0 ? 1 : maxTokens, temperature, topP, topK, seed, stop);
