@@ -31,6 +31,7 @@ import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RequestValidator;
+import io.infermesh.edge.serve.RoutingHints;
 import io.infermesh.edge.serve.SamplingRequest;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
@@ -284,6 +285,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     Optional<Duration> timeout = deadline == null ? Optional.empty()
         : Optional.of(Duration.ofNanos(Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS))));
     Map<String, String> hints = request.getHintsMap();
+    hints.forEach((name, value) -> RoutingHints.check("hints.", name, value)); // fail closed
     if (request.getPriority() != io.infermesh.api.v1.Priority.PRIORITY_UNSPECIFIED) {
       hints = new HashMap<>(hints);
       hints.put(RequestValidator.PRIORITY_HINT, switch (request.getPriority()) {

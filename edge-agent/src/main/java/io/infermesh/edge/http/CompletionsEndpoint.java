@@ -18,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -45,7 +44,6 @@ import org.slf4j.LoggerFactory;
  */
 final class CompletionsEndpoint {
   private static final Logger log = LoggerFactory.getLogger(CompletionsEndpoint.class);
-  private static final List<String> HINT_HEADERS = List.of("require", "privacy", "priority");
   static final String REQUEST_ID_ATTRIBUTE = "infermesh.request-id";
 
   private final CompletionService service;
@@ -78,7 +76,9 @@ final class CompletionsEndpoint {
     }
     Tenant tenant = service.authenticate(ctx.header("Authorization"));
     OpenAiRequests.Parsed parsed;
+    InfermeshHeaders.Parsed headers;
     try {
+      headers = InfermeshHeaders.read(ctx.req());
       requireJson(ctx);
       byte[] body = readBody(ctx);
       parsed = operation == Operation.CHAT ? OpenAiRequests.chat(body, requestId) : OpenAiRequests.text(body, requestId);
@@ -89,7 +89,7 @@ final class CompletionsEndpoint {
       service.rejected(EdgeException.Kind.INVALID_ARGUMENT);
       throw e;
     }
-    try (CompletionStream stream = service.open(withHeaderHints(parsed.request(), ctx), tenant)) {
+    try (CompletionStream stream = service.open(withHeaderHints(parsed.request(), headers), tenant)) {
       Served served = stream.served();
       ctx.attribute(REQUEST_ID_ATTRIBUTE, served.requestId());
       ctx.header("x-request-id", served.requestId());
@@ -113,28 +113,13 @@ final class CompletionsEndpoint {
   }
 
   /**
-   * Routing hints sent as headers: {@code x-infermesh-require: core}, {@code x-infermesh-privacy:
-   * local-only}, {@code x-infermesh-priority: high|normal|low} (the admission class), and {@code
-   * x-infermesh-budget-ms} (the caller's latency budget).
+   * Routing hints sent as headers ({@link InfermeshHeaders}: {@code x-infermesh-require}, {@code
+   * -privacy}, {@code -priority}, {@code -budget-ms}), checked strictly.
    */
-  private static CompletionRequest withHeaderHints(CompletionRequest r, Context ctx) {
+  private static CompletionRequest withHeaderHints(CompletionRequest r, InfermeshHeaders.Parsed headers) {
     Map<String, String> hints = new HashMap<>(r.hints());
-    for (String name : HINT_HEADERS) {
-      String v = ctx.header("x-infermesh-" + name);
-      if (v != null && !v.isBlank()) {
-        hints.put(name, v.trim().toLowerCase(Locale.ROOT));
-      }
-    }
-    Optional<Duration> timeout = r.timeout();
-    String budget = ctx.header("x-infermesh-budget-ms");
-    if (budget != null) {
-      try {
-        timeout = Optional.of(Duration.ofMillis(Long.parseLong(budget.trim())));
-      } catch (NumberFormatException e) {
-        throw EdgeException.invalid(null, "x-infermesh-budget-ms: must be a whole number of milliseconds, got '"
-            + budget + "'");
-      }
-    }
+    hints.putAll(headers.hints());
+    Optional<Duration> timeout = headers.budget().isPresent() ? headers.budget() : r.timeout();
     if (hints.equals(r.hints()) && timeout.equals(r.timeout())) {
       return r;
     }

@@ -82,6 +82,7 @@ public final class HttpApi implements AutoCloseable {
     app.post("/v1/completions", ctx -> inFlight.run(() -> completions.text(ctx)));
     app.get("/v1/models", ctx -> {
       service.authenticate(ctx.header("Authorization"));
+      InfermeshHeaders.read(ctx.req()); // fail closed here too
       ObjectNode root = JSON.createObjectNode();
       root.put("object", "list");
       ArrayNode data = root.putArray("data");
@@ -90,6 +91,7 @@ public final class HttpApi implements AutoCloseable {
     });
     app.get("/v1/models/{model}", ctx -> {
       service.authenticate(ctx.header("Authorization"));
+      InfermeshHeaders.read(ctx.req());
       String name = ctx.pathParam("model");
       Optional<ModelInfo> m = service.model().filter(info -> info.name().equals(name));
       if (m.isEmpty()) {

@@ -148,6 +148,7 @@ public final class CompletionService {
       }
       ModelInfo info = e.info();
       checkModel(request.model(), info, config.routing().coreModels());
+      RoutingHints.checkConflicts(request.hints(), request.model(), info, config.routing().coreModels());
       modelTag = info.name();
       boolean chat = request.operation() == Operation.CHAT;
       if (chat) {

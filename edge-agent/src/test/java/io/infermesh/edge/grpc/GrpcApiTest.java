@@ -225,7 +225,7 @@ class GrpcApiTest {
             ChatMessage.newBuilder().setRole("user"))).build(), Status.Code.INVALID_ARGUMENT,
             "messages[0].content: must not be empty for a user message"),
         new Case("unknown priority hint", ok.toBuilder().putHints("priority", "urgent").build(),
-            Status.Code.INVALID_ARGUMENT, "priority: must be high, normal or low, got 'urgent'"),
+            Status.Code.INVALID_ARGUMENT, "hints.priority: must be high, normal or low, got 'urgent'"),
         new Case("max_tokens zero", ok.toBuilder().setSampling(s.toBuilder().setMaxTokens(0)).build(),
             Status.Code.INVALID_ARGUMENT, "max_tokens: must be at least 1, got 0"),
         new Case("max_tokens beyond the context", ok.toBuilder().setSampling(s.toBuilder().setMaxTokens(100000)).build(),
