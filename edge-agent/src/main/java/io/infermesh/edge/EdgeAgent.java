@@ -324,8 +324,7 @@ public final class EdgeAgent implements AutoCloseable {
       String httpHost = exposedHost("http", config.http().host(), keys.enabled());
       HttpApi http;
       try {
-        http = HttpApi.start(service, registry::scrape, config.http(), httpHost,
-            config.admission().requestTimeout().plusSeconds(30), clock);
+        http = HttpApi.start(service, registry::scrape, config.http(), httpHost, config.limits(), clock);
       } catch (RuntimeException e) {
         throw new IOException("http: cannot listen on " + httpHost + ":" + config.http().port() + ": "
             + e.getMessage(), e);

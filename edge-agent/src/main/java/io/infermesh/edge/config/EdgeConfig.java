@@ -28,10 +28,11 @@ import java.util.regex.Pattern;
  * @param escalation the core to escalate to over mTLS gRPC (none by default)
  * @param routing the router's rules and difficulty threshold
  * @param consul registration in the local Consul agent (off by default)
+ * @param limits the front door's bounds on what one client may send and hold
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-    Escalation escalation, Routing routing, Consul consul) {
+    Escalation escalation, Routing routing, Consul consul, Limits limits) {
 
   public EdgeConfig {
     requireNonNull(node, "node");
@@ -45,6 +46,14 @@ public record EdgeConfig(
     requireNonNull(escalation, "escalation");
     requireNonNull(routing, "routing");
     requireNonNull(consul, "consul");
+    requireNonNull(limits, "limits");
+  }
+
+  /** A configuration with the default {@link Limits}. */
+  public EdgeConfig(
+      Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
+      Escalation escalation, Routing routing, Consul consul) {
+    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul, Limits.DEFAULT);
   }
 
   /** A configuration that does not register in Consul. */
@@ -75,13 +84,13 @@ public record EdgeConfig(
 
   /** This configuration with {@code model} replaced. */
   public EdgeConfig withModel(Model newModel) {
-    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code http.port} replaced (the {@code --http-port} flag). */
   public EdgeConfig withHttpPort(int port) {
     return new EdgeConfig(node, model, new Http(http.host, port, http.maxBodyBytes, http.streamFlushInterval), grpc,
-        admission, cache, auth, shutdown, escalation, routing, consul);
+        admission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code http.host} replaced (the address the OpenAI API binds). */
@@ -92,47 +101,53 @@ public record EdgeConfig(
 
   /** This configuration with {@code grpc.port} replaced (the {@code --grpc-port} flag). */
   public EdgeConfig withGrpcPort(int port) {
-    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code grpc} replaced. */
   public EdgeConfig withGrpc(Grpc newGrpc) {
-    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code admission} replaced. */
   public EdgeConfig withAdmission(Admission newAdmission) {
-    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code cache} replaced. */
   public EdgeConfig withCache(Cache newCache) {
-    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code auth} replaced. */
   public EdgeConfig withAuth(Auth newAuth) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code escalation} replaced. */
   public EdgeConfig withEscalation(Escalation newEscalation) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, newEscalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, newEscalation, routing, consul, limits);
   }
 
   /** This configuration with {@code routing} replaced. */
   public EdgeConfig withRouting(Routing newRouting) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, newRouting, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, newRouting, consul, limits);
   }
 
   /** This configuration with {@code consul} replaced. */
   public EdgeConfig withConsul(Consul newConsul) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, newConsul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, newConsul, limits);
+  }
+
+  /** This configuration with {@code limits} replaced. */
+  public EdgeConfig withLimits(Limits newLimits) {
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
+        newLimits);
   }
 
   /** This configuration with {@code shutdown} replaced. */
   public EdgeConfig withShutdown(Shutdown newShutdown) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown, escalation, routing, consul, limits);
   }
 
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");

@@ -69,8 +69,10 @@ public final class EdgeConfigLoader {
     Escalation escalation = escalation(root.section("escalation"), baseDirectory);
     Routing routing = routing(root.section("routing"), baseDirectory);
     Consul consul = consul(root.section("consul"));
+    Limits limits = limits(root.section("limits"));
     root.finish();
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
+        limits);
   }
 
   private static EdgeConfig.Node node(YamlSection s) {
@@ -187,6 +189,18 @@ public final class EdgeConfigLoader {
         s.integer("max_attempts", d.maxAttempts()), failureRate, window, openFor, s.bool("fallback", d.fallback()));
     s.finish();
     return e;
+  }
+
+  private static Limits limits(YamlSection s) {
+    Limits d = Limits.DEFAULT;
+    Limits limits = new Limits(
+        s.integer("max_messages", d.maxMessages()),
+        s.bytes("max_input_bytes", d.maxInputBytes()),
+        s.duration("header_timeout", d.headerTimeout()),
+        s.duration("idle_timeout", d.idleTimeout()),
+        s.integer("max_connections", d.maxConnections()));
+    s.finish();
+    return limits;
   }
 
   private static Consul consul(YamlSection s) {

@@ -10,9 +10,7 @@ import io.infermesh.edge.serve.RequestValidator;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
 import io.javalin.http.Context;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -244,24 +242,8 @@ final class CompletionsEndpoint {
     }
   }
 
-  private byte[] readBody(Context ctx) throws IOException {
-    long declared = ctx.req().getContentLengthLong();
-    if (declared > maxBodyBytes) {
-      throw new HttpProblem(413, null, "body: the request body is " + declared + " bytes, more than the limit of "
-          + maxBodyBytes + " bytes");
-    }
-    ByteArrayOutputStream body = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
-    byte[] buffer = new byte[8192];
-    try (InputStream in = ctx.req().getInputStream()) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        if (body.size() + n > maxBodyBytes) {
-          throw new HttpProblem(413, null, "body: the request body is larger than the limit of " + maxBodyBytes
-              + " bytes");
-        }
-        body.write(buffer, 0, n);
-      }
-    }
-    return body.toByteArray();
+  private byte[] readBody(Context ctx) {
+    return FrontDoor.readBody(ctx.req(), maxBodyBytes);
   }
 
   private static String responseId(Operation operation) {

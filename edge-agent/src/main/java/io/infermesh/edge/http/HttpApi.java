@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.Limits;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
 import io.javalin.Javalin;
@@ -54,7 +55,18 @@ public final class HttpApi implements AutoCloseable {
    */
   public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
       String host, Duration idleTimeout, Clock clock) {
+    return start(service, metrics, settings, host, Limits.DEFAULT.withTimeouts(Limits.DEFAULT.headerTimeout(),
+        idleTimeout), clock);
+  }
+
+  /**
+   * Starts serving on {@code host} and {@code settings.port()} (port 0 picks a free one), with the
+   * front door's connection bounds ({@link FrontDoor}: timeouts, connection limit, JSON errors).
+   */
+  public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
+      String host, Limits limits, Clock clock) {
     requireNonNull(service, "service");
+    requireNonNull(limits, "limits");
     requireNonNull(metrics, "metrics");
     requireNonNull(settings, "settings");
     requireNonNull(clock, "clock");
@@ -68,16 +80,18 @@ public final class HttpApi implements AutoCloseable {
       config.startupWatcherEnabled = false;
       config.http.disableCompression();
       config.http.maxRequestSize = maxBodyBytes;
+      config.jetty.modifyServer(server -> FrontDoor.guard(server, limits));
       config.jetty.addConnector((server, httpConfig) -> {
         httpConfig.setSendServerVersion(false);
         ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
         connector.setHost(host);
         connector.setPort(port);
-        connector.setIdleTimeout(idleTimeout.toMillis());
+        FrontDoor.guard(connector, limits);
         return connector;
       });
     });
     InFlight inFlight = new InFlight();
+    app.before(FrontDoor::refuseConnect);
     app.post("/v1/chat/completions", ctx -> inFlight.run(() -> completions.chat(ctx)));
     app.post("/v1/completions", ctx -> inFlight.run(() -> completions.text(ctx)));
     app.get("/v1/models", ctx -> {

@@ -28,7 +28,7 @@ import java.util.Optional;
  * Stateless; thread-safe.
  */
 final class OpenAiRequests {
-  private static final ObjectMapper JSON = JsonMapper.builder().build();
+  private static final ObjectMapper JSON = JsonMapper.builder(JsonLimits.factory()).build();
 
   /** A parsed request and the HTTP-only options that shape the response. */
   record Parsed(CompletionRequest request, boolean stream, boolean includeUsage) {}

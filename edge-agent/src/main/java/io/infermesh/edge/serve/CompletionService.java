@@ -149,6 +149,7 @@ public final class CompletionService {
       ModelInfo info = e.info();
       checkModel(request.model(), info, config.routing().coreModels());
       RoutingHints.checkConflicts(request.hints(), request.model(), info, config.routing().coreModels());
+      InputLimits.check(request, config.limits()); // before anything renders, tokenizes or copies the input
       modelTag = info.name();
       boolean chat = request.operation() == Operation.CHAT;
       if (chat) {
