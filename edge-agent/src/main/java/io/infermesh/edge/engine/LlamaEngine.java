@@ -57,16 +57,18 @@ public final class LlamaEngine implements Engine {
   private final ModelInfo info;
   private final ChatTemplate template;
   private final boolean addBos;
+  private final int maxTokenBytes; // see GgufFacts; 0 when unknown
   private static final int PUMP_DRAIN_SECONDS = 5;
   private final AtomicBoolean closed = new AtomicBoolean();
   // one pump per running generation; admission bounds how many run, so no bound is needed here
   private final ExecutorService pumps = Executors.newCachedThreadPool(new PumpThreads());
 
-  private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos) {
+  private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos, int maxTokenBytes) {
     this.model = model;
     this.info = info;
     this.template = template;
     this.addBos = addBos;
+    this.maxTokenBytes = maxTokenBytes;
   }
 
   /**
@@ -112,12 +114,17 @@ public final class LlamaEngine implements Engine {
     log.info("loaded model {} ({}, sha256 {}) in {} ms: context {} x {} slots, {} threads, chat template {}",
         info.name(), path.getFileName(), info.version(), (System.nanoTime() - started) / 1_000_000,
         config.contextSize(), config.parallel(), threads, template.name());
-    return new LlamaEngine(model, info, template, facts.addBos());
+    return new LlamaEngine(model, info, template, facts.addBos(), facts.maxTokenBytes());
   }
 
   @Override
   public ModelInfo info() {
     return info;
+  }
+
+  /** The vocabulary's longest token in bytes (0 when unknown): see {@link #rawPrompt}. */
+  int maxTokenBytes() {
+    return maxTokenBytes;
   }
 
   /** The chat template in use. */
@@ -134,9 +141,35 @@ public final class LlamaEngine implements Engine {
     return rawPrompt(template.render(turns));
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A text too long for the context whatever its tokens — more UTF-8 bytes than {@code
+   * context_size} times the vocabulary's longest token — is not tokenized: its count is that lower
+   * bound (already over the context, so it is refused or escalated alike), which keeps a
+   * megabyte of hostile input from costing a megabyte of tokenization. Linear in the text.
+   */
   @Override
   public Prompt rawPrompt(String text) {
-    return new Prompt(text, tokenize(text).length + (addBos ? 1 : 0));
+    int bos = addBos ? 1 : 0;
+    long atLeast = tokensAtLeast(text, maxTokenBytes) + bos;
+    if (atLeast > info.contextSize()) {
+      return new Prompt(text, (int) Math.min(atLeast, Integer.MAX_VALUE));
+    }
+    return new Prompt(text, tokenize(text).length + bos);
+  }
+
+  /** The fewest tokens {@code text} can take when no token covers more than {@code maxTokenBytes} bytes. */
+  static long tokensAtLeast(String text, int maxTokenBytes) {
+    if (maxTokenBytes <= 0) {
+      return 0;
+    }
+    long bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      bytes += c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3; // a surrogate pair: 4
+    }
+    return (bytes + maxTokenBytes - 1) / maxTokenBytes;
   }
 
   @Override

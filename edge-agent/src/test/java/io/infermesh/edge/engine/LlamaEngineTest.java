@@ -216,6 +216,24 @@ class LlamaEngineTest {
   }
 
   @Test
+  void rawPrompt_farLongerThanTheContext_isBoundedWithoutTokenizingAndTheBoundIsSound() {
+    LlamaEngine engine = TinyModel.engine();
+    assertThat(engine.maxTokenBytes()).isPositive();
+    for (String text : List.of("Hello there, how are you today?", "a".repeat(3000), "é€😀 mixed ".repeat(300),
+        "lorem ipsum dolor sit amet ".repeat(100))) {
+      assertThat(LlamaEngine.tokensAtLeast(text, engine.maxTokenBytes())).as(text)
+          .isLessThanOrEqualTo(engine.tokenize(text).length);
+    }
+
+    String huge = "lorem ipsum dolor sit amet ".repeat(40_000); // ~1 MB
+    long started = System.nanoTime();
+    Prompt prompt = engine.rawPrompt(huge);
+
+    assertThat(prompt.tokens()).isGreaterThan(TinyModel.CONTEXT);
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(200)); // tokenizing: ~400 ms
+  }
+
+  @Test
   void foldSeed_isNeverTheRandomSeedMarker() {
     assertThat(LlamaEngine.foldSeed(-1L)).isNotNegative();
     assertThat(LlamaEngine.foldSeed(0xFFFF_FFFFL)).isNotNegative().isNotEqualTo(-1);
