@@ -245,7 +245,8 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
           + "'; leave tenant empty or set it to that");
     }
     if (!TENANT.matcher(requested).matches()) {
-      throw EdgeException.invalid("tenant", "tenant: must be a lower-case DNS label, got '" + requested + "'");
+      throw EdgeException.invalid("tenant", "tenant: must be a lower-case DNS label, got '"
+          + (requested.length() <= 64 ? requested : requested.substring(0, 64) + "…") + "'");
     }
     return new Tenant(requested, 0, 0);
   }

@@ -415,7 +415,7 @@ public final class CompletionService {
         }
       }
     }
-    throw EdgeException.modelNotFound("model: the model '" + requested
+    throw EdgeException.modelNotFound("model: the model '" + RoutingHints.echo(requested) // never echo unbounded input
         + "' does not exist or is not served here; available: " + info.name() + " (aliases: auto, edge)");
   }
 

@@ -74,7 +74,7 @@ public final class RoutingHints {
     }
   }
 
-  /** At most {@value #ECHO_LIMIT} characters of {@code text}, for messages. */
+  /** At most {@value #ECHO_LIMIT} characters of {@code text}, for messages (a status must stay small). */
   static String echo(String text) {
     if (text == null) {
       return "null";

@@ -13,6 +13,7 @@ import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.edge.GrpcTestEdge;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

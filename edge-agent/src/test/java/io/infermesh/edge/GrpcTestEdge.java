@@ -1,4 +1,4 @@
-package io.infermesh.edge.grpc;
+package io.infermesh.edge;
 
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
@@ -6,9 +6,8 @@ import io.grpc.TlsChannelCredentials;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.TestPki;
-import io.infermesh.edge.EdgeAgent;
-import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.Limits;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -18,9 +17,9 @@ import java.util.concurrent.TimeUnit;
  * An edge agent on the tiny model with its gRPC API over TLS (server certificate only, no API
  * keys) and a channel to it: the smallest real setup for tests of what the gRPC API accepts.
  */
-final class GrpcTestEdge implements AutoCloseable {
-  final EdgeAgent agent;
-  final ManagedChannel channel;
+public final class GrpcTestEdge implements AutoCloseable {
+  public final EdgeAgent agent;
+  public final ManagedChannel channel;
 
   private GrpcTestEdge(EdgeAgent agent, ManagedChannel channel) {
     this.agent = agent;
@@ -28,12 +27,18 @@ final class GrpcTestEdge implements AutoCloseable {
   }
 
   /** Starts one, with certificates written under {@code certs}. */
-  static GrpcTestEdge start(Path certs) throws IOException {
+  public static GrpcTestEdge start(Path certs) throws IOException {
+    return start(certs, Limits.DEFAULT);
+  }
+
+  /** Starts one with {@code limits}, with certificates written under {@code certs}. */
+  public static GrpcTestEdge start(Path certs, Limits limits) throws IOException {
     TestPki pki = TestPki.create(certs);
     MeshCredentialFiles files = pki.issue(Role.EDGE, "edge-1");
     EdgeConfig config = TinyModel.config()
         .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(files.certificateChain(),
-            files.privateKey(), Optional.empty(), EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES))));
+            files.privateKey(), Optional.empty(), EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES))))
+        .withLimits(limits);
     EdgeAgent agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", agent.grpcPort().getAsInt(),
         TlsChannelCredentials.newBuilder().trustManager(files.trustBundle().toFile()).build()).build();
