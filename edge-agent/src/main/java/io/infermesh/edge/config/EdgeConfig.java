@@ -49,18 +49,12 @@ public record EdgeConfig(
     requireNonNull(limits, "limits");
   }
 
-  /** A configuration with the default {@link Limits}. */
-  public EdgeConfig(
-      Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-      Escalation escalation, Routing routing, Consul consul) {
-    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul, Limits.DEFAULT);
-  }
-
   /** A configuration that does not register in Consul. */
   public EdgeConfig(
       Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
       Escalation escalation, Routing routing) {
-    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, Consul.DISABLED);
+    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, Consul.DISABLED,
+        Limits.DEFAULT);
   }
 
   /** A configuration without a core (escalation and routing at their defaults). */
@@ -96,7 +90,7 @@ public record EdgeConfig(
   /** This configuration with {@code http.host} replaced (the address the OpenAI API binds). */
   public EdgeConfig withHttpHost(String host) {
     return new EdgeConfig(node, model, new Http(host, http.port, http.maxBodyBytes, http.streamFlushInterval), grpc,
-        admission, cache, auth, shutdown, escalation, routing, consul);
+        admission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code grpc.port} replaced (the {@code --grpc-port} flag). */
