@@ -130,6 +130,44 @@ class FrontDoorBenchmark {
     }
   }
 
+  /**
+   * What matching stop strings costs while generating: 256 greedy tokens on the tiny model with no
+   * stop strings, and with the worst that passes validation (4 of 1 KiB, runs of a letter the
+   * text is full of, never completing), median wall time of {@value #RUNS} runs each, interleaved.
+   */
+  @Test
+  void stopStrings_boundedWorstCase_costsAboutWhatNoneCost() {
+    io.infermesh.edge.engine.LlamaEngine engine = TinyModel.engine();
+    io.infermesh.edge.engine.Prompt prompt = engine.renderChat(java.util.List.of(
+        io.infermesh.edge.engine.ChatMessage.of(io.infermesh.edge.engine.Role.USER, "Say e many times")));
+    java.util.List<String> worst = java.util.List.of("e".repeat(1024), "e".repeat(1023) + "x", " ".repeat(1024),
+        "t".repeat(1023) + "h");
+    long[] none = new long[RUNS];
+    long[] bounded = new long[RUNS];
+    for (int run = -WARMUP; run < RUNS; run++) {
+      long a = generate(engine, prompt, java.util.List.of());
+      long b = generate(engine, prompt, worst);
+      if (run >= 0) {
+        none[run] = a;
+        bounded[run] = b;
+      }
+    }
+    Arrays.sort(none);
+    Arrays.sort(bounded);
+    System.out.printf(Locale.ROOT, "FRONTDOOR STOP 256 tokens: no stop strings %.2f ms, 4 x 1 KiB stop strings %.2f ms"
+        + " (median of %d; ratio %.2f)%n", none[RUNS / 2] / 1e6, bounded[RUNS / 2] / 1e6, RUNS,
+        (double) bounded[RUNS / 2] / none[RUNS / 2]);
+  }
+
+  private static long generate(io.infermesh.edge.engine.LlamaEngine engine, io.infermesh.edge.engine.Prompt prompt,
+      java.util.List<String> stops) {
+    io.infermesh.edge.engine.SamplingParams sampling = new io.infermesh.edge.engine.SamplingParams(256, 0f, 1f, 0,
+        java.util.OptionalLong.of(1), stops);
+    long started = System.nanoTime();
+    engine.generate(prompt, sampling, text -> { }, () -> false);
+    return System.nanoTime() - started;
+  }
+
   /** Parses and opens one request on this thread; returns "accepted" or the refusal's status and param. */
   private static String attempt(EdgeAgent agent, byte[] body) {
     try {
