@@ -17,6 +17,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
@@ -54,7 +55,23 @@ public final class HttpApi implements AutoCloseable {
    */
   public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
       String host, Duration idleTimeout, Clock clock) {
+    return start(service, metrics, settings, host, idleTimeout, clock, Optional.empty());
+  }
+
+  /**
+   * Starts serving as {@link #start(CompletionService, Supplier, EdgeConfig.Http, String, Duration,
+   * Clock)} does, over HTTPS when {@code tls} is present: its context (kept current by its owner, so
+   * new connections get a rotated certificate) and {@code settings.tls()}'s client certificate rule.
+   *
+   * @throws IllegalArgumentException when {@code tls} and {@code settings.tls()} are not both set or both empty
+   */
+  public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
+      String host, Duration idleTimeout, Clock clock, Optional<SSLContext> tls) {
     requireNonNull(service, "service");
+    requireNonNull(tls, "tls");
+    if (tls.isPresent() != settings.secure()) {
+      throw new IllegalArgumentException("an SSL context is needed exactly when http.tls is set");
+    }
     requireNonNull(metrics, "metrics");
     requireNonNull(settings, "settings");
     requireNonNull(clock, "clock");
@@ -70,7 +87,9 @@ public final class HttpApi implements AutoCloseable {
       config.http.maxRequestSize = maxBodyBytes;
       config.jetty.addConnector((server, httpConfig) -> {
         httpConfig.setSendServerVersion(false);
-        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+        ServerConnector connector = tls.isPresent()
+            ? HttpsConnector.create(server, httpConfig, tls.get(), settings.tls().get().clientAuth())
+            : new ServerConnector(server, new HttpConnectionFactory(httpConfig));
         connector.setHost(host);
         connector.setPort(port);
         connector.setIdleTimeout(idleTimeout.toMillis());
