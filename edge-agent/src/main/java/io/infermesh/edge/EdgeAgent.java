@@ -3,6 +3,7 @@ package io.infermesh.edge;
 import static java.util.Objects.requireNonNull;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.infermesh.certs.ReloadingSslContext;
 import io.infermesh.certs.Role;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
@@ -18,7 +19,6 @@ import io.infermesh.edge.escalate.CoreClient;
 import io.infermesh.edge.grpc.GrpcApi;
 import io.infermesh.edge.http.HttpApi;
 import io.infermesh.edge.http.HttpBindAddress;
-import io.infermesh.certs.ReloadingSslContext;
 import io.infermesh.edge.metrics.EdgeMetrics;
 import io.infermesh.edge.route.DifficultyScorer;
 import io.infermesh.edge.route.EdgeLoad;
