@@ -3,11 +3,11 @@ package io.infermesh.core.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.node.config.Durations;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.Iterator;
 import java.util.Set;
 
@@ -197,25 +197,12 @@ public final class CoreConfigLoader {
     return parseDuration(key, v.asText());
   }
 
-  /** {@code 250ms}, {@code 10s}, {@code 2m}, {@code 1h}, or ISO-8601 ({@code PT10S}). */
+  /** A duration in the mesh's one grammar ({@link Durations}); errors name {@code key}. */
   public static Duration parseDuration(String key, String text) {
-    String t = text.trim();
     try {
-      if (t.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2).trim()));
-      }
-      if (t.endsWith("s")) {
-        return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1).trim()));
-      }
-      if (t.endsWith("m")) {
-        return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1).trim()));
-      }
-      if (t.endsWith("h")) {
-        return Duration.ofHours(Long.parseLong(t.substring(0, t.length() - 1).trim()));
-      }
-      return Duration.parse(t);
-    } catch (NumberFormatException | DateTimeParseException e) {
-      throw new ConfigException(key, "must be a duration like 500ms, 10s or 2m, got '" + text + "'");
+      return Durations.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key, e.getMessage());
     }
   }
 

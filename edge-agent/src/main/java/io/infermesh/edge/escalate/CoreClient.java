@@ -102,7 +102,10 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .automaticTransitionFromOpenToHalfOpenEnabled(true)
         .permittedNumberOfCallsInHalfOpenState(Math.max(1, Math.min(3, config.window())))
         .build());
-    breaker.getEventPublisher().onStateTransition(e -> log.info("core circuit {}", e.getStateTransition()));
+    breaker.getEventPublisher().onStateTransition(e -> {
+      log.info("core circuit {}", e.getStateTransition());
+      reconnectAfter(e.getStateTransition().getToState(), channel);
+    });
     log.info("escalating to the core at {}{} as {}", target, via, tls.identity());
     return new CoreClient(channel, breaker, tls, node, config);
   }
@@ -127,6 +130,22 @@ public final class CoreClient implements Escalator, AutoCloseable {
       return Map.of("methodConfig", List.of(method), "loadBalancingConfig", List.of(Map.of("round_robin", Map.of())));
     }
     return Map.of("methodConfig", List.of(method));
+  }
+
+  /**
+   * Makes the calls that follow an open circuit use a new connection. A partitioned link leaves the
+   * connection open but dead (nothing arrives, nothing fails until a deadline), and TCP keeps
+   * retransmitting into it with a backoff that grows to tens of seconds: after the heal, the trial
+   * calls of a half-open circuit would still sit on it. So when the circuit opens, the channel goes
+   * idle (calls in flight carry on; the next call connects afresh), and when it half-opens, any
+   * reconnect backoff is dropped so the trial calls connect at once.
+   */
+  static void reconnectAfter(CircuitBreaker.State to, ManagedChannel channel) {
+    if (to == CircuitBreaker.State.OPEN || to == CircuitBreaker.State.FORCED_OPEN) {
+      channel.enterIdle();
+    } else if (to == CircuitBreaker.State.HALF_OPEN) {
+      channel.resetConnectBackoff();
+    }
   }
 
   @Override

@@ -5,9 +5,9 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Limits;
+import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
 import io.javalin.Javalin;
@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
@@ -51,22 +52,40 @@ public final class HttpApi implements AutoCloseable {
    * @param settings port, body limit and SSE flush interval ({@code settings.host()} is not used:
    *     the caller decides the bind address)
    * @param host the address to bind
-   * @param idleTimeout how long a connection may stay silent (longer than a request may queue)
+   * @param idleTimeout how long a connection may stay silent (a request being answered is not affected)
    */
   public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
       String host, Duration idleTimeout, Clock clock) {
-    return start(service, metrics, settings, host, Limits.DEFAULT.withTimeouts(Limits.DEFAULT.headerTimeout(),
-        idleTimeout), clock);
+    return start(service, metrics, settings, host, idleTimeout, clock, Optional.empty());
   }
 
   /**
-   * Starts serving on {@code host} and {@code settings.port()} (port 0 picks a free one), with the
-   * front door's connection bounds ({@link FrontDoor}: timeouts, connection limit, JSON errors).
+   * Starts serving as {@link #start(CompletionService, Supplier, EdgeConfig.Http, String, Duration,
+   * Clock)} does, over HTTPS when {@code tls} is present: its context (kept current by its owner, so
+   * new connections get a rotated certificate) and {@code settings.tls()}'s client certificate rule.
+   *
+   * @throws IllegalArgumentException when {@code tls} and {@code settings.tls()} are not both set or both empty
    */
   public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
-      String host, Limits limits, Clock clock) {
+      String host, Duration idleTimeout, Clock clock, Optional<SSLContext> tls) {
+    return start(service, metrics, settings, host, Limits.DEFAULT.withTimeouts(Limits.DEFAULT.headerTimeout(),
+        idleTimeout), clock, tls);
+  }
+
+  /**
+   * Starts serving as above, with the front door's connection bounds ({@link FrontDoor}: header
+   * and idle timeouts, the connection limit, Jetty's errors as OpenAI JSON) from {@code limits}.
+   *
+   * @throws IllegalArgumentException when {@code tls} and {@code settings.tls()} are not both set or both empty
+   */
+  public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
+      String host, Limits limits, Clock clock, Optional<SSLContext> tls) {
     requireNonNull(service, "service");
     requireNonNull(limits, "limits");
+    requireNonNull(tls, "tls");
+    if (tls.isPresent() != settings.secure()) {
+      throw new IllegalArgumentException("an SSL context is needed exactly when http.tls is set");
+    }
     requireNonNull(metrics, "metrics");
     requireNonNull(settings, "settings");
     requireNonNull(clock, "clock");
@@ -83,7 +102,9 @@ public final class HttpApi implements AutoCloseable {
       config.jetty.modifyServer(server -> FrontDoor.guard(server, limits));
       config.jetty.addConnector((server, httpConfig) -> {
         httpConfig.setSendServerVersion(false);
-        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+        ServerConnector connector = tls.isPresent()
+            ? HttpsConnector.create(server, httpConfig, tls.get(), settings.tls().get().clientAuth())
+            : new ServerConnector(server, new HttpConnectionFactory(httpConfig));
         connector.setHost(host);
         connector.setPort(port);
         FrontDoor.guard(connector, limits);

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -90,9 +91,9 @@ public final class ConsulRegistration implements AutoCloseable {
   private volatile boolean registered;
   // @GuardedBy("this") for writes: the utilization the agent holds (rounded), NaN before the first registration
   private volatile double published = Double.NaN;
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private Boolean reported; // the status last reported, null before the first report
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private int failures;
   // @GuardedBy("this") for writes; read without the lock by utilization(), which must never block
   private volatile boolean closed;
