@@ -132,6 +132,22 @@ public final class ServedModel implements AutoCloseable {
     return runner;
   }
 
+  /**
+   * Whether this model can report log-probabilities: when it runs whole on this node (a pipeline's
+   * last stage samples on another node and sends back only token ids).
+   */
+  public boolean reportsLogprobs() {
+    return runner instanceof ModelRunner;
+  }
+
+  /**
+   * The log-probabilities of {@code requestId}'s last token (see {@link ModelRunner#lastLogprobs});
+   * call from its listener only, on the batch loop's thread.
+   */
+  public java.util.Optional<io.infermesh.core.engine.TokenLogprobs> lastLogprobs(String requestId) {
+    return runner instanceof ModelRunner r ? r.lastLogprobs(requestId) : java.util.Optional.empty();
+  }
+
   public String device() {
     return model.device().toString();
   }

@@ -16,6 +16,7 @@ import io.infermesh.api.v1.ModelInfo;
 import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
+import io.infermesh.api.v1.TokenLogprob;
 import io.infermesh.api.v1.Usage;
 import io.infermesh.core.lifecycle.ModelHost;
 import io.infermesh.core.lifecycle.ServedModel;
@@ -102,7 +103,12 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
           "model '" + name + "' is not served here (serving '" + model.name() + "')");
     }
     Priority priority = RequestValidator.priority(request);
-    io.infermesh.core.engine.SamplingParams sampling = RequestValidator.sampling(request.getSampling());
+    io.infermesh.core.engine.SamplingParams sampling =
+        RequestValidator.sampling(request.getSampling(), model.config().vocabSize());
+    if (sampling.logprobs() && !model.reportsLogprobs()) {
+      throw new RequestValidator.InvalidField("sampling.logprobs",
+          "is not supported by a pipelined model (its last stage returns token ids only)");
+    }
     int[] prompt = switch (request.getInputCase()) {
       case PROMPT -> {
         if (request.getPrompt().isEmpty()) {
@@ -126,7 +132,8 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
         .setModel(model.name()).setModelVersion(model.version()).setRoute(Route.ROUTE_CORE)
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
-    Streamer streamer = new Streamer(requestId, model, out, servedBy, request.getSampling().getStopList(), priority);
+    Streamer streamer = new Streamer(requestId, model, out, servedBy, request.getSampling().getStopList(), priority,
+        sampling.logprobs());
     out.setOnCancelHandler(() -> model.loop().cancel(requestId));
     Admission a = model.loop().submit(g, streamer);
     if (a instanceof Admission.Rejected r) {
@@ -149,12 +156,15 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private final Priority priority;
     private final long startNanos = System.nanoTime();
     private final List<Integer> pendingIds = new java.util.ArrayList<>(); // tokens whose text is not sent yet
+    private final boolean logprobs;
+    private final List<TokenLogprob> pendingLogprobs = new ArrayList<>(); // theirs, when asked for
     private long firstTokenNanos;
     private boolean first = true;
 
     Streamer(String requestId, ServedModel model, ServerCallStreamObserver<GenerateChunk> out, ServedBy servedBy,
-        List<String> stopStrings, Priority priority) {
+        List<String> stopStrings, Priority priority, boolean logprobs) {
       this.requestId = requestId;
+      this.logprobs = logprobs;
       this.model = model;
       this.out = out;
       this.servedBy = servedBy;
@@ -178,10 +188,14 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         model.loop().cancel(requestId); // finishes as CANCELLED; reported as STOP below
       }
       pendingIds.add(token);
+      if (logprobs) {
+        model.lastLogprobs(requestId).ifPresent(lp -> pendingLogprobs.add(Logprobs.toWire(lp, model.tokenizer())));
+      }
       if (!out.isCancelled() && (!text.isEmpty() || first)) {
         GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setText(text)
-            .addAllTokenIds(pendingIds);
+            .addAllTokenIds(pendingIds).addAllLogprobs(pendingLogprobs);
         pendingIds.clear();
+        pendingLogprobs.clear();
         if (first) {
           c.setServedBy(servedBy);
           first = false;
@@ -213,7 +227,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
       }
       String tail = stops.accept(decoder.flush()) + stops.flush();
       out.onNext(GenerateChunk.newBuilder().setRequestId(requestId).setText(tail).addAllTokenIds(pendingIds)
-          .setFinishReason(finish)
+          .addAllLogprobs(pendingLogprobs).setFinishReason(finish)
           .setUsage(Usage.newBuilder().setPromptTokens(promptTokens).setCompletionTokens(completionTokens))
           .setServedBy(servedBy).build());
       out.onCompleted();
