@@ -448,6 +448,7 @@ public final class EdgeAgent implements AutoCloseable {
           : Threshold.fixed(r.threshold());
       return MeshRouter.builder()
           .coreModels(Set.copyOf(r.coreModels()))
+          .listedCoreModels(escalator::coreModelNames)
           .localOnlyTenants(Set.copyOf(r.localOnlyTenants()))
           .scorer(scorer)
           .threshold(threshold)

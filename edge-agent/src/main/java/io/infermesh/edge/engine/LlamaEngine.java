@@ -180,6 +180,7 @@ public final class LlamaEngine implements Engine {
         .setCachePrompt(true);
     // Never call setNProbs here: it aborts the JVM in this binding.
     sampling.seed().ifPresent(seed -> params.setSeed(foldSeed(seed)));
+    applyPenalties(params, sampling.penalties());
     if (!sampling.stop().isEmpty()) {
       params.setStopStrings(sampling.stop().toArray(String[]::new));
     }
@@ -263,6 +264,21 @@ public final class LlamaEngine implements Engine {
     return length
         ? new Completion(FinishReason.LENGTH, promptTokens, sampling.maxTokens())
         : new Completion(FinishReason.STOP, promptTokens, outputs);
+  }
+
+  /**
+   * OpenAI's penalties map one to one onto llama.cpp's sampler ({@code presence_penalty}, {@code
+   * frequency_penalty}, {@code logit_bias} by token id). llama.cpp counts the last 64 tokens of the
+   * slot ({@code penalty_last_n}), OpenAI the whole completion: the same for answers up to 64 tokens.
+   */
+  static void applyPenalties(InferenceParameters params, Penalties penalties) {
+    if (!penalties.active()) {
+      return;
+    }
+    params.setPresencePenalty(penalties.presence()).setFrequencyPenalty(penalties.frequency());
+    if (!penalties.logitBias().isEmpty()) {
+      params.setTokenIdBias(penalties.logitBias());
+    }
   }
 
   /** llama.cpp seeds are 32-bit and 0xFFFFFFFF means "random": fold into the non-negative ints. */

@@ -24,10 +24,12 @@ import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Operation;
+import io.infermesh.edge.serve.RemoteModel;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +57,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
   private final MeshTls tls;
   private final EdgeConfig.Node node;
   private final Escalation config;
+  private final CoreCatalog catalog;
 
   private CoreClient(ManagedChannel channel, CircuitBreaker breaker, MeshTls tls, EdgeConfig.Node node,
       Escalation config) {
@@ -64,6 +67,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
     this.tls = tls;
     this.node = node;
     this.config = config;
+    this.catalog = new CoreCatalog(stub, System::nanoTime);
   }
 
   /**
@@ -167,6 +171,16 @@ public final class CoreClient implements Escalator, AutoCloseable {
   }
 
   @Override
+  public List<RemoteModel> coreModels() {
+    return catalog.models();
+  }
+
+  @Override
+  public Set<String> coreModelNames() {
+    return catalog.names();
+  }
+
+  @Override
   public CompletionStream escalate(Call call) {
     GenerateRequest request = toGenerateRequest(call);
     CoreStream stream = new CoreStream(call, breaker, config.fallback() ? call.fallback() : null);
@@ -184,6 +198,14 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .setTopK(s.topK())
         .addAllStop(s.stop());
     s.seed().ifPresent(sampling::setSeed);
+    if (s.penalties().active()) {
+      sampling.setPresencePenalty(s.penalties().presence()).setFrequencyPenalty(s.penalties().frequency())
+          .putAllLogitBias(s.penalties().logitBias());
+    }
+    Integer topLogprobs = r.sampling().topLogprobs();
+    if (topLogprobs != null) {
+      sampling.setLogprobs(true).setTopLogprobs(topLogprobs);
+    }
     GenerateRequest.Builder b = GenerateRequest.newBuilder()
         .setRequestId(call.requestId())
         .setTenant(call.tenant().name())

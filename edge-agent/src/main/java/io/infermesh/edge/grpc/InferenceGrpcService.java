@@ -32,6 +32,7 @@ import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RequestValidator;
 import io.infermesh.edge.serve.SamplingRequest;
+import io.infermesh.edge.escalate.WireLogprobs;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.edge.serve.Usage;
@@ -173,7 +174,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         first = false;
       }
       if (event instanceof StreamEvent.Delta delta) {
-        chunk.setText(delta.text());
+        chunk.setText(delta.text()).addAllLogprobs(WireLogprobs.toWire(delta.logprobs()));
         if (engine != null) {
           // The binding reports text, not ids: these are the ids of the text re-tokenized.
           for (int id : engine.tokenize(delta.text())) {
@@ -279,7 +280,10 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         s.hasTopP() ? (double) s.getTopP() : null,
         s.hasTopK() ? s.getTopK() : null,
         s.hasSeed() ? s.getSeed() : null,
-        s.getStopList());
+        s.getStopList())
+        .with(s.hasPresencePenalty() ? (double) s.getPresencePenalty() : null,
+            s.hasFrequencyPenalty() ? (double) s.getFrequencyPenalty() : null,
+            toDoubles(s.getLogitBiasMap()), wireLogprobs(s));
     Deadline deadline = Context.current().getDeadline();
     Optional<Duration> timeout = deadline == null ? Optional.empty()
         : Optional.of(Duration.ofNanos(Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS))));
@@ -294,6 +298,23 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     }
     return new CompletionRequest(request.getRequestId(), operation, request.getModel(), messages, prompt, sampling,
         hints, timeout);
+  }
+
+  private static Map<Integer, Double> toDoubles(Map<Integer, Float> bias) {
+    Map<Integer, Double> out = new HashMap<>();
+    bias.forEach((k, v) -> out.put(k, (double) v));
+    return out;
+  }
+
+  /** sampling.logprobs/top_logprobs as the shared validator reads them (null: not asked for). */
+  private static Integer wireLogprobs(SamplingParams s) {
+    if (!s.getLogprobs()) {
+      if (s.getTopLogprobs() != 0) {
+        throw EdgeException.invalid("top_logprobs", "top_logprobs: needs logprobs set");
+      }
+      return null;
+    }
+    return s.getTopLogprobs();
   }
 
   private static List<ChatMessage> messages(ChatMessages chat) {

@@ -52,12 +52,14 @@ final class CompletionsEndpoint {
   private final long maxBodyBytes;
   private final long flushIntervalNanos;
   private final Clock clock;
+  private final ChoicesResponder choices;
 
   CompletionsEndpoint(CompletionService service, long maxBodyBytes, Duration flushInterval, Clock clock) {
     this.service = service;
     this.maxBodyBytes = maxBodyBytes;
     this.flushIntervalNanos = flushInterval.toNanos();
     this.clock = clock;
+    this.choices = new ChoicesResponder(service);
   }
 
   void chat(Context ctx) throws Exception {
@@ -88,6 +90,14 @@ final class CompletionsEndpoint {
     } catch (HttpProblem e) {
       service.rejected(EdgeException.Kind.INVALID_ARGUMENT);
       throw e;
+    }
+    if (!parsed.user().isEmpty()) {
+      log.debug("request {}: user {}", parsed.request().requestId(), parsed.user());
+    }
+    if (parsed.n() > 1 || parsed.echo() || parsed.request().sampling().wantsLogprobs()) {
+      choices.respond(ctx, parsed, operation, tenant, r -> withHeaderHints(r, ctx), responseId(operation),
+          clock.instant().getEpochSecond());
+      return;
     }
     try (CompletionStream stream = service.open(withHeaderHints(parsed.request(), ctx), tenant)) {
       Served served = stream.served();

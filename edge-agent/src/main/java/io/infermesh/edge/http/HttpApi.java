@@ -9,6 +9,7 @@ import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.edge.serve.ListedModel;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -104,13 +105,13 @@ public final class HttpApi implements AutoCloseable {
       ObjectNode root = JSON.createObjectNode();
       root.put("object", "list");
       ArrayNode data = root.putArray("data");
-      service.model().ifPresent(m -> data.add(model(m, loadedAt)));
+      service.listModels().forEach(m -> data.add(model(m, loadedAt)));
       HttpErrors.write(ctx, 200, root);
     });
     app.get("/v1/models/{model}", ctx -> {
       service.authenticate(ctx.header("Authorization"));
       String name = ctx.pathParam("model");
-      Optional<ModelInfo> m = service.model().filter(info -> info.name().equals(name));
+      Optional<ListedModel> m = service.listModels().stream().filter(info -> info.id().equals(name)).findFirst();
       if (m.isEmpty()) {
         throw EdgeException.modelNotFound("model: the model '" + name + "' does not exist or is not served here");
       }
@@ -160,14 +161,20 @@ public final class HttpApi implements AutoCloseable {
     return new HttpApi(app, clock, inFlight);
   }
 
-  private static ObjectNode model(ModelInfo m, long created) {
+  /** OpenAI's model object, plus the context length (as vLLM's {@code max_model_len}, under both names) and version. */
+  private static ObjectNode model(ListedModel m, long created) {
     ObjectNode node = JSON.createObjectNode();
-    node.put("id", m.name());
+    node.put("id", m.id());
     node.put("object", "model");
     node.put("created", created);
-    node.put("owned_by", "infermesh");
-    node.put("version", m.version());
-    node.put("context_length", m.contextSize());
+    node.put("owned_by", m.ownedBy());
+    if (!m.version().isEmpty()) {
+      node.put("version", m.version());
+    }
+    if (m.contextLength() > 0) {
+      node.put("context_length", m.contextLength());
+      node.put("max_model_len", m.contextLength());
+    }
     return node;
   }
 

@@ -101,6 +101,19 @@ public final class CompletionService {
     return Optional.ofNullable(engine).map(Engine::info);
   }
 
+  /**
+   * Every model id a request may name, for {@code /v1/models}: the aliases, the edge's model and the
+   * core's (asking the core when its list is stale). Empty until the edge's model is loaded.
+   */
+  public List<ListedModel> listModels() {
+    Engine e = engine;
+    if (e == null) {
+      return List.of();
+    }
+    boolean core = config.escalation().enabled();
+    return ListedModel.all(e.info(), core, core ? escalator.coreModels() : List.of(), config.routing().coreModels());
+  }
+
   /** Requests generating or waiting now. */
   public int inFlight() {
     return active.size();
@@ -147,7 +160,7 @@ public final class CompletionService {
         throw EdgeException.unavailable("the model is still loading; retry shortly");
       }
       ModelInfo info = e.info();
-      checkModel(request.model(), info, config.routing().coreModels());
+      checkModel(request.model(), info, config.routing().coreModels(), escalator.coreModelNames());
       modelTag = info.name();
       boolean chat = request.operation() == Operation.CHAT;
       if (chat) {
@@ -173,7 +186,8 @@ public final class CompletionService {
       // the engine. An unset max_tokens is part of the key as such (its effective value follows
       // from the prompt, which is in the key too).
       CacheKey key = null;
-      if (config.cache().enabled() && sampling.deterministic()) {
+      boolean logprobs = request.sampling().wantsLogprobs(); // the cache keeps text only
+      if (config.cache().enabled() && sampling.deterministic() && !logprobs) {
         String model = info.name() + "@" + info.sha256() + routingIntent(request);
         key = chat ? CacheKey.chat(tenant.name(), model, request.messages(), sampling, !explicitMaxTokens)
             : CacheKey.prompt(tenant.name(), model, request.prompt(), sampling, !explicitMaxTokens);
@@ -193,7 +207,11 @@ public final class CompletionService {
           : Math.max(1, Math.min(config.model().defaultMaxTokens(), info.contextSize() - prompt.tokens()));
       RouteDecision decision = router.decide(new RouteRequest(tenant.name(), modelTag(request.model()),
           request.hints(), prompt.tokens(), requestedMax, info.contextSize(), routeText(request), turns(request),
-          request.timeout()));
+          request.timeout(), logprobs ? Optional.of("logprobs") : Optional.empty()));
+      if (logprobs && decision.route() != Route.CORE && decision.route() != Route.REFUSED) {
+        throw EdgeException.invalid("logprobs", "logprobs: log probabilities are computed by the core only, and this"
+            + " request must stay on the edge (" + decision.reason() + "); remove logprobs or let it reach the core");
+      }
       metrics.routeDecision(decision.route().wireName(), decision.reason());
       log.debug("request {}: route {} ({})", requestId, decision.route().wireName(), decision.reason());
       long timeoutNanos = request.timeout().isPresent()
@@ -233,7 +251,9 @@ public final class CompletionService {
 
   /** Sends the request to the core ({@code localDraft}: the edge's draft, or empty). */
   private CompletionStream toCore(CoreRequest x, RouteDecision decision, String localDraft) {
-    Escalator.Fallback fallback = "core".equals(x.request().hints().get("require")) ? null
+    // the edge cannot continue an answer with log-probabilities, nor one that had to come from the core
+    Escalator.Fallback fallback = "core".equals(x.request().hints().get("require"))
+        || x.request().sampling().wantsLogprobs() ? null
         : (partial, soFar, degraded) -> continueLocally(x.engine(), x.prompt(), partial, soFar, x.sampling(), degraded,
             x.requestId(), x.context(), x.arrived(), ticker.read() + remaining(x.arrived(), x.timeoutNanos()),
             x.priority());
@@ -402,13 +422,13 @@ public final class CompletionService {
     return model.isEmpty() ? "auto" : model;
   }
 
-  private static void checkModel(String requested, ModelInfo info, List<String> coreModels) {
+  private static void checkModel(String requested, ModelInfo info, List<String> coreModels, Set<String> listed) {
     switch (requested) {
       case "", "auto", "edge", "core" -> {
         return;
       }
       default -> {
-        if (requested.equals(info.name()) || coreModels.contains(requested)) {
+        if (requested.equals(info.name()) || coreModels.contains(requested) || listed.contains(requested)) {
           return;
         }
       }

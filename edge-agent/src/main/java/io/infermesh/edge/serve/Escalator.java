@@ -7,6 +7,8 @@ import io.infermesh.edge.engine.SamplingParams;
 import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.route.RouteDecision;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 
 /**
  * Sends a request to the core and streams the answer back as a {@link CompletionStream}. The
@@ -16,6 +18,19 @@ import java.time.Duration;
 public interface Escalator {
   /** Whether the core can take a request now. */
   CoreState state();
+
+  /**
+   * The models the core answers for, refreshed if stale (may wait briefly for the core); empty when
+   * unknown or there is no core.
+   */
+  default List<RemoteModel> coreModels() {
+    return List.of();
+  }
+
+  /** The names of the core's models as last known; never waits. */
+  default Set<String> coreModelNames() {
+    return Set.of();
+  }
 
   /**
    * Starts {@code call}. Never throws for transport failures: they arrive as events (or, when the
