@@ -160,7 +160,7 @@ public final class CompletionService {
         throw EdgeException.unavailable("the model is still loading; retry shortly");
       }
       ModelInfo info = e.info();
-      checkModel(request.model(), info, config.routing().coreModels(), escalator.coreModelNames());
+      checkModel(request.model(), info, config.routing().coreModels(), escalator);
       modelTag = info.name();
       boolean chat = request.operation() == Operation.CHAT;
       if (chat) {
@@ -422,13 +422,16 @@ public final class CompletionService {
     return model.isEmpty() ? "auto" : model;
   }
 
-  private static void checkModel(String requested, ModelInfo info, List<String> coreModels, Set<String> listed) {
+  /** Accepts the aliases, the edge's model and the core's (asking the core only for a name not known yet). */
+  private static void checkModel(String requested, ModelInfo info, List<String> coreModels, Escalator escalator) {
     switch (requested) {
       case "", "auto", "edge", "core" -> {
         return;
       }
       default -> {
-        if (requested.equals(info.name()) || coreModels.contains(requested) || listed.contains(requested)) {
+        if (requested.equals(info.name()) || coreModels.contains(requested)
+            || escalator.coreModelNames().contains(requested)
+            || escalator.coreModels().stream().anyMatch(m -> m.name().equals(requested))) {
           return;
         }
       }
