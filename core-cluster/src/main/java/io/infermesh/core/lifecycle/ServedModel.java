@@ -36,6 +36,7 @@ public final class ServedModel implements AutoCloseable {
   private final SchedulerConfig schedulerConfig;
   private final int defaultMaxTokens;
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final Object embedLock = new Object(); // one embedding at a time: they share the CPU with the loop
 
   private ServedModel(String name, String version, LlamaConfig config, Tokenizer tokenizer, ChatTemplate chatTemplate,
       LlamaModel model, StepRunner runner, BatchLoop loop, SchedulerConfig schedulerConfig, int defaultMaxTokens) {
@@ -146,6 +147,23 @@ public final class ServedModel implements AutoCloseable {
    */
   public java.util.Optional<io.infermesh.core.engine.TokenLogprobs> lastLogprobs(String requestId) {
     return runner instanceof ModelRunner r ? r.lastLogprobs(requestId) : java.util.Optional.empty();
+  }
+
+  /**
+   * The embedding of {@code tokens} ({@link LlamaModel#embed}); runs on the caller's thread, one at
+   * a time, beside the batch loop (it reads the weights and never the KV cache).
+   *
+   * @throws IllegalStateException when this node holds only a pipeline stage
+   */
+  public float[] embed(int[] tokens) {
+    synchronized (embedLock) {
+      return model.embed(tokens);
+    }
+  }
+
+  /** Whether {@link #embed} works here: the whole model is on this node. */
+  public boolean embeds() {
+    return runner instanceof ModelRunner;
   }
 
   public String device() {

@@ -6,6 +6,8 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
@@ -49,12 +51,14 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   private final String nodeId;
   private final String region;
   private final CoreMetrics metrics;
+  private final EmbedHandler embedder;
 
   public InferenceService(ModelHost host, String nodeId, String region, CoreMetrics metrics) {
     this.host = host;
     this.nodeId = nodeId;
     this.region = region;
     this.metrics = metrics;
+    this.embedder = new EmbedHandler(nodeId, region);
   }
 
   @Override
@@ -65,6 +69,29 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         .setContextLength(m.contextLength()).setReady(true)));
     out.onNext(b.build());
     out.onCompleted();
+  }
+
+  @Override
+  public void embed(EmbedRequest request, StreamObserver<EmbedResponse> out) {
+    ServedModel model = host.current().orElse(null);
+    if (model == null) {
+      out.onError(StatusMapping.toException(CoreException.unavailable("the model is still loading")));
+      return;
+    }
+    if (!model.embeds()) {
+      out.onError(Status.UNIMPLEMENTED.withDescription("embeddings need the whole model on one node; this node"
+          + " serves a pipelined model").asRuntimeException());
+      return;
+    }
+    model.acquire();
+    try {
+      out.onNext(embedder.embed(request, model));
+      out.onCompleted();
+    } catch (RuntimeException e) {
+      out.onError(StatusMapping.toException(e));
+    } finally {
+      model.release();
+    }
   }
 
   @Override

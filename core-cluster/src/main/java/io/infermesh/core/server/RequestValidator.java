@@ -26,7 +26,10 @@ final class RequestValidator {
   }
 
   static String requestId(GenerateRequest r) {
-    String id = r.getRequestId();
+    return requestId(r.getRequestId());
+  }
+
+  static String requestId(String id) {
     if (id.length() > 128 || !id.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
       throw new InvalidField("request_id", "must be up to 128 printable ASCII characters without spaces");
     }

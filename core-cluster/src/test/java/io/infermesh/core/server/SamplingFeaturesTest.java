@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
@@ -25,8 +27,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The core's sampling controls over real gRPC on the tiny core model: logit_bias and penalties
- * change greedy output, log-probabilities come back per token, a seed reproduces an answer.
+ * The core's sampling controls and embeddings over real gRPC on the tiny core model: logit_bias
+ * and penalties change greedy output, log-probabilities come back per token, a seed reproduces an
+ * answer, a batch of texts embeds in order.
  */
 class SamplingFeaturesTest {
   private static TestMesh mesh;
@@ -139,6 +142,30 @@ class SamplingFeaturesTest {
     assertInvalid(SamplingParams.newBuilder().putLogitBias(1 << 20, 1f), "sampling.logit_bias");
     assertInvalid(SamplingParams.newBuilder().setLogprobs(true).setTopLogprobs(21), "sampling.top_logprobs");
     assertInvalid(SamplingParams.newBuilder().setTopLogprobs(2), "sampling.top_logprobs");
+  }
+
+  @Test
+  void embed_aBatch_unitVectorsInInputOrder_sameTextSameVector() {
+    EmbedResponse r = stub.embed(EmbedRequest.newBuilder().addInput("hello world").addInput("a fox")
+        .addInput("hello world").build());
+
+    assertThat(r.getEmbeddingsCount()).isEqualTo(3);
+    assertThat(r.getEmbeddings(0).getValuesList()).isEqualTo(r.getEmbeddings(2).getValuesList())
+        .isNotEqualTo(r.getEmbeddings(1).getValuesList());
+    double length = r.getEmbeddings(1).getValuesList().stream().mapToDouble(v -> v * v).sum();
+    assertThat(length).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-4));
+    assertThat(r.getUsage().getPromptTokens()).isPositive();
+    assertThat(r.getServedBy().getModel()).isEqualTo("tiny-core");
+  }
+
+  @Test
+  void embed_emptyOrTooManyInputs_invalidArgumentNamingTheInput() {
+    assertThatThrownBy(() -> stub.embed(EmbedRequest.newBuilder().addInput("ok").addInput("").build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getDescription()).startsWith("input[1]:"));
+    assertThatThrownBy(() -> stub.embed(EmbedRequest.getDefaultInstance()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
   }
 
   private static void assertInvalid(SamplingParams.Builder sampling, String field) {
