@@ -15,6 +15,9 @@ import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionTokenLogprob;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
+import com.openai.models.embeddings.CreateEmbeddingResponse;
+import com.openai.models.embeddings.Embedding;
+import com.openai.models.embeddings.EmbeddingCreateParams;
 import com.openai.models.models.Model;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +33,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 12's sampling features on the core route, driven by the official OpenAI Java SDK through a
  * real edge agent to a real core node (the whole mesh on loopback, tiny models): logit_bias,
- * penalties, seeds, {@code n}, log-probabilities and the model list.
+ * penalties, seeds, {@code n}, log-probabilities, the model list and embeddings on each tier.
  */
 class OpenAiFeaturesMeshTest {
   private static Path dir;
@@ -215,6 +218,38 @@ class OpenAiFeaturesMeshTest {
     assertThat(models.get("tiny-edge-q8_0").ownedBy()).isEqualTo("infermesh-edge");
     assertThat(models.get("tiny-core")._additionalProperties().get("context_length").asNumber()).isPresent();
     assertThat(client.models().retrieve("tiny-core").id()).isEqualTo("tiny-core");
+  }
+
+  @Test
+  void embeddings_aBatchOnEachTier_unitVectorsFromTheNamedModel() {
+    EmbeddingCreateParams.Builder batch = EmbeddingCreateParams.builder()
+        .inputOfArrayOfStrings(List.of("hello world", "a fox", "hello world"))
+        .encodingFormat(EmbeddingCreateParams.EncodingFormat.FLOAT);
+
+    HttpResponseFor<CreateEmbeddingResponse> core = client.embeddings().withRawResponse()
+        .create(batch.model("core").build());
+    HttpResponseFor<CreateEmbeddingResponse> edge = client.embeddings().withRawResponse()
+        .create(batch.model("edge").build());
+
+    assertThat(core.headers().values("x-infermesh-route")).containsExactly("core");
+    assertThat(edge.headers().values("x-infermesh-route")).containsExactly("edge");
+    for (HttpResponseFor<CreateEmbeddingResponse> raw : List.of(core, edge)) {
+      CreateEmbeddingResponse r = raw.parse();
+      assertThat(r.data()).extracting(Embedding::index).containsExactly(0L, 1L, 2L);
+      assertThat(r.data().get(0).embedding()).isEqualTo(r.data().get(2).embedding())
+          .isNotEqualTo(r.data().get(1).embedding());
+      assertThat(r.data().get(1).embedding().stream().mapToDouble(v -> v * v).sum())
+          .isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-4));
+    }
+    assertThat(core.parse().model()).isEqualTo("tiny-core");
+    assertThat(edge.parse().model()).isEqualTo("tiny-edge-q8_0");
+  }
+
+  @Test
+  void embeddings_coreButLocalOnly_refusedNamingTheModel() {
+    assertThatThrownBy(() -> client.embeddings().create(EmbeddingCreateParams.builder().input("x").model("core")
+        .putAdditionalHeader("x-infermesh-privacy", "local-only").build()))
+        .isInstanceOfSatisfying(BadRequestException.class, e -> assertThat(e.param()).hasValue("model"));
   }
 
   @Test

@@ -6,7 +6,10 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
 import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.EscalationContext;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
@@ -26,6 +29,7 @@ import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RemoteModel;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -178,6 +182,28 @@ public final class CoreClient implements Escalator, AutoCloseable {
   @Override
   public Set<String> coreModelNames() {
     return catalog.names();
+  }
+
+  @Override
+  public EmbedResult embed(EmbedCall call) {
+    EmbedRequest request = EmbedRequest.newBuilder().setRequestId(call.requestId()).setTenant(call.tenant().name())
+        .setModel(coreModel(call.model())).addAllInput(call.inputs()).build();
+    EmbedResponse response;
+    try {
+      response = InferenceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS).embed(request);
+    } catch (StatusRuntimeException e) {
+      throw EscalationErrors.toEdge(e.getStatus());
+    }
+    List<float[]> vectors = new ArrayList<>(response.getEmbeddingsCount());
+    for (var e : response.getEmbeddingsList()) {
+      float[] v = new float[e.getValuesCount()];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = e.getValues(i);
+      }
+      vectors.add(v);
+    }
+    return new EmbedResult(vectors, response.getUsage().getPromptTokens(), response.getServedBy().getModel());
   }
 
   @Override

@@ -239,7 +239,7 @@ final class CompletionsEndpoint {
   }
 
   /** The caller's {@code x-request-id} (checked), or empty to have one made up. */
-  private static String requestId(Context ctx) {
+  static String requestId(Context ctx) {
     String id = ctx.header("x-request-id");
     if (id == null || id.isEmpty()) {
       return "";
@@ -250,7 +250,7 @@ final class CompletionsEndpoint {
     return id;
   }
 
-  private static void requireJson(Context ctx) {
+  static void requireJson(Context ctx) {
     String contentType = ctx.req().getContentType();
     if (contentType == null) {
       throw new HttpProblem(415, "Content-Type",
@@ -269,7 +269,7 @@ final class CompletionsEndpoint {
     }
   }
 
-  private byte[] readBody(Context ctx) throws IOException {
+  byte[] readBody(Context ctx) throws IOException {
     long declared = ctx.req().getContentLengthLong();
     if (declared > maxBodyBytes) {
       throw new HttpProblem(413, null, "body: the request body is " + declared + " bytes, more than the limit of "

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The OpenAI-compatible HTTP API on Javalin: {@code /v1/chat/completions}, {@code /v1/completions},
- * {@code /v1/models}, plus {@code /healthz} (the process is up), {@code /readyz} (the model is
+ * {@code /v1/embeddings}, {@code /v1/models}, plus {@code /healthz} (the process is up), {@code /readyz} (the model is
  * loaded and the agent is not draining) and {@code /metrics} (Prometheus text). Every error,
  * unknown paths included, is OpenAI error JSON. Thread-safe.
  */
@@ -100,6 +100,8 @@ public final class HttpApi implements AutoCloseable {
     InFlight inFlight = new InFlight();
     app.post("/v1/chat/completions", ctx -> inFlight.run(() -> completions.chat(ctx)));
     app.post("/v1/completions", ctx -> inFlight.run(() -> completions.text(ctx)));
+    EmbeddingsEndpoint embeddings = new EmbeddingsEndpoint(service, completions);
+    app.post("/v1/embeddings", ctx -> inFlight.run(() -> embeddings.handle(ctx)));
     app.get("/v1/models", ctx -> {
       service.authenticate(ctx.header("Authorization"));
       ObjectNode root = JSON.createObjectNode();
@@ -145,7 +147,7 @@ public final class HttpApi implements AutoCloseable {
     app.exception(HttpResponseException.class, (e, ctx) -> {
       String message = e.getStatus() == 404
           ? "Unknown request URL: " + ctx.method() + " " + ctx.path() + ". See the API at /v1/chat/completions,"
-              + " /v1/completions and /v1/models."
+              + " /v1/completions, /v1/embeddings and /v1/models."
           : e.getMessage();
       HttpErrors.write(ctx, new HttpProblem(e.getStatus(), null, message));
     });

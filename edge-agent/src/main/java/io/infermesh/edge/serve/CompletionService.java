@@ -56,6 +56,7 @@ public final class CompletionService {
   private final Ticker ticker;
   private final Escalator escalator;
   private final LoadEstimate load;
+  private final EmbeddingService embeddings;
 
   private final Set<CompletionStream> active = ConcurrentHashMap.newKeySet();
   private final Object lifecycle = new Object();
@@ -75,6 +76,36 @@ public final class CompletionService {
     this.escalator = b.escalator;
     this.load = b.load;
     metrics.queueDepth(admission::waiting);
+    this.embeddings = new EmbeddingService(config, () -> engine, escalator, this);
+  }
+
+  /** Charges {@code tokens} read by an embeddings request to {@code tenant}'s token rate. */
+  void recordTokens(Tenant tenant, int tokens) {
+    limiter.recordTokens(tenant, tokens);
+  }
+
+  /** {@code /v1/embeddings} on whichever tier the request names. */
+  public EmbeddingService embeddings() {
+    return embeddings;
+  }
+
+  /**
+   * Counts one request against {@code tenant}'s request and token rates (for endpoints that do not
+   * go through {@link #open}).
+   *
+   * @throws EdgeException RATE_LIMITED when either is spent
+   */
+  void admitRequest(Tenant tenant) {
+    limiter.tryAcquireRequest(tenant).ifPresent(wait -> {
+      metrics.rejection(EdgeException.Kind.RATE_LIMITED.metricName());
+      throw EdgeException.rateLimited("requests", "Rate limit reached for tenant '" + tenant.name() + "' ("
+          + tenant.requestsPerMinute() + " requests per minute); retry after " + seconds(wait) + " s.", wait);
+    });
+    limiter.checkTokens(tenant).ifPresent(wait -> {
+      metrics.rejection(EdgeException.Kind.RATE_LIMITED.metricName());
+      throw EdgeException.rateLimited("tokens", "Token rate limit reached for tenant '" + tenant.name() + "' ("
+          + tenant.tokensPerMinute() + " tokens per minute); retry after " + seconds(wait) + " s.", wait);
+    });
   }
 
   public static Builder builder() {

@@ -38,6 +38,34 @@ public interface Escalator {
    */
   CompletionStream escalate(Call call);
 
+  /**
+   * Embeds {@code call.inputs()} on the core ({@code Inference.Embed}), waiting at most its timeout.
+   *
+   * @throws EdgeException mapped from the core's status, or UNAVAILABLE when there is no core
+   */
+  default EmbedResult embed(EmbedCall call) {
+    throw EdgeException.unavailable("no core is configured for this agent");
+  }
+
+  /** One embeddings request for the core. */
+  record EmbedCall(String requestId, Tenant tenant, String model, List<String> inputs, Duration timeout) {
+    public EmbedCall {
+      requireNonNull(requestId, "requestId");
+      requireNonNull(tenant, "tenant");
+      requireNonNull(model, "model");
+      inputs = List.copyOf(inputs);
+      requireNonNull(timeout, "timeout");
+    }
+  }
+
+  /** The core's vectors (in input order), the tokens it read and the model that computed them. */
+  record EmbedResult(List<float[]> vectors, int promptTokens, String model) {
+    public EmbedResult {
+      vectors = List.copyOf(vectors);
+      requireNonNull(model, "model");
+    }
+  }
+
   /** Continues an answer locally from the text the core produced so far. */
   @FunctionalInterface
   interface Fallback {
