@@ -145,7 +145,14 @@ final class ChoicesResponder {
     int completionTokens = 0;
     try (OutputStream out = ctx.res().getOutputStream()) {
       for (int i = 0; i < parsed.n(); i++) {
-        CompletionStream stream = i == 0 ? firstStream : service.open(choice(first, baseId, i, laterModel), tenant);
+        CompletionStream stream;
+        try {
+          stream = i == 0 ? firstStream : service.open(choice(first, baseId, i, laterModel), tenant);
+        } catch (EdgeException e) {
+          // a later choice refused before its first event: the stream has begun, so an error event
+          out.write(OpenAiResponses.errorChunk(HttpErrors.body(e)));
+          return;
+        }
         try (stream) {
           if (i > 0) {
             event = stream.next();
@@ -189,10 +196,6 @@ final class ChoicesResponder {
           ObjectNode end = chunk(object, responseId, created, model, parsed.includeUsage(), i);
           ((ObjectNode) end.get("choices").get(0)).put("finish_reason", done.finishReason().wireName());
           write(out, end);
-        } catch (EdgeException e) {
-          // a later choice refused before its first event: the stream has begun, so an error event
-          out.write(OpenAiResponses.errorChunk(HttpErrors.body(e)));
-          return;
         }
       }
       if (parsed.includeUsage()) {

@@ -200,10 +200,10 @@ class OpenAiHttpApiTest {
 
   @Test
   void unknownPath_isAnOpenAiError() {
-    Reply r = http.post("/v1/embeddings", "{}");
+    Reply r = http.post("/v1/images/generations", "{}");
 
     assertThat(r.status()).isEqualTo(404);
-    assertThat(r.json().at("/error/message").asText()).contains("Unknown request URL: POST /v1/embeddings");
+    assertThat(r.json().at("/error/message").asText()).contains("Unknown request URL: POST /v1/images/generations");
     assertThat(r.json().at("/error/type").asText()).isEqualTo("invalid_request_error");
   }
 }
