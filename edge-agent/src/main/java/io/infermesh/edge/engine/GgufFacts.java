@@ -13,8 +13,9 @@ import java.util.Set;
  * @param chatTemplate {@code tokenizer.chat_template}, when present
  * @param addBos whether the tokenizer prepends a beginning-of-sequence token (as llama.cpp
  *     decides it: the {@code tokenizer.ggml.add_bos_token} key, else the tokenizer's default)
+ * @param vocabSize tokens in the vocabulary ({@code tokenizer.ggml.tokens}), 0 when the file does not say
  */
-record GgufFacts(Optional<String> chatTemplate, boolean addBos) {
+record GgufFacts(Optional<String> chatTemplate, boolean addBos, int vocabSize) {
   /** BPE pre-tokenizers for which llama.cpp adds a BOS token by default. */
   private static final Set<String> BPE_WITH_BOS = Set.of("llama3", "llama-v3", "llama-bpe", "falcon3", "tekken");
 
@@ -33,6 +34,7 @@ record GgufFacts(Optional<String> chatTemplate, boolean addBos) {
       }
       return "gpt2".equals(model) && BPE_WITH_BOS.contains(metadata.findString("tokenizer.ggml.pre").orElse(""));
     });
-    return new GgufFacts(template, addBos);
+    int vocab = metadata.find("tokenizer.ggml.tokens").map(v -> v.elements().size()).orElse(0);
+    return new GgufFacts(template, addBos, vocab);
   }
 }

@@ -56,16 +56,18 @@ public final class LlamaEngine implements Engine {
   private final ModelInfo info;
   private final ChatTemplate template;
   private final boolean addBos;
+  private final int vocabSize;
   private static final int PUMP_DRAIN_SECONDS = 5;
   private final AtomicBoolean closed = new AtomicBoolean();
   // one pump per running generation; admission bounds how many run, so no bound is needed here
   private final ExecutorService pumps = Executors.newCachedThreadPool(new PumpThreads());
 
-  private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos) {
+  private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos, int vocabSize) {
     this.model = model;
     this.info = info;
     this.template = template;
     this.addBos = addBos;
+    this.vocabSize = vocabSize > 0 ? vocabSize : Integer.MAX_VALUE;
   }
 
   /**
@@ -111,7 +113,7 @@ public final class LlamaEngine implements Engine {
     log.info("loaded model {} ({}, sha256 {}) in {} ms: context {} x {} slots, {} threads, chat template {}",
         info.name(), path.getFileName(), info.version(), (System.nanoTime() - started) / 1_000_000,
         config.contextSize(), config.parallel(), threads, template.name());
-    return new LlamaEngine(model, info, template, facts.addBos());
+    return new LlamaEngine(model, info, template, facts.addBos(), facts.vocabSize());
   }
 
   @Override
@@ -136,6 +138,12 @@ public final class LlamaEngine implements Engine {
   @Override
   public Prompt rawPrompt(String text) {
     return new Prompt(text, tokenize(text).length + (addBos ? 1 : 0));
+  }
+
+  /** {@inheritDoc} llama.cpp ignores a logit_bias id past it without a word, so the edge checks first. */
+  @Override
+  public int vocabSize() {
+    return vocabSize;
   }
 
   @Override

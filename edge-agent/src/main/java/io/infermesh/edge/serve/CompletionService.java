@@ -258,6 +258,7 @@ public final class CompletionService {
         }
         default -> { }
       }
+      RequestValidator.logitBiasFits(sampling, e.vocabSize(), info.name()); // answered here, by this vocabulary
       sampling = RequestValidator.fitToContext(sampling, explicitMaxTokens, prompt.tokens(), info.contextSize(),
           config.model().defaultMaxTokens(), chat ? "messages" : "prompt");
       Cascade cascade = config.routing().cascade();

@@ -147,6 +147,16 @@ public final class RequestValidator {
     return new Penalties(presence, frequency, bias);
   }
 
+  /** Refuses logit_bias ids outside the vocabulary of the model that will sample ({@code vocab} tokens). */
+  static void logitBiasFits(SamplingParams sampling, int vocab, String modelName) {
+    for (int token : sampling.penalties().logitBias().keySet()) {
+      if (token >= vocab) {
+        throw EdgeException.invalid("logit_bias", "logit_bias: token id " + token + " is not in the vocabulary of "
+            + modelName + " (" + vocab + " tokens)");
+      }
+    }
+  }
+
   private static float penalty(String field, Double value) {
     if (value == null) {
       return 0f;

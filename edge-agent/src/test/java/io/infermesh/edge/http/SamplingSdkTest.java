@@ -189,6 +189,7 @@ class SamplingSdkTest {
     assertRefused(() -> text(chat().presencePenalty(2.5).build()), "presence_penalty");
     assertRefused(() -> text(chat().frequencyPenalty(-2.5).build()), "frequency_penalty");
     assertRefused(() -> text(chat().logitBias(bias(Map.of(1, 101))).build()), "logit_bias");
+    assertRefused(() -> text(chat().logitBias(bias(Map.of(1_000_000, 5))).build()), "logit_bias"); // not in the vocabulary
     assertRefused(() -> text(chat().putAdditionalBodyProperty("reasoning_effort", JsonValue.from("high")).build()),
         "reasoning_effort");
     assertRefused(() -> client.completions().create(CompletionCreateParams.builder().model("tiny-edge")
