@@ -11,6 +11,9 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
+import io.infermesh.api.v1.Embedding;
 import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
@@ -25,14 +28,16 @@ import io.infermesh.api.v1.Tier;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.engine.Engine;
+import io.infermesh.edge.escalate.WireLogprobs;
 import io.infermesh.edge.serve.CompletionRequest;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.edge.serve.Embeddings;
+import io.infermesh.edge.serve.ListedModel;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RequestValidator;
 import io.infermesh.edge.serve.SamplingRequest;
-import io.infermesh.edge.escalate.WireLogprobs;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.edge.serve.Usage;
@@ -120,6 +125,50 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         .setTier(Tier.TIER_EDGE)
         .setContextLength(m.contextSize())
         .setReady(service.ready())));
+    // the core's models too: a caller may name them here, and the edge escalates them
+    for (ListedModel m : service.listModels()) {
+      if (m.ownedBy().equals("infermesh-core")) {
+        answer.addModels(ModelInfo.newBuilder().setName(m.id()).setVersion(m.version()).setTier(Tier.TIER_CORE)
+            .setContextLength(m.contextLength()).setReady(m.contextLength() > 0));
+      }
+    }
+    responses.onNext(answer.build());
+    responses.onCompleted();
+  }
+
+  /**
+   * Embeds on the tier {@code model} names, as {@code POST /v1/embeddings} does ({@link
+   * io.infermesh.edge.serve.EmbeddingService}).
+   */
+  @Override
+  public void embed(EmbedRequest request, StreamObserver<EmbedResponse> responses) {
+    EmbedResponse.Builder answer = EmbedResponse.newBuilder();
+    try {
+      RequestValidator.requestId("request_id", request.getRequestId());
+      Tenant tenant = tenant(service.authenticate(AuthorizationHeader.VALUE.get()), request.getTenant());
+      Embeddings result = service.embeddings().embed(request.getRequestId(), request.getInputList(),
+          request.getModel(), Map.of(), tenant);
+      for (float[] v : result.vectors()) {
+        Embedding.Builder e = Embedding.newBuilder();
+        for (float x : v) {
+          e.addValues(x);
+        }
+        answer.addEmbeddings(e);
+      }
+      answer.setUsage(io.infermesh.api.v1.Usage.newBuilder().setPromptTokens(result.promptTokens()))
+          .setServedBy(ServedBy.newBuilder()
+              .setTier(result.route().route() == io.infermesh.edge.route.Route.CORE ? Tier.TIER_CORE : Tier.TIER_EDGE)
+              .setNodeId(nodeId.get()).setRegion(region).setModel(result.model())
+              .setRoute(result.route().route() == io.infermesh.edge.route.Route.CORE ? Route.ROUTE_CORE : Route.ROUTE_EDGE)
+              .setRouteReason(result.route().reason()));
+    } catch (EdgeException e) {
+      responses.onError(GrpcErrors.toStatus(e));
+      return;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      responses.onError(Status.CANCELLED.withDescription("interrupted").asRuntimeException());
+      return;
+    }
     responses.onNext(answer.build());
     responses.onCompleted();
   }

@@ -54,6 +54,10 @@ final class OpenAiFields {
       "verbosity", "the served models take no verbosity setting",
       "web_search_options", "web search is not supported by this server");
 
+  /** Keys of a chat message this server reads, or leaves to the structured-output and tools code. */
+  private static final Set<String> MESSAGE = Set.of("role", "content", "name", "refusal", "tool_calls",
+      "tool_call_id", "function_call");
+
   /** Completions-only fields. */
   private static final Set<String> TEXT = Set.of("prompt", "echo", "suffix", "best_of");
 
@@ -99,6 +103,28 @@ final class OpenAiFields {
     user(root, "safety_identifier");
     optionalString(root, "prompt_cache_key", MAX_USER_CHARS); // a cache-routing hint: no cache is shared across tenants here
     return common(root, false);
+  }
+
+  /**
+   * Checks the keys of chat message {@code message} (at {@code at}, e.g. {@code messages[2]}):
+   * unknown keys are refused as at the top level; {@code audio} (a reference to an earlier audio
+   * answer) is refused when set; {@code refusal} of an earlier assistant turn is accepted and not
+   * rendered (the chat templates have no place for it).
+   */
+  static void message(JsonNode message, String at) {
+    for (Iterator<String> it = message.fieldNames(); it.hasNext(); ) {
+      String key = it.next();
+      if (MESSAGE.contains(key)) {
+        continue;
+      }
+      if (key.equals("audio")) {
+        if (!message.get(key).isNull()) {
+          throw EdgeException.invalid(at + ".audio", at + ".audio: audio is not supported by this server");
+        }
+        continue;
+      }
+      throw unrecognized(at + "." + key);
+    }
   }
 
   /** Checks the fields of a text completion request; refuses unknown and unsupported ones. */
@@ -319,7 +345,8 @@ final class OpenAiFields {
   }
 
   private static EdgeException unrecognized(String field) {
-    return EdgeException.invalid(truncate(field), "Unrecognized request argument supplied: " + truncate(field));
+    String name = truncate(field);
+    return EdgeException.invalid(name, "Unrecognized request argument supplied: " + name);
   }
 
   private static String truncate(String text) {

@@ -163,6 +163,7 @@ final class OpenAiRequests {
       if (!m.isObject()) {
         throw EdgeException.invalid(at, at + ": must be an object with role and content");
       }
+      OpenAiFields.message(m, at);
       JsonNode roleNode = m.get("role");
       if (roleNode == null || !roleNode.isTextual()) {
         throw EdgeException.invalid(at + ".role", at + ".role: is required and must be a string");

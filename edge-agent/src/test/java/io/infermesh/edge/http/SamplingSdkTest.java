@@ -198,6 +198,22 @@ class SamplingSdkTest {
         .prompt("hi").n(1).bestOf(3).build()), "best_of");
   }
 
+  @Test
+  void messageKeys_unknownOrAudio_refusedNamingTheKey() {
+    io.infermesh.edge.HttpTestClient http = new io.infermesh.edge.HttpTestClient(agent.httpPort());
+
+    var unknown = http.post("/v1/chat/completions",
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\", \"mood\": \"happy\"}]}");
+    var audio = http.post("/v1/chat/completions",
+        "{\"messages\": [{\"role\": \"assistant\", \"content\": \"\", \"audio\": {\"id\": \"a1\"}},"
+            + " {\"role\": \"user\", \"content\": \"hi\"}]}");
+
+    assertThat(unknown.status()).isEqualTo(400);
+    assertThat(unknown.json().at("/error/param").asText()).isEqualTo("messages[0].mood");
+    assertThat(unknown.json().at("/error/message").asText()).contains("Unrecognized request argument supplied");
+    assertThat(audio.json().at("/error/param").asText()).isEqualTo("messages[0].audio");
+  }
+
   private static void assertRefused(Runnable call, String field) {
     assertThatThrownBy(call::run).isInstanceOfSatisfying(BadRequestException.class, e -> {
       assertThat(e.statusCode()).isEqualTo(400);
