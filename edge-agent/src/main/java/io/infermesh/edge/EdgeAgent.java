@@ -218,6 +218,7 @@ public final class EdgeAgent implements AutoCloseable {
       engine.cancel(false);
       engine.thenAccept(Engine::close);
     }
+    service.embeddings().close(); // its llama.cpp context, if a request loaded it
     for (AutoCloseable c : owned) {
       try {
         c.close();

@@ -208,8 +208,8 @@ public final class EmbeddingService {
     return out;
   }
 
-  /** Frees the edge's embedder, if it was loaded. */
-  void close() {
+  /** Frees the edge's embedder, if it was loaded; a later request loads it again. Idempotent. */
+  public void close() {
     synchronized (loadLock) {
       if (embedder != null) {
         embedder.close();
