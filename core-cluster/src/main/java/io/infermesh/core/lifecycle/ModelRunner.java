@@ -3,9 +3,9 @@ package io.infermesh.core.lifecycle;
 import io.infermesh.core.engine.ForwardBatch;
 import io.infermesh.core.engine.LlamaModel;
 import io.infermesh.core.engine.Samplers;
+import io.infermesh.core.engine.TokenLogprobs;
 import io.infermesh.core.schedule.StepPlan;
 import io.infermesh.core.schedule.StepRunner;
-import io.infermesh.core.engine.TokenLogprobs;
 import java.util.List;
 import java.util.Optional;
 

@@ -47,7 +47,7 @@ public final class EmbeddingService {
   private final CompletionService service;
   private final Semaphore edgeGate = new Semaphore(MAX_WAITING + 1);
   private final Object loadLock = new Object();
-  // @GuardedBy("loadLock") for the load; read without it once set
+  // written under loadLock, volatile for the unlocked read once loaded
   private volatile LlamaEmbedder embedder;
 
   EmbeddingService(EdgeConfig config, Supplier<Engine> engine, Escalator escalator, CompletionService service) {
