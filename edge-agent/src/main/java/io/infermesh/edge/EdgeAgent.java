@@ -218,6 +218,7 @@ public final class EdgeAgent implements AutoCloseable {
       engine.cancel(false);
       engine.thenAccept(Engine::close);
     }
+    service.embeddings().close(); // its llama.cpp context, if a request loaded it
     for (AutoCloseable c : owned) {
       try {
         c.close();
@@ -448,6 +449,7 @@ public final class EdgeAgent implements AutoCloseable {
           : Threshold.fixed(r.threshold());
       return MeshRouter.builder()
           .coreModels(Set.copyOf(r.coreModels()))
+          .listedCoreModels(escalator::coreModelNames)
           .localOnlyTenants(Set.copyOf(r.localOnlyTenants()))
           .scorer(scorer)
           .threshold(threshold)

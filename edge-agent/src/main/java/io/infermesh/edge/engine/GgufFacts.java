@@ -5,6 +5,7 @@ import io.infermesh.models.gguf.GgufMetadata;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -19,8 +20,9 @@ import java.util.Set;
  *     bytes it stands for: byte-level BPE stores one char per byte, SentencePiece stores the
  *     space as the 3-byte {@code ▁} and raw bytes as {@code <0xNN>}); 0 when the vocabulary is
  *     not in the file
+ * @param vocabSize tokens in the vocabulary ({@code tokenizer.ggml.tokens}), 0 when the file does not say
  */
-record GgufFacts(Optional<String> chatTemplate, boolean addBos, int maxTokenBytes) {
+record GgufFacts(Optional<String> chatTemplate, boolean addBos, int maxTokenBytes, int vocabSize) {
   /** BPE pre-tokenizers for which llama.cpp adds a BOS token by default. */
   private static final Set<String> BPE_WITH_BOS = Set.of("llama3", "llama-v3", "llama-bpe", "falcon3", "tekken");
 
@@ -40,11 +42,14 @@ record GgufFacts(Optional<String> chatTemplate, boolean addBos, int maxTokenByte
       return "gpt2".equals(model) && BPE_WITH_BOS.contains(metadata.findString("tokenizer.ggml.pre").orElse(""));
     });
     int maxTokenBytes = 0;
+    int vocab = 0;
     if (metadata.contains("tokenizer.ggml.tokens")) {
-      for (String token : metadata.getStringArray("tokenizer.ggml.tokens")) {
+      List<String> tokens = metadata.getStringArray("tokenizer.ggml.tokens");
+      vocab = tokens.size();
+      for (String token : tokens) {
         maxTokenBytes = Math.max(maxTokenBytes, token.getBytes(StandardCharsets.UTF_8).length);
       }
     }
-    return new GgufFacts(template, addBos, maxTokenBytes);
+    return new GgufFacts(template, addBos, maxTokenBytes, vocab);
   }
 }

@@ -58,17 +58,20 @@ public final class LlamaEngine implements Engine {
   private final ChatTemplate template;
   private final boolean addBos;
   private final int maxTokenBytes; // see GgufFacts; 0 when unknown
+  private final int vocabSize;
   private static final int PUMP_DRAIN_SECONDS = 5;
   private final AtomicBoolean closed = new AtomicBoolean();
   // one pump per running generation; admission bounds how many run, so no bound is needed here
   private final ExecutorService pumps = Executors.newCachedThreadPool(new PumpThreads());
 
-  private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos, int maxTokenBytes) {
+  private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos, int maxTokenBytes,
+      int vocabSize) {
     this.model = model;
     this.info = info;
     this.template = template;
     this.addBos = addBos;
     this.maxTokenBytes = maxTokenBytes;
+    this.vocabSize = vocabSize > 0 ? vocabSize : Integer.MAX_VALUE;
   }
 
   /**
@@ -114,7 +117,7 @@ public final class LlamaEngine implements Engine {
     log.info("loaded model {} ({}, sha256 {}) in {} ms: context {} x {} slots, {} threads, chat template {}",
         info.name(), path.getFileName(), info.version(), (System.nanoTime() - started) / 1_000_000,
         config.contextSize(), config.parallel(), threads, template.name());
-    return new LlamaEngine(model, info, template, facts.addBos(), facts.maxTokenBytes());
+    return new LlamaEngine(model, info, template, facts.addBos(), facts.maxTokenBytes(), facts.vocabSize());
   }
 
   @Override
@@ -172,6 +175,12 @@ public final class LlamaEngine implements Engine {
     return (bytes + maxTokenBytes - 1) / maxTokenBytes;
   }
 
+  /** {@inheritDoc} llama.cpp ignores a logit_bias id past it without a word, so the edge checks first. */
+  @Override
+  public int vocabSize() {
+    return vocabSize;
+  }
+
   @Override
   public int[] tokenize(String text) {
     checkOpen();
@@ -214,6 +223,7 @@ public final class LlamaEngine implements Engine {
         .setCachePrompt(true);
     // Never call setNProbs here: it aborts the JVM in this binding.
     sampling.seed().ifPresent(seed -> params.setSeed(foldSeed(seed)));
+    applyPenalties(params, sampling.penalties());
     // Stop strings are matched here, not by llama.cpp: its partial-match check costs up to
     // (stop length)² per token, ours (StopMatcher) is linear in the text.
     try {
@@ -318,6 +328,21 @@ public final class LlamaEngine implements Engine {
     return length
         ? new Completion(FinishReason.LENGTH, promptTokens, maxTokens)
         : new Completion(FinishReason.STOP, promptTokens, outputs);
+  }
+
+  /**
+   * OpenAI's penalties map one to one onto llama.cpp's sampler ({@code presence_penalty}, {@code
+   * frequency_penalty}, {@code logit_bias} by token id). llama.cpp counts the last 64 tokens of the
+   * slot ({@code penalty_last_n}), OpenAI the whole completion: the same for answers up to 64 tokens.
+   */
+  static void applyPenalties(InferenceParameters params, Penalties penalties) {
+    if (!penalties.active()) {
+      return;
+    }
+    params.setPresencePenalty(penalties.presence()).setFrequencyPenalty(penalties.frequency());
+    if (!penalties.logitBias().isEmpty()) {
+      params.setTokenIdBias(penalties.logitBias());
+    }
   }
 
   /** llama.cpp seeds are 32-bit and 0xFFFFFFFF means "random": fold into the non-negative ints. */

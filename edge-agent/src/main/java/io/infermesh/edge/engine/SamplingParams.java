@@ -14,14 +14,22 @@ import java.util.OptionalLong;
  * @param topK the k most likely tokens; 0 disables the cut
  * @param seed the sampler seed; empty for a random one
  * @param stop up to 4 non-empty strings that end generation (not returned)
+ * @param penalties logit bias and presence/frequency penalties
  */
 public record SamplingParams(
-    int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop) {
+    int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop,
+    Penalties penalties) {
   /** The most stop strings a request may carry. */
   public static final int MAX_STOP_STRINGS = io.infermesh.models.stop.StopStrings.MAX_COUNT;
 
+  /** No penalties. */
+  public SamplingParams(int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop) {
+    this(maxTokens, temperature, topP, topK, seed, stop, Penalties.NONE);
+  }
+
   public SamplingParams {
     requireNonNull(seed, "seed");
+    requireNonNull(penalties, "penalties");
     stop = List.copyOf(requireNonNull(stop, "stop"));
     if (maxTokens < 1) {
       throw new IllegalArgumentException("maxTokens must be at least 1, got " + maxTokens);
@@ -47,6 +55,11 @@ public record SamplingParams(
 
   /** These parameters with {@code maxTokens} replaced. */
   public SamplingParams withMaxTokens(int newMaxTokens) {
-    return new SamplingParams(newMaxTokens, temperature, topP, topK, seed, stop);
+    return new SamplingParams(newMaxTokens, temperature, topP, topK, seed, stop, penalties);
+  }
+
+  /** These parameters with {@code newSeed}. */
+  public SamplingParams withSeed(OptionalLong newSeed) {
+    return new SamplingParams(maxTokens, temperature, topP, topK, newSeed, stop, penalties);
   }
 }

@@ -6,7 +6,10 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
 import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.EscalationContext;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
@@ -24,10 +27,13 @@ import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Operation;
+import io.infermesh.edge.serve.RemoteModel;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +61,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
   private final MeshTls tls;
   private final EdgeConfig.Node node;
   private final Escalation config;
+  private final CoreCatalog catalog;
 
   private CoreClient(ManagedChannel channel, CircuitBreaker breaker, MeshTls tls, EdgeConfig.Node node,
       Escalation config) {
@@ -64,6 +71,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
     this.tls = tls;
     this.node = node;
     this.config = config;
+    this.catalog = new CoreCatalog(stub, System::nanoTime);
   }
 
   /**
@@ -167,6 +175,38 @@ public final class CoreClient implements Escalator, AutoCloseable {
   }
 
   @Override
+  public List<RemoteModel> coreModels() {
+    return catalog.models();
+  }
+
+  @Override
+  public Set<String> coreModelNames() {
+    return catalog.names();
+  }
+
+  @Override
+  public EmbedResult embed(EmbedCall call) {
+    EmbedRequest request = EmbedRequest.newBuilder().setRequestId(call.requestId()).setTenant(call.tenant().name())
+        .setModel(coreModel(call.model())).addAllInput(call.inputs()).build();
+    EmbedResponse response;
+    try {
+      response = InferenceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS).embed(request);
+    } catch (StatusRuntimeException e) {
+      throw EscalationErrors.toEdge(e.getStatus());
+    }
+    List<float[]> vectors = new ArrayList<>(response.getEmbeddingsCount());
+    for (var e : response.getEmbeddingsList()) {
+      float[] v = new float[e.getValuesCount()];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = e.getValues(i);
+      }
+      vectors.add(v);
+    }
+    return new EmbedResult(vectors, response.getUsage().getPromptTokens(), response.getServedBy().getModel());
+  }
+
+  @Override
   public CompletionStream escalate(Call call) {
     GenerateRequest request = toGenerateRequest(call);
     CoreStream stream = new CoreStream(call, breaker, config.fallback() ? call.fallback() : null);
@@ -184,6 +224,14 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .setTopK(s.topK())
         .addAllStop(s.stop());
     s.seed().ifPresent(sampling::setSeed);
+    if (s.penalties().active()) {
+      sampling.setPresencePenalty(s.penalties().presence()).setFrequencyPenalty(s.penalties().frequency())
+          .putAllLogitBias(s.penalties().logitBias());
+    }
+    Integer topLogprobs = r.sampling().topLogprobs();
+    if (topLogprobs != null) {
+      sampling.setLogprobs(true).setTopLogprobs(topLogprobs);
+    }
     GenerateRequest.Builder b = GenerateRequest.newBuilder()
         .setRequestId(call.requestId())
         .setTenant(call.tenant().name())

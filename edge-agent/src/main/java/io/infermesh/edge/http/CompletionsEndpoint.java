@@ -48,12 +48,14 @@ final class CompletionsEndpoint {
   private final long maxBodyBytes;
   private final long flushIntervalNanos;
   private final Clock clock;
+  private final ChoicesResponder choices;
 
   CompletionsEndpoint(CompletionService service, long maxBodyBytes, Duration flushInterval, Clock clock) {
     this.service = service;
     this.maxBodyBytes = maxBodyBytes;
     this.flushIntervalNanos = flushInterval.toNanos();
     this.clock = clock;
+    this.choices = new ChoicesResponder(service);
   }
 
   void chat(Context ctx) throws Exception {
@@ -86,6 +88,14 @@ final class CompletionsEndpoint {
     } catch (HttpProblem e) {
       service.rejected(EdgeException.Kind.INVALID_ARGUMENT);
       throw e;
+    }
+    if (!parsed.user().isEmpty()) {
+      log.debug("request {}: user {}", parsed.request().requestId(), parsed.user());
+    }
+    if (parsed.n() > 1 || parsed.echo() || parsed.request().sampling().wantsLogprobs()) {
+      choices.respond(ctx, parsed, operation, tenant, r -> withHeaderHints(r, headers), responseId(operation),
+          clock.instant().getEpochSecond());
+      return;
     }
     try (CompletionStream stream = service.open(withHeaderHints(parsed.request(), headers), tenant)) {
       Served served = stream.served();
@@ -212,7 +222,7 @@ final class CompletionsEndpoint {
   }
 
   /** The caller's {@code x-request-id} (checked), or empty to have one made up. */
-  private static String requestId(Context ctx) {
+  static String requestId(Context ctx) {
     String id = ctx.header("x-request-id");
     if (id == null || id.isEmpty()) {
       return "";
@@ -223,7 +233,7 @@ final class CompletionsEndpoint {
     return id;
   }
 
-  private static void requireJson(Context ctx) {
+  static void requireJson(Context ctx) {
     String contentType = ctx.req().getContentType();
     if (contentType == null) {
       throw new HttpProblem(415, "Content-Type",
@@ -242,7 +252,7 @@ final class CompletionsEndpoint {
     }
   }
 
-  private byte[] readBody(Context ctx) {
+  byte[] readBody(Context ctx) {
     return FrontDoor.readBody(ctx.req(), maxBodyBytes);
   }
 

@@ -18,6 +18,8 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.infermesh.api.v1.ChatMessage;
 import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
@@ -168,6 +170,18 @@ class GrpcApiTest {
       assertThat(m.getContextLength()).isEqualTo(TinyModel.CONTEXT);
       assertThat(m.getReady()).isTrue();
     });
+  }
+
+  @Test
+  void embed_aBatch_onTheEdgeInInputOrder() {
+    EmbedResponse r = inference.embed(EmbedRequest.newBuilder().addInput("hello").addInput("a fox")
+        .addInput("hello").build());
+
+    assertThat(r.getEmbeddingsCount()).isEqualTo(3);
+    assertThat(r.getEmbeddings(0).getValuesList()).isEqualTo(r.getEmbeddings(2).getValuesList())
+        .isNotEqualTo(r.getEmbeddings(1).getValuesList());
+    assertThat(r.getServedBy().getTier()).isEqualTo(Tier.TIER_EDGE);
+    assertThat(r.getServedBy().getRouteReason()).isEqualTo("embeddings-edge");
   }
 
   @Test

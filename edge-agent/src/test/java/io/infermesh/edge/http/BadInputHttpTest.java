@@ -102,7 +102,7 @@ class BadInputHttpTest {
             400, "messages", "messages: the prompt is"),
         new Case("invalid UTF-8", "/v1/chat/completions", "application/json", badUtf8.toByteArray(), 400,
             "messages[0].content", "not valid UTF-8"),
-        chat("n above 1", user(", \"n\": 2"), 400, "n", "n: only n=1 is supported"),
+        chat("n above 8", user(", \"n\": 9"), 400, "n", "n: must be between 1 and 8"),
         chat("stream not a boolean", user(", \"stream\": \"yes\""), 400, "stream", "stream: must be true or false"),
         chat("too many stop strings", user(", \"stop\": [\"a\", \"b\", \"c\", \"d\", \"e\"]"), 400, "stop",
             "stop: at most 4"),

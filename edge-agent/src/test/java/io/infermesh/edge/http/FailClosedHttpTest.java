@@ -119,4 +119,23 @@ class FailClosedHttpTest {
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.json().at("/error/param").asText()).isEqualTo("x-infermesh-privacy");
   }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("refusedEmbeddingHints")
+  void embeddings_unknownHeaderValueOrContradiction_is400NamingIt(Case c) {
+    Reply r = http.post("/v1/embeddings", "{\"input\": \"hi\"" + c.extra() + "}", c.headers());
+
+    assertThat(r.status()).as(r.raw().body()).isEqualTo(400);
+    JsonNode error = r.json().get("error");
+    assertThat(error.get("param").asText()).isEqualTo(c.param());
+    assertThat(error.get("message").asText()).contains(c.message());
+  }
+
+  static Stream<Case> refusedEmbeddingHints() {
+    return Stream.of(
+        header("x-infermesh-privacy", "strict", "x-infermesh-privacy", "must be local-only, got 'strict'"),
+        header("x-infermesh-tenant", "acme", "x-infermesh-tenant", "unknown header"),
+        new Case("require core with the edge's own model", new String[] {"x-infermesh-require", "core"},
+            ", \"model\": \"tiny-edge\"", "x-infermesh-require", "contradicts model 'tiny-edge'"));
+  }
 }
