@@ -2,6 +2,7 @@ package io.infermesh.certs;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import java.io.IOException;
@@ -54,14 +55,15 @@ final class CredentialReloader {
   private final String trustDomain;
 
   private final Object trustLock = new Object();
-  // @GuardedBy("trustLock")
+  @GuardedBy("trustLock")
   private final List<AdvancedTlsX509TrustManager> trustManagers = new ArrayList<>();
-  // @GuardedBy("trustLock")
+  @GuardedBy("trustLock")
   private X509Certificate[] trustCertificates;
 
   private volatile Identity identity;
 
-  // @GuardedBy("this") after construction.
+  // Confined: written by the constructor, then only inside the synchronized refresh() (not
+  // expressible as @GuardedBy, which would also bind the constructor's calls).
   private byte[] identityDigest;
   private byte[] trustDigest;
   private String lastIdentityProblem;

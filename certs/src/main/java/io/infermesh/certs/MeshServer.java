@@ -216,7 +216,7 @@ public final class MeshServer implements AutoCloseable {
     /**
      * Listens on {@code address} only (e.g. {@code 127.0.0.1}, or one interface's address)
      * instead of on every interface. The wildcard address ({@code 0.0.0.0} or {@code ::}) means
-     * every interface, as when this is not called.
+     * every interface, IPv4 and IPv6, as when this is not called.
      */
     public Builder bindAddress(InetAddress address) {
       this.bindAddress = requireNonNull(address, "address");
@@ -315,7 +315,8 @@ public final class MeshServer implements AutoCloseable {
         for (ServerServiceDefinition service : services) {
           health.setStatus(service.getServiceDescriptor().getName(), initial);
         }
-        InetSocketAddress listen = bindAddress == null
+        // The wildcard port-only address is dual-stack; an explicit 0.0.0.0 would be IPv4 only.
+        InetSocketAddress listen = bindAddress == null || bindAddress.isAnyLocalAddress()
             ? new InetSocketAddress(port)
             : new InetSocketAddress(bindAddress, port);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(listen, serverTls.serverCredentials())

@@ -2,6 +2,7 @@ package io.infermesh.certs;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.ChannelCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsChannelCredentials;
@@ -48,7 +49,7 @@ public final class MeshTls implements AutoCloseable {
   private final boolean ownsExecutor;
   private final ScheduledFuture<?> refreshTask;
   private final AdvancedTlsX509TrustManager serverTrustManager;
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private final Map<ExpectedIdentity, AdvancedTlsX509TrustManager> clientTrustManagers = new HashMap<>();
 
   private MeshTls(Builder builder) throws IOException {

@@ -3,10 +3,10 @@ package io.infermesh.core;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import io.grpc.stub.StreamObserver;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.StreamObserver;
 import io.infermesh.certs.CertificateAuthority;
 import io.infermesh.certs.ExpectedIdentity;
 import io.infermesh.certs.LeafRequest;
@@ -21,8 +21,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A throw-away mesh for tests: one CA (trust domain {@code mesh.test}, region {@code test-1}),

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.infermesh.node.config.Durations;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
@@ -299,17 +300,11 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   static Duration parseDuration(String option, String text) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h)").matcher(text.trim());
-    if (!m.matches()) {
-      throw new IllegalArgumentException(option + " must be a duration like 500ms, 30s, 5m or 1h, got '" + text + "'");
+    try {
+      return Durations.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(option + " " + e.getMessage(), e);
     }
-    long v = Long.parseLong(m.group(1));
-    return switch (m.group(2)) {
-      case "ms" -> Duration.ofMillis(v);
-      case "s" -> Duration.ofSeconds(v);
-      case "m" -> Duration.ofMinutes(v);
-      default -> Duration.ofHours(v);
-    };
   }
 
   @SuppressWarnings("unchecked")

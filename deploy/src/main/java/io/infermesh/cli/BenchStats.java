@@ -1,5 +1,6 @@
 package io.infermesh.cli;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -26,7 +27,8 @@ final class BenchStats {
   record Sample(boolean ok, String errorKind, String route, long startNanos, long ttftNanos, long e2eNanos,
       int outputTokens) {}
 
-  private final List<Sample> samples = new ArrayList<>(); // @GuardedBy("this")
+  @GuardedBy("this")
+  private final List<Sample> samples = new ArrayList<>();
 
   synchronized void add(Sample s) {
     samples.add(s);

@@ -34,8 +34,10 @@ import picocli.CommandLine.Option;
       "  infermesh edge --config deploy/edge.yaml",
       "  infermesh edge --model models/tiny-edge-q8_0.gguf --http-port 8080",
       "",
-      "Settings come from --config (see deploy/edge.yaml); flags override it. With no API",
-      "keys configured the agent listens on 127.0.0.1 only. SIGTERM drains and exits 0.",
+      "Settings come from --config (see deploy/edge.yaml); flags override it. The HTTP API",
+      "listens on 127.0.0.1 unless http.host names another address; that needs API keys",
+      "(else 127.0.0.1 is used) and HTTPS (http.tls), or the agent does not start, unless",
+      "http.allow_plaintext says TLS ends in front of it. SIGTERM drains and exits 0.",
       ""
     })
 final class EdgeCommand implements Callable<Integer> {
@@ -94,7 +96,7 @@ final class EdgeCommand implements Callable<Integer> {
       if (engine != null) {
         PrintWriter out = spec.commandLine().getOut();
         out.println("infermesh edge: serving " + engine.info().name() + " (" + engine.info().version()
-            + ") on http://" + agent.httpHost() + ":" + agent.httpPort() + "/v1"
+            + ") on " + agent.httpScheme() + "://" + agent.httpHost() + ":" + agent.httpPort() + "/v1"
             + (agent.grpcPort().isPresent() ? ", gRPC on port " + agent.grpcPort().getAsInt() : ""));
         out.flush();
         terminate.await();

@@ -49,6 +49,8 @@ final class MeshUp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MeshUp.class);
   static final String TRUST_DOMAIN = "infermesh.local";
   static final String REGION = "local";
+  /** Everything {@code up} starts listens here only: a local mesh is never reachable from the network. */
+  static final String LOOPBACK = "127.0.0.1";
   static final int EDGE_CONTEXT = 512;
   static final String CORE_NAME = "core-0";
   static final String CORE_MODEL = "tiny-core";
@@ -191,7 +193,8 @@ final class MeshUp implements AutoCloseable {
     CoreConfig config = new CoreConfig(new CoreConfig.Node(CORE_NAME, REGION), corePort,
         new CoreConfig.Tls(pki.resolve("certs"), CORE_NAME),
         new CoreConfig.Model(CORE_MODEL, coreModel, "", "", "cpu", 64),
-        CoreConfig.Engine.builtin(), CoreConfig.Scheduling.defaults(), CoreConfig.Stage.single(), -1);
+        CoreConfig.Engine.builtin(), CoreConfig.Scheduling.defaults(), CoreConfig.Stage.single(), -1)
+        .withListen(CoreConfig.Listen.loopback());
     CoreNode started = CoreNode.start(config);
     try {
       started.loadConfiguredModel();
@@ -255,14 +258,12 @@ final class MeshUp implements AutoCloseable {
     }
   }
 
-  private static final String LOOPBACK = "127.0.0.1";
-
   private static String xdsAddress(ControlPlane plane) {
     return plane.config().control().xdsAddress() + ":" + plane.xdsPort();
   }
 
   private void startEdge() throws Exception {
-    String target = controlPlane != null ? XDS_TARGET : "127.0.0.1:" + corePort;
+    String target = controlPlane != null ? XDS_TARGET : LOOPBACK + ":" + corePort;
     Escalation escalation = Escalation.NONE.withTarget(target, pki.resolve("certs"), EDGE_NAME);
     escalation = new Escalation(escalation.target(), escalation.tlsDir(), escalation.tlsName(),
         options.escalationTimeout(), escalation.maxAttempts(), escalation.failureRate(), escalation.window(),
@@ -270,6 +271,7 @@ final class MeshUp implements AutoCloseable {
     EdgeConfig.Model m = EdgeConfig.Model.DEFAULT;
     EdgeConfig config = EdgeConfig.defaults()
         .withModel(new EdgeConfig.Model(edgeModel, m.name(), m.sha256(), EDGE_CONTEXT, 1, 2, m.chatTemplate(), 64))
+        .withHttpHost(LOOPBACK)
         .withHttpPort(options.httpPort())
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)))
         .withAdmission(new EdgeConfig.Admission(256, Duration.ofSeconds(1), Duration.ofMinutes(2)))
@@ -285,6 +287,20 @@ final class MeshUp implements AutoCloseable {
 
   int corePort() {
     return corePort;
+  }
+
+  /** The address the core's gRPC server really listens on, as {@code host:port}. */
+  String coreAddress() {
+    return hostPort(core.server().address().getHostString(), core.server().port());
+  }
+
+  /** The base URL of the edge's OpenAI API, with the address it really listens on. */
+  String edgeUrl() {
+    return "http://" + hostPort(edge.httpHost(), edge.httpPort());
+  }
+
+  private static String hostPort(String host, int port) {
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
   }
 
   EdgeAgent edge() {

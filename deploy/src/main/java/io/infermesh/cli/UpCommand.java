@@ -4,8 +4,11 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import io.infermesh.edge.config.Routing;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -28,12 +31,14 @@ import picocli.CommandLine.Option;
     versionProvider = VersionProvider.class,
     description = {
       "Starts a mesh CA and certificates, tiny generated models, a core node",
-      "(mTLS gRPC), an xDS control plane (loopback) and an edge agent (OpenAI",
-      "API on --http-port) that routes each request to the edge or to the core,",
-      "which it finds through xds:///core-inference. Ctrl-C stops everything.",
+      "(mTLS gRPC), an xDS control plane and an edge agent (OpenAI API on",
+      "--http-port) that routes each request to the edge or to the core, which it",
+      "finds through xds:///core-inference. Everything listens on 127.0.0.1 only.",
+      "The mesh runs until Ctrl-C (or SIGTERM), unless --exit is given.",
       "",
       "  infermesh up",
-      "  infermesh up --demo",
+      "  infermesh up --demo               # one request per route, then keeps running",
+      "  infermesh up --demo --exit        # the demo table, then stops (exit code 0)",
       "  infermesh up --no-control          # the edge dials the core directly",
       "  infermesh up --edge-model qwen2.5-0.5b-q4_0.gguf \\",
       "      --core-model Qwen2.5-7B-Instruct/",
@@ -74,10 +79,14 @@ final class UpCommand implements Callable<Integer> {
       description = "The core's model: GGUF file or Hugging Face checkpoint directory (default: a tiny generated one).")
   Path coreModel;
 
-  @Option(names = "--demo", description = "Send a request per routing rule and print where each went.")
+  @Option(names = "--demo",
+      description = "Send one request per routing rule and print a table of where each went; the mesh keeps "
+          + "running afterwards unless --exit is given.")
   boolean demo;
 
-  @Option(names = "--exit", description = "Stop after start-up (and the demo) instead of waiting for Ctrl-C.")
+  @Option(names = "--exit",
+      description = "Stop after start-up (and the demo) instead of waiting for Ctrl-C; exits non-zero if a demo "
+          + "request failed.")
   boolean exit;
 
   @Override
@@ -87,16 +96,16 @@ final class UpCommand implements Callable<Integer> {
     CountDownLatch terminate = new CountDownLatch(1);
     EdgeSignals.onTermination(terminate::countDown);
     MeshUp.Options options = new MeshUp.Options(dir, httpPort, corePort, Optional.ofNullable(edgeModel),
-        Optional.ofNullable(coreModel), io.infermesh.edge.config.Routing.DEFAULT, java.time.Duration.ofSeconds(60));
+        Optional.ofNullable(coreModel), Routing.DEFAULT, Duration.ofSeconds(60));
     if (!noControl) {
       options = options.withControl(new MeshUp.Control(xdsPort, controlAdminPort));
     }
     out.println("infermesh up: preparing " + dir.toAbsolutePath().normalize() + " and starting the mesh…");
     out.flush();
     try (MeshUp mesh = MeshUp.start(options)) {
-      String base = "http://127.0.0.1:" + mesh.edge().httpPort();
+      String base = mesh.edgeUrl();
       out.println();
-      out.println("  core  tiny-core  mTLS gRPC  127.0.0.1:" + mesh.corePort() + "   model " + mesh.coreModel());
+      out.println("  core  tiny-core  mTLS gRPC  " + mesh.coreAddress() + "   model " + mesh.coreModel());
       mesh.controlPlane().ifPresent(cp -> out.println("  xds   control    xDS " + mesh.xdsAddress()
           + " (mTLS, loopback)   serves " + MeshUp.CORE_SERVICE + (cp.adminPort() < 0 ? ""
               : "   admin http://" + cp.config().control().adminAddress() + ":" + cp.adminPort() + "/nodes")));
@@ -111,8 +120,16 @@ final class UpCommand implements Callable<Integer> {
           + "'x-infermesh-privacy: local-only' never leaves the edge)");
       out.println();
       out.flush();
+      boolean demoFailed = false;
       if (demo) {
-        MeshDemo.print(MeshDemo.run(base), out);
+        List<MeshDemo.Row> rows = MeshDemo.run(base);
+        MeshDemo.print(rows, out);
+        long failed = rows.stream().filter(r -> !r.ok()).count();
+        demoFailed = failed > 0;
+        if (demoFailed) {
+          out.println("infermesh up: " + failed + " of " + rows.size() + " demo requests did not take their route "
+              + "(see the log above)");
+        }
       }
       if (!exit) {
         out.println("Ctrl-C to stop.");
@@ -122,8 +139,8 @@ final class UpCommand implements Callable<Integer> {
       out.println(mesh.controlPlane().isPresent() ? "infermesh up: stopping the edge, the control plane, then the core"
           : "infermesh up: stopping the edge, then the core");
       out.flush();
+      return exit && demoFailed ? 1 : 0;
     }
-    return 0;
   }
 
   /** Prefixes every log line with its component (core, edge, certs, …) taken from the logger's package. */

@@ -1,6 +1,7 @@
 package io.infermesh.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.infermesh.xds.config.MeshConfig;
 import java.io.PrintWriter;
@@ -87,12 +88,9 @@ class ControlCommandTest {
     Thread runner = new Thread(() -> exit.set(run(new ControlCommand(), "--config", yaml.toString())));
     runner.start();
     Pattern admin = Pattern.compile("admin on http://127.0.0.1:(\\d+)");
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    await().atMost(Duration.ofSeconds(20)).until(() -> admin.matcher(out.toString()).find());
     Matcher m = admin.matcher(out.toString());
-    while (!m.find() && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-      m = admin.matcher(out.toString());
-    }
+    assertThat(m.find()).isTrue();
     assertThat(out.toString()).contains("xds-control listening: xDS on port").contains("PLAINTEXT, loopback only");
     HttpResponse<String> health = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + m.group(1) + "/healthz")).build(),

@@ -9,6 +9,8 @@ import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.config.CoreConfigLoader;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.EdgeConfigLoader;
+import io.infermesh.edge.http.HttpBindAddress;
+import java.net.InetAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,6 +62,8 @@ class KubernetesManifestsTest {
 
     assertThat(port(container, "grpc")).isEqualTo(core.grpcPort());
     assertThat(port(container, "metrics")).isEqualTo(core.metricsPort());
+    assertThat(InetAddress.getByName(core.listen().metrics()).isLoopbackAddress())
+        .as("the kubelet probes the pod IP: metrics.address must not be loopback").isFalse();
     assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/readyz");
     assertThat(container.at("/readinessProbe/httpGet/port").asText()).isEqualTo("metrics");
     assertThat(mountedFrom(pod, container, core.tls().dir())).isEqualTo("secret:infermesh-core-tls");
@@ -79,7 +83,16 @@ class KubernetesManifestsTest {
 
     assertThat(port(container, "http")).isEqualTo(edge.http().port());
     assertThat(edge.auth().tenants()).as("a non-loopback edge needs API keys").isNotEmpty();
+    assertThat(HttpBindAddress.of(edge.http(), edge.auth().enabled())).as("the edge would start on the pod address")
+        .isEqualTo("0.0.0.0");
+    assertThat(edge.http().tls()).as("no plaintext API on the pod network").hasValueSatisfying(tls -> {
+      assertThat(mountedFrom(pod, container, tls.certificateChain().getParent())).isEqualTo("secret:infermesh-edge-tls");
+      assertThat(mountedFrom(pod, container, tls.privateKey().getParent())).isEqualTo("secret:infermesh-edge-tls");
+    });
     assertThat(container.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/readyz");
+    assertThat(container.at("/readinessProbe/httpGet/scheme").asText()).isEqualTo("HTTPS");
+    assertThat(container.at("/livenessProbe/httpGet/scheme").asText()).isEqualTo("HTTPS");
+    assertThat(pod.at("/metadata/annotations/prometheus.io~1scheme").asText()).isEqualTo("https");
     assertThat(mountedFrom(pod, container, edge.escalation().tlsDir())).isEqualTo("secret:infermesh-edge-tls");
     assertThat(mountedFrom(pod, container, edge.model().path().getParent())).isEqualTo("emptyDir");
     assertCommandLinesParseAndConfigsAreMounted(pod);

@@ -2,8 +2,11 @@ package io.infermesh.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.infermesh.edge.config.Routing;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -50,6 +54,20 @@ class UpCommandTest {
         "--exit");
     assertThat(again.exitCode()).as(again.err()).isZero();
     assertThat(Files.readAllBytes(state.resolve("pki/ca/ca.crt"))).isEqualTo(ca);
+  }
+
+  @Test
+  void meshUp_defaults_everyServerListensOnLoopbackOnly() throws Exception {
+    MeshUp.Options options = new MeshUp.Options(dir.resolve("state"), 0, 0, Optional.empty(), Optional.empty(),
+        Routing.DEFAULT, Duration.ofSeconds(30));
+    try (MeshUp mesh = MeshUp.start(options)) {
+      InetSocketAddress core = mesh.core().server().address();
+      assertThat(core.getAddress().isLoopbackAddress()).as("the core listens on %s", core).isTrue();
+      assertThat(InetAddress.getByName(mesh.edge().httpHost()).isLoopbackAddress())
+          .as("the edge listens on %s", mesh.edge().httpHost()).isTrue();
+      assertThat(mesh.coreAddress()).isEqualTo("127.0.0.1:" + mesh.corePort());
+      assertThat(mesh.edgeUrl()).isEqualTo("http://127.0.0.1:" + mesh.edge().httpPort());
+    }
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.infermesh.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.infermesh.xds.server.ControlPlane;
 import io.infermesh.xds.server.NodeStatus;
@@ -112,19 +113,8 @@ class UpControlPlaneTest {
     assertThat(nodes.body()).contains("\"edge-0\"");
   }
 
-  private static void eventually(Duration timeout, Runnable check) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      try {
-        check.run();
-        return;
-      } catch (AssertionError e) {
-        if (System.nanoTime() - deadline > 0) {
-          throw e;
-        }
-        Thread.sleep(50);
-      }
-    }
+  private static void eventually(Duration timeout, Runnable check) {
+    await().atMost(timeout).untilAsserted(check::run);
   }
 
   private HttpResponse<String> chat(String model, Map<String, String> headers) throws Exception {

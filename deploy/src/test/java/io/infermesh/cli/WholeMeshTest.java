@@ -2,6 +2,7 @@ package io.infermesh.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -36,7 +37,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -223,15 +223,9 @@ class WholeMeshTest {
     }
   }
 
-  private static void waitUntilDone(List<? extends Future<?>> results, int count) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (results.stream().filter(Future::isDone).count() < count) {
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException("only " + results.stream().filter(Future::isDone).count() + " of " + count
-            + " requests finished in 60 s");
-      }
-      Thread.sleep(5);
-    }
+  private static void waitUntilDone(List<? extends Future<?>> results, int count) {
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
+        .until(() -> results.stream().filter(Future::isDone).count() >= count);
   }
 
   static HttpResponse<String> chat(String model, String prompt, int maxTokens, boolean stream,

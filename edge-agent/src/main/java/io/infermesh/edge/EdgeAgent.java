@@ -3,19 +3,23 @@ package io.infermesh.edge;
 import static java.util.Objects.requireNonNull;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.infermesh.certs.ReloadingSslContext;
+import io.infermesh.certs.Role;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
 import io.infermesh.edge.cache.ResponseCache;
+import io.infermesh.edge.config.Consul;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.Routing;
 import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Engine;
+import io.infermesh.edge.engine.LlamaEmbedder;
 import io.infermesh.edge.engine.LlamaEngine;
+import io.infermesh.edge.escalate.CoreClient;
 import io.infermesh.edge.grpc.GrpcApi;
 import io.infermesh.edge.http.HttpApi;
+import io.infermesh.edge.http.HttpBindAddress;
 import io.infermesh.edge.metrics.EdgeMetrics;
-import io.infermesh.edge.config.Routing;
-import io.infermesh.edge.engine.LlamaEmbedder;
-import io.infermesh.edge.escalate.CoreClient;
 import io.infermesh.edge.route.DifficultyScorer;
 import io.infermesh.edge.route.EdgeLoad;
 import io.infermesh.edge.route.FeatureScorer;
@@ -25,20 +29,12 @@ import io.infermesh.edge.route.MeshRouter;
 import io.infermesh.edge.route.QuantileThreshold;
 import io.infermesh.edge.route.Router;
 import io.infermesh.edge.route.Threshold;
-import io.infermesh.edge.serve.Escalator;
-import io.infermesh.edge.serve.LoadEstimate;
-import io.infermesh.certs.Role;
-import io.infermesh.edge.config.Consul;
-import io.infermesh.xds.registration.ConsulRegistration;
-import io.infermesh.xds.registration.RegistrationSettings;
-import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.edge.serve.Escalator;
+import io.infermesh.edge.serve.LoadEstimate;
+import io.infermesh.node.registration.ConsulRegistration;
+import io.infermesh.node.registration.RegistrationSettings;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -46,14 +42,18 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -125,6 +125,11 @@ public final class EdgeAgent implements AutoCloseable {
   /** The address the HTTP API is bound to (loopback when no API keys are configured). */
   public String httpHost() {
     return httpHost;
+  }
+
+  /** {@code https} when {@code http.tls} is set, else {@code http}. */
+  public String httpScheme() {
+    return config.http().secure() ? "https" : "http";
   }
 
   /** The gRPC port, when gRPC runs. */
@@ -213,6 +218,7 @@ public final class EdgeAgent implements AutoCloseable {
       engine.cancel(false);
       engine.thenAccept(Engine::close);
     }
+    service.embeddings().close(); // its llama.cpp context, if a request loaded it
     for (AutoCloseable c : owned) {
       try {
         c.close();
@@ -283,6 +289,9 @@ public final class EdgeAgent implements AutoCloseable {
      */
     public EdgeAgent start() throws IOException {
       EdgeConfig.Model model = config.model();
+      // Refuse an exposed plaintext API, and unusable TLS files, before anything is started.
+      String httpHost = HttpBindAddress.of(config.http(), config.auth().enabled());
+      Optional<ReloadingSslContext> httpsContext = httpsContext(config.http());
       int slots = engine != null ? engine.info().parallel() : model.parallel();
       AdmissionQueue admission = AdmissionQueue.create(slots, config.admission().queueDepth());
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -321,15 +330,16 @@ public final class EdgeAgent implements AutoCloseable {
           .ticker(ticker)
           .build();
 
-      String httpHost = exposedHost("http", config.http().host(), keys.enabled());
       HttpApi http;
       try {
-        http = HttpApi.start(service, registry::scrape, config.http(), httpHost,
-            config.admission().requestTimeout().plusSeconds(30), clock);
+        http = HttpApi.start(service, registry::scrape, config.http(), httpHost, config.limits(), clock,
+            httpsContext.map(ReloadingSslContext::sslContext));
       } catch (RuntimeException e) {
+        httpsContext.ifPresent(ReloadingSslContext::close);
         throw new IOException("http: cannot listen on " + httpHost + ":" + config.http().port() + ": "
             + e.getMessage(), e);
       }
+      httpsContext.ifPresent(owned::add);
       GrpcApi grpc = null;
       if (config.grpc().enabled()) {
         boolean mutual = config.grpc().tls().map(EdgeConfig.Tls::mutual).orElse(false);
@@ -343,7 +353,7 @@ public final class EdgeAgent implements AutoCloseable {
       } else {
         log.info("gRPC is off: grpc.tls is not configured (the gRPC API never serves plaintext)");
       }
-      log.info("HTTP API on {}:{}{}", httpHost, http.port(),
+      log.info("HTTP API on {}://{}:{}{}", config.http().secure() ? "https" : "http", httpHost, http.port(),
           grpc == null ? "" : ", gRPC API on port " + grpc.port());
 
       CompletableFuture<Engine> loaded;
@@ -439,6 +449,7 @@ public final class EdgeAgent implements AutoCloseable {
           : Threshold.fixed(r.threshold());
       return MeshRouter.builder()
           .coreModels(Set.copyOf(r.coreModels()))
+          .listedCoreModels(escalator::coreModelNames)
           .localOnlyTenants(Set.copyOf(r.localOnlyTenants()))
           .scorer(scorer)
           .threshold(threshold)
@@ -459,13 +470,22 @@ public final class EdgeAgent implements AutoCloseable {
     }
 
     private static boolean isLoopback(String host) {
-      if ("localhost".equalsIgnoreCase(host)) {
-        return true;
+      return HttpBindAddress.isLoopback(host);
+    }
+
+    /** The HTTPS context over {@code http.tls}'s files, loaded now so that a bad file stops the start. */
+    private static Optional<ReloadingSslContext> httpsContext(EdgeConfig.Http http) throws IOException {
+      if (http.tls().isEmpty()) {
+        return Optional.empty();
       }
+      EdgeConfig.HttpTls tls = http.tls().get();
+      ReloadingSslContext.Builder b = ReloadingSslContext.builder(tls.certificateChain(), tls.privateKey())
+          .refreshPeriod(tls.refreshPeriod());
+      tls.clientCa().ifPresent(b::trustBundle);
       try {
-        return InetAddress.getByName(host).isLoopbackAddress();
-      } catch (UnknownHostException e) {
-        return false;
+        return Optional.of(b.build());
+      } catch (IOException e) {
+        throw new IOException("http.tls: " + e.getMessage(), e);
       }
     }
 

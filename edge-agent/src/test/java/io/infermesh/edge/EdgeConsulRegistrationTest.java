@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.infermesh.edge.config.Consul;
 import io.infermesh.edge.config.EdgeConfig;
-import io.infermesh.xds.testing.FakeConsulAgent;
+import io.infermesh.node.testing.FakeConsulAgent;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;

@@ -1,6 +1,6 @@
 package io.infermesh.core.config;
 
-import io.infermesh.xds.registration.ConsulSection;
+import io.infermesh.node.registration.ConsulSection;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -19,10 +19,11 @@ import java.util.function.UnaryOperator;
  * @param stage this node's place in a pipeline ({@code 0/1} when not sharded)
  * @param metricsPort port of the Prometheus {@code /metrics} endpoint (0 picks one, -1 disables)
  * @param consul registration with the local Consul agent ({@link Consul#disabled()} when not configured)
+ * @param listen the addresses the gRPC server and the plain-HTTP metrics port bind
  */
 public record CoreConfig(
     Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort,
-    Consul consul) {
+    Consul consul, Listen listen) {
 
   public static final int DEFAULT_GRPC_PORT = 9443;
 
@@ -34,6 +35,7 @@ public record CoreConfig(
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(stage, "stage");
     Objects.requireNonNull(consul, "consul");
+    Objects.requireNonNull(listen, "listen");
     port("grpc.port", grpcPort, false);
     port("metrics.port", metricsPort, true);
   }
@@ -41,12 +43,51 @@ public record CoreConfig(
   /** A node that does not register in Consul. */
   public CoreConfig(
       Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort) {
-    this(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, Consul.disabled());
+    this(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, Consul.disabled(), Listen.DEFAULT);
   }
 
   /** This config with {@code consul} instead. */
   public CoreConfig withConsul(Consul newConsul) {
-    return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, newConsul);
+    return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, newConsul, listen);
+  }
+
+  /** This config with the servers bound to {@code newListen} instead. */
+  public CoreConfig withListen(Listen newListen) {
+    return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, newListen);
+  }
+
+  /**
+   * Where the node's servers listen. The gRPC server is mutual TLS, so every interface is a safe
+   * default for a node that edges reach over the network; the metrics port is plain HTTP and
+   * defaults to loopback, so nothing unauthenticated is exposed unless the config says so (in
+   * Kubernetes, {@code 0.0.0.0} or the pod IP, for the kubelet's probes and Prometheus).
+   *
+   * @param grpc the gRPC server's bind address ({@code grpc.address})
+   * @param metrics the {@code /metrics}, {@code /healthz}, {@code /readyz} bind address ({@code metrics.address})
+   */
+  public record Listen(String grpc, String metrics) {
+    /** gRPC on every interface, metrics on loopback. */
+    public static final Listen DEFAULT = new Listen("0.0.0.0", "127.0.0.1");
+
+    public Listen {
+      grpc = address("grpc.address", grpc);
+      metrics = address("metrics.address", metrics);
+    }
+
+    /** Both servers on loopback only, as {@code infermesh up} runs them. */
+    public static Listen loopback() {
+      return new Listen("127.0.0.1", "127.0.0.1");
+    }
+
+    private static String address(String key, String value) {
+      if (value == null || value.isBlank()) {
+        throw new ConfigException(key, "must be an IP address or host name, e.g. 0.0.0.0 or 127.0.0.1");
+      }
+      if (value.strip().chars().anyMatch(c -> Character.isWhitespace(c) || c == '/')) {
+        throw new ConfigException(key, "must be one IP address or host name, got '" + value + "'");
+      }
+      return value.strip();
+    }
   }
 
   static void port(String key, int port, boolean allowDisabled) {

@@ -3,11 +3,11 @@ package io.infermesh.core.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.node.config.Durations;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.Iterator;
 import java.util.Set;
 
@@ -71,7 +71,7 @@ public final class CoreConfigLoader {
   public static CoreConfig parse(JsonNode root, Path base) {
     known(root, "", Set.of("node", "grpc", "tls", "model", "engine", "scheduler", "stage", "metrics", "consul"));
     JsonNode node = section(root, "node", Set.of("name", "region"));
-    JsonNode grpc = section(root, "grpc", Set.of("port"));
+    JsonNode grpc = section(root, "grpc", Set.of("port", "address"));
     JsonNode tls = section(root, "tls", Set.of("dir", "name"));
     JsonNode model = section(root, "model", Set.of("name", "path", "sha256", "version", "device", "default_max_tokens"));
     JsonNode engine = section(root, "engine", Set.of("type", "threads", "upstream"));
@@ -81,7 +81,7 @@ public final class CoreConfigLoader {
     JsonNode sched = section(root, "scheduler", Set.of("max_queued", "max_batch_size", "max_batch_tokens",
         "prefill_chunk", "kv_blocks", "kv_block_size", "context_length", "aging"));
     JsonNode stage = section(root, "stage", Set.of("index", "count", "next"));
-    JsonNode metrics = section(root, "metrics", Set.of("port"));
+    JsonNode metrics = section(root, "metrics", Set.of("port", "address"));
     JsonNode consul = section(root, "consul", Set.of("address", "token", "service_name", "service_address", "tier",
         "check_interval", "deregister_after", "utilization_window"));
 
@@ -123,7 +123,10 @@ public final class CoreConfigLoader {
             integer(stage, "stage.count", "count", 1),
             text(stage, "stage.next", "next", "")),
         integer(metrics, "metrics.port", "port", 9464),
-        consul(consul));
+        consul(consul),
+        new CoreConfig.Listen(
+            text(grpc, "grpc.address", "address", CoreConfig.Listen.DEFAULT.grpc()),
+            text(metrics, "metrics.address", "address", CoreConfig.Listen.DEFAULT.metrics())));
   }
 
   private static CoreConfig.Consul consul(JsonNode n) {
@@ -194,25 +197,12 @@ public final class CoreConfigLoader {
     return parseDuration(key, v.asText());
   }
 
-  /** {@code 250ms}, {@code 10s}, {@code 2m}, {@code 1h}, or ISO-8601 ({@code PT10S}). */
+  /** A duration in the mesh's one grammar ({@link Durations}); errors name {@code key}. */
   public static Duration parseDuration(String key, String text) {
-    String t = text.trim();
     try {
-      if (t.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2).trim()));
-      }
-      if (t.endsWith("s")) {
-        return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1).trim()));
-      }
-      if (t.endsWith("m")) {
-        return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1).trim()));
-      }
-      if (t.endsWith("h")) {
-        return Duration.ofHours(Long.parseLong(t.substring(0, t.length() - 1).trim()));
-      }
-      return Duration.parse(t);
-    } catch (NumberFormatException | DateTimeParseException e) {
-      throw new ConfigException(key, "must be a duration like 500ms, 10s or 2m, got '" + text + "'");
+      return Durations.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key, e.getMessage());
     }
   }
 

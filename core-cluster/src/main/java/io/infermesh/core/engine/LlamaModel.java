@@ -161,6 +161,74 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /**
+   * The embedding of one token sequence: the mean over its positions of the final, normalized
+   * hidden state, scaled to unit L2 length, {@code (dim)}. Attention is causal over the sequence
+   * alone and never touches the KV cache, so this may run on another thread than {@link #step}
+   * (the weights are only read). Requires a model holding all layers.
+   */
+  public float[] embed(int[] tokens) {
+    if (!range.isFirst() || !range.isLast()) {
+      throw new IllegalStateException("embed needs every layer; this engine holds " + range);
+    }
+    int n = tokens.length;
+    if (n == 0 || n > config.contextLength()) {
+      throw new IllegalArgumentException("embed takes 1 to " + config.contextLength() + " tokens, got " + n);
+    }
+    for (int t : tokens) {
+      if (t < 0 || t >= config.vocabSize()) {
+        throw new IllegalArgumentException("token id " + t + " outside the vocabulary of " + config.vocabSize());
+      }
+    }
+    try (NDManager step = weights.manager().newSubManager()) {
+      NDArray x = Torch.rows(step.create(toLong(tokens)), weights.embedding()); // (N, dim)
+      long[] pos = new long[n];
+      float[] future = new float[n * n];
+      for (int i = 0; i < n; i++) {
+        pos[i] = i;
+        for (int k = i + 1; k < n; k++) {
+          future[i * n + k] = Float.NEGATIVE_INFINITY;
+        }
+      }
+      NDArray positions = step.create(pos);
+      NDArray cos = Torch.rows(positions, ropeCos).reshape(n, 1, config.headDim()); // (N, 1, hd)
+      NDArray sin = Torch.rows(positions, ropeSin).reshape(n, 1, config.headDim()); // (N, 1, hd)
+      NDArray mask = step.create(future, new Shape(1, 1, n, n)); // (1, 1, N, N): -inf above the diagonal
+      for (int l = 0; l < range.size(); l++) {
+        selfContainedBlock(l, x, mask, cos, sin);
+      }
+      NDArray mean = rmsNorm(x).muli(weights.norm()).mean(new int[] {0}); // (dim)
+      NDArray norm = mean.square().sum().sqrt().maximum(1e-12f);
+      return mean.div(norm).toFloatArray();
+    }
+  }
+
+  /**
+   * {@link #block} for one sequence without the KV cache: {@code x} (N, dim) attends to itself
+   * under the causal {@code mask}, {@code G = heads / kvHeads} query heads per KV head.
+   */
+  private void selfContainedBlock(int l, NDArray x, NDArray mask, NDArray cos, NDArray sin) {
+    LlamaWeights.Layer w = weights.layer(l);
+    int n = (int) x.getShape().get(0);
+    int hd = config.headDim();
+    int kvh = config.kvHeads();
+    int g = config.heads() / kvh;
+    int qkHeads = config.heads() + kvh;
+    int qk = config.qDim() + config.kvDim();
+    NDArray qkv = rmsNorm(x).matMul(w.wqkv()); // (N, qDim + 2 kvDim)
+    NDArray heads = Torch.slice(qkv, 1, 0, qk).reshape(n, qkHeads, hd); // (N, H + KV, hd)
+    NDArray rotated = heads.matMul(rotateHalf).muli(sin);
+    heads.muli(cos).addi(rotated);
+    NDArray q = Torch.slice(heads, 1, 0, config.heads()).reshape(n, kvh, g, hd).transpose(1, 2, 0, 3); // (KV, G, N, hd)
+    NDArray kt = Torch.slice(heads, 1, config.heads(), qkHeads).transpose(1, 2, 0).reshape(kvh, 1, hd, n); // (KV, 1, hd, N)
+    NDArray v = Torch.slice(qkv, 1, qk, qk + config.kvDim()).reshape(n, kvh, hd).transpose(1, 0, 2)
+        .reshape(kvh, 1, n, hd); // (KV, 1, N, hd)
+    NDArray o = q.matMul(kt).addi(mask).softmax(-1).matMul(v) // (KV, G, N, hd)
+        .transpose(2, 0, 1, 3).reshape(n, config.heads() * hd); // (N, H * hd)
+    x.addi(o.matMul(w.wo()));
+    mlp(w, x);
+  }
+
+  /**
    * One decoder block, updating the residual stream {@code x} (N, dim) in place:
    * {@code x += Attn(norm(x))}, then {@code x += MLP(norm(x))}. Norm weights and the attention
    * scale live in the weights (see {@link LlamaWeights}).
@@ -185,7 +253,11 @@ public final class LlamaModel implements AutoCloseable {
     NDArray values = Torch.rows(att.readSlots(), kv.values(l)); // (S, L, KV * hd)
     NDArray o = att.attend(q, keys, values); // (N, H * hd)
     x.addi(o.matMul(w.wo()));
+    mlp(w, x);
+  }
 
+  /** {@code x += MLP(norm(x))} in place, {@code x} (N, dim). */
+  private void mlp(LlamaWeights.Layer w, NDArray x) {
     NDArray gateUp = rmsNorm(x).matMul(w.w13()); // (N, 2 ffn)
     NDArray gate = Torch.slice(gateUp, 1, 0, config.ffnDim());
     NDArray act = gate.getNDArrayInternal().sigmoid().muli(gate) // silu(gate) * up

@@ -18,6 +18,15 @@ public final class Samplers {
     return samplers.computeIfAbsent(requestId, id -> new Sampler(params)).sample(row);
   }
 
+  /**
+   * The log-probabilities of {@code requestId}'s last sampled token, when its parameters ask for
+   * them; empty otherwise (or for an unknown id).
+   */
+  public java.util.Optional<TokenLogprobs> lastLogprobs(String requestId) {
+    Sampler s = samplers.get(requestId);
+    return s == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(s.lastLogprobs());
+  }
+
   /** Forgets {@code requestId}; unknown ids are ignored. */
   public void release(String requestId) {
     samplers.remove(requestId);

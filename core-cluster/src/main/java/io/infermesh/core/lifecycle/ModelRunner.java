@@ -3,9 +3,11 @@ package io.infermesh.core.lifecycle;
 import io.infermesh.core.engine.ForwardBatch;
 import io.infermesh.core.engine.LlamaModel;
 import io.infermesh.core.engine.Samplers;
+import io.infermesh.core.engine.TokenLogprobs;
 import io.infermesh.core.schedule.StepPlan;
 import io.infermesh.core.schedule.StepRunner;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Runs scheduler plans on a whole {@link LlamaModel}: one batched forward pass per step, then one
@@ -79,6 +81,15 @@ public final class ModelRunner implements StepRunner {
       }
     }
     return out;
+  }
+
+  /**
+   * The log-probabilities of {@code requestId}'s last sampled token, when it asked for them. Read
+   * by the request's listener in {@code onToken}, on the batch loop's thread, before the next step
+   * samples it again.
+   */
+  public Optional<TokenLogprobs> lastLogprobs(String requestId) {
+    return samplers.lastLogprobs(requestId);
   }
 
   @Override

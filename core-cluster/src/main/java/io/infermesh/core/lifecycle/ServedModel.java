@@ -36,6 +36,7 @@ public final class ServedModel implements AutoCloseable {
   private final SchedulerConfig schedulerConfig;
   private final int defaultMaxTokens;
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final Object embedLock = new Object(); // one embedding at a time: they share the CPU with the loop
 
   private ServedModel(String name, String version, LlamaConfig config, Tokenizer tokenizer, ChatTemplate chatTemplate,
       LlamaModel model, StepRunner runner, BatchLoop loop, SchedulerConfig schedulerConfig, int defaultMaxTokens) {
@@ -130,6 +131,39 @@ public final class ServedModel implements AutoCloseable {
   /** What runs the steps: the local engine, or stage 0 of a pipeline. */
   public StepRunner runner() {
     return runner;
+  }
+
+  /**
+   * Whether this model can report log-probabilities: when it runs whole on this node (a pipeline's
+   * last stage samples on another node and sends back only token ids).
+   */
+  public boolean reportsLogprobs() {
+    return runner instanceof ModelRunner;
+  }
+
+  /**
+   * The log-probabilities of {@code requestId}'s last token (see {@link ModelRunner#lastLogprobs});
+   * call from its listener only, on the batch loop's thread.
+   */
+  public java.util.Optional<io.infermesh.core.engine.TokenLogprobs> lastLogprobs(String requestId) {
+    return runner instanceof ModelRunner r ? r.lastLogprobs(requestId) : java.util.Optional.empty();
+  }
+
+  /**
+   * The embedding of {@code tokens} ({@link LlamaModel#embed}); runs on the caller's thread, one at
+   * a time, beside the batch loop (it reads the weights and never the KV cache).
+   *
+   * @throws IllegalStateException when this node holds only a pipeline stage
+   */
+  public float[] embed(int[] tokens) {
+    synchronized (embedLock) {
+      return model.embed(tokens);
+    }
+  }
+
+  /** Whether {@link #embed} works here: the whole model is on this node. */
+  public boolean embeds() {
+    return runner instanceof ModelRunner;
   }
 
   public String device() {

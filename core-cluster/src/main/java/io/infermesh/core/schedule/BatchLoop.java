@@ -1,5 +1,6 @@
 package io.infermesh.core.schedule;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.infermesh.core.status.CoreException;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -35,8 +36,10 @@ public final class BatchLoop implements AutoCloseable {
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition workArrived = lock.newCondition();
-  private final Scheduler scheduler; // @GuardedBy("lock")
-  private final ArrayDeque<Done> completions = new ArrayDeque<>(); // @GuardedBy("lock")
+  @GuardedBy("lock")
+  private final Scheduler scheduler;
+  @GuardedBy("lock")
+  private final ArrayDeque<Done> completions = new ArrayDeque<>();
   private final StepRunner runner;
   private final StepObserver observer;
   private final LongSupplier nanoTime;
@@ -207,7 +210,8 @@ public final class BatchLoop implements AutoCloseable {
     }
   }
 
-  /** Feeds queued step outcomes to the scheduler. Holds {@code lock}. */
+  /** Feeds queued step outcomes to the scheduler. */
+  @GuardedBy("lock")
   private List<Done> applyCompletions() {
     if (completions.isEmpty()) {
       return List.of();

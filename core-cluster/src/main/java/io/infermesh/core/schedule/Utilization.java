@@ -27,7 +27,7 @@ import java.util.Objects;
  * the load, not each arrival. The first sample is taken as it is.
  *
  * <p>How often the figure reaches Consul is the registration's rule ({@code
- * io.infermesh.xds.registration.ConsulRegistration}: a move of a step or more, or down to zero).
+ * io.infermesh.node.registration.ConsulRegistration}: a move of a step or more, or down to zero).
  *
  * <p>Pure: no threads, no clock of its own (time comes in with each sample). Not thread-safe:
  * confine an instance to one thread.

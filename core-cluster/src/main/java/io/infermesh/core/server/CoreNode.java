@@ -18,14 +18,15 @@ import io.infermesh.core.lifecycle.ServedModel;
 import io.infermesh.core.schedule.SchedulerStats;
 import io.infermesh.core.schedule.StepRunner;
 import io.infermesh.core.schedule.Utilization;
-import io.infermesh.xds.registration.ConsulRegistration;
-import io.infermesh.xds.registration.RegistrationSettings;
 import io.infermesh.core.shard.NextStage;
 import io.infermesh.core.shard.PipelineRunner;
+import io.infermesh.node.registration.ConsulRegistration;
+import io.infermesh.node.registration.RegistrationSettings;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -131,6 +132,7 @@ public final class CoreNode implements AutoCloseable {
         inference = new InferenceService(host, tls.identity().toString(), config.node().region(), metrics);
       }
       server = MeshServer.builder(config.grpcPort())
+          .bindAddress(config.listen().grpc())
           .tls(tls)
           .authorization(policy())
           .initiallyNotServing() // until health.attach() finds the node ready
@@ -145,18 +147,19 @@ public final class CoreNode implements AutoCloseable {
     MetricsHttpServer m = null;
     try {
       if (config.metricsPort() >= 0) {
-        m = MetricsHttpServer.start(config.metricsPort(), registry, health::ready);
+        m = MetricsHttpServer.start(config.listen().metrics(), config.metricsPort(), registry, health::ready);
       }
     } catch (IOException e) {
       server.close();
       closeAll(owned);
       timers.shutdownNow();
-      throw new IOException("metrics.port " + config.metricsPort() + ": " + e.getMessage(), e);
+      throw new IOException("metrics.address/metrics.port " + config.listen().metrics() + ":" + config.metricsPort()
+          + ": " + e.getMessage(), e);
     }
-    log.info("core node {} up: gRPC {} ({}){}", server.identity(), server.port(),
+    log.info("core node {} up: gRPC {} ({}){}", server.identity(), hostPort(server.address()),
         config.engine().upstream() ? "forwarding to " + config.engine().upstreamUrl()
             + ", NOT_SERVING while it is unhealthy" : "NOT_SERVING until the model loads",
-        m == null ? "" : ", metrics and probes :" + m.port() + " (/metrics /healthz /readyz)");
+        m == null ? "" : ", metrics and probes on http://" + hostPort(m.address()) + " (/metrics /healthz /readyz)");
     ConsulRegistration registration = null;
     ScheduledExecutorService registrar = null;
     if (config.consul().enabled()) {
@@ -263,6 +266,11 @@ public final class CoreNode implements AutoCloseable {
   static ServedModel.SchedulingLimits limits(CoreConfig.Scheduling s) {
     return new ServedModel.SchedulingLimits(s.maxQueued(), s.maxBatchSize(), s.maxBatchTokens(), s.prefillChunk(),
         s.kvBlocks(), s.kvBlockSize(), s.contextLength(), s.aging());
+  }
+
+  /** {@code host:port} as a log line shows a listen address ({@code 0.0.0.0:PORT} for every interface). */
+  static String hostPort(InetSocketAddress address) {
+    return address.getHostString() + ":" + address.getPort();
   }
 
   /** Loads the configured model. */

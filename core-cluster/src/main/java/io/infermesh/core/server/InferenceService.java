@@ -8,6 +8,8 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
@@ -18,6 +20,7 @@ import io.infermesh.api.v1.ModelInfo;
 import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
+import io.infermesh.api.v1.TokenLogprob;
 import io.infermesh.api.v1.Usage;
 import io.infermesh.core.constrain.Constraints;
 import io.infermesh.core.constrain.RequestGrammar;
@@ -56,6 +59,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   private final String nodeId;
   private final String region;
   private final CoreMetrics metrics;
+  private final EmbedHandler embedder;
   /** Grammar constraints per loaded model's vocabulary (dropped with the model's tokenizer). */
   private final Cache<Tokenizer, Constraints> constraints = Caffeine.newBuilder().weakKeys().build();
 
@@ -64,6 +68,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     this.nodeId = nodeId;
     this.region = region;
     this.metrics = metrics;
+    this.embedder = new EmbedHandler(nodeId, region);
   }
 
   @Override
@@ -74,6 +79,29 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         .setContextLength(m.contextLength()).setReady(true)));
     out.onNext(b.build());
     out.onCompleted();
+  }
+
+  @Override
+  public void embed(EmbedRequest request, StreamObserver<EmbedResponse> out) {
+    ServedModel model = host.current().orElse(null);
+    if (model == null) {
+      out.onError(StatusMapping.toException(CoreException.unavailable("the model is still loading")));
+      return;
+    }
+    if (!model.embeds()) {
+      out.onError(Status.UNIMPLEMENTED.withDescription("embeddings need the whole model on one node; this node"
+          + " serves a pipelined model").asRuntimeException());
+      return;
+    }
+    model.acquire();
+    try {
+      out.onNext(embedder.embed(request, model));
+      out.onCompleted();
+    } catch (RuntimeException e) {
+      out.onError(StatusMapping.toException(e));
+    } finally {
+      model.release();
+    }
   }
 
   @Override
@@ -112,7 +140,12 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
           "model '" + name + "' is not served here (serving '" + model.name() + "')");
     }
     Priority priority = RequestValidator.priority(request);
-    io.infermesh.core.engine.SamplingParams sampling = RequestValidator.sampling(request.getSampling());
+    io.infermesh.core.engine.SamplingParams sampling =
+        RequestValidator.sampling(request.getSampling(), model.config().vocabSize());
+    if (sampling.logprobs() && !model.reportsLogprobs()) {
+      throw new RequestValidator.InvalidField("sampling.logprobs",
+          "is not supported by a pipelined model (its last stage returns token ids only)");
+    }
     int[] prompt = switch (request.getInputCase()) {
       case PROMPT -> {
         if (request.getPrompt().isEmpty()) {
@@ -137,7 +170,8 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
         .setModel(model.name()).setModelVersion(model.version()).setRoute(Route.ROUTE_CORE)
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
-    Streamer streamer = new Streamer(requestId, model, out, servedBy, request.getSampling().getStopList(), priority);
+    Streamer streamer = new Streamer(requestId, model, out, servedBy, request.getSampling().getStopList(), priority,
+        sampling.logprobs());
     out.setOnCancelHandler(() -> model.loop().cancel(requestId));
     Admission a = model.loop().submit(g, streamer);
     if (a instanceof Admission.Rejected r) {
@@ -160,12 +194,15 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private final Priority priority;
     private final long startNanos = System.nanoTime();
     private final List<Integer> pendingIds = new java.util.ArrayList<>(); // tokens whose text is not sent yet
+    private final boolean logprobs;
+    private final List<TokenLogprob> pendingLogprobs = new ArrayList<>(); // theirs, when asked for
     private long firstTokenNanos;
     private boolean first = true;
 
     Streamer(String requestId, ServedModel model, ServerCallStreamObserver<GenerateChunk> out, ServedBy servedBy,
-        List<String> stopStrings, Priority priority) {
+        List<String> stopStrings, Priority priority, boolean logprobs) {
       this.requestId = requestId;
+      this.logprobs = logprobs;
       this.model = model;
       this.out = out;
       this.servedBy = servedBy;
@@ -189,10 +226,14 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         model.loop().cancel(requestId); // finishes as CANCELLED; reported as STOP below
       }
       pendingIds.add(token);
+      if (logprobs) {
+        model.lastLogprobs(requestId).ifPresent(lp -> pendingLogprobs.add(Logprobs.toWire(lp, model.tokenizer())));
+      }
       if (!out.isCancelled() && (!text.isEmpty() || first)) {
         GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setText(text)
-            .addAllTokenIds(pendingIds);
+            .addAllTokenIds(pendingIds).addAllLogprobs(pendingLogprobs);
         pendingIds.clear();
+        pendingLogprobs.clear();
         if (first) {
           c.setServedBy(servedBy);
           first = false;
@@ -224,7 +265,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
       }
       String tail = stops.accept(decoder.flush()) + stops.flush();
       out.onNext(GenerateChunk.newBuilder().setRequestId(requestId).setText(tail).addAllTokenIds(pendingIds)
-          .setFinishReason(finish)
+          .addAllLogprobs(pendingLogprobs).setFinishReason(finish)
           .setUsage(Usage.newBuilder().setPromptTokens(promptTokens).setCompletionTokens(completionTokens))
           .setServedBy(servedBy).build());
       out.onCompleted();

@@ -22,10 +22,15 @@ public final class MetricsHttpServer implements AutoCloseable {
     this.server = server;
   }
 
-  /** Starts on {@code port} (0 picks a free one); {@code ready} answers {@code /readyz}. */
-  public static MetricsHttpServer start(int port, PrometheusMeterRegistry registry, BooleanSupplier ready)
-      throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress(port), 16);
+  /**
+   * Starts on {@code address}:{@code port} (0 picks a free port); {@code ready} answers {@code /readyz}.
+   */
+  public static MetricsHttpServer start(String address, int port, PrometheusMeterRegistry registry,
+      BooleanSupplier ready) throws IOException {
+    InetSocketAddress bind = new InetSocketAddress(address, port);
+    // 0.0.0.0 means every interface; the port-only address is dual-stack, an explicit 0.0.0.0 IPv4 only.
+    HttpServer server = HttpServer.create(bind.getAddress() != null && bind.getAddress().isAnyLocalAddress()
+        ? new InetSocketAddress(port) : bind, 16);
     server.createContext("/healthz", exchange -> text(exchange, 200, "ok\n"));
     server.createContext("/readyz", exchange -> {
       boolean serving = ready.getAsBoolean();
@@ -54,6 +59,11 @@ public final class MetricsHttpServer implements AutoCloseable {
 
   public int port() {
     return server.getAddress().getPort();
+  }
+
+  /** The address and port listened on. */
+  public InetSocketAddress address() {
+    return server.getAddress();
   }
 
   @Override

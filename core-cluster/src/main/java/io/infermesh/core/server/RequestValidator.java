@@ -3,14 +3,17 @@ package io.infermesh.core.server;
 import io.infermesh.api.v1.ChatMessage;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.core.engine.Penalties;
 import io.infermesh.core.schedule.Priority;
+import io.infermesh.models.stop.StopStrings;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** Checks a {@link GenerateRequest} field by field; failures name the field. Stateless. */
 final class RequestValidator {
   static final Set<String> ROLES = Set.of("system", "user", "assistant");
-  static final int MAX_STOPS = 4;
+  static final int MAX_STOPS = StopStrings.MAX_COUNT;
 
   private RequestValidator() {}
 
@@ -24,7 +27,10 @@ final class RequestValidator {
   }
 
   static String requestId(GenerateRequest r) {
-    String id = r.getRequestId();
+    return requestId(r.getRequestId());
+  }
+
+  static String requestId(String id) {
     if (id.length() > 128 || !id.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
       throw new InvalidField("request_id", "must be up to 128 printable ASCII characters without spaces");
     }
@@ -57,8 +63,16 @@ final class RequestValidator {
     return messages;
   }
 
-  /** Sampling settings with server defaults for unset fields. */
+  /** The most logit_bias entries a request may carry (OpenAI's limit). */
+  static final int MAX_LOGIT_BIAS = 300;
+
+  /** Sampling settings with server defaults for unset fields; token ids are not checked against a vocabulary. */
   static io.infermesh.core.engine.SamplingParams sampling(SamplingParams s) {
+    return sampling(s, Integer.MAX_VALUE);
+  }
+
+  /** Sampling settings with server defaults for unset fields, for a model of {@code vocab} tokens. */
+  static io.infermesh.core.engine.SamplingParams sampling(SamplingParams s, int vocab) {
     float temperature = s.hasTemperature() ? s.getTemperature() : 1f;
     if (!(temperature >= 0f && temperature <= 2f)) {
       throw new InvalidField("sampling.temperature", "must be in [0, 2], got " + temperature);
@@ -71,16 +85,57 @@ final class RequestValidator {
     if (topK < 0) {
       throw new InvalidField("sampling.top_k", "must not be negative, got " + topK);
     }
-    if (s.getStopCount() > MAX_STOPS) {
-      throw new InvalidField("sampling.stop", "at most " + MAX_STOPS + " stop strings, got " + s.getStopCount());
+    // the bounds the edge keeps too (count, bytes each): gRPC callers reach the core directly
+    StopStrings.check(s.getStopList()).ifPresent(p -> {
+      throw new InvalidField(p.field("sampling.stop"), p.reason());
+    });
+    long seed = s.hasSeed() ? s.getSeed() : System.nanoTime();
+    return new io.infermesh.core.engine.SamplingParams(temperature, topK, topP, seed, penalties(s, vocab),
+        topLogprobs(s));
+  }
+
+  /** presence_penalty, frequency_penalty and logit_bias, range-checked. */
+  static Penalties penalties(SamplingParams s, int vocab) {
+    float presence = s.hasPresencePenalty() ? s.getPresencePenalty() : 0f;
+    if (!(presence >= -2f && presence <= 2f)) {
+      throw new InvalidField("sampling.presence_penalty", "must be in [-2, 2], got " + presence);
     }
-    for (int i = 0; i < s.getStopCount(); i++) {
-      if (s.getStop(i).isEmpty()) {
-        throw new InvalidField("sampling.stop[" + i + "]", "must not be empty");
+    float frequency = s.hasFrequencyPenalty() ? s.getFrequencyPenalty() : 0f;
+    if (!(frequency >= -2f && frequency <= 2f)) {
+      throw new InvalidField("sampling.frequency_penalty", "must be in [-2, 2], got " + frequency);
+    }
+    if (s.getLogitBiasCount() > MAX_LOGIT_BIAS) {
+      throw new InvalidField("sampling.logit_bias", "at most " + MAX_LOGIT_BIAS + " entries, got "
+          + s.getLogitBiasCount());
+    }
+    for (Map.Entry<Integer, Float> e : s.getLogitBiasMap().entrySet()) {
+      if (e.getKey() < 0 || e.getKey() >= vocab) {
+        throw new InvalidField("sampling.logit_bias", "token id " + e.getKey() + " is not in the model's vocabulary"
+            + (vocab == Integer.MAX_VALUE ? "" : " of " + vocab + " tokens"));
+      }
+      float b = e.getValue();
+      if (!(b >= -100f && b <= 100f)) {
+        throw new InvalidField("sampling.logit_bias", "the bias of token " + e.getKey() + " must be in [-100, 100], got "
+            + b);
       }
     }
-    long seed = s.hasSeed() ? s.getSeed() : System.nanoTime();
-    return new io.infermesh.core.engine.SamplingParams(temperature, topK, topP, seed);
+    return new Penalties(presence, frequency, s.getLogitBiasMap());
+  }
+
+  /** -1 when log-probabilities are not asked for, else how many alternatives to report. */
+  static int topLogprobs(SamplingParams s) {
+    if (!s.getLogprobs()) {
+      if (s.getTopLogprobs() != 0) {
+        throw new InvalidField("sampling.top_logprobs", "needs sampling.logprobs set");
+      }
+      return -1;
+    }
+    int top = s.getTopLogprobs();
+    if (top < 0 || top > io.infermesh.core.engine.SamplingParams.MAX_TOP_LOGPROBS) {
+      throw new InvalidField("sampling.top_logprobs", "must be in [0, "
+          + io.infermesh.core.engine.SamplingParams.MAX_TOP_LOGPROBS + "], got " + top);
+    }
+    return top;
   }
 
   /** max_tokens, checked against what the context leaves after the prompt. */

@@ -87,6 +87,7 @@ public final class StageNode implements AutoCloseable {
     MeshServer server;
     try {
       server = MeshServer.builder(config.grpcPort())
+          .bindAddress(config.listen().grpc())
           .tls(tls)
           .authorization(policy())
           .initiallyNotServing() // until health.attach() finds the node ready

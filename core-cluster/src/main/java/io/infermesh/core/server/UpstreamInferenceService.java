@@ -128,6 +128,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     }
     SamplingParams s = request.getSampling();
     RequestValidator.sampling(s); // range checks; unset fields stay unset upstream
+    refuseUnforwarded(s);
     int maxTokens = maxTokens(s);
     List<UpstreamRequest.Message> chat = null;
     String prompt = null;
@@ -158,6 +159,26 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
         .setModel(modelName).setModelVersion(modelVersion).setRoute(Route.ROUTE_CORE)
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
     return new Forward(requestId, priority, r, out, servedBy);
+  }
+
+  /**
+   * Fields this bridge does not forward are refused rather than dropped: the upstream's vocabulary
+   * is not the mesh's (logit_bias ids), and its streaming log-probabilities and penalties are not
+   * read back or relayed yet.
+   */
+  private static void refuseUnforwarded(SamplingParams s) {
+    if (s.hasPresencePenalty() && s.getPresencePenalty() != 0f) {
+      throw new RequestValidator.InvalidField("sampling.presence_penalty", "is not supported by an upstream backend");
+    }
+    if (s.hasFrequencyPenalty() && s.getFrequencyPenalty() != 0f) {
+      throw new RequestValidator.InvalidField("sampling.frequency_penalty", "is not supported by an upstream backend");
+    }
+    if (s.getLogitBiasCount() > 0) {
+      throw new RequestValidator.InvalidField("sampling.logit_bias", "is not supported by an upstream backend");
+    }
+    if (s.getLogprobs()) {
+      throw new RequestValidator.InvalidField("sampling.logprobs", "is not supported by an upstream backend");
+    }
   }
 
   /** max_tokens as sent upstream; see the class comment for the check against the context. */

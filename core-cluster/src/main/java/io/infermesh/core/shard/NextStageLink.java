@@ -1,5 +1,6 @@
 package io.infermesh.core.shard;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -57,10 +58,14 @@ final class NextStageLink implements AutoCloseable {
   private final Listener listener;
   private final LongSupplier nanoTime;
   private final long stepTimeoutNanos;
-  private final Map<Long, Pending> pending = new LinkedHashMap<>(); // @GuardedBy("this"), step order
-  private ClientCallStreamObserver<StageRequest> requests; // @GuardedBy("this")
-  private State state = State.CONNECTING; // @GuardedBy("this")
-  private ScheduledFuture<?> watchdog; // @GuardedBy("this")
+  @GuardedBy("this")
+  private final Map<Long, Pending> pending = new LinkedHashMap<>(); // step order
+  @GuardedBy("this")
+  private ClientCallStreamObserver<StageRequest> requests;
+  @GuardedBy("this")
+  private State state = State.CONNECTING;
+  @GuardedBy("this")
+  private ScheduledFuture<?> watchdog;
 
   private record Pending(StepCallback callback, long sentNanos) {}
 

@@ -1,5 +1,6 @@
 package io.infermesh.core.shard;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.Status;
 import io.infermesh.api.v1.StageHello;
 import io.infermesh.api.v1.StageReady;
@@ -43,8 +44,10 @@ public final class PipelineRunner implements StepRunner, AutoCloseable {
   private final AtomicInteger mostInFlight = new AtomicInteger();
   private volatile NextStageLink link;
   private volatile boolean closed;
-  private long backoffMillis; // @GuardedBy("this")
-  private boolean wasReady = true; // @GuardedBy("this"); logs the first failure after being ready loudly
+  @GuardedBy("this")
+  private long backoffMillis;
+  @GuardedBy("this")
+  private boolean wasReady = true; // logs the first failure after being ready loudly
   private long nextStepId = 1; // loop thread only
 
   private PipelineRunner(LlamaModel firstStage, NextStage next, StageHello hello, int depth,

@@ -66,12 +66,16 @@ final class StageWire {
   }
 
   static SamplingParams sampling(io.infermesh.core.engine.SamplingParams p) {
+    // the penalties travel so the last stage samples as a whole model would; log-probabilities do not
     return SamplingParams.newBuilder().setTemperature(p.temperature()).setTopK(p.topK()).setTopP(p.topP())
-        .setSeed(p.seed()).build();
+        .setSeed(p.seed()).setPresencePenalty(p.penalties().presence())
+        .setFrequencyPenalty(p.penalties().frequency()).putAllLogitBias(p.penalties().logitBias()).build();
   }
 
   static io.infermesh.core.engine.SamplingParams sampling(SamplingParams p) {
-    return new io.infermesh.core.engine.SamplingParams(p.getTemperature(), p.getTopK(), p.getTopP(), p.getSeed());
+    return new io.infermesh.core.engine.SamplingParams(p.getTemperature(), p.getTopK(), p.getTopP(), p.getSeed(),
+        new io.infermesh.core.engine.Penalties(p.getPresencePenalty(), p.getFrequencyPenalty(), p.getLogitBiasMap()),
+        -1);
   }
 
   /** Rows {@code [from, from + rows)} of {@code data} {@code (*, dim)} as little-endian float32. */

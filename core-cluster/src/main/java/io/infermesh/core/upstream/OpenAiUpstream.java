@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.infermesh.core.status.CoreException;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -252,8 +253,10 @@ public final class OpenAiUpstream {
     private final SseEvents events = new SseEvents(this::event);
     private volatile CompletableFuture<HttpResponse<Void>> response;
     private volatile ScheduledFuture<?> timeout;
-    private Flow.Subscription subscription; // @GuardedBy("this")
-    private boolean done; // @GuardedBy("this"): finished, failed or cancelled
+    @GuardedBy("this")
+    private Flow.Subscription subscription;
+    @GuardedBy("this")
+    private boolean done; // finished, failed or cancelled
     private String finishReason;
     private int promptTokens = -1;
     private int completionTokens = -1;

@@ -52,6 +52,13 @@ class CoreConfigConsulTest {
   }
 
   @Test
+  void parse_utilizationWindowZero_asDeployCoreYamlDocuments_publishesTheInstantFigure() throws Exception {
+    assertThat(parse("consul: {utilization_window: 0}").consul().utilizationWindow()).isZero();
+    assertThat(parse("consul: {utilization_window: 1.5s, check_interval: 1d}").consul().utilizationWindow())
+        .isEqualTo(Duration.ofMillis(1_500));
+  }
+
+  @Test
   void parse_consulOverrideAsAFlagGivesIt_enablesRegistration() throws Exception {
     CoreConfig config = CoreConfigLoader.load(null, java.util.Map.of("consul.address", "http://consul:8500"));
 
@@ -71,7 +78,7 @@ class CoreConfigConsulTest {
     assertThatThrownBy(() -> parse("consul: {service_name: 'core inference'}"))
         .isInstanceOf(ConfigException.class).hasMessageStartingWith("consul.service_name: must be letters");
     assertThatThrownBy(() -> parse("consul: {utilization_window: -5s}"))
-        .isInstanceOf(ConfigException.class).hasMessageStartingWith("consul.utilization_window: must be a duration >= 0");
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("consul.utilization_window: must be a duration");
     assertThatThrownBy(() -> parse("consul: {service-name: core}"))
         .isInstanceOf(ConfigException.class).hasMessageStartingWith("consul.service-name: unknown key");
   }

@@ -36,6 +36,29 @@ class LlamaModelTest {
   }
 
   @Test
+  void embed_aSequence_matchesReferenceMeanPooling() {
+    int[] tokens = {1, 5, 17, 42, 8, 96, 3, 3, 60};
+
+    float[] embedding = model.embed(tokens);
+
+    assertClose(embedding, reference.embedding(tokens));
+    double length = 0;
+    for (float v : embedding) {
+      length += v * v;
+    }
+    assertThat(length).isCloseTo(1.0, within(1e-4));
+  }
+
+  @Test
+  void embed_whileSequencesAreCached_leavesTheirKvAlone() {
+    int[] seq = {1, 9, 33, 71, 2};
+    model.forward(ForwardBatch.contiguous(Arrays.copyOf(seq, 4), 0));
+    model.embed(new int[] {7, 7, 7, 7, 7, 7});
+    float[] logits = model.forward(ForwardBatch.contiguous(new int[] {seq[4]}, 4))[0];
+    assertClose(logits, reference.logits(seq));
+  }
+
+  @Test
   void forward_incrementalDecode_matchesReferenceAtEveryPosition() {
     int[] seq = {1, 9, 33, 71, 2, 14, 88, 50};
     model.forward(ForwardBatch.contiguous(Arrays.copyOf(seq, 3), 0));

@@ -53,6 +53,33 @@ final class ReferenceLlama {
 
   /** Logits after the last token of {@code tokens}, {@code (vocab)}. */
   double[] logits(int[] tokens) {
+    double[][] x = hidden(tokens);
+    return matVec(head, rmsNorm(x[x.length - 1], norm), c.vocabSize());
+  }
+
+  /** The mean over positions of the final normalized hidden state, scaled to unit length, {@code (dim)}. */
+  double[] embedding(int[] tokens) {
+    double[][] x = hidden(tokens);
+    double[] mean = new double[c.dim()];
+    for (double[] row : x) {
+      double[] h = rmsNorm(row, norm);
+      for (int i = 0; i < mean.length; i++) {
+        mean[i] += h[i] / x.length;
+      }
+    }
+    double len = 0;
+    for (double v : mean) {
+      len += v * v;
+    }
+    len = Math.sqrt(len);
+    for (int i = 0; i < mean.length; i++) {
+      mean[i] /= len;
+    }
+    return mean;
+  }
+
+  /** The residual stream after the last layer, {@code (N, dim)}. */
+  private double[][] hidden(int[] tokens) {
     int n = tokens.length;
     int d = c.dim();
     int hd = c.headDim();
@@ -113,7 +140,7 @@ final class ReferenceLlama {
         }
       }
     }
-    return matVec(head, rmsNorm(x[n - 1], norm), c.vocabSize());
+    return x;
   }
 
   private double[] rmsNorm(double[] x, float[] w) {

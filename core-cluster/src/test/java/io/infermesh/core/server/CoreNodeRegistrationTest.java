@@ -14,7 +14,7 @@ import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.upstream.FakeOpenAiServer;
-import io.infermesh.xds.testing.FakeConsulAgent;
+import io.infermesh.node.testing.FakeConsulAgent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,8 +36,8 @@ class CoreNodeRegistrationTest {
         new CoreConfig.Model("big-model", null, "", "v2", "cpu", 16),
         new CoreConfig.Engine("upstream", upstream.url(), "up-model", Duration.ofSeconds(30), "/v1/models",
             Duration.ofMillis(100), 0),
-        scheduling, CoreConfig.Stage.single(), -1,
-        new CoreConfig.Consul(consul.address(), "", consul.serviceName(), "127.0.0.1", "private",
+        scheduling, CoreConfig.Stage.single(), -1)
+        .withConsul(new CoreConfig.Consul(consul.address(), "", consul.serviceName(), "127.0.0.1", "private",
             Duration.ofMinutes(1), Duration.ofMinutes(1), consul.utilizationWindow()));
   }
 

@@ -1,6 +1,6 @@
 package io.infermesh.edge.config;
 
-import io.infermesh.xds.registration.ConsulSection;
+import io.infermesh.node.registration.ConsulSection;
 import java.time.Duration;
 
 /**

@@ -28,10 +28,11 @@ import java.util.regex.Pattern;
  * @param escalation the core to escalate to over mTLS gRPC (none by default)
  * @param routing the router's rules and difficulty threshold
  * @param consul registration in the local Consul agent (off by default)
+ * @param limits the front door's bounds on what one client may send and hold
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-    Escalation escalation, Routing routing, Consul consul) {
+    Escalation escalation, Routing routing, Consul consul, Limits limits) {
 
   public EdgeConfig {
     requireNonNull(node, "node");
@@ -45,13 +46,15 @@ public record EdgeConfig(
     requireNonNull(escalation, "escalation");
     requireNonNull(routing, "routing");
     requireNonNull(consul, "consul");
+    requireNonNull(limits, "limits");
   }
 
   /** A configuration that does not register in Consul. */
   public EdgeConfig(
       Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
       Escalation escalation, Routing routing) {
-    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, Consul.DISABLED);
+    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, Consul.DISABLED,
+        Limits.DEFAULT);
   }
 
   /** A configuration without a core (escalation and routing at their defaults). */
@@ -75,58 +78,76 @@ public record EdgeConfig(
 
   /** This configuration with {@code model} replaced. */
   public EdgeConfig withModel(Model newModel) {
-    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code http.port} replaced (the {@code --http-port} flag). */
   public EdgeConfig withHttpPort(int port) {
-    return new EdgeConfig(node, model, new Http(http.host, port, http.maxBodyBytes, http.streamFlushInterval), grpc,
-        admission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http.withPort(port), grpc,
+        admission, cache, auth, shutdown, escalation, routing, consul, limits);
+  }
+
+  /** This configuration with {@code http.host} replaced (the address the OpenAI API binds). */
+  public EdgeConfig withHttpHost(String host) {
+    return new EdgeConfig(node, model, http.withHost(host), grpc, admission, cache, auth, shutdown, escalation, routing,
+        consul, limits);
+  }
+
+  /** This configuration with {@code http} replaced. */
+  public EdgeConfig withHttp(Http newHttp) {
+    return new EdgeConfig(node, model, newHttp, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
+        limits);
   }
 
   /** This configuration with {@code grpc.port} replaced (the {@code --grpc-port} flag). */
   public EdgeConfig withGrpcPort(int port) {
-    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code grpc} replaced. */
   public EdgeConfig withGrpc(Grpc newGrpc) {
-    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code admission} replaced. */
   public EdgeConfig withAdmission(Admission newAdmission) {
-    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code cache} replaced. */
   public EdgeConfig withCache(Cache newCache) {
-    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code auth} replaced. */
   public EdgeConfig withAuth(Auth newAuth) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown, escalation, routing, consul, limits);
   }
 
   /** This configuration with {@code escalation} replaced. */
   public EdgeConfig withEscalation(Escalation newEscalation) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, newEscalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, newEscalation, routing, consul, limits);
   }
 
   /** This configuration with {@code routing} replaced. */
   public EdgeConfig withRouting(Routing newRouting) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, newRouting, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, newRouting, consul, limits);
   }
 
   /** This configuration with {@code consul} replaced. */
   public EdgeConfig withConsul(Consul newConsul) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, newConsul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, newConsul, limits);
+  }
+
+  /** This configuration with {@code limits} replaced. */
+  public EdgeConfig withLimits(Limits newLimits) {
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
+        newLimits);
   }
 
   /** This configuration with {@code shutdown} replaced. */
   public EdgeConfig withShutdown(Shutdown newShutdown) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown, escalation, routing, consul, limits);
   }
 
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
@@ -253,15 +274,21 @@ public record EdgeConfig(
   /**
    * The OpenAI-compatible HTTP API.
    *
-   * @param host the address to bind; with no API keys configured only loopback is used
+   * @param host the address to bind (loopback by default); with no API keys and no required client
+   *     certificates only loopback is used; any other address needs {@code tls} or {@code
+   *     allowPlaintext}, else the agent refuses to start
    * @param port the port; 0 picks a free one
    * @param maxBodyBytes the largest request body accepted (larger ones get 413)
    * @param streamFlushInterval the least time between two flushes of one SSE stream: tokens that
    *     arrive faster go out together, a token after a pause goes out at once; zero flushes every
    *     event
+   * @param tls HTTPS instead of plain HTTP (empty: plain HTTP)
+   * @param allowPlaintext whether plain HTTP may be served on an address other than loopback (when
+   *     TLS ends in front of the agent: a sidecar, a load balancer)
    */
-  public record Http(String host, int port, long maxBodyBytes, Duration streamFlushInterval) {
-    public static final Http DEFAULT = new Http("0.0.0.0", 8080, 1 << 20, Duration.ofMillis(2));
+  public record Http(String host, int port, long maxBodyBytes, Duration streamFlushInterval, Optional<HttpTls> tls,
+      boolean allowPlaintext) {
+    public static final Http DEFAULT = new Http("127.0.0.1", 8080, 1 << 20, Duration.ofMillis(2));
 
     public Http {
       requireHost("http.host", host);
@@ -273,6 +300,102 @@ public record EdgeConfig(
           || streamFlushInterval.compareTo(Duration.ofSeconds(1)) > 0) {
         throw new ConfigException("http.stream_flush_interval", "must be in [0ms, 1s], got " + streamFlushInterval);
       }
+      requireNonNull(tls, "http.tls");
+    }
+
+    /** Plain HTTP, plaintext allowed on loopback only. */
+    public Http(String host, int port, long maxBodyBytes, Duration streamFlushInterval) {
+      this(host, port, maxBodyBytes, streamFlushInterval, Optional.empty(), false);
+    }
+
+    /** These settings on another address. */
+    public Http withHost(String newHost) {
+      return new Http(newHost, port, maxBodyBytes, streamFlushInterval, tls, allowPlaintext);
+    }
+
+    /** These settings on another port. */
+    public Http withPort(int newPort) {
+      return new Http(host, newPort, maxBodyBytes, streamFlushInterval, tls, allowPlaintext);
+    }
+
+    /** These settings with {@code http.tls} replaced. */
+    public Http withTls(Optional<HttpTls> newTls) {
+      return new Http(host, port, maxBodyBytes, streamFlushInterval, newTls, allowPlaintext);
+    }
+
+    /** Whether the API is served over HTTPS. */
+    public boolean secure() {
+      return tls.isPresent();
+    }
+  }
+
+  /**
+   * HTTPS on the HTTP API: PEM files, re-read every {@code refreshPeriod} so that a rotated
+   * certificate (or client CA bundle) is used by new connections without a restart.
+   *
+   * @param certificateChain PEM certificate chain, leaf first ({@code http.tls.cert}); its names
+   *     must match the host clients dial
+   * @param privateKey the leaf's PEM private key ({@code http.tls.key})
+   * @param clientCa PEM CA bundle that client certificates must chain to ({@code http.tls.client_ca})
+   * @param clientAuth whether clients must present a certificate ({@code http.tls.client_auth})
+   * @param refreshPeriod how often the files are re-read ({@code http.tls.refresh_period})
+   */
+  public record HttpTls(Path certificateChain, Path privateKey, Optional<Path> clientCa, ClientAuth clientAuth,
+      Duration refreshPeriod) {
+    public static final Duration DEFAULT_REFRESH_PERIOD = Duration.ofMinutes(1);
+
+    public HttpTls {
+      if (certificateChain == null) {
+        throw new ConfigException("http.tls.cert", "is required when http.tls is set (a PEM chain, leaf first)");
+      }
+      if (privateKey == null) {
+        throw new ConfigException("http.tls.key", "is required when http.tls is set (the PEM key of http.tls.cert)");
+      }
+      requireNonNull(clientCa, "http.tls.client_ca");
+      requireNonNull(clientAuth, "http.tls.client_auth");
+      if (clientAuth != ClientAuth.NONE && clientCa.isEmpty()) {
+        throw new ConfigException("http.tls.client_ca", "is required when http.tls.client_auth is "
+            + clientAuth.configName() + ": the PEM CA bundle client certificates must chain to");
+      }
+      if (clientAuth == ClientAuth.NONE && clientCa.isPresent()) {
+        throw new ConfigException("http.tls.client_auth", "is none, so http.tls.client_ca would be ignored;"
+            + " set client_auth: optional or require, or remove client_ca");
+      }
+      requirePositive("http.tls.refresh_period", refreshPeriod);
+    }
+
+    /** Server certificate only: clients are not asked for one. */
+    public static HttpTls serverOnly(Path certificateChain, Path privateKey) {
+      return new HttpTls(certificateChain, privateKey, Optional.empty(), ClientAuth.NONE, DEFAULT_REFRESH_PERIOD);
+    }
+  }
+
+  /** Whether HTTPS clients must present a certificate that chains to {@code http.tls.client_ca}. */
+  public enum ClientAuth {
+    /** Clients are not asked for a certificate. */
+    NONE,
+    /** Clients are asked; one that sends a certificate must send a valid one, one that sends none is served. */
+    OPTIONAL,
+    /** A client without a valid certificate fails the TLS handshake. */
+    REQUIRE;
+
+    /** The value as written in {@code edge.yaml}. */
+    public String configName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Parses {@code none}, {@code optional} or {@code require}.
+     *
+     * @throws ConfigException naming {@code key} for any other value
+     */
+    public static ClientAuth parse(String key, String value) {
+      for (ClientAuth c : values()) {
+        if (c.configName().equals(value)) {
+          return c;
+        }
+      }
+      throw new ConfigException(key, "must be none, optional or require, got '" + value + "'");
     }
   }
 
@@ -378,7 +501,8 @@ public record EdgeConfig(
   }
 
   /**
-   * API keys. Empty means no authentication, and then both APIs listen on loopback only.
+   * API keys. Empty means no authentication, and then both APIs listen on loopback only (unless
+   * HTTPS clients must present certificates: {@code http.tls.client_auth: require}).
    *
    * @param tenants the tenants and their keys
    */

@@ -60,7 +60,7 @@ public final class EdgeConfigLoader {
     YamlSection root = YamlSection.root(tree);
     EdgeConfig.Node node = node(root.section("node"));
     EdgeConfig.Model model = model(root.section("model"), baseDirectory);
-    EdgeConfig.Http http = http(root.section("http"));
+    EdgeConfig.Http http = http(root.section("http"), baseDirectory);
     EdgeConfig.Grpc grpc = grpc(root.section("grpc"), baseDirectory);
     EdgeConfig.Admission admission = admission(root.section("admission"));
     EdgeConfig.Cache cache = cache(root.section("cache"));
@@ -69,8 +69,10 @@ public final class EdgeConfigLoader {
     Escalation escalation = escalation(root.section("escalation"), baseDirectory);
     Routing routing = routing(root.section("routing"), baseDirectory);
     Consul consul = consul(root.section("consul"));
+    Limits limits = limits(root.section("limits"));
     root.finish();
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul);
+    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
+        limits);
   }
 
   private static EdgeConfig.Node node(YamlSection s) {
@@ -96,11 +98,26 @@ public final class EdgeConfigLoader {
     return model;
   }
 
-  private static EdgeConfig.Http http(YamlSection s) {
+  private static EdgeConfig.Http http(YamlSection s, Path base) {
     EdgeConfig.Http d = EdgeConfig.Http.DEFAULT;
-    EdgeConfig.Http http = new EdgeConfig.Http(
-        s.string("host", d.host()), s.integer("port", d.port()), s.bytes("max_body_bytes", d.maxBodyBytes()),
-        s.duration("stream_flush_interval", d.streamFlushInterval()));
+    String host = s.string("host", d.host());
+    int port = s.integer("port", d.port());
+    long maxBodyBytes = s.bytes("max_body_bytes", d.maxBodyBytes());
+    java.time.Duration flush = s.duration("stream_flush_interval", d.streamFlushInterval());
+    Optional<EdgeConfig.HttpTls> tls = s.optionalSection("tls").map(t -> {
+      Optional<Path> clientCa = Optional.ofNullable(resolve(base, t.path("client_ca", null)));
+      String clientAuth = t.string("client_auth", clientCa.isPresent() ? "require" : "none");
+      EdgeConfig.HttpTls value = new EdgeConfig.HttpTls(
+          resolve(base, t.path("cert", null)),
+          resolve(base, t.path("key", null)),
+          clientCa,
+          EdgeConfig.ClientAuth.parse(t.key("client_auth"), clientAuth),
+          t.duration("refresh_period", EdgeConfig.HttpTls.DEFAULT_REFRESH_PERIOD));
+      t.finish();
+      return value;
+    });
+    EdgeConfig.Http http = new EdgeConfig.Http(host, port, maxBodyBytes, flush, tls,
+        s.bool("allow_plaintext", d.allowPlaintext()));
     s.finish();
     return http;
   }
@@ -187,6 +204,18 @@ public final class EdgeConfigLoader {
         s.integer("max_attempts", d.maxAttempts()), failureRate, window, openFor, s.bool("fallback", d.fallback()));
     s.finish();
     return e;
+  }
+
+  private static Limits limits(YamlSection s) {
+    Limits d = Limits.DEFAULT;
+    Limits limits = new Limits(
+        s.integer("max_messages", d.maxMessages()),
+        s.bytes("max_input_bytes", d.maxInputBytes()),
+        s.duration("header_timeout", d.headerTimeout()),
+        s.duration("idle_timeout", d.idleTimeout()),
+        s.integer("max_connections", d.maxConnections()));
+    s.finish();
+    return limits;
   }
 
   private static Consul consul(YamlSection s) {

@@ -2,17 +2,16 @@ package io.infermesh.edge.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
+import io.infermesh.node.config.ByteSizes;
+import io.infermesh.node.config.Durations;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One mapping of the YAML tree with typed getters that name the full key in their errors and
@@ -20,8 +19,6 @@ import java.util.regex.Pattern;
  * Confined to the loading thread.
  */
 final class YamlSection {
-  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
-  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
 
   private final String prefix;
   private final JsonNode node;
@@ -131,56 +128,30 @@ final class YamlSection {
     return v.booleanValue();
   }
 
-  /** A duration such as {@code 500ms}, {@code 10s}, {@code 5m}, {@code 1h}, {@code 1d}, or ISO-8601 {@code PT10S}. */
+  /** A duration in the mesh's one grammar ({@link Durations}). */
   Duration duration(String name, Duration fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return fallback;
     }
-    String text = v.asText().strip().toLowerCase(Locale.ROOT);
-    Matcher m = DURATION.matcher(text);
-    if (m.matches()) {
-      long n = Long.parseLong(m.group(1));
-      return switch (m.group(2)) {
-        case "ms" -> Duration.ofMillis(n);
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        case "h" -> Duration.ofHours(n);
-        default -> Duration.ofDays(n);
-      };
-    }
     try {
-      return Duration.parse(text.toUpperCase(Locale.ROOT));
-    } catch (RuntimeException e) {
-      throw new ConfigException(key(name), "must be a duration such as 500ms, 10s, 5m or 1h, got " + v.asText());
+      return Durations.parse(v.asText());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key(name), e.getMessage());
     }
   }
 
-  /** A size in bytes: a plain number or one with a unit ({@code 64MiB}, {@code 512k}, {@code 1GB}; binary units). */
+  /** A size in bytes in the mesh's one grammar ({@link ByteSizes}). */
   long bytes(String name, long fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return fallback;
     }
-    if (v.isIntegralNumber()) {
-      return v.longValue();
+    try {
+      return ByteSizes.parse(v.asText());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key(name), e.getMessage());
     }
-    Matcher m = SIZE.matcher(v.asText().strip().toLowerCase(Locale.ROOT));
-    if (!m.matches()) {
-      throw new ConfigException(key(name), "must be a size such as 1048576, 512KiB or 64MiB, got " + v.asText());
-    }
-    long n = Long.parseLong(m.group(1));
-    String unit = m.group(2) == null ? "b" : m.group(2);
-    long multiplier = switch (unit.charAt(0)) {
-      case 'k' -> 1L << 10;
-      case 'm' -> 1L << 20;
-      case 'g' -> 1L << 30;
-      default -> 1L;
-    };
-    if (n > Long.MAX_VALUE / multiplier) {
-      throw new ConfigException(key(name), "is too large: " + v.asText());
-    }
-    return n * multiplier;
   }
 
   List<String> strings(String name, List<String> fallback) {

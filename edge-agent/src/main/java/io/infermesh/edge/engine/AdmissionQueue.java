@@ -2,9 +2,12 @@ package io.infermesh.edge.engine;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -33,10 +36,14 @@ public final class AdmissionQueue {
   private final LongSupplier nanoTime;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition granted = lock.newCondition();
-  // @GuardedBy("lock")
+  @GuardedBy("lock")
   private int free;
-  // @GuardedBy("lock"), in arrival order
+  // in arrival order
+  @GuardedBy("lock")
   private final List<Ticket> line = new ArrayList<>();
+  // the tickets holding a slot; here rather than a flag on each ticket, so that @GuardedBy can check it
+  @GuardedBy("lock")
+  private final Set<Ticket> holders = new HashSet<>();
 
   private AdmissionQueue(int slots, int depth, Duration aging, LongSupplier nanoTime) {
     if (slots < 1) {
@@ -83,7 +90,7 @@ public final class AdmissionQueue {
       Ticket ticket = new Ticket(priority, nanoTime.getAsLong());
       if (free > 0 && line.isEmpty()) {
         free--;
-        ticket.holdsSlot = true;
+        holders.add(ticket);
         return ticket;
       }
       if (line.size() >= depth) {
@@ -125,7 +132,7 @@ public final class AdmissionQueue {
   }
 
   /** Gives free slots to the best waiters. */
-  // @GuardedBy("lock")
+  @GuardedBy("lock")
   private void grant() {
     boolean any = false;
     while (free > 0 && !line.isEmpty()) {
@@ -138,7 +145,7 @@ public final class AdmissionQueue {
       }
       line.remove(best);
       free--;
-      best.holdsSlot = true;
+      holders.add(best);
       any = true;
     }
     if (any) {
@@ -150,9 +157,7 @@ public final class AdmissionQueue {
   public final class Ticket implements AutoCloseable {
     private final Priority priority;
     private final long arrivedNanos;
-    // @GuardedBy("lock")
-    private boolean holdsSlot;
-    // @GuardedBy("lock")
+    @GuardedBy("AdmissionQueue.this.lock")
     private boolean closed;
 
     private Ticket(Priority priority, long arrivedNanos) {
@@ -169,7 +174,7 @@ public final class AdmissionQueue {
     public boolean holdsSlot() {
       lock.lock();
       try {
-        return holdsSlot;
+        return holders.contains(this);
       } finally {
         lock.unlock();
       }
@@ -184,7 +189,7 @@ public final class AdmissionQueue {
     public boolean awaitSlot(BooleanSupplier giveUp) throws InterruptedException {
       lock.lock();
       try {
-        while (!holdsSlot) {
+        while (!holders.contains(this)) {
           if (closed || giveUp.getAsBoolean()) {
             return false;
           }
@@ -205,8 +210,7 @@ public final class AdmissionQueue {
           return;
         }
         closed = true;
-        if (holdsSlot) {
-          holdsSlot = false;
+        if (holders.remove(this)) {
           free++;
         } else {
           line.remove(this);

@@ -18,6 +18,11 @@ public interface Engine extends AutoCloseable {
   /** A raw prompt, used as is. */
   Prompt rawPrompt(String text);
 
+  /** Tokens in the model's vocabulary: token ids (in {@code logit_bias}) must be below it; MAX_VALUE when unknown. */
+  default int vocabSize() {
+    return Integer.MAX_VALUE;
+  }
+
   /** The token ids of {@code text} (no beginning-of-sequence token). */
   int[] tokenize(String text);
 

@@ -3,7 +3,9 @@ package io.infermesh.edge.engine;
 import io.infermesh.models.gguf.GgufFile;
 import io.infermesh.models.gguf.GgufMetadata;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -13,8 +15,14 @@ import java.util.Set;
  * @param chatTemplate {@code tokenizer.chat_template}, when present
  * @param addBos whether the tokenizer prepends a beginning-of-sequence token (as llama.cpp
  *     decides it: the {@code tokenizer.ggml.add_bos_token} key, else the tokenizer's default)
+ * @param maxTokenBytes an upper bound on the input bytes one token covers: the longest entry of
+ *     {@code tokenizer.ggml.tokens} in UTF-8 (a token's stored text is never shorter than the
+ *     bytes it stands for: byte-level BPE stores one char per byte, SentencePiece stores the
+ *     space as the 3-byte {@code ▁} and raw bytes as {@code <0xNN>}); 0 when the vocabulary is
+ *     not in the file
+ * @param vocabSize tokens in the vocabulary ({@code tokenizer.ggml.tokens}), 0 when the file does not say
  */
-record GgufFacts(Optional<String> chatTemplate, boolean addBos) {
+record GgufFacts(Optional<String> chatTemplate, boolean addBos, int maxTokenBytes, int vocabSize) {
   /** BPE pre-tokenizers for which llama.cpp adds a BOS token by default. */
   private static final Set<String> BPE_WITH_BOS = Set.of("llama3", "llama-v3", "llama-bpe", "falcon3", "tekken");
 
@@ -33,6 +41,15 @@ record GgufFacts(Optional<String> chatTemplate, boolean addBos) {
       }
       return "gpt2".equals(model) && BPE_WITH_BOS.contains(metadata.findString("tokenizer.ggml.pre").orElse(""));
     });
-    return new GgufFacts(template, addBos);
+    int maxTokenBytes = 0;
+    int vocab = 0;
+    if (metadata.contains("tokenizer.ggml.tokens")) {
+      List<String> tokens = metadata.getStringArray("tokenizer.ggml.tokens");
+      vocab = tokens.size();
+      for (String token : tokens) {
+        maxTokenBytes = Math.max(maxTokenBytes, token.getBytes(StandardCharsets.UTF_8).length);
+      }
+    }
+    return new GgufFacts(template, addBos, maxTokenBytes, vocab);
   }
 }

@@ -54,6 +54,14 @@ public final class LlamaEmbedder implements Embedder, AutoCloseable {
     return model.embed(input.isEmpty() ? " " : input);
   }
 
+  /**
+   * The embedding of all of {@code text}, uncut: the caller has checked that it fits the context
+   * (the {@code /v1/embeddings} path, where cutting an input would change the answer).
+   */
+  public synchronized float[] embedWhole(String text) {
+    return model.embed(text);
+  }
+
   @Override
   public synchronized void close() {
     model.close();

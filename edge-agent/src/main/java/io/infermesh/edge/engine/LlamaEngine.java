@@ -13,6 +13,7 @@ import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.models.chat.ChatTemplate;
 import io.infermesh.models.chat.ChatTemplates;
 import io.infermesh.models.chat.ChatTurn;
+import io.infermesh.models.stop.StopMatcher;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,16 +57,21 @@ public final class LlamaEngine implements Engine {
   private final ModelInfo info;
   private final ChatTemplate template;
   private final boolean addBos;
+  private final int maxTokenBytes; // see GgufFacts; 0 when unknown
+  private final int vocabSize;
   private static final int PUMP_DRAIN_SECONDS = 5;
   private final AtomicBoolean closed = new AtomicBoolean();
   // one pump per running generation; admission bounds how many run, so no bound is needed here
   private final ExecutorService pumps = Executors.newCachedThreadPool(new PumpThreads());
 
-  private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos) {
+  private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos, int maxTokenBytes,
+      int vocabSize) {
     this.model = model;
     this.info = info;
     this.template = template;
     this.addBos = addBos;
+    this.maxTokenBytes = maxTokenBytes;
+    this.vocabSize = vocabSize > 0 ? vocabSize : Integer.MAX_VALUE;
   }
 
   /**
@@ -111,12 +117,17 @@ public final class LlamaEngine implements Engine {
     log.info("loaded model {} ({}, sha256 {}) in {} ms: context {} x {} slots, {} threads, chat template {}",
         info.name(), path.getFileName(), info.version(), (System.nanoTime() - started) / 1_000_000,
         config.contextSize(), config.parallel(), threads, template.name());
-    return new LlamaEngine(model, info, template, facts.addBos());
+    return new LlamaEngine(model, info, template, facts.addBos(), facts.maxTokenBytes(), facts.vocabSize());
   }
 
   @Override
   public ModelInfo info() {
     return info;
+  }
+
+  /** The vocabulary's longest token in bytes (0 when unknown): see {@link #rawPrompt}. */
+  int maxTokenBytes() {
+    return maxTokenBytes;
   }
 
   /** The chat template in use. */
@@ -133,9 +144,41 @@ public final class LlamaEngine implements Engine {
     return rawPrompt(template.render(turns));
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A text too long for the context whatever its tokens — more UTF-8 bytes than {@code
+   * context_size} times the vocabulary's longest token — is not tokenized: its count is that lower
+   * bound (already over the context, so it is refused or escalated alike), which keeps a
+   * megabyte of hostile input from costing a megabyte of tokenization. Linear in the text.
+   */
   @Override
   public Prompt rawPrompt(String text) {
-    return new Prompt(text, tokenize(text).length + (addBos ? 1 : 0));
+    int bos = addBos ? 1 : 0;
+    long atLeast = tokensAtLeast(text, maxTokenBytes) + bos;
+    if (atLeast > info.contextSize()) {
+      return new Prompt(text, (int) Math.min(atLeast, Integer.MAX_VALUE));
+    }
+    return new Prompt(text, tokenize(text).length + bos);
+  }
+
+  /** The fewest tokens {@code text} can take when no token covers more than {@code maxTokenBytes} bytes. */
+  static long tokensAtLeast(String text, int maxTokenBytes) {
+    if (maxTokenBytes <= 0) {
+      return 0;
+    }
+    long bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      bytes += c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3; // a surrogate pair: 4
+    }
+    return (bytes + maxTokenBytes - 1) / maxTokenBytes;
+  }
+
+  /** {@inheritDoc} llama.cpp ignores a logit_bias id past it without a word, so the edge checks first. */
+  @Override
+  public int vocabSize() {
+    return vocabSize;
   }
 
   @Override
@@ -180,9 +223,9 @@ public final class LlamaEngine implements Engine {
         .setCachePrompt(true);
     // Never call setNProbs here: it aborts the JVM in this binding.
     sampling.seed().ifPresent(seed -> params.setSeed(foldSeed(seed)));
-    if (!sampling.stop().isEmpty()) {
-      params.setStopStrings(sampling.stop().toArray(String[]::new));
-    }
+    applyPenalties(params, sampling.penalties());
+    // Stop strings are matched here, not by llama.cpp: its partial-match check costs up to
+    // (stop length)² per token, ours (StopMatcher) is linear in the text.
     sampling.grammar().ifPresent(params::setGrammar);
     try {
       return new LlamaGeneration(model.generate(params).iterator(), sampling, prompt.tokens(), cancelled);
@@ -197,19 +240,31 @@ public final class LlamaEngine implements Engine {
     private final SamplingParams sampling;
     private final int promptTokens;
     private final BooleanSupplier cancelled;
+    private final StopMatcher stops;
     private int outputs;
     private boolean lastOutputEmpty; // no output at all: every token was held back, so the budget ran out
     private Completion completion;
+    private String tail; // held-back text released after the end, or null
 
     LlamaGeneration(LlamaIterator tokens, SamplingParams sampling, int promptTokens, BooleanSupplier cancelled) {
       this.tokens = tokens;
       this.sampling = sampling;
       this.promptTokens = promptTokens;
       this.cancelled = cancelled;
+      this.stops = StopMatcher.of(sampling.stop());
     }
 
+    /**
+     * The next text (possibly empty while a stop string might be starting), or null at the end.
+     * A stop string ends generation at once: the rest of the binding's stream is cancelled.
+     */
     @Override
     public String next() {
+      if (tail != null) {
+        String text = tail;
+        tail = null;
+        return text;
+      }
       if (completion != null) {
         return null;
       }
@@ -227,10 +282,20 @@ public final class LlamaEngine implements Engine {
       if (tokens.hasNext()) {
         outputs++;
         lastOutputEmpty = out.text.isEmpty();
-        return out.text;
+        String text = stops.accept(out.text);
+        if (stops.stopped()) {
+          close();
+          completion = new Completion(FinishReason.STOP, promptTokens, outputs);
+          return text.isEmpty() ? null : text;
+        }
+        return text;
       }
-      completion = finish(outputs, lastOutputEmpty, sampling, promptTokens);
-      return out.text.isEmpty() ? null : out.text; // the closing result carries no text in stream mode
+      // the closing result carries no text in stream mode; whatever was held back goes out now
+      String text = stops.accept(out.text);
+      completion = stops.stopped() ? new Completion(FinishReason.STOP, promptTokens, outputs)
+          : finish(outputs, lastOutputEmpty, sampling.maxTokens(), promptTokens);
+      text += stops.flush();
+      return text.isEmpty() ? null : text;
     }
 
     @Override
@@ -254,16 +319,31 @@ public final class LlamaEngine implements Engine {
    * token ending in an incomplete UTF-8 sequence is held back and sent with the next one, and the
    * closing result carries no token. An end-of-sequence token arrives as an empty output; a
    * token budget that ran out ends on the last token's text (or on nothing, when every token was
-   * held back). So: {@code outputs} reaching the budget, or a last output that is not empty (when
-   * no stop strings could explain it), means {@code length} with exactly {@code maxTokens}
-   * generated; otherwise {@code stop}, with {@code outputs}
-   * as the count (held-back tokens make it a slight undercount).
+   * held back). So: {@code outputs} reaching the budget, or a last output that is not empty,
+   * means {@code length} with exactly {@code maxTokens} generated; otherwise {@code stop}, with
+   * {@code outputs} as the count (held-back tokens make it a slight undercount). Stop strings
+   * never end the binding's stream (they are matched in Java, and a match is reported directly).
    */
-  static Completion finish(int outputs, boolean lastOutputEmpty, SamplingParams sampling, int promptTokens) {
-    boolean length = outputs >= sampling.maxTokens() || (!lastOutputEmpty && sampling.stop().isEmpty());
+  static Completion finish(int outputs, boolean lastOutputEmpty, int maxTokens, int promptTokens) {
+    boolean length = outputs >= maxTokens || !lastOutputEmpty;
     return length
-        ? new Completion(FinishReason.LENGTH, promptTokens, sampling.maxTokens())
+        ? new Completion(FinishReason.LENGTH, promptTokens, maxTokens)
         : new Completion(FinishReason.STOP, promptTokens, outputs);
+  }
+
+  /**
+   * OpenAI's penalties map one to one onto llama.cpp's sampler ({@code presence_penalty}, {@code
+   * frequency_penalty}, {@code logit_bias} by token id). llama.cpp counts the last 64 tokens of the
+   * slot ({@code penalty_last_n}), OpenAI the whole completion: the same for answers up to 64 tokens.
+   */
+  static void applyPenalties(InferenceParameters params, Penalties penalties) {
+    if (!penalties.active()) {
+      return;
+    }
+    params.setPresencePenalty(penalties.presence()).setFrequencyPenalty(penalties.frequency());
+    if (!penalties.logitBias().isEmpty()) {
+      params.setTokenIdBias(penalties.logitBias());
+    }
   }
 
   /** llama.cpp seeds are 32-bit and 0xFFFFFFFF means "random": fold into the non-negative ints. */

@@ -7,7 +7,8 @@ import static java.util.Objects.requireNonNull;
  * counted the way the engine will count it (beginning-of-sequence token included).
  *
  * @param text the prompt text
- * @param tokens its length in tokens
+ * @param tokens its length in tokens; for a text the engine can tell is longer than its context
+ *     without tokenizing it, a lower bound that is already over the context
  */
 public record Prompt(String text, int tokens) {
   public Prompt {

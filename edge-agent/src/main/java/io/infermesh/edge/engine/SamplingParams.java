@@ -15,21 +15,29 @@ import java.util.OptionalLong;
  * @param topK the k most likely tokens; 0 disables the cut
  * @param seed the sampler seed; empty for a random one
  * @param stop up to 4 non-empty strings that end generation (not returned)
+ * @param penalties logit bias and presence/frequency penalties
  * @param grammar a llama.cpp GBNF grammar every answer must match (structured output); empty for none
  */
 public record SamplingParams(
     int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop,
-    Optional<String> grammar) {
+    Penalties penalties, Optional<String> grammar) {
   /** The most stop strings a request may carry. */
-  public static final int MAX_STOP_STRINGS = 4;
+  public static final int MAX_STOP_STRINGS = io.infermesh.models.stop.StopStrings.MAX_COUNT;
+
+  /** No penalties. */
+  public SamplingParams(int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop) {
+    this(maxTokens, temperature, topP, topK, seed, stop, Penalties.NONE);
+  }
 
   /** Parameters without a grammar. */
-  public SamplingParams(int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop) {
-    this(maxTokens, temperature, topP, topK, seed, stop, Optional.empty());
+  public SamplingParams(int maxTokens, float temperature, float topP, int topK, OptionalLong seed, List<String> stop,
+      Penalties penalties) {
+    this(maxTokens, temperature, topP, topK, seed, stop, penalties, Optional.empty());
   }
 
   public SamplingParams {
     requireNonNull(seed, "seed");
+    requireNonNull(penalties, "penalties");
     requireNonNull(grammar, "grammar");
     stop = List.copyOf(requireNonNull(stop, "stop"));
     if (maxTokens < 1) {
@@ -56,11 +64,16 @@ public record SamplingParams(
 
   /** These parameters with {@code maxTokens} replaced. */
   public SamplingParams withMaxTokens(int newMaxTokens) {
-    return new SamplingParams(newMaxTokens, temperature, topP, topK, seed, stop, grammar);
+    return new SamplingParams(newMaxTokens, temperature, topP, topK, seed, stop, penalties, grammar);
+  }
+
+  /** These parameters with {@code newSeed}. */
+  public SamplingParams withSeed(OptionalLong newSeed) {
+    return new SamplingParams(maxTokens, temperature, topP, topK, newSeed, stop, penalties, grammar);
   }
 
   /** These parameters with every answer constrained to {@code gbnf} (empty: unconstrained). */
   public SamplingParams withGrammar(Optional<String> gbnf) {
-    return new SamplingParams(maxTokens, temperature, topP, topK, seed, stop, gbnf);
+    return new SamplingParams(maxTokens, temperature, topP, topK, seed, stop, penalties, gbnf);
   }
 }

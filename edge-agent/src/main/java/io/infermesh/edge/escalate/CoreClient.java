@@ -6,7 +6,10 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
 import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.EscalationContext;
 import io.infermesh.api.v1.FunctionTool;
 import io.infermesh.api.v1.GenerateRequest;
@@ -27,11 +30,14 @@ import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Operation;
+import io.infermesh.edge.serve.RemoteModel;
 import io.infermesh.edge.serve.StructuredOutput;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +65,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
   private final MeshTls tls;
   private final EdgeConfig.Node node;
   private final Escalation config;
+  private final CoreCatalog catalog;
 
   private CoreClient(ManagedChannel channel, CircuitBreaker breaker, MeshTls tls, EdgeConfig.Node node,
       Escalation config) {
@@ -68,6 +75,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
     this.tls = tls;
     this.node = node;
     this.config = config;
+    this.catalog = new CoreCatalog(stub, System::nanoTime);
   }
 
   /**
@@ -106,7 +114,10 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .automaticTransitionFromOpenToHalfOpenEnabled(true)
         .permittedNumberOfCallsInHalfOpenState(Math.max(1, Math.min(3, config.window())))
         .build());
-    breaker.getEventPublisher().onStateTransition(e -> log.info("core circuit {}", e.getStateTransition()));
+    breaker.getEventPublisher().onStateTransition(e -> {
+      log.info("core circuit {}", e.getStateTransition());
+      reconnectAfter(e.getStateTransition().getToState(), channel);
+    });
     log.info("escalating to the core at {}{} as {}", target, via, tls.identity());
     return new CoreClient(channel, breaker, tls, node, config);
   }
@@ -133,6 +144,22 @@ public final class CoreClient implements Escalator, AutoCloseable {
     return Map.of("methodConfig", List.of(method));
   }
 
+  /**
+   * Makes the calls that follow an open circuit use a new connection. A partitioned link leaves the
+   * connection open but dead (nothing arrives, nothing fails until a deadline), and TCP keeps
+   * retransmitting into it with a backoff that grows to tens of seconds: after the heal, the trial
+   * calls of a half-open circuit would still sit on it. So when the circuit opens, the channel goes
+   * idle (calls in flight carry on; the next call connects afresh), and when it half-opens, any
+   * reconnect backoff is dropped so the trial calls connect at once.
+   */
+  static void reconnectAfter(CircuitBreaker.State to, ManagedChannel channel) {
+    if (to == CircuitBreaker.State.OPEN || to == CircuitBreaker.State.FORCED_OPEN) {
+      channel.enterIdle();
+    } else if (to == CircuitBreaker.State.HALF_OPEN) {
+      channel.resetConnectBackoff();
+    }
+  }
+
   @Override
   public CoreState state() {
     CircuitBreaker.State s = breaker.getState();
@@ -149,6 +176,38 @@ public final class CoreClient implements Escalator, AutoCloseable {
   /** The circuit breaker's state (for metrics and tests). */
   public CircuitBreaker.State circuit() {
     return breaker.getState();
+  }
+
+  @Override
+  public List<RemoteModel> coreModels() {
+    return catalog.models();
+  }
+
+  @Override
+  public Set<String> coreModelNames() {
+    return catalog.names();
+  }
+
+  @Override
+  public EmbedResult embed(EmbedCall call) {
+    EmbedRequest request = EmbedRequest.newBuilder().setRequestId(call.requestId()).setTenant(call.tenant().name())
+        .setModel(coreModel(call.model())).addAllInput(call.inputs()).build();
+    EmbedResponse response;
+    try {
+      response = InferenceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS).embed(request);
+    } catch (StatusRuntimeException e) {
+      throw EscalationErrors.toEdge(e.getStatus());
+    }
+    List<float[]> vectors = new ArrayList<>(response.getEmbeddingsCount());
+    for (var e : response.getEmbeddingsList()) {
+      float[] v = new float[e.getValuesCount()];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = e.getValues(i);
+      }
+      vectors.add(v);
+    }
+    return new EmbedResult(vectors, response.getUsage().getPromptTokens(), response.getServedBy().getModel());
   }
 
   @Override
@@ -169,6 +228,14 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .setTopK(s.topK())
         .addAllStop(s.stop());
     s.seed().ifPresent(sampling::setSeed);
+    if (s.penalties().active()) {
+      sampling.setPresencePenalty(s.penalties().presence()).setFrequencyPenalty(s.penalties().frequency())
+          .putAllLogitBias(s.penalties().logitBias());
+    }
+    Integer topLogprobs = r.sampling().topLogprobs();
+    if (topLogprobs != null) {
+      sampling.setLogprobs(true).setTopLogprobs(topLogprobs);
+    }
     GenerateRequest.Builder b = GenerateRequest.newBuilder()
         .setRequestId(call.requestId())
         .setTenant(call.tenant().name())

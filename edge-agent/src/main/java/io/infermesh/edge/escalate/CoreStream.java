@@ -317,14 +317,14 @@ final class CoreStream implements CompletionStream {
             ? FinishReason.LENGTH : FinishReason.STOP;
         StreamEvent done = new StreamEvent.Done(finish, new Usage(u.getPromptTokens(), u.getCompletionTokens(),
             u.getCachedTokens()));
-        if (!chunk.getText().isEmpty()) {
+        if (!chunk.getText().isEmpty() || chunk.getLogprobsCount() > 0) {
           // a final chunk with text: deliver the text now, the end on the next call
           pendingEnd = done;
           return delta(chunk);
         }
         return end(done);
       }
-      return chunk.getText().isEmpty() ? null : delta(chunk);
+      return chunk.getText().isEmpty() && chunk.getLogprobsCount() == 0 ? null : delta(chunk);
     }
     if (item == COMPLETED) {
       // the stream ended without a finish reason: treat as a failure of the core
@@ -346,7 +346,8 @@ final class CoreStream implements CompletionStream {
   private StreamEvent delta(GenerateChunk chunk) {
     partial.append(chunk.getText());
     completionTokens += Math.max(1, chunk.getTokenIdsCount());
-    return new StreamEvent.Delta(chunk.getText());
+    return chunk.getLogprobsCount() == 0 ? new StreamEvent.Delta(chunk.getText())
+        : new StreamEvent.Delta(chunk.getText(), WireLogprobs.fromWire(chunk.getLogprobsList()));
   }
 
   private StreamEvent failed(Status status) {

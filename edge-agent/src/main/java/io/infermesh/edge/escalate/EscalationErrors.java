@@ -16,6 +16,8 @@ final class EscalationErrors {
     return switch (status.getCode()) {
       case INVALID_ARGUMENT, OUT_OF_RANGE, FAILED_PRECONDITION -> EdgeException.invalid(null, "core: " + d);
       case NOT_FOUND -> EdgeException.modelNotFound("core: " + d);
+      // a core without the method (an upstream bridge asked for embeddings): retrying will not help
+      case UNIMPLEMENTED -> EdgeException.invalid(null, "core: " + d);
       case RESOURCE_EXHAUSTED -> EdgeException.queueFull("the core is busy: " + d, Duration.ofSeconds(1));
       case DEADLINE_EXCEEDED -> EdgeException.deadlineExceeded("the core did not answer in time: " + d);
       case CANCELLED -> EdgeException.cancelled("core: " + d);

@@ -13,7 +13,7 @@ import java.util.Properties;
  * {@code GRPC_XDS_BOOTSTRAP_CONFIG} (the JSON) or {@code io.grpc.xds.bootstrapConfig} (the JSON,
  * system property) that is set, when the first {@code xds:} channel starts. The xDS stream itself
  * is mutual TLS with this edge's mesh files (channel creds {@code infermesh_mtls}, provided by
- * xds-control on the class path; see {@code io.infermesh.xds.server.ProxylessBootstrap}), or
+ * the node module on the class path, {@code io.infermesh.node.xds.MeshXdsCredentialsProvider}), or
  * plaintext to a loopback control plane without certificates; the calls to the cores it picks use
  * the channel's own credentials, mesh mTLS. Stateless.
  */

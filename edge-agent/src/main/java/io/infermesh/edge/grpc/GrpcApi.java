@@ -78,7 +78,7 @@ public final class GrpcApi implements AutoCloseable {
       MeshServer server = MeshServer.builder(config.port())
           .credentials(new MeshCredentialFiles(tls.certificateChain(), tls.privateKey(), tls.clientCa().get()))
           .authorization(policy)
-          .addService(ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader()))
+          .addService(ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader(), new InfermeshMetadata()))
           .shutdownGrace(grace)
           .start();
       nodeId.set(server.identity().toString());
@@ -93,7 +93,7 @@ public final class GrpcApi implements AutoCloseable {
     }
     HealthStatusManager health = new HealthStatusManager();
     InferenceGrpcService inference = new InferenceGrpcService(service, new NodeIdHolder(node.name()), node.region());
-    ServerServiceDefinition definition = ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader());
+    ServerServiceDefinition definition = ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader(), new InfermeshMetadata());
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, config.port()), credentials)
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())

@@ -11,6 +11,9 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
+import io.infermesh.api.v1.Embedding;
 import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.FunctionTool;
 import io.infermesh.api.v1.GenerateChunk;
@@ -28,12 +31,16 @@ import io.infermesh.api.v1.ToolCalling;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.engine.Engine;
+import io.infermesh.edge.escalate.WireLogprobs;
 import io.infermesh.edge.serve.CompletionRequest;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.edge.serve.Embeddings;
+import io.infermesh.edge.serve.ListedModel;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RequestValidator;
+import io.infermesh.edge.serve.RoutingHints;
 import io.infermesh.edge.serve.SamplingRequest;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
@@ -124,6 +131,50 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         .setTier(Tier.TIER_EDGE)
         .setContextLength(m.contextSize())
         .setReady(service.ready())));
+    // the core's models too: a caller may name them here, and the edge escalates them
+    for (ListedModel m : service.listModels()) {
+      if (m.ownedBy().equals("infermesh-core")) {
+        answer.addModels(ModelInfo.newBuilder().setName(m.id()).setVersion(m.version()).setTier(Tier.TIER_CORE)
+            .setContextLength(m.contextLength()).setReady(m.contextLength() > 0));
+      }
+    }
+    responses.onNext(answer.build());
+    responses.onCompleted();
+  }
+
+  /**
+   * Embeds on the tier {@code model} names, as {@code POST /v1/embeddings} does ({@link
+   * io.infermesh.edge.serve.EmbeddingService}).
+   */
+  @Override
+  public void embed(EmbedRequest request, StreamObserver<EmbedResponse> responses) {
+    EmbedResponse.Builder answer = EmbedResponse.newBuilder();
+    try {
+      RequestValidator.requestId("request_id", request.getRequestId());
+      Tenant tenant = tenant(service.authenticate(AuthorizationHeader.VALUE.get()), request.getTenant());
+      Embeddings result = service.embeddings().embed(request.getRequestId(), request.getInputList(),
+          request.getModel(), Map.of(), tenant);
+      for (float[] v : result.vectors()) {
+        Embedding.Builder e = Embedding.newBuilder();
+        for (float x : v) {
+          e.addValues(x);
+        }
+        answer.addEmbeddings(e);
+      }
+      answer.setUsage(io.infermesh.api.v1.Usage.newBuilder().setPromptTokens(result.promptTokens()))
+          .setServedBy(ServedBy.newBuilder()
+              .setTier(result.route().route() == io.infermesh.edge.route.Route.CORE ? Tier.TIER_CORE : Tier.TIER_EDGE)
+              .setNodeId(nodeId.get()).setRegion(region).setModel(result.model())
+              .setRoute(result.route().route() == io.infermesh.edge.route.Route.CORE ? Route.ROUTE_CORE : Route.ROUTE_EDGE)
+              .setRouteReason(result.route().reason()));
+    } catch (EdgeException e) {
+      responses.onError(GrpcErrors.toStatus(e));
+      return;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      responses.onError(Status.CANCELLED.withDescription("interrupted").asRuntimeException());
+      return;
+    }
     responses.onNext(answer.build());
     responses.onCompleted();
   }
@@ -180,7 +231,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         first = false;
       }
       if (event instanceof StreamEvent.Delta delta) {
-        chunk.setText(delta.text());
+        chunk.setText(delta.text()).addAllLogprobs(WireLogprobs.toWire(delta.logprobs()));
         if (toolText != null) {
           toolText.append(delta.text());
         }
@@ -256,7 +307,8 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
           + "'; leave tenant empty or set it to that");
     }
     if (!TENANT.matcher(requested).matches()) {
-      throw EdgeException.invalid("tenant", "tenant: must be a lower-case DNS label, got '" + requested + "'");
+      throw EdgeException.invalid("tenant", "tenant: must be a lower-case DNS label, got '"
+          + (requested.length() <= 64 ? requested : requested.substring(0, 64) + "…") + "'");
     }
     return new Tenant(requested, 0, 0);
   }
@@ -291,11 +343,15 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         s.hasTopP() ? (double) s.getTopP() : null,
         s.hasTopK() ? s.getTopK() : null,
         s.hasSeed() ? s.getSeed() : null,
-        s.getStopList());
+        s.getStopList())
+        .with(s.hasPresencePenalty() ? (double) s.getPresencePenalty() : null,
+            s.hasFrequencyPenalty() ? (double) s.getFrequencyPenalty() : null,
+            toDoubles(s.getLogitBiasMap()), wireLogprobs(s));
     Deadline deadline = Context.current().getDeadline();
     Optional<Duration> timeout = deadline == null ? Optional.empty()
         : Optional.of(Duration.ofNanos(Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS))));
     Map<String, String> hints = request.getHintsMap();
+    hints.forEach((name, value) -> RoutingHints.check("hints.", name, value)); // fail closed
     if (request.getPriority() != io.infermesh.api.v1.Priority.PRIORITY_UNSPECIFIED) {
       hints = new HashMap<>(hints);
       hints.put(RequestValidator.PRIORITY_HINT, switch (request.getPriority()) {
@@ -334,6 +390,23 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     }
     return StructuredOutput.tools(new StructuredOutput.Tools(functions,
         tools.getChoice().isEmpty() ? "auto" : tools.getChoice(), tools.getParallel()));
+  }
+
+  private static Map<Integer, Double> toDoubles(Map<Integer, Float> bias) {
+    Map<Integer, Double> out = new HashMap<>();
+    bias.forEach((k, v) -> out.put(k, (double) v));
+    return out;
+  }
+
+  /** sampling.logprobs/top_logprobs as the shared validator reads them (null: not asked for). */
+  private static Integer wireLogprobs(SamplingParams s) {
+    if (!s.getLogprobs()) {
+      if (s.getTopLogprobs() != 0) {
+        throw EdgeException.invalid("top_logprobs", "top_logprobs: needs logprobs set");
+      }
+      return null;
+    }
+    return s.getTopLogprobs();
   }
 
   private static List<ChatMessage> messages(ChatMessages chat) {

@@ -11,15 +11,12 @@ import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.edge.serve.StructuredOutput;
 import io.javalin.http.Context;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -46,19 +43,20 @@ import org.slf4j.LoggerFactory;
  */
 final class CompletionsEndpoint {
   private static final Logger log = LoggerFactory.getLogger(CompletionsEndpoint.class);
-  private static final List<String> HINT_HEADERS = List.of("require", "privacy", "priority");
   static final String REQUEST_ID_ATTRIBUTE = "infermesh.request-id";
 
   private final CompletionService service;
   private final long maxBodyBytes;
   private final long flushIntervalNanos;
   private final Clock clock;
+  private final ChoicesResponder choices;
 
   CompletionsEndpoint(CompletionService service, long maxBodyBytes, Duration flushInterval, Clock clock) {
     this.service = service;
     this.maxBodyBytes = maxBodyBytes;
     this.flushIntervalNanos = flushInterval.toNanos();
     this.clock = clock;
+    this.choices = new ChoicesResponder(service);
   }
 
   void chat(Context ctx) throws Exception {
@@ -79,7 +77,9 @@ final class CompletionsEndpoint {
     }
     Tenant tenant = service.authenticate(ctx.header("Authorization"));
     OpenAiRequests.Parsed parsed;
+    InfermeshHeaders.Parsed headers;
     try {
+      headers = InfermeshHeaders.read(ctx.req());
       requireJson(ctx);
       byte[] body = readBody(ctx);
       parsed = operation == Operation.CHAT ? OpenAiRequests.chat(body, requestId) : OpenAiRequests.text(body, requestId);
@@ -90,7 +90,15 @@ final class CompletionsEndpoint {
       service.rejected(EdgeException.Kind.INVALID_ARGUMENT);
       throw e;
     }
-    try (CompletionStream stream = service.open(withHeaderHints(parsed.request(), ctx), tenant)) {
+    if (!parsed.user().isEmpty()) {
+      log.debug("request {}: user {}", parsed.request().requestId(), parsed.user());
+    }
+    if (parsed.n() > 1 || parsed.echo() || parsed.request().sampling().wantsLogprobs()) {
+      choices.respond(ctx, parsed, operation, tenant, r -> withHeaderHints(r, headers), responseId(operation),
+          clock.instant().getEpochSecond());
+      return;
+    }
+    try (CompletionStream stream = service.open(withHeaderHints(parsed.request(), headers), tenant)) {
       Served served = stream.served();
       ctx.attribute(REQUEST_ID_ATTRIBUTE, served.requestId());
       ctx.header("x-request-id", served.requestId());
@@ -118,28 +126,13 @@ final class CompletionsEndpoint {
   }
 
   /**
-   * Routing hints sent as headers: {@code x-infermesh-require: core}, {@code x-infermesh-privacy:
-   * local-only}, {@code x-infermesh-priority: high|normal|low} (the admission class), and {@code
-   * x-infermesh-budget-ms} (the caller's latency budget).
+   * Routing hints sent as headers ({@link InfermeshHeaders}: {@code x-infermesh-require}, {@code
+   * -privacy}, {@code -priority}, {@code -budget-ms}), checked strictly.
    */
-  private static CompletionRequest withHeaderHints(CompletionRequest r, Context ctx) {
+  private static CompletionRequest withHeaderHints(CompletionRequest r, InfermeshHeaders.Parsed headers) {
     Map<String, String> hints = new HashMap<>(r.hints());
-    for (String name : HINT_HEADERS) {
-      String v = ctx.header("x-infermesh-" + name);
-      if (v != null && !v.isBlank()) {
-        hints.put(name, v.trim().toLowerCase(Locale.ROOT));
-      }
-    }
-    Optional<Duration> timeout = r.timeout();
-    String budget = ctx.header("x-infermesh-budget-ms");
-    if (budget != null) {
-      try {
-        timeout = Optional.of(Duration.ofMillis(Long.parseLong(budget.trim())));
-      } catch (NumberFormatException e) {
-        throw EdgeException.invalid(null, "x-infermesh-budget-ms: must be a whole number of milliseconds, got '"
-            + budget + "'");
-      }
-    }
+    hints.putAll(headers.hints());
+    Optional<Duration> timeout = headers.budget().isPresent() ? headers.budget() : r.timeout();
     if (hints.equals(r.hints()) && timeout.equals(r.timeout())) {
       return r;
     }
@@ -233,7 +226,7 @@ final class CompletionsEndpoint {
   }
 
   /** The caller's {@code x-request-id} (checked), or empty to have one made up. */
-  private static String requestId(Context ctx) {
+  static String requestId(Context ctx) {
     String id = ctx.header("x-request-id");
     if (id == null || id.isEmpty()) {
       return "";
@@ -244,7 +237,7 @@ final class CompletionsEndpoint {
     return id;
   }
 
-  private static void requireJson(Context ctx) {
+  static void requireJson(Context ctx) {
     String contentType = ctx.req().getContentType();
     if (contentType == null) {
       throw new HttpProblem(415, "Content-Type",
@@ -263,24 +256,8 @@ final class CompletionsEndpoint {
     }
   }
 
-  private byte[] readBody(Context ctx) throws IOException {
-    long declared = ctx.req().getContentLengthLong();
-    if (declared > maxBodyBytes) {
-      throw new HttpProblem(413, null, "body: the request body is " + declared + " bytes, more than the limit of "
-          + maxBodyBytes + " bytes");
-    }
-    ByteArrayOutputStream body = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
-    byte[] buffer = new byte[8192];
-    try (InputStream in = ctx.req().getInputStream()) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        if (body.size() + n > maxBodyBytes) {
-          throw new HttpProblem(413, null, "body: the request body is larger than the limit of " + maxBodyBytes
-              + " bytes");
-        }
-        body.write(buffer, 0, n);
-      }
-    }
-    return body.toByteArray();
+  byte[] readBody(Context ctx) {
+    return FrontDoor.readBody(ctx.req(), maxBodyBytes);
   }
 
   private static String responseId(Operation operation) {

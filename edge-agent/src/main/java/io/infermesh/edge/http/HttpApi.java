@@ -5,10 +5,11 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.Limits;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.edge.serve.ListedModel;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -17,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
@@ -25,7 +27,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The OpenAI-compatible HTTP API on Javalin: {@code /v1/chat/completions}, {@code /v1/completions},
- * {@code /v1/models}, plus {@code /healthz} (the process is up), {@code /readyz} (the model is
+ * {@code /v1/embeddings}, {@code /v1/models}, plus {@code /healthz} (the process is up), {@code /readyz} (the model is
  * loaded and the agent is not draining) and {@code /metrics} (Prometheus text). Every error,
  * unknown paths included, is OpenAI error JSON. Thread-safe.
  */
@@ -50,11 +52,40 @@ public final class HttpApi implements AutoCloseable {
    * @param settings port, body limit and SSE flush interval ({@code settings.host()} is not used:
    *     the caller decides the bind address)
    * @param host the address to bind
-   * @param idleTimeout how long a connection may stay silent (longer than a request may queue)
+   * @param idleTimeout how long a connection may stay silent (a request being answered is not affected)
    */
   public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
       String host, Duration idleTimeout, Clock clock) {
+    return start(service, metrics, settings, host, idleTimeout, clock, Optional.empty());
+  }
+
+  /**
+   * Starts serving as {@link #start(CompletionService, Supplier, EdgeConfig.Http, String, Duration,
+   * Clock)} does, over HTTPS when {@code tls} is present: its context (kept current by its owner, so
+   * new connections get a rotated certificate) and {@code settings.tls()}'s client certificate rule.
+   *
+   * @throws IllegalArgumentException when {@code tls} and {@code settings.tls()} are not both set or both empty
+   */
+  public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
+      String host, Duration idleTimeout, Clock clock, Optional<SSLContext> tls) {
+    return start(service, metrics, settings, host, Limits.DEFAULT.withTimeouts(Limits.DEFAULT.headerTimeout(),
+        idleTimeout), clock, tls);
+  }
+
+  /**
+   * Starts serving as above, with the front door's connection bounds ({@link FrontDoor}: header
+   * and idle timeouts, the connection limit, Jetty's errors as OpenAI JSON) from {@code limits}.
+   *
+   * @throws IllegalArgumentException when {@code tls} and {@code settings.tls()} are not both set or both empty
+   */
+  public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
+      String host, Limits limits, Clock clock, Optional<SSLContext> tls) {
     requireNonNull(service, "service");
+    requireNonNull(limits, "limits");
+    requireNonNull(tls, "tls");
+    if (tls.isPresent() != settings.secure()) {
+      throw new IllegalArgumentException("an SSL context is needed exactly when http.tls is set");
+    }
     requireNonNull(metrics, "metrics");
     requireNonNull(settings, "settings");
     requireNonNull(clock, "clock");
@@ -68,30 +99,38 @@ public final class HttpApi implements AutoCloseable {
       config.startupWatcherEnabled = false;
       config.http.disableCompression();
       config.http.maxRequestSize = maxBodyBytes;
+      config.jetty.modifyServer(server -> FrontDoor.guard(server, limits));
       config.jetty.addConnector((server, httpConfig) -> {
         httpConfig.setSendServerVersion(false);
-        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+        ServerConnector connector = tls.isPresent()
+            ? HttpsConnector.create(server, httpConfig, tls.get(), settings.tls().get().clientAuth())
+            : new ServerConnector(server, new HttpConnectionFactory(httpConfig));
         connector.setHost(host);
         connector.setPort(port);
-        connector.setIdleTimeout(idleTimeout.toMillis());
+        FrontDoor.guard(connector, limits);
         return connector;
       });
     });
     InFlight inFlight = new InFlight();
+    app.before(FrontDoor::refuseConnect);
     app.post("/v1/chat/completions", ctx -> inFlight.run(() -> completions.chat(ctx)));
     app.post("/v1/completions", ctx -> inFlight.run(() -> completions.text(ctx)));
+    EmbeddingsEndpoint embeddings = new EmbeddingsEndpoint(service, completions);
+    app.post("/v1/embeddings", ctx -> inFlight.run(() -> embeddings.handle(ctx)));
     app.get("/v1/models", ctx -> {
       service.authenticate(ctx.header("Authorization"));
+      InfermeshHeaders.read(ctx.req()); // fail closed here too
       ObjectNode root = JSON.createObjectNode();
       root.put("object", "list");
       ArrayNode data = root.putArray("data");
-      service.model().ifPresent(m -> data.add(model(m, loadedAt)));
+      service.listModels().forEach(m -> data.add(model(m, loadedAt)));
       HttpErrors.write(ctx, 200, root);
     });
     app.get("/v1/models/{model}", ctx -> {
       service.authenticate(ctx.header("Authorization"));
+      InfermeshHeaders.read(ctx.req());
       String name = ctx.pathParam("model");
-      Optional<ModelInfo> m = service.model().filter(info -> info.name().equals(name));
+      Optional<ListedModel> m = service.listModels().stream().filter(info -> info.id().equals(name)).findFirst();
       if (m.isEmpty()) {
         throw EdgeException.modelNotFound("model: the model '" + name + "' does not exist or is not served here");
       }
@@ -125,7 +164,7 @@ public final class HttpApi implements AutoCloseable {
     app.exception(HttpResponseException.class, (e, ctx) -> {
       String message = e.getStatus() == 404
           ? "Unknown request URL: " + ctx.method() + " " + ctx.path() + ". See the API at /v1/chat/completions,"
-              + " /v1/completions and /v1/models."
+              + " /v1/completions, /v1/embeddings and /v1/models."
           : e.getMessage();
       HttpErrors.write(ctx, new HttpProblem(e.getStatus(), null, message));
     });
@@ -141,14 +180,20 @@ public final class HttpApi implements AutoCloseable {
     return new HttpApi(app, clock, inFlight);
   }
 
-  private static ObjectNode model(ModelInfo m, long created) {
+  /** OpenAI's model object, plus the context length (as vLLM's {@code max_model_len}, under both names) and version. */
+  private static ObjectNode model(ListedModel m, long created) {
     ObjectNode node = JSON.createObjectNode();
-    node.put("id", m.name());
+    node.put("id", m.id());
     node.put("object", "model");
     node.put("created", created);
-    node.put("owned_by", "infermesh");
-    node.put("version", m.version());
-    node.put("context_length", m.contextSize());
+    node.put("owned_by", m.ownedBy());
+    if (!m.version().isEmpty()) {
+      node.put("version", m.version());
+    }
+    if (m.contextLength() > 0) {
+      node.put("context_length", m.contextLength());
+      node.put("max_model_len", m.contextLength());
+    }
     return node;
   }
 

@@ -25,14 +25,24 @@ import java.util.Optional;
  * Parses OpenAI request bodies ({@code /v1/chat/completions}, {@code /v1/completions}) into a
  * {@link CompletionRequest}. Type errors name the field in OpenAI's spelling ({@code
  * messages[1].content: must be a string}); range checks are left to the shared {@link
- * RequestValidator}. Unknown fields are ignored, as OpenAI SDKs send more than this server uses.
- * Stateless; thread-safe.
+ * RequestValidator}. Every top-level field is honoured or refused ({@link OpenAiFields}): an
+ * unknown one gets OpenAI's 400 {@code Unrecognized request argument supplied}. Stateless; thread-safe.
  */
 final class OpenAiRequests {
-  private static final ObjectMapper JSON = JsonMapper.builder().build();
+  private static final ObjectMapper JSON = JsonMapper.builder(JsonLimits.factory()).build();
 
-  /** A parsed request and the HTTP-only options that shape the response. */
-  record Parsed(CompletionRequest request, boolean stream, boolean includeUsage) {}
+  /**
+   * A parsed request and the HTTP-only options that shape the response.
+   *
+   * @param n how many choices to generate
+   * @param echo completions: the prompt goes before each choice's text
+   * @param user the caller's end-user id (logs only), or empty
+   */
+  record Parsed(CompletionRequest request, boolean stream, boolean includeUsage, int n, boolean echo, String user) {
+    Parsed(CompletionRequest request, boolean stream, boolean includeUsage) {
+      this(request, stream, includeUsage, 1, false, "");
+    }
+  }
 
   private OpenAiRequests() {}
 
@@ -92,11 +102,9 @@ final class OpenAiRequests {
   }
 
   private static Parsed finish(JsonNode root, Builder b) {
+    boolean chat = b.operation == Operation.CHAT;
+    OpenAiFields.Extras extras = chat ? OpenAiFields.chat(root) : OpenAiFields.text(root);
     b.model = optionalString(root, "model").orElse("");
-    Integer n = optionalInt(root, "n");
-    if (n != null && n != 1) {
-      throw EdgeException.invalid("n", "n: only n=1 is supported, got " + n);
-    }
     Integer maxTokens = optionalInt(root, "max_completion_tokens");
     if (maxTokens == null) {
       maxTokens = optionalInt(root, "max_tokens");
@@ -104,12 +112,15 @@ final class OpenAiRequests {
       throw EdgeException.invalid("max_tokens", "max_tokens: set either max_tokens or max_completion_tokens, not both");
     }
     StructuredOutput structured = structured(root, b);
-    JsonNode logprobs = root.get("logprobs");
-    if (logprobs != null && (logprobs.isBoolean() && logprobs.booleanValue() || logprobs.isNumber())) {
-      throw EdgeException.invalid("logprobs", "logprobs: log probabilities are not supported by this server");
+    Integer logprobs = chat ? OpenAiFields.chatLogprobs(root) : OpenAiFields.textLogprobs(root);
+    if (extras.echo() && logprobs != null) {
+      throw EdgeException.invalid("echo", "echo: cannot be combined with logprobs (prompt log-probabilities are"
+          + " not computed)");
     }
     SamplingRequest sampling = new SamplingRequest(maxTokens, optionalNumber(root, "temperature"),
-        optionalNumber(root, "top_p"), optionalInt(root, "top_k"), optionalLong(root, "seed"), stop(root.get("stop")));
+        optionalNumber(root, "top_p"), optionalInt(root, "top_k"), optionalLong(root, "seed"), stop(root.get("stop")))
+        .with(optionalNumber(root, "presence_penalty"), optionalNumber(root, "frequency_penalty"),
+            OpenAiFields.logitBias(root), logprobs);
     boolean stream = optionalBoolean(root, "stream");
     boolean includeUsage = false;
     JsonNode options = root.get("stream_options");
@@ -117,11 +128,20 @@ final class OpenAiRequests {
       if (!options.isObject()) {
         throw EdgeException.invalid("stream_options", "stream_options: must be an object");
       }
+      for (var it = options.fieldNames(); it.hasNext(); ) {
+        String key = it.next();
+        if (!key.equals("include_usage")) {
+          throw EdgeException.invalid("stream_options." + key,
+              "Unrecognized request argument supplied: stream_options." + key);
+        }
+      }
       includeUsage = optionalBoolean(options, "include_usage", "stream_options.include_usage");
     }
+    Map<String, String> hints = extras.priority() == null ? Map.of()
+        : Map.of(RequestValidator.PRIORITY_HINT, extras.priority()); // an x-infermesh-priority header overrides it
     CompletionRequest request = new CompletionRequest(b.requestId, b.operation, b.model, b.messages, b.prompt,
-        sampling, Map.of(), Optional.empty(), structured);
-    return new Parsed(request, stream, includeUsage);
+        sampling, hints, Optional.empty(), structured);
+    return new Parsed(request, stream, includeUsage, extras.n(), extras.echo(), extras.user());
   }
 
   /**
@@ -162,13 +182,14 @@ final class OpenAiRequests {
       if (!m.isObject()) {
         throw EdgeException.invalid(at, at + ": must be an object with role and content");
       }
+      OpenAiFields.message(m, at);
       JsonNode roleNode = m.get("role");
       if (roleNode == null || !roleNode.isTextual()) {
         throw EdgeException.invalid(at + ".role", at + ".role: is required and must be a string");
       }
       // "developer" is OpenAI's newer name for a system turn (sent by recent SDKs).
       String roleName = "developer".equals(roleNode.textValue()) ? "system" : roleNode.textValue();
-      if (OpenAiStructured.isToolMessage(m, roleName)) {
+      if (OpenAiStructured.isToolMessage(m, roleName, at)) {
         messages.add(OpenAiStructured.toolMessage(m, at, roleName));
         continue;
       }

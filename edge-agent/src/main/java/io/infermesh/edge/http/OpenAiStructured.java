@@ -74,8 +74,15 @@ final class OpenAiStructured {
     return out;
   }
 
-  /** Whether {@code m} is a tool result or an assistant turn with calls (rendered by {@link #toolMessage}). */
-  static boolean isToolMessage(JsonNode m, String role) {
+  /**
+   * Whether {@code m} (at {@code at}) is a tool result or an assistant turn with calls (rendered by
+   * {@link #toolMessage}); a message with the deprecated {@code function_call} is refused.
+   */
+  static boolean isToolMessage(JsonNode m, String role, String at) {
+    if (present(m.get("function_call"))) {
+      throw EdgeException.invalid(at + ".function_call", at + ".function_call: the deprecated functions API is not "
+          + "supported; send tool_calls instead");
+    }
     return "tool".equals(role) || "assistant".equals(role) && present(m.get("tool_calls"));
   }
 

@@ -13,6 +13,11 @@ import java.util.function.Supplier;
  *   <li>Privacy: the {@code privacy: local-only} hint, or a tenant marked local-only, stays on the
  *       edge ({@code privacy-local-only}, {@code tenant-local-only}) whatever else is asked.
  *   <li>The {@code edge} alias stays local ({@code alias-edge}).
+ *   <li>A feature only the core serves ({@link RouteRequest#coreOnlyFeature()}, e.g. log-probabilities)
+ *       goes to the core ({@code <feature>-core-only}, e.g. {@code logprobs-core-only}); when the core
+ *       cannot be used it is {@link Route#REFUSED} ({@code <feature>-core-unavailable}), never degraded,
+ *       since the edge cannot give what was asked. (Requests pinned to the edge by the rules above are
+ *       refused by the caller, who can name the field.)
  *   <li>Hard reasons for the core: the {@code core} alias ({@code alias-core}), a model only the
  *       core serves ({@code model-core-only}), the caller's {@code require: core} ({@code
  *       require-core}), or prompt + max_tokens beyond the edge's context ({@code
@@ -33,6 +38,7 @@ import java.util.function.Supplier;
  */
 public final class MeshRouter implements Router {
   private final Set<String> coreModels;
+  private final Supplier<Set<String>> listedCoreModels;
   private final Set<String> localOnlyTenants;
   private final DifficultyScorer scorer;
   private final Threshold threshold;
@@ -42,6 +48,7 @@ public final class MeshRouter implements Router {
 
   private MeshRouter(Builder b) {
     this.coreModels = Set.copyOf(b.coreModels);
+    this.listedCoreModels = b.listedCoreModels;
     this.localOnlyTenants = Set.copyOf(b.localOnlyTenants);
     this.scorer = b.scorer;
     this.threshold = b.threshold;
@@ -66,11 +73,16 @@ public final class MeshRouter implements Router {
     if (model.equals("edge")) {
       return edge("alias-edge");
     }
+    if (r.coreOnlyFeature().isPresent()) {
+      String feature = r.coreOnlyFeature().get();
+      return core.get() == CoreState.AVAILABLE ? new RouteDecision(Route.CORE, feature + "-core-only")
+          : new RouteDecision(Route.REFUSED, feature + "-core-unavailable");
+    }
     boolean fitsEdge = (long) r.promptTokens() + r.maxTokens() <= r.localContextSize();
     if (model.equals("core")) {
       return toCore(r, "alias-core", fitsEdge);
     }
-    if (coreModels.contains(model)) {
+    if (coreModels.contains(model) || listedCoreModels.get().contains(model)) {
       return toCore(r, "model-core-only", fitsEdge);
     }
     if (r.requiresCore()) {
@@ -115,6 +127,7 @@ public final class MeshRouter implements Router {
   /** Assembles a {@link MeshRouter}. Not thread-safe. */
   public static final class Builder {
     private Set<String> coreModels = Set.of();
+    private Supplier<Set<String>> listedCoreModels = Set::of;
     private Set<String> localOnlyTenants = Set.of();
     private DifficultyScorer scorer = FeatureScorer.defaults();
     private Threshold threshold = Threshold.fixed(0.5);
@@ -127,6 +140,15 @@ public final class MeshRouter implements Router {
     /** Model names only the core serves (requests for them escalate). */
     public Builder coreModels(Set<String> names) {
       this.coreModels = requireNonNull(names, "names");
+      return this;
+    }
+
+    /**
+     * The models the core says it serves (its {@code ListModels}, as last known; the supplier must
+     * not block); requests for them escalate like {@link #coreModels}. None by default.
+     */
+    public Builder listedCoreModels(Supplier<Set<String>> names) {
+      this.listedCoreModels = requireNonNull(names, "names");
       return this;
     }
 

@@ -1,5 +1,6 @@
 package io.infermesh.edge.route;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.Arrays;
 
 /**
@@ -13,10 +14,12 @@ import java.util.Arrays;
  */
 public final class QuantileThreshold implements Threshold {
   private final double targetRate;
-  private final double[] ring; // @GuardedBy("this")
+  @GuardedBy("this")
+  private final double[] ring;
   private final int minSamples;
   private final int recomputeEvery;
-  private long seen; // @GuardedBy("this")
+  @GuardedBy("this")
+  private long seen;
   private volatile double value;
 
   private QuantileThreshold(double targetRate, int window, int minSamples, double initial) {

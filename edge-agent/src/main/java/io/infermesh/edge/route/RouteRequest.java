@@ -18,6 +18,7 @@ import java.util.Optional;
  * @param text the user-visible prompt text (chat contents joined, or the raw prompt), for difficulty scoring
  * @param turns the number of chat messages (1 for a raw prompt)
  * @param budget how long the caller is willing to wait for the whole answer, if it said so
+ * @param coreOnlyFeature a feature of the request only the core can serve (e.g. {@code logprobs}), if any
  */
 public record RouteRequest(
     String tenant,
@@ -28,13 +29,21 @@ public record RouteRequest(
     int localContextSize,
     String text,
     int turns,
-    Optional<Duration> budget) {
+    Optional<Duration> budget,
+    Optional<String> coreOnlyFeature) {
   public RouteRequest {
+    requireNonNull(coreOnlyFeature, "coreOnlyFeature");
     requireNonNull(tenant, "tenant");
     requireNonNull(model, "model");
     hints = Map.copyOf(requireNonNull(hints, "hints"));
     requireNonNull(text, "text");
     requireNonNull(budget, "budget");
+  }
+
+  /** A request that any tier can serve. */
+  public RouteRequest(String tenant, String model, Map<String, String> hints, int promptTokens, int maxTokens,
+      int localContextSize, String text, int turns, Optional<Duration> budget) {
+    this(tenant, model, hints, promptTokens, maxTokens, localContextSize, text, turns, budget, Optional.empty());
   }
 
   /** A request with no text, one turn and no budget (the facts {@link LocalOnlyRouter} needs). */

@@ -56,6 +56,7 @@ public final class CompletionService {
   private final Ticker ticker;
   private final Escalator escalator;
   private final LoadEstimate load;
+  private final EmbeddingService embeddings;
 
   private final Set<CompletionStream> active = ConcurrentHashMap.newKeySet();
   private final Object lifecycle = new Object();
@@ -75,6 +76,36 @@ public final class CompletionService {
     this.escalator = b.escalator;
     this.load = b.load;
     metrics.queueDepth(admission::waiting);
+    this.embeddings = new EmbeddingService(config, () -> engine, escalator, this);
+  }
+
+  /** Charges {@code tokens} read by an embeddings request to {@code tenant}'s token rate. */
+  void recordTokens(Tenant tenant, int tokens) {
+    limiter.recordTokens(tenant, tokens);
+  }
+
+  /** {@code /v1/embeddings} on whichever tier the request names. */
+  public EmbeddingService embeddings() {
+    return embeddings;
+  }
+
+  /**
+   * Counts one request against {@code tenant}'s request and token rates (for endpoints that do not
+   * go through {@link #open}).
+   *
+   * @throws EdgeException RATE_LIMITED when either is spent
+   */
+  void admitRequest(Tenant tenant) {
+    limiter.tryAcquireRequest(tenant).ifPresent(wait -> {
+      metrics.rejection(EdgeException.Kind.RATE_LIMITED.metricName());
+      throw EdgeException.rateLimited("requests", "Rate limit reached for tenant '" + tenant.name() + "' ("
+          + tenant.requestsPerMinute() + " requests per minute); retry after " + seconds(wait) + " s.", wait);
+    });
+    limiter.checkTokens(tenant).ifPresent(wait -> {
+      metrics.rejection(EdgeException.Kind.RATE_LIMITED.metricName());
+      throw EdgeException.rateLimited("tokens", "Token rate limit reached for tenant '" + tenant.name() + "' ("
+          + tenant.tokensPerMinute() + " tokens per minute); retry after " + seconds(wait) + " s.", wait);
+    });
   }
 
   public static Builder builder() {
@@ -99,6 +130,19 @@ public final class CompletionService {
   /** The loaded model, if any. */
   public Optional<ModelInfo> model() {
     return Optional.ofNullable(engine).map(Engine::info);
+  }
+
+  /**
+   * Every model id a request may name, for {@code /v1/models}: the aliases, the edge's model and the
+   * core's (asking the core when its list is stale). Empty until the edge's model is loaded.
+   */
+  public List<ListedModel> listModels() {
+    Engine e = engine;
+    if (e == null) {
+      return List.of();
+    }
+    boolean core = config.escalation().enabled();
+    return ListedModel.all(e.info(), core, core ? escalator.coreModels() : List.of(), config.routing().coreModels());
   }
 
   /** Requests generating or waiting now. */
@@ -147,7 +191,9 @@ public final class CompletionService {
         throw EdgeException.unavailable("the model is still loading; retry shortly");
       }
       ModelInfo info = e.info();
-      checkModel(request.model(), info, config.routing().coreModels());
+      checkModel(request.model(), info, config.routing().coreModels(), escalator);
+      RoutingHints.checkConflicts(request.hints(), request.model(), info, config.routing().coreModels());
+      InputLimits.check(request, config.limits()); // before anything renders, tokenizes or copies the input
       modelTag = info.name();
       boolean chat = request.operation() == Operation.CHAT;
       if (chat) {
@@ -174,7 +220,8 @@ public final class CompletionService {
       // the engine. An unset max_tokens is part of the key as such (its effective value follows
       // from the prompt, which is in the key too).
       CacheKey key = null;
-      if (config.cache().enabled() && sampling.deterministic()) {
+      boolean logprobs = request.sampling().wantsLogprobs(); // the cache keeps text only
+      if (config.cache().enabled() && sampling.deterministic() && !logprobs) {
         String model = info.name() + "@" + info.sha256() + routingIntent(request);
         key = chat ? CacheKey.chat(tenant.name(), model, request.messages(), sampling, !explicitMaxTokens)
             : CacheKey.prompt(tenant.name(), model, request.prompt(), sampling, !explicitMaxTokens);
@@ -194,7 +241,11 @@ public final class CompletionService {
           : Math.max(1, Math.min(config.model().defaultMaxTokens(), info.contextSize() - prompt.tokens()));
       RouteDecision decision = router.decide(new RouteRequest(tenant.name(), modelTag(request.model()),
           request.hints(), prompt.tokens(), requestedMax, info.contextSize(), routeText(request), turns(request),
-          request.timeout()));
+          request.timeout(), logprobs ? Optional.of("logprobs") : Optional.empty()));
+      if (logprobs && decision.route() != Route.CORE && decision.route() != Route.REFUSED) {
+        throw EdgeException.invalid("logprobs", "logprobs: log probabilities are computed by the core only, and this"
+            + " request must stay on the edge (" + decision.reason() + "); remove logprobs or let it reach the core");
+      }
       metrics.routeDecision(decision.route().wireName(), decision.reason());
       log.debug("request {}: route {} ({})", requestId, decision.route().wireName(), decision.reason());
       long timeoutNanos = request.timeout().isPresent()
@@ -210,6 +261,7 @@ public final class CompletionService {
         }
         default -> { }
       }
+      RequestValidator.logitBiasFits(sampling, e.vocabSize(), info.name()); // answered here, by this vocabulary
       sampling = RequestValidator.fitToContext(sampling, explicitMaxTokens, prompt.tokens(), info.contextSize(),
           config.model().defaultMaxTokens(), chat ? "messages" : "prompt");
       Cascade cascade = config.routing().cascade();
@@ -236,7 +288,9 @@ public final class CompletionService {
 
   /** Sends the request to the core ({@code localDraft}: the edge's draft, or empty). */
   private CompletionStream toCore(CoreRequest x, RouteDecision decision, String localDraft) {
-    Escalator.Fallback fallback = "core".equals(x.request().hints().get("require")) ? null
+    // the edge cannot continue an answer with log-probabilities, nor one that had to come from the core
+    Escalator.Fallback fallback = "core".equals(x.request().hints().get("require"))
+        || x.request().sampling().wantsLogprobs() ? null
         : (partial, soFar, degraded) -> continueLocally(x.engine(), x.prompt(), partial, soFar, x.sampling(), degraded,
             x.requestId(), x.context(), x.arrived(), ticker.read() + remaining(x.arrived(), x.timeoutNanos()),
             x.priority());
@@ -409,18 +463,21 @@ public final class CompletionService {
     return model.isEmpty() ? "auto" : model;
   }
 
-  private static void checkModel(String requested, ModelInfo info, List<String> coreModels) {
+  /** Accepts the aliases, the edge's model and the core's (asking the core only for a name not known yet). */
+  private static void checkModel(String requested, ModelInfo info, List<String> coreModels, Escalator escalator) {
     switch (requested) {
       case "", "auto", "edge", "core" -> {
         return;
       }
       default -> {
-        if (requested.equals(info.name()) || coreModels.contains(requested)) {
+        if (requested.equals(info.name()) || coreModels.contains(requested)
+            || escalator.coreModelNames().contains(requested)
+            || escalator.coreModels().stream().anyMatch(m -> m.name().equals(requested))) {
           return;
         }
       }
     }
-    throw EdgeException.modelNotFound("model: the model '" + requested
+    throw EdgeException.modelNotFound("model: the model '" + RoutingHints.echo(requested) // never echo unbounded input
         + "' does not exist or is not served here; available: " + info.name() + " (aliases: auto, edge)");
   }
 

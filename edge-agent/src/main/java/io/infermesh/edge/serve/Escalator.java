@@ -7,6 +7,8 @@ import io.infermesh.edge.engine.SamplingParams;
 import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.route.RouteDecision;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 
 /**
  * Sends a request to the core and streams the answer back as a {@link CompletionStream}. The
@@ -18,10 +20,51 @@ public interface Escalator {
   CoreState state();
 
   /**
+   * The models the core answers for, refreshed if stale (may wait briefly for the core); empty when
+   * unknown or there is no core.
+   */
+  default List<RemoteModel> coreModels() {
+    return List.of();
+  }
+
+  /** The names of the core's models as last known; never waits. */
+  default Set<String> coreModelNames() {
+    return Set.of();
+  }
+
+  /**
    * Starts {@code call}. Never throws for transport failures: they arrive as events (or, when the
    * call allows it, as a local continuation through {@link Call#fallback}).
    */
   CompletionStream escalate(Call call);
+
+  /**
+   * Embeds {@code call.inputs()} on the core ({@code Inference.Embed}), waiting at most its timeout.
+   *
+   * @throws EdgeException mapped from the core's status, or UNAVAILABLE when there is no core
+   */
+  default EmbedResult embed(EmbedCall call) {
+    throw EdgeException.unavailable("no core is configured for this agent");
+  }
+
+  /** One embeddings request for the core. */
+  record EmbedCall(String requestId, Tenant tenant, String model, List<String> inputs, Duration timeout) {
+    public EmbedCall {
+      requireNonNull(requestId, "requestId");
+      requireNonNull(tenant, "tenant");
+      requireNonNull(model, "model");
+      inputs = List.copyOf(inputs);
+      requireNonNull(timeout, "timeout");
+    }
+  }
+
+  /** The core's vectors (in input order), the tokens it read and the model that computed them. */
+  record EmbedResult(List<float[]> vectors, int promptTokens, String model) {
+    public EmbedResult {
+      vectors = List.copyOf(vectors);
+      requireNonNull(model, "model");
+    }
+  }
 
   /** Continues an answer locally from the text the core produced so far. */
   @FunctionalInterface

@@ -1,9 +1,12 @@
 package io.infermesh.edge.serve;
 
 import io.infermesh.edge.engine.ChatMessage;
+import io.infermesh.edge.engine.Penalties;
 import io.infermesh.edge.engine.Priority;
 import io.infermesh.edge.engine.Role;
 import io.infermesh.edge.engine.SamplingParams;
+import io.infermesh.models.stop.StopStrings;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -82,18 +85,19 @@ public final class RequestValidator {
     float temperature = DEFAULT_TEMPERATURE;
     if (sampling.temperature() != null) {
       double t = sampling.temperature();
-      if (!(t >= 0 && t <= 2)) {
+      temperature = (float) t; // checked as the engine will see it: a float
+      if (!(temperature >= 0 && temperature <= 2)) {
         throw EdgeException.invalid("temperature", "temperature: must be between 0 and 2, got " + t);
       }
-      temperature = (float) t;
     }
     float topP = DEFAULT_TOP_P;
     if (sampling.topP() != null) {
       double p = sampling.topP();
-      if (!(p > 0 && p <= 1)) {
-        throw EdgeException.invalid("top_p", "top_p: must be greater than 0 and at most 1, got " + p);
+      topP = (float) p; // a positive double below Float.MIN_VALUE becomes 0: refuse it, as the engine would
+      if (!(topP > 0 && topP <= 1)) {
+        throw EdgeException.invalid("top_p", "top_p: must be greater than 0 and at most 1"
+            + (p > 0 && topP == 0 ? " (the smallest usable value is " + Float.MIN_VALUE + ")" : "") + ", got " + p);
       }
-      topP = (float) p;
     }
     int topK = 0;
     if (sampling.topK() != null) {
@@ -103,18 +107,67 @@ public final class RequestValidator {
       }
     }
     List<String> stop = sampling.stop();
-    if (stop.size() > SamplingParams.MAX_STOP_STRINGS) {
-      throw EdgeException.invalid("stop", "stop: at most " + SamplingParams.MAX_STOP_STRINGS
-          + " stop sequences are allowed, got " + stop.size());
+    StopStrings.check(stop).ifPresent(p -> {
+      throw EdgeException.invalid("stop", p.field("stop") + ": " + p.reason());
+    });
+    OptionalLong seed = sampling.seed() == null ? OptionalLong.empty() : OptionalLong.of(sampling.seed());
+    Penalties penalties = penalties(sampling);
+    logprobs(sampling);
+    // An unset max_tokens is a placeholder 1 until fitToContext knows the prompt length.
+    return new SamplingParams(maxTokens == 0 ? 1 : maxTokens, temperature, topP, topK, seed, stop, penalties);
+  }
+
+  /** The most alternatives per token a request may ask log-probabilities for (OpenAI's limit). */
+  public static final int MAX_TOP_LOGPROBS = 20;
+
+  /** presence_penalty, frequency_penalty and logit_bias, range-checked. */
+  private static Penalties penalties(SamplingRequest s) {
+    float presence = penalty("presence_penalty", s.presencePenalty());
+    float frequency = penalty("frequency_penalty", s.frequencyPenalty());
+    if (s.logitBias().size() > Penalties.MAX_LOGIT_BIAS) {
+      throw EdgeException.invalid("logit_bias", "logit_bias: at most " + Penalties.MAX_LOGIT_BIAS
+          + " entries are allowed, got " + s.logitBias().size());
     }
-    for (int i = 0; i < stop.size(); i++) {
-      if (stop.get(i).isEmpty()) {
-        throw EdgeException.invalid("stop", "stop[" + i + "]: must not be empty");
+    Map<Integer, Float> bias = new HashMap<>();
+    for (Map.Entry<Integer, Double> e : s.logitBias().entrySet()) {
+      double b = e.getValue();
+      if (e.getKey() < 0) {
+        throw EdgeException.invalid("logit_bias", "logit_bias: token ids must not be negative, got " + e.getKey());
+      }
+      if (!(b >= -100 && b <= 100)) {
+        throw EdgeException.invalid("logit_bias", "logit_bias: the bias of token " + e.getKey()
+            + " must be between -100 and 100, got " + b);
+      }
+      bias.put(e.getKey(), (float) b);
+    }
+    return new Penalties(presence, frequency, bias);
+  }
+
+  /** Refuses logit_bias ids outside the vocabulary of the model that will sample ({@code vocab} tokens). */
+  static void logitBiasFits(SamplingParams sampling, int vocab, String modelName) {
+    for (int token : sampling.penalties().logitBias().keySet()) {
+      if (token >= vocab) {
+        throw EdgeException.invalid("logit_bias", "logit_bias: token id " + token + " is not in the vocabulary of "
+            + modelName + " (" + vocab + " tokens)");
       }
     }
-    OptionalLong seed = sampling.seed() == null ? OptionalLong.empty() : OptionalLong.of(sampling.seed());
-    // An unset max_tokens is a placeholder 1 until fitToContext knows the prompt length.
-    return new SamplingParams(maxTokens == 0 ? 1 : maxTokens, temperature, topP, topK, seed, stop);
+  }
+
+  private static float penalty(String field, Double value) {
+    if (value == null) {
+      return 0f;
+    }
+    if (!(value >= -2 && value <= 2)) {
+      throw EdgeException.invalid(field, field + ": must be between -2 and 2, got " + value);
+    }
+    return value.floatValue();
+  }
+
+  private static void logprobs(SamplingRequest s) {
+    if (s.topLogprobs() != null && (s.topLogprobs() < 0 || s.topLogprobs() > MAX_TOP_LOGPROBS)) {
+      throw EdgeException.invalid("top_logprobs", "top_logprobs: must be between 0 and " + MAX_TOP_LOGPROBS
+          + ", got " + s.topLogprobs());
+    }
   }
 
   /**

@@ -6,10 +6,20 @@ import io.infermesh.edge.engine.FinishReason;
 
 /** What a {@link CompletionStream} yields: text deltas, then exactly one {@link Done} or {@link Failed}. */
 public sealed interface StreamEvent {
-  /** Text produced since the previous event; never empty. */
-  record Delta(String text) implements StreamEvent {
+  /**
+   * Text produced since the previous event, and the log-probabilities of its tokens when the
+   * request asked for them (only the core reports them). The text is never empty unless
+   * {@code logprobs} is not (tokens whose text is still held back).
+   */
+  record Delta(String text, java.util.List<TokenLogprob> logprobs) implements StreamEvent {
     public Delta {
       requireNonNull(text, "text");
+      logprobs = java.util.List.copyOf(logprobs);
+    }
+
+    /** Text without log-probabilities. */
+    public Delta(String text) {
+      this(text, java.util.List.of());
     }
   }
 

@@ -75,7 +75,7 @@ class EdgeBenchmark {
     // the same agent flushing every token: the writer's batching measured against no batching
     EdgeConfig everyToken = new EdgeConfig(base.node(), base.model(), new EdgeConfig.Http(h.host(), h.port(),
         h.maxBodyBytes(), Duration.ZERO), base.grpc(), base.admission(), base.cache(), base.auth(), base.shutdown(),
-        base.escalation(), base.routing(), base.consul());
+        base.escalation(), base.routing(), base.consul(), base.limits());
     try (EdgeAgent agent = EdgeAgent.builder(base).engine(engine).start();
         EdgeAgent unbatched = EdgeAgent.builder(everyToken).engine(engine).start()) {
       List<ChatMessage> chat = List.of(ChatMessage.of(Role.USER, "Write a long story about a lighthouse keeper."));

@@ -96,6 +96,31 @@ class EdgeConfigLoaderTest {
   }
 
   @Test
+  void parse_httpTls_readsEveryKey_clientAuthDefaultsToRequireWithACa() {
+    EdgeConfig mutual = EdgeConfigLoader.parse("""
+        http:
+          host: 0.0.0.0
+          tls: {cert: certs/e.crt, key: certs/e.key, client_ca: certs/ca.crt, refresh_period: 10s}
+        """, BASE);
+    EdgeConfig optional = EdgeConfigLoader.parse(
+        "http: {allow_plaintext: true, tls: {cert: e.crt, key: e.key, client_ca: ca.crt, client_auth: optional}}",
+        BASE);
+    EdgeConfig serverOnly = EdgeConfigLoader.parse("http: {tls: {cert: e.crt, key: e.key}}", BASE);
+
+    assertThat(mutual.http().tls()).contains(new EdgeConfig.HttpTls(Path.of("/etc/infermesh/certs/e.crt"),
+        Path.of("/etc/infermesh/certs/e.key"), java.util.Optional.of(Path.of("/etc/infermesh/certs/ca.crt")),
+        EdgeConfig.ClientAuth.REQUIRE, Duration.ofSeconds(10)));
+    assertThat(mutual.http().allowPlaintext()).isFalse();
+    assertThat(optional.http().tls().get().clientAuth()).isEqualTo(EdgeConfig.ClientAuth.OPTIONAL);
+    assertThat(optional.http().allowPlaintext()).isTrue();
+    assertThat(serverOnly.http().tls()).contains(EdgeConfig.HttpTls.serverOnly(Path.of("/etc/infermesh/e.crt"),
+        Path.of("/etc/infermesh/e.key")));
+    assertThat(serverOnly.withHttpPort(1).http().tls()).as("a port flag keeps TLS").isPresent();
+    assertThat(EdgeConfig.defaults().http().host()).as("loopback unless said otherwise").isEqualTo("127.0.0.1");
+    assertThat(EdgeConfig.defaults().http().secure()).isFalse();
+  }
+
+  @Test
   void parse_cascade_readsEveryKey() {
     EdgeConfig config = EdgeConfigLoader.parse("""
         routing:
@@ -117,6 +142,15 @@ class EdgeConfigLoaderTest {
       http: {port: 70000}                               | http.port: must be a port number
       http: {max_body_bytes: 12 parsecs}                | http.max_body_bytes: must be a size
       http: {stream_flush_interval: 2s}                 | http.stream_flush_interval: must be in [0ms, 1s]
+      http: {tls: {key: k.pem}}                         | http.tls.cert: is required when http.tls is set
+      http: {tls: {cert: c.pem}}                        | http.tls.key: is required when http.tls is set
+      http: {tls: {cert: c, key: k, client_auth: yes}}  | http.tls.client_auth: must be none, optional or require, got 'true'
+      http: {tls: {cert: c, key: k, client_auth: maybe}} | http.tls.client_auth: must be none, optional or require, got 'maybe'
+      http: {tls: {cert: c, key: k, client_auth: require}} | http.tls.client_ca: is required when http.tls.client_auth is require
+      http: {tls: {cert: c, key: k, client_ca: ca, client_auth: none}} | http.tls.client_auth: is none, so http.tls.client_ca would be ignored
+      http: {tls: {cert: c, key: k, refresh_period: 0s}} | http.tls.refresh_period: must be positive
+      http: {tls: {cert: c, key: k, ca: x}}             | http.tls.ca: unknown key
+      http: {allow_plaintext: sure}                     | http.allow_plaintext: must be true or false
       admission: {retry_after: soon}                    | admission.retry_after: must be a duration
       admission: {queue_depth: -1}                      | admission.queue_depth: must be in [0, 100000]
       cache: {enabled: maybe}                           | cache.enabled: must be true or false

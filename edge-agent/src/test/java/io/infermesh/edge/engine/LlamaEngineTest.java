@@ -165,21 +165,75 @@ class LlamaEngineTest {
 
   @Test
   void finish_lastOutputEmptyBeforeTheBudget_isStop() {
-    assertThat(LlamaEngine.finish(5, true, greedy(10), 7)).isEqualTo(new Completion(FinishReason.STOP, 7, 5));
+    assertThat(LlamaEngine.finish(5, true, 10, 7)).isEqualTo(new Completion(FinishReason.STOP, 7, 5));
   }
 
   @Test
   void finish_budgetReachedOrCutMidText_isLength() {
-    assertThat(LlamaEngine.finish(10, true, greedy(10), 7)).isEqualTo(new Completion(FinishReason.LENGTH, 7, 10));
+    assertThat(LlamaEngine.finish(10, true, 10, 7)).isEqualTo(new Completion(FinishReason.LENGTH, 7, 10));
     // a held-back multi-byte token makes fewer outputs than tokens; a non-empty last output still means length
-    assertThat(LlamaEngine.finish(8, false, greedy(10), 7)).isEqualTo(new Completion(FinishReason.LENGTH, 7, 10));
+    assertThat(LlamaEngine.finish(8, false, 10, 7)).isEqualTo(new Completion(FinishReason.LENGTH, 7, 10));
   }
 
   @Test
-  void finish_stopStringsSet_trustsOnlyTheCount() {
-    SamplingParams withStop = new SamplingParams(10, 0f, 1f, 0, OptionalLong.empty(), List.of("\n"));
+  void generate_stopStringInTheAnswer_cutsBeforeItAndReportsStop() {
+    String whole = String.join("", collect(TinyModel.engine(), greedy(40)));
+    String stop = whole.substring(whole.length() / 2, whole.length() / 2 + 3);
+    SamplingParams withStop = new SamplingParams(40, 0f, 1f, 0, OptionalLong.empty(), List.of("never-said", stop));
 
-    assertThat(LlamaEngine.finish(8, false, withStop, 7).finishReason()).isEqualTo(FinishReason.STOP);
+    List<String> texts = new ArrayList<>();
+    Completion c = TinyModel.engine().generate(HELLO, withStop, texts::add, () -> false);
+    String streamed = String.join("", drain(TinyModel.engine().start(HELLO, withStop, () -> false)));
+
+    assertThat(String.join("", texts)).isEqualTo(whole.substring(0, whole.indexOf(stop)));
+    assertThat(streamed).isEqualTo(whole.substring(0, whole.indexOf(stop)));
+    assertThat(c.finishReason()).isEqualTo(FinishReason.STOP);
+    assertThat(c.completionTokens()).isLessThan(40);
+  }
+
+  @Test
+  void generate_longStopThatNeverCompletes_returnsTheWholeAnswerHeldBackNoLonger() {
+    String whole = String.join("", collect(TinyModel.engine(), greedy(40)));
+    // a stop string that starts like the answer and then differs: held back, then released whole
+    String stop = whole.substring(0, Math.min(whole.length(), 20)) + "§".repeat(200);
+    SamplingParams withStop = new SamplingParams(40, 0f, 1f, 0, OptionalLong.empty(), List.of(stop));
+
+    List<String> texts = new ArrayList<>();
+    Completion c = TinyModel.engine().generate(HELLO, withStop, texts::add, () -> false);
+
+    assertThat(String.join("", texts)).isEqualTo(whole);
+    assertThat(c).isEqualTo(new Completion(FinishReason.LENGTH, HELLO.tokens(), 40));
+  }
+
+  private static List<String> drain(Generation g) {
+    List<String> texts = new ArrayList<>();
+    try (g) {
+      for (String t; (t = g.next()) != null; ) {
+        texts.add(t);
+      }
+    }
+    return texts;
+  }
+
+  @Test
+  void rawPrompt_farLongerThanTheContext_isBoundedWithoutTokenizingAndTheBoundIsSound() {
+    LlamaEngine engine = TinyModel.engine();
+    assertThat(engine.maxTokenBytes()).isPositive();
+    for (String text : List.of("Hello there, how are you today?", "a".repeat(3000), "é€😀 mixed ".repeat(300),
+        "lorem ipsum dolor sit amet ".repeat(100))) {
+      assertThat(LlamaEngine.tokensAtLeast(text, engine.maxTokenBytes())).as(text)
+          .isLessThanOrEqualTo(engine.tokenize(text).length);
+    }
+
+    String huge = "lorem ipsum dolor sit amet ".repeat(40_000); // ~1 MB: tokenizing it takes ~400 ms
+    Prompt prompt = engine.rawPrompt(huge);
+
+    assertThat(prompt.tokens()).isGreaterThan(TinyModel.CONTEXT);
+    // the count is the byte bound (plus BOS), far below the real count: the prompt was never tokenized
+    // (the CPU this saves is measured by FrontDoorBenchmark, not asserted in a test)
+    long bound = LlamaEngine.tokensAtLeast(huge, engine.maxTokenBytes());
+    assertThat((long) prompt.tokens()).isBetween(bound, bound + 1);
+    assertThat(prompt.tokens()).isLessThan(engine.tokenize(huge).length);
   }
 
   @Test

@@ -3,14 +3,20 @@ package io.infermesh.edge.escalate;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.Usage;
+import io.infermesh.certs.ExpectedIdentity;
+import io.infermesh.certs.MeshChannels;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
+import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.RoleAuthorizationPolicy;
 import io.infermesh.certs.TestPki;
@@ -182,6 +188,26 @@ class CoreClientTest {
         assertThat(last(client.escalate(call()))).isInstanceOf(StreamEvent.Failed.class);
       }
       await().atMost(Duration.ofSeconds(5)).until(() -> client.state() == CoreState.CIRCUIT_OPEN);
+    }
+  }
+
+  @Test
+  void reconnectAfter_circuitOpens_dropsTheConnectionSoTrialCallsConnectAfresh() throws Exception {
+    core(Role.CORE);
+    try (MeshTls tls = MeshTls.builder(edgeFiles).build()) {
+      ManagedChannel channel = MeshChannels.newChannel("127.0.0.1:" + server.port(), tls,
+          ExpectedIdentity.roles(Role.CORE));
+      try {
+        await().atMost(Duration.ofSeconds(10)).until(() -> channel.getState(true) == ConnectivityState.READY);
+
+        CoreClient.reconnectAfter(CircuitBreaker.State.OPEN, channel);
+
+        assertThat(channel.getState(false)).isEqualTo(ConnectivityState.IDLE);
+        CoreClient.reconnectAfter(CircuitBreaker.State.HALF_OPEN, channel);
+        await().atMost(Duration.ofSeconds(10)).until(() -> channel.getState(true) == ConnectivityState.READY);
+      } finally {
+        channel.shutdownNow();
+      }
     }
   }
 }

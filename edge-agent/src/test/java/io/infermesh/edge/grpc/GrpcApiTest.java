@@ -18,6 +18,8 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.infermesh.api.v1.ChatMessage;
 import io.infermesh.api.v1.ChatMessages;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.FunctionTool;
 import io.infermesh.api.v1.GenerateChunk;
@@ -205,6 +207,18 @@ class GrpcApiTest {
   }
 
   @Test
+  void embed_aBatch_onTheEdgeInInputOrder() {
+    EmbedResponse r = inference.embed(EmbedRequest.newBuilder().addInput("hello").addInput("a fox")
+        .addInput("hello").build());
+
+    assertThat(r.getEmbeddingsCount()).isEqualTo(3);
+    assertThat(r.getEmbeddings(0).getValuesList()).isEqualTo(r.getEmbeddings(2).getValuesList())
+        .isNotEqualTo(r.getEmbeddings(1).getValuesList());
+    assertThat(r.getServedBy().getTier()).isEqualTo(Tier.TIER_EDGE);
+    assertThat(r.getServedBy().getRouteReason()).isEqualTo("embeddings-edge");
+  }
+
+  @Test
   void health_reportsServing() {
     HealthCheckResponse response = HealthGrpc.newBlockingStub(channel)
         .check(HealthCheckRequest.newBuilder().setService(InferenceGrpc.SERVICE_NAME).build());
@@ -259,7 +273,7 @@ class GrpcApiTest {
             ChatMessage.newBuilder().setRole("user"))).build(), Status.Code.INVALID_ARGUMENT,
             "messages[0].content: must not be empty for a user message"),
         new Case("unknown priority hint", ok.toBuilder().putHints("priority", "urgent").build(),
-            Status.Code.INVALID_ARGUMENT, "priority: must be high, normal or low, got 'urgent'"),
+            Status.Code.INVALID_ARGUMENT, "hints.priority: must be high, normal or low, got 'urgent'"),
         new Case("max_tokens zero", ok.toBuilder().setSampling(s.toBuilder().setMaxTokens(0)).build(),
             Status.Code.INVALID_ARGUMENT, "max_tokens: must be at least 1, got 0"),
         new Case("max_tokens beyond the context", ok.toBuilder().setSampling(s.toBuilder().setMaxTokens(100000)).build(),

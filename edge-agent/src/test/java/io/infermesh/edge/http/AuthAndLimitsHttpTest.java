@@ -8,6 +8,7 @@ import io.infermesh.edge.HttpTestClient.Reply;
 import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.config.EdgeConfig;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -94,11 +95,12 @@ class AuthAndLimitsHttpTest {
 
   @Test
   void start_withoutKeys_bindsLoopbackOnly() throws Exception {
-    EdgeConfig open = TinyModel.config(); // http.host defaults to 0.0.0.0
+    EdgeConfig base = TinyModel.config();
+    EdgeConfig open = base.withHttp(new EdgeConfig.Http("0.0.0.0", 0, base.http().maxBodyBytes(),
+        base.http().streamFlushInterval(), Optional.empty(), true));
     try (EdgeAgent unauthenticated = EdgeAgent.builder(open).engine(TinyModel.engine()).start()) {
-      assertThat(open.http().host()).isEqualTo("0.0.0.0");
       assertThat(unauthenticated.httpHost()).isEqualTo("127.0.0.1");
     }
-    assertThat(agent.httpHost()).isEqualTo("0.0.0.0"); // keys configured: the configured host is used
+    assertThat(agent.httpHost()).isEqualTo("127.0.0.1"); // keys configured, http.host at its default: loopback
   }
 }

@@ -152,16 +152,19 @@ class OpenAiHttpApiTest {
   }
 
   @Test
-  void models_listsTheLoadedModel() {
+  void models_withoutACore_listTheAliasesAndTheLoadedModel() {
     Reply list = http.get("/v1/models");
     Reply one = http.get("/v1/models/tiny-edge");
+    Reply alias = http.get("/v1/models/auto");
     Reply none = http.get("/v1/models/gpt-4o");
 
     assertThat(list.json().get("object").asText()).isEqualTo("list");
-    assertThat(list.json().at("/data/0/id").asText()).isEqualTo("tiny-edge");
-    assertThat(list.json().at("/data/0/object").asText()).isEqualTo("model");
-    assertThat(list.json().at("/data/0/owned_by").asText()).isEqualTo("infermesh");
+    assertThat(list.json().findValuesAsText("id")).containsExactly("auto", "edge", "tiny-edge");
+    assertThat(list.json().at("/data/2/object").asText()).isEqualTo("model");
+    assertThat(list.json().at("/data/2/owned_by").asText()).isEqualTo("infermesh-edge");
+    assertThat(list.json().at("/data/2/context_length").asInt()).isEqualTo(TinyModel.CONTEXT);
     assertThat(one.json().get("id").asText()).isEqualTo("tiny-edge");
+    assertThat(alias.json().get("owned_by").asText()).isEqualTo("infermesh");
     assertThat(none.status()).isEqualTo(404);
     assertThat(none.json().at("/error/code").asText()).isEqualTo("model_not_found");
   }
@@ -197,10 +200,10 @@ class OpenAiHttpApiTest {
 
   @Test
   void unknownPath_isAnOpenAiError() {
-    Reply r = http.post("/v1/embeddings", "{}");
+    Reply r = http.post("/v1/images/generations", "{}");
 
     assertThat(r.status()).isEqualTo(404);
-    assertThat(r.json().at("/error/message").asText()).contains("Unknown request URL: POST /v1/embeddings");
+    assertThat(r.json().at("/error/message").asText()).contains("Unknown request URL: POST /v1/images/generations");
     assertThat(r.json().at("/error/type").asText()).isEqualTo("invalid_request_error");
   }
 }

@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
-import com.openai.errors.UnauthorizedException;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
+import com.openai.errors.UnauthorizedException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
@@ -112,7 +112,7 @@ class OpenAiSdkTest {
     List<Model> models = new ArrayList<>();
     client.models().list().autoPager().forEach(models::add);
 
-    assertThat(models).extracting(Model::id).containsExactly("tiny-edge");
+    assertThat(models).extracting(Model::id).containsExactly("auto", "edge", "tiny-edge");
   }
 
   @Test

@@ -8,10 +8,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 /** Every rule of {@link MeshRouter}, table-driven, without sockets. */
 class MeshRouterTest {
@@ -104,6 +104,49 @@ class MeshRouterTest {
         .build();
     assertThat(router.decide(text("x".repeat(29))).route()).isEqualTo(Route.EDGE);
     assertThat(router.decide(text("x".repeat(30))).route()).isEqualTo(Route.CORE);
+  }
+
+  @Test
+  void decide_logprobs_goesToTheCoreWithItsOwnReason() {
+    MeshRouter router = MeshRouter.builder().core(() -> CoreState.AVAILABLE).build();
+
+    assertThat(router.decide(logprobs("auto", Map.of()))).isEqualTo(new RouteDecision(Route.CORE,
+        "logprobs-core-only"));
+    assertThat(router.decide(logprobs("core", Map.of()))).isEqualTo(new RouteDecision(Route.CORE,
+        "logprobs-core-only"));
+  }
+
+  @Test
+  void decide_logprobsPinnedToTheEdge_staysThereForTheCallerToRefuse() {
+    MeshRouter router = MeshRouter.builder().core(() -> CoreState.AVAILABLE).build();
+
+    assertThat(router.decide(logprobs("edge", Map.of()))).isEqualTo(new RouteDecision(Route.EDGE, "alias-edge"));
+    assertThat(router.decide(logprobs("auto", Map.of("privacy", "local-only"))))
+        .isEqualTo(new RouteDecision(Route.EDGE, "privacy-local-only"));
+  }
+
+  @Test
+  void decide_logprobsCoreDown_refusedNotDegraded() {
+    MeshRouter router = MeshRouter.builder().core(() -> CoreState.CIRCUIT_OPEN).build();
+
+    assertThat(router.decide(logprobs("auto", Map.of()))).isEqualTo(new RouteDecision(Route.REFUSED,
+        "logprobs-core-unavailable"));
+  }
+
+  @Test
+  void decide_aModelTheCoreLists_escalatesAsCoreOnly() {
+    AtomicReference<Set<String>> listed = new AtomicReference<>(Set.of());
+    MeshRouter router = MeshRouter.builder().core(() -> CoreState.AVAILABLE).listedCoreModels(listed::get).build();
+    RouteRequest r = new RouteRequest("default", "tiny-core", Map.of(), 10, 16, CONTEXT, "hi", 1, Optional.empty());
+
+    assertThat(router.decide(r).reason()).isEqualTo("difficulty-low");
+    listed.set(Set.of("tiny-core"));
+    assertThat(router.decide(r)).isEqualTo(new RouteDecision(Route.CORE, "model-core-only"));
+  }
+
+  private static RouteRequest logprobs(String model, Map<String, String> hints) {
+    return new RouteRequest("default", model, hints, 10, 16, CONTEXT, "hi", 1, Optional.empty(),
+        Optional.of("logprobs"));
   }
 
   private static RouteRequest text(String t) {

@@ -2,8 +2,8 @@ package io.infermesh.xds.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
+import io.infermesh.node.config.Durations;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -11,8 +11,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A YAML mapping read key by key with defaults. Remembers which keys were read so {@link
@@ -21,7 +19,6 @@ import java.util.regex.Pattern;
  */
 final class ConfigNode {
 
-  private static final Pattern SIMPLE_DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h|d)");
 
   private final String source;
   private final String path;
@@ -108,7 +105,7 @@ final class ConfigNode {
     throw error(name, "must be true or false, was '" + v.asText() + "'");
   }
 
-  /** Accepts {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 1d} or ISO-8601 ({@code PT30S}). */
+  /** A duration in the mesh's one grammar ({@link Durations}). */
   Duration duration(String name, Duration defaultValue) {
     JsonNode v = raw(name);
     if (v == null) {
@@ -118,31 +115,12 @@ final class ConfigNode {
     try {
       return parseDuration(text);
     } catch (IllegalArgumentException e) {
-      throw error(name, "must be a duration like 500ms, 30s, 5m or PT30S, was '" + text + "'");
+      throw error(name, e.getMessage());
     }
   }
 
   static Duration parseDuration(String text) {
-    Matcher m = SIMPLE_DURATION.matcher(text);
-    if (m.matches()) {
-      double amount = Double.parseDouble(m.group(1));
-      long millis = switch (m.group(2)) {
-        case "ms" -> Math.round(amount);
-        case "s" -> Math.round(amount * 1_000);
-        case "m" -> Math.round(amount * 60_000);
-        case "h" -> Math.round(amount * 3_600_000);
-        default -> Math.round(amount * 86_400_000);
-      };
-      return Duration.ofMillis(millis);
-    }
-    if (text.equals("0")) {
-      return Duration.ZERO;
-    }
-    try {
-      return Duration.parse(text);
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException(text, e);
-    }
+    return Durations.parse(text);
   }
 
   ConfigNode child(String name) {

@@ -2,6 +2,7 @@ package io.infermesh.xds.discovery;
 
 import com.ecwid.consul.v1.health.model.Check;
 import com.ecwid.consul.v1.health.model.HealthService;
+import io.infermesh.node.registration.RegistrationMeta;
 import io.infermesh.xds.snapshot.EndpointHealth;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.Tier;
@@ -25,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * skipped with a warning.
  *
  * <p>A {@code role} attribute ({@code edge} or {@code core}, written by {@code
- * io.infermesh.xds.registration.ConsulRegistration}) must match the role the service's policy
+ * io.infermesh.node.registration.ConsulRegistration}) must match the role the service's policy
  * expects of its servers ({@code server_role}): an edge agent registered under a core service name
  * (a misconfigured {@code consul.service_name}) is skipped with a warning rather than sent core
  * traffic it cannot serve. Instances without the attribute (registered by other tools) are kept.
@@ -79,7 +80,7 @@ final class ConsulEndpoints {
     if (s.getMeta() != null) {
       attributes.putAll(s.getMeta());
     }
-    String role = attributes.get("role");
+    String role = attributes.get(RegistrationMeta.ROLE);
     if (role != null && serverRole.isPresent() && !serverRole.get().equals(role)) {
       throw new IllegalArgumentException("registered with role " + role + ", but " + service + " is served by role "
           + serverRole.get() + " (check the node's consul.service_name)");
@@ -93,24 +94,24 @@ final class ConsulEndpoints {
     if (s.getPort() == null) {
       throw new IllegalArgumentException("no port");
     }
-    String region = attributes.getOrDefault("region", node == null || node.getDatacenter() == null ? "" : node.getDatacenter());
-    Tier tier = attributes.containsKey("tier")
-        ? Tier.parse(attributes.get("tier"))
+    String region = attributes.getOrDefault(RegistrationMeta.REGION, node == null || node.getDatacenter() == null ? "" : node.getDatacenter());
+    Tier tier = attributes.containsKey(RegistrationMeta.TIER)
+        ? Tier.parse(attributes.get(RegistrationMeta.TIER))
         : regionTier.apply(region).orElse(Tier.PRIVATE);
     double utilization = 0;
-    if (attributes.containsKey("utilization")) {
+    if (attributes.containsKey(RegistrationMeta.UTILIZATION)) {
       try {
-        utilization = Double.parseDouble(attributes.get("utilization"));
+        utilization = Double.parseDouble(attributes.get(RegistrationMeta.UTILIZATION));
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("utilization is not a number: " + attributes.get("utilization"));
+        throw new IllegalArgumentException("utilization is not a number: " + attributes.get(RegistrationMeta.UTILIZATION));
       }
     }
     return MeshEndpoint.builder(service, address, s.getPort(), region)
         .id(s.getId() == null ? address + ":" + s.getPort() : s.getId())
-        .zone(attributes.getOrDefault("zone", ""))
+        .zone(attributes.getOrDefault(RegistrationMeta.ZONE, ""))
         .tier(tier)
-        .model(attributes.getOrDefault("model", service))
-        .version(attributes.getOrDefault("version", "v1"))
+        .model(attributes.getOrDefault(RegistrationMeta.MODEL, service))
+        .version(attributes.getOrDefault(RegistrationMeta.VERSION, "v1"))
         .health(health(entry.getChecks()))
         .utilization(utilization)
         .build();

@@ -2,6 +2,7 @@ package io.infermesh.xds.discovery;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.MeshState;
 import java.util.ArrayList;
@@ -27,15 +28,15 @@ public final class DiscoveredMesh implements AutoCloseable {
 
   private final List<EndpointSource> sources;
   private final Consumer<MeshState> listener;
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private final Map<EndpointSource, List<MeshEndpoint>> latest = new LinkedHashMap<>();
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private final java.util.Set<EndpointSource> reported = new java.util.HashSet<>();
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private boolean ready;
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private MeshState state = MeshState.empty();
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private boolean delivered;
 
   public DiscoveredMesh(List<EndpointSource> sources, Consumer<MeshState> listener) {
@@ -69,7 +70,12 @@ public final class DiscoveredMesh implements AutoCloseable {
     if (ready) {
       return;
     }
-    List<String> silent = sources.stream().filter(s -> !reported.contains(s)).map(EndpointSource::name).toList();
+    List<String> silent = new ArrayList<>();
+    for (EndpointSource s : sources) { // a loop, not a lambda: @GuardedBy cannot see a lambda run under the lock
+      if (!reported.contains(s)) {
+        silent.add(s.name());
+      }
+    }
     log.warn("discovery: {} have not answered yet; publishing what the other sources know", silent);
     ready = true;
     deliver(null, List.of());
@@ -85,7 +91,7 @@ public final class DiscoveredMesh implements AutoCloseable {
     deliver(source, endpoints);
   }
 
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private void deliver(EndpointSource source, List<MeshEndpoint> endpoints) {
     Map<String, MeshEndpoint> merged = new LinkedHashMap<>();
     for (List<MeshEndpoint> list : latest.values()) {

@@ -2,6 +2,7 @@ package io.infermesh.xds.discovery;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import java.util.List;
 import java.util.function.Consumer;
@@ -13,11 +14,11 @@ import java.util.function.Consumer;
  */
 public final class StaticEndpointSource implements EndpointSource {
 
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private List<MeshEndpoint> endpoints;
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private Consumer<List<MeshEndpoint>> listener;
-  // @GuardedBy("this")
+  @GuardedBy("this")
   private boolean closed;
 
   public StaticEndpointSource(List<MeshEndpoint> endpoints) {

@@ -7,7 +7,7 @@
  *
  * <p>Registration is the nodes' job, not the control plane's: edge agents and core nodes register
  * themselves with a TTL check they keep alive, through {@link
- * io.infermesh.xds.registration.ConsulRegistration} (this module's, so that what is written and
+ * io.infermesh.node.registration.ConsulRegistration} (this module's, so that what is written and
  * what is read here are tested together: {@code CoreRegistrationShapeTest}).
  */
 package io.infermesh.xds.discovery;

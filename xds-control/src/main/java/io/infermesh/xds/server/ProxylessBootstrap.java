@@ -3,6 +3,7 @@ package io.infermesh.xds.server;
 import static java.util.Objects.requireNonNull;
 
 import io.infermesh.certs.MeshCredentialFiles;
+import io.infermesh.node.xds.MeshXdsCredentialsProvider;
 import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.snapshot.MeshNodeGroup;
 
@@ -13,7 +14,7 @@ import io.infermesh.xds.snapshot.MeshNodeGroup;
  * grpc-xds reads it once per JVM.
  *
  * <p>{@link #mtls} is the normal form: the xDS stream runs over mutual TLS with the node's mesh
- * files, through this module's {@link MeshXdsCredentialsProvider} ({@code infermesh_mtls}; grpc-xds
+ * files, through the node module's {@link MeshXdsCredentialsProvider} ({@code infermesh_mtls}; grpc-xds
  * 1.85.1's own {@code tls} creds ignore certificate files, gRFC A65 is not in it). The control
  * plane's mTLS port requires a client certificate from the mesh CA and authorizes ADS for mesh
  * roles only; the client accepts only a server with role {@code control}. {@link

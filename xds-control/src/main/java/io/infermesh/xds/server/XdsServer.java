@@ -14,6 +14,7 @@ import io.infermesh.certs.MeshServer;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.RoleAuthorizationPolicy;
+import io.infermesh.node.xds.MeshXdsCredentialsProvider;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;

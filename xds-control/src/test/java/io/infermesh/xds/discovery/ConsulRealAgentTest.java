@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.infermesh.certs.Role;
+import io.infermesh.node.registration.ConsulRegistration;
+import io.infermesh.node.registration.RegistrationSettings;
 import io.infermesh.xds.config.ConsulSettings;
-import io.infermesh.xds.registration.ConsulRegistration;
-import io.infermesh.xds.registration.RegistrationSettings;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.Tier;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

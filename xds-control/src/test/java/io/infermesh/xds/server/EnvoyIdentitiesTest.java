@@ -3,8 +3,8 @@ package io.infermesh.xds.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.infermesh.certs.CertificateAuthority;
-import io.infermesh.xds.snapshot.SecretMaterial;
 import io.infermesh.certs.MutableClock;
+import io.infermesh.xds.snapshot.SecretMaterial;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

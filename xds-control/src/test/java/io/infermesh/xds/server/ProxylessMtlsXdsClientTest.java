@@ -18,6 +18,7 @@ import io.infermesh.certs.CertificateAuthority;
 import io.infermesh.certs.LeafRequest;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.Role;
+import io.infermesh.node.xds.MeshXdsCredentialsProvider;
 import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.config.MeshConfig;
 import io.infermesh.xds.snapshot.Tier;

@@ -62,7 +62,7 @@ public final class XdsClients {
     }
     java.util.concurrent.CompletableFuture<String> served = new java.util.concurrent.CompletableFuture<>();
     InferenceGrpc.newStub(target)
-        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .withDeadlineAfter(20, TimeUnit.SECONDS) // a first call resolves xDS over mTLS: slow on a loaded 2-core box
         .generate(GenerateRequest.newBuilder().setRequestId("t").setPrompt("hi").build(),
             new io.grpc.stub.StreamObserver<GenerateChunk>() {
               String first;
@@ -85,14 +85,14 @@ public final class XdsClients {
               }
             });
     try {
-      return served.get(8, TimeUnit.SECONDS);
+      return served.get(25, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       if (e.getCause() instanceof StatusRuntimeException sre) {
         throw sre;
       }
       throw new IllegalStateException(e.getCause());
     } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("call did not complete within 8 s (its deadline is 5 s)", e);
+      throw new IllegalStateException("call did not complete within 25 s (its deadline is 20 s)", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);

@@ -1,0 +1,178 @@
+package io.infermesh.core.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.infermesh.api.v1.EmbedRequest;
+import io.infermesh.api.v1.EmbedResponse;
+import io.infermesh.api.v1.GenerateChunk;
+import io.infermesh.api.v1.GenerateRequest;
+import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.api.v1.TokenLogprob;
+import io.infermesh.certs.Role;
+import io.infermesh.core.TestMesh;
+import io.infermesh.core.config.CoreConfig;
+import io.infermesh.models.gguf.GgmlType;
+import io.infermesh.models.tiny.TinyModelSpec;
+import io.infermesh.models.tiny.TinyModels;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The core's sampling controls and embeddings over real gRPC on the tiny core model: logit_bias
+ * and penalties change greedy output, log-probabilities come back per token, a seed reproduces an
+ * answer, a batch of texts embeds in order.
+ */
+class SamplingFeaturesTest {
+  private static TestMesh mesh;
+  private static CoreNode node;
+  private static InferenceGrpc.InferenceBlockingStub stub;
+
+  @BeforeAll
+  static void start() throws Exception {
+    mesh = new TestMesh("core-sampling");
+    mesh.issue(Role.CORE, "core-0");
+    Path model = TinyModels.write(TinyModelSpec.core(GgmlType.F32), mesh.root().resolve("models"));
+    CoreConfig config = new CoreConfig(
+        new CoreConfig.Node("core-0", "test-1"), 0, new CoreConfig.Tls(mesh.root().resolve("core-0"), "core-0"),
+        new CoreConfig.Model("tiny-core", model, "", "", "cpu", 16),
+        CoreConfig.Engine.builtin(),
+        new CoreConfig.Scheduling(4, 4, 256, 64, 0, 16, 512, Duration.ofSeconds(10)),
+        CoreConfig.Stage.single(), 0);
+    node = CoreNode.start(config);
+    node.loadConfiguredModel();
+    stub = InferenceGrpc.newBlockingStub(mesh.channel(Role.EDGE, "edge-client", node.port()));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    mesh.close();
+    node.close();
+  }
+
+  private static GenerateRequest request(SamplingParams.Builder sampling) {
+    return GenerateRequest.newBuilder().setPrompt("The quick brown fox").setSampling(sampling.setMaxTokens(6)).build();
+  }
+
+  private static List<GenerateChunk> run(SamplingParams.Builder sampling) {
+    List<GenerateChunk> out = new ArrayList<>();
+    stub.generate(request(sampling)).forEachRemaining(out::add);
+    return out;
+  }
+
+  private static List<Integer> ids(List<GenerateChunk> chunks) {
+    return chunks.stream().flatMap(c -> c.getTokenIdsList().stream()).toList();
+  }
+
+  @Test
+  void generate_largeLogitBias_forcesTheToken() {
+    List<Integer> plain = ids(run(SamplingParams.newBuilder().setTemperature(0f)));
+    int forced = plain.get(0) == 300 ? 301 : 300;
+
+    List<Integer> biased = ids(run(SamplingParams.newBuilder().setTemperature(0f).putLogitBias(forced, 100f)));
+
+    assertThat(biased).hasSize(6).containsOnly(forced);
+    assertThat(plain).doesNotContain(forced);
+  }
+
+  @Test
+  void generate_frequencyPenalty_makesTwoForcedTokensTakeTurns() {
+    // both tokens biased far above the rest; greedy alone keeps the one the model prefers, while a
+    // frequency penalty of 2 a use makes them take turns (their base logits differ by less than 2 here)
+    SamplingParams.Builder forced = SamplingParams.newBuilder().setTemperature(0f).putLogitBias(300, 100f)
+        .putLogitBias(301, 100f);
+    List<Integer> plain = ids(run(forced.clone()));
+    List<Integer> penalized = ids(run(forced.clone().setFrequencyPenalty(2f)));
+
+    assertThat(plain).containsOnly(300, 301);
+    assertThat(repeats(plain)).isPositive();
+    assertThat(penalized).containsOnly(300, 301);
+    assertThat(repeats(penalized)).isZero();
+  }
+
+  /** How often a token follows itself. */
+  private static int repeats(List<Integer> ids) {
+    int n = 0;
+    for (int i = 1; i < ids.size(); i++) {
+      n += ids.get(i).equals(ids.get(i - 1)) ? 1 : 0;
+    }
+    return n;
+  }
+
+  @Test
+  void generate_withLogprobs_reportsOnePerTokenWithTopAlternatives() {
+    List<GenerateChunk> chunks = run(SamplingParams.newBuilder().setTemperature(0f).setLogprobs(true)
+        .setTopLogprobs(3));
+
+    List<TokenLogprob> logprobs = chunks.stream().flatMap(c -> c.getLogprobsList().stream()).toList();
+    assertThat(logprobs).hasSize(ids(chunks).size());
+    for (TokenLogprob lp : logprobs) {
+      assertThat(lp.getLogprob()).isLessThanOrEqualTo(0f);
+      assertThat(lp.getTopLogprobsList()).hasSize(3);
+      // greedy: the chosen token is the most likely one
+      assertThat(lp.getTopLogprobs(0).getLogprob()).isEqualTo(lp.getLogprob());
+      assertThat(lp.getTopLogprobs(0).getBytes()).isEqualTo(lp.getBytes());
+    }
+  }
+
+  @Test
+  void generate_sameSeed_sameAnswer_otherSeedDiffers() {
+    SamplingParams.Builder seeded = SamplingParams.newBuilder().setTemperature(1.5f).setSeed(42).setMaxTokens(12);
+    List<Integer> a = ids(run(seeded.clone()));
+    List<Integer> b = ids(run(seeded.clone()));
+    List<Integer> other = ids(run(seeded.clone().setSeed(43)));
+
+    assertThat(a).isEqualTo(b);
+    assertThat(other).isNotEqualTo(a);
+  }
+
+  @Test
+  void generate_outOfRangeSamplingFields_invalidArgumentNamingTheField() {
+    assertInvalid(SamplingParams.newBuilder().setPresencePenalty(2.5f), "sampling.presence_penalty");
+    assertInvalid(SamplingParams.newBuilder().setFrequencyPenalty(-3f), "sampling.frequency_penalty");
+    assertInvalid(SamplingParams.newBuilder().putLogitBias(1, 150f), "sampling.logit_bias");
+    assertInvalid(SamplingParams.newBuilder().putLogitBias(1 << 20, 1f), "sampling.logit_bias");
+    assertInvalid(SamplingParams.newBuilder().setLogprobs(true).setTopLogprobs(21), "sampling.top_logprobs");
+    assertInvalid(SamplingParams.newBuilder().setTopLogprobs(2), "sampling.top_logprobs");
+  }
+
+  @Test
+  void embed_aBatch_unitVectorsInInputOrder_sameTextSameVector() {
+    EmbedResponse r = stub.embed(EmbedRequest.newBuilder().addInput("hello world").addInput("a fox")
+        .addInput("hello world").build());
+
+    assertThat(r.getEmbeddingsCount()).isEqualTo(3);
+    assertThat(r.getEmbeddings(0).getValuesList()).isEqualTo(r.getEmbeddings(2).getValuesList())
+        .isNotEqualTo(r.getEmbeddings(1).getValuesList());
+    double length = r.getEmbeddings(1).getValuesList().stream().mapToDouble(v -> v * v).sum();
+    assertThat(length).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-4));
+    assertThat(r.getUsage().getPromptTokens()).isPositive();
+    assertThat(r.getServedBy().getModel()).isEqualTo("tiny-core");
+  }
+
+  @Test
+  void embed_emptyOrTooManyInputs_invalidArgumentNamingTheInput() {
+    assertThatThrownBy(() -> stub.embed(EmbedRequest.newBuilder().addInput("ok").addInput("").build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getDescription()).startsWith("input[1]:"));
+    assertThatThrownBy(() -> stub.embed(EmbedRequest.getDefaultInstance()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+  }
+
+  private static void assertInvalid(SamplingParams.Builder sampling, String field) {
+    assertThatThrownBy(() -> run(sampling))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).startsWith(field + ":");
+        });
+  }
+}

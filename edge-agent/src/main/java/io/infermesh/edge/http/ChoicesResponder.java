@@ -1,0 +1,336 @@
+package io.infermesh.edge.http;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.route.Route;
+import io.infermesh.edge.serve.CompletionRequest;
+import io.infermesh.edge.serve.CompletionService;
+import io.infermesh.edge.serve.CompletionStream;
+import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.edge.serve.Operation;
+import io.infermesh.edge.serve.SamplingRequest;
+import io.infermesh.edge.serve.Served;
+import io.infermesh.edge.serve.StreamEvent;
+import io.infermesh.edge.serve.TokenLogprob;
+import io.infermesh.edge.serve.Usage;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The completion endpoints' general path, for requests that the single-choice fast path in {@link
+ * CompletionsEndpoint} does not shape: {@code n > 1} choices, {@code logprobs}, completions'
+ * {@code echo}.
+ *
+ * <p>Choices are generated one after another, each a request of its own to the {@link
+ * CompletionService} (so each is admitted, routed, rate-limited and counted like any request), with
+ * request id {@code <id>-c<i>} for choice {@code i > 0} and, when the request is seeded, seed
+ * {@code seed + i} (choice 0 keeps the caller's seed, so {@code n: 1} and choice 0 of {@code n: 3}
+ * agree). Choice 0's route is kept for the rest: an {@code auto} request answered by the core asks
+ * the core for the others ({@code core}), one answered on the edge stays there ({@code edge}). On
+ * the edge the later choices reuse the prompt llama.cpp already holds in its slot (its prompt
+ * cache); on the core each is a sequence with its own prefill.
+ *
+ * <p>Whole answers are read to their end before anything is written, so a failing choice is an
+ * HTTP error; streamed choices follow each other in one SSE stream, each chunk naming its {@code
+ * index}, and a failure after the first bytes is an error event. Stateless; thread-safe.
+ */
+final class ChoicesResponder {
+  private static final Logger log = LoggerFactory.getLogger(ChoicesResponder.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final CompletionService service;
+
+  ChoicesResponder(CompletionService service) {
+    this.service = requireNonNull(service, "service");
+  }
+
+  /** What a whole choice produced. */
+  private record Choice(String text, List<TokenLogprob> logprobs, StreamEvent.Done done) {}
+
+  /**
+   * Answers {@code parsed} for {@code tenant}.
+   *
+   * @param withHints adds the request headers' routing hints to each choice's request
+   */
+  void respond(Context ctx, OpenAiRequests.Parsed parsed, Operation operation, Tenant tenant,
+      UnaryOperator<CompletionRequest> withHints, String responseId, long created) throws InterruptedException {
+    CompletionRequest first = withHints.apply(parsed.request());
+    String baseId = first.requestId().isEmpty() ? "req-" + responseId : first.requestId();
+    first = choice(first, baseId, 0, first.model());
+    CompletionStream stream = service.open(first, tenant);
+    Served served = stream.served();
+    ctx.attribute(CompletionsEndpoint.REQUEST_ID_ATTRIBUTE, served.requestId());
+    ctx.header("x-request-id", served.requestId());
+    ctx.header("x-infermesh-route", served.route().route().wireName());
+    ctx.header("x-infermesh-reason", served.route().reason());
+    String laterModel = laterModel(first.model(), served);
+    String echo = parsed.echo() && operation == Operation.TEXT_COMPLETION ? first.prompt() : "";
+    if (parsed.stream()) {
+      streamChoices(ctx, parsed, operation, tenant, first, stream, baseId, laterModel, echo, responseId, created);
+      return;
+    }
+    List<Choice> choices = new ArrayList<>(parsed.n());
+    String model;
+    try (stream) {
+      choices.add(readWhole(stream));
+      model = stream.served().model();
+    }
+    for (int i = 1; i < parsed.n(); i++) {
+      try (CompletionStream next = service.open(choice(first, baseId, i, laterModel), tenant)) {
+        choices.add(readWhole(next));
+      }
+    }
+    ObjectNode root = header(operation == Operation.CHAT ? "chat.completion" : "text_completion", responseId, created,
+        model);
+    ArrayNode array = root.putArray("choices");
+    int promptTokens = choices.get(0).done().usage().promptTokens();
+    int cached = choices.get(0).done().usage().cachedTokens();
+    int completionTokens = 0;
+    for (int i = 0; i < choices.size(); i++) {
+      Choice c = choices.get(i);
+      completionTokens += c.done().usage().completionTokens();
+      ObjectNode choice = array.addObject();
+      choice.put("index", i);
+      if (operation == Operation.CHAT) {
+        ObjectNode message = choice.putObject("message");
+        message.put("role", "assistant");
+        message.put("content", c.text());
+        message.putNull("refusal");
+      } else {
+        choice.put("text", echo + c.text());
+      }
+      choice.set("logprobs", logprobs(operation, c.logprobs(), parsed.request().sampling(), 0));
+      choice.put("finish_reason", c.done().finishReason().wireName());
+    }
+    root.set("usage", usage(new Usage(promptTokens, completionTokens, cached)));
+    byte[] body = root.toString().getBytes(StandardCharsets.UTF_8);
+    ctx.status(200);
+    ctx.contentType("application/json");
+    ctx.res().setContentLength(body.length);
+    try (OutputStream out = ctx.res().getOutputStream()) {
+      out.write(body);
+    } catch (IOException e) {
+      log.debug("request {}: client went away before the answer ({})", baseId, e.toString());
+    }
+  }
+
+  private void streamChoices(Context ctx, OpenAiRequests.Parsed parsed, Operation operation, Tenant tenant,
+      CompletionRequest first, CompletionStream firstStream, String baseId, String laterModel, String echo,
+      String responseId, long created) throws InterruptedException {
+    StreamEvent event = firstStream.next();
+    if (event instanceof StreamEvent.Failed failed) {
+      firstStream.close();
+      throw failed.error();
+    }
+    String model = firstStream.served().model();
+    ctx.status(200);
+    ctx.contentType("text/event-stream; charset=utf-8");
+    ctx.header("Cache-Control", "no-cache");
+    ctx.header("X-Accel-Buffering", "no");
+    SamplingRequest sampling = parsed.request().sampling();
+    String object = operation == Operation.CHAT ? "chat.completion.chunk" : "text_completion";
+    int promptTokens = 0;
+    int cached = 0;
+    int completionTokens = 0;
+    try (OutputStream out = ctx.res().getOutputStream()) {
+      for (int i = 0; i < parsed.n(); i++) {
+        CompletionStream stream;
+        try {
+          stream = i == 0 ? firstStream : service.open(choice(first, baseId, i, laterModel), tenant);
+        } catch (EdgeException e) {
+          // a later choice refused before its first event: the stream has begun, so an error event
+          out.write(OpenAiResponses.errorChunk(HttpErrors.body(e)));
+          return;
+        }
+        try (stream) {
+          if (i > 0) {
+            event = stream.next();
+          }
+          if (operation == Operation.CHAT) {
+            ObjectNode role = chunk(object, responseId, created, model, parsed.includeUsage(), i);
+            ((ObjectNode) role.get("choices").get(0).get("delta")).put("role", "assistant").put("content", "");
+            write(out, role);
+          } else if (!echo.isEmpty()) {
+            ObjectNode echoed = chunk(object, responseId, created, model, parsed.includeUsage(), i);
+            ((ObjectNode) echoed.get("choices").get(0)).put("text", echo);
+            write(out, echoed);
+          }
+          int textOffset = echo.length();
+          while (event instanceof StreamEvent.Delta delta) {
+            ObjectNode c = chunk(object, responseId, created, model, parsed.includeUsage(), i);
+            ObjectNode choice = (ObjectNode) c.get("choices").get(0);
+            if (operation == Operation.CHAT) {
+              ((ObjectNode) choice.get("delta")).put("content", delta.text());
+            } else {
+              choice.put("text", delta.text());
+            }
+            if (!delta.logprobs().isEmpty()) {
+              choice.set("logprobs", logprobs(operation, delta.logprobs(), sampling, textOffset));
+            }
+            textOffset += delta.text().length();
+            write(out, c);
+            out.flush();
+            event = stream.next();
+          }
+          if (event instanceof StreamEvent.Failed failed) {
+            out.write(OpenAiResponses.errorChunk(HttpErrors.body(failed.error())));
+            return;
+          }
+          StreamEvent.Done done = (StreamEvent.Done) event;
+          if (i == 0) {
+            promptTokens = done.usage().promptTokens();
+            cached = done.usage().cachedTokens();
+          }
+          completionTokens += done.usage().completionTokens();
+          ObjectNode end = chunk(object, responseId, created, model, parsed.includeUsage(), i);
+          ((ObjectNode) end.get("choices").get(0)).put("finish_reason", done.finishReason().wireName());
+          write(out, end);
+        }
+      }
+      if (parsed.includeUsage()) {
+        ObjectNode usageChunk = header(object, responseId, created, model);
+        usageChunk.putArray("choices");
+        usageChunk.set("usage", usage(new Usage(promptTokens, completionTokens, cached)));
+        write(out, usageChunk);
+      }
+      out.write(OpenAiResponses.DONE);
+    } catch (IOException e) {
+      log.debug("request {}: client went away mid-stream ({})", baseId, e.toString());
+    }
+  }
+
+  /** Choice {@code i} of {@code r}: its own request id and seed, and the model later choices are asked of. */
+  private static CompletionRequest choice(CompletionRequest r, String baseId, int i, String model) {
+    if (i == 0) {
+      return r;
+    }
+    String prefix = baseId.length() > 124 ? baseId.substring(0, 124) : baseId;
+    SamplingRequest s = r.sampling();
+    SamplingRequest sampling = s.seed() == null ? s : s.withSeed(s.seed() + i);
+    return new CompletionRequest(prefix + "-c" + i, r.operation(), model, r.messages(), r.prompt(), sampling,
+        r.hints(), r.timeout());
+  }
+
+  /** The model alias that keeps later choices on choice 0's tier, for a request that let the router choose. */
+  private static String laterModel(String requested, Served served) {
+    if (!requested.isEmpty() && !requested.equals("auto")) {
+      return requested;
+    }
+    return served.route().route() == Route.CORE ? "core" : "edge";
+  }
+
+  private static Choice readWhole(CompletionStream stream) throws InterruptedException {
+    StringBuilder text = new StringBuilder();
+    List<TokenLogprob> logprobs = new ArrayList<>();
+    StreamEvent event;
+    while ((event = stream.next()) instanceof StreamEvent.Delta delta) {
+      text.append(delta.text());
+      logprobs.addAll(delta.logprobs());
+    }
+    if (event instanceof StreamEvent.Failed failed) {
+      throw failed.error();
+    }
+    return new Choice(text.toString(), logprobs, (StreamEvent.Done) event);
+  }
+
+  /**
+   * OpenAI's {@code logprobs} object of a choice: for chat {@code {content: [{token, logprob,
+   * bytes, top_logprobs}], refusal}}, for completions the legacy {@code {tokens, token_logprobs,
+   * top_logprobs, text_offset}}; JSON null when none were asked for.
+   */
+  static com.fasterxml.jackson.databind.JsonNode logprobs(Operation operation, List<TokenLogprob> logprobs,
+      SamplingRequest sampling, int textOffset) {
+    if (!sampling.wantsLogprobs()) {
+      return JSON.nullNode();
+    }
+    ObjectNode node = JSON.createObjectNode();
+    if (operation == Operation.CHAT) {
+      ArrayNode content = node.putArray("content");
+      for (TokenLogprob lp : logprobs) {
+        ObjectNode entry = entry(lp);
+        ArrayNode top = entry.putArray("top_logprobs");
+        lp.top().forEach(t -> top.add(entry(t)));
+        content.add(entry);
+      }
+      node.putNull("refusal");
+      return node;
+    }
+    ArrayNode tokens = node.putArray("tokens");
+    ArrayNode tokenLogprobs = node.putArray("token_logprobs");
+    ArrayNode top = node.putArray("top_logprobs");
+    ArrayNode offsets = node.putArray("text_offset");
+    int offset = textOffset;
+    for (TokenLogprob lp : logprobs) {
+      tokens.add(lp.token());
+      tokenLogprobs.add(lp.logprob());
+      ObjectNode alternatives = top.addObject();
+      lp.top().forEach(t -> alternatives.put(t.token(), t.logprob()));
+      offsets.add(offset);
+      offset += lp.token().length();
+    }
+    return node;
+  }
+
+  private static ObjectNode entry(TokenLogprob lp) {
+    ObjectNode e = JSON.createObjectNode();
+    e.put("token", lp.token());
+    e.put("logprob", lp.logprob());
+    ArrayNode bytes = e.putArray("bytes");
+    for (byte b : lp.bytes()) {
+      bytes.add(b & 0xff);
+    }
+    return e;
+  }
+
+  private static ObjectNode chunk(String object, String id, long created, String model, boolean includeUsage,
+      int index) {
+    ObjectNode root = header(object, id, created, model);
+    ObjectNode choice = root.putArray("choices").addObject();
+    choice.put("index", index);
+    if (object.equals("chat.completion.chunk")) {
+      choice.putObject("delta");
+    } else {
+      choice.put("text", "");
+    }
+    choice.putNull("logprobs");
+    choice.putNull("finish_reason");
+    if (includeUsage) {
+      root.putNull("usage");
+    }
+    return root;
+  }
+
+  private static ObjectNode header(String object, String id, long created, String model) {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("id", id);
+    root.put("object", object);
+    root.put("created", created);
+    root.put("model", model);
+    root.putNull("system_fingerprint");
+    return root;
+  }
+
+  private static ObjectNode usage(Usage usage) {
+    ObjectNode node = JSON.createObjectNode();
+    node.put("prompt_tokens", usage.promptTokens());
+    node.put("completion_tokens", usage.completionTokens());
+    node.put("total_tokens", usage.promptTokens() + usage.completionTokens());
+    node.putObject("prompt_tokens_details").put("cached_tokens", usage.cachedTokens());
+    return node;
+  }
+
+  private static void write(OutputStream out, ObjectNode node) throws IOException {
+    out.write(("data: " + node + "\n\n").getBytes(StandardCharsets.UTF_8));
+  }
+}
