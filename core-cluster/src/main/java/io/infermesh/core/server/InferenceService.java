@@ -32,8 +32,8 @@ import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.tokenizer.StreamingDecoder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -42,6 +42,12 @@ import java.util.concurrent.TimeUnit;
  * (RESOURCE_EXHAUSTED with a {@code retry-after-ms} trailer when the queue is full) and streams
  * text deltas as tokens come. Cancelling the call or passing its deadline frees the request's KV
  * blocks at once. Thread-safe.
+ *
+ * <p>The caller's {@code request_id} is a label: echoed in every chunk and written to the logs,
+ * never a key. Each call is keyed in the scheduler (and in the pipeline's stages) by an id of its
+ * own (a random UUID), so two calls with the same {@code request_id} — a client's retry while
+ * its first try is still being torn down, or two edges that picked the same id — both run, and
+ * cancelling one never touches the other.
  */
 public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   /** Trailer with the back-off hint on RESOURCE_EXHAUSTED. */
@@ -122,13 +128,11 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
   /** Validates and queues; returns true when the loop took the request (and will release the model). */
   private boolean start(GenerateRequest request, ServedModel model, ServerCallStreamObserver<GenerateChunk> out) {
-    String id = RequestValidator.requestId(request);
-    String requestId = id.isEmpty() ? UUID.randomUUID().toString() : id;
-    String name = request.getModel();
-    if (!name.isEmpty() && !name.equals("auto") && !name.equals("core") && !name.equals(model.name())) {
-      throw CoreException.of(CoreException.Kind.NOT_FOUND,
-          "model '" + name + "' is not served here (serving '" + model.name() + "')");
-    }
+    RequestValidator.lengths(request);
+    String key = UUID.randomUUID().toString(); // this call's own key: the caller's id is only a label
+    String label = RequestValidator.requestId(request);
+    String requestId = label.isEmpty() ? key : label;
+    RequestValidator.model(request.getModel(), model.name());
     Priority priority = RequestValidator.priority(request);
     io.infermesh.core.engine.SamplingParams sampling =
         RequestValidator.sampling(request.getSampling(), model.config().vocabSize());
@@ -155,13 +159,13 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     long deadlineNanos = deadline == null ? Long.MAX_VALUE
         : System.nanoTime() + Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
     Set<Integer> stops = model.tokenizer().endOfGenerationTokens();
-    GenerationRequest g = new GenerationRequest(requestId, prompt, maxTokens, priority, sampling, stops, deadlineNanos);
+    GenerationRequest g = new GenerationRequest(key, prompt, maxTokens, priority, sampling, stops, deadlineNanos);
     ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
         .setModel(model.name()).setModelVersion(model.version()).setRoute(Route.ROUTE_CORE)
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
-    Streamer streamer = new Streamer(requestId, model, out, servedBy, request.getSampling().getStopList(), priority,
-        sampling.logprobs());
-    out.setOnCancelHandler(() -> model.loop().cancel(requestId));
+    Streamer streamer = new Streamer(key, requestId, model, out, servedBy, request.getSampling().getStopList(),
+        priority, sampling.logprobs());
+    out.setOnCancelHandler(() -> model.loop().cancel(key));
     Admission a = model.loop().submit(g, streamer);
     if (a instanceof Admission.Rejected r) {
       metrics.rejected(priority);
@@ -174,7 +178,8 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
   /** Turns one request's tokens into chunks. Called on the batch loop's thread only. */
   private final class Streamer implements GenerationListener {
-    private final String requestId;
+    private final String key; // the scheduler's
+    private final String requestId; // the caller's label, echoed
     private final ServedModel model;
     private final ServerCallStreamObserver<GenerateChunk> out;
     private final ServedBy servedBy;
@@ -188,8 +193,9 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private long firstTokenNanos;
     private boolean first = true;
 
-    Streamer(String requestId, ServedModel model, ServerCallStreamObserver<GenerateChunk> out, ServedBy servedBy,
-        List<String> stopStrings, Priority priority, boolean logprobs) {
+    Streamer(String key, String requestId, ServedModel model, ServerCallStreamObserver<GenerateChunk> out,
+        ServedBy servedBy, List<String> stopStrings, Priority priority, boolean logprobs) {
+      this.key = key;
       this.requestId = requestId;
       this.logprobs = logprobs;
       this.model = model;
@@ -212,11 +218,11 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
       }
       String text = stops.accept(decoder.accept(token));
       if (stops.stopped()) {
-        model.loop().cancel(requestId); // finishes as CANCELLED; reported as STOP below
+        model.loop().cancel(key); // finishes as CANCELLED; reported as STOP below
       }
       pendingIds.add(token);
       if (logprobs) {
-        model.lastLogprobs(requestId).ifPresent(lp -> pendingLogprobs.add(Logprobs.toWire(lp, model.tokenizer())));
+        model.lastLogprobs(key).ifPresent(lp -> pendingLogprobs.add(Logprobs.toWire(lp, model.tokenizer())));
       }
       if (!out.isCancelled() && (!text.isEmpty() || first)) {
         GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setText(text)

@@ -5,15 +5,28 @@ import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.core.engine.Penalties;
 import io.infermesh.core.schedule.Priority;
+import io.infermesh.core.status.ClientText;
+import io.infermesh.core.status.CoreException;
 import io.infermesh.models.stop.StopStrings;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Checks a {@link GenerateRequest} field by field; failures name the field. Stateless. */
+/**
+ * Checks a {@link GenerateRequest} field by field; failures name the field. A client's own text is
+ * never echoed whole: at most {@link ClientText#MAX_ECHO} characters of it (see {@link ClientText}),
+ * so a status description always fits gRPC's metadata limit and the caller sees the real error.
+ * Stateless.
+ */
 final class RequestValidator {
   static final Set<String> ROLES = Set.of("system", "user", "assistant");
   static final int MAX_STOPS = StopStrings.MAX_COUNT;
+  /** Longest {@code request_id}, in characters (the proto's documented limit). */
+  static final int MAX_REQUEST_ID = 128;
+  /** Longest {@code model}, in characters. */
+  static final int MAX_MODEL = 256;
+  /** Longest {@code tenant}, in characters. */
+  static final int MAX_TENANT = 128;
 
   private RequestValidator() {}
 
@@ -26,15 +39,41 @@ final class RequestValidator {
     }
   }
 
+  /**
+   * The length limits of the identifying strings, checked before anything else reads them (a
+   * 100 KB {@code model} must be refused as such, not echoed into a status).
+   */
+  static void lengths(GenerateRequest r) {
+    limit("request_id", r.getRequestId(), MAX_REQUEST_ID);
+    limit("model", r.getModel(), MAX_MODEL);
+    limit("tenant", r.getTenant(), MAX_TENANT);
+  }
+
+  private static void limit(String field, String value, int max) {
+    if (value.length() > max) {
+      throw new InvalidField(field, "must be at most " + max + " characters, got " + value.length());
+    }
+  }
+
+  /** The caller's id (a label, never a key), or empty. */
   static String requestId(GenerateRequest r) {
     return requestId(r.getRequestId());
   }
 
   static String requestId(String id) {
-    if (id.length() > 128 || !id.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
-      throw new InvalidField("request_id", "must be up to 128 printable ASCII characters without spaces");
+    if (id.length() > MAX_REQUEST_ID || !id.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
+      throw new InvalidField("request_id", "must be up to " + MAX_REQUEST_ID
+          + " printable ASCII characters without spaces");
     }
     return id;
+  }
+
+  /** Refuses a {@code model} other than an alias or {@code served} with NOT_FOUND. */
+  static void model(String name, String served) {
+    if (!name.isEmpty() && !name.equals("auto") && !name.equals("core") && !name.equals(served)) {
+      throw CoreException.of(CoreException.Kind.NOT_FOUND,
+          "model " + ClientText.quote(name) + " is not served here (serving '" + served + "')");
+    }
   }
 
   static Priority priority(GenerateRequest r) {
@@ -54,7 +93,8 @@ final class RequestValidator {
     for (int i = 0; i < messages.size(); i++) {
       ChatMessage m = messages.get(i);
       if (!ROLES.contains(m.getRole())) {
-        throw new InvalidField("chat.messages[" + i + "].role", "must be system, user or assistant, got '" + m.getRole() + "'");
+        throw new InvalidField("chat.messages[" + i + "].role", "must be system, user or assistant, got "
+            + ClientText.quote(m.getRole()));
       }
       if (m.getContent().isEmpty() && !m.getRole().equals("assistant")) {
         throw new InvalidField("chat.messages[" + i + "].content", "must not be empty for a " + m.getRole() + " turn");

@@ -25,8 +25,8 @@ import io.infermesh.core.upstream.UpstreamListener;
 import io.infermesh.core.upstream.UpstreamRequest;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
@@ -46,6 +46,9 @@ import java.util.function.LongSupplier;
  * naming {@code sampling.max_tokens} otherwise), an unset max_tokens is {@code default_max_tokens}
  * capped to what the context leaves after that one token, and a prompt that is itself too long is
  * refused by the upstream, whose 400 becomes INVALID_ARGUMENT.
+ *
+ * <p>The caller's {@code request_id} is a label (echoed, sent upstream as {@code X-Request-Id});
+ * calls are keyed by an id of their own (a random UUID), so equal ids never collide.
  */
 final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
   private final OpenAiUpstream upstream;
@@ -93,9 +96,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
         throw CoreException.unavailable("the upstream engine " + upstream.base() + " is unhealthy; retry elsewhere");
       }
       Forward f = validate(request, out);
-      if (calls.putIfAbsent(f.id, f) != null) {
-        throw new RequestValidator.InvalidField("request_id", f.id + " is already in flight");
-      }
+      calls.put(f.id, f); // f.id is this call's own key: never taken by another call
       out.setOnCancelHandler(() -> end(f, false));
       Admission a;
       synchronized (gate) {
@@ -114,12 +115,9 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
   }
 
   private Forward validate(GenerateRequest request, ServerCallStreamObserver<GenerateChunk> out) {
+    RequestValidator.lengths(request);
     String id = RequestValidator.requestId(request);
-    String name = request.getModel();
-    if (!name.isEmpty() && !name.equals("auto") && !name.equals("core") && !name.equals(modelName)) {
-      throw CoreException.of(CoreException.Kind.NOT_FOUND,
-          "model '" + name + "' is not served here (serving '" + modelName + "')");
-    }
+    RequestValidator.model(request.getModel(), modelName);
     Priority priority = RequestValidator.priority(request);
     SamplingParams s = request.getSampling();
     RequestValidator.sampling(s); // range checks; unset fields stay unset upstream
@@ -142,7 +140,8 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
       }
       default -> throw new RequestValidator.InvalidField("input", "set chat or prompt");
     }
-    String requestId = id.isEmpty() ? UUID.randomUUID().toString() : id;
+    String key = UUID.randomUUID().toString();
+    String requestId = id.isEmpty() ? key : id;
     UpstreamRequest r = new UpstreamRequest(requestId, chat, prompt,
         maxTokens,
         s.hasTemperature() ? s.getTemperature() : null,
@@ -153,7 +152,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
         .setModel(modelName).setModelVersion(modelVersion).setRoute(Route.ROUTE_CORE)
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
-    return new Forward(requestId, priority, r, out, servedBy);
+    return new Forward(key, requestId, priority, r, out, servedBy);
   }
 
   /**
@@ -228,7 +227,8 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
 
   /** One request: waiting in the gate, then streaming from the upstream. */
   private final class Forward implements UpstreamListener {
-    final String id;
+    final String id; // this call's key in calls and the gate
+    private final String requestId; // the caller's label, echoed
     final Priority priority;
     private final UpstreamRequest request;
     private final ServerCallStreamObserver<GenerateChunk> out;
@@ -238,9 +238,10 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     private boolean first = true; // @GuardedBy("this")
     private volatile OpenAiUpstream.Call call;
 
-    Forward(String id, Priority priority, UpstreamRequest request, ServerCallStreamObserver<GenerateChunk> out,
-        ServedBy servedBy) {
+    Forward(String id, String requestId, Priority priority, UpstreamRequest request,
+        ServerCallStreamObserver<GenerateChunk> out, ServedBy servedBy) {
       this.id = id;
+      this.requestId = requestId;
       this.priority = priority;
       this.request = request;
       this.out = out;
@@ -270,7 +271,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
         firstTokenNanos = nanoTime.getAsLong();
         metrics.firstToken(firstTokenNanos - startNanos);
       }
-      GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(id).setText(delta);
+      GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setText(delta);
       if (first) {
         c.setServedBy(servedBy);
         first = false;
@@ -286,7 +287,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
           : io.infermesh.core.schedule.FinishReason.STOP, now - startNanos,
           completionTokens > 1 && firstTokenNanos > 0 ? (now - firstTokenNanos) / (completionTokens - 1) : -1);
       if (!out.isCancelled()) {
-        out.onNext(GenerateChunk.newBuilder().setRequestId(id)
+        out.onNext(GenerateChunk.newBuilder().setRequestId(requestId)
             .setFinishReason("length".equals(finishReason) ? FinishReason.FINISH_REASON_LENGTH
                 : FinishReason.FINISH_REASON_STOP)
             .setUsage(Usage.newBuilder().setPromptTokens(Math.max(0, promptTokens))

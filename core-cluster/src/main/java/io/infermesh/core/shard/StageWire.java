@@ -146,7 +146,8 @@ final class StageWire {
     long n = 0;
     for (StageSequence s : step.getSequencesList()) {
       if (s.getNewTokens() <= 0) {
-        throw new IllegalArgumentException("sequences[" + s.getRequestId() + "].new_tokens must be positive");
+        throw new IllegalArgumentException("sequences["
+            + io.infermesh.core.status.ClientText.bounded(s.getRequestId()) + "].new_tokens must be positive");
       }
       n += s.getNewTokens();
     }

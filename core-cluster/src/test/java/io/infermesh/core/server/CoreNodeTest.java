@@ -257,4 +257,110 @@ class CoreNodeTest {
     assertThat(chunks.get(0).getServedBy().getModelVersion()).isEqualTo("v2");
     assertThat(node.host().current().orElseThrow()).isNotSameAs(before);
   }
+
+  @Test
+  void generate_secondCallWithTheSameRequestIdWhileTheFirstRuns_bothCompleteAndEchoTheId() throws Exception {
+    var async = InferenceGrpc.newStub(channel(Role.EDGE)).withDeadlineAfter(60, TimeUnit.SECONDS);
+    Call first = Call.start(async, prompt("a long first try", 300).toBuilder().setRequestId("same-id").build());
+    first.firstChunk.get(30, TimeUnit.SECONDS); // running, so its id is in flight
+    Call second = Call.start(async, prompt("the retry", 8).toBuilder().setRequestId("same-id").build());
+    assertThat(second.outcome.get(30, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.OK);
+    assertThat(first.outcome.get(60, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.OK);
+    assertThat(second.tokens()).isEqualTo(8);
+    assertThat(first.tokens()).isEqualTo(300);
+    assertThat(first.requestIds()).containsOnly("same-id");
+    assertThat(second.requestIds()).containsOnly("same-id");
+  }
+
+  @Test
+  void generate_firstCallCancelledAfterARetryWithTheSameId_retryStillCompletes() throws Exception {
+    var async = InferenceGrpc.newStub(channel(Role.EDGE)).withDeadlineAfter(60, TimeUnit.SECONDS);
+    io.grpc.Context.CancellableContext gaveUp = io.grpc.Context.current().withCancellation();
+    Call first = gaveUp.call(() -> Call.start(async,
+        prompt("a client that gives up", 400).toBuilder().setRequestId("retried").build()));
+    first.firstChunk.get(30, TimeUnit.SECONDS);
+    Call retry = Call.start(async, prompt("a client that gives up", 12).toBuilder().setRequestId("retried").build());
+    retry.firstChunk.get(30, TimeUnit.SECONDS);
+    gaveUp.cancel(null); // the first try's cancel must not reach the retry
+    assertThat(first.outcome.get(30, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
+    assertThat(retry.outcome.get(30, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.OK);
+    assertThat(retry.tokens()).isEqualTo(12);
+    ServedModel model = node.host().current().orElseThrow();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !model.loop().busy());
+  }
+
+  /** One asynchronous Generate call and what it received. */
+  private record Call(List<GenerateChunk> chunks, CompletableFuture<Void> firstChunk,
+      CompletableFuture<Status> outcome) {
+    static Call start(InferenceGrpc.InferenceStub stub, GenerateRequest request) {
+      Call c = new Call(java.util.Collections.synchronizedList(new ArrayList<>()), new CompletableFuture<>(),
+          new CompletableFuture<>());
+      stub.generate(request, TestMesh.observer((GenerateChunk chunk) -> {
+        c.chunks.add(chunk);
+        c.firstChunk.complete(null);
+      }, c.outcome));
+      return c;
+    }
+
+    int tokens() {
+      synchronized (chunks) {
+        return chunks.stream().mapToInt(GenerateChunk::getTokenIdsCount).sum();
+      }
+    }
+
+    List<String> requestIds() {
+      synchronized (chunks) {
+        return chunks.stream().map(GenerateChunk::getRequestId).distinct().toList();
+      }
+    }
+  }
+
+  @Test
+  void generateAndListModels_requestThatDoesNotParse_invalidArgument() throws Exception {
+    ManagedChannel ch = channel(Role.EDGE);
+    for (byte[] garbage : new byte[][] {TestMesh.GARBAGE, TestMesh.INVALID_UTF8}) {
+      Status generate = TestMesh.raw(ch, InferenceGrpc.getGenerateMethod().getFullMethodName(),
+          io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING, garbage);
+      assertThat(generate.getCode()).as(generate.toString()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(generate.getDescription()).contains("GenerateRequest");
+    }
+    Status list = TestMesh.raw(ch, InferenceGrpc.getListModelsMethod().getFullMethodName(),
+        io.grpc.MethodDescriptor.MethodType.UNARY, TestMesh.GARBAGE);
+    assertThat(list.getCode()).as(list.toString()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    // the server is fine afterwards
+    assertThat(edge().listModels(ListModelsRequest.getDefaultInstance()).getModelsCount()).isEqualTo(1);
+  }
+
+  @Test
+  void generate_hugeModelTenantOrRequestId_invalidArgumentNamingTheLimitWithoutEchoingTheValue() throws Exception {
+    var stub = edge();
+    String huge = "m".repeat(100_000);
+    for (GenerateRequest r : List.of(prompt("hi", 2).toBuilder().setModel(huge).build(),
+        prompt("hi", 2).toBuilder().setTenant(huge).build(),
+        prompt("hi", 2).toBuilder().setRequestId(huge).build())) {
+      assertThatThrownBy(() -> collect(stub.generate(r)))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).contains("at most").hasSizeLessThan(200);
+          });
+    }
+  }
+
+  @Test
+  void generate_longUnknownModelOrRole_echoesOnlyABoundedPrefix() throws Exception {
+    var stub = edge();
+    String longName = "x".repeat(200);
+    assertThatThrownBy(() -> collect(stub.generate(prompt("hi", 2).toBuilder().setModel(longName).build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+          assertThat(e.getStatus().getDescription()).contains("x".repeat(64) + "…").doesNotContain("x".repeat(65));
+        });
+    String role = "r".repeat(50_000);
+    assertThatThrownBy(() -> collect(stub.generate(GenerateRequest.newBuilder().setChat(ChatMessages.newBuilder()
+        .addMessages(ChatMessage.newBuilder().setRole(role).setContent("x"))).build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).startsWith("chat.messages[0].role:").hasSizeLessThan(200);
+        });
+  }
 }
