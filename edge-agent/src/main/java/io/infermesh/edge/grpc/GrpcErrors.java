@@ -30,10 +30,22 @@ final class GrpcErrors {
     };
   }
 
-  /** {@code e} as a status exception with its trailers. */
+  /**
+   * {@code e} as a status exception with its trailers. The description is cut to {@value
+   * #MAX_DESCRIPTION} characters: it travels in a trailer, and one past the client's metadata limit
+   * would reach it as RESOURCE_EXHAUSTED instead of the real error.
+   */
   static StatusRuntimeException toStatus(EdgeException e) {
     Metadata trailers = new Metadata();
     e.retryAfter().ifPresent(d -> trailers.put(RETRY_AFTER_MS, Long.toString(Math.max(1, d.toMillis()))));
-    return Status.fromCode(code(e.kind())).withDescription(e.getMessage()).asRuntimeException(trailers);
+    return Status.fromCode(code(e.kind())).withDescription(bounded(e.getMessage())).asRuntimeException(trailers);
+  }
+
+  /** Longest status description sent, in characters. */
+  static final int MAX_DESCRIPTION = 1024;
+
+  static String bounded(String description) {
+    return description == null || description.length() <= MAX_DESCRIPTION ? description
+        : description.substring(0, MAX_DESCRIPTION) + "…";
   }
 }
