@@ -70,7 +70,12 @@ public final class GatewayCertificates {
    * @throws IOException when the directory or its trust bundle cannot be read
    */
   public synchronized boolean reload() throws IOException {
-    String bundle = Files.readString(directory.resolve(TRUST_BUNDLE), StandardCharsets.US_ASCII);
+    Path bundleFile = directory.resolve(TRUST_BUNDLE);
+    if (!Files.isRegularFile(bundleFile)) {
+      throw new IOException(bundleFile + ": not found; control.gateway_certificates must hold the mesh trust bundle "
+          + TRUST_BUNDLE + " (infermesh certs issue writes it beside each certificate)");
+    }
+    String bundle = Files.readString(bundleFile, StandardCharsets.US_ASCII);
     Map<String, SecretMaterial.Identity> identities = new TreeMap<>();
     List<Path> certificates;
     try (Stream<Path> files = Files.list(directory)) {
