@@ -32,8 +32,8 @@ import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.tokenizer.StreamingDecoder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
