@@ -10,7 +10,6 @@ import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
 import io.infermesh.api.v1.Usage;
 import io.infermesh.core.lifecycle.ServedModel;
-import io.infermesh.core.status.CoreException;
 
 /**
  * {@code Inference.Embed} over the built-in engine: validates the batch (1 to {@link #MAX_INPUTS}
@@ -32,12 +31,11 @@ final class EmbedHandler {
   }
 
   EmbedResponse embed(EmbedRequest request, ServedModel model) {
+    RequestValidator.limit("request_id", request.getRequestId(), RequestValidator.MAX_REQUEST_ID);
+    RequestValidator.limit("model", request.getModel(), RequestValidator.MAX_MODEL);
+    RequestValidator.limit("tenant", request.getTenant(), RequestValidator.MAX_TENANT);
     RequestValidator.requestId(request.getRequestId());
-    String name = request.getModel();
-    if (!name.isEmpty() && !name.equals("auto") && !name.equals("core") && !name.equals(model.name())) {
-      throw CoreException.of(CoreException.Kind.NOT_FOUND,
-          "model '" + name + "' is not served here (serving '" + model.name() + "')");
-    }
+    RequestValidator.model(request.getModel(), model.name());
     int count = request.getInputCount();
     if (count == 0 || count > MAX_INPUTS) {
       throw new RequestValidator.InvalidField("input", "must hold 1 to " + MAX_INPUTS + " texts, got " + count);

@@ -49,7 +49,7 @@ final class RequestValidator {
     limit("tenant", r.getTenant(), MAX_TENANT);
   }
 
-  private static void limit(String field, String value, int max) {
+  static void limit(String field, String value, int max) {
     if (value.length() > max) {
       throw new InvalidField(field, "must be at most " + max + " characters, got " + value.length());
     }

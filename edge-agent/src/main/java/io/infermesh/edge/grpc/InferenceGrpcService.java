@@ -151,6 +151,9 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
   public void embed(EmbedRequest request, StreamObserver<EmbedResponse> responses) {
     EmbedResponse.Builder answer = EmbedResponse.newBuilder();
     try {
+      limit("request_id", request.getRequestId(), MAX_REQUEST_ID_LENGTH);
+      limit("model", request.getModel(), MAX_MODEL_LENGTH);
+      limit("tenant", request.getTenant(), MAX_TENANT_LENGTH);
       RequestValidator.requestId("request_id", request.getRequestId());
       Tenant tenant = tenant(service.authenticate(AuthorizationHeader.VALUE.get()), request.getTenant());
       Embeddings result = service.embeddings().embed(request.getRequestId(), request.getInputList(),
