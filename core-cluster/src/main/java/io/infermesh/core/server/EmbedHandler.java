@@ -10,6 +10,7 @@ import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
 import io.infermesh.api.v1.Usage;
 import io.infermesh.core.lifecycle.ServedModel;
+import io.infermesh.core.status.CoreException;
 
 /**
  * {@code Inference.Embed} over the built-in engine: validates the batch (1 to {@link #MAX_INPUTS}
@@ -38,17 +39,17 @@ final class EmbedHandler {
     RequestValidator.model(request.getModel(), model.name());
     int count = request.getInputCount();
     if (count == 0 || count > MAX_INPUTS) {
-      throw new RequestValidator.InvalidField("input", "must hold 1 to " + MAX_INPUTS + " texts, got " + count);
+      throw CoreException.invalidArgument("input", "must hold 1 to " + MAX_INPUTS + " texts, got " + count);
     }
     int[][] tokens = new int[count][];
     for (int i = 0; i < count; i++) {
       String text = request.getInput(i);
       if (text.isEmpty()) {
-        throw new RequestValidator.InvalidField("input[" + i + "]", "must not be empty");
+        throw CoreException.invalidArgument("input[" + i + "]", "must not be empty");
       }
       tokens[i] = model.tokenizer().encode(text, true, false);
       if (tokens[i].length > model.contextLength()) {
-        throw new RequestValidator.InvalidField("input[" + i + "]", "is " + tokens[i].length
+        throw CoreException.invalidArgument("input[" + i + "]", "is " + tokens[i].length
             + " tokens; the model's context is " + model.contextLength());
       }
     }

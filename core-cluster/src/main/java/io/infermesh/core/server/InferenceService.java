@@ -137,21 +137,21 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     io.infermesh.core.engine.SamplingParams sampling =
         RequestValidator.sampling(request.getSampling(), model.config().vocabSize());
     if (sampling.logprobs() && !model.reportsLogprobs()) {
-      throw new RequestValidator.InvalidField("sampling.logprobs",
+      throw CoreException.invalidArgument("sampling.logprobs",
           "is not supported by a pipelined model (its last stage returns token ids only)");
     }
     int[] prompt = switch (request.getInputCase()) {
       case PROMPT -> {
         if (request.getPrompt().isEmpty()) {
-          throw new RequestValidator.InvalidField("prompt", "must not be empty");
+          throw CoreException.invalidArgument("prompt", "must not be empty");
         }
         yield model.tokenizer().encode(request.getPrompt(), true, false);
       }
       case CHAT -> model.tokenizer().encode(model.chatTemplate().render(turns(RequestValidator.chat(request))), true, true);
-      default -> throw new RequestValidator.InvalidField("input", "set chat or prompt");
+      default -> throw CoreException.invalidArgument("input", "set chat or prompt");
     };
     if (prompt.length == 0) {
-      throw new RequestValidator.InvalidField("prompt", "tokenizes to nothing");
+      throw CoreException.invalidArgument("prompt", "tokenizes to nothing");
     }
     int maxTokens = RequestValidator.maxTokens(request.getSampling(), prompt.length, model.contextLength(),
         model.defaultMaxTokens());

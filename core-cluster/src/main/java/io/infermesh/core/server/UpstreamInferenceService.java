@@ -128,7 +128,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     switch (request.getInputCase()) {
       case PROMPT -> {
         if (request.getPrompt().isEmpty()) {
-          throw new RequestValidator.InvalidField("prompt", "must not be empty");
+          throw CoreException.invalidArgument("prompt", "must not be empty");
         }
         prompt = request.getPrompt();
       }
@@ -138,7 +138,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
           chat.add(new UpstreamRequest.Message(m.getRole(), m.getContent(), m.getName()));
         }
       }
-      default -> throw new RequestValidator.InvalidField("input", "set chat or prompt");
+      default -> throw CoreException.invalidArgument("input", "set chat or prompt");
     }
     String key = UUID.randomUUID().toString();
     String requestId = id.isEmpty() ? key : id;
@@ -162,23 +162,23 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
    */
   private static void refuseUnforwarded(SamplingParams s) {
     if (s.hasPresencePenalty() && s.getPresencePenalty() != 0f) {
-      throw new RequestValidator.InvalidField("sampling.presence_penalty", "is not supported by an upstream backend");
+      throw CoreException.invalidArgument("sampling.presence_penalty", "is not supported by an upstream backend");
     }
     if (s.hasFrequencyPenalty() && s.getFrequencyPenalty() != 0f) {
-      throw new RequestValidator.InvalidField("sampling.frequency_penalty", "is not supported by an upstream backend");
+      throw CoreException.invalidArgument("sampling.frequency_penalty", "is not supported by an upstream backend");
     }
     if (s.getLogitBiasCount() > 0) {
-      throw new RequestValidator.InvalidField("sampling.logit_bias", "is not supported by an upstream backend");
+      throw CoreException.invalidArgument("sampling.logit_bias", "is not supported by an upstream backend");
     }
     if (s.getLogprobs()) {
-      throw new RequestValidator.InvalidField("sampling.logprobs", "is not supported by an upstream backend");
+      throw CoreException.invalidArgument("sampling.logprobs", "is not supported by an upstream backend");
     }
   }
 
   /** max_tokens as sent upstream; see the class comment for the check against the context. */
   private int maxTokens(SamplingParams s) {
     if (s.hasMaxTokens() && s.getMaxTokens() <= 0) {
-      throw new RequestValidator.InvalidField("sampling.max_tokens", "must be at least 1, got " + s.getMaxTokens());
+      throw CoreException.invalidArgument("sampling.max_tokens", "must be at least 1, got " + s.getMaxTokens());
     }
     if (contextLength == 0) {
       return s.hasMaxTokens() ? s.getMaxTokens() : defaultMaxTokens;
@@ -188,7 +188,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
       return Math.max(1, Math.min(defaultMaxTokens, room));
     }
     if (s.getMaxTokens() > room) {
-      throw new RequestValidator.InvalidField("sampling.max_tokens", s.getMaxTokens()
+      throw CoreException.invalidArgument("sampling.max_tokens", s.getMaxTokens()
           + " leaves no room for the prompt in the model's context of " + contextLength + " (prompt + max_tokens)");
     }
     return s.getMaxTokens();

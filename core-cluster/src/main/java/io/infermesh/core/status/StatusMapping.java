@@ -6,6 +6,7 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import io.infermesh.core.schedule.FinishReason;
+import io.infermesh.node.grpc.MeshTrailers;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
@@ -20,8 +21,6 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>{@link CoreException}</td><td>its kind, with a {@code retry-after-ms} trailer when it has a hint</td></tr>
  *   <tr><td>{@code StatusRuntimeException}, {@code StatusException}</td><td>as is (a peer's answer)</td></tr>
  *   <tr><td>{@code InvalidProtocolBufferException}</td><td>INVALID_ARGUMENT (a request that does not parse)</td></tr>
- *   <tr><td>{@code IllegalArgumentException}</td><td>INVALID_ARGUMENT</td></tr>
- *   <tr><td>{@code IllegalStateException}</td><td>UNAVAILABLE (shutting down, not loaded)</td></tr>
  *   <tr><td>{@code RejectedExecutionException}</td><td>RESOURCE_EXHAUSTED</td></tr>
  *   <tr><td>{@code TimeoutException}</td><td>DEADLINE_EXCEEDED</td></tr>
  *   <tr><td>{@code CancellationException}</td><td>CANCELLED</td></tr>
@@ -37,9 +36,8 @@ import org.slf4j.LoggerFactory;
  * <p>Stateless; thread-safe.
  */
 public final class StatusMapping {
-  /** Trailer with the back-off hint on RESOURCE_EXHAUSTED. */
-  public static final Metadata.Key<String> RETRY_AFTER_MS =
-      Metadata.Key.of("retry-after-ms", Metadata.ASCII_STRING_MARSHALLER);
+  /** Trailer with the back-off hint on RESOURCE_EXHAUSTED ({@link MeshTrailers}). */
+  public static final Metadata.Key<String> RETRY_AFTER_MS = MeshTrailers.RETRY_AFTER_MS;
 
   /** Longest status description sent, in characters. */
   public static final int MAX_DESCRIPTION = 1024;
@@ -67,12 +65,6 @@ public final class StatusMapping {
     }
     if (t instanceof InvalidProtocolBufferException) {
       return Status.INVALID_ARGUMENT.withDescription("the request is not a valid protobuf encoding");
-    }
-    if (t instanceof IllegalArgumentException) {
-      return Status.INVALID_ARGUMENT.withDescription(t.getMessage());
-    }
-    if (t instanceof IllegalStateException) {
-      return Status.UNAVAILABLE.withDescription(t.getMessage());
     }
     if (t instanceof RejectedExecutionException) {
       return Status.RESOURCE_EXHAUSTED.withDescription("overloaded; back off and retry");

@@ -4,6 +4,7 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.node.grpc.MeshTrailers;
 
 /**
  * The one place where failures become gRPC statuses, following {@code Status.Code}'s guidance:
@@ -13,7 +14,7 @@ import io.infermesh.edge.serve.EdgeException;
  */
 final class GrpcErrors {
   /** Trailer carrying the back-off hint of a RESOURCE_EXHAUSTED answer, in milliseconds. */
-  static final Metadata.Key<String> RETRY_AFTER_MS = Metadata.Key.of("retry-after-ms", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> RETRY_AFTER_MS = MeshTrailers.RETRY_AFTER_MS;
 
   private GrpcErrors() {}
 
