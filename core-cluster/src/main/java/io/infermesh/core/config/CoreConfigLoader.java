@@ -3,6 +3,7 @@ package io.infermesh.core.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.Durations;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -3,6 +3,7 @@ package io.infermesh.edge.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import io.infermesh.node.config.ByteSizes;
+import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.Durations;
 import java.nio.file.Path;
 import java.time.Duration;
