@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * The one way infermesh servers are started: gRPC over mutual TLS only (there is no plaintext
  * option), every call authorized by role through {@link RoleAuthorizationInterceptor}, and the
  * standard health ({@code grpc.health.v1}) and reflection ({@code grpc.reflection.v1}) services
- * registered the same way everywhere.
+ * registered the same way everywhere. A request message that does not parse is answered with
+ * {@code INVALID_ARGUMENT} on every service ({@link MalformedRequests}), never grpc-java's
+ * {@code UNKNOWN}.
  *
  * <pre>{@code
  * try (MeshServer server = MeshServer.builder(9443)
@@ -320,10 +322,10 @@ public final class MeshServer implements AutoCloseable {
             ? new InetSocketAddress(port)
             : new InetSocketAddress(bindAddress, port);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(listen, serverTls.serverCredentials())
-            .addService(health.getHealthService())
-            .addService(ProtoReflectionServiceV1.newInstance())
+            .addService(MalformedRequests.guard(health.getHealthService().bindService()))
+            .addService(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()))
             .intercept(RoleAuthorizationInterceptor.of(serverTls.trustDomain(), policy));
-        services.forEach(builder::addService);
+        services.forEach(s -> builder.addService(MalformedRequests.guard(s)));
         if (executor != null) {
           builder.executor(executor);
         }

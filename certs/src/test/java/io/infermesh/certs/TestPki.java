@@ -4,11 +4,32 @@ import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
 import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * A throw-away mesh PKI for tests: a CA in a temporary directory and helpers that issue, expire
@@ -92,6 +113,60 @@ public final class TestPki {
       return write(ca.issue(request(role, name).validity(Duration.ofDays(1)).build()), root.resolve(name));
     } finally {
       clock.set(now);
+    }
+  }
+
+  /** Issues a leaf whose validity starts ten days from now and writes it to {@code <root>/<name>/}. */
+  public MeshCredentialFiles issueNotYetValid(Role role, String name) {
+    Instant now = clock.instant();
+    clock.set(now.plus(Duration.ofDays(10)));
+    try {
+      return write(ca.issue(request(role, name).validity(Duration.ofDays(1)).build()), root.resolve(name));
+    } finally {
+      clock.set(now);
+    }
+  }
+
+  /**
+   * A leaf signed by this CA, valid for a day, whose only URI SAN is {@code uriSan} taken as is
+   * ({@code null}: no URI SAN at all), with SANs {@code localhost} and {@code 127.0.0.1}, written to
+   * {@code <root>/<name>/}: the identities the issuing API refuses to make (malformed SPIFFE IDs,
+   * none, another trust domain), to show that servers refuse them too.
+   */
+  public MeshCredentialFiles issueRaw(String name, String uriSan) {
+    try {
+      PrivateKey caKey = PemFiles.readPrivateKey(caDirectory().resolve(CertificateAuthority.PRIVATE_KEY_FILE));
+      SecureRandom random = new SecureRandom();
+      KeyPair keys = Keys.newEcP256(random);
+      Instant now = clock.instant();
+      X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(ca.certificate(),
+          new BigInteger(127, random).setBit(126), Date.from(now.minus(Duration.ofMinutes(1))),
+          Date.from(now.plus(Duration.ofDays(1))), new X500Name("O=infermesh,CN=" + name), keys.getPublic());
+      builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+      builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
+          new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+      List<GeneralName> sans = new ArrayList<>();
+      if (uriSan != null) {
+        sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, uriSan));
+      }
+      sans.add(new GeneralName(GeneralName.dNSName, "localhost"));
+      sans.add(new GeneralName(GeneralName.iPAddress, "127.0.0.1"));
+      builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans.toArray(GeneralName[]::new)));
+      X509Certificate leaf = new JcaX509CertificateConverter().getCertificate(
+          builder.build(new JcaContentSignerBuilder(Keys.SIGNATURE_ALGORITHM).build(caKey)));
+      MeshCredentialFiles files = MeshCredentialFiles.in(root.resolve(name), name);
+      PemFiles.write(List.of(
+          new PemFiles.Output(files.privateKey(), PemFiles.encodePrivateKey(keys.getPrivate()), true),
+          new PemFiles.Output(files.certificateChain(), PemFiles.encodeCertificates(List.of(leaf, ca.certificate())),
+              false),
+          new PemFiles.Output(files.trustBundle(), PemFiles.encodeCertificates(List.of(ca.certificate())), false)),
+          false);
+      return files;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (GeneralSecurityException | OperatorCreationException e) {
+      throw new IllegalStateException("cannot build the test certificate " + name, e);
     }
   }
 

@@ -1,7 +1,11 @@
 package io.infermesh.core;
 
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -14,6 +18,10 @@ import io.infermesh.certs.MeshChannels;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -63,6 +71,48 @@ public final class TestMesh implements AutoCloseable {
   public static ServingStatus health(ManagedChannel ch, String service) {
     return HealthGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS)
         .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
+  }
+
+  /** Not a protobuf encoding of anything: field 1 claims 127 bytes and one follows. */
+  public static final byte[] GARBAGE = {0x0a, 0x7f, 0x01};
+  /** Field 1 (a string in every request type that has one) holding invalid UTF-8. */
+  public static final byte[] INVALID_UTF8 = {0x0a, 0x02, (byte) 0xc3, 0x28};
+
+  /**
+   * Sends {@code message} as is (no marshaller) to {@code fullMethodName}, half-closes, and returns
+   * how the call ended.
+   */
+  public static Status raw(Channel ch, String fullMethodName, MethodDescriptor.MethodType type, byte[] message)
+      throws Exception {
+    MethodDescriptor.Marshaller<byte[]> bytes = new MethodDescriptor.Marshaller<>() {
+      @Override
+      public InputStream stream(byte[] value) {
+        return new ByteArrayInputStream(value);
+      }
+
+      @Override
+      public byte[] parse(InputStream stream) {
+        try {
+          return stream.readAllBytes();
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+    };
+    MethodDescriptor<byte[], byte[]> method = MethodDescriptor.<byte[], byte[]>newBuilder().setType(type)
+        .setFullMethodName(fullMethodName).setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
+    ClientCall<byte[], byte[]> call = ch.newCall(method, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
+    CompletableFuture<Status> done = new CompletableFuture<>();
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        done.complete(status);
+      }
+    }, new Metadata());
+    call.request(16);
+    call.sendMessage(message);
+    call.halfClose();
+    return done.get(15, TimeUnit.SECONDS);
   }
 
   /** An observer that feeds {@code onNext} and completes {@code outcome} with OK or the call's status. */

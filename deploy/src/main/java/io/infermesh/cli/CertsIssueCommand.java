@@ -35,6 +35,10 @@ import picocli.CommandLine.Option;
       "Existing files are kept unless --force is given. Re-issuing with --force is",
       "how a certificate is rotated: running processes pick up the new files",
       "without a restart.",
+      "",
+      "An Envoy gateway is named as its node.id; issue its certificate into the control",
+      "plane's control.gateway_certificates directory too, which serves it back to that",
+      "Envoy (and no one else) over SDS.",
       ""
     })
 final class CertsIssueCommand implements Callable<Integer> {

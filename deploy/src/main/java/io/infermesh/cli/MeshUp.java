@@ -231,7 +231,7 @@ final class MeshUp implements AutoCloseable {
     ControlSettings d = demo.control();
     ControlSettings mtls = new ControlSettings(LOOPBACK, control.xdsPort(), false, d.adminAddress(),
         control.adminPort(), Optional.of(new ControlSettings.Credentials(pki.resolve("certs"), CONTROL_NAME)),
-        d.caDirectory(), d.envoyCertValidity(), d.refreshInterval());
+        Optional.empty(), d.refreshInterval());
     MeshConfig config = new MeshConfig(policy, mtls, Optional.empty(), List.of(endpoint));
     ControlPlane started = ControlPlane.builder(config).startupTimeout(Duration.ofSeconds(5)).start();
     String bootstrap = ProxylessBootstrap.mtls(xdsAddress(started), EDGE_NAME, REGION,

@@ -179,6 +179,41 @@ class WholeMeshTest {
     }
   }
 
+  @Order(3)
+  @Test
+  void chat_clientGivesUpAndRetriesWithTheSameRequestId_everyRetrySucceedsOnTheCore() throws Exception {
+    for (int attempt = 0; attempt < 3; attempt++) {
+      String id = "retry-" + attempt;
+      // the first try: a long streamed answer from the core, abandoned once it is under way
+      HttpResponse<java.io.InputStream> first = HTTP.send(request("core", "Tell me a very long story", 400, true,
+          Map.of("x-request-id", id)), HttpResponse.BodyHandlers.ofInputStream());
+      assertThat(first.statusCode()).isEqualTo(200);
+      java.io.BufferedReader lines = new java.io.BufferedReader(
+          new java.io.InputStreamReader(first.body(), java.nio.charset.StandardCharsets.UTF_8));
+      String line;
+      do {
+        line = lines.readLine();
+      } while (line != null && !line.startsWith("data: {"));
+      assertThat(line).as("the first try streams from the core").isNotNull();
+      // the retry, with the same id, while the first try is still in flight; then the client gives up
+      java.util.concurrent.CompletableFuture<HttpResponse<String>> retry = HTTP.sendAsync(
+          request("core", "Tell me a very long story", 8, false, Map.of("x-request-id", id)),
+          HttpResponse.BodyHandlers.ofString());
+      first.body().close();
+      HttpResponse<String> answer = retry.get(60, TimeUnit.SECONDS);
+      assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+      assertThat(answer.headers().firstValue("x-infermesh-route")).hasValue("core");
+      assertThat(answer.headers().firstValue("x-request-id")).hasValue(id);
+      JsonNode body = JSON.readTree(answer.body());
+      assertThat(body.at("/usage/completion_tokens").asInt()).isBetween(1, 8);
+      assertThat(body.at("/choices/0/finish_reason").asText()).isIn("stop", "length");
+      // and a retry after the first try is gone
+      HttpResponse<String> again = chat("core", "Tell me a very long story", 8, false, Map.of("x-request-id", id));
+      assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+      assertThat(again.headers().firstValue("x-infermesh-route")).hasValue("core");
+    }
+  }
+
   @Order(4)
   @Test
   void chat_coreStoppedAndRestartedTwice_everyRequestGetsACompleteAnswer() throws Exception {
@@ -230,6 +265,11 @@ class WholeMeshTest {
 
   static HttpResponse<String> chat(String model, String prompt, int maxTokens, boolean stream,
       Map<String, String> headers) throws Exception {
+    return HTTP.send(request(model, prompt, maxTokens, stream, headers), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static HttpRequest request(String model, String prompt, int maxTokens, boolean stream,
+      Map<String, String> headers) {
     ObjectNode body = JSON.createObjectNode();
     body.put("model", model);
     body.put("max_tokens", maxTokens);
@@ -241,7 +281,7 @@ class WholeMeshTest {
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
     headers.forEach(req::header);
-    return HTTP.send(req.build(), HttpResponse.BodyHandlers.ofString());
+    return req.build();
   }
 
   /** An mTLS client of the core with a fresh certificate from {@code ca}. */

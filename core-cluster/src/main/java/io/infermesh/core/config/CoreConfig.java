@@ -1,5 +1,6 @@
 package io.infermesh.core.config;
 
+import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulSection;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -86,7 +86,7 @@ public final class BatchLoop implements AutoCloseable {
     lock.lock();
     try {
       if (closed) {
-        throw new IllegalStateException("the engine is shutting down");
+        throw CoreException.unavailable("the engine is shutting down; retry on another node");
       }
       listeners.put(request.id(), listener);
       Admission a;

@@ -32,25 +32,24 @@ final class EmbedHandler {
   }
 
   EmbedResponse embed(EmbedRequest request, ServedModel model) {
+    RequestValidator.limit("request_id", request.getRequestId(), RequestValidator.MAX_REQUEST_ID);
+    RequestValidator.limit("model", request.getModel(), RequestValidator.MAX_MODEL);
+    RequestValidator.limit("tenant", request.getTenant(), RequestValidator.MAX_TENANT);
     RequestValidator.requestId(request.getRequestId());
-    String name = request.getModel();
-    if (!name.isEmpty() && !name.equals("auto") && !name.equals("core") && !name.equals(model.name())) {
-      throw CoreException.of(CoreException.Kind.NOT_FOUND,
-          "model '" + name + "' is not served here (serving '" + model.name() + "')");
-    }
+    RequestValidator.model(request.getModel(), model.name());
     int count = request.getInputCount();
     if (count == 0 || count > MAX_INPUTS) {
-      throw new RequestValidator.InvalidField("input", "must hold 1 to " + MAX_INPUTS + " texts, got " + count);
+      throw CoreException.invalidArgument("input", "must hold 1 to " + MAX_INPUTS + " texts, got " + count);
     }
     int[][] tokens = new int[count][];
     for (int i = 0; i < count; i++) {
       String text = request.getInput(i);
       if (text.isEmpty()) {
-        throw new RequestValidator.InvalidField("input[" + i + "]", "must not be empty");
+        throw CoreException.invalidArgument("input[" + i + "]", "must not be empty");
       }
       tokens[i] = model.tokenizer().encode(text, true, false);
       if (tokens[i].length > model.contextLength()) {
-        throw new RequestValidator.InvalidField("input[" + i + "]", "is " + tokens[i].length
+        throw CoreException.invalidArgument("input[" + i + "]", "is " + tokens[i].length
             + " tokens; the model's context is " + model.contextLength());
       }
     }

@@ -50,6 +50,12 @@ import java.util.concurrent.TimeUnit;
  * (RESOURCE_EXHAUSTED with a {@code retry-after-ms} trailer when the queue is full) and streams
  * text deltas as tokens come. Cancelling the call or passing its deadline frees the request's KV
  * blocks at once. Thread-safe.
+ *
+ * <p>The caller's {@code request_id} is a label: echoed in every chunk and written to the logs,
+ * never a key. Each call is keyed in the scheduler (and in the pipeline's stages) by an id of its
+ * own (a random UUID), so two calls with the same {@code request_id} — a client's retry while
+ * its first try is still being torn down, or two edges that picked the same id — both run, and
+ * cancelling one never touches the other.
  */
 public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   /** Trailer with the back-off hint on RESOURCE_EXHAUSTED. */
@@ -132,32 +138,30 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
   /** Validates and queues; returns true when the loop took the request (and will release the model). */
   private boolean start(GenerateRequest request, ServedModel model, ServerCallStreamObserver<GenerateChunk> out) {
-    String id = RequestValidator.requestId(request);
-    String requestId = id.isEmpty() ? UUID.randomUUID().toString() : id;
-    String name = request.getModel();
-    if (!name.isEmpty() && !name.equals("auto") && !name.equals("core") && !name.equals(model.name())) {
-      throw CoreException.of(CoreException.Kind.NOT_FOUND,
-          "model '" + name + "' is not served here (serving '" + model.name() + "')");
-    }
+    RequestValidator.lengths(request);
+    String key = UUID.randomUUID().toString(); // this call's own key: the caller's id is only a label
+    String label = RequestValidator.requestId(request);
+    String requestId = label.isEmpty() ? key : label;
+    RequestValidator.model(request.getModel(), model.name());
     Priority priority = RequestValidator.priority(request);
     io.infermesh.core.engine.SamplingParams sampling =
         RequestValidator.sampling(request.getSampling(), model.config().vocabSize());
     if (sampling.logprobs() && !model.reportsLogprobs()) {
-      throw new RequestValidator.InvalidField("sampling.logprobs",
+      throw CoreException.invalidArgument("sampling.logprobs",
           "is not supported by a pipelined model (its last stage returns token ids only)");
     }
     int[] prompt = switch (request.getInputCase()) {
       case PROMPT -> {
         if (request.getPrompt().isEmpty()) {
-          throw new RequestValidator.InvalidField("prompt", "must not be empty");
+          throw CoreException.invalidArgument("prompt", "must not be empty");
         }
         yield model.tokenizer().encode(request.getPrompt(), true, false);
       }
       case CHAT -> model.tokenizer().encode(model.chatTemplate().render(turns(RequestValidator.chat(request))), true, true);
-      default -> throw new RequestValidator.InvalidField("input", "set chat or prompt");
+      default -> throw CoreException.invalidArgument("input", "set chat or prompt");
     };
     if (prompt.length == 0) {
-      throw new RequestValidator.InvalidField("prompt", "tokenizes to nothing");
+      throw CoreException.invalidArgument("prompt", "tokenizes to nothing");
     }
     int maxTokens = RequestValidator.maxTokens(request.getSampling(), prompt.length, model.contextLength(),
         model.defaultMaxTokens());
@@ -166,13 +170,13 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         : System.nanoTime() + Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
     Set<Integer> stops = model.tokenizer().endOfGenerationTokens();
     sampling = constrain(request, model, sampling, maxTokens);
-    GenerationRequest g = new GenerationRequest(requestId, prompt, maxTokens, priority, sampling, stops, deadlineNanos);
+    GenerationRequest g = new GenerationRequest(key, prompt, maxTokens, priority, sampling, stops, deadlineNanos);
     ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
         .setModel(model.name()).setModelVersion(model.version()).setRoute(Route.ROUTE_CORE)
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
-    Streamer streamer = new Streamer(requestId, model, out, servedBy, request.getSampling().getStopList(), priority,
-        sampling.logprobs());
-    out.setOnCancelHandler(() -> model.loop().cancel(requestId));
+    Streamer streamer = new Streamer(key, requestId, model, out, servedBy, request.getSampling().getStopList(),
+        priority, sampling.logprobs());
+    out.setOnCancelHandler(() -> model.loop().cancel(key));
     Admission a = model.loop().submit(g, streamer);
     if (a instanceof Admission.Rejected r) {
       metrics.rejected(priority);
@@ -185,7 +189,8 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
   /** Turns one request's tokens into chunks. Called on the batch loop's thread only. */
   private final class Streamer implements GenerationListener {
-    private final String requestId;
+    private final String key; // the scheduler's
+    private final String requestId; // the caller's label, echoed
     private final ServedModel model;
     private final ServerCallStreamObserver<GenerateChunk> out;
     private final ServedBy servedBy;
@@ -199,8 +204,9 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
     private long firstTokenNanos;
     private boolean first = true;
 
-    Streamer(String requestId, ServedModel model, ServerCallStreamObserver<GenerateChunk> out, ServedBy servedBy,
-        List<String> stopStrings, Priority priority, boolean logprobs) {
+    Streamer(String key, String requestId, ServedModel model, ServerCallStreamObserver<GenerateChunk> out,
+        ServedBy servedBy, List<String> stopStrings, Priority priority, boolean logprobs) {
+      this.key = key;
       this.requestId = requestId;
       this.logprobs = logprobs;
       this.model = model;
@@ -223,11 +229,11 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
       }
       String text = stops.accept(decoder.accept(token));
       if (stops.stopped()) {
-        model.loop().cancel(requestId); // finishes as CANCELLED; reported as STOP below
+        model.loop().cancel(key); // finishes as CANCELLED; reported as STOP below
       }
       pendingIds.add(token);
       if (logprobs) {
-        model.lastLogprobs(requestId).ifPresent(lp -> pendingLogprobs.add(Logprobs.toWire(lp, model.tokenizer())));
+        model.lastLogprobs(key).ifPresent(lp -> pendingLogprobs.add(Logprobs.toWire(lp, model.tokenizer())));
       }
       if (!out.isCancelled() && (!text.isEmpty() || first)) {
         GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setText(text)
@@ -280,7 +286,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
       return sampling;
     }
     if (!(model.runner() instanceof ModelRunner)) {
-      throw new RequestValidator.InvalidField(request.hasResponseFormat() ? "response_format" : "tool_calling",
+      throw CoreException.invalidArgument(request.hasResponseFormat() ? "response_format" : "tool_calling",
           "constrained decoding needs the whole model on one node; this one is split into pipeline stages");
     }
     return sampling.withConstraint(constraints.get(model.tokenizer(), Constraints::of).factory(grammar.get(), maxTokens));

@@ -5,36 +5,66 @@ import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.core.engine.Penalties;
 import io.infermesh.core.schedule.Priority;
+import io.infermesh.core.status.ClientText;
+import io.infermesh.core.status.CoreException;
 import io.infermesh.models.stop.StopStrings;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Checks a {@link GenerateRequest} field by field; failures name the field. Stateless. */
+/**
+ * Checks a {@link GenerateRequest} field by field; failures name the field. A client's own text is
+ * never echoed whole: at most {@link ClientText#MAX_ECHO} characters of it (see {@link ClientText}),
+ * so a status description always fits gRPC's metadata limit and the caller sees the real error.
+ * Stateless.
+ */
 final class RequestValidator {
   static final Set<String> ROLES = Set.of("system", "user", "assistant");
   static final int MAX_STOPS = StopStrings.MAX_COUNT;
+  /** Longest {@code request_id}, in characters (the proto's documented limit). */
+  static final int MAX_REQUEST_ID = 128;
+  /** Longest {@code model}, in characters. */
+  static final int MAX_MODEL = 256;
+  /** Longest {@code tenant}, in characters. */
+  static final int MAX_TENANT = 128;
 
   private RequestValidator() {}
 
-  /** A field that is out of range; becomes INVALID_ARGUMENT. */
-  static final class InvalidField extends IllegalArgumentException {
-    private static final long serialVersionUID = 1L;
+  /**
+   * The length limits of the identifying strings, checked before anything else reads them (a
+   * 100 KB {@code model} must be refused as such, not echoed into a status).
+   */
+  static void lengths(GenerateRequest r) {
+    limit("request_id", r.getRequestId(), MAX_REQUEST_ID);
+    limit("model", r.getModel(), MAX_MODEL);
+    limit("tenant", r.getTenant(), MAX_TENANT);
+  }
 
-    InvalidField(String field, String reason) {
-      super(field + ": " + reason);
+  static void limit(String field, String value, int max) {
+    if (value.length() > max) {
+      throw CoreException.invalidArgument(field, "must be at most " + max + " characters, got " + value.length());
     }
   }
 
+  /** The caller's id (a label, never a key), or empty. */
   static String requestId(GenerateRequest r) {
     return requestId(r.getRequestId());
   }
 
   static String requestId(String id) {
-    if (id.length() > 128 || !id.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
-      throw new InvalidField("request_id", "must be up to 128 printable ASCII characters without spaces");
+    if (id.length() > MAX_REQUEST_ID || !id.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
+      throw CoreException.invalidArgument("request_id", "must be up to " + MAX_REQUEST_ID
+          + " printable ASCII characters without spaces");
     }
     return id;
+  }
+
+  /** Refuses a {@code model} other than an alias or {@code served} with NOT_FOUND. */
+  static void model(String name, String served) {
+    if (!name.isEmpty() && !name.equals("auto") && !name.equals("core") && !name.equals(served)) {
+      throw CoreException.of(CoreException.Kind.NOT_FOUND,
+          "model " + ClientText.quote(name) + " is not served here (serving '" + served + "')");
+    }
   }
 
   static Priority priority(GenerateRequest r) {
@@ -42,22 +72,23 @@ final class RequestValidator {
       case PRIORITY_UNSPECIFIED, PRIORITY_NORMAL -> Priority.NORMAL;
       case PRIORITY_HIGH -> Priority.HIGH;
       case PRIORITY_LOW -> Priority.LOW;
-      default -> throw new InvalidField("priority", "unknown value " + r.getPriorityValue());
+      default -> throw CoreException.invalidArgument("priority", "unknown value " + r.getPriorityValue());
     };
   }
 
   static List<ChatMessage> chat(GenerateRequest r) {
     List<ChatMessage> messages = r.getChat().getMessagesList();
     if (messages.isEmpty()) {
-      throw new InvalidField("chat.messages", "must hold at least one message");
+      throw CoreException.invalidArgument("chat.messages", "must hold at least one message");
     }
     for (int i = 0; i < messages.size(); i++) {
       ChatMessage m = messages.get(i);
       if (!ROLES.contains(m.getRole())) {
-        throw new InvalidField("chat.messages[" + i + "].role", "must be system, user or assistant, got '" + m.getRole() + "'");
+        throw CoreException.invalidArgument("chat.messages[" + i + "].role", "must be system, user or assistant, got "
+            + ClientText.quote(m.getRole()));
       }
       if (m.getContent().isEmpty() && !m.getRole().equals("assistant")) {
-        throw new InvalidField("chat.messages[" + i + "].content", "must not be empty for a " + m.getRole() + " turn");
+        throw CoreException.invalidArgument("chat.messages[" + i + "].content", "must not be empty for a " + m.getRole() + " turn");
       }
     }
     return messages;
@@ -75,19 +106,19 @@ final class RequestValidator {
   static io.infermesh.core.engine.SamplingParams sampling(SamplingParams s, int vocab) {
     float temperature = s.hasTemperature() ? s.getTemperature() : 1f;
     if (!(temperature >= 0f && temperature <= 2f)) {
-      throw new InvalidField("sampling.temperature", "must be in [0, 2], got " + temperature);
+      throw CoreException.invalidArgument("sampling.temperature", "must be in [0, 2], got " + temperature);
     }
     float topP = s.hasTopP() ? s.getTopP() : 1f;
     if (!(topP > 0f && topP <= 1f)) {
-      throw new InvalidField("sampling.top_p", "must be in (0, 1], got " + topP);
+      throw CoreException.invalidArgument("sampling.top_p", "must be in (0, 1], got " + topP);
     }
     int topK = s.hasTopK() ? s.getTopK() : 0;
     if (topK < 0) {
-      throw new InvalidField("sampling.top_k", "must not be negative, got " + topK);
+      throw CoreException.invalidArgument("sampling.top_k", "must not be negative, got " + topK);
     }
     // the bounds the edge keeps too (count, bytes each): gRPC callers reach the core directly
     StopStrings.check(s.getStopList()).ifPresent(p -> {
-      throw new InvalidField(p.field("sampling.stop"), p.reason());
+      throw CoreException.invalidArgument(p.field("sampling.stop"), p.reason());
     });
     long seed = s.hasSeed() ? s.getSeed() : System.nanoTime();
     return new io.infermesh.core.engine.SamplingParams(temperature, topK, topP, seed, penalties(s, vocab),
@@ -98,24 +129,24 @@ final class RequestValidator {
   static Penalties penalties(SamplingParams s, int vocab) {
     float presence = s.hasPresencePenalty() ? s.getPresencePenalty() : 0f;
     if (!(presence >= -2f && presence <= 2f)) {
-      throw new InvalidField("sampling.presence_penalty", "must be in [-2, 2], got " + presence);
+      throw CoreException.invalidArgument("sampling.presence_penalty", "must be in [-2, 2], got " + presence);
     }
     float frequency = s.hasFrequencyPenalty() ? s.getFrequencyPenalty() : 0f;
     if (!(frequency >= -2f && frequency <= 2f)) {
-      throw new InvalidField("sampling.frequency_penalty", "must be in [-2, 2], got " + frequency);
+      throw CoreException.invalidArgument("sampling.frequency_penalty", "must be in [-2, 2], got " + frequency);
     }
     if (s.getLogitBiasCount() > MAX_LOGIT_BIAS) {
-      throw new InvalidField("sampling.logit_bias", "at most " + MAX_LOGIT_BIAS + " entries, got "
+      throw CoreException.invalidArgument("sampling.logit_bias", "at most " + MAX_LOGIT_BIAS + " entries, got "
           + s.getLogitBiasCount());
     }
     for (Map.Entry<Integer, Float> e : s.getLogitBiasMap().entrySet()) {
       if (e.getKey() < 0 || e.getKey() >= vocab) {
-        throw new InvalidField("sampling.logit_bias", "token id " + e.getKey() + " is not in the model's vocabulary"
+        throw CoreException.invalidArgument("sampling.logit_bias", "token id " + e.getKey() + " is not in the model's vocabulary"
             + (vocab == Integer.MAX_VALUE ? "" : " of " + vocab + " tokens"));
       }
       float b = e.getValue();
       if (!(b >= -100f && b <= 100f)) {
-        throw new InvalidField("sampling.logit_bias", "the bias of token " + e.getKey() + " must be in [-100, 100], got "
+        throw CoreException.invalidArgument("sampling.logit_bias", "the bias of token " + e.getKey() + " must be in [-100, 100], got "
             + b);
       }
     }
@@ -126,13 +157,13 @@ final class RequestValidator {
   static int topLogprobs(SamplingParams s) {
     if (!s.getLogprobs()) {
       if (s.getTopLogprobs() != 0) {
-        throw new InvalidField("sampling.top_logprobs", "needs sampling.logprobs set");
+        throw CoreException.invalidArgument("sampling.top_logprobs", "needs sampling.logprobs set");
       }
       return -1;
     }
     int top = s.getTopLogprobs();
     if (top < 0 || top > io.infermesh.core.engine.SamplingParams.MAX_TOP_LOGPROBS) {
-      throw new InvalidField("sampling.top_logprobs", "must be in [0, "
+      throw CoreException.invalidArgument("sampling.top_logprobs", "must be in [0, "
           + io.infermesh.core.engine.SamplingParams.MAX_TOP_LOGPROBS + "], got " + top);
     }
     return top;
@@ -141,7 +172,7 @@ final class RequestValidator {
   /** max_tokens, checked against what the context leaves after the prompt. */
   static int maxTokens(SamplingParams s, int promptTokens, int context, int defaultMax) {
     if (promptTokens >= context) {
-      throw new InvalidField(
+      throw CoreException.invalidArgument(
           "prompt", "is " + promptTokens + " tokens; the model's context is " + context + " (prompt + max_tokens)");
     }
     if (!s.hasMaxTokens()) {
@@ -149,10 +180,10 @@ final class RequestValidator {
     }
     int max = s.getMaxTokens();
     if (max <= 0) {
-      throw new InvalidField("sampling.max_tokens", "must be at least 1, got " + max);
+      throw CoreException.invalidArgument("sampling.max_tokens", "must be at least 1, got " + max);
     }
     if ((long) promptTokens + max > context) {
-      throw new InvalidField("sampling.max_tokens", max + " with a " + promptTokens
+      throw CoreException.invalidArgument("sampling.max_tokens", max + " with a " + promptTokens
           + "-token prompt exceeds the model's context of " + context);
     }
     return max;

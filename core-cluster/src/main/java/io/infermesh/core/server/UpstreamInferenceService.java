@@ -46,6 +46,9 @@ import java.util.function.LongSupplier;
  * naming {@code sampling.max_tokens} otherwise), an unset max_tokens is {@code default_max_tokens}
  * capped to what the context leaves after that one token, and a prompt that is itself too long is
  * refused by the upstream, whose 400 becomes INVALID_ARGUMENT.
+ *
+ * <p>The caller's {@code request_id} is a label (echoed, sent upstream as {@code X-Request-Id});
+ * calls are keyed by an id of their own (a random UUID), so equal ids never collide.
  */
 final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
   private final OpenAiUpstream upstream;
@@ -93,9 +96,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
         throw CoreException.unavailable("the upstream engine " + upstream.base() + " is unhealthy; retry elsewhere");
       }
       Forward f = validate(request, out);
-      if (calls.putIfAbsent(f.id, f) != null) {
-        throw new RequestValidator.InvalidField("request_id", f.id + " is already in flight");
-      }
+      calls.put(f.id, f); // f.id is this call's own key: never taken by another call
       out.setOnCancelHandler(() -> end(f, false));
       Admission a;
       synchronized (gate) {
@@ -114,16 +115,13 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
   }
 
   private Forward validate(GenerateRequest request, ServerCallStreamObserver<GenerateChunk> out) {
+    RequestValidator.lengths(request);
     String id = RequestValidator.requestId(request);
-    String name = request.getModel();
-    if (!name.isEmpty() && !name.equals("auto") && !name.equals("core") && !name.equals(modelName)) {
-      throw CoreException.of(CoreException.Kind.NOT_FOUND,
-          "model '" + name + "' is not served here (serving '" + modelName + "')");
-    }
+    RequestValidator.model(request.getModel(), modelName);
     Priority priority = RequestValidator.priority(request);
     if (request.hasResponseFormat() || request.hasToolCalling()) {
       // never silently dropped: the upstream's own structured-output support is not relied on
-      throw new RequestValidator.InvalidField(request.hasResponseFormat() ? "response_format" : "tool_calling",
+      throw CoreException.invalidArgument(request.hasResponseFormat() ? "response_format" : "tool_calling",
           "constrained decoding is not supported by a core that forwards to an upstream engine");
     }
     SamplingParams s = request.getSampling();
@@ -135,7 +133,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     switch (request.getInputCase()) {
       case PROMPT -> {
         if (request.getPrompt().isEmpty()) {
-          throw new RequestValidator.InvalidField("prompt", "must not be empty");
+          throw CoreException.invalidArgument("prompt", "must not be empty");
         }
         prompt = request.getPrompt();
       }
@@ -145,9 +143,10 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
           chat.add(new UpstreamRequest.Message(m.getRole(), m.getContent(), m.getName()));
         }
       }
-      default -> throw new RequestValidator.InvalidField("input", "set chat or prompt");
+      default -> throw CoreException.invalidArgument("input", "set chat or prompt");
     }
-    String requestId = id.isEmpty() ? UUID.randomUUID().toString() : id;
+    String key = UUID.randomUUID().toString();
+    String requestId = id.isEmpty() ? key : id;
     UpstreamRequest r = new UpstreamRequest(requestId, chat, prompt,
         maxTokens,
         s.hasTemperature() ? s.getTemperature() : null,
@@ -158,7 +157,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
         .setModel(modelName).setModelVersion(modelVersion).setRoute(Route.ROUTE_CORE)
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
-    return new Forward(requestId, priority, r, out, servedBy);
+    return new Forward(key, requestId, priority, r, out, servedBy);
   }
 
   /**
@@ -168,23 +167,23 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
    */
   private static void refuseUnforwarded(SamplingParams s) {
     if (s.hasPresencePenalty() && s.getPresencePenalty() != 0f) {
-      throw new RequestValidator.InvalidField("sampling.presence_penalty", "is not supported by an upstream backend");
+      throw CoreException.invalidArgument("sampling.presence_penalty", "is not supported by an upstream backend");
     }
     if (s.hasFrequencyPenalty() && s.getFrequencyPenalty() != 0f) {
-      throw new RequestValidator.InvalidField("sampling.frequency_penalty", "is not supported by an upstream backend");
+      throw CoreException.invalidArgument("sampling.frequency_penalty", "is not supported by an upstream backend");
     }
     if (s.getLogitBiasCount() > 0) {
-      throw new RequestValidator.InvalidField("sampling.logit_bias", "is not supported by an upstream backend");
+      throw CoreException.invalidArgument("sampling.logit_bias", "is not supported by an upstream backend");
     }
     if (s.getLogprobs()) {
-      throw new RequestValidator.InvalidField("sampling.logprobs", "is not supported by an upstream backend");
+      throw CoreException.invalidArgument("sampling.logprobs", "is not supported by an upstream backend");
     }
   }
 
   /** max_tokens as sent upstream; see the class comment for the check against the context. */
   private int maxTokens(SamplingParams s) {
     if (s.hasMaxTokens() && s.getMaxTokens() <= 0) {
-      throw new RequestValidator.InvalidField("sampling.max_tokens", "must be at least 1, got " + s.getMaxTokens());
+      throw CoreException.invalidArgument("sampling.max_tokens", "must be at least 1, got " + s.getMaxTokens());
     }
     if (contextLength == 0) {
       return s.hasMaxTokens() ? s.getMaxTokens() : defaultMaxTokens;
@@ -194,7 +193,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
       return Math.max(1, Math.min(defaultMaxTokens, room));
     }
     if (s.getMaxTokens() > room) {
-      throw new RequestValidator.InvalidField("sampling.max_tokens", s.getMaxTokens()
+      throw CoreException.invalidArgument("sampling.max_tokens", s.getMaxTokens()
           + " leaves no room for the prompt in the model's context of " + contextLength + " (prompt + max_tokens)");
     }
     return s.getMaxTokens();
@@ -233,7 +232,8 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
 
   /** One request: waiting in the gate, then streaming from the upstream. */
   private final class Forward implements UpstreamListener {
-    final String id;
+    final String id; // this call's key in calls and the gate
+    private final String requestId; // the caller's label, echoed
     final Priority priority;
     private final UpstreamRequest request;
     private final ServerCallStreamObserver<GenerateChunk> out;
@@ -243,9 +243,10 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     private boolean first = true; // @GuardedBy("this")
     private volatile OpenAiUpstream.Call call;
 
-    Forward(String id, Priority priority, UpstreamRequest request, ServerCallStreamObserver<GenerateChunk> out,
-        ServedBy servedBy) {
+    Forward(String id, String requestId, Priority priority, UpstreamRequest request,
+        ServerCallStreamObserver<GenerateChunk> out, ServedBy servedBy) {
       this.id = id;
+      this.requestId = requestId;
       this.priority = priority;
       this.request = request;
       this.out = out;
@@ -275,7 +276,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
         firstTokenNanos = nanoTime.getAsLong();
         metrics.firstToken(firstTokenNanos - startNanos);
       }
-      GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(id).setText(delta);
+      GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setText(delta);
       if (first) {
         c.setServedBy(servedBy);
         first = false;
@@ -291,7 +292,7 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
           : io.infermesh.core.schedule.FinishReason.STOP, now - startNanos,
           completionTokens > 1 && firstTokenNanos > 0 ? (now - firstTokenNanos) / (completionTokens - 1) : -1);
       if (!out.isCancelled()) {
-        out.onNext(GenerateChunk.newBuilder().setRequestId(id)
+        out.onNext(GenerateChunk.newBuilder().setRequestId(requestId)
             .setFinishReason("length".equals(finishReason) ? FinishReason.FINISH_REASON_LENGTH
                 : FinishReason.FINISH_REASON_STOP)
             .setUsage(Usage.newBuilder().setPromptTokens(Math.max(0, promptTokens))

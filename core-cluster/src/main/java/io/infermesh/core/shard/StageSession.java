@@ -121,7 +121,8 @@ final class StageSession implements StreamObserver<StageRequest> {
       return "called by stage " + hello.getStageIndex() + "; only stage " + (m.stageIndex() - 1) + " may call it";
     }
     if (!hello.getModelSha256().equalsIgnoreCase(m.sha256())) {
-      return "the caller serves model sha256 " + hello.getModelSha256() + ", this stage " + m.sha256();
+      return "the caller serves model sha256 "
+          + io.infermesh.core.status.ClientText.bounded(hello.getModelSha256()) + ", this stage " + m.sha256();
     }
     if (hello.getHiddenSize() != m.config().dim()) {
       return "hidden size " + hello.getHiddenSize() + " != " + m.config().dim();

@@ -9,6 +9,7 @@ import io.infermesh.api.v1.StageSequence;
 import io.infermesh.api.v1.StageStep;
 import io.infermesh.core.engine.ForwardBatch;
 import io.infermesh.core.schedule.StepPlan;
+import io.infermesh.core.status.CoreException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -89,20 +90,20 @@ final class StageWire {
    * Copies {@code h} into {@code into} at row {@code row}.
    *
    * @return rows copied
-   * @throws IllegalArgumentException if the shape is not {@code [rows, dim]}, the data does not
+   * @throws CoreException (INVALID_ARGUMENT) if the shape is not {@code [rows, dim]}, the data does not
    *     match it, or it overflows {@code into}
    */
   static int unpack(HiddenStates h, int dim, float[] into, int row) {
     if (h.getShapeCount() != 2 || h.getShape(1) != dim || h.getShape(0) < 0) {
-      throw new IllegalArgumentException("hidden.shape must be [rows, " + dim + "], got " + h.getShapeList());
+      throw CoreException.of(CoreException.Kind.INVALID_ARGUMENT, "hidden.shape must be [rows, " + dim + "], got " + h.getShapeList());
     }
     int rows = h.getShape(0);
     if (h.getData().size() != rows * dim * Float.BYTES) {
-      throw new IllegalArgumentException("hidden.data holds " + h.getData().size() + " bytes, shape "
+      throw CoreException.of(CoreException.Kind.INVALID_ARGUMENT, "hidden.data holds " + h.getData().size() + " bytes, shape "
           + h.getShapeList() + " needs " + rows * dim * Float.BYTES);
     }
     if ((long) (row + rows) * dim > into.length) {
-      throw new IllegalArgumentException("hidden states exceed the step's new tokens");
+      throw CoreException.of(CoreException.Kind.INVALID_ARGUMENT, "hidden states exceed the step's new tokens");
     }
     h.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(into, row * dim, rows * dim);
     return rows;
@@ -129,14 +130,14 @@ final class StageWire {
     int at = 0;
     for (SlotRange r : ranges) {
       if (r.getCount() <= 0 || r.getStart() < 0 || at + r.getCount() > expected) {
-        throw new IllegalArgumentException(field + ": ranges must be positive and add up to " + expected);
+        throw CoreException.of(CoreException.Kind.INVALID_ARGUMENT, field + ": ranges must be positive and add up to " + expected);
       }
       for (int k = 0; k < r.getCount(); k++) {
         out[at++] = r.getStart() + k;
       }
     }
     if (at != expected) {
-      throw new IllegalArgumentException(field + ": ranges add up to " + at + ", expected " + expected);
+      throw CoreException.of(CoreException.Kind.INVALID_ARGUMENT, field + ": ranges add up to " + at + ", expected " + expected);
     }
     return out;
   }
@@ -146,12 +147,13 @@ final class StageWire {
     long n = 0;
     for (StageSequence s : step.getSequencesList()) {
       if (s.getNewTokens() <= 0) {
-        throw new IllegalArgumentException("sequences[" + s.getRequestId() + "].new_tokens must be positive");
+        throw CoreException.of(CoreException.Kind.INVALID_ARGUMENT, "sequences["
+            + io.infermesh.core.status.ClientText.bounded(s.getRequestId()) + "].new_tokens must be positive");
       }
       n += s.getNewTokens();
     }
     if (n > Integer.MAX_VALUE / 8) {
-      throw new IllegalArgumentException("step has too many new tokens: " + n);
+      throw CoreException.of(CoreException.Kind.INVALID_ARGUMENT, "step has too many new tokens: " + n);
     }
     return (int) n;
   }
@@ -160,7 +162,7 @@ final class StageWire {
   static ForwardBatch batch(StageStep step) {
     List<StageSequence> seqs = step.getSequencesList();
     if (seqs.isEmpty()) {
-      throw new IllegalArgumentException("step " + step.getStepId() + " has no sequences");
+      throw CoreException.of(CoreException.Kind.INVALID_ARGUMENT, "step " + step.getStepId() + " has no sequences");
     }
     int n = tokenCount(step);
     int[] positions = new int[n];
@@ -171,7 +173,7 @@ final class StageWire {
     for (int i = 0; i < seqs.size(); i++) {
       StageSequence s = seqs.get(i);
       if (s.getStartPosition() < 0) {
-        throw new IllegalArgumentException("sequences[" + i + "].start_position must not be negative");
+        throw CoreException.of(CoreException.Kind.INVALID_ARGUMENT, "sequences[" + i + "].start_position must not be negative");
       }
       offsets[i] = at;
       long[] w = slots(s.getWriteSlotsList(), s.getNewTokens(), "sequences[" + i + "].write_slots");

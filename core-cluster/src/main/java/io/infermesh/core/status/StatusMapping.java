@@ -1,10 +1,12 @@
 package io.infermesh.core.status;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import io.infermesh.core.schedule.FinishReason;
+import io.infermesh.node.grpc.MeshTrailers;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
@@ -18,20 +20,27 @@ import org.slf4j.LoggerFactory;
  *   <caption>failure → status</caption>
  *   <tr><td>{@link CoreException}</td><td>its kind, with a {@code retry-after-ms} trailer when it has a hint</td></tr>
  *   <tr><td>{@code StatusRuntimeException}, {@code StatusException}</td><td>as is (a peer's answer)</td></tr>
- *   <tr><td>{@code IllegalArgumentException}</td><td>INVALID_ARGUMENT</td></tr>
- *   <tr><td>{@code IllegalStateException}</td><td>UNAVAILABLE (shutting down, not loaded)</td></tr>
+ *   <tr><td>{@code InvalidProtocolBufferException}</td><td>INVALID_ARGUMENT (a request that does not parse)</td></tr>
  *   <tr><td>{@code RejectedExecutionException}</td><td>RESOURCE_EXHAUSTED</td></tr>
  *   <tr><td>{@code TimeoutException}</td><td>DEADLINE_EXCEEDED</td></tr>
  *   <tr><td>{@code CancellationException}</td><td>CANCELLED</td></tr>
  *   <tr><td>anything else</td><td>INTERNAL, logged with its cause</td></tr>
  * </table>
  *
+ * <p>A request that does not parse never reaches a service: certs' {@code MeshServer} answers it
+ * with INVALID_ARGUMENT before any handler runs (grpc-java's own answer would be UNKNOWN). Every
+ * description is cut to {@value #MAX_DESCRIPTION} characters, so it always fits the client's
+ * metadata limit; the messages themselves echo at most {@link ClientText#MAX_ECHO} characters of
+ * a client's text.
+ *
  * <p>Stateless; thread-safe.
  */
 public final class StatusMapping {
-  /** Trailer with the back-off hint on RESOURCE_EXHAUSTED. */
-  public static final Metadata.Key<String> RETRY_AFTER_MS =
-      Metadata.Key.of("retry-after-ms", Metadata.ASCII_STRING_MARSHALLER);
+  /** Trailer with the back-off hint on RESOURCE_EXHAUSTED ({@link MeshTrailers}). */
+  public static final Metadata.Key<String> RETRY_AFTER_MS = MeshTrailers.RETRY_AFTER_MS;
+
+  /** Longest status description sent, in characters. */
+  public static final int MAX_DESCRIPTION = 1024;
 
   private static final Logger log = LoggerFactory.getLogger(StatusMapping.class);
 
@@ -39,6 +48,12 @@ public final class StatusMapping {
 
   /** The status {@code t} reaches a client as. */
   public static Status toStatus(Throwable t) {
+    Status s = map(t);
+    String d = s.getDescription();
+    return d != null && d.length() > MAX_DESCRIPTION ? s.withDescription(d.substring(0, MAX_DESCRIPTION) + "…") : s;
+  }
+
+  private static Status map(Throwable t) {
     if (t instanceof CoreException e) {
       return code(e.kind()).withDescription(e.getMessage());
     }
@@ -48,11 +63,8 @@ public final class StatusMapping {
     if (t instanceof StatusException e) {
       return e.getStatus();
     }
-    if (t instanceof IllegalArgumentException) {
-      return Status.INVALID_ARGUMENT.withDescription(t.getMessage());
-    }
-    if (t instanceof IllegalStateException) {
-      return Status.UNAVAILABLE.withDescription(t.getMessage());
+    if (t instanceof InvalidProtocolBufferException) {
+      return Status.INVALID_ARGUMENT.withDescription("the request is not a valid protobuf encoding");
     }
     if (t instanceof RejectedExecutionException) {
       return Status.RESOURCE_EXHAUSTED.withDescription("overloaded; back off and retry");

@@ -257,4 +257,124 @@ class CoreNodeTest {
     assertThat(chunks.get(0).getServedBy().getModelVersion()).isEqualTo("v2");
     assertThat(node.host().current().orElseThrow()).isNotSameAs(before);
   }
+
+  @Test
+  void generate_secondCallWithTheSameRequestIdWhileTheFirstRuns_bothCompleteAndEchoTheId() throws Exception {
+    var async = InferenceGrpc.newStub(channel(Role.EDGE)).withDeadlineAfter(60, TimeUnit.SECONDS);
+    try {
+      Call first = Call.start(async, prompt("a long first try", 300).toBuilder().setRequestId("same-id").build());
+      first.firstChunk.get(30, TimeUnit.SECONDS); // running, so its id is in flight
+      Call second = Call.start(async, prompt("the retry", 8).toBuilder().setRequestId("same-id").build());
+      assertThat(second.outcome.get(30, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.OK);
+      assertThat(first.outcome.get(60, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.OK);
+      for (Call c : List.of(first, second)) {
+        assertThat(c.finished()).as("ended with a finish reason").isTrue();
+        assertThat(c.requestIds()).containsOnly("same-id");
+      }
+    } finally {
+      awaitIdle();
+    }
+  }
+
+  @Test
+  void generate_firstCallCancelledAfterARetryWithTheSameId_retryStillCompletes() throws Exception {
+    var async = InferenceGrpc.newStub(channel(Role.EDGE)).withDeadlineAfter(60, TimeUnit.SECONDS);
+    try {
+      io.grpc.Context.CancellableContext gaveUp = io.grpc.Context.current().withCancellation();
+      Call first = gaveUp.call(() -> Call.start(async,
+          prompt("a client that gives up", 400).toBuilder().setRequestId("retried").build()));
+      first.firstChunk.get(30, TimeUnit.SECONDS);
+      Call retry = Call.start(async, prompt("a client that gives up", 100).toBuilder().setRequestId("retried").build());
+      retry.firstChunk.get(30, TimeUnit.SECONDS); // before the fix: INVALID_ARGUMENT, no chunk ever
+      gaveUp.cancel(null); // the first try's cancel must not reach the retry
+      // (the first may have reached its end of text already: the cancel then finds nothing)
+      assertThat(first.outcome.get(30, TimeUnit.SECONDS).getCode()).isIn(Status.Code.CANCELLED, Status.Code.OK);
+      assertThat(retry.outcome.get(30, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.OK);
+      assertThat(retry.finished()).as("the retry ended with a finish reason").isTrue();
+    } finally {
+      awaitIdle();
+    }
+  }
+
+  /** Waits until the model runs nothing, so no test leaves work behind for the next. */
+  private static void awaitIdle() {
+    ServedModel model = node.host().current().orElseThrow();
+    await().atMost(Duration.ofSeconds(30)).until(() -> !model.loop().busy());
+  }
+
+  /** One asynchronous Generate call and what it received. */
+  private record Call(List<GenerateChunk> chunks, CompletableFuture<Void> firstChunk,
+      CompletableFuture<Status> outcome) {
+    static Call start(InferenceGrpc.InferenceStub stub, GenerateRequest request) {
+      Call c = new Call(java.util.Collections.synchronizedList(new ArrayList<>()), new CompletableFuture<>(),
+          new CompletableFuture<>());
+      stub.generate(request, TestMesh.observer((GenerateChunk chunk) -> {
+        c.chunks.add(chunk);
+        c.firstChunk.complete(null);
+      }, c.outcome));
+      return c;
+    }
+
+    boolean finished() {
+      synchronized (chunks) {
+        return !chunks.isEmpty()
+            && chunks.get(chunks.size() - 1).getFinishReason() != FinishReason.FINISH_REASON_UNSPECIFIED;
+      }
+    }
+
+    List<String> requestIds() {
+      synchronized (chunks) {
+        return chunks.stream().map(GenerateChunk::getRequestId).distinct().toList();
+      }
+    }
+  }
+
+  @Test
+  void generateAndListModels_requestThatDoesNotParse_invalidArgument() throws Exception {
+    ManagedChannel ch = channel(Role.EDGE);
+    for (byte[] garbage : new byte[][] {TestMesh.GARBAGE, TestMesh.INVALID_UTF8}) {
+      Status generate = TestMesh.raw(ch, InferenceGrpc.getGenerateMethod().getFullMethodName(),
+          io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING, garbage);
+      assertThat(generate.getCode()).as(generate.toString()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(generate.getDescription()).contains("GenerateRequest");
+    }
+    Status list = TestMesh.raw(ch, InferenceGrpc.getListModelsMethod().getFullMethodName(),
+        io.grpc.MethodDescriptor.MethodType.UNARY, TestMesh.GARBAGE);
+    assertThat(list.getCode()).as(list.toString()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    // the server is fine afterwards
+    assertThat(edge().listModels(ListModelsRequest.getDefaultInstance()).getModelsCount()).isEqualTo(1);
+  }
+
+  @Test
+  void generate_hugeModelTenantOrRequestId_invalidArgumentNamingTheLimitWithoutEchoingTheValue() throws Exception {
+    var stub = edge();
+    String huge = "m".repeat(100_000);
+    for (GenerateRequest r : List.of(prompt("hi", 2).toBuilder().setModel(huge).build(),
+        prompt("hi", 2).toBuilder().setTenant(huge).build(),
+        prompt("hi", 2).toBuilder().setRequestId(huge).build())) {
+      assertThatThrownBy(() -> collect(stub.generate(r)))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).contains("at most").hasSizeLessThan(200);
+          });
+    }
+  }
+
+  @Test
+  void generate_longUnknownModelOrRole_echoesOnlyABoundedPrefix() throws Exception {
+    var stub = edge();
+    String longName = "x".repeat(200);
+    assertThatThrownBy(() -> collect(stub.generate(prompt("hi", 2).toBuilder().setModel(longName).build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+          assertThat(e.getStatus().getDescription()).contains("x".repeat(64) + "…").doesNotContain("x".repeat(65));
+        });
+    String role = "r".repeat(50_000);
+    assertThatThrownBy(() -> collect(stub.generate(GenerateRequest.newBuilder().setChat(ChatMessages.newBuilder()
+        .addMessages(ChatMessage.newBuilder().setRole(role).setContent("x"))).build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).startsWith("chat.messages[0].role:").hasSizeLessThan(200);
+        });
+  }
 }

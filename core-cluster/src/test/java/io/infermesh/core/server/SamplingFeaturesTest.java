@@ -168,6 +168,20 @@ class SamplingFeaturesTest {
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
   }
 
+  @Test
+  void embed_hugeModelTenantOrRequestId_invalidArgumentWithoutEchoingTheValue() {
+    String huge = "m".repeat(100_000);
+    EmbedRequest ok = EmbedRequest.newBuilder().addInput("hi").build();
+    for (EmbedRequest r : List.of(ok.toBuilder().setModel(huge).build(), ok.toBuilder().setTenant(huge).build(),
+        ok.toBuilder().setRequestId(huge).build())) {
+      assertThatThrownBy(() -> stub.embed(r))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).contains("at most").hasSizeLessThan(200);
+          });
+    }
+  }
+
   private static void assertInvalid(SamplingParams.Builder sampling, String field) {
     assertThatThrownBy(() -> run(sampling))
         .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {

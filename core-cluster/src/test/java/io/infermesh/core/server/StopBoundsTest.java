@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.core.status.CoreException;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ class StopBoundsTest {
     SamplingParams huge = SamplingParams.newBuilder().addStop("END").addStop("e".repeat(1_000_000)).build();
 
     assertThatThrownBy(() -> RequestValidator.sampling(huge))
-        .isInstanceOf(RequestValidator.InvalidField.class)
+        .isInstanceOfSatisfying(CoreException.class, e -> assertThat(e.kind()).isEqualTo(CoreException.Kind.INVALID_ARGUMENT))
         .hasMessage("sampling.stop[1]: must be at most 1024 bytes of UTF-8, got 1000000");
   }
 

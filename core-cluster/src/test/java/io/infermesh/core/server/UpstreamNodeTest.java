@@ -188,6 +188,26 @@ class UpstreamNodeTest {
   }
 
   @Test
+  void generate_sameRequestIdAsACallInFlight_bothRunAndTheIdIsForwardedAsALabel() throws Exception {
+    Context.CancellableContext first = Context.current().withCancellation();
+    CompletableFuture<Status> firstDone = new CompletableFuture<>();
+    GenerateRequest slow = prompt("slow", 100).toBuilder().setRequestId("same-id").build();
+    first.run(() -> InferenceGrpc.newStub(edge).generate(slow, TestMesh.observer(c -> {}, firstDone)));
+    try {
+      await().atMost(Duration.ofSeconds(10)).until(() -> fake.slowStreams.get() >= 1);
+      List<GenerateChunk> second = collect(prompt("tell me", 3).toBuilder().setRequestId("same-id").build());
+      assertThat(second.stream().map(GenerateChunk::getText).reduce("", String::concat)).isEqualTo("Hello from upstream");
+      assertThat(second).allSatisfy(c -> assertThat(c.getRequestId()).isEqualTo("same-id"));
+      assertThat(firstDone).isNotDone();
+      assertThat(fake.requestIds).filteredOn("same-id"::equals).hasSize(2);
+    } finally {
+      first.cancel(null);
+    }
+    assertThat(firstDone.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
+    await().atMost(Duration.ofSeconds(10)).until(() -> fake.slowStreams.get() == 0);
+  }
+
+  @Test
   void generate_queueFullAndCancel_resourceExhaustedWithHintThenUpstreamConnectionsClosed() throws Exception {
     var async = InferenceGrpc.newStub(edge);
     List<Context.CancellableContext> contexts = new ArrayList<>();

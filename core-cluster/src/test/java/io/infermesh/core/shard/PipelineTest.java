@@ -140,6 +140,18 @@ class PipelineTest {
   }
 
   @Test
+  void shard_messageThatDoesNotParse_invalidArgumentAndTheStageStillServes() throws Exception {
+    ManagedChannel core = fx.channel(Role.CORE, "garbler", firstLaterStage().port());
+    for (byte[] garbage : new byte[][] {TestMesh.GARBAGE, TestMesh.INVALID_UTF8}) {
+      Status s = TestMesh.raw(core, ShardGrpc.getForwardMethod().getFullMethodName(),
+          io.grpc.MethodDescriptor.MethodType.BIDI_STREAMING, garbage);
+      assertThat(s.getCode()).as(s.toString()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(s.getDescription()).contains("StageRequest");
+    }
+    assertThat(openShard(core, hello(0, 3)).getCode()).isEqualTo(Status.Code.OK);
+  }
+
+  @Test
   void health_laterStages_serveShardOnceLoaded() throws Exception {
     ManagedChannel ch = fx.channel(Role.CORE, "prober", firstLaterStage().port());
     assertThat(fx.health(ch, ShardGrpc.SERVICE_NAME)).isEqualTo(ServingStatus.SERVING);

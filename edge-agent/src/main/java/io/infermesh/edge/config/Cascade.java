@@ -1,5 +1,7 @@
 package io.infermesh.edge.config;
 
+import io.infermesh.node.config.ConfigException;
+
 /**
  * The optional cascade ({@code routing.cascade} in {@code edge.yaml}): a request the router leaves
  * to the edge by difficulty is answered locally first; then {@code samples} short answers

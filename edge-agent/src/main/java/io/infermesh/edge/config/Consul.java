@@ -1,5 +1,6 @@
 package io.infermesh.edge.config;
 
+import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulSection;
 import java.time.Duration;
 

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.node.config.ConfigException;
+import io.infermesh.node.config.ConfigSection;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -57,7 +59,7 @@ public final class EdgeConfigLoader {
       throw new ConfigException("(yaml)", "not valid YAML: " + e.getOriginalMessage()
           + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()));
     }
-    YamlSection root = YamlSection.root(tree);
+    ConfigSection root = ConfigSection.root(tree, "deploy/edge.yaml");
     EdgeConfig.Node node = node(root.section("node"));
     EdgeConfig.Model model = model(root.section("model"), baseDirectory);
     EdgeConfig.Http http = http(root.section("http"), baseDirectory);
@@ -75,14 +77,14 @@ public final class EdgeConfigLoader {
         limits);
   }
 
-  private static EdgeConfig.Node node(YamlSection s) {
+  private static EdgeConfig.Node node(ConfigSection s) {
     EdgeConfig.Node d = EdgeConfig.Node.DEFAULT;
     EdgeConfig.Node node = new EdgeConfig.Node(s.string("name", d.name()), s.string("region", d.region()));
     s.finish();
     return node;
   }
 
-  private static EdgeConfig.Model model(YamlSection s, Path base) {
+  private static EdgeConfig.Model model(ConfigSection s, Path base) {
     EdgeConfig.Model d = EdgeConfig.Model.DEFAULT;
     Path path = resolve(base, s.path("path", null));
     EdgeConfig.Model model = new EdgeConfig.Model(
@@ -98,7 +100,7 @@ public final class EdgeConfigLoader {
     return model;
   }
 
-  private static EdgeConfig.Http http(YamlSection s, Path base) {
+  private static EdgeConfig.Http http(ConfigSection s, Path base) {
     EdgeConfig.Http d = EdgeConfig.Http.DEFAULT;
     String host = s.string("host", d.host());
     int port = s.integer("port", d.port());
@@ -122,7 +124,7 @@ public final class EdgeConfigLoader {
     return http;
   }
 
-  private static EdgeConfig.Grpc grpc(YamlSection s, Path base) {
+  private static EdgeConfig.Grpc grpc(ConfigSection s, Path base) {
     EdgeConfig.Grpc d = EdgeConfig.Grpc.DEFAULT;
     String host = s.string("host", d.host());
     int port = s.integer("port", d.port());
@@ -139,7 +141,7 @@ public final class EdgeConfigLoader {
     return new EdgeConfig.Grpc(host, port, tls);
   }
 
-  private static EdgeConfig.Admission admission(YamlSection s) {
+  private static EdgeConfig.Admission admission(ConfigSection s) {
     EdgeConfig.Admission d = EdgeConfig.Admission.DEFAULT;
     EdgeConfig.Admission admission = new EdgeConfig.Admission(
         s.integer("queue_depth", d.queueDepth()),
@@ -149,7 +151,7 @@ public final class EdgeConfigLoader {
     return admission;
   }
 
-  private static EdgeConfig.Cache cache(YamlSection s) {
+  private static EdgeConfig.Cache cache(ConfigSection s) {
     EdgeConfig.Cache d = EdgeConfig.Cache.DEFAULT;
     EdgeConfig.Cache cache = new EdgeConfig.Cache(
         s.bool("enabled", d.enabled()), s.bytes("max_bytes", d.maxBytes()), s.duration("ttl", d.ttl()));
@@ -157,11 +159,11 @@ public final class EdgeConfigLoader {
     return cache;
   }
 
-  private static EdgeConfig.Auth auth(YamlSection s) {
+  private static EdgeConfig.Auth auth(ConfigSection s) {
     List<EdgeConfig.Tenant> tenants = new ArrayList<>();
-    List<YamlSection> items = s.sections("tenants");
+    List<ConfigSection> items = s.sections("tenants");
     for (int i = 0; i < items.size(); i++) {
-      YamlSection t = items.get(i);
+      ConfigSection t = items.get(i);
       try {
         tenants.add(new EdgeConfig.Tenant(
             t.string("name", null),
@@ -181,21 +183,21 @@ public final class EdgeConfigLoader {
     return new EdgeConfig.Auth(tenants);
   }
 
-  private static EdgeConfig.Shutdown shutdown(YamlSection s) {
+  private static EdgeConfig.Shutdown shutdown(ConfigSection s) {
     EdgeConfig.Shutdown shutdown = new EdgeConfig.Shutdown(s.duration("grace", EdgeConfig.Shutdown.DEFAULT.grace()));
     s.finish();
     return shutdown;
   }
 
-  private static Escalation escalation(YamlSection s, Path base) {
+  private static Escalation escalation(ConfigSection s, Path base) {
     Escalation d = Escalation.NONE;
     String target = s.string("target", "");
-    YamlSection tls = s.section("tls");
+    ConfigSection tls = s.section("tls");
     Path dirSet = tls.path("dir", null);
     Path dir = dirSet == null ? d.tlsDir() : resolve(base, dirSet);
     String name = tls.string("name", d.tlsName());
     tls.finish();
-    YamlSection circuit = s.section("circuit");
+    ConfigSection circuit = s.section("circuit");
     int failureRate = circuit.integer("failure_rate", d.failureRate());
     int window = circuit.integer("window", d.window());
     java.time.Duration openFor = circuit.duration("open_for", d.openFor());
@@ -206,7 +208,7 @@ public final class EdgeConfigLoader {
     return e;
   }
 
-  private static Limits limits(YamlSection s) {
+  private static Limits limits(ConfigSection s) {
     Limits d = Limits.DEFAULT;
     Limits limits = new Limits(
         s.integer("max_messages", d.maxMessages()),
@@ -218,7 +220,7 @@ public final class EdgeConfigLoader {
     return limits;
   }
 
-  private static Consul consul(YamlSection s) {
+  private static Consul consul(ConfigSection s) {
     Consul d = Consul.DISABLED;
     Consul c = new Consul(
         s.string("address", d.address()),
@@ -232,7 +234,7 @@ public final class EdgeConfigLoader {
     return c;
   }
 
-  private static Routing routing(YamlSection s, Path base) {
+  private static Routing routing(ConfigSection s, Path base) {
     Routing d = Routing.DEFAULT;
     String rate = s.string("target_rate", "");
     Routing r = new Routing(
@@ -250,7 +252,7 @@ public final class EdgeConfigLoader {
     return r;
   }
 
-  private static Cascade cascade(YamlSection s) {
+  private static Cascade cascade(ConfigSection s) {
     Cascade d = Cascade.DISABLED;
     Cascade c = new Cascade(s.bool("enabled", d.enabled()), s.integer("samples", d.samples()),
         s.integer("sample_max_tokens", d.sampleMaxTokens()),

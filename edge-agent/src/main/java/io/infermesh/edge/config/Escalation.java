@@ -2,6 +2,7 @@ package io.infermesh.edge.config;
 
 import static java.util.Objects.requireNonNull;
 
+import io.infermesh.node.config.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;

@@ -12,6 +12,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.certs.MalformedRequests;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
 import io.infermesh.certs.Role;
@@ -95,9 +96,9 @@ public final class GrpcApi implements AutoCloseable {
     InferenceGrpcService inference = new InferenceGrpcService(service, new NodeIdHolder(node.name()), node.region());
     ServerServiceDefinition definition = ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader(), new InfermeshMetadata());
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, config.port()), credentials)
-        .addService(health.getHealthService())
-        .addService(ProtoReflectionServiceV1.newInstance())
-        .addService(definition)
+        .addService(MalformedRequests.guard(health.getHealthService().bindService()))
+        .addService(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()))
+        .addService(MalformedRequests.guard(definition))
         .build()
         .start();
     health.setStatus(InferenceGrpc.SERVICE_NAME, ServingStatus.SERVING);

@@ -4,6 +4,7 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.infermesh.edge.serve.EdgeException;
+import io.infermesh.node.grpc.MeshTrailers;
 
 /**
  * The one place where failures become gRPC statuses, following {@code Status.Code}'s guidance:
@@ -13,7 +14,7 @@ import io.infermesh.edge.serve.EdgeException;
  */
 final class GrpcErrors {
   /** Trailer carrying the back-off hint of a RESOURCE_EXHAUSTED answer, in milliseconds. */
-  static final Metadata.Key<String> RETRY_AFTER_MS = Metadata.Key.of("retry-after-ms", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> RETRY_AFTER_MS = MeshTrailers.RETRY_AFTER_MS;
 
   private GrpcErrors() {}
 
@@ -30,10 +31,22 @@ final class GrpcErrors {
     };
   }
 
-  /** {@code e} as a status exception with its trailers. */
+  /**
+   * {@code e} as a status exception with its trailers. The description is cut to {@value
+   * #MAX_DESCRIPTION} characters: it travels in a trailer, and one past the client's metadata limit
+   * would reach it as RESOURCE_EXHAUSTED instead of the real error.
+   */
   static StatusRuntimeException toStatus(EdgeException e) {
     Metadata trailers = new Metadata();
     e.retryAfter().ifPresent(d -> trailers.put(RETRY_AFTER_MS, Long.toString(Math.max(1, d.toMillis()))));
-    return Status.fromCode(code(e.kind())).withDescription(e.getMessage()).asRuntimeException(trailers);
+    return Status.fromCode(code(e.kind())).withDescription(bounded(e.getMessage())).asRuntimeException(trailers);
+  }
+
+  /** Longest status description sent, in characters. */
+  static final int MAX_DESCRIPTION = 1024;
+
+  static String bounded(String description) {
+    return description == null || description.length() <= MAX_DESCRIPTION ? description
+        : description.substring(0, MAX_DESCRIPTION) + "…";
   }
 }

@@ -71,6 +71,12 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
   private static final Logger log = LoggerFactory.getLogger(InferenceGrpcService.class);
   private static final Pattern TENANT = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final long READY_POLL_MILLIS = 2;
+  /** Longest {@code request_id}, in characters (the proto's documented limit). */
+  static final int MAX_REQUEST_ID_LENGTH = 128;
+  /** Longest {@code model}, in characters (the proto's documented limit). */
+  static final int MAX_MODEL_LENGTH = 256;
+  /** Longest {@code tenant}: a DNS label. */
+  static final int MAX_TENANT_LENGTH = 63;
 
   private final CompletionService service;
   private final GrpcApi.NodeIdHolder nodeId;
@@ -150,6 +156,9 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
   public void embed(EmbedRequest request, StreamObserver<EmbedResponse> responses) {
     EmbedResponse.Builder answer = EmbedResponse.newBuilder();
     try {
+      limit("request_id", request.getRequestId(), MAX_REQUEST_ID_LENGTH);
+      limit("model", request.getModel(), MAX_MODEL_LENGTH);
+      limit("tenant", request.getTenant(), MAX_TENANT_LENGTH);
       RequestValidator.requestId("request_id", request.getRequestId());
       Tenant tenant = tenant(service.authenticate(AuthorizationHeader.VALUE.get()), request.getTenant());
       Embeddings result = service.embeddings().embed(request.getRequestId(), request.getInputList(),
@@ -184,6 +193,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     ServerCallStreamObserver<GenerateChunk> call = (ServerCallStreamObserver<GenerateChunk>) responses;
     CompletionStream stream;
     try {
+      lengths(request);
       Tenant tenant = tenant(service.authenticate(AuthorizationHeader.VALUE.get()), request.getTenant());
       stream = service.open(toCompletionRequest(request), tenant);
     } catch (EdgeException e) {
@@ -311,6 +321,26 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
           + (requested.length() <= 64 ? requested : requested.substring(0, 64) + "…") + "'");
     }
     return new Tenant(requested, 0, 0);
+  }
+
+  /**
+   * The length limits of the identifying strings, checked before anything reads them, so a huge
+   * value is refused as such instead of being echoed into a status description (which would
+   * overflow the client's metadata limit and hide the error as RESOURCE_EXHAUSTED).
+   */
+  static void lengths(GenerateRequest request) {
+    if (request == LenientRequestMarshaller.INVALID_UTF8 || request == LenientRequestMarshaller.MALFORMED) {
+      return; // refused by toCompletionRequest with its own message
+    }
+    limit("request_id", request.getRequestId(), MAX_REQUEST_ID_LENGTH);
+    limit("model", request.getModel(), MAX_MODEL_LENGTH);
+    limit("tenant", request.getTenant(), MAX_TENANT_LENGTH);
+  }
+
+  private static void limit(String field, String value, int max) {
+    if (value.length() > max) {
+      throw EdgeException.invalid(field, field + ": must be at most " + max + " characters, got " + value.length());
+    }
   }
 
   /** The request in the shared form; gRPC-only checks (input set, known roles) happen here. */

@@ -2,8 +2,8 @@ package io.infermesh.edge.http;
 
 import static java.util.Objects.requireNonNull;
 
-import io.infermesh.edge.config.ConfigException;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.node.config.ConfigException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import org.slf4j.Logger;

@@ -325,6 +325,35 @@ class GrpcApiTest {
   }
 
   @Test
+  void listModels_requestThatDoesNotParse_isInvalidArgument() {
+    MethodDescriptor<byte[], io.infermesh.api.v1.ListModelsResponse> raw = InferenceGrpc.getListModelsMethod()
+        .toBuilder(new BytesMarshaller(), InferenceGrpc.getListModelsMethod().getResponseMarshaller()).build();
+    byte[] garbage = {0x0a, 0x7f, 0x01}; // field 1 claims 127 bytes; one follows
+
+    assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(inference.getChannel(), raw, inference.getCallOptions(),
+        garbage))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).contains("ListModelsRequest");
+        });
+    assertThat(inference.listModels(ListModelsRequest.getDefaultInstance()).getModelsCount()).isEqualTo(1);
+  }
+
+  @Test
+  void generate_hugeModelTenantOrRequestId_isInvalidArgumentNamingTheLimitWithoutEchoingIt() {
+    String huge = "a".repeat(100_000);
+    for (GenerateRequest r : List.of(chat("hi", 2, 1f).toBuilder().setModel(huge).build(),
+        chat("hi", 2, 1f).toBuilder().setTenant(huge).build(),
+        chat("hi", 2, 1f).toBuilder().setRequestId(huge).build())) {
+      assertThatThrownBy(() -> collect(inference.generate(r)))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).contains("at most").hasSizeLessThan(200);
+          });
+    }
+  }
+
+  @Test
   void generate_overTlsWithoutClientCertificates_authenticatesByApiKey(@TempDir Path dir) throws Exception {
     EdgeConfig config = TinyModel.config()
         .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),

@@ -3,8 +3,8 @@ package io.infermesh.edge.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.infermesh.edge.config.ConfigException;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.node.config.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;

@@ -15,9 +15,10 @@ import java.util.Optional;
  * @param adminAddress bind address of the admin HTTP endpoint
  * @param adminPort its port (0 = pick one), default 18080; -1 disables it
  * @param credentials directory and name of this process's mesh identity (role control), for mTLS
- * @param caDirectory the mesh CA ({@code ca.crt} + {@code ca.key}); when present, the control plane
- *     issues Envoy identities and serves them over SDS
- * @param envoyCertValidity lifetime of issued Envoy certificates; renewed after two thirds
+ * @param gatewayCertificates where each gateway's own certificate and key ({@code <name>.crt},
+ *     {@code <name>.key}, issued ahead with {@code infermesh certs issue --role gateway}) and the
+ *     trust bundle {@code ca.crt} are, for SDS; empty means the credentials directory. The
+ *     control plane holds no CA key: it serves these files, each only to its own gateway
  * @param refreshInterval how often burst state is re-evaluated and snapshots republished
  */
 public record ControlSettings(
@@ -27,16 +28,14 @@ public record ControlSettings(
     String adminAddress,
     int adminPort,
     Optional<Credentials> credentials,
-    Optional<Path> caDirectory,
-    Duration envoyCertValidity,
+    Optional<Path> gatewayCertificates,
     Duration refreshInterval) {
 
   public ControlSettings {
     requireNonNull(xdsAddress, "xdsAddress");
     requireNonNull(adminAddress, "adminAddress");
     requireNonNull(credentials, "credentials");
-    requireNonNull(caDirectory, "caDirectory");
-    requireNonNull(envoyCertValidity, "envoyCertValidity");
+    requireNonNull(gatewayCertificates, "gatewayCertificates");
     requireNonNull(refreshInterval, "refreshInterval");
     if (xdsPort < 0 || xdsPort > 65_535) {
       throw new IllegalArgumentException("control.xds.port must be 0..65535, was " + xdsPort);
@@ -52,9 +51,6 @@ public record ControlSettings(
       throw new IllegalArgumentException(
           "control.credentials is required (xDS is served over mTLS) unless control.xds.plaintext is true on loopback");
     }
-    if (envoyCertValidity.compareTo(Duration.ofMinutes(1)) < 0) {
-      throw new IllegalArgumentException("control.envoy_cert_validity must be at least 1m, was " + envoyCertValidity);
-    }
     if (refreshInterval.isNegative() || refreshInterval.isZero()) {
       throw new IllegalArgumentException("control.refresh_interval must be positive, was " + refreshInterval);
     }
@@ -69,17 +65,22 @@ public record ControlSettings(
   /** Loopback plaintext xDS on a free port, admin on a free port; for tests. */
   public static ControlSettings loopbackForTests() {
     return new ControlSettings("127.0.0.1", 0, true, "127.0.0.1", 0, Optional.empty(), Optional.empty(),
-        Duration.ofHours(24), Duration.ofMillis(200));
+        Duration.ofMillis(200));
   }
 
   public ControlSettings withXdsPort(int port) {
-    return new ControlSettings(xdsAddress, port, plaintext, adminAddress, adminPort, credentials, caDirectory,
-        envoyCertValidity, refreshInterval);
+    return new ControlSettings(xdsAddress, port, plaintext, adminAddress, adminPort, credentials,
+        gatewayCertificates, refreshInterval);
   }
 
   public ControlSettings withAdminPort(int port) {
-    return new ControlSettings(xdsAddress, xdsPort, plaintext, adminAddress, port, credentials, caDirectory,
-        envoyCertValidity, refreshInterval);
+    return new ControlSettings(xdsAddress, xdsPort, plaintext, adminAddress, port, credentials,
+        gatewayCertificates, refreshInterval);
+  }
+
+  /** The directory SDS identities are read from: {@code gateway_certificates}, else the credentials'. */
+  public Optional<Path> gatewayCertificateDirectory() {
+    return gatewayCertificates.or(() -> credentials.map(Credentials::directory));
   }
 
   /** Where this process's certificate chain, key and the trust bundle are. */

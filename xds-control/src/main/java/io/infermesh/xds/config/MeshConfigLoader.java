@@ -232,12 +232,18 @@ public final class MeshConfigLoader {
       credentials = Optional.of(cred.build(n -> new ControlSettings.Credentials(dir, name)));
     }
     cred.finish();
-    String ca = c.string("ca_directory", "");
-    Optional<Path> caDir = ca.isBlank() ? Optional.empty() : Optional.of(base.resolve(ca));
+    for (String gone : new String[] {"ca_directory", "envoy_cert_validity"}) {
+      if (c.has(gone)) {
+        throw c.error(gone, "no longer read: the control plane holds no CA key and "
+            + "mints no certificates; issue each gateway's own with 'infermesh certs issue --role gateway --region R "
+            + "--name <its node.id>' into control.gateway_certificates (default: control.credentials.directory)");
+      }
+    }
+    String gateways = c.string("gateway_certificates", "");
+    Optional<Path> gatewayDir = gateways.isBlank() ? Optional.empty() : Optional.of(base.resolve(gateways));
     Optional<ControlSettings.Credentials> creds = credentials;
     ControlSettings settings = c.build(n -> new ControlSettings(
-        xdsAddress, xdsPort, plaintext, adminAddress, adminPort, creds, caDir,
-        n.duration("envoy_cert_validity", Duration.ofHours(24)),
+        xdsAddress, xdsPort, plaintext, adminAddress, adminPort, creds, gatewayDir,
         n.duration("refresh_interval", Duration.ofSeconds(1))));
     c.finish();
     return settings;

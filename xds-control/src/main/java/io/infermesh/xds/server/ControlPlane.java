@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
-import io.infermesh.certs.CertificateAuthority;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.RoleAuthorizationInterceptor;
@@ -42,6 +41,11 @@ import org.slf4j.LoggerFactory;
  * publisher (burst state, SDS identities) → java-control-plane's cache → ADS/SDS server, with the
  * node tracker and the admin endpoint.
  *
+ * <p>SDS identities are each gateway's own certificate, issued ahead of time into {@code
+ * control.gateway_certificates} ({@link GatewayCertificates}, re-read every minute); the control
+ * plane holds no CA key. A gateway's snapshot is served only to a caller presenting that gateway's
+ * identity ({@link NodeTracker}).
+ *
  * <p>Start order makes restarts safe: discovery first, then the first snapshots (every source has
  * answered, or {@code startupTimeout} passed), and only then the xDS port opens — a restarted
  * control plane never serves an empty mesh, and clients, which keep their configuration while it
@@ -72,36 +76,37 @@ public final class ControlPlane implements AutoCloseable {
     new JvmThreadMetrics().bindTo(meters);
     new ProcessorMetrics().bindTo(meters);
     ControlSettings control = config.control();
-    MeshNodeGroup groups = MeshNodeGroup.of(config.policy());
+    // Over mTLS with mtls policy, each Envoy gets its own gateway's group (its certificate over SDS);
+    // plaintext xDS serves no identity at all: there is no authenticated caller to give one to.
+    boolean gatewayIdentities = config.policy().mtls() && !control.plaintext();
+    MeshNodeGroup groups = gatewayIdentities ? MeshNodeGroup.of(config.policy()).withGatewayIdentities(config.policy())
+        : MeshNodeGroup.of(config.policy());
     this.cache = new SimpleCache<>(groups);
     this.executor = newExecutor();
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       Supplier<SecretMaterial> secrets = SecretMaterial::none;
-      EnvoyIdentities identities = null;
-      if (config.policy().mtls() && control.caDirectory().isPresent()) {
-        CertificateAuthority ca = CertificateAuthority.load(control.caDirectory().get(), b.clock);
-        identities = new EnvoyIdentities(ca,
-            config.policy().regions().stream().map(RegionPolicy::name).toList(), control.envoyCertValidity(), b.clock);
-        identities.renewIfDue();
-        secrets = identities::current;
-      } else if (config.policy().mtls()) {
-        log.warn("sds: mtls is on but control.ca_directory is not set: Envoys get no identity over SDS "
-            + "and their mTLS clusters will not warm up");
+      GatewayCertificates gateways = null;
+      if (gatewayIdentities) {
+        gateways = new GatewayCertificates(control.gatewayCertificateDirectory().orElseThrow(),
+            config.policy().trustDomain(), b.clock);
+        gateways.reload();
+        secrets = gateways::current;
       }
       this.publisher = new SnapshotPublisher(cache, config.policy(), secrets, b.clock, executor,
           control.refreshInterval(), meters);
       opened.add(publisher);
       publisher.start();
-      if (identities != null) {
-        EnvoyIdentities ids = identities;
+      if (gateways != null) {
+        GatewayCertificates g = gateways;
         executor.scheduleWithFixedDelay(() -> {
           try {
-            if (ids.renewIfDue()) {
+            if (g.reload()) {
               publisher.requestPublish();
             }
-          } catch (RuntimeException e) {
-            log.error("sds: renewing Envoy identities failed; the current ones stay in force, retrying", e);
+          } catch (IOException | RuntimeException e) {
+            log.error("sds: re-reading the gateway certificates in {} failed; the current ones stay in force, "
+                + "retrying", g.directory(), e);
           }
         }, 1, 1, TimeUnit.MINUTES);
       }
@@ -121,7 +126,8 @@ public final class ControlPlane implements AutoCloseable {
         }
       }
 
-      this.tracker = new NodeTracker(groups, b.clock, RoleAuthorizationInterceptor::currentPeer, meters);
+      this.tracker = new NodeTracker(groups, b.clock, RoleAuthorizationInterceptor::currentPeer, meters,
+          group -> publisher.current() != null && publisher.current().snapshots().containsKey(group));
       V3DiscoveryServer server = new V3DiscoveryServer(List.of(tracker), new NackAwareWatcher(cache));
       if (control.plaintext()) {
         this.tls = null;

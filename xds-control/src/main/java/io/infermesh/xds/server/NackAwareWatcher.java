@@ -18,8 +18,9 @@ import java.util.function.Consumer;
  * the-world protocol as java-control-plane runs it.
  *
  * <ul>
- *   <li>A request without a node (gRPC clients send it only on a stream's first request) gets the
- *       stream's node, so it lands in the right group.
+ *   <li>Every request is answered for the stream's node, the one {@link NodeTracker} authorized:
+ *       a request without a node (gRPC clients send it only on a stream's first request) lands in
+ *       the right group, and one naming another node cannot reach another group.
  *   <li>A NACK carries the last <em>accepted</em> version; the cache would answer it at once with
  *       the rejected snapshot again, and the client would NACK again, in a loop. Here the watch is
  *       opened as if the client held the rejected version: nothing is resent until a newer
@@ -49,8 +50,8 @@ final class NackAwareWatcher implements ConfigWatcher {
     if (context != null) {
       DiscoveryRequest v3 = request.v3Request();
       DiscoveryRequest.Builder fixed = null;
-      if (!v3.hasNode() && context.node() != null) {
-        fixed = v3.toBuilder().setNode(context.node());
+      if (context.node() != null && !context.node().equals(v3.getNode())) {
+        fixed = v3.toBuilder().setNode(context.node()); // the stream's authorized node, always
       }
       if (v3.hasErrorDetail() && context.rejectedVersion() != null) {
         fixed = (fixed != null ? fixed : v3.toBuilder()).setVersionInfo(context.rejectedVersion());
@@ -74,7 +75,7 @@ final class NackAwareWatcher implements ConfigWatcher {
       boolean hasClusterChanged) {
     StreamContext context = StreamContext.take();
     DeltaXdsRequest effective = request;
-    if (context != null && context.node() != null && !request.v3Request().hasNode()) {
+    if (context != null && context.node() != null && !context.node().equals(request.v3Request().getNode())) {
       effective = DeltaXdsRequest.create(request.v3Request().toBuilder().setNode(context.node()).build());
     }
     return delegate.createDeltaWatch(effective, requesterVersion, resourceVersions, pendingResources, isWildcard,

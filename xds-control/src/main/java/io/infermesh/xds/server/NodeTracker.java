@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,9 +39,21 @@ import org.slf4j.LoggerFactory;
  * ({@code infermesh.xds.nacks{type}}) and kept for the admin endpoint; {@link NackAwareWatcher}
  * then stops the rejected version from being resent.
  *
- * <p>Also authorizes what a node may claim once mTLS has authenticated it: Envoy snapshots (which
- * carry a gateway private key over SDS) only go to role {@code gateway} of the same region, or to
- * an {@code operator}; proxyless snapshots to edge, core, gateway and operator.
+ * <p>Also authorizes what a node may claim once mTLS has authenticated it, on every request that
+ * names a node (a stream's node may not change once identified):
+ *
+ * <ul>
+ *   <li>an Envoy group that carries a gateway's certificate and key ({@link XdsGroup#identity()})
+ *       only to a caller whose SPIFFE ID is exactly that identity — a gateway gets its own
+ *       certificate and no other, and no other role (operator included) gets any gateway's key;
+ *   <li>an Envoy group without identity (an Envoy whose {@code node.id} or region is not a SPIFFE
+ *       label, on mTLS xDS) to nobody: it could only be served an Envoy that has no certificate;
+ *   <li>proxyless (gRPC) groups, which carry no secrets, to edge, core, gateway and operator.
+ * </ul>
+ *
+ * <p>A gateway whose certificate the control plane does not hold is refused with
+ * FAILED_PRECONDITION naming the command that issues it. Plaintext streams (loopback only, no
+ * caller) are not checked: on them no group carries an identity.
  *
  * <p>Thread-safe: java-control-plane calls it from many stream threads; per-stream state is
  * guarded by the stream object.
@@ -56,11 +69,15 @@ public final class NodeTracker implements DiscoveryServerCallbacks {
   private final Supplier<Optional<SpiffeId>> peer;
   private final MeterRegistry meters;
   private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
+  private final Predicate<XdsGroup> served;
 
   /**
    * @param peer the authenticated caller of the current call (empty on plaintext)
+   * @param served whether a snapshot exists for a group (a gateway's only once its certificate is held)
    */
-  public NodeTracker(MeshNodeGroup groups, Clock clock, Supplier<Optional<SpiffeId>> peer, MeterRegistry meters) {
+  public NodeTracker(MeshNodeGroup groups, Clock clock, Supplier<Optional<SpiffeId>> peer, MeterRegistry meters,
+      Predicate<XdsGroup> served) {
+    this.served = requireNonNull(served, "served");
     this.groups = requireNonNull(groups, "groups");
     this.clock = requireNonNull(clock, "clock");
     this.peer = requireNonNull(peer, "peer");
@@ -96,7 +113,7 @@ public final class NodeTracker implements DiscoveryServerCallbacks {
     Stream s = streams.computeIfAbsent(streamId, id -> new Stream(id, clock.instant(), ""));
     String rejected = null;
     synchronized (s) {
-      if (request.hasNode() && s.node == null) {
+      if (request.hasNode()) {
         identify(s, request.getNode());
       }
       String type = typeName(request.getTypeUrl());
@@ -131,7 +148,7 @@ public final class NodeTracker implements DiscoveryServerCallbacks {
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) throws RequestException {
     Stream s = streams.computeIfAbsent(streamId, id -> new Stream(id, clock.instant(), ""));
     synchronized (s) {
-      if (request.hasNode() && s.node == null) {
+      if (request.hasNode()) {
         identify(s, request.getNode());
       }
       StreamContext.set(new StreamContext(s.node, null));
@@ -170,28 +187,48 @@ public final class NodeTracker implements DiscoveryServerCallbacks {
     return out;
   }
 
+  /** Authorizes {@code node} for the stream's caller; the first node a stream names is its node. */
   private void identify(Stream s, Node node) throws RequestException {
     XdsGroup group = groups.hash(node);
+    if (s.node != null) {
+      if (!group.equals(s.group)) {
+        throw new RequestException(Status.INVALID_ARGUMENT.withDescription(
+            "a stream's node may not change: it is " + s.group + ", this request claims " + group));
+      }
+      return;
+    }
     Optional<SpiffeId> caller = peer.get();
     if (caller.isPresent()) {
-      SpiffeId id = caller.get();
-      boolean operator = id.role() == Role.OPERATOR;
-      if (group.plane() == DataPlane.ENVOY && !operator
-          && (id.role() != Role.GATEWAY || !group.region().isEmpty() && !group.region().equals(id.region()))) {
-        log.warn("xds: refused node {}: {} may not receive Envoy config of {}", node.getId(), id, group);
-        throw new RequestException(Status.PERMISSION_DENIED.withDescription(
-            "Envoy configuration (with its SDS identity) is only served to role gateway of region "
-                + (group.region().isEmpty() ? "(any)" : group.region()) + "; caller is " + id));
-      }
-      if (group.plane() == DataPlane.GRPC && !GRPC_ROLES.contains(id.role())) {
-        throw new RequestException(Status.PERMISSION_DENIED.withDescription(
-            "proxyless configuration is not served to role " + id.role().pathName()));
-      }
+      authorize(caller.get(), node, group);
     }
     s.node = node;
     s.group = group;
     log.info("xds: stream {} is node {} in group {}{}", s.id, node.getId(), group,
         s.peer.isEmpty() ? "" : " (" + s.peer + ")");
+  }
+
+  private void authorize(SpiffeId caller, Node node, XdsGroup group) throws RequestException {
+    if (group.plane() == DataPlane.GRPC) {
+      if (!GRPC_ROLES.contains(caller.role())) {
+        throw new RequestException(Status.PERMISSION_DENIED.withDescription(
+            "proxyless configuration is not served to role " + caller.role().pathName()));
+      }
+      return;
+    }
+    if (group.identity().isEmpty() || !group.identity().equals(caller.toString())) {
+      log.warn("xds: refused Envoy node {} of {}: its configuration carries {}'s key", node.getId(), caller,
+          group.identity().isEmpty() ? "(no identity)" : group.identity());
+      throw new RequestException(Status.PERMISSION_DENIED.withDescription(
+          "Envoy configuration carries the gateway's own certificate and key and is served only to that "
+              + "gateway: an Envoy's node.id must be the name of the gateway certificate it connects with, in "
+              + "its region; caller is " + caller));
+    }
+    if (!served.test(group)) {
+      throw new RequestException(Status.FAILED_PRECONDITION.withDescription(
+          "the control plane holds no certificate for " + caller + ": issue it with 'infermesh certs issue "
+              + "--role gateway --region " + caller.region() + " --name " + caller.name()
+              + "' into control.gateway_certificates"));
+    }
   }
 
   private static String nodeId(Stream s) {

@@ -10,6 +10,7 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.infermesh.certs.MalformedRequests;
 import io.infermesh.certs.MeshServer;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
@@ -101,11 +102,11 @@ public final class XdsServer implements AutoCloseable {
     }
     HealthStatusManager health = new HealthStatusManager();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(bind)
-        .addService(health.getHealthService())
-        .addService(ProtoReflectionServiceV1.newInstance())
+        .addService(MalformedRequests.guard(health.getHealthService().bindService()))
+        .addService(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()))
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true);
-    services(discovery).forEach(builder::addService);
+    services(discovery).forEach(s -> builder.addService(MalformedRequests.guard(s)));
     Server server = builder.build().start();
     health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
     log.warn("xds: serving in PLAINTEXT on {}:{} (loopback only; use mTLS anywhere else)", address, server.getPort());

@@ -25,8 +25,10 @@ import java.util.Set;
  * <ul>
  *   <li><b>Envoy</b> — listener {@code ingress}, route configuration {@code ingress}, every
  *       service's clusters ({@code service} and {@code service|version}), their endpoints as seen
- *       from the group's region, and the SDS secrets {@code infermesh-identity} and
- *       {@code infermesh-trust-bundle}.
+ *       from the group's region, and the SDS secret {@code infermesh-trust-bundle}. Besides, one
+ *       group per gateway certificate in the {@link SecretMaterial} ({@link XdsGroup#identity()}):
+ *       the same resources for the gateway's region plus {@code infermesh-identity}, its own
+ *       certificate and key.
  *   <li><b>Proxyless gRPC</b> — for each gRPC service an API listener and a route configuration
  *       named as the service, the same clusters without Envoy-only settings, and the same
  *       endpoints.
@@ -95,6 +97,8 @@ public final class MeshSnapshotBuilder {
         grpcServices.stream().map(s -> RouteResources.grpcService(s, policy, byService)).toList());
 
     Map<XdsGroup, Snapshot> snapshots = new HashMap<>();
+    Map<String, Typed<ClusterLoadAssignment>> envoyEndpointsByRegion = new HashMap<>();
+    Typed<Secret> trustOnly = new Typed<>(policy.mtls() ? SecretResources.envoySecrets(secrets, "") : List.of());
     for (String region : regions) {
       List<ClusterLoadAssignment> all = new ArrayList<>(clusterEndpoints.size());
       List<ClusterLoadAssignment> grpcOnly = new ArrayList<>(grpcClusterNames.size());
@@ -108,15 +112,29 @@ public final class MeshSnapshotBuilder {
         }
       }
       Typed<ClusterLoadAssignment> envoyEndpoints = new Typed<>(all);
+      envoyEndpointsByRegion.put(region, envoyEndpoints);
       Typed<ClusterLoadAssignment> grpcEndpoints = new Typed<>(grpcOnly);
-      Typed<Secret> envoySecrets = new Typed<>(
-          policy.mtls() ? SecretResources.envoySecrets(secrets, region) : List.of());
       snapshots.put(new XdsGroup(DataPlane.ENVOY, region),
-          snapshot(versions, envoyClusters, envoyEndpoints, envoyListeners, envoyRoutes, envoySecrets));
+          snapshot(versions, envoyClusters, envoyEndpoints, envoyListeners, envoyRoutes, trustOnly));
       snapshots.put(new XdsGroup(DataPlane.GRPC, region),
           snapshot(versions, grpcClusters, grpcEndpoints, grpcListeners, grpcRoutes, new Typed<>(List.of())));
     }
+    if (policy.mtls()) {
+      // one group per gateway: its own certificate and key, never another's
+      for (String id : secrets.identitiesBySpiffeId().keySet()) {
+        String region = regionOf(id, regions);
+        Typed<Secret> own = new Typed<>(SecretResources.envoySecrets(secrets, id));
+        snapshots.put(new XdsGroup(DataPlane.ENVOY, region, id), snapshot(versions, envoyClusters,
+            envoyEndpointsByRegion.get(region), envoyListeners, envoyRoutes, own));
+      }
+    }
     return new MeshSnapshots(snapshots);
+  }
+
+  /** The listed region of the SPIFFE ID {@code id} ({@code spiffe://td/<region>/...}), else "". */
+  private static String regionOf(String id, Set<String> regions) {
+    String[] parts = id.split("/", -1); // spiffe:, "", td, region, role, name
+    return parts.length > 3 && regions.contains(parts[3]) ? parts[3] : "";
   }
 
   private static Snapshot snapshot(

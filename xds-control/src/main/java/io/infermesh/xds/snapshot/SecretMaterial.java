@@ -6,33 +6,33 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * PEM material the control plane hands to Envoys over SDS: the mesh trust bundle and one identity
- * (certificate chain and private key) per region, with an optional fallback under the empty key
- * for Envoys of unlisted regions. Immutable; {@link #toString()} never prints keys.
+ * PEM material the control plane hands to Envoys over SDS: the mesh trust bundle, and each
+ * gateway's own certificate chain and private key under its SPIFFE ID. A gateway's identity goes
+ * into its own snapshot only (see {@link XdsGroup#identity()}); there is no shared or fallback
+ * identity. Immutable; {@link #toString()} never prints keys.
  */
-public record SecretMaterial(String trustBundlePem, Map<String, Identity> identitiesByRegion) {
+public record SecretMaterial(String trustBundlePem, Map<String, Identity> identitiesBySpiffeId) {
 
   private static final SecretMaterial NONE = new SecretMaterial("", Map.of());
 
   public SecretMaterial {
     requireNonNull(trustBundlePem, "trustBundlePem");
-    identitiesByRegion = Map.copyOf(requireNonNull(identitiesByRegion, "identitiesByRegion"));
+    identitiesBySpiffeId = Map.copyOf(requireNonNull(identitiesBySpiffeId, "identitiesBySpiffeId"));
   }
 
-  /** No secrets (mTLS off, or not issued yet). */
+  /** No secrets (mTLS off, or none loaded yet). */
   public static SecretMaterial none() {
     return NONE;
   }
 
-  /** The identity for Envoys of {@code region}, else the fallback identity. */
-  public Optional<Identity> identity(String region) {
-    Identity id = identitiesByRegion.get(region);
-    return Optional.ofNullable(id != null ? id : identitiesByRegion.get(""));
+  /** The identity of {@code spiffeId}; empty when none is held (or for an empty id). */
+  public Optional<Identity> identity(String spiffeId) {
+    return Optional.ofNullable(identitiesBySpiffeId.get(spiffeId));
   }
 
   @Override
   public String toString() {
-    return "SecretMaterial{regions=" + identitiesByRegion.keySet() + ", trustBundle="
+    return "SecretMaterial{identities=" + identitiesBySpiffeId.keySet() + ", trustBundle="
         + (trustBundlePem.isEmpty() ? "none" : trustBundlePem.length() + " chars") + "}";
   }
 

@@ -7,14 +7,17 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Builds the SDS secrets of one Envoy group: its identity and the trust bundle. Stateless. */
+/**
+ * Builds the SDS secrets of one Envoy group: the trust bundle, and — only in a gateway's own group —
+ * that gateway's identity. Stateless.
+ */
 final class SecretResources {
 
   private SecretResources() {}
 
-  static List<Secret> envoySecrets(SecretMaterial material, String region) {
+  static List<Secret> envoySecrets(SecretMaterial material, String identity) {
     List<Secret> secrets = new ArrayList<>(2);
-    material.identity(region).ifPresent(id -> secrets.add(Secret.newBuilder()
+    material.identity(identity).ifPresent(id -> secrets.add(Secret.newBuilder()
         .setName(ResourceNames.IDENTITY_SECRET)
         .setTlsCertificate(TlsCertificate.newBuilder()
             .setCertificateChain(DataSource.newBuilder().setInlineString(id.certificateChainPem()))

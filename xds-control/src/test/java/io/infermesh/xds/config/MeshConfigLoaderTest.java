@@ -110,11 +110,19 @@ class MeshConfigLoaderTest {
   }
 
   @Test
-  void parse_credentialsAndCa_resolveAgainstTheFilesDirectory() {
-    MeshConfig config = parse("control: {credentials: {directory: certs, name: cp-1}, ca_directory: ca}\n");
+  void parse_credentialsAndGatewayCertificates_resolveAgainstTheFilesDirectory() {
+    MeshConfig config = parse("control: {credentials: {directory: certs, name: cp-1}, gateway_certificates: gw}\n");
     assertThat(config.control().credentials().orElseThrow())
         .isEqualTo(new ControlSettings.Credentials(BASE.resolve("certs"), "cp-1"));
-    assertThat(config.control().caDirectory()).contains(BASE.resolve("ca"));
+    assertThat(config.control().gatewayCertificateDirectory()).contains(BASE.resolve("gw"));
+    assertThat(parse("control: {credentials: {directory: certs, name: cp-1}}\n").control()
+        .gatewayCertificateDirectory()).as("default: the credentials directory").contains(BASE.resolve("certs"));
+  }
+
+  @Test
+  void parse_caDirectory_isRefusedSayingTheControlPlaneHoldsNoCaKey() {
+    assertThatThrownBy(() -> parse("control: {credentials: {directory: certs, name: cp-1}, ca_directory: ca}\n"))
+        .hasMessageContaining("control.ca_directory").hasMessageContaining("infermesh certs issue --role gateway");
   }
 
   @Test

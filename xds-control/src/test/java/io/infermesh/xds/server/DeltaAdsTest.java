@@ -83,7 +83,7 @@ class DeltaAdsTest {
     ca.issue(LeafRequest.builder(Role.CONTROL, EU, "control").validity(Duration.ofDays(1)).build()).writeTo(dir, false);
     ca.issue(LeafRequest.builder(Role.EDGE, EU, "edge-1").validity(Duration.ofDays(1)).build()).writeTo(dir, false);
     ControlSettings control = new ControlSettings("127.0.0.1", 0, false, "127.0.0.1", -1,
-        Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.empty(), Duration.ofHours(24),
+        Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.empty(),
         Duration.ofMillis(100));
     controlPlane = ControlPlane.builder(new MeshConfig(TestMeshes.policy(), control, Optional.empty(), List.of()))
         .addSource(source).start();

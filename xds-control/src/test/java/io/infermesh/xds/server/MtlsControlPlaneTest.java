@@ -40,13 +40,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * The control plane as deployed: xDS over mutual TLS with mesh identities, Envoy identities
- * issued from the mesh CA and served over SDS, and what each caller may ask for.
+ * The control plane as deployed: xDS over mutual TLS with mesh identities, each gateway's own
+ * certificate (issued ahead, no CA key on the control plane) served over SDS to that gateway only,
+ * and what each caller may ask for.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MtlsControlPlaneTest {
 
   private Path dir;
+  private Path elsewhere;
 
   private ControlPlane controlPlane;
 
@@ -57,11 +59,18 @@ class MtlsControlPlaneTest {
     ca.writeTo(dir, false);
     issue(ca, Role.CONTROL, "eu-west", "control");
     issue(ca, Role.GATEWAY, "eu-west", "envoy-eu");
+    issue(ca, Role.GATEWAY, "eu-west", "envoy-eu-2");
     issue(ca, Role.GATEWAY, "us-east", "envoy-us");
     issue(ca, Role.EDGE, "eu-west", "laptop");
+    issue(ca, Role.OPERATOR, "eu-west", "ops");
+    // a gateway whose certificate the control plane was never given
+    elsewhere = java.nio.file.Files.createTempDirectory("mtls-control-plane-elsewhere");
+    ca.writeTo(elsewhere, false);
+    ca.issue(LeafRequest.builder(Role.GATEWAY, "eu-west", "envoy-new").validity(Duration.ofDays(1)).build())
+        .writeTo(elsewhere, false);
+    java.nio.file.Files.delete(dir.resolve(CertificateAuthority.PRIVATE_KEY_FILE)); // the control plane needs no CA key
     ControlSettings control = new ControlSettings("0.0.0.0", 0, false, "127.0.0.1", -1,
-        Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.of(dir), Duration.ofHours(24),
-        Duration.ofMillis(200));
+        Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.empty(), Duration.ofMillis(200));
     MeshEndpoint core = MeshEndpoint.builder("core-inference", "10.0.0.1", 9443, TestMeshes.EU).build();
     MeshConfig config = new MeshConfig(TestMeshes.policy().withMtls(true), control, Optional.empty(), List.of(core));
     controlPlane = ControlPlane.builder(config).start();
@@ -72,8 +81,10 @@ class MtlsControlPlaneTest {
     if (controlPlane != null) {
       controlPlane.close();
     }
-    try (var files = java.nio.file.Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    for (Path d : new Path[] {dir, elsewhere}) {
+      try (var files = java.nio.file.Files.walk(d)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
     }
   }
 
@@ -84,7 +95,12 @@ class MtlsControlPlaneTest {
   /** One ADS request as {@code identity}; the first response, or the stream's error. */
   private CompletableFuture<DiscoveryResponse> ask(String identity, Node node, String typeUrl, String... names)
       throws Exception {
-    MeshTls tls = MeshTls.builder(MeshCredentialFiles.in(dir, identity)).build();
+    return ask(MeshCredentialFiles.in(dir, identity), node, typeUrl, names);
+  }
+
+  private CompletableFuture<DiscoveryResponse> ask(MeshCredentialFiles files, Node node, String typeUrl,
+      String... names) throws Exception {
+    MeshTls tls = MeshTls.builder(files).build();
     ManagedChannel channel = MeshChannels.newChannel("127.0.0.1:" + controlPlane.xdsPort(), tls,
         ExpectedIdentity.roles(Role.CONTROL));
     CompletableFuture<DiscoveryResponse> first = AdsProbe.firstResponse(channel, node, typeUrl, names);
@@ -96,8 +112,8 @@ class MtlsControlPlaneTest {
   }
 
   @Test
-  void sds_gatewayOfTheRegion_getsItsIdentityAndTheTrustBundle() throws Exception {
-    DiscoveryResponse response = ask("envoy-eu", node("envoy-eu-1", "envoy", "eu-west"),
+  void sds_gateway_getsItsOwnCertificateAndKeyAndTheTrustBundle() throws Exception {
+    DiscoveryResponse response = ask("envoy-eu", node("envoy-eu", "envoy", "eu-west"),
         Resources.V3.SECRET_TYPE_URL, "infermesh-identity", "infermesh-trust-bundle").get(10, TimeUnit.SECONDS);
     assertThat(response.getResourcesCount()).isEqualTo(2);
     Secret identity = null;
@@ -115,25 +131,89 @@ class MtlsControlPlaneTest {
     X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(
         new ByteArrayInputStream(identity.getTlsCertificate().getCertificateChain().getInlineString()
             .getBytes(StandardCharsets.US_ASCII)));
-    assertThat(SpiffeId.fromCertificate(leaf)).isEqualTo(new SpiffeId("mesh.local", "eu-west", Role.GATEWAY, "envoy"));
-    assertThat(identity.getTlsCertificate().getPrivateKey().getInlineString()).startsWith("-----BEGIN PRIVATE KEY-----");
+    assertThat(SpiffeId.fromCertificate(leaf))
+        .isEqualTo(new SpiffeId("mesh.local", "eu-west", Role.GATEWAY, "envoy-eu"));
+    assertThat(identity.getTlsCertificate().getPrivateKey().getInlineString())
+        .isEqualTo(java.nio.file.Files.readString(dir.resolve("envoy-eu.key")));
     assertThat(trust.getValidationContext().getTrustedCa().getInlineString()).startsWith("-----BEGIN CERTIFICATE-----");
   }
 
   @Test
+  void ads_operatorAskingAsAGatewaysEnvoy_isRefusedTheGatewaysKey() throws Exception {
+    assertRefused(ask("ops", node("envoy-eu", "envoy", "eu-west"), Resources.V3.SECRET_TYPE_URL,
+        "infermesh-identity"), Status.Code.PERMISSION_DENIED);
+  }
+
+  @Test
+  void ads_gatewayAskingAsAnotherGatewayOfItsRegion_isRefused() throws Exception {
+    assertRefused(ask("envoy-eu-2", node("envoy-eu", "envoy", "eu-west"), Resources.V3.SECRET_TYPE_URL,
+        "infermesh-identity"), Status.Code.PERMISSION_DENIED);
+  }
+
+  @Test
   void ads_edgeClaimingToBeEnvoy_isRefused() throws Exception {
-    CompletableFuture<DiscoveryResponse> answer = ask("laptop", node("sneaky", "envoy", "eu-west"),
-        Resources.V3.SECRET_TYPE_URL, "infermesh-identity");
-    assertThat(answer).failsWithin(Duration.ofSeconds(10)).withThrowableThat()
-        .satisfies(t -> assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+    assertRefused(ask("laptop", node("sneaky", "envoy", "eu-west"), Resources.V3.SECRET_TYPE_URL,
+        "infermesh-identity"), Status.Code.PERMISSION_DENIED);
   }
 
   @Test
   void ads_gatewayOfAnotherRegion_cannotTakeThisRegionsIdentity() throws Exception {
-    CompletableFuture<DiscoveryResponse> answer = ask("envoy-us", node("envoy-us-1", "envoy", "eu-west"),
-        Resources.V3.SECRET_TYPE_URL, "infermesh-identity");
+    assertRefused(ask("envoy-us", node("envoy-us", "envoy", "eu-west"), Resources.V3.SECRET_TYPE_URL,
+        "infermesh-identity"), Status.Code.PERMISSION_DENIED);
+  }
+
+  @Test
+  void ads_gatewayWhoseCertificateTheControlPlaneLacks_failedPreconditionNamingTheIssueCommand() throws Exception {
+    CompletableFuture<DiscoveryResponse> answer = ask(MeshCredentialFiles.in(elsewhere, "envoy-new"),
+        node("envoy-new", "envoy", "eu-west"), Resources.V3.SECRET_TYPE_URL, "infermesh-identity");
+    assertThat(answer).failsWithin(Duration.ofSeconds(10)).withThrowableThat().satisfies(t -> {
+      assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+      assertThat(Status.fromThrowable(t).getDescription()).contains("infermesh certs issue --role gateway");
+    });
+  }
+
+  @Test
+  void ads_streamThatChangesItsNodeToAnEnvoy_isRefused() throws Exception {
+    try (MeshTls tls = MeshTls.builder(MeshCredentialFiles.in(dir, "laptop")).build()) {
+      ManagedChannel channel = MeshChannels.newChannel("127.0.0.1:" + controlPlane.xdsPort(), tls,
+          ExpectedIdentity.roles(Role.CONTROL));
+      try {
+        CompletableFuture<Status> ended = new CompletableFuture<>();
+        var requests = io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .streamAggregatedResources(new io.grpc.stub.StreamObserver<>() {
+              @Override
+              public void onNext(DiscoveryResponse r) {
+                if (r.getTypeUrl().equals(Resources.V3.SECRET_TYPE_URL) && r.getResourcesCount() > 0) {
+                  ended.completeExceptionally(new AssertionError("secrets reached an edge"));
+                }
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                ended.complete(Status.fromThrowable(t));
+              }
+
+              @Override
+              public void onCompleted() {
+                ended.complete(Status.OK);
+              }
+            });
+        requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest.newBuilder()
+            .setNode(node("edge-1", "grpc", "eu-west")).setTypeUrl(Resources.V3.LISTENER_TYPE_URL)
+            .addResourceNames("core-inference").build());
+        requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest.newBuilder()
+            .setNode(node("envoy-eu", "envoy", "eu-west")).setTypeUrl(Resources.V3.SECRET_TYPE_URL)
+            .addResourceNames("infermesh-identity").build());
+        assertThat(ended.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+  }
+
+  private static void assertRefused(CompletableFuture<DiscoveryResponse> answer, Status.Code code) {
     assertThat(answer).failsWithin(Duration.ofSeconds(10)).withThrowableThat()
-        .satisfies(t -> assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+        .satisfies(t -> assertThat(Status.fromThrowable(t).getCode()).isEqualTo(code));
   }
 
   @Test

@@ -77,7 +77,7 @@ class ProxylessMtlsXdsClientTest {
         .writeTo(foreign, false);
     backend = TestBackend.start("eu-1", EU, "a", Tier.PRIVATE, "v1");
     ControlSettings control = new ControlSettings("0.0.0.0", 0, false, "127.0.0.1", -1,
-        Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.empty(), Duration.ofHours(24),
+        Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.empty(),
         Duration.ofMillis(200));
     controlPlane = ControlPlane.builder(
         new MeshConfig(TestMeshes.policy(), control, Optional.empty(), List.of(backend.endpoint()))).start();

@@ -27,6 +27,7 @@ class SnapshotPublisherTest {
 
   private static final XdsGroup EU_GRPC = new XdsGroup(DataPlane.GRPC, TestMeshes.EU);
   private static final Duration TICK = Duration.ofMillis(20);
+  private static final String GW = "spiffe://mesh.local/" + TestMeshes.EU + "/gateway/gw-1";
 
   private final MeshPolicy policy = TestMeshes.policy();
   private final SimpleCache<XdsGroup> cache = new SimpleCache<>(MeshNodeGroup.of(policy));
@@ -111,21 +112,21 @@ class SnapshotPublisherTest {
     assertThat(meters.counter("infermesh.xds.snapshot.failures").count()).isEqualTo(2);
     assertThat(cache.getSnapshot(EU_GRPC)).isSameAs(good);
 
-    secrets.set(() -> new SecretMaterial("CA", Map.of("", new SecretMaterial.Identity("chain", "key"))));
-    XdsGroup envoy = new XdsGroup(DataPlane.ENVOY, TestMeshes.EU);
+    secrets.set(() -> new SecretMaterial("CA", Map.of(GW, new SecretMaterial.Identity("chain", "key"))));
+    XdsGroup envoy = new XdsGroup(DataPlane.ENVOY, TestMeshes.EU, GW);
     time.forward(TICK);
     assertThat(cache.getSnapshot(envoy).secrets().resources()).containsKey("infermesh-identity");
   }
 
   @Test
   void secretsRotate_onlyTheSecretVersionChanges() throws Exception {
-    secrets.set(() -> new SecretMaterial("CA", Map.of("", new SecretMaterial.Identity("chain-1", "key-1"))));
+    secrets.set(() -> new SecretMaterial("CA", Map.of(GW, new SecretMaterial.Identity("chain-1", "key-1"))));
     publisher.start();
     publisher.update(mesh(0.1));
     time.runDueTasks();
-    XdsGroup envoy = new XdsGroup(DataPlane.ENVOY, TestMeshes.EU);
+    XdsGroup envoy = new XdsGroup(DataPlane.ENVOY, TestMeshes.EU, GW);
     Snapshot before = cache.getSnapshot(envoy);
-    secrets.set(() -> new SecretMaterial("CA", Map.of("", new SecretMaterial.Identity("chain-2", "key-2"))));
+    secrets.set(() -> new SecretMaterial("CA", Map.of(GW, new SecretMaterial.Identity("chain-2", "key-2"))));
     publisher.requestPublish();
     time.runDueTasks();
     Snapshot after = cache.getSnapshot(envoy);

@@ -47,7 +47,7 @@ class EnvoyConformanceTest {
     eps.add(MeshEndpoint.builder(SERVICE, "10.5.0.2", 9443, EU).id("c3").version("v3").health(EndpointHealth.DRAINING).build());
     eps.add(MeshEndpoint.builder("edge-http", "10.6.0.1", 8080, EU).build());
     SecretMaterial secrets = new SecretMaterial("-----BEGIN CERTIFICATE-----\n",
-        Map.of("", new SecretMaterial.Identity("chain", "key")));
+        Map.of("spiffe://mesh.local/" + EU + "/gateway/gw-1", new SecretMaterial.Identity("chain", "key")));
     return MeshSnapshotBuilder.build(MeshState.of(eps), policy, BurstShares.of(SERVICE, EU, 0.2), secrets);
   }
 

@@ -25,8 +25,11 @@ import org.junit.jupiter.api.Test;
 
 class MeshSnapshotBuilderTest {
 
+  private static final String GW_EU = "spiffe://mesh.local/" + EU + "/gateway/gw-eu-1";
+  private static final String GW_MARS = "spiffe://mesh.local/mars-1/gateway/gw-mars";
   private static final SecretMaterial SECRETS = new SecretMaterial("-----BEGIN CERTIFICATE-----\nCA\n",
-      Map.of(EU, new SecretMaterial.Identity("EU-CHAIN", "EU-KEY"), "", new SecretMaterial.Identity("ANY", "ANYKEY")));
+      Map.of(GW_EU, new SecretMaterial.Identity("EU-CHAIN", "EU-KEY"),
+          GW_MARS, new SecretMaterial.Identity("MARS-CHAIN", "MARS-KEY")));
 
   private static MeshSnapshots build(MeshState state, MeshPolicy policy) {
     return MeshSnapshotBuilder.build(state, policy, BurstShares.none(), SECRETS);
@@ -56,7 +59,7 @@ class MeshSnapshotBuilderTest {
   @Test
   void build_makesOneGroupPerRegionAndPlanePlusUnlocated() {
     MeshSnapshots snapshots = build(MeshFixtures.state(), MeshFixtures.policy());
-    assertThat(snapshots.snapshots().keySet()).containsExactlyInAnyOrder(
+    assertThat(snapshots.snapshots().keySet()).filteredOn(g -> g.identity().isEmpty()).containsExactlyInAnyOrder(
         new XdsGroup(DataPlane.ENVOY, EU), new XdsGroup(DataPlane.ENVOY, US),
         new XdsGroup(DataPlane.ENVOY, "aws-burst"), XdsGroup.unlocated(DataPlane.ENVOY),
         new XdsGroup(DataPlane.GRPC, EU), new XdsGroup(DataPlane.GRPC, US),
@@ -149,7 +152,7 @@ class MeshSnapshotBuilderTest {
   }
 
   @Test
-  void build_envoyGroup_hasIngressListenerRoutesClustersAndSecrets() throws InvalidProtocolBufferException {
+  void build_envoyGroup_hasIngressListenerRoutesClustersAndOnlyTheTrustBundle() throws InvalidProtocolBufferException {
     Snapshot s = build(versionedState(), canaryPolicy()).get(DataPlane.ENVOY, EU);
     assertThat(s.listeners().resources()).containsOnlyKeys("ingress");
     Listener ingress = s.listeners().resources().get("ingress");
@@ -159,17 +162,26 @@ class MeshSnapshotBuilderTest {
     assertThat(s.clusters().resources()).containsOnlyKeys(
         SERVICE, SERVICE + "|v1", SERVICE + "|v2", SERVICE + "|v3");
     assertThat(s.endpoints().resources()).containsOnlyKeys(s.clusters().resources().keySet());
-    Map<String, Secret> secrets = s.secrets().resources();
-    assertThat(secrets).containsOnlyKeys("infermesh-identity", "infermesh-trust-bundle");
-    assertThat(secrets.get("infermesh-identity").getTlsCertificate().getCertificateChain().getInlineString())
-        .isEqualTo("EU-CHAIN");
+    assertThat(s.secrets().resources()).containsOnlyKeys("infermesh-trust-bundle");
   }
 
   @Test
-  void build_envoyGroupOfRegionWithoutOwnIdentity_getsTheFallbackIdentity() {
-    Secret id = build(MeshFixtures.state(), MeshFixtures.policy()).get(DataPlane.ENVOY, US)
-        .secrets().resources().get("infermesh-identity");
-    assertThat(id.getTlsCertificate().getCertificateChain().getInlineString()).isEqualTo("ANY");
+  void build_gatewayIdentity_getsAGroupOfItsOwnWithItsCertificateAndItsRegionsEndpoints() {
+    MeshSnapshots all = build(versionedState(), canaryPolicy());
+    Snapshot own = all.snapshots().get(new XdsGroup(DataPlane.ENVOY, EU, GW_EU));
+    Map<String, Secret> secrets = own.secrets().resources();
+    assertThat(secrets).containsOnlyKeys("infermesh-identity", "infermesh-trust-bundle");
+    assertThat(secrets.get("infermesh-identity").getTlsCertificate().getCertificateChain().getInlineString())
+        .isEqualTo("EU-CHAIN");
+    Snapshot region = all.get(DataPlane.ENVOY, EU);
+    assertThat(own.endpoints().version()).isEqualTo(region.endpoints().version());
+    assertThat(own.clusters().version()).isEqualTo(region.clusters().version());
+    // a gateway of an unlisted region gets the unlocated endpoints, and still only its own key
+    Snapshot mars = all.snapshots().get(new XdsGroup(DataPlane.ENVOY, "", GW_MARS));
+    assertThat(mars.secrets().resources().get("infermesh-identity").getTlsCertificate().getPrivateKey()
+        .getInlineString()).isEqualTo("MARS-KEY");
+    assertThat(all.snapshots().keySet()).filteredOn(g -> !g.identity().isEmpty())
+        .containsExactlyInAnyOrder(new XdsGroup(DataPlane.ENVOY, EU, GW_EU), new XdsGroup(DataPlane.ENVOY, "", GW_MARS));
   }
 
   @Test

@@ -1,4 +1,4 @@
-package io.infermesh.edge.config;
+package io.infermesh.node.config;
 
 /**
  * A configuration value that cannot be used. The message starts with the key in dotted form

@@ -1,9 +1,7 @@
-package io.infermesh.edge.config;
+package io.infermesh.node.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
-import io.infermesh.node.config.ByteSizes;
-import io.infermesh.node.config.Durations;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,33 +12,41 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * One mapping of the YAML tree with typed getters that name the full key in their errors and
- * remember which keys were read, so {@link #finish()} can refuse unknown (misspelt) keys.
- * Confined to the loading thread.
+ * The one reader of every infermesh config file ({@code edge.yaml}, {@code core.yaml}): one mapping
+ * of the YAML tree with typed getters that name the full dotted key in their errors, read
+ * durations and sizes in the one grammar ({@link Durations}, {@link ByteSizes}), and remember
+ * which keys were read, so {@link #finish()} can refuse unknown (misspelt) keys. Every key has
+ * the default its getter is given. Confined to the loading thread.
  */
-final class YamlSection {
+public final class ConfigSection {
 
   private final String prefix;
   private final JsonNode node;
+  private final String example;
   private final Set<String> read = new HashSet<>();
 
-  private YamlSection(String prefix, JsonNode node) {
+  private ConfigSection(String prefix, JsonNode node, String example) {
     this.prefix = prefix;
     this.node = node;
+    this.example = example;
   }
 
-  /** The document root; an empty document reads as an empty mapping. */
-  static YamlSection root(JsonNode node) {
+  /**
+   * The document root; an empty document reads as an empty mapping.
+   *
+   * @param example the annotated example file an unknown key's error points to, e.g. {@code deploy/edge.yaml}
+   */
+  public static ConfigSection root(JsonNode node, String example) {
     if (node == null || node.isMissingNode() || node.isNull()) {
-      return new YamlSection("", MissingNode.getInstance());
+      return new ConfigSection("", MissingNode.getInstance(), example);
     }
     if (!node.isObject()) {
-      throw new ConfigException("(root)", "must be a mapping of sections such as model:, http:, auth:");
+      throw new ConfigException("(root)", "must be a mapping of sections (see " + example + ")");
     }
-    return new YamlSection("", node);
+    return new ConfigSection("", node, example);
   }
 
-  String key(String name) {
+  public String key(String name) {
     return prefix.isEmpty() ? name : prefix + "." + name;
   }
 
@@ -50,29 +56,29 @@ final class YamlSection {
     return v.isNull() ? MissingNode.getInstance() : v;
   }
 
-  boolean has(String name) {
+  public boolean has(String name) {
     return !node.path(name).isMissingNode() && !node.path(name).isNull();
   }
 
-  YamlSection section(String name) {
+  public ConfigSection section(String name) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
-      return new YamlSection(key(name), MissingNode.getInstance());
+      return new ConfigSection(key(name), MissingNode.getInstance(), example);
     }
     if (!v.isObject()) {
       throw new ConfigException(key(name), "must be a mapping");
     }
-    return new YamlSection(key(name), v);
+    return new ConfigSection(key(name), v, example);
   }
 
-  static YamlSection of(String key, JsonNode node) {
-    if (!node.isObject()) {
+  private ConfigSection of(String key, JsonNode item) {
+    if (!item.isObject()) {
       throw new ConfigException(key, "must be a mapping");
     }
-    return new YamlSection(key, node);
+    return new ConfigSection(key, item, example);
   }
 
-  String string(String name, String fallback) {
+  public String string(String name, String fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return fallback;
@@ -83,7 +89,7 @@ final class YamlSection {
     return v.asText();
   }
 
-  Path path(String name, Path fallback) {
+  public Path path(String name, Path fallback) {
     String s = string(name, null);
     if (s == null || s.isBlank()) {
       return fallback;
@@ -95,7 +101,7 @@ final class YamlSection {
     }
   }
 
-  int integer(String name, int fallback) {
+  public int integer(String name, int fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return fallback;
@@ -106,7 +112,7 @@ final class YamlSection {
     return v.intValue();
   }
 
-  long longValue(String name, long fallback) {
+  public long longValue(String name, long fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return fallback;
@@ -117,7 +123,7 @@ final class YamlSection {
     return v.longValue();
   }
 
-  boolean bool(String name, boolean fallback) {
+  public boolean bool(String name, boolean fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return fallback;
@@ -129,7 +135,7 @@ final class YamlSection {
   }
 
   /** A duration in the mesh's one grammar ({@link Durations}). */
-  Duration duration(String name, Duration fallback) {
+  public Duration duration(String name, Duration fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return fallback;
@@ -142,7 +148,7 @@ final class YamlSection {
   }
 
   /** A size in bytes in the mesh's one grammar ({@link ByteSizes}). */
-  long bytes(String name, long fallback) {
+  public long bytes(String name, long fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return fallback;
@@ -154,7 +160,7 @@ final class YamlSection {
     }
   }
 
-  List<String> strings(String name, List<String> fallback) {
+  public List<String> strings(String name, List<String> fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return fallback;
@@ -174,7 +180,7 @@ final class YamlSection {
   }
 
   /** The items of a list of mappings, each as a section keyed {@code name[i]}. */
-  List<YamlSection> sections(String name) {
+  public List<ConfigSection> sections(String name) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
       return List.of();
@@ -182,24 +188,24 @@ final class YamlSection {
     if (!v.isArray()) {
       throw new ConfigException(key(name), "must be a list");
     }
-    List<YamlSection> out = new ArrayList<>();
+    List<ConfigSection> out = new ArrayList<>();
     for (int i = 0; i < v.size(); i++) {
       out.add(of(key(name) + "[" + i + "]", v.get(i)));
     }
     return out;
   }
 
-  Optional<YamlSection> optionalSection(String name) {
+  public Optional<ConfigSection> optionalSection(String name) {
     return has(name) ? Optional.of(section(name)) : Optional.empty();
   }
 
   /** Refuses keys that no getter asked for: they are typos or options this version does not know. */
-  void finish() {
+  public void finish() {
     Iterator<String> names = node.fieldNames();
     while (names.hasNext()) {
       String name = names.next();
       if (!read.contains(name)) {
-        throw new ConfigException(key(name), "unknown key (check the spelling; see deploy/edge.yaml for every key)");
+        throw new ConfigException(key(name), "unknown key (check the spelling; see " + example + " for every key)");
       }
     }
   }
