@@ -215,15 +215,7 @@ final class CredentialReloader {
   }
 
   private X509Certificate[] parseTrust(byte[] bytes) throws IOException {
-    Path bundle = files.trustBundle();
-    List<X509Certificate> certificates = PemFiles.decodeCertificates(bundle, bytes);
-    for (X509Certificate certificate : certificates) {
-      if (certificate.getBasicConstraints() < 0) {
-        throw new IOException(bundle + ": '" + certificate.getSubjectX500Principal().getName()
-            + "' is not a CA certificate; a trust bundle holds CA certificates only");
-      }
-    }
-    return certificates.toArray(X509Certificate[]::new);
+    return PemFiles.decodeTrustBundle(files.trustBundle(), bytes);
   }
 
   private void applyIdentity(Identity loaded, byte[] digest) {

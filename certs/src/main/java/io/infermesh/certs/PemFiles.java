@@ -100,6 +100,21 @@ final class PemFiles {
   }
 
   /**
+   * The CA certificates of a trust bundle: every certificate in {@code pem} must be a CA (a leaf in
+   * a trust bundle would be trusted to sign nothing and usually means the wrong file was copied).
+   */
+  static X509Certificate[] decodeTrustBundle(Path bundle, byte[] pem) throws IOException {
+    List<X509Certificate> certificates = decodeCertificates(bundle, pem);
+    for (X509Certificate certificate : certificates) {
+      if (certificate.getBasicConstraints() < 0) {
+        throw new IOException(bundle + ": '" + certificate.getSubjectX500Principal().getName()
+            + "' is not a CA certificate; a trust bundle holds CA certificates only");
+      }
+    }
+    return certificates.toArray(X509Certificate[]::new);
+  }
+
+  /**
    * Decodes every certificate in PEM bytes, in order.
    *
    * @param source names the bytes in error messages

@@ -209,15 +209,7 @@ public final class ReloadingSslContext implements AutoCloseable {
   }
 
   private X509Certificate[] parseTrust(byte[] bytes) throws IOException {
-    Path bundle = trustBundle.get();
-    List<X509Certificate> certificates = PemFiles.decodeCertificates(bundle, bytes);
-    for (X509Certificate certificate : certificates) {
-      if (certificate.getBasicConstraints() < 0) {
-        throw new IOException(bundle + ": '" + certificate.getSubjectX500Principal().getName()
-            + "' is not a CA certificate; a trust bundle holds CA certificates only");
-      }
-    }
-    return certificates.toArray(X509Certificate[]::new);
+    return PemFiles.decodeTrustBundle(trustBundle.get(), bytes);
   }
 
   private void applyIdentity(List<X509Certificate> chain, PrivateKey key, byte[] digest) {
