@@ -167,6 +167,15 @@ public final class CoreClient implements Escalator, AutoCloseable {
       return CoreState.CIRCUIT_OPEN;
     }
     ConnectivityState c = channel.getState(true);
+    if (s == CircuitBreaker.State.HALF_OPEN) {
+      // The half-open circuit's trial calls are what find out whether the core is back: routing
+      // none to it because the channel still shows its last failure would keep it half-open for
+      // good (seen after a partition healed while the channel sat in TRANSIENT_FAILURE).
+      if (c == ConnectivityState.TRANSIENT_FAILURE) {
+        channel.resetConnectBackoff();
+      }
+      return CoreState.AVAILABLE;
+    }
     if (c == ConnectivityState.TRANSIENT_FAILURE || c == ConnectivityState.SHUTDOWN) {
       return CoreState.UNREACHABLE;
     }

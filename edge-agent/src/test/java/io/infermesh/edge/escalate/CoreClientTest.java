@@ -192,6 +192,24 @@ class CoreClientTest {
   }
 
   @Test
+  void state_circuitHalfOpenWhileTheChannelStillFails_routesTheTrialCallsToTheCore() throws Exception {
+    Escalation quickToHalfOpen = new Escalation(Optional.of("127.0.0.1:" + deadPort()),
+        edgeFiles.certificateChain().getParent(), "edge-0", Duration.ofSeconds(5), 2, 50, 2, Duration.ofMillis(500),
+        true);
+    try (CoreClient client = CoreClient.connect(quickToHalfOpen, new EdgeConfig.Node("edge-0", "test-1"))) {
+      for (int i = 0; i < 2; i++) {
+        assertThat(last(client.escalate(call()))).isInstanceOf(StreamEvent.Failed.class);
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> client.circuit() == CircuitBreaker.State.HALF_OPEN);
+
+      // the channel keeps failing to connect (nothing listens), yet only trial calls can close the circuit
+      for (int i = 0; i < 20 && client.circuit() == CircuitBreaker.State.HALF_OPEN; i++) {
+        assertThat(client.state()).isEqualTo(CoreState.AVAILABLE);
+      }
+    }
+  }
+
+  @Test
   void reconnectAfter_circuitOpens_dropsTheConnectionSoTrialCallsConnectAfresh() throws Exception {
     core(Role.CORE);
     try (MeshTls tls = MeshTls.builder(edgeFiles).build()) {
