@@ -84,6 +84,32 @@ public final class CompletionService {
     limiter.recordTokens(tenant, tokens);
   }
 
+  /** The ticker's reading now, for timing an embeddings request. */
+  long now() {
+    return ticker.read();
+  }
+
+  /**
+   * Records one embeddings request in the GenAI meters ({@code gen_ai.server.request.duration},
+   * {@code gen_ai.client.token.usage}) and its route decision, as completions are.
+   *
+   * @param model the model that embedded, or the edge's model when the request failed before one did
+   * @param errorType {@code none}, or the failure's metric name
+   */
+  void embeddingEnded(String model, RouteDecision route, String errorType, int promptTokens, long arrived) {
+    if (route != null) {
+      metrics.routeDecision(route.route().wireName(), route.reason());
+    }
+    metrics.request(EMBEDDINGS, model, route == null ? "none" : route.route().wireName(), errorType,
+        Duration.ofNanos(ticker.read() - arrived));
+    if (promptTokens > 0) {
+      metrics.tokenUsage(EMBEDDINGS, model, promptTokens, 0);
+    }
+  }
+
+  /** The GenAI operation name of {@code /v1/embeddings}. */
+  static final String EMBEDDINGS = "embeddings";
+
   /** {@code /v1/embeddings} on whichever tier the request names. */
   public EmbeddingService embeddings() {
     return embeddings;

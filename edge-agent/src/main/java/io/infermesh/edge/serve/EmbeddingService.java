@@ -80,12 +80,20 @@ public final class EmbeddingService {
         throw EdgeException.invalid("input", "input[" + i + "]: must not be empty");
       }
     }
-    RouteDecision route = route(model, e.info(), hints);
-    service.admitRequest(tenant);
-    Embeddings out = route.route() == Route.CORE ? onCore(requestId, inputs, model, route, tenant)
-        : onEdge(e, inputs, route);
-    service.recordTokens(tenant, out.promptTokens());
-    return out;
+    long arrived = service.now();
+    RouteDecision route = null;
+    try {
+      route = route(model, e.info(), hints);
+      service.admitRequest(tenant);
+      Embeddings out = route.route() == Route.CORE ? onCore(requestId, inputs, model, route, tenant)
+          : onEdge(e, inputs, route);
+      service.recordTokens(tenant, out.promptTokens());
+      service.embeddingEnded(out.model(), route, "none", out.promptTokens(), arrived);
+      return out;
+    } catch (EdgeException ex) {
+      service.embeddingEnded(e.info().name(), route, ex.kind().metricName(), 0, arrived);
+      throw ex;
+    }
   }
 
   private RouteDecision route(String model, ModelInfo edge, Map<String, String> hints) {

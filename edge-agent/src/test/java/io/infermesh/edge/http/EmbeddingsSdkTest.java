@@ -112,4 +112,18 @@ class EmbeddingsSdkTest {
     assertThatThrownBy(call::run).isInstanceOfSatisfying(BadRequestException.class,
         e -> assertThat(e.param()).hasValue(field));
   }
+
+  @Test
+  void embeddings_servedAndRefused_areCountedInTheGenAiMeters() {
+    client.embeddings().create(batch(List.of("count me")).build());
+    http.post("/v1/embeddings", "{\"input\": \"x\", \"model\": \"no-such-model\"}");
+
+    String metrics = http.get("/metrics").raw().body();
+    assertThat(metrics).containsPattern("gen_ai_server_request_duration_seconds_count\\{[^}]*error_type=\"none\""
+        + "[^}]*gen_ai_operation_name=\"embeddings\"[^}]*infermesh_route=\"edge\"");
+    assertThat(metrics).containsPattern("gen_ai_server_request_duration_seconds_count\\{[^}]*error_type=\"(?!none)"
+        + "[a-z_]+\"[^}]*gen_ai_operation_name=\"embeddings\"");
+    assertThat(metrics).containsPattern("gen_ai_client_token_usage_tokens_count\\{[^}]*gen_ai_operation_name="
+        + "\"embeddings\"[^}]*gen_ai_token_type=\"input\"");
+  }
 }
