@@ -18,6 +18,10 @@ import io.infermesh.certs.MeshChannels;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
+import io.infermesh.core.config.CoreConfig;
+import io.infermesh.models.gguf.GgmlType;
+import io.infermesh.models.tiny.TinyModelSpec;
+import io.infermesh.models.tiny.TinyModels;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -59,6 +63,20 @@ public final class TestMesh implements AutoCloseable {
   }
 
   /** A channel to {@code localhost:port} as a fresh identity {@code name} with {@code role}. */
+  /**
+   * The config of a single-stage core node {@code core-0} on port 0 serving the tiny core model
+   * ({@code tiny-core}, written under this mesh's root) with its certificate issued here; metrics on
+   * a free loopback port.
+   */
+  public CoreConfig tinyCore(CoreConfig.Scheduling scheduling) throws Exception {
+    issue(Role.CORE, "core-0");
+    Path model = TinyModels.write(TinyModelSpec.core(GgmlType.F32), root().resolve("models"));
+    return new CoreConfig(
+        new CoreConfig.Node("core-0", "test-1"), 0, new CoreConfig.Tls(root().resolve("core-0"), "core-0"),
+        new CoreConfig.Model("tiny-core", model, "", "", "cpu", 16),
+        CoreConfig.Engine.builtin(), scheduling, CoreConfig.Stage.single(), 0);
+  }
+
   public ManagedChannel channel(Role role, String name, int port) throws Exception {
     MeshTls tls = MeshTls.builder(issue(role, name)).build();
     ManagedChannel ch = MeshChannels.newChannel("localhost:" + port, tls, ExpectedIdentity.roles(Role.CORE));

@@ -81,6 +81,11 @@ class WanLinkTest {
           + " and python3 (as CI runs it); the WAN behaviour (delay, loss, partition, heal) is NOT tested here.";
       System.out.println(message);
       System.err.println(message);
+      // CI runs as root and installs what the test needs (.ci/run): there, a missing piece is a
+      // failure, never a skip, so the feature is always tested where it counts.
+      if ("true".equals(System.getenv("CI"))) {
+        throw new AssertionError(message.replace("SKIPPED", "cannot run in CI"));
+      }
       Assumptions.abort(message);
     }
     dir = Files.createTempDirectory("wan-link");

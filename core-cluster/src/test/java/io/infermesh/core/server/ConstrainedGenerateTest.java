@@ -21,10 +21,6 @@ import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.models.chat.ToolCalls;
-import io.infermesh.models.gguf.GgmlType;
-import io.infermesh.models.tiny.TinyModelSpec;
-import io.infermesh.models.tiny.TinyModels;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -44,14 +40,7 @@ class ConstrainedGenerateTest {
   @BeforeAll
   static void start() throws Exception {
     mesh = new TestMesh("core-constrained");
-    mesh.issue(Role.CORE, "core-0");
-    Path model = TinyModels.write(TinyModelSpec.core(GgmlType.F32), mesh.root().resolve("models"));
-    CoreConfig config = new CoreConfig(
-        new CoreConfig.Node("core-0", "test-1"), 0, new CoreConfig.Tls(mesh.root().resolve("core-0"), "core-0"),
-        new CoreConfig.Model("tiny-core", model, "", "", "cpu", 16),
-        CoreConfig.Engine.builtin(),
-        new CoreConfig.Scheduling(4, 4, 256, 64, 0, 16, 1024, Duration.ofSeconds(10)),
-        CoreConfig.Stage.single(), 0);
+    CoreConfig config = mesh.tinyCore(new CoreConfig.Scheduling(4, 4, 256, 64, 0, 16, 1024, Duration.ofSeconds(10)));
     node = CoreNode.start(config);
     node.loadConfiguredModel();
   }

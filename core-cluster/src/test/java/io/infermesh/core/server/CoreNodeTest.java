@@ -50,14 +50,7 @@ class CoreNodeTest {
   @BeforeAll
   static void start() throws Exception {
     mesh = new TestMesh("core-node");
-    mesh.issue(Role.CORE, "core-0");
-    Path model = TinyModels.write(TinyModelSpec.core(GgmlType.F32), mesh.root().resolve("models"));
-    CoreConfig config = new CoreConfig(
-        new CoreConfig.Node("core-0", "test-1"), 0, new CoreConfig.Tls(mesh.root().resolve("core-0"), "core-0"),
-        new CoreConfig.Model("tiny-core", model, "", "", "cpu", 16),
-        CoreConfig.Engine.builtin(),
-        new CoreConfig.Scheduling(2, 2, 256, 64, 0, 16, 512, Duration.ofSeconds(10)),
-        CoreConfig.Stage.single(), 0);
+    CoreConfig config = mesh.tinyCore(new CoreConfig.Scheduling(2, 2, 256, 64, 0, 16, 512, Duration.ofSeconds(10)));
     node = CoreNode.start(config);
     healthBeforeLoad = health(Role.EDGE);
     readyzBeforeLoad = probe("/readyz");

@@ -15,10 +15,6 @@ import io.infermesh.api.v1.TokenLogprob;
 import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
-import io.infermesh.models.gguf.GgmlType;
-import io.infermesh.models.tiny.TinyModelSpec;
-import io.infermesh.models.tiny.TinyModels;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,14 +35,7 @@ class SamplingFeaturesTest {
   @BeforeAll
   static void start() throws Exception {
     mesh = new TestMesh("core-sampling");
-    mesh.issue(Role.CORE, "core-0");
-    Path model = TinyModels.write(TinyModelSpec.core(GgmlType.F32), mesh.root().resolve("models"));
-    CoreConfig config = new CoreConfig(
-        new CoreConfig.Node("core-0", "test-1"), 0, new CoreConfig.Tls(mesh.root().resolve("core-0"), "core-0"),
-        new CoreConfig.Model("tiny-core", model, "", "", "cpu", 16),
-        CoreConfig.Engine.builtin(),
-        new CoreConfig.Scheduling(4, 4, 256, 64, 0, 16, 512, Duration.ofSeconds(10)),
-        CoreConfig.Stage.single(), 0);
+    CoreConfig config = mesh.tinyCore(new CoreConfig.Scheduling(4, 4, 256, 64, 0, 16, 512, Duration.ofSeconds(10)));
     node = CoreNode.start(config);
     node.loadConfiguredModel();
     stub = InferenceGrpc.newBlockingStub(mesh.channel(Role.EDGE, "edge-client", node.port()));
