@@ -10,7 +10,6 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.infermesh.api.v1.EmbedRequest;
 import io.infermesh.api.v1.EmbedResponse;
-import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
@@ -20,22 +19,18 @@ import io.infermesh.api.v1.ModelInfo;
 import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
-import io.infermesh.api.v1.TokenLogprob;
-import io.infermesh.api.v1.Usage;
 import io.infermesh.core.constrain.Constraints;
 import io.infermesh.core.constrain.RequestGrammar;
 import io.infermesh.core.lifecycle.ModelHost;
 import io.infermesh.core.lifecycle.ModelRunner;
 import io.infermesh.core.lifecycle.ServedModel;
 import io.infermesh.core.schedule.Admission;
-import io.infermesh.core.schedule.GenerationListener;
 import io.infermesh.core.schedule.GenerationRequest;
 import io.infermesh.core.schedule.Priority;
 import io.infermesh.core.status.CoreException;
 import io.infermesh.core.status.StatusMapping;
 import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.grammar.Grammar;
-import io.infermesh.models.tokenizer.StreamingDecoder;
 import io.infermesh.models.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,7 +43,8 @@ import java.util.concurrent.TimeUnit;
  * The core's {@code infermesh.v1.Inference} service over the built-in engine: validates the
  * request (INVALID_ARGUMENT naming the field), tokenizes it, queues it on the model's batch loop
  * (RESOURCE_EXHAUSTED with a {@code retry-after-ms} trailer when the queue is full) and streams
- * text deltas as tokens come. Cancelling the call or passing its deadline frees the request's KV
+ * text deltas as tokens come ({@link ChoiceStreamer}; with {@code n} choices, one prefill and the
+ * choices decoded together, chunks naming their choice). Cancelling the call or passing its deadline frees the request's KV
  * blocks at once. Thread-safe.
  *
  * <p>The caller's {@code request_id} is a label: echoed in every chunk and written to the logs,
@@ -170,12 +166,13 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         : System.nanoTime() + Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
     Set<Integer> stops = model.tokenizer().endOfGenerationTokens();
     sampling = constrain(request, model, sampling, maxTokens);
-    GenerationRequest g = new GenerationRequest(key, prompt, maxTokens, priority, sampling, stops, deadlineNanos);
+    GenerationRequest g = new GenerationRequest(key, prompt, maxTokens, priority, sampling, stops, deadlineNanos,
+        RequestValidator.choices(request));
     ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
         .setModel(model.name()).setModelVersion(model.version()).setRoute(Route.ROUTE_CORE)
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
-    Streamer streamer = new Streamer(key, requestId, model, out, servedBy, request.getSampling().getStopList(),
-        priority, sampling.logprobs());
+    ChoiceStreamer streamer = new ChoiceStreamer(g, requestId, model, out, servedBy,
+        request.getSampling().getStopList(), metrics);
     out.setOnCancelHandler(() -> model.loop().cancel(key));
     Admission a = model.loop().submit(g, streamer);
     if (a instanceof Admission.Rejected r) {
@@ -185,97 +182,6 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
       return false;
     }
     return true;
-  }
-
-  /** Turns one request's tokens into chunks. Called on the batch loop's thread only. */
-  private final class Streamer implements GenerationListener {
-    private final String key; // the scheduler's
-    private final String requestId; // the caller's label, echoed
-    private final ServedModel model;
-    private final ServerCallStreamObserver<GenerateChunk> out;
-    private final ServedBy servedBy;
-    private final StreamingDecoder decoder;
-    private final StopMatcher stops;
-    private final Priority priority;
-    private final long startNanos = System.nanoTime();
-    private final List<Integer> pendingIds = new java.util.ArrayList<>(); // tokens whose text is not sent yet
-    private final boolean logprobs;
-    private final List<TokenLogprob> pendingLogprobs = new ArrayList<>(); // theirs, when asked for
-    private long firstTokenNanos;
-    private boolean first = true;
-
-    Streamer(String key, String requestId, ServedModel model, ServerCallStreamObserver<GenerateChunk> out,
-        ServedBy servedBy, List<String> stopStrings, Priority priority, boolean logprobs) {
-      this.key = key;
-      this.requestId = requestId;
-      this.logprobs = logprobs;
-      this.model = model;
-      this.out = out;
-      this.servedBy = servedBy;
-      this.decoder = model.tokenizer().newStreamingDecoder(false);
-      this.stops = new StopMatcher(stopStrings);
-      this.priority = priority;
-    }
-
-    @Override
-    public void onToken(int token, int index) {
-      if (index == 0) {
-        firstTokenNanos = System.nanoTime();
-        metrics.firstToken(firstTokenNanos - startNanos);
-      }
-      metrics.tokenGenerated();
-      if (stops.stopped() || model.tokenizer().isEndOfGeneration(token)) {
-        return;
-      }
-      String text = stops.accept(decoder.accept(token));
-      if (stops.stopped()) {
-        model.loop().cancel(key); // finishes as CANCELLED; reported as STOP below
-      }
-      pendingIds.add(token);
-      if (logprobs) {
-        model.lastLogprobs(key).ifPresent(lp -> pendingLogprobs.add(Logprobs.toWire(lp, model.tokenizer())));
-      }
-      if (!out.isCancelled() && (!text.isEmpty() || first)) {
-        GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setText(text)
-            .addAllTokenIds(pendingIds).addAllLogprobs(pendingLogprobs);
-        pendingIds.clear();
-        pendingLogprobs.clear();
-        if (first) {
-          c.setServedBy(servedBy);
-          first = false;
-        }
-        out.onNext(c.build());
-      }
-    }
-
-    @Override
-    public void onFinished(io.infermesh.core.schedule.FinishReason reason, int promptTokens, int completionTokens) {
-      model.release();
-      long now = System.nanoTime();
-      metrics.finished(priority, reason, now - startNanos, completionTokens > 1 && firstTokenNanos > 0
-          ? (now - firstTokenNanos) / (completionTokens - 1) : -1);
-      if (out.isCancelled()) {
-        return;
-      }
-      FinishReason finish;
-      if (reason == io.infermesh.core.schedule.FinishReason.CANCELLED && stops.stopped()) {
-        finish = FinishReason.FINISH_REASON_STOP; // we cancelled it on a stop string
-      } else {
-        Status failure = StatusMapping.forFinish(reason);
-        if (failure != null) {
-          out.onError(failure.asRuntimeException());
-          return;
-        }
-        finish = reason == io.infermesh.core.schedule.FinishReason.STOP
-            ? FinishReason.FINISH_REASON_STOP : FinishReason.FINISH_REASON_LENGTH;
-      }
-      String tail = stops.accept(decoder.flush()) + stops.flush();
-      out.onNext(GenerateChunk.newBuilder().setRequestId(requestId).setText(tail).addAllTokenIds(pendingIds)
-          .addAllLogprobs(pendingLogprobs).setFinishReason(finish)
-          .setUsage(Usage.newBuilder().setPromptTokens(promptTokens).setCompletionTokens(completionTokens))
-          .setServedBy(servedBy).build());
-      out.onCompleted();
-    }
   }
 
   /** {@code sampling} restricted to the grammar the request asks for (response_format, tools), if any. */

@@ -119,6 +119,10 @@ final class UpstreamInferenceService extends InferenceGrpc.InferenceImplBase {
     String id = RequestValidator.requestId(request);
     RequestValidator.model(request.getModel(), modelName);
     Priority priority = RequestValidator.priority(request);
+    if (RequestValidator.choices(request) > 1) {
+      // refused, not passed through: the upstream's choices would come back as one interleaved SSE stream to split
+      throw CoreException.invalidArgument("n", "must be 1 on a core that forwards to an upstream engine");
+    }
     if (request.hasResponseFormat() || request.hasToolCalling()) {
       // never silently dropped: the upstream's own structured-output support is not relied on
       throw CoreException.invalidArgument(request.hasResponseFormat() ? "response_format" : "tool_calling",

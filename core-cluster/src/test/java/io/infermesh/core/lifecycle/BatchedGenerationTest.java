@@ -61,12 +61,12 @@ class BatchedGenerationTest {
     final CompletableFuture<FinishReason> done = new CompletableFuture<>();
 
     @Override
-    public void onToken(int token, int index) {
+    public void onToken(int choice, int token, int index) {
       tokens.add(token);
     }
 
     @Override
-    public void onFinished(FinishReason reason, int promptTokens, int completionTokens) {
+    public void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens, boolean last) {
       done.complete(reason);
     }
   }
