@@ -21,9 +21,9 @@ import java.util.Objects;
  * Turns one request's tokens into the chunks of its {@code Generate} stream: per choice a text
  * decoder and stop-string matcher, each chunk naming its choice ({@code index}); a choice that
  * meets a stop string is cancelled alone and ends STOP. Each choice's last chunk carries its finish
- * reason; the stream's last chunk the usage of the whole request (the prompt once, the completion
- * tokens of every choice summed) and the model goes back to its host. A choice that fails fails the
- * call and cancels the others.
+ * reason and usage (the prompt's tokens and that choice's); after the last choice's the stream
+ * completes and the model goes back to its host. A choice that fails fails the call and cancels the
+ * others.
  *
  * <p>Called on the batch loop's thread only (see {@link GenerationListener}).
  */
@@ -41,7 +41,6 @@ final class ChoiceStreamer implements GenerationListener {
   private long firstTokenNanos;
   private boolean servedBySent;
   private boolean failed;
-  private int completionTokens;
   private int longest; // completion tokens of the longest choice, for the time per output token
 
   /** One choice's text state. */
@@ -111,7 +110,6 @@ final class ChoiceStreamer implements GenerationListener {
   @Override
   public void onFinished(int choice, io.infermesh.core.schedule.FinishReason reason, int promptTokens,
       int completion, boolean last) {
-    completionTokens += completion;
     longest = Math.max(longest, completion);
     if (last) {
       model.release();
@@ -141,10 +139,10 @@ final class ChoiceStreamer implements GenerationListener {
     }
     String tail = c.stops.accept(c.decoder.flush()) + c.stops.flush();
     GenerateChunk.Builder chunk = GenerateChunk.newBuilder().setRequestId(requestId).setIndex(choice).setText(tail)
-        .addAllTokenIds(c.pendingIds).addAllLogprobs(c.pendingLogprobs).setFinishReason(finish);
+        .addAllTokenIds(c.pendingIds).addAllLogprobs(c.pendingLogprobs).setFinishReason(finish)
+        .setUsage(Usage.newBuilder().setPromptTokens(promptTokens).setCompletionTokens(completion));
     if (last) {
-      chunk.setUsage(Usage.newBuilder().setPromptTokens(promptTokens).setCompletionTokens(completionTokens))
-          .setServedBy(servedBy);
+      chunk.setServedBy(servedBy);
     }
     out.onNext(chunk.build());
     if (last) {
