@@ -45,6 +45,13 @@ class SchedulerChoicesTest {
     return plan;
   }
 
+  /** Steps until every request has left. */
+  private void drain(Scheduler s) {
+    while (s.hasWork()) {
+      step(s);
+    }
+  }
+
   private void collect(Scheduler s) {
     for (SchedulerEvent e : s.drainEvents()) {
       if (e instanceof SchedulerEvent.Token t) {
@@ -86,9 +93,7 @@ class SchedulerChoicesTest {
     // choice 0: 3 blocks (positions 0..10); each fork: the 2 shared + 1 of its own
     assertThat(s.stats().kvBlocksUsed()).isEqualTo(5);
 
-    while (s.hasWork()) {
-      step(s);
-    }
+    drain(s);
     assertThat(generated).containsEntry("a/0", List.of(20, 21, 22)).containsEntry("a/1", List.of(21, 23, 25))
         .containsEntry("a/2", List.of(22, 25, 28));
     assertThat(finished).extracting(SchedulerEvent.Finished::reason).containsOnly(FinishReason.LENGTH).hasSize(3);
@@ -103,9 +108,7 @@ class SchedulerChoicesTest {
     Scheduler s = scheduler(6, 4);
     s.submit(request("a", 9, 2, 4));
     assertThat(ids(step(s))).containsExactly("a");
-    while (s.hasWork()) {
-      step(s);
-    }
+    drain(s);
     assertThat(generated).containsKeys("a/0", "a/1", "a/2", "a/3");
     assertThat(s.stats().preemptions()).isZero();
   }
@@ -121,9 +124,7 @@ class SchedulerChoicesTest {
     assertThat(s.stats().kvBlocksUsed()).isEqualTo(1);
     assertThat(ids(step(s))).containsExactly("x"); // its last token
     assertThat(ids(step(s))).containsExactly("a"); // x finished: its block is free
-    while (s.hasWork()) {
-      step(s);
-    }
+    drain(s);
     assertThat(generated).containsKeys("a/0", "a/1", "a/2", "a/3");
     assertThat(s.stats().preemptions()).isZero();
   }
@@ -173,9 +174,7 @@ class SchedulerChoicesTest {
       assertThat(f.reason()).isEqualTo(FinishReason.CANCELLED);
       assertThat(f.last()).isFalse();
     });
-    while (s.hasWork()) {
-      step(s);
-    }
+    drain(s);
     assertThat(generated.get("a/0")).containsExactly(20, 21, 22, 23);
     assertThat(generated.get("a/2")).containsExactly(22, 25, 28, 31);
     assertThat(finished).last().satisfies(f -> assertThat(f.last()).isTrue());
@@ -187,9 +186,7 @@ class SchedulerChoicesTest {
     Scheduler s = scheduler(16, 4);
     s.submit(request("a", 10, 2, 2));
     s.cancel("a", 0);
-    while (s.hasWork()) {
-      step(s);
-    }
+    drain(s);
     assertThat(generated).doesNotContainKey("a/0").containsEntry("a/1", List.of(21, 23));
     assertThat(finished).extracting(SchedulerEvent.Finished::last).containsExactly(false, true);
   }
@@ -201,9 +198,7 @@ class SchedulerChoicesTest {
     StepPlan first = step(s);
     assertThat(ids(first)).containsExactly("a", "a#1");
     assertThat(first.entries()).allSatisfy(e -> assertThat(e.tokens()).hasSize(3));
-    while (s.hasWork()) {
-      step(s);
-    }
+    drain(s);
     assertThat(generated).containsEntry("a/0", List.of(13, 14)).containsEntry("a/1", List.of(14, 16));
   }
 
@@ -212,9 +207,7 @@ class SchedulerChoicesTest {
     // 5 blocks of 4 (context 20): two choices of a 9-token prompt growing to 17 positions cannot both stay
     Scheduler s = scheduler(5, 4);
     s.submit(request("a", 9, 8, 2));
-    while (s.hasWork()) {
-      step(s);
-    }
+    drain(s);
     assertThat(s.stats().preemptions()).isPositive();
     assertThat(generated.get("a/0")).containsExactly(19, 20, 21, 22, 23, 24, 25, 26);
     assertThat(generated.get("a/1")).containsExactly(20, 22, 24, 26, 28, 30, 32, 34);

@@ -7,7 +7,6 @@ import io.grpc.stub.ClientResponseObserver;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
-import io.infermesh.edge.engine.FinishReason;
 import io.infermesh.edge.route.Route;
 import io.infermesh.edge.route.RouteDecision;
 import io.infermesh.edge.serve.CompletionStream;
@@ -15,7 +14,6 @@ import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
-import io.infermesh.edge.serve.Usage;
 import java.util.Optional;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -220,17 +218,11 @@ final class CoreChoices {
     /** One inbox item as an event, or null for a chunk with nothing to show. */
     private StreamEvent handle(Object item) {
       if (item instanceof GenerateChunk chunk) {
-        StreamEvent.Delta delta = chunk.getText().isEmpty() && chunk.getLogprobsCount() == 0 ? null
-            : chunk.getLogprobsCount() == 0 ? new StreamEvent.Delta(chunk.getText())
-            : new StreamEvent.Delta(chunk.getText(), WireLogprobs.fromWire(chunk.getLogprobsList()));
-        if (chunk.getFinishReason() == io.infermesh.api.v1.FinishReason.FINISH_REASON_UNSPECIFIED) {
+        StreamEvent.Delta delta = WireChunks.delta(chunk);
+        if (!WireChunks.finishes(chunk)) {
           return delta;
         }
-        var u = chunk.getUsage();
-        FinishReason finish = chunk.getFinishReason() == io.infermesh.api.v1.FinishReason.FINISH_REASON_LENGTH
-            ? FinishReason.LENGTH : FinishReason.STOP;
-        StreamEvent done = new StreamEvent.Done(finish, new Usage(u.getPromptTokens(), u.getCompletionTokens(),
-            u.getCachedTokens()));
+        StreamEvent done = WireChunks.done(chunk);
         if (delta != null) {
           pendingEnd = done; // the text now, the end on the next call
           return delta;
