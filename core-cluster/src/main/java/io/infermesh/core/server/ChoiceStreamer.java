@@ -45,13 +45,15 @@ final class ChoiceStreamer implements GenerationListener {
 
   /** One choice's text state. */
   private static final class ChoiceText {
+    final String sequenceId; // its key in the runner, for its log-probabilities
     final StreamingDecoder decoder;
     final StopMatcher stops;
     final List<Integer> pendingIds = new ArrayList<>(); // tokens whose text is not sent yet
     final List<TokenLogprob> pendingLogprobs = new ArrayList<>(); // theirs, when asked for
     boolean sentAny;
 
-    ChoiceText(ServedModel model, List<String> stopStrings) {
+    ChoiceText(String sequenceId, ServedModel model, List<String> stopStrings) {
+      this.sequenceId = sequenceId;
       this.decoder = model.tokenizer().newStreamingDecoder(false);
       this.stops = new StopMatcher(stopStrings);
     }
@@ -69,7 +71,7 @@ final class ChoiceStreamer implements GenerationListener {
     this.logprobs = request.sampling().logprobs();
     this.choices = new ChoiceText[request.choices()];
     for (int i = 0; i < choices.length; i++) {
-      choices[i] = new ChoiceText(model, stopStrings);
+      choices[i] = new ChoiceText(request.sequenceId(i), model, stopStrings);
     }
   }
 
@@ -90,8 +92,7 @@ final class ChoiceStreamer implements GenerationListener {
     }
     c.pendingIds.add(token);
     if (logprobs) {
-      model.lastLogprobs(GenerationRequest.sequenceId(key, choice))
-          .ifPresent(lp -> c.pendingLogprobs.add(Logprobs.toWire(lp, model.tokenizer())));
+      model.lastLogprobs(c.sequenceId).ifPresent(lp -> c.pendingLogprobs.add(Logprobs.toWire(lp, model.tokenizer())));
     }
     if (!out.isCancelled() && (!text.isEmpty() || !c.sentAny)) {
       GenerateChunk.Builder chunk = GenerateChunk.newBuilder().setRequestId(requestId).setIndex(choice).setText(text)

@@ -106,7 +106,9 @@ final class CoreChoices {
       }
       int i = chunk.getIndex();
       if (i < 0 || i >= choices.length) {
-        cancelCall("the core sent choice " + i + " of " + choices.length);
+        String why = "the core sent choice " + i + " of " + choices.length;
+        deliver(Status.INTERNAL.withDescription(why)); // before the cancel's own status: readers see why
+        cancelCall(why);
         return;
       }
       choices[i].inbox.add(chunk);
