@@ -2,6 +2,7 @@ package io.infermesh.core.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -16,9 +17,12 @@ import io.infermesh.api.v1.TokenLogprob;
 import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.lifecycle.ServedModel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -234,6 +238,27 @@ class SamplingFeaturesTest {
       assertThat(three.stream().filter(c -> c.getIndex() == choice).mapToInt(GenerateChunk::getLogprobsCount).sum())
           .as("one log-probability per token of choice %d", i).isEqualTo(ids.size());
     }
+  }
+
+  @Test
+  void generate_choicesCancelledMidway_everyChoiceStopsAndFreesItsBlocks() throws Exception {
+    var async = InferenceGrpc.newStub(mesh.channel(Role.EDGE, "edge-client", node.port()));
+    ServedModel model = node.host().current().orElseThrow();
+    java.util.Set<Integer> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    CompletableFuture<Status> done = new CompletableFuture<>();
+    io.grpc.Context.CancellableContext call = io.grpc.Context.current().withCancellation();
+    GenerateRequest r = GenerateRequest.newBuilder().setPrompt(LONG_PROMPT).setN(4)
+        .setSampling(SamplingParams.newBuilder().setTemperature(1f).setSeed(3).setMaxTokens(400)).build();
+    call.run(() -> async.generate(r, TestMesh.observer(c -> seen.add(c.getIndex()), done)));
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+        .until(() -> seen.size() == 4); // every choice decoding, far from its 400th token
+    assertThat(model.loop().stats().kvBlocksUsed()).isPositive();
+
+    call.cancel(null);
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !model.loop().busy());
+    assertThat(model.loop().stats().kvBlocksUsed()).isZero();
+    assertThat(done.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
   }
 
   @Test
