@@ -150,7 +150,7 @@ final class CoreChoices {
     private final AtomicBoolean released = new AtomicBoolean();
     private StreamEvent pendingEnd;
     private StreamEvent terminal;
-    private CompletionStream local; // choice 0 answered by the edge after the core failed
+    private volatile CompletionStream local; // choice 0 answered by the edge after the core failed; read by cancel()
 
     ChoiceStream(int index) {
       this.index = index;
