@@ -8,6 +8,7 @@ import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.RoleAuthorizationPolicy;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.config.Engine;
 import io.infermesh.core.engine.DjlRuntime;
 import io.infermesh.core.engine.LayerRange;
 import io.infermesh.core.engine.LlamaConfig;
@@ -118,7 +119,7 @@ public final class CoreNode implements AutoCloseable {
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
       BindableService inference;
-      if (config.engine().upstream()) {
+      if (config.engine() instanceof Engine.Upstream) {
         Upstream up = Upstream.start(config, timers, health::update);
         owned.add(up);
         health.readyWhen(up.health()::healthy);
@@ -157,7 +158,7 @@ public final class CoreNode implements AutoCloseable {
           + ": " + e.getMessage(), e);
     }
     log.info("core node {} up: gRPC {} ({}){}", server.identity(), hostPort(server.address()),
-        config.engine().upstream() ? "forwarding to " + config.engine().upstreamUrl()
+        config.engine() instanceof Engine.Upstream u ? "forwarding to " + u.url()
             + ", NOT_SERVING while it is unhealthy" : "NOT_SERVING until the model loads",
         m == null ? "" : ", metrics and probes on http://" + hostPort(m.address()) + " (/metrics /healthz /readyz)");
     ConsulRegistration registration = null;
@@ -243,10 +244,10 @@ public final class CoreNode implements AutoCloseable {
    * @throws IOException with a one-line reason if the model cannot be loaded
    */
   public ServedModel loadModel(Path path, String sha256, String version) throws IOException {
-    if (upstream()) {
-      throw new IllegalStateException("engine.type is upstream: this node loads no model");
+    if (!(config.engine() instanceof Engine.BuiltIn engine)) {
+      throw new IllegalStateException("engine.type is " + config.engine().type() + ": this node loads no model");
     }
-    DjlRuntime.threads(config.engine().threads());
+    DjlRuntime.threads(engine.threads());
     CoreConfig.Model mc = config.model();
     CoreConfig.Scheduling s = config.scheduler();
     int n = loads.incrementAndGet();
@@ -319,6 +320,6 @@ public final class CoreNode implements AutoCloseable {
 
   /** Whether this node forwards to an upstream engine instead of loading a model. */
   public boolean upstream() {
-    return config.engine().upstream();
+    return config.engine() instanceof Engine.Upstream;
   }
 }

@@ -1,6 +1,7 @@
 package io.infermesh.core.server;
 
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.config.Engine;
 import io.infermesh.core.schedule.PriorityGate;
 import io.infermesh.core.schedule.SchedulerStats;
 import io.infermesh.core.upstream.OpenAiUpstream;
@@ -20,13 +21,16 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 final class Upstream implements AutoCloseable {
   private final CoreConfig config;
+  private final int contextLength; // engine.upstream.context_length
   private final ExecutorService httpThreads;
   private final OpenAiUpstream upstream;
   private final UpstreamHealth health;
   private final PriorityGate gate;
 
-  private Upstream(CoreConfig config, ExecutorService httpThreads, OpenAiUpstream upstream, UpstreamHealth health) {
+  private Upstream(CoreConfig config, int contextLength, ExecutorService httpThreads, OpenAiUpstream upstream,
+      UpstreamHealth health) {
     this.config = config;
+    this.contextLength = contextLength;
     this.httpThreads = httpThreads;
     this.upstream = upstream;
     this.health = health;
@@ -36,7 +40,9 @@ final class Upstream implements AutoCloseable {
 
   /** Connects (lazily) to {@code engine.upstream.url} and starts polling its health; {@code onHealth} hears changes. */
   static Upstream start(CoreConfig config, ScheduledExecutorService timers, Runnable onHealth) {
-    CoreConfig.Engine e = config.engine();
+    if (!(config.engine() instanceof Engine.Upstream e)) {
+      throw new IllegalArgumentException("engine.type is " + config.engine().type() + ", not upstream");
+    }
     ExecutorService threads = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "core-upstream-http");
       t.setDaemon(true);
@@ -47,19 +53,18 @@ final class Upstream implements AutoCloseable {
         .connectTimeout(Duration.ofSeconds(5))
         .executor(threads)
         .build();
-    String model = e.upstreamModel().isEmpty() ? config.model().name() : e.upstreamModel();
+    String model = e.model().isEmpty() ? config.model().name() : e.model();
     String apiKey;
     try {
-      apiKey = e.resolveUpstreamApiKey(System::getenv);
+      apiKey = e.resolveApiKey(System::getenv);
     } catch (RuntimeException ex) {
       threads.shutdownNow();
       throw ex;
     }
-    OpenAiUpstream upstream = new OpenAiUpstream(URI.create(e.upstreamUrl()), model, e.upstreamTimeout(), http, timers,
-        apiKey);
+    OpenAiUpstream upstream = new OpenAiUpstream(URI.create(e.url()), model, e.timeout(), http, timers, apiKey);
     UpstreamHealth health = UpstreamHealth.start(upstream, e.healthPath(), e.healthInterval(), timers,
         ok -> onHealth.run());
-    return new Upstream(config, threads, upstream, health);
+    return new Upstream(config, e.contextLength(), threads, upstream, health);
   }
 
   UpstreamHealth health() {
@@ -69,7 +74,7 @@ final class Upstream implements AutoCloseable {
   /** The Inference service in front of the upstream. */
   UpstreamInferenceService service(String nodeId, CoreMetrics metrics) {
     return new UpstreamInferenceService(upstream, gate, health::healthy, config.model().name(), config.model().version(),
-        config.model().defaultMaxTokens(), config.engine().upstreamContextLength(), nodeId, config.node().region(),
+        config.model().defaultMaxTokens(), contextLength, nodeId, config.node().region(),
         metrics, System::nanoTime);
   }
 
