@@ -1,6 +1,5 @@
 package io.infermesh.core.server;
 
-import io.grpc.BindableService;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
@@ -118,20 +117,21 @@ public final class CoreNode implements AutoCloseable {
     try {
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
-      BindableService inference;
+      InferenceBackend backend;
       if (config.engine() instanceof Engine.Upstream) {
         Upstream up = Upstream.start(config, timers, health::update);
         owned.add(up);
         health.readyWhen(up.health()::healthy);
         load = up::stats;
-        metrics = new CoreMetrics(registry, load);
-        inference = up.service(tls.identity().toString(), metrics);
+        backend = up.backend();
       } else {
         health.readyWhen(() -> host.current().map(m -> m.loop().available()).orElse(false));
         load = CoreMetrics.of(host);
-        metrics = new CoreMetrics(registry, load);
-        inference = new InferenceService(host, tls.identity().toString(), config.node().region(), metrics);
+        backend = new BuiltInBackend(host, config.model().name());
       }
+      metrics = new CoreMetrics(registry, load);
+      InferenceService inference = new InferenceService(backend, tls.identity().toString(), config.node().region(),
+          metrics, System::nanoTime);
       server = MeshServer.builder(config.grpcPort())
           .bindAddress(config.listen().grpc())
           .tls(tls)
