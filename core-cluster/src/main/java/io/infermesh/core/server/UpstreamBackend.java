@@ -96,23 +96,23 @@ final class UpstreamBackend implements InferenceBackend {
     }
     SamplingParams s = r.getSampling();
     refuseUnforwarded(s);
-    List<UpstreamRequest.Message> chat = null;
-    String prompt = null;
+    UpstreamRequest.Builder forwarded;
     if (r.hasChat()) {
-      chat = new ArrayList<>();
+      List<UpstreamRequest.Message> chat = new ArrayList<>();
       for (ChatMessage m : r.getChat().getMessagesList()) {
         chat.add(new UpstreamRequest.Message(m.getRole(), m.getContent(), m.getName()));
       }
+      forwarded = UpstreamRequest.chat(call.requestId(), chat);
     } else {
-      prompt = r.getPrompt();
+      forwarded = UpstreamRequest.prompt(call.requestId(), r.getPrompt());
     }
-    UpstreamRequest forwarded = new UpstreamRequest(call.requestId(), chat, prompt, maxTokens(s),
-        s.hasTemperature() ? s.getTemperature() : null,
-        s.hasTopP() ? s.getTopP() : null,
-        s.hasTopK() && s.getTopK() > 0 ? s.getTopK() : null,
-        s.hasSeed() ? s.getSeed() : null,
-        s.getStopList());
-    Forward f = new Forward(call, forwarded);
+    forwarded.maxTokens(maxTokens(s))
+        .temperature(s.hasTemperature() ? s.getTemperature() : null)
+        .topP(s.hasTopP() ? s.getTopP() : null)
+        .topK(s.hasTopK() && s.getTopK() > 0 ? s.getTopK() : null)
+        .seed(s.hasSeed() ? s.getSeed() : null)
+        .stop(s.getStopList());
+    Forward f = new Forward(call, forwarded.build());
     calls.put(f.id, f); // f.id is this call's own key: never taken by another call
     return f;
   }
