@@ -3,9 +3,6 @@ package io.infermesh.core.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,11 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /** {@code engine.type} as one record per engine, and the builders' defaults against the loader's. */
 class CoreConfigEngineTest {
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-
   private static CoreConfig parse(String yaml) throws Exception {
-    JsonNode root = YAML.readTree(yaml);
-    return CoreConfigLoader.parse(root == null ? YAML.createObjectNode() : root, Path.of("/etc/infermesh"));
+    return CoreYaml.parse(yaml);
   }
 
   @Test

@@ -3,21 +3,14 @@ package io.infermesh.core.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigException;
-import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The {@code engine.upstream} keys for an API key and the upstream model's context length. */
 class CoreConfigUpstreamTest {
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-
   private static Engine parse(String yaml) throws Exception {
-    JsonNode root = YAML.readTree(yaml);
-    return CoreConfigLoader.parse(root, Path.of("/etc/infermesh")).engine();
+    return CoreYaml.parse(yaml).engine();
   }
 
   private static Engine.Upstream parseUpstream(String yaml) throws Exception {
