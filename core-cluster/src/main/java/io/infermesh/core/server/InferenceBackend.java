@@ -47,8 +47,9 @@ interface InferenceBackend {
 
   /**
    * One call, prepared: {@link #start} queues it, after which the backend streams it into the sink
-   * and frees what it holds when it ends. A prepared call that is never started must be {@link
-   * #cancel cancelled}.
+   * and frees what it holds when it ends. What {@link #prepare} took is held until then, so a
+   * prepared call is always started, at once ({@link InferenceService} does nothing in between
+   * that can fail).
    */
   interface Generation {
     /** The model that serves it (for ServedBy). */
