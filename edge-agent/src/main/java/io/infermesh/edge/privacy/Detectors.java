@@ -32,7 +32,9 @@ public final class Detectors {
    * number than a phone.
    */
   public static Detector phone() {
-    return RegexDetector.of("PHONE", "(?<![\\w+.\\-])(?:\\+|\\()?\\d[\\d ().\\-]{5,24}+", PhoneNumbers::end);
+    return RegexDetector.of("PHONE", "(?:\\+|\\()?\\d[\\d ().\\-]{5,24}+",
+        (t, i) -> (isDigit(t.charAt(i)) || t.charAt(i) == '+' || t.charAt(i) == '(') && !before(t, i, "+.-"),
+        PhoneNumbers::end);
   }
 
   /**
@@ -42,8 +44,9 @@ public final class Detectors {
    */
   public static Detector paymentCard() {
     return RegexDetector.of("CREDIT_CARD",
-        "(?<![\\w\\-])(?:[2-6]\\d{3}([ \\-]?)\\d{4}\\1\\d{4}\\1\\d{1,7}+|3\\d{3}([ \\-]?)\\d{6}\\2\\d{5})"
+        "(?:[2-6]\\d{3}([ \\-]?)\\d{4}\\1\\d{4}\\1\\d{1,7}+|3\\d{3}([ \\-]?)\\d{6}\\2\\d{5})"
             + "(?![\\w\\-])",
+        (t, i) -> t.charAt(i) >= '2' && t.charAt(i) <= '6' && !before(t, i, "-"),
         (t, s, e) -> Checksums.luhn(t.subSequence(s, e)) ? e : -1);
   }
 
@@ -52,7 +55,9 @@ public final class Detectors {
    * mod-97 valid.
    */
   public static Detector iban() {
-    return RegexDetector.of("IBAN", "(?<![A-Za-z0-9])[A-Z]{2}\\d{2}+(?: ?[A-Z0-9]){11,30}+", Detectors::ibanEnd);
+    return RegexDetector.of("IBAN", "[A-Z]{2}\\d{2}+(?: ?[A-Z0-9]){11,30}+",
+        (t, i) -> isUpper(t.charAt(i)) && i + 1 < t.length() && isUpper(t.charAt(i + 1)) && !before(t, i, ""),
+        Detectors::ibanEnd);
   }
 
   private static int ibanEnd(CharSequence t, int s, int e) {
@@ -78,9 +83,9 @@ public final class Detectors {
   public static Detector ipAddress() {
     return new CompositeDetector("IP_ADDRESS", List.of(
         RegexDetector.of("IP_ADDRESS",
-            "(?<![\\w.:])(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)"
+            "(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)"
                 + "(?![\\w:]|\\.\\d)",
-            (t, s, e) -> e),
+            (t, i) -> isDigit(t.charAt(i)) && !before(t, i, ".:"), (t, s, e) -> e),
         AnchoredScanners.anchored("IP_ADDRESS", ":", AnchoredScanners::ipv6)));
   }
 
@@ -90,7 +95,8 @@ public final class Detectors {
    */
   public static Detector prcResidentId() {
     return RegexDetector.of("PRC_ID",
-        "(?<![\\w])[1-9]\\d{5}(?:18|19|20)\\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])\\d{3}[\\dXx](?![\\w])",
+        "[1-9]\\d{5}(?:18|19|20)\\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])\\d{3}[\\dXx](?![\\w])",
+        (t, i) -> isDigit(t.charAt(i)) && !before(t, i, ""),
         (t, s, e) -> Checksums.prcResidentId(t.subSequence(s, e)) ? e : -1);
   }
 
@@ -100,8 +106,8 @@ public final class Detectors {
    * them "weak"): without context they are more often other identifiers.
    */
   public static Detector usSsn() {
-    return RegexDetector.of("US_SSN", "(?<![\\w\\-])\\d{3}([\\- ])\\d{2}\\1\\d{4}(?![\\w\\-]|[ ]\\d)",
-        (t, s, e) -> Checksums.usSsn(digits(t, s, e)) ? e : -1);
+    return RegexDetector.of("US_SSN", "\\d{3}([\\- ])\\d{2}\\1\\d{4}(?![\\w\\-]|[ ]\\d)",
+        (t, i) -> isDigit(t.charAt(i)) && !before(t, i, "-"), (t, s, e) -> Checksums.usSsn(digits(t, s, e)) ? e : -1);
   }
 
   /**
@@ -117,10 +123,7 @@ public final class Detectors {
                 + "|(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"
                 + "|gh[pousr]_[A-Za-z0-9]{36,255}+|github_pat_[A-Za-z0-9_]{22,255}+"
                 + "|xox[abposr]-[A-Za-z0-9\\-]{10,255}+|AIza[0-9A-Za-z_\\-]{35}(?![\\w\\-]))",
-            // The word boundary before the key, checked here rather than by a leading look-behind
-            // that the regex engine would try at every position.
-            (t, s, e) -> s > 0 && (Character.isLetterOrDigit(t.charAt(s - 1)) || t.charAt(s - 1) == '_'
-                || t.charAt(s - 1) == '-') ? -1 : e),
+            (t, i) -> "sAgx".indexOf(t.charAt(i)) >= 0 && !before(t, i, "-"), (t, s, e) -> e),
         AnchoredScanners.anchored("API_KEY", "=:", AnchoredScanners::assignedSecret)));
   }
 
@@ -133,7 +136,7 @@ public final class Detectors {
     return RegexDetector.of("PRIVATE_KEY",
         "-----BEGIN (?:[A-Z0-9]{1,12}+ ){0,3}PRIVATE KEY-----[A-Za-z0-9+/=\\s\\\\:,]{0,65536}+"
             + "(?:-----END (?:[A-Z0-9]{1,12}+ ){0,3}PRIVATE KEY-----)?",
-        (t, s, e) -> e);
+        (t, i) -> t.charAt(i) == '-' && i + 10 < t.length() && t.charAt(i + 5) == 'B', (t, s, e) -> e);
   }
 
   /** Every built-in detector, most specific first (the order breaks ties between overlapping matches). */
@@ -167,6 +170,23 @@ public final class Detectors {
           "detector kind '" + kind + "' must be 1-32 upper case letters, digits or _, starting with a letter");
     }
     return kind;
+  }
+
+  /** Whether the char before {@code i} is a letter, a digit, {@code _} or one of {@code also}. */
+  static boolean before(CharSequence t, int i, String also) {
+    if (i == 0) {
+      return false;
+    }
+    char c = t.charAt(i - 1);
+    return Character.isLetterOrDigit(c) || c == '_' || also.indexOf(c) >= 0;
+  }
+
+  private static boolean isDigit(char c) {
+    return c >= '0' && c <= '9';
+  }
+
+  private static boolean isUpper(char c) {
+    return c >= 'A' && c <= 'Z';
   }
 
   private static String digits(CharSequence t, int s, int e) {
