@@ -106,11 +106,18 @@ public final class Masker {
 
   private void detectAll(String text, List<Detector.Match> found) {
     for (PrivacyPolicy.Rule rule : policy.rules()) {
+      int before = found.size();
       try {
         rule.detector().detect(text, found);
       } catch (DetectorBudgetExceededException e) {
         throw new SensitiveDataBlockedException(e.kind(), "detector " + e.kind()
             + " could not finish reading the request within its work budget; refused rather than sent unchecked");
+      }
+      String kind = rule.detector().kind();
+      for (int i = before; i < found.size(); i++) {
+        if (!found.get(i).kind().equals(kind)) { // the policy's action and rank are by the detector's kind
+          throw new IllegalStateException("detector " + kind + " reported a match of kind " + found.get(i).kind());
+        }
       }
     }
   }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.infermesh.node.config.Durations;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -88,7 +89,14 @@ public final class AuditLog implements Closeable {
     this.clock = b.clock;
     Files.createDirectories(dir);
     synchronized (lock) {
-      this.recovery = recover();
+      try {
+        this.recovery = recover();
+      } catch (IOException | RuntimeException e) {
+        if (channel != null) {
+          channel.close();
+        }
+        throw e;
+      }
     }
     this.syncTask = fsync == AuditFsync.INTERVAL
         ? requireNonNull(b.scheduler, "scheduler (needed by fsync: interval)").scheduleWithFixedDelay(
@@ -366,10 +374,7 @@ public final class AuditLog implements Closeable {
 
     /** Start a new file when the current one's first record is this old (default 1 day). */
     public Builder maxFileAge(Duration age) {
-      if (requireNonNull(age, "age").isNegative() || age.isZero()) {
-        throw new IllegalArgumentException("max file age must be positive, got " + age);
-      }
-      this.maxFileAge = age;
+      this.maxFileAge = Durations.requirePositive(age, "max file age");
       return this;
     }
 
@@ -381,10 +386,7 @@ public final class AuditLog implements Closeable {
 
     /** The interval of {@code fsync: interval} (default 1 s). */
     public Builder fsyncInterval(Duration interval) {
-      if (requireNonNull(interval, "interval").isNegative() || interval.isZero()) {
-        throw new IllegalArgumentException("fsync interval must be positive, got " + interval);
-      }
-      this.fsyncInterval = interval;
+      this.fsyncInterval = Durations.requirePositive(interval, "fsync interval");
       return this;
     }
 

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
+import io.infermesh.node.config.Durations;
 import java.io.Closeable;
 import java.io.IOException;
 import java.time.Duration;
@@ -130,13 +131,13 @@ public final class JwksCache implements Closeable {
 
     /** How often the set is re-read (default 5 min). */
     public Builder refreshInterval(Duration interval) {
-      this.refreshInterval = positive(interval, "refresh interval");
+      this.refreshInterval = Durations.requirePositive(interval, "refresh interval");
       return this;
     }
 
     /** The least time between two refreshes caused by unknown kids (default 30 s). */
     public Builder unknownKidInterval(Duration interval) {
-      this.unknownKidInterval = positive(interval, "unknown kid interval");
+      this.unknownKidInterval = Durations.requirePositive(interval, "unknown kid interval");
       return this;
     }
 
@@ -156,13 +157,6 @@ public final class JwksCache implements Closeable {
     public JwksCache start() throws IOException {
       requireNonNull(scheduler, "scheduler must be set");
       return new JwksCache(this);
-    }
-
-    private static Duration positive(Duration d, String what) {
-      if (requireNonNull(d, what).isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(what + " must be positive, got " + d);
-      }
-      return d;
     }
   }
 }
