@@ -1,13 +1,19 @@
 package io.infermesh.node.audit;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -16,6 +22,7 @@ import java.util.stream.Stream;
 final class AuditFiles {
   private static final Pattern NAME = Pattern.compile("audit-(\\d{6,18})\\.jsonl");
   private static final int CHUNK = 64 * 1024;
+  private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private AuditFiles() {}
 
@@ -75,5 +82,58 @@ final class AuditFiles {
       p += n;
     }
     buf.flip();
+  }
+
+  /** Appends the file's bytes {@code [from, from + length)} to {@code FILE.torn}. */
+  static void setAside(Path file, long from, long length) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      byte[] bytes = AuditFiles.read(ch, from, Math.toIntExact(length));
+      Files.write(file.resolveSibling(file.getFileName() + ".torn"), bytes, StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
+    }
+  }
+
+  /** The hash of the file's last complete line (older files end whole; the newest was cut to whole). */
+  static Optional<String> lastLineHash(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long end = AuditFiles.lastNewline(ch, ch.size());
+      if (end < 0) {
+        return Optional.empty();
+      }
+      long start = AuditFiles.lastNewline(ch, end) + 1;
+      byte[] line = AuditFiles.read(ch, start, Math.toIntExact(end - start));
+      return Optional.of(AuditChain.hash(line, 0, line.length));
+    }
+  }
+
+  /** The {@code time} of the file's first line, if it has a whole one that holds it. */
+  static Optional<Instant> firstRecordTime(FileChannel ch, long length) {
+    try {
+      ByteArrayOutputStream first = new ByteArrayOutputStream();
+      long p = 0;
+      ByteBuffer one = ByteBuffer.allocate(4096);
+      while (p < length) {
+        one.clear();
+        int n = ch.read(one, p);
+        if (n <= 0) {
+          break;
+        }
+        int nl = -1;
+        for (int i = 0; i < n && nl < 0; i++) {
+          if (one.get(i) == '\n') {
+            nl = i;
+          }
+        }
+        first.write(one.array(), 0, nl < 0 ? n : nl);
+        if (nl >= 0) {
+          break;
+        }
+        p += n;
+      }
+      JsonNode node = MAPPER.readTree(first.toByteArray());
+      return Optional.of(Instant.parse(node.get("time").asText()));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
   }
 }

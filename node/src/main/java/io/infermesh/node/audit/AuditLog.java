@@ -2,13 +2,8 @@ package io.infermesh.node.audit;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.infermesh.node.config.Durations;
-import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,7 +16,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -52,8 +46,6 @@ public final class AuditLog implements Closeable {
   public static final String GENESIS = AuditChain.GENESIS;
 
   private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
-  private static final JsonFactory JSON = new JsonFactory();
-  private static final ObjectMapper MAPPER = new ObjectMapper();
 
   /** What {@link #open} found: the file it continues, a torn tail it set aside (0 bytes if none), and the head. */
   public record Recovery(Optional<Path> file, long tornBytes, String head) {}
@@ -133,7 +125,7 @@ public final class AuditLog implements Closeable {
         throw new IllegalStateException("audit log " + dir + " is closed");
       }
       try {
-        byte[] line = line(record, head);
+        byte[] line = AuditLines.line(record, head);
         Instant now = clock.instant();
         if (fileStart != null && (size + line.length > maxFileBytes
             || !now.isBefore(fileStart.plus(maxFileAge)))) {
@@ -221,7 +213,7 @@ public final class AuditLog implements Closeable {
     long lastNewline = AuditFiles.lastNewline(channel, size);
     if (lastNewline != size - 1) {
       torn = size - lastNewline - 1;
-      setAside(newest, lastNewline + 1, torn);
+      AuditFiles.setAside(newest, lastNewline + 1, torn);
       channel.truncate(lastNewline + 1);
       channel.force(false);
       size = lastNewline + 1;
@@ -231,104 +223,19 @@ public final class AuditLog implements Closeable {
           newest.getFileName());
     }
     if (size > 0) {
-      fileStart = firstRecordTime(channel, size);
+      fileStart = AuditFiles.firstRecordTime(channel, size).orElseGet(() -> {
+        log.warn("audit log {}: the current file's first record has no readable time; its age counts from now", dir);
+        return clock.instant();
+      });
     }
     for (int i = files.size() - 1; i >= 0; i--) {
-      Optional<String> last = lastLineHash(files.get(i));
+      Optional<String> last = AuditFiles.lastLineHash(files.get(i));
       if (last.isPresent()) {
         head = last.get();
         break;
       }
     }
     return new Recovery(Optional.of(newest), torn, head);
-  }
-
-  private static void setAside(Path file, long from, long length) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      byte[] bytes = AuditFiles.read(ch, from, Math.toIntExact(length));
-      Files.write(file.resolveSibling(file.getFileName() + ".torn"), bytes, StandardOpenOption.CREATE,
-          StandardOpenOption.APPEND);
-    }
-  }
-
-  /** The hash of the file's last complete line (older files end whole; the newest was cut to whole). */
-  private static Optional<String> lastLineHash(Path file) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      long end = AuditFiles.lastNewline(ch, ch.size());
-      if (end < 0) {
-        return Optional.empty();
-      }
-      long start = AuditFiles.lastNewline(ch, end) + 1;
-      byte[] line = AuditFiles.read(ch, start, Math.toIntExact(end - start));
-      return Optional.of(AuditChain.hash(line, 0, line.length));
-    }
-  }
-
-  private Instant firstRecordTime(FileChannel ch, long length) {
-    try {
-      ByteArrayOutputStream first = new ByteArrayOutputStream();
-      long p = 0;
-      ByteBuffer one = ByteBuffer.allocate(4096);
-      while (p < length) {
-        one.clear();
-        int n = ch.read(one, p);
-        if (n <= 0) {
-          break;
-        }
-        int nl = -1;
-        for (int i = 0; i < n && nl < 0; i++) {
-          if (one.get(i) == '\n') {
-            nl = i;
-          }
-        }
-        first.write(one.array(), 0, nl < 0 ? n : nl);
-        if (nl >= 0) {
-          break;
-        }
-        p += n;
-      }
-      JsonNode node = MAPPER.readTree(first.toByteArray());
-      return Instant.parse(node.get("time").asText());
-    } catch (IOException | RuntimeException e) {
-      log.warn("audit log {}: could not read the current file's first record time, rotating by age from now: {}",
-          dir, e.toString());
-      return clock.instant();
-    }
-  }
-
-  /** The record's line, {@code prev} last, UTF-8, ending in a newline. */
-  static byte[] line(AuditRecord r, String prev) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-    try (JsonGenerator g = JSON.createGenerator(out)) {
-      g.writeStartObject();
-      g.writeStringField("time", r.time().toString());
-      g.writeStringField("request_id", r.requestId());
-      g.writeStringField("tenant", r.tenant());
-      g.writeStringField("caller", r.caller());
-      g.writeStringField("route", r.route());
-      g.writeStringField("reason", r.reason());
-      g.writeStringField("model", r.model());
-      g.writeStringField("model_version", r.modelVersion());
-      g.writeNumberField("prompt_tokens", r.promptTokens());
-      g.writeNumberField("completion_tokens", r.completionTokens());
-      g.writeStringField("quota", r.quota());
-      g.writeObjectFieldStart("masking");
-      for (Map.Entry<String, Integer> e : r.masking().entrySet()) {
-        g.writeNumberField(e.getKey(), e.getValue());
-      }
-      g.writeEndObject();
-      g.writeStringField("status", r.status());
-      if (r.prompt().isPresent()) {
-        g.writeStringField("prompt", r.prompt().get());
-      }
-      if (r.answer().isPresent()) {
-        g.writeStringField("answer", r.answer().get());
-      }
-      g.writeStringField(AuditChain.PREV, prev);
-      g.writeEndObject();
-    }
-    out.write('\n');
-    return out.toByteArray();
   }
 
   /** Stops the periodic fsync, puts what was written on disk (unless {@code never}) and closes the file. */
