@@ -2,6 +2,7 @@ package io.infermesh.edge.privacy;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -40,6 +41,21 @@ public final class AnswerRestorer {
       }
     }
     return new AnswerRestorer(new TreeMap<>(placeholders));
+  }
+
+  /**
+   * A restorer for text inside a JSON string (a tool call's arguments as the model writes them):
+   * each value is put back JSON-escaped, so a value holding a newline or a quote (a PEM key) keeps
+   * the arguments valid JSON.
+   */
+  public AnswerRestorer jsonEscaped() {
+    if (values.isEmpty()) {
+      return this;
+    }
+    TreeMap<String, String> escaped = new TreeMap<>();
+    JsonStringEncoder encoder = JsonStringEncoder.getInstance();
+    values.forEach((k, v) -> escaped.put(k, new String(encoder.quoteAsString(v))));
+    return new AnswerRestorer(escaped);
   }
 
   /** Whether there is nothing to restore (answers pass through unchanged). */

@@ -60,6 +60,20 @@ public final class Detectors {
         Detectors::ibanEnd);
   }
 
+  /**
+   * A key cut short ends where its body does; trailing blanks and backslashes are left out, so that
+   * masking inside a JSON string never swallows the backslash of an escape such as {@code \"}.
+   */
+  private static int pemEnd(CharSequence t, int s, int e) {
+    if (t.charAt(e - 1) == '-') {
+      return e; // through the END line
+    }
+    while (e > s && (t.charAt(e - 1) == '\\' || Character.isWhitespace(t.charAt(e - 1)))) {
+      e--;
+    }
+    return e;
+  }
+
   private static int ibanEnd(CharSequence t, int s, int e) {
     Integer length = Checksums.IBAN_LENGTHS.get(t.subSequence(s, s + 2).toString());
     if (length == null) {
@@ -136,7 +150,7 @@ public final class Detectors {
     return RegexDetector.of("PRIVATE_KEY",
         "-----BEGIN (?:[A-Z0-9]{1,12}+ ){0,3}PRIVATE KEY-----[A-Za-z0-9+/=\\s\\\\:,]{0,65536}+"
             + "(?:-----END (?:[A-Z0-9]{1,12}+ ){0,3}PRIVATE KEY-----)?",
-        (t, i) -> t.charAt(i) == '-' && i + 10 < t.length() && t.charAt(i + 5) == 'B', (t, s, e) -> e);
+        (t, i) -> t.charAt(i) == '-' && i + 10 < t.length() && t.charAt(i + 5) == 'B', Detectors::pemEnd);
   }
 
   /** Every built-in detector, most specific first (the order breaks ties between overlapping matches). */

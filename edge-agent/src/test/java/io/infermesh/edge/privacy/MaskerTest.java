@@ -3,6 +3,8 @@ package io.infermesh.edge.privacy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -102,6 +104,26 @@ class MaskerTest {
 
     assertThat(m.restorer().restore("Sent to <EMAIL_1> (host <IP_ADDRESS_1>), not <EMAIL_2>."))
         .isEqualTo("Sent to bob@example.com (host 10.0.0.7), not <EMAIL_2>.");
+  }
+
+  @Test
+  void mask_toolCallArgumentsJson_staysValidJsonAndRestoresEscaped() throws Exception {
+    String key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
+    String content = "use this key:\n" + key;
+    String args = "{\"to\":\"bob@example.com\",\"note\":\"call +1 415 555 0132, key api_key=Zx8Qk2Lm9Vt4Rw7Yp3Nb\","
+        + "\"pem\":\"-----BEGIN PRIVATE KEY-----\\nMIIEvQIB\\\"\"}";
+    ObjectMapper json = new ObjectMapper();
+
+    Masked m = Masker.of(MASK_ALL).mask(List.of(content, args));
+
+    assertThat(m.texts().get(0)).isEqualTo("use this key:\n<PRIVATE_KEY_1>");
+    JsonNode masked = json.readTree(m.texts().get(1));
+    assertThat(masked.get("to").asText()).isEqualTo("<EMAIL_1>");
+    assertThat(masked.get("note").asText()).isEqualTo("call <PHONE_1>, key api_key=<API_KEY_1>");
+    assertThat(masked.get("pem").asText()).isEqualTo("<PRIVATE_KEY_2>\"");
+    // The model echoes the key into a tool call's arguments: restored escaped, still valid JSON.
+    String answerArgs = "{\"key\":\"<PRIVATE_KEY_1>\"}";
+    assertThat(json.readTree(m.restorer().jsonEscaped().restore(answerArgs)).get("key").asText()).isEqualTo(key);
   }
 
   @Test
