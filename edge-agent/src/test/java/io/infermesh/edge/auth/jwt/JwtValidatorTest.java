@@ -19,8 +19,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Date;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -210,6 +217,33 @@ class JwtValidatorTest {
     assertThat(validator.validate(JwtTokens.sign(next, JwtTokens.claims(now()).build())))
         .isInstanceOf(JwtResult.Valid.class);
     assertThat(failure(JwtTokens.sign(rsa, JwtTokens.claims(now()).build()))).isEqualTo(JwtFailure.UNKNOWN_KID);
+  }
+
+  @Test
+  void validate_rotatedKidFromManyThreadsAtOnce_oneRefresh() throws Exception {
+    RSAKey next = JwtTokens.rsa("rsa-3");
+    Files.writeString(jwksFile, JwtTokens.jwks(rsa, next, ec), UTF_8);
+    String token = JwtTokens.sign(next, JwtTokens.claims(now()).build());
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<JwtResult>> results = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        results.add(pool.submit(() -> {
+          go.await();
+          return validator.validate(token);
+        }));
+      }
+      go.countDown();
+      for (Future<JwtResult> r : results) {
+        assertThat(r.get(30, TimeUnit.SECONDS)).isInstanceOf(JwtResult.Valid.class);
+      }
+    } finally {
+      pool.shutdown();
+      assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+    }
+
+    assertThat(fetches.get()).isEqualTo(2); // the start, then one refresh for all eight
   }
 
   @Test
