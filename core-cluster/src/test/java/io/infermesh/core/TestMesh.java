@@ -71,10 +71,12 @@ public final class TestMesh implements AutoCloseable {
   public CoreConfig tinyCore(CoreConfig.Scheduling scheduling) throws Exception {
     issue(Role.CORE, "core-0");
     Path model = TinyModels.write(TinyModelSpec.core(GgmlType.F32), root().resolve("models"));
-    return new CoreConfig(
-        new CoreConfig.Node("core-0", "test-1"), 0, new CoreConfig.Tls(root().resolve("core-0"), "core-0"),
-        new CoreConfig.Model("tiny-core", model, "", "", "cpu", 16),
-        CoreConfig.Engine.builtin(), scheduling, CoreConfig.Stage.single(), 0);
+    return CoreConfig.builder(new CoreConfig.Node("core-0", "test-1"), new CoreConfig.Tls(root().resolve("core-0"), "core-0"))
+        .grpcPort(0)
+        .model(CoreConfig.Model.builder("tiny-core").path(model).device("cpu").defaultMaxTokens(16).build())
+        .scheduler(scheduling)
+        .metricsPort(0)
+        .build();
   }
 
   public ManagedChannel channel(Role role, String name, int port) throws Exception {

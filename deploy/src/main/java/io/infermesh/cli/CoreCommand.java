@@ -2,6 +2,7 @@ package io.infermesh.cli;
 
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.config.CoreConfigLoader;
+import io.infermesh.core.config.Engine;
 import io.infermesh.core.lifecycle.ServedModel;
 import io.infermesh.core.lifecycle.StageModel;
 import io.infermesh.core.server.CoreNode;
@@ -110,7 +111,7 @@ final class CoreCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CoreConfig c = resolve();
-    if (c.engine().upstream() && c.stage().count() > 1) {
+    if (c.engine() instanceof Engine.Upstream && c.stage().count() > 1) {
       throw new IllegalArgumentException("stage: an upstream engine cannot be split into pipeline stages");
     }
     PrintWriter out = spec.commandLine().getOut();
@@ -120,7 +121,7 @@ final class CoreCommand implements Callable<Integer> {
     try (CoreNode node = CoreNode.start(c)) {
       if (node.upstream()) {
         out.printf("core node %s listening on gRPC port %d, forwarding %s to %s (NOT_SERVING while it is unhealthy)%n",
-            c.node().name(), node.port(), c.model().name(), c.engine().upstreamUrl());
+            c.node().name(), node.port(), c.model().name(), ((Engine.Upstream) c.engine()).url());
         out.flush();
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "core-shutdown"));
         node.awaitTermination();

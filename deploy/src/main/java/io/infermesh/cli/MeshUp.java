@@ -190,11 +190,13 @@ final class MeshUp implements AutoCloseable {
     if (core != null) {
       throw new IllegalStateException("the core is running");
     }
-    CoreConfig config = new CoreConfig(new CoreConfig.Node(CORE_NAME, REGION), corePort,
-        new CoreConfig.Tls(pki.resolve("certs"), CORE_NAME),
-        new CoreConfig.Model(CORE_MODEL, coreModel, "", "", "cpu", 64),
-        CoreConfig.Engine.builtin(), CoreConfig.Scheduling.defaults(), CoreConfig.Stage.single(), -1)
-        .withListen(CoreConfig.Listen.loopback());
+    CoreConfig config = CoreConfig.builder(new CoreConfig.Node(CORE_NAME, REGION),
+            new CoreConfig.Tls(pki.resolve("certs"), CORE_NAME))
+        .grpcPort(corePort)
+        .model(CoreConfig.Model.builder(CORE_MODEL).path(coreModel).device("cpu").defaultMaxTokens(64).build())
+        .metricsPort(-1)
+        .listen(CoreConfig.Listen.loopback())
+        .build();
     CoreNode started = CoreNode.start(config);
     try {
       started.loadConfiguredModel();

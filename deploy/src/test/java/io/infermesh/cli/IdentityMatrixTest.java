@@ -195,10 +195,15 @@ class IdentityMatrixTest {
 
   private static CoreConfig coreConfig(String name, CoreConfig.Stage stageOf) throws Exception {
     pki.issue(Role.CORE, name);
-    return new CoreConfig(new CoreConfig.Node(name, TestPki.REGION), 0,
-        new CoreConfig.Tls(root.resolve("pki").resolve(name), name),
-        new CoreConfig.Model("tiny-core", model, "", "", "cpu", 16), CoreConfig.Engine.builtin(),
-        new CoreConfig.Scheduling(16, 8, 256, 64, 0, 16, 0, Duration.ofSeconds(10)), stageOf, -1);
+    return CoreConfig.builder(new CoreConfig.Node(name, TestPki.REGION),
+            new CoreConfig.Tls(root.resolve("pki").resolve(name), name))
+        .grpcPort(0)
+        .model(CoreConfig.Model.builder("tiny-core").path(model).device("cpu").defaultMaxTokens(16).build())
+        .scheduler(CoreConfig.Scheduling.builder().maxQueued(16).maxBatchSize(8).maxBatchTokens(256).prefillChunk(64)
+            .build())
+        .stage(stageOf)
+        .metricsPort(-1)
+        .build();
   }
 
   /** mTLS xDS as control-0, gateway certificates (only gateway-0's) from their own directory. */

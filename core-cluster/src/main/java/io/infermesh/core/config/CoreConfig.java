@@ -5,17 +5,17 @@ import io.infermesh.node.registration.ConsulSection;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.function.UnaryOperator;
 
 /**
  * Everything a core node is configured with ({@code core.yaml}), immutable and validated: every
- * key has a default, and a bad value fails naming the key and the reason.
+ * key has a default, and a bad value fails naming the key and the reason. Built with {@link
+ * #builder(Node, Tls)}.
  *
  * @param node who this node is (name and region; its SPIFFE ID comes from its certificate)
  * @param grpcPort port of the mTLS gRPC server (0 picks a free one)
  * @param tls where the node's certificate, key and trust bundle live
  * @param model the model to serve
- * @param engine {@code builtin} (the DJL engine) or {@code upstream} (forward to an OpenAI-compatible server)
+ * @param engine {@link Engine.BuiltIn} (the DJL engine) or {@link Engine.Upstream} (forward to an OpenAI-compatible server)
  * @param scheduler batching and queueing limits
  * @param stage this node's place in a pipeline ({@code 0/1} when not sharded)
  * @param metricsPort port of the Prometheus {@code /metrics} endpoint (0 picks one, -1 disables)
@@ -27,6 +27,7 @@ public record CoreConfig(
     Consul consul, Listen listen) {
 
   public static final int DEFAULT_GRPC_PORT = 9443;
+  public static final int DEFAULT_METRICS_PORT = 9464;
 
   public CoreConfig {
     Objects.requireNonNull(node, "node");
@@ -41,10 +42,12 @@ public record CoreConfig(
     port("metrics.port", metricsPort, true);
   }
 
-  /** A node that does not register in Consul. */
-  public CoreConfig(
-      Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort) {
-    this(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, Consul.disabled(), Listen.DEFAULT);
+  /**
+   * A config for the node {@code node} with its credentials in {@code tls}; every other part at its
+   * default (the defaults of {@code deploy/core.yaml}) until set.
+   */
+  public static Builder builder(Node node, Tls tls) {
+    return new Builder(node, tls);
   }
 
   /** This config with {@code consul} instead. */
@@ -122,16 +125,19 @@ public record CoreConfig(
   }
 
   /**
-   * The served model.
+   * The served model; built with {@link #builder(String)}.
    *
    * @param name the name clients put in GenerateRequest.model
-   * @param path a GGUF file or a Hugging Face checkpoint directory
+   * @param path a GGUF file or a Hugging Face checkpoint directory; null when not set (an upstream
+   *     engine loads none)
    * @param sha256 expected digest of the file (GGUF) or of model.safetensors / the index (HF); empty skips
    * @param version reported in ServedBy.model_version; empty means the sha256 prefix
    * @param device {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}
    * @param defaultMaxTokens max_tokens when the request leaves it unset
    */
   public record Model(String name, Path path, String sha256, String version, String device, int defaultMaxTokens) {
+    public static final int DEFAULT_MAX_TOKENS = 256;
+
     public Model {
       if (name == null || name.isBlank()) {
         throw new ConfigException("model.name", "must not be empty");
@@ -146,142 +152,69 @@ public record CoreConfig(
       version = version == null ? "" : version;
       device = device == null ? "auto" : device;
     }
-  }
-
-  /**
-   * Which engine answers.
-   *
-   * @param type {@code builtin} or {@code upstream}
-   * @param upstreamUrl base URL of the OpenAI-compatible server, e.g. {@code http://127.0.0.1:8000}
-   * @param upstreamModel the model name to send upstream (empty: model.name)
-   * @param upstreamTimeout longest one forwarded call may take
-   * @param healthPath what is polled on the upstream for health ({@code /v1/models}, {@code /health})
-   * @param healthInterval how often it is polled
-   * @param threads PyTorch intra-op threads for the built-in engine on CPU (process-wide); 0 keeps
-   *     PyTorch's default (one per core)
-   * @param upstreamApiKey sent upstream as {@code Authorization: Bearer <key>}; empty sends none.
-   *     Never logged: {@link #toString()} redacts it
-   * @param upstreamApiKeyEnv name of an environment variable holding the key instead (keeps it out of
-   *     the file); empty when unused. At most one of the two is set
-   * @param upstreamContextLength the upstream model's context window in tokens (prompt +
-   *     completion), reported in ListModels and checked against max_tokens; 0 = unknown (not checked)
-   */
-  public record Engine(String type, String upstreamUrl, String upstreamModel, Duration upstreamTimeout,
-      String healthPath, Duration healthInterval, int threads, String upstreamApiKey, String upstreamApiKeyEnv,
-      int upstreamContextLength) {
-    public Engine {
-      if (!"builtin".equals(type) && !"upstream".equals(type)) {
-        throw new ConfigException("engine.type", "must be builtin or upstream, got '" + type + "'");
-      }
-      if ("upstream".equals(type) && (upstreamUrl == null || !upstreamUrl.matches("https?://[^\\s]+"))) {
-        throw new ConfigException("engine.upstream.url", "must be an http(s) URL when engine.type is upstream");
-      }
-      upstreamModel = upstreamModel == null ? "" : upstreamModel;
-      if (upstreamTimeout == null || upstreamTimeout.isNegative() || upstreamTimeout.isZero()) {
-        throw new ConfigException("engine.upstream.timeout", "must be a positive duration, got " + upstreamTimeout);
-      }
-      if (healthPath == null || !healthPath.startsWith("/")) {
-        throw new ConfigException("engine.upstream.health_path", "must start with /, got '" + healthPath + "'");
-      }
-      if (healthInterval == null || healthInterval.isNegative() || healthInterval.isZero()) {
-        throw new ConfigException("engine.upstream.health_interval", "must be a positive duration, got "
-            + healthInterval);
-      }
-      if (threads < 0 || threads > 1024) {
-        throw new ConfigException("engine.threads", "must be 0 (PyTorch's default) or a thread count, got " + threads);
-      }
-      upstreamApiKey = upstreamApiKey == null ? "" : upstreamApiKey.strip();
-      upstreamApiKeyEnv = upstreamApiKeyEnv == null ? "" : upstreamApiKeyEnv.strip();
-      if (!upstreamApiKey.isEmpty() && !upstreamApiKeyEnv.isEmpty()) {
-        throw new ConfigException("engine.upstream.api_key", "set api_key or api_key_env, not both");
-      }
-      if (!validApiKey(upstreamApiKey)) {
-        // the key itself stays out of the message: it may be a real one with a stray character
-        throw new ConfigException("engine.upstream.api_key", "must be printable ASCII without spaces");
-      }
-      if (!upstreamApiKeyEnv.isEmpty() && !upstreamApiKeyEnv.matches("[A-Za-z_][A-Za-z0-9_]*")) {
-        throw new ConfigException("engine.upstream.api_key_env",
-            "must be an environment variable name, got '" + upstreamApiKeyEnv + "'");
-      }
-      if (upstreamContextLength < 0) {
-        throw new ConfigException("engine.upstream.context_length",
-            "must be 0 (unknown) or the upstream model's context in tokens, got " + upstreamContextLength);
-      }
-    }
-
-    /** Without an upstream API key or context length. */
-    public Engine(String type, String upstreamUrl, String upstreamModel, Duration upstreamTimeout, String healthPath,
-        Duration healthInterval, int threads) {
-      this(type, upstreamUrl, upstreamModel, upstreamTimeout, healthPath, healthInterval, threads, "", "", 0);
-    }
-
-    /** This engine with {@code key} as the upstream API key (or {@code env}, the variable holding it). */
-    public Engine withUpstreamApiKey(String key, String env) {
-      return new Engine(type, upstreamUrl, upstreamModel, upstreamTimeout, healthPath, healthInterval, threads, key, env,
-          upstreamContextLength);
-    }
-
-    /** This engine with the upstream model's context length. */
-    public Engine withUpstreamContextLength(int tokens) {
-      return new Engine(type, upstreamUrl, upstreamModel, upstreamTimeout, healthPath, healthInterval, threads,
-          upstreamApiKey, upstreamApiKeyEnv, tokens);
-    }
 
     /**
-     * The upstream API key: {@code api_key}, else the value of the variable {@code api_key_env}
-     * names (looked up with {@code env}, e.g. {@code System::getenv}); empty when neither is set.
-     *
-     * @throws ConfigException naming {@code engine.upstream.api_key_env} when that variable is unset,
-     *     empty or not a valid header value
+     * The model clients call {@code name}: no path, no digest check, version from the digest, device
+     * {@code auto}, {@value #DEFAULT_MAX_TOKENS} default max_tokens until set.
      */
-    public String resolveUpstreamApiKey(UnaryOperator<String> env) {
-      if (upstreamApiKeyEnv.isEmpty()) {
-        return upstreamApiKey;
+    public static Builder builder(String name) {
+      return new Builder(name);
+    }
+
+    /** Builds a {@link Model}; {@link #build()} validates. Not thread-safe. */
+    public static final class Builder {
+      private final String name;
+      private Path path;
+      private String sha256 = "";
+      private String version = "";
+      private String device = "auto";
+      private int defaultMaxTokens = DEFAULT_MAX_TOKENS;
+
+      private Builder(String name) {
+        this.name = name;
       }
-      String value = env.apply(upstreamApiKeyEnv);
-      value = value == null ? "" : value.strip();
-      if (value.isEmpty()) {
-        throw new ConfigException("engine.upstream.api_key_env",
-            "environment variable " + upstreamApiKeyEnv + " is not set or empty");
+
+      /** A GGUF file or a Hugging Face checkpoint directory. */
+      public Builder path(Path file) {
+        this.path = file;
+        return this;
       }
-      if (!validApiKey(value)) {
-        throw new ConfigException("engine.upstream.api_key_env",
-            "environment variable " + upstreamApiKeyEnv + " must hold printable ASCII without spaces");
+
+      /** The expected digest; empty skips the check. */
+      public Builder sha256(String digest) {
+        this.sha256 = digest;
+        return this;
       }
-      return value;
-    }
 
-    private static boolean validApiKey(String key) {
-      return key.chars().allMatch(c -> c >= 0x21 && c <= 0x7e);
-    }
+      /** What ServedBy.model_version reports; empty means the digest's prefix. */
+      public Builder version(String v) {
+        this.version = v;
+        return this;
+      }
 
-    /** Like the record's, with the API key redacted: configs get logged, keys must not. */
-    @Override
-    public String toString() {
-      return "Engine[type=" + type + ", upstreamUrl=" + upstreamUrl + ", upstreamModel=" + upstreamModel
-          + ", upstreamTimeout=" + upstreamTimeout + ", healthPath=" + healthPath + ", healthInterval=" + healthInterval
-          + ", threads=" + threads + ", upstreamApiKey=" + (upstreamApiKey.isEmpty() ? "" : "<redacted>")
-          + ", upstreamApiKeyEnv=" + upstreamApiKeyEnv + ", upstreamContextLength=" + upstreamContextLength + "]";
-    }
+      /** {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}. */
+      public Builder device(String d) {
+        this.device = d;
+        return this;
+      }
 
-    /** The built-in engine. */
-    public static Engine builtin() {
-      return new Engine("builtin", "", "", Duration.ofMinutes(5), "/v1/models", Duration.ofSeconds(5), 0);
-    }
+      /** max_tokens when a request leaves it unset. */
+      public Builder defaultMaxTokens(int tokens) {
+        this.defaultMaxTokens = tokens;
+        return this;
+      }
 
-    /** Forwarding to the OpenAI-compatible server at {@code url}. */
-    public static Engine upstream(String url, String model) {
-      return new Engine("upstream", url, model, Duration.ofMinutes(5), "/v1/models", Duration.ofSeconds(5), 0);
-    }
-
-    public boolean upstream() {
-      return "upstream".equals(type);
+      /** Validates; a bad value fails naming its {@code model.*} key. */
+      public Model build() {
+        return new Model(name, path, sha256, version, device, defaultMaxTokens);
+      }
     }
   }
 
   /**
    * Scheduler limits; see {@code io.infermesh.core.schedule.SchedulerConfig}. {@code kvBlocks} 0
-   * sizes the pool to four full contexts; {@code contextLength} 0 takes the model's.
+   * sizes the pool to four full contexts; {@code contextLength} 0 takes the model's. Built with
+   * {@link #builder()}, starting from {@link #defaults()}.
    */
   public record Scheduling(int maxQueued, int maxBatchSize, int maxBatchTokens, int prefillChunk, int kvBlocks,
       int kvBlockSize, int contextLength, Duration aging) {
@@ -302,8 +235,77 @@ public record CoreConfig(
       }
     }
 
+    /** The limits {@code deploy/core.yaml} documents as defaults. */
     public static Scheduling defaults() {
-      return new Scheduling(256, 64, 512, 128, 0, 16, 0, Duration.ofSeconds(10));
+      return builder().build();
+    }
+
+    /** Every limit at its default until set. */
+    public static Builder builder() {
+      return new Builder();
+    }
+
+    /** Builds a {@link Scheduling}; {@link #build()} validates. Not thread-safe. */
+    public static final class Builder {
+      private int maxQueued = 256;
+      private int maxBatchSize = 64;
+      private int maxBatchTokens = 512;
+      private int prefillChunk = 128;
+      private int kvBlocks;
+      private int kvBlockSize = 16;
+      private int contextLength;
+      private Duration aging = Duration.ofSeconds(10);
+
+      private Builder() {}
+
+      /** Requests waiting beyond this are refused with RESOURCE_EXHAUSTED. */
+      public Builder maxQueued(int n) {
+        this.maxQueued = n;
+        return this;
+      }
+
+      /** Sequences in one engine step (calls in flight, upstream). */
+      public Builder maxBatchSize(int n) {
+        this.maxBatchSize = n;
+        return this;
+      }
+
+      /** New tokens in one step. */
+      public Builder maxBatchTokens(int n) {
+        this.maxBatchTokens = n;
+        return this;
+      }
+
+      /** Most prompt tokens one sequence computes per step. */
+      public Builder prefillChunk(int n) {
+        this.prefillChunk = n;
+        return this;
+      }
+
+      /** Blocks in the KV pool ({@code count}, 0 = four full contexts) of {@code size} positions each. */
+      public Builder kvBlocks(int count, int size) {
+        this.kvBlocks = count;
+        this.kvBlockSize = size;
+        return this;
+      }
+
+      /** Positions per sequence; 0 = the model's. */
+      public Builder contextLength(int positions) {
+        this.contextLength = positions;
+        return this;
+      }
+
+      /** Each period a request waits raises it one class. */
+      public Builder aging(Duration period) {
+        this.aging = period;
+        return this;
+      }
+
+      /** @throws ConfigException naming the {@code scheduler.*} key that is invalid */
+      public Scheduling build() {
+        return new Scheduling(maxQueued, maxBatchSize, maxBatchTokens, prefillChunk, kvBlocks, kvBlockSize,
+            contextLength, aging);
+      }
     }
   }
 
@@ -399,6 +401,75 @@ public record CoreConfig(
 
     public boolean enabled() {
       return !address.isEmpty();
+    }
+  }
+
+  /**
+   * Builds a {@link CoreConfig}; every part but the node and its credentials has the default
+   * {@code deploy/core.yaml} documents. {@link #build()} validates. Not thread-safe.
+   */
+  public static final class Builder {
+    private final Node node;
+    private final Tls tls;
+    private int grpcPort = DEFAULT_GRPC_PORT;
+    private Model model = Model.builder("core").build();
+    private Engine engine = Engine.builtin();
+    private Scheduling scheduler = Scheduling.defaults();
+    private Stage stage = Stage.single();
+    private int metricsPort = DEFAULT_METRICS_PORT;
+    private Consul consul = Consul.disabled();
+    private Listen listen = Listen.DEFAULT;
+
+    private Builder(Node node, Tls tls) {
+      this.node = node;
+      this.tls = tls;
+    }
+
+    /** The mTLS gRPC port; 0 picks a free one. */
+    public Builder grpcPort(int port) {
+      this.grpcPort = port;
+      return this;
+    }
+
+    public Builder model(Model m) {
+      this.model = m;
+      return this;
+    }
+
+    public Builder engine(Engine e) {
+      this.engine = e;
+      return this;
+    }
+
+    public Builder scheduler(Scheduling s) {
+      this.scheduler = s;
+      return this;
+    }
+
+    public Builder stage(Stage s) {
+      this.stage = s;
+      return this;
+    }
+
+    /** The plain-HTTP metrics port; 0 picks a free one, -1 disables it. */
+    public Builder metricsPort(int port) {
+      this.metricsPort = port;
+      return this;
+    }
+
+    public Builder consul(Consul c) {
+      this.consul = c;
+      return this;
+    }
+
+    public Builder listen(Listen l) {
+      this.listen = l;
+      return this;
+    }
+
+    /** @throws ConfigException naming the key that is invalid */
+    public CoreConfig build() {
+      return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, listen);
     }
   }
 

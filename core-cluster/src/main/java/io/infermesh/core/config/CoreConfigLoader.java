@@ -4,11 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -97,52 +97,71 @@ public final class CoreConfigLoader {
     ConfigSection consul = root.section("consul");
 
     String name = node.string("name", "core-0");
-    CoreConfig.Scheduling d = CoreConfig.Scheduling.defaults();
     Path modelPath = model.path("path", null);
-    CoreConfig config = new CoreConfig(
-        new CoreConfig.Node(name, node.string("region", "local")),
-        grpc.integer("port", CoreConfig.DEFAULT_GRPC_PORT),
-        new CoreConfig.Tls(resolve(base, tls.path("dir", Path.of("certs"))), tls.string("name", name)),
-        new CoreConfig.Model(
-            model.string("name", "core"),
-            modelPath == null ? null : resolve(base, modelPath),
-            model.string("sha256", ""),
-            model.string("version", ""),
-            model.string("device", "auto"),
-            model.integer("default_max_tokens", 256)),
-        new CoreConfig.Engine(
-            engine.string("type", "builtin"),
-            upstream.string("url", ""),
-            upstream.string("model", ""),
-            upstream.duration("timeout", Duration.ofMinutes(5)),
-            upstream.string("health_path", "/v1/models"),
-            upstream.duration("health_interval", Duration.ofSeconds(5)),
-            engine.integer("threads", 0),
-            upstream.string("api_key", ""),
-            upstream.string("api_key_env", ""),
-            upstream.integer("context_length", 0)),
-        new CoreConfig.Scheduling(
-            sched.integer("max_queued", d.maxQueued()),
-            sched.integer("max_batch_size", d.maxBatchSize()),
-            sched.integer("max_batch_tokens", d.maxBatchTokens()),
-            sched.integer("prefill_chunk", d.prefillChunk()),
-            sched.integer("kv_blocks", d.kvBlocks()),
-            sched.integer("kv_block_size", d.kvBlockSize()),
-            sched.integer("context_length", d.contextLength()),
-            sched.duration("aging", d.aging())),
-        new CoreConfig.Stage(
+    CoreConfig config = CoreConfig.builder(
+            new CoreConfig.Node(name, node.string("region", "local")),
+            new CoreConfig.Tls(resolve(base, tls.path("dir", Path.of("certs"))), tls.string("name", name)))
+        .grpcPort(grpc.integer("port", CoreConfig.DEFAULT_GRPC_PORT))
+        .model(CoreConfig.Model.builder(model.string("name", "core"))
+            .path(modelPath == null ? null : resolve(base, modelPath))
+            .sha256(model.string("sha256", ""))
+            .version(model.string("version", ""))
+            .device(model.string("device", "auto"))
+            .defaultMaxTokens(model.integer("default_max_tokens", CoreConfig.Model.DEFAULT_MAX_TOKENS))
+            .build())
+        .engine(engine(engine, upstream))
+        .scheduler(scheduling(sched))
+        .stage(new CoreConfig.Stage(
             stage.integer("index", 0),
             stage.integer("count", 1),
-            stage.string("next", "")),
-        metrics.integer("port", 9464),
-        consul(consul),
-        new CoreConfig.Listen(
+            stage.string("next", "")))
+        .metricsPort(metrics.integer("port", CoreConfig.DEFAULT_METRICS_PORT))
+        .consul(consul(consul))
+        .listen(new CoreConfig.Listen(
             grpc.string("address", CoreConfig.Listen.DEFAULT.grpc()),
-            metrics.string("address", CoreConfig.Listen.DEFAULT.metrics())));
+            metrics.string("address", CoreConfig.Listen.DEFAULT.metrics())))
+        .build();
     for (ConfigSection s : List.of(node, grpc, tls, model, upstream, engine, sched, stage, metrics, consul, root)) {
       s.finish();
     }
     return config;
+  }
+
+  /**
+   * {@code engine}: the type's own keys. The {@code upstream} section is read and checked whatever the
+   * type, so a bad value there fails now rather than when the type is switched.
+   */
+  private static Engine engine(ConfigSection engine, ConfigSection upstream) {
+    String type = engine.string("type", "builtin");
+    Engine.BuiltIn builtIn = new Engine.BuiltIn(engine.integer("threads", 0));
+    Engine.Upstream.Builder forward = Engine.Upstream.builder(upstream.string("url", ""))
+        .model(upstream.string("model", ""))
+        .timeout(upstream.duration("timeout", Engine.Upstream.DEFAULT_TIMEOUT))
+        .health(upstream.string("health_path", Engine.Upstream.DEFAULT_HEALTH_PATH),
+            upstream.duration("health_interval", Engine.Upstream.DEFAULT_HEALTH_INTERVAL))
+        .apiKey(upstream.string("api_key", ""), upstream.string("api_key_env", ""))
+        .contextLength(upstream.integer("context_length", 0));
+    return switch (type) {
+      case "builtin" -> {
+        forward.checkSettings();
+        yield builtIn;
+      }
+      case "upstream" -> forward.build();
+      default -> throw new ConfigException("engine.type", "must be builtin or upstream, got '" + type + "'");
+    };
+  }
+
+  private static CoreConfig.Scheduling scheduling(ConfigSection n) {
+    CoreConfig.Scheduling d = CoreConfig.Scheduling.defaults();
+    return CoreConfig.Scheduling.builder()
+        .maxQueued(n.integer("max_queued", d.maxQueued()))
+        .maxBatchSize(n.integer("max_batch_size", d.maxBatchSize()))
+        .maxBatchTokens(n.integer("max_batch_tokens", d.maxBatchTokens()))
+        .prefillChunk(n.integer("prefill_chunk", d.prefillChunk()))
+        .kvBlocks(n.integer("kv_blocks", d.kvBlocks()), n.integer("kv_block_size", d.kvBlockSize()))
+        .contextLength(n.integer("context_length", d.contextLength()))
+        .aging(n.duration("aging", d.aging()))
+        .build();
   }
 
   private static CoreConfig.Consul consul(ConfigSection n) {

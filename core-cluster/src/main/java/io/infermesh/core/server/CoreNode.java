@@ -1,6 +1,5 @@
 package io.infermesh.core.server;
 
-import io.grpc.BindableService;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
@@ -8,6 +7,7 @@ import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.RoleAuthorizationPolicy;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.config.Engine;
 import io.infermesh.core.engine.DjlRuntime;
 import io.infermesh.core.engine.LayerRange;
 import io.infermesh.core.engine.LlamaConfig;
@@ -117,20 +117,21 @@ public final class CoreNode implements AutoCloseable {
     try {
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
-      BindableService inference;
-      if (config.engine().upstream()) {
+      InferenceBackend backend;
+      if (config.engine() instanceof Engine.Upstream) {
         Upstream up = Upstream.start(config, timers, health::update);
         owned.add(up);
         health.readyWhen(up.health()::healthy);
         load = up::stats;
-        metrics = new CoreMetrics(registry, load);
-        inference = up.service(tls.identity().toString(), metrics);
+        backend = up.backend();
       } else {
         health.readyWhen(() -> host.current().map(m -> m.loop().available()).orElse(false));
         load = CoreMetrics.of(host);
-        metrics = new CoreMetrics(registry, load);
-        inference = new InferenceService(host, tls.identity().toString(), config.node().region(), metrics);
+        backend = new BuiltInBackend(host, config.model().name());
       }
+      metrics = new CoreMetrics(registry, load);
+      InferenceService inference = new InferenceService(backend, tls.identity().toString(), config.node().region(),
+          metrics, System::nanoTime);
       server = MeshServer.builder(config.grpcPort())
           .bindAddress(config.listen().grpc())
           .tls(tls)
@@ -157,7 +158,7 @@ public final class CoreNode implements AutoCloseable {
           + ": " + e.getMessage(), e);
     }
     log.info("core node {} up: gRPC {} ({}){}", server.identity(), hostPort(server.address()),
-        config.engine().upstream() ? "forwarding to " + config.engine().upstreamUrl()
+        config.engine() instanceof Engine.Upstream u ? "forwarding to " + u.url()
             + ", NOT_SERVING while it is unhealthy" : "NOT_SERVING until the model loads",
         m == null ? "" : ", metrics and probes on http://" + hostPort(m.address()) + " (/metrics /healthz /readyz)");
     ConsulRegistration registration = null;
@@ -243,10 +244,10 @@ public final class CoreNode implements AutoCloseable {
    * @throws IOException with a one-line reason if the model cannot be loaded
    */
   public ServedModel loadModel(Path path, String sha256, String version) throws IOException {
-    if (upstream()) {
-      throw new IllegalStateException("engine.type is upstream: this node loads no model");
+    if (!(config.engine() instanceof Engine.BuiltIn engine)) {
+      throw new IllegalStateException("engine.type is " + config.engine().type() + ": this node loads no model");
     }
-    DjlRuntime.threads(config.engine().threads());
+    DjlRuntime.threads(engine.threads());
     CoreConfig.Model mc = config.model();
     CoreConfig.Scheduling s = config.scheduler();
     int n = loads.incrementAndGet();
@@ -319,6 +320,6 @@ public final class CoreNode implements AutoCloseable {
 
   /** Whether this node forwards to an upstream engine instead of loading a model. */
   public boolean upstream() {
-    return config.engine().upstream();
+    return config.engine() instanceof Engine.Upstream;
   }
 }

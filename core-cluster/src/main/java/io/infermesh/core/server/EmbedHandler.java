@@ -1,73 +1,35 @@
 package io.infermesh.core.server;
 
-import static java.util.Objects.requireNonNull;
-
-import io.infermesh.api.v1.EmbedRequest;
-import io.infermesh.api.v1.EmbedResponse;
-import io.infermesh.api.v1.Embedding;
-import io.infermesh.api.v1.Route;
-import io.infermesh.api.v1.ServedBy;
-import io.infermesh.api.v1.Tier;
-import io.infermesh.api.v1.Usage;
 import io.infermesh.core.lifecycle.ServedModel;
 import io.infermesh.core.status.CoreException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * {@code Inference.Embed} over the built-in engine: validates the batch (1 to {@link #MAX_INPUTS}
- * non-empty texts, each within the model's context once tokenized, naming the input that is not),
- * then embeds each text with {@link ServedModel#embed} (mean-pooled final hidden state, unit
- * length). Embeddings run on the caller's thread, one at a time per model, beside the batch loop.
- * Stateless apart from its collaborators; thread-safe.
+ * Embeddings on the built-in engine: each text, checked to fit the model's context once tokenized
+ * (naming the input that does not), embedded with {@link ServedModel#embed} (mean-pooled final
+ * hidden state, unit length). Runs on the caller's thread, one at a time per model, beside the
+ * batch loop. Stateless.
  */
 final class EmbedHandler {
-  /** The most texts one request may carry (OpenAI allows 2048; a core node answers one at a time). */
-  static final int MAX_INPUTS = 256;
+  private EmbedHandler() {}
 
-  private final String nodeId;
-  private final String region;
-
-  EmbedHandler(String nodeId, String region) {
-    this.nodeId = requireNonNull(nodeId, "nodeId");
-    this.region = requireNonNull(region, "region");
-  }
-
-  EmbedResponse embed(EmbedRequest request, ServedModel model) {
-    RequestValidator.limit("request_id", request.getRequestId(), RequestValidator.MAX_REQUEST_ID);
-    RequestValidator.limit("model", request.getModel(), RequestValidator.MAX_MODEL);
-    RequestValidator.limit("tenant", request.getTenant(), RequestValidator.MAX_TENANT);
-    RequestValidator.requestId(request.getRequestId());
-    RequestValidator.model(request.getModel(), model.name());
-    int count = request.getInputCount();
-    if (count == 0 || count > MAX_INPUTS) {
-      throw CoreException.invalidArgument("input", "must hold 1 to " + MAX_INPUTS + " texts, got " + count);
-    }
-    int[][] tokens = new int[count][];
-    for (int i = 0; i < count; i++) {
-      String text = request.getInput(i);
-      if (text.isEmpty()) {
-        throw CoreException.invalidArgument("input[" + i + "]", "must not be empty");
-      }
-      tokens[i] = model.tokenizer().encode(text, true, false);
+  /** The vectors of {@code inputs} (non-empty texts, as the service checked them), in order. */
+  static InferenceBackend.Embeddings embed(List<String> inputs, ServedModel model, InferenceBackend.ModelRef ref) {
+    int[][] tokens = new int[inputs.size()][];
+    for (int i = 0; i < tokens.length; i++) {
+      tokens[i] = model.tokenizer().encode(inputs.get(i), true, false);
       if (tokens[i].length > model.contextLength()) {
         throw CoreException.invalidArgument("input[" + i + "]", "is " + tokens[i].length
             + " tokens; the model's context is " + model.contextLength());
       }
     }
-    EmbedResponse.Builder out = EmbedResponse.newBuilder();
+    List<float[]> vectors = new ArrayList<>(tokens.length);
     int promptTokens = 0;
     for (int[] t : tokens) {
-      float[] vector = model.embed(t);
-      Embedding.Builder e = Embedding.newBuilder();
-      for (float v : vector) {
-        e.addValues(v);
-      }
-      out.addEmbeddings(e);
+      vectors.add(model.embed(t));
       promptTokens += t.length;
     }
-    return out.setUsage(Usage.newBuilder().setPromptTokens(promptTokens))
-        .setServedBy(ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
-            .setModel(model.name()).setModelVersion(model.version()).setRoute(Route.ROUTE_CORE)
-            .setRouteReason("direct"))
-        .build();
+    return new InferenceBackend.Embeddings(ref, vectors, promptTokens);
   }
 }

@@ -1,15 +1,15 @@
 package io.infermesh.core.server;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
+import static java.util.Objects.requireNonNull;
+
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Metadata;
-import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.infermesh.api.v1.EmbedRequest;
 import io.infermesh.api.v1.EmbedResponse;
+import io.infermesh.api.v1.Embedding;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
@@ -19,191 +19,116 @@ import io.infermesh.api.v1.ModelInfo;
 import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
-import io.infermesh.core.constrain.Constraints;
-import io.infermesh.core.constrain.RequestGrammar;
-import io.infermesh.core.lifecycle.ModelHost;
-import io.infermesh.core.lifecycle.ModelRunner;
-import io.infermesh.core.lifecycle.ServedModel;
+import io.infermesh.api.v1.Usage;
 import io.infermesh.core.schedule.Admission;
-import io.infermesh.core.schedule.GenerationRequest;
-import io.infermesh.core.schedule.Priority;
 import io.infermesh.core.status.CoreException;
 import io.infermesh.core.status.StatusMapping;
-import io.infermesh.models.chat.ChatTurn;
-import io.infermesh.models.grammar.Grammar;
-import io.infermesh.models.tokenizer.Tokenizer;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
- * The core's {@code infermesh.v1.Inference} service over the built-in engine: validates the
- * request (INVALID_ARGUMENT naming the field), tokenizes it, queues it on the model's batch loop
- * (RESOURCE_EXHAUSTED with a {@code retry-after-ms} trailer when the queue is full) and streams
- * text deltas as tokens come ({@link ChoiceStreamer}; with {@code n} choices, one prefill and the
- * choices decoded together, chunks naming their choice). Cancelling the call or passing its deadline frees the request's KV
- * blocks at once. Thread-safe.
+ * The core's one {@code infermesh.v1.Inference} service, over whichever engine the node runs (an
+ * {@link InferenceBackend}: the built-in batch loop or an OpenAI-compatible upstream), the way the
+ * edge's completion path sits over its engine and its escalator. What does not depend on the
+ * engine happens here, once: validation (INVALID_ARGUMENT naming the field, see {@link
+ * GenerateCall}), the model-alias check (NOT_FOUND), ServedBy, the call's meters, the mapping of
+ * every failure to a status ({@link StatusMapping}) and RESOURCE_EXHAUSTED with a {@code
+ * retry-after-ms} trailer when the backend's queue is full. The backend admits, generates, streams,
+ * embeds and lists. Cancelling the call or passing its deadline stops it in the backend at once
+ * (the built-in engine frees its KV blocks; an upstream's connection is closed).
  *
  * <p>The caller's {@code request_id} is a label: echoed in every chunk and written to the logs,
- * never a key. Each call is keyed in the scheduler (and in the pipeline's stages) by an id of its
- * own (a random UUID), so two calls with the same {@code request_id} — a client's retry while
- * its first try is still being torn down, or two edges that picked the same id — both run, and
- * cancelling one never touches the other.
+ * never a key. Each call is keyed in the backend by an id of its own (a random UUID), so two calls
+ * with the same {@code request_id} — a client's retry while its first try is still being torn
+ * down, or two edges that picked the same id — both run, and cancelling one never touches the
+ * other.
+ *
+ * <p>Thread-safe.
  */
 public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   /** Trailer with the back-off hint on RESOURCE_EXHAUSTED. */
   public static final Metadata.Key<String> RETRY_AFTER_MS = StatusMapping.RETRY_AFTER_MS;
 
-  private final ModelHost host;
-  private final String nodeId;
-  private final String region;
+  private final InferenceBackend backend;
+  private final ServedBy node; // tier, node id, region and route: what every answer of this node shares
   private final CoreMetrics metrics;
-  private final EmbedHandler embedder;
-  /** Grammar constraints per loaded model's vocabulary (dropped with the model's tokenizer). */
-  private final Cache<Tokenizer, Constraints> constraints = Caffeine.newBuilder().weakKeys().build();
+  private final LongSupplier nanoTime;
 
-  public InferenceService(ModelHost host, String nodeId, String region, CoreMetrics metrics) {
-    this.host = host;
-    this.nodeId = nodeId;
-    this.region = region;
-    this.metrics = metrics;
-    this.embedder = new EmbedHandler(nodeId, region);
+  /**
+   * The service of node {@code nodeId} (its SPIFFE ID) in {@code region} over {@code backend};
+   * calls are timed on {@code nanoTime}.
+   */
+  InferenceService(InferenceBackend backend, String nodeId, String region, CoreMetrics metrics,
+      LongSupplier nanoTime) {
+    this.backend = requireNonNull(backend, "backend");
+    this.node = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setRoute(Route.ROUTE_CORE)
+        .setNodeId(requireNonNull(nodeId, "nodeId")).setRegion(requireNonNull(region, "region")).build();
+    this.metrics = requireNonNull(metrics, "metrics");
+    this.nanoTime = requireNonNull(nanoTime, "nanoTime");
   }
 
   @Override
   public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> out) {
     ListModelsResponse.Builder b = ListModelsResponse.newBuilder();
-    host.current().ifPresent(m -> b.addModels(ModelInfo.newBuilder()
-        .setName(m.name()).setVersion(m.version()).setTier(Tier.TIER_CORE)
-        .setContextLength(m.contextLength()).setReady(true)));
+    backend.listing().ifPresent(l -> b.addModels(ModelInfo.newBuilder().setName(l.model().name())
+        .setVersion(l.model().version()).setTier(Tier.TIER_CORE).setContextLength(l.contextLength())
+        .setReady(l.ready())));
     out.onNext(b.build());
     out.onCompleted();
   }
 
   @Override
-  public void embed(EmbedRequest request, StreamObserver<EmbedResponse> out) {
-    ServedModel model = host.current().orElse(null);
-    if (model == null) {
-      out.onError(StatusMapping.toException(CoreException.unavailable("the model is still loading")));
-      return;
-    }
-    if (!model.embeds()) {
-      out.onError(Status.UNIMPLEMENTED.withDescription("embeddings need the whole model on one node; this node"
-          + " serves a pipelined model").asRuntimeException());
-      return;
-    }
-    model.acquire();
+  public void generate(GenerateRequest request, StreamObserver<GenerateChunk> responses) {
+    ServerCallStreamObserver<GenerateChunk> out = (ServerCallStreamObserver<GenerateChunk>) responses;
     try {
-      out.onNext(embedder.embed(request, model));
-      out.onCompleted();
+      GenerateCall call = GenerateCall.check(request, backend.modelName(), deadlineNanos());
+      InferenceBackend.Generation generation = backend.prepare(call);
+      // from here to start nothing throws: a prepared generation is always started
+      ChunkStream stream = new ChunkStream(call, out, servedBy(generation.model(), request), metrics, nanoTime);
+      out.setOnCancelHandler(generation::cancel);
+      if (generation.start(stream) instanceof Admission.Rejected r) {
+        metrics.rejected(call.priority());
+        throw CoreException.resourceExhausted(r.reason() + "; retry after " + r.retryAfterMillis() + " ms",
+            r.retryAfterMillis());
+      }
     } catch (RuntimeException e) {
       out.onError(StatusMapping.toException(e));
-    } finally {
-      model.release();
     }
   }
 
   @Override
-  public void generate(GenerateRequest request, StreamObserver<GenerateChunk> responses) {
-    ServerCallStreamObserver<GenerateChunk> out = (ServerCallStreamObserver<GenerateChunk>) responses;
-    ServedModel model = host.current().orElse(null);
-    if (model == null) {
-      out.onError(StatusMapping.toException(CoreException.unavailable("the model is still loading")));
-      return;
-    }
-    if (!model.loop().available()) {
-      out.onError(StatusMapping.toException(
-          CoreException.unavailable("a pipeline stage of the model is unreachable; retry elsewhere")));
-      return;
-    }
-    model.acquire();
-    boolean handedOff = false;
+  public void embed(EmbedRequest request, StreamObserver<EmbedResponse> out) {
     try {
-      handedOff = start(request, model, out);
+      RequestValidator.embed(request, backend.modelName());
+      InferenceBackend.Embeddings e = backend.embed(request);
+      EmbedResponse.Builder b = EmbedResponse.newBuilder();
+      for (float[] vector : e.vectors()) {
+        Embedding.Builder v = Embedding.newBuilder();
+        for (float x : vector) {
+          v.addValues(x);
+        }
+        b.addEmbeddings(v);
+      }
+      out.onNext(b.setUsage(Usage.newBuilder().setPromptTokens(e.promptTokens()))
+          .setServedBy(node.toBuilder().setModel(e.model().name()).setModelVersion(e.model().version())
+              .setRouteReason("direct"))
+          .build());
+      out.onCompleted();
     } catch (RuntimeException e) {
       out.onError(StatusMapping.toException(e));
-    } finally {
-      if (!handedOff) {
-        model.release();
-      }
     }
   }
 
-  /** Validates and queues; returns true when the loop took the request (and will release the model). */
-  private boolean start(GenerateRequest request, ServedModel model, ServerCallStreamObserver<GenerateChunk> out) {
-    RequestValidator.lengths(request);
-    String key = UUID.randomUUID().toString(); // this call's own key: the caller's id is only a label
-    String label = RequestValidator.requestId(request);
-    String requestId = label.isEmpty() ? key : label;
-    RequestValidator.model(request.getModel(), model.name());
-    Priority priority = RequestValidator.priority(request);
-    io.infermesh.core.engine.SamplingParams sampling =
-        RequestValidator.sampling(request.getSampling(), model.config().vocabSize());
-    if (sampling.logprobs() && !model.reportsLogprobs()) {
-      throw CoreException.invalidArgument("sampling.logprobs",
-          "is not supported by a pipelined model (its last stage returns token ids only)");
-    }
-    int[] prompt = switch (request.getInputCase()) {
-      case PROMPT -> {
-        if (request.getPrompt().isEmpty()) {
-          throw CoreException.invalidArgument("prompt", "must not be empty");
-        }
-        yield model.tokenizer().encode(request.getPrompt(), true, false);
-      }
-      case CHAT -> model.tokenizer().encode(model.chatTemplate().render(turns(RequestValidator.chat(request))), true, true);
-      default -> throw CoreException.invalidArgument("input", "set chat or prompt");
-    };
-    if (prompt.length == 0) {
-      throw CoreException.invalidArgument("prompt", "tokenizes to nothing");
-    }
-    int maxTokens = RequestValidator.maxTokens(request.getSampling(), prompt.length, model.contextLength(),
-        model.defaultMaxTokens());
-    Deadline deadline = Context.current().getDeadline();
-    long deadlineNanos = deadline == null ? Long.MAX_VALUE
-        : System.nanoTime() + Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
-    Set<Integer> stops = model.tokenizer().endOfGenerationTokens();
-    sampling = constrain(request, model, sampling, maxTokens);
-    GenerationRequest g = new GenerationRequest(key, prompt, maxTokens, priority, sampling, stops, deadlineNanos,
-        RequestValidator.choices(request));
-    ServedBy servedBy = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setNodeId(nodeId).setRegion(region)
-        .setModel(model.name()).setModelVersion(model.version()).setRoute(Route.ROUTE_CORE)
+  /** Who serves {@code request}: this node, {@code model}, and why it came here (the edge's reason, or direct). */
+  private ServedBy servedBy(InferenceBackend.ModelRef model, GenerateRequest request) {
+    return node.toBuilder().setModel(model.name()).setModelVersion(model.version())
         .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
-    ChoiceStreamer streamer = new ChoiceStreamer(g, requestId, model, out, servedBy,
-        request.getSampling().getStopList(), metrics);
-    out.setOnCancelHandler(() -> model.loop().cancel(key));
-    Admission a = model.loop().submit(g, streamer);
-    if (a instanceof Admission.Rejected r) {
-      metrics.rejected(priority);
-      out.onError(StatusMapping.toException(CoreException.resourceExhausted(
-          r.reason() + "; retry after " + r.retryAfterMillis() + " ms", r.retryAfterMillis())));
-      return false;
-    }
-    return true;
   }
 
-  /** {@code sampling} restricted to the grammar the request asks for (response_format, tools), if any. */
-  private io.infermesh.core.engine.SamplingParams constrain(GenerateRequest request, ServedModel model,
-      io.infermesh.core.engine.SamplingParams sampling, int maxTokens) {
-    Optional<Grammar> grammar = RequestGrammar.of(request);
-    if (grammar.isEmpty()) {
-      return sampling;
-    }
-    if (!(model.runner() instanceof ModelRunner)) {
-      throw CoreException.invalidArgument(request.hasResponseFormat() ? "response_format" : "tool_calling",
-          "constrained decoding needs the whole model on one node; this one is split into pipeline stages");
-    }
-    return sampling.withConstraint(constraints.get(model.tokenizer(), Constraints::of).factory(grammar.get(), maxTokens));
-  }
-
-  /** The validated wire chat as a template reads it. */
-  private static List<ChatTurn> turns(List<io.infermesh.api.v1.ChatMessage> messages) {
-    List<ChatTurn> turns = new ArrayList<>(messages.size());
-    for (io.infermesh.api.v1.ChatMessage m : messages) {
-      turns.add(new ChatTurn(m.getRole(), m.getContent()));
-    }
-    return turns;
+  /** The call's deadline on {@link #nanoTime}, or {@code Long.MAX_VALUE} for none. */
+  private long deadlineNanos() {
+    Deadline deadline = Context.current().getDeadline();
+    return deadline == null ? Long.MAX_VALUE
+        : nanoTime.getAsLong() + Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
   }
 }

@@ -1,6 +1,7 @@
 package io.infermesh.core.server;
 
 import io.infermesh.api.v1.ChatMessage;
+import io.infermesh.api.v1.EmbedRequest;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.core.engine.Penalties;
@@ -27,6 +28,8 @@ final class RequestValidator {
   static final int MAX_MODEL = 256;
   /** Longest {@code tenant}, in characters. */
   static final int MAX_TENANT = 128;
+  /** The most texts one embedding request may carry (OpenAI allows 2048; a core node answers one at a time). */
+  static final int MAX_EMBED_INPUTS = 256;
 
   private RequestValidator() {}
 
@@ -35,9 +38,33 @@ final class RequestValidator {
    * 100 KB {@code model} must be refused as such, not echoed into a status).
    */
   static void lengths(GenerateRequest r) {
-    limit("request_id", r.getRequestId(), MAX_REQUEST_ID);
-    limit("model", r.getModel(), MAX_MODEL);
-    limit("tenant", r.getTenant(), MAX_TENANT);
+    lengths(r.getRequestId(), r.getModel(), r.getTenant());
+  }
+
+  private static void lengths(String requestId, String model, String tenant) {
+    limit("request_id", requestId, MAX_REQUEST_ID);
+    limit("model", model, MAX_MODEL);
+    limit("tenant", tenant, MAX_TENANT);
+  }
+
+  /**
+   * The checks of an {@link EmbedRequest} that do not depend on the engine: the identifying strings
+   * (as for Generate), {@code model} for a node serving {@code served}, and 1 to {@link
+   * #MAX_EMBED_INPUTS} non-empty texts.
+   */
+  static void embed(EmbedRequest r, String served) {
+    lengths(r.getRequestId(), r.getModel(), r.getTenant());
+    requestId(r.getRequestId());
+    model(r.getModel(), served);
+    int count = r.getInputCount();
+    if (count == 0 || count > MAX_EMBED_INPUTS) {
+      throw CoreException.invalidArgument("input", "must hold 1 to " + MAX_EMBED_INPUTS + " texts, got " + count);
+    }
+    for (int i = 0; i < count; i++) {
+      if (r.getInput(i).isEmpty()) {
+        throw CoreException.invalidArgument("input[" + i + "]", "must not be empty");
+      }
+    }
   }
 
   static void limit(String field, String value, int max) {

@@ -7,6 +7,7 @@ import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.RoleAuthorizationPolicy;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.config.Engine;
 import io.infermesh.core.engine.DjlRuntime;
 import io.infermesh.core.lifecycle.StageModel;
 import io.infermesh.core.shard.NextStage;
@@ -134,7 +135,7 @@ public final class StageNode implements AutoCloseable {
   /** Loads this stage's layers of the model at {@code path}; a stage loads once. */
   public StageModel loadModel(Path path, String sha256) throws IOException {
     CoreConfig.Stage stage = config.stage();
-    DjlRuntime.threads(config.engine().threads());
+    DjlRuntime.threads(config.engine() instanceof Engine.BuiltIn b ? b.threads() : 0); // 0: PyTorch's default
     StageModel m = StageModel.load(config.model().name(), path, sha256, config.model().device(), stage.index(),
         stage.count(), CoreNode.limits(config.scheduler()));
     if (!model.compareAndSet(null, m)) {

@@ -1,6 +1,7 @@
 package io.infermesh.core.server;
 
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.config.Engine;
 import io.infermesh.core.schedule.PriorityGate;
 import io.infermesh.core.schedule.SchedulerStats;
 import io.infermesh.core.upstream.OpenAiUpstream;
@@ -15,28 +16,33 @@ import java.util.concurrent.ScheduledExecutorService;
 /**
  * What a core node with {@code engine: upstream} owns: the HTTP client and its threads, the
  * OpenAI-compatible upstream (with its API key from {@code engine.upstream.api_key} or the
- * variable {@code api_key_env} names), its health poll, and the priority gate sized by the scheduler
- * section ({@code max_batch_size} calls in flight, {@code max_queued} waiting). Thread-safe.
+ * variable {@code api_key_env} names), its health poll, and the {@link UpstreamBackend} the
+ * Inference service forwards to, with its priority gate sized by the scheduler section ({@code
+ * max_batch_size} calls in flight, {@code max_queued} waiting). Thread-safe.
  */
 final class Upstream implements AutoCloseable {
-  private final CoreConfig config;
   private final ExecutorService httpThreads;
   private final OpenAiUpstream upstream;
   private final UpstreamHealth health;
-  private final PriorityGate gate;
+  private final UpstreamBackend backend;
 
-  private Upstream(CoreConfig config, ExecutorService httpThreads, OpenAiUpstream upstream, UpstreamHealth health) {
-    this.config = config;
+  private Upstream(ExecutorService httpThreads, OpenAiUpstream upstream, UpstreamHealth health,
+      UpstreamBackend backend) {
     this.httpThreads = httpThreads;
     this.upstream = upstream;
     this.health = health;
-    CoreConfig.Scheduling s = config.scheduler();
-    this.gate = new PriorityGate(PriorityGate.Config.of(s.maxBatchSize(), s.maxQueued(), s.aging()), System::nanoTime);
+    this.backend = backend;
   }
 
-  /** Connects (lazily) to {@code engine.upstream.url} and starts polling its health; {@code onHealth} hears changes. */
+  /**
+   * Connects (lazily) to {@code engine.upstream.url} and starts polling its health; {@code onHealth} hears changes.
+   *
+   * @throws IllegalArgumentException when {@code config}'s engine is not an upstream
+   */
   static Upstream start(CoreConfig config, ScheduledExecutorService timers, Runnable onHealth) {
-    CoreConfig.Engine e = config.engine();
+    if (!(config.engine() instanceof Engine.Upstream e)) {
+      throw new IllegalArgumentException("engine.type is " + config.engine().type() + ", not upstream");
+    }
     ExecutorService threads = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "core-upstream-http");
       t.setDaemon(true);
@@ -47,37 +53,36 @@ final class Upstream implements AutoCloseable {
         .connectTimeout(Duration.ofSeconds(5))
         .executor(threads)
         .build();
-    String model = e.upstreamModel().isEmpty() ? config.model().name() : e.upstreamModel();
+    String model = e.model().isEmpty() ? config.model().name() : e.model();
     String apiKey;
     try {
-      apiKey = e.resolveUpstreamApiKey(System::getenv);
+      apiKey = e.resolveApiKey(System::getenv);
     } catch (RuntimeException ex) {
       threads.shutdownNow();
       throw ex;
     }
-    OpenAiUpstream upstream = new OpenAiUpstream(URI.create(e.upstreamUrl()), model, e.upstreamTimeout(), http, timers,
-        apiKey);
+    OpenAiUpstream upstream = new OpenAiUpstream(URI.create(e.url()), model, e.timeout(), http, timers, apiKey);
     UpstreamHealth health = UpstreamHealth.start(upstream, e.healthPath(), e.healthInterval(), timers,
         ok -> onHealth.run());
-    return new Upstream(config, threads, upstream, health);
+    CoreConfig.Scheduling s = config.scheduler();
+    PriorityGate gate = new PriorityGate(PriorityGate.Config.of(s.maxBatchSize(), s.maxQueued(), s.aging()),
+        System::nanoTime);
+    return new Upstream(threads, upstream, health,
+        new UpstreamBackend(upstream, gate, health::healthy, config.model(), e.contextLength()));
   }
 
   UpstreamHealth health() {
     return health;
   }
 
-  /** The Inference service in front of the upstream. */
-  UpstreamInferenceService service(String nodeId, CoreMetrics metrics) {
-    return new UpstreamInferenceService(upstream, gate, health::healthy, config.model().name(), config.model().version(),
-        config.model().defaultMaxTokens(), config.engine().upstreamContextLength(), nodeId, config.node().region(),
-        metrics, System::nanoTime);
+  /** What the Inference service forwards to. */
+  UpstreamBackend backend() {
+    return backend;
   }
 
   /** Queue depth per priority and calls in flight, for metrics. */
   SchedulerStats stats() {
-    synchronized (gate) {
-      return gate.stats();
-    }
+    return backend.stats();
   }
 
   @Override

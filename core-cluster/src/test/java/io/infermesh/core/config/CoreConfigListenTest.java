@@ -3,21 +3,14 @@ package io.infermesh.core.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigException;
-import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** {@code grpc.address} and {@code metrics.address}: where a core node's servers listen. */
 class CoreConfigListenTest {
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-
   private static CoreConfig parse(String yaml) throws Exception {
-    JsonNode root = YAML.readTree(yaml);
-    return CoreConfigLoader.parse(root == null ? YAML.createObjectNode() : root, Path.of("/etc/infermesh"));
+    return CoreYaml.parse(yaml);
   }
 
   @Test

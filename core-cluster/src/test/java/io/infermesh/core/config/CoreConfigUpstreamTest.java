@@ -3,58 +3,55 @@ package io.infermesh.core.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigException;
-import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The {@code engine.upstream} keys for an API key and the upstream model's context length. */
 class CoreConfigUpstreamTest {
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static Engine parse(String yaml) throws Exception {
+    return CoreYaml.parse(yaml).engine();
+  }
 
-  private static CoreConfig.Engine parse(String yaml) throws Exception {
-    JsonNode root = YAML.readTree(yaml);
-    return CoreConfigLoader.parse(root, Path.of("/etc/infermesh")).engine();
+  private static Engine.Upstream parseUpstream(String yaml) throws Exception {
+    return (Engine.Upstream) parse(yaml);
   }
 
   @Test
   void parse_noKeyNoContext_defaultsToNoneAndUnknown() throws Exception {
-    CoreConfig.Engine e = parse("engine: {type: upstream, upstream: {url: 'http://vllm:8000'}}");
+    Engine.Upstream e = parseUpstream("engine: {type: upstream, upstream: {url: 'http://vllm:8000'}}");
 
-    assertThat(e.upstreamApiKey()).isEmpty();
-    assertThat(e.upstreamApiKeyEnv()).isEmpty();
-    assertThat(e.upstreamContextLength()).isZero();
-    assertThat(e.resolveUpstreamApiKey(name -> "never read")).isEmpty();
+    assertThat(e.apiKey()).isEmpty();
+    assertThat(e.apiKeyEnv()).isEmpty();
+    assertThat(e.contextLength()).isZero();
+    assertThat(e.resolveApiKey(name -> "never read")).isEmpty();
   }
 
   @Test
   void parse_apiKeyAndContextLength_areRead_andTheKeyNeverPrinted() throws Exception {
-    CoreConfig.Engine e = parse("""
+    Engine.Upstream e = parseUpstream("""
         engine:
           type: upstream
           upstream: {url: 'http://vllm:8000', api_key: sk-secret-123, context_length: 8192}
         """);
 
-    assertThat(e.upstreamContextLength()).isEqualTo(8192);
-    assertThat(e.resolveUpstreamApiKey(name -> "not this")).isEqualTo("sk-secret-123");
-    assertThat(e.toString()).doesNotContain("sk-secret-123").contains("upstreamApiKey=<redacted>")
-        .contains("upstreamContextLength=8192");
+    assertThat(e.contextLength()).isEqualTo(8192);
+    assertThat(e.resolveApiKey(name -> "not this")).isEqualTo("sk-secret-123");
+    assertThat(e.toString()).doesNotContain("sk-secret-123").contains("apiKey=<redacted>")
+        .contains("contextLength=8192");
     assertThat(CoreConfigLoader.load(null, Map.of("engine.type", "upstream", "engine.upstream.url", "http://v:1",
         "engine.upstream.api_key", "sk-secret-123")).toString()).doesNotContain("sk-secret-123");
   }
 
   @Test
-  void resolveUpstreamApiKey_fromTheNamedVariable_orANamedError() throws Exception {
-    CoreConfig.Engine e = parse("engine: {type: upstream, upstream: {url: 'http://v:1', api_key_env: VLLM_API_KEY}}");
+  void resolveApiKey_fromTheNamedVariable_orANamedError() throws Exception {
+    Engine.Upstream e = parseUpstream("engine: {type: upstream, upstream: {url: 'http://v:1', api_key_env: VLLM_API_KEY}}");
 
-    assertThat(e.resolveUpstreamApiKey(Map.of("VLLM_API_KEY", " sk-from-env\n")::get)).isEqualTo("sk-from-env");
-    assertThatThrownBy(() -> e.resolveUpstreamApiKey(name -> null))
+    assertThat(e.resolveApiKey(Map.of("VLLM_API_KEY", " sk-from-env\n")::get)).isEqualTo("sk-from-env");
+    assertThatThrownBy(() -> e.resolveApiKey(name -> null))
         .isInstanceOf(ConfigException.class)
         .hasMessage("engine.upstream.api_key_env: environment variable VLLM_API_KEY is not set or empty");
-    assertThatThrownBy(() -> e.resolveUpstreamApiKey(name -> "sk with space"))
+    assertThatThrownBy(() -> e.resolveApiKey(name -> "sk with space"))
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith("engine.upstream.api_key_env: environment variable VLLM_API_KEY must hold")
         .hasMessageNotContaining("sk with space");

@@ -21,7 +21,6 @@ import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.models.chat.ToolCalls;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,7 +39,9 @@ class ConstrainedGenerateTest {
   @BeforeAll
   static void start() throws Exception {
     mesh = new TestMesh("core-constrained");
-    CoreConfig config = mesh.tinyCore(new CoreConfig.Scheduling(4, 4, 256, 64, 0, 16, 1024, Duration.ofSeconds(10)));
+    CoreConfig config = mesh.tinyCore(CoreConfig.Scheduling.builder()
+        .maxQueued(4).maxBatchSize(4).maxBatchTokens(256).prefillChunk(64).contextLength(1024)
+        .build());
     node = CoreNode.start(config);
     node.loadConfiguredModel();
   }

@@ -13,6 +13,7 @@ import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.config.Engine;
 import io.infermesh.core.upstream.FakeOpenAiServer;
 import io.infermesh.node.testing.FakeConsulAgent;
 import java.time.Duration;
@@ -32,13 +33,16 @@ class CoreNodeRegistrationTest {
   private static CoreConfig config(TestMesh mesh, String name, FakeOpenAiServer upstream,
       CoreConfig.Scheduling scheduling, CoreConfig.Consul consul) throws Exception {
     mesh.issue(Role.CORE, name);
-    return new CoreConfig(new CoreConfig.Node(name, "eu-west"), 0, new CoreConfig.Tls(mesh.root().resolve(name), name),
-        new CoreConfig.Model("big-model", null, "", "v2", "cpu", 16),
-        new CoreConfig.Engine("upstream", upstream.url(), "up-model", Duration.ofSeconds(30), "/v1/models",
-            Duration.ofMillis(100), 0),
-        scheduling, CoreConfig.Stage.single(), -1)
-        .withConsul(new CoreConfig.Consul(consul.address(), "", consul.serviceName(), "127.0.0.1", "private",
-            Duration.ofMinutes(1), Duration.ofMinutes(1), consul.utilizationWindow()));
+    return CoreConfig.builder(new CoreConfig.Node(name, "eu-west"), new CoreConfig.Tls(mesh.root().resolve(name), name))
+        .grpcPort(0)
+        .model(CoreConfig.Model.builder("big-model").version("v2").device("cpu").defaultMaxTokens(16).build())
+        .engine(Engine.Upstream.builder(upstream.url()).model("up-model").timeout(Duration.ofSeconds(30))
+            .health("/v1/models", Duration.ofMillis(100)).build())
+        .scheduler(scheduling)
+        .metricsPort(-1)
+        .consul(new CoreConfig.Consul(consul.address(), "", consul.serviceName(), "127.0.0.1", "private",
+            Duration.ofMinutes(1), Duration.ofMinutes(1), consul.utilizationWindow()))
+        .build();
   }
 
   @Test
@@ -48,7 +52,7 @@ class CoreNodeRegistrationTest {
         FakeOpenAiServer upstream = new FakeOpenAiServer()) {
       // 2 calls in flight upstream, 4 may wait; the instant figure (window 0), sampled every 100 ms
       CoreConfig config = config(mesh, "core-l1", upstream,
-          new CoreConfig.Scheduling(4, 2, 256, 64, 0, 16, 0, Duration.ofSeconds(10)),
+          CoreConfig.Scheduling.builder().maxQueued(4).maxBatchSize(2).maxBatchTokens(256).prefillChunk(64).build(),
           CoreConfig.Consul.at(consul.address()).withUtilizationWindow(Duration.ZERO));
 
       CoreNode node = CoreNode.start(config);

@@ -50,7 +50,9 @@ class CoreNodeTest {
   @BeforeAll
   static void start() throws Exception {
     mesh = new TestMesh("core-node");
-    CoreConfig config = mesh.tinyCore(new CoreConfig.Scheduling(2, 2, 256, 64, 0, 16, 512, Duration.ofSeconds(10)));
+    CoreConfig config = mesh.tinyCore(CoreConfig.Scheduling.builder()
+        .maxQueued(2).maxBatchSize(2).maxBatchTokens(256).prefillChunk(64).contextLength(512)
+        .build());
     node = CoreNode.start(config);
     healthBeforeLoad = health(Role.EDGE);
     readyzBeforeLoad = probe("/readyz");

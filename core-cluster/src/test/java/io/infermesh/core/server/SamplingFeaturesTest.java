@@ -44,7 +44,9 @@ class SamplingFeaturesTest {
   @BeforeAll
   static void start() throws Exception {
     mesh = new TestMesh("core-sampling");
-    CoreConfig config = mesh.tinyCore(new CoreConfig.Scheduling(4, 4, 256, 64, 0, 16, 512, Duration.ofSeconds(10)));
+    CoreConfig config = mesh.tinyCore(CoreConfig.Scheduling.builder()
+        .maxQueued(4).maxBatchSize(4).maxBatchTokens(256).prefillChunk(64).contextLength(512)
+        .build());
     node = CoreNode.start(config);
     node.loadConfiguredModel();
     stub = InferenceGrpc.newBlockingStub(mesh.channel(Role.EDGE, "edge-client", node.port()));

@@ -23,6 +23,7 @@ import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.config.Engine;
 import io.infermesh.core.upstream.FakeOpenAiServer;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -65,17 +66,25 @@ class UpstreamNodeTest {
   }
 
   private static CoreConfig config(String name, String url) throws Exception {
-    return config(name, new CoreConfig.Engine("upstream", url, "up-model", Duration.ofSeconds(30), "/v1/models",
-        Duration.ofMillis(100), 0).withUpstreamContextLength(4096));
+    return config(name, upstream(url).contextLength(4096).build());
   }
 
-  private static CoreConfig config(String name, CoreConfig.Engine engine) throws Exception {
+  /** Forwarding to {@code url} as {@code up-model}, polled every 100 ms. */
+  private static Engine.Upstream.Builder upstream(String url) {
+    return Engine.Upstream.builder(url).model("up-model").timeout(Duration.ofSeconds(30))
+        .health("/v1/models", Duration.ofMillis(100));
+  }
+
+  private static CoreConfig config(String name, Engine engine) throws Exception {
     mesh.issue(Role.CORE, name);
-    return new CoreConfig(new CoreConfig.Node(name, "test-1"), 0, new CoreConfig.Tls(mesh.root().resolve(name), name),
-        new CoreConfig.Model("big-model", null, "", "", "cpu", 16),
-        engine,
-        new CoreConfig.Scheduling(1, 2, 256, 64, 0, 16, 0, Duration.ofSeconds(10)),
-        CoreConfig.Stage.single(), 0);
+    return CoreConfig.builder(new CoreConfig.Node(name, "test-1"), new CoreConfig.Tls(mesh.root().resolve(name), name))
+        .grpcPort(0)
+        .model(CoreConfig.Model.builder("big-model").device("cpu").defaultMaxTokens(16).build())
+        .engine(engine)
+        .scheduler(CoreConfig.Scheduling.builder().maxQueued(1).maxBatchSize(2).maxBatchTokens(256).prefillChunk(64)
+            .build())
+        .metricsPort(0)
+        .build();
   }
 
   private static ManagedChannel channel(Role role, String name, int port) throws Exception {
@@ -175,8 +184,7 @@ class UpstreamNodeTest {
   void apiKeyAndSmallContext_keyedUpstreamServes_defaultMaxTokensCappedToTheContext() throws Exception {
     String key = "sk-node-key-7"; // api_key_env resolves to the same field: CoreConfigUpstreamTest
     try (FakeOpenAiServer keyed = new FakeOpenAiServer(key)) {
-      CoreNode n = CoreNode.start(config("core-up-key", new CoreConfig.Engine("upstream", keyed.url(), "up-model",
-          Duration.ofSeconds(30), "/v1/models", Duration.ofMillis(100), 0, key, "", 10)));
+      CoreNode n = CoreNode.start(config("core-up-key", upstream(keyed.url()).apiKey(key, "").contextLength(10).build()));
       try {
         ManagedChannel ch = channel(Role.EDGE, "edge-up-key", n.port());
         await().atMost(Duration.ofSeconds(10)).until(() -> health(ch) == ServingStatus.SERVING);

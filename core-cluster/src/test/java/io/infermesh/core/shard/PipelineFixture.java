@@ -22,7 +22,6 @@ import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
 import io.infermesh.models.tokenizer.Tokenizer;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -52,12 +51,14 @@ final class PipelineFixture implements AutoCloseable {
 
   CoreConfig config(String name, int port, int stage, int stages, String next) throws Exception {
     mesh.issue(Role.CORE, name);
-    return new CoreConfig(
-        new CoreConfig.Node(name, "test-1"), port, new CoreConfig.Tls(mesh.root().resolve(name), name),
-        new CoreConfig.Model("tiny-core", model, "", "", "cpu", 16),
-        CoreConfig.Engine.builtin(),
-        new CoreConfig.Scheduling(16, 8, 256, 64, 0, 16, 0, Duration.ofSeconds(10)),
-        new CoreConfig.Stage(stage, stages, next), -1);
+    return CoreConfig.builder(new CoreConfig.Node(name, "test-1"), new CoreConfig.Tls(mesh.root().resolve(name), name))
+        .grpcPort(port)
+        .model(CoreConfig.Model.builder("tiny-core").path(model).device("cpu").defaultMaxTokens(16).build())
+        .scheduler(CoreConfig.Scheduling.builder().maxQueued(16).maxBatchSize(8).maxBatchTokens(256).prefillChunk(64)
+            .build())
+        .stage(new CoreConfig.Stage(stage, stages, next))
+        .metricsPort(-1)
+        .build();
   }
 
   /** Starts stage {@code index} of {@code stages} (index ≥ 1) with its layers loaded. */

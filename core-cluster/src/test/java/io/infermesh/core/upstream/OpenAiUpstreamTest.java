@@ -75,7 +75,8 @@ class OpenAiUpstreamTest {
   }
 
   private static UpstreamRequest prompt(String text, Integer maxTokens) {
-    return new UpstreamRequest("rid-1", null, text, maxTokens, 0.5f, null, 7, 42L, List.of("END"));
+    return UpstreamRequest.prompt("rid-1", text).maxTokens(maxTokens).temperature(0.5f).topK(7).seed(42L)
+        .stop(List.of("END")).build();
   }
 
   @Test
@@ -101,9 +102,9 @@ class OpenAiUpstreamTest {
   @Test
   void stream_chat_usesChatCompletionsDeltas() throws Exception {
     Outcome o = new Outcome();
-    upstream(fake.url()).stream(new UpstreamRequest("rid-2",
-        List.of(new UpstreamRequest.Message("system", "be brief", ""), new UpstreamRequest.Message("user", "hi", "bob")),
-        null, null, null, null, null, null, List.of()), o);
+    upstream(fake.url()).stream(UpstreamRequest.chat("rid-2",
+        List.of(new UpstreamRequest.Message("system", "be brief", ""), new UpstreamRequest.Message("user", "hi", "bob")))
+        .build(), o);
     assertThat(o.finished.get(10, TimeUnit.SECONDS)).isEqualTo("stop");
     assertThat(o.text).hasToString("Hello from upstream");
     var body = fake.bodies.get(fake.bodies.size() - 1);

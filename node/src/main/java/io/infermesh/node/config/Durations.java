@@ -20,6 +20,22 @@ public final class Durations {
   private Durations() {}
 
   /**
+   * Returns {@code value} when it is positive, for builders' checks.
+   *
+   * @param name what the value is, for the message ("fsync interval", "refresh interval")
+   * @throws IllegalArgumentException "NAME must be positive, got VALUE" when zero or negative
+   */
+  public static Duration requirePositive(Duration value, String name) {
+    if (value == null) {
+      throw new NullPointerException(name);
+    }
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, got " + value);
+    }
+    return value;
+  }
+
+  /**
    * Parses {@code text}.
    *
    * @throws IllegalArgumentException saying what the grammar accepts, when {@code text} is not one
