@@ -149,6 +149,47 @@ class OpenAiFeaturesMeshTest {
     assertThat(three.model()).isEqualTo("tiny-core");
     assertThat(three.choices()).extracting(ChatCompletion.Choice::index).containsExactly(0L, 1L, 2L);
     assertThat(three.choices().stream().map(c -> c.message().content().orElseThrow()).distinct()).hasSize(3);
+    // one call to the core, one prefill: choice i is still what n: 1 with seed 11 + i answers
+    for (int i = 0; i < 3; i++) {
+      ChatCompletion alone = client.chat().completions()
+          .create(chat().temperature(1.0).seed(11 + i).maxCompletionTokens(8).build());
+      assertThat(three.choices().get(i).message().content()).as("choice %d", i)
+          .isEqualTo(alone.choices().get(0).message().content());
+    }
+    long prompt = three.usage().orElseThrow().promptTokens();
+    assertThat(prompt).as("the prompt counted once").isEqualTo(client.chat().completions()
+        .create(chat().maxCompletionTokens(8).build()).usage().orElseThrow().promptTokens());
+    assertThat(three.usage().orElseThrow().completionTokens()).isEqualTo(24);
+  }
+
+  @Test
+  void n_threeStreamedViaTheCore_deltasNameTheirChoice() {
+    ChatCompletionCreateParams.Builder params = chat().temperature(1.0).seed(11).maxCompletionTokens(8).n(3);
+    ChatCompletion whole = client.chat().completions().create(params.build());
+    Map<Long, StringBuilder> texts = new TreeMap<>();
+    Map<Long, List<String>> finishes = new TreeMap<>();
+    List<Long> completionTokens = new ArrayList<>();
+
+    try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(params
+        .streamOptions(com.openai.models.chat.completions.ChatCompletionStreamOptions.builder().includeUsage(true)
+            .build()).build())) {
+      stream.stream().forEach(chunk -> {
+        chunk.usage().ifPresent(u -> completionTokens.add(u.completionTokens()));
+        chunk.choices().forEach(c -> {
+          c.delta().content().ifPresent(t -> texts.computeIfAbsent(c.index(), k -> new StringBuilder()).append(t));
+          c.finishReason().ifPresent(f -> finishes.computeIfAbsent(c.index(), k -> new ArrayList<>())
+              .add(f.asString()));
+        });
+      });
+    }
+
+    assertThat(texts).containsOnlyKeys(0L, 1L, 2L);
+    for (int i = 0; i < 3; i++) {
+      assertThat(texts.get((long) i).toString()).as("choice %d", i)
+          .isEqualTo(whole.choices().get(i).message().content().orElseThrow());
+      assertThat(finishes.get((long) i)).containsExactly("length");
+    }
+    assertThat(completionTokens).containsExactly(24L);
   }
 
   @Test

@@ -37,6 +37,11 @@ public record SamplingParams(float temperature, int topK, float topP, long seed,
     return new SamplingParams(temperature, topK, topP, seed, penalties, topLogprobs, factory);
   }
 
+  /** These parameters with another seed (choice {@code i} of a request draws with {@code seed + i}). */
+  public SamplingParams withSeed(long other) {
+    return new SamplingParams(temperature, topK, topP, other, penalties, topLogprobs, constraint);
+  }
+
   public SamplingParams {
     java.util.Objects.requireNonNull(constraint, "constraint");
     if (!(temperature >= 0f && temperature <= 2f)) {

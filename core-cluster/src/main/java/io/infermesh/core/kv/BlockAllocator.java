@@ -1,12 +1,15 @@
 package io.infermesh.core.kv;
 
 import java.util.ArrayDeque;
-import java.util.BitSet;
 import java.util.List;
 
 /**
  * A fixed pool of KV-cache blocks, each {@code blockSize} token positions, allocated once at start
  * and handed out by number. Block {@code b} owns KV slots {@code [b * blockSize, (b+1) * blockSize)}.
+ *
+ * <p>Blocks are reference-counted: a block of a shared prompt prefix (the choices of one request,
+ * see {@link BlockTable#fork}) is held by every table that reads it and returns to the pool when
+ * the last one releases it. {@link #usedBlocks()} counts a shared block once.
  *
  * <p>Not thread-safe: confined to the scheduler's thread.
  */
@@ -14,7 +17,7 @@ public final class BlockAllocator {
   private final int blocks;
   private final int blockSize;
   private final ArrayDeque<Integer> free = new ArrayDeque<>();
-  private final BitSet inUse;
+  private final int[] references; // per block: tables holding it; 0 = free
 
   public BlockAllocator(int blocks, int blockSize) {
     if (blocks <= 0) {
@@ -25,7 +28,7 @@ public final class BlockAllocator {
     }
     this.blocks = blocks;
     this.blockSize = blockSize;
-    this.inUse = new BitSet(blocks);
+    this.references = new int[blocks];
     for (int b = 0; b < blocks; b++) {
       free.add(b);
     }
@@ -43,6 +46,7 @@ public final class BlockAllocator {
     return free.size();
   }
 
+  /** Blocks held by at least one table; a shared block counts once. */
   public int usedBlocks() {
     return blocks - free.size();
   }
@@ -58,7 +62,7 @@ public final class BlockAllocator {
   }
 
   /**
-   * Takes one free block.
+   * Takes one free block, with one reference.
    *
    * @return its number, or -1 when the pool is empty
    */
@@ -67,18 +71,40 @@ public final class BlockAllocator {
     if (b == null) {
       return -1;
     }
-    inUse.set(b);
+    references[b] = 1;
     return b;
   }
 
-  /** Returns blocks to the pool; releasing a block that is not in use is a bug and throws. */
+  /** Adds a reference to a block in use (another table reads it); sharing a free block is a bug and throws. */
+  public void share(int block) {
+    checkInUse(block);
+    references[block]++;
+  }
+
+  /** Tables holding {@code block}; 0 when it is free. */
+  public int references(int block) {
+    if (block < 0 || block >= blocks) {
+      throw new IllegalArgumentException("block " + block + " is outside the pool of " + blocks);
+    }
+    return references[block];
+  }
+
+  /**
+   * Drops one reference to each block; a block returns to the pool with its last reference.
+   * Releasing a block that is not in use is a bug and throws.
+   */
   public void release(List<Integer> owned) {
     for (int b : owned) {
-      if (b < 0 || b >= blocks || !inUse.get(b)) {
-        throw new IllegalStateException("block " + b + " is not in use");
+      checkInUse(b);
+      if (--references[b] == 0) {
+        free.addLast(b);
       }
-      inUse.clear(b);
-      free.addLast(b);
+    }
+  }
+
+  private void checkInUse(int b) {
+    if (b < 0 || b >= blocks || references[b] == 0) {
+      throw new IllegalStateException("block " + b + " is not in use");
     }
   }
 }

@@ -4,8 +4,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The blocks one sequence owns, in position order: position {@code p} lives in slot
- * {@code blocks[p / blockSize] * blockSize + p % blockSize}. Not thread-safe.
+ * The blocks one sequence holds, in position order: position {@code p} lives in slot
+ * {@code blocks[p / blockSize] * blockSize + p % blockSize}.
+ *
+ * <p>A table may share its first blocks with others ({@link #fork}): they are read-only to all of
+ * them. Forks split at a block boundary, so the only partially filled block of a prompt is never
+ * shared: each fork computes its own copy of it, and no KV rows ever need copying (which a
+ * pipeline would have to repeat on every stage). {@link #writeSlots} refuses a shared block.
+ *
+ * <p>Not thread-safe.
  */
 public final class BlockTable {
   private final int blockSize;
@@ -29,6 +36,27 @@ public final class BlockTable {
   }
 
   /**
+   * A new table that shares this table's blocks of positions {@code [0, positions)} (a reference
+   * each, taken from {@code allocator}); the new table grows with blocks of its own.
+   *
+   * @throws IllegalArgumentException if {@code positions} is not a whole number of blocks this
+   *     table holds
+   */
+  public BlockTable fork(int positions, BlockAllocator allocator) {
+    if (positions < 0 || positions % blockSize != 0 || positions > capacity()) {
+      throw new IllegalArgumentException("a fork shares whole blocks this table holds: " + positions
+          + " positions with blocks of " + blockSize + " and " + capacity() + " positions held");
+    }
+    BlockTable copy = new BlockTable(blockSize);
+    for (int i = 0; i < positions / blockSize; i++) {
+      int b = blocks.get(i);
+      allocator.share(b);
+      copy.blocks.add(b);
+    }
+    return copy;
+  }
+
+  /**
    * Grows the table from {@code allocator} until it holds {@code positions} positions.
    *
    * @return false (having taken nothing more) when the pool has too few free blocks
@@ -47,7 +75,7 @@ public final class BlockTable {
     return true;
   }
 
-  /** Returns every block to {@code allocator} and empties the table. */
+  /** Drops this table's reference to every block (shared ones stay with the other tables) and empties it. */
   public void release(BlockAllocator allocator) {
     allocator.release(blocks);
     blocks.clear();
@@ -62,12 +90,28 @@ public final class BlockTable {
     return (long) blocks.get(b) * blockSize + p % blockSize;
   }
 
-  /** Slots of positions {@code [from, to)}. */
+  /** Slots of positions {@code [from, to)}, to read. */
   public long[] slots(int from, int to) {
     long[] out = new long[to - from];
     for (int p = from; p < to; p++) {
       out[p - from] = slot(p);
     }
     return out;
+  }
+
+  /**
+   * Slots of positions {@code [from, to)}, to write.
+   *
+   * @throws IllegalStateException if one of them is in a block another table shares (its rows
+   *     belong to every fork; writing would change their prefix)
+   */
+  public long[] writeSlots(int from, int to, BlockAllocator allocator) {
+    for (int i = from / blockSize; i < blocks.size() && i * blockSize < to; i++) {
+      if (allocator.references(blocks.get(i)) > 1) {
+        throw new IllegalStateException("position " + Math.max(from, i * blockSize) + " is in block " + blocks.get(i)
+            + ", shared by " + allocator.references(blocks.get(i)) + " tables: read-only");
+      }
+    }
+    return slots(from, to);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Paged KV-cache bookkeeping: a preallocated pool of fixed-size blocks and per-sequence block
- * tables mapping positions to slots. Plain Java; the engine holds the tensors these slots address.
+ * Paged KV-cache bookkeeping: a preallocated pool of fixed-size, reference-counted blocks and
+ * per-sequence block tables mapping positions to slots; tables of one request's choices share the
+ * prompt's full blocks read-only. Plain Java; the engine holds the tensors these slots address.
  */
 package io.infermesh.core.kv;

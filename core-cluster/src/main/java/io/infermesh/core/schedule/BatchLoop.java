@@ -119,6 +119,18 @@ public final class BatchLoop implements AutoCloseable {
     }
   }
 
+  /** Cancels one choice of a request (the others go on); its listener hears CANCELLED for it. */
+  public void cancel(String requestId, int choice) {
+    lock.lock();
+    try {
+      if (scheduler.cancel(requestId, choice)) {
+        workArrived.signal();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** A snapshot for metrics. */
   public SchedulerStats stats() {
     lock.lock();
@@ -252,13 +264,15 @@ public final class BatchLoop implements AutoCloseable {
       try {
         if (e instanceof SchedulerEvent.Token t) {
           if (l != null) {
-            l.onToken(t.token(), t.index());
+            l.onToken(t.choice(), t.token(), t.index());
           }
         } else if (e instanceof SchedulerEvent.Finished f) {
-          listeners.remove(f.requestId());
-          runner.release(f.requestId());
+          if (f.last()) {
+            listeners.remove(f.requestId());
+          }
+          runner.release(GenerationRequest.sequenceId(f.requestId(), f.choice()));
           if (l != null) {
-            l.onFinished(f.reason(), f.promptTokens(), f.completionTokens());
+            l.onFinished(f.choice(), f.reason(), f.promptTokens(), f.completionTokens(), f.last());
           }
         }
       } catch (RuntimeException ex) {

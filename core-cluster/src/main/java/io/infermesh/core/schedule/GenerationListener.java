@@ -6,9 +6,12 @@ package io.infermesh.core.schedule;
  */
 public interface GenerationListener {
 
-  /** A generated token; {@code index} counts from 0. */
-  void onToken(int token, int index);
+  /** A generated token of choice {@code choice}; {@code index} counts that choice's tokens from 0. */
+  void onToken(int choice, int token, int index);
 
-  /** The last call for this request. */
-  void onFinished(FinishReason reason, int promptTokens, int completionTokens);
+  /**
+   * Choice {@code choice} ended; once per choice. The call for the request's last open choice is
+   * the last call for the request ({@code last}).
+   */
+  void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens, boolean last);
 }

@@ -9,15 +9,17 @@ import java.util.Set;
  *
  * @param id unique among requests in flight
  * @param prompt prompt token ids, at least one
- * @param maxTokens most tokens to generate, at least one
+ * @param maxTokens most tokens to generate per choice, at least one
  * @param priority scheduling class
- * @param sampling how the engine picks tokens for it
- * @param stopTokens tokens that end it with {@link FinishReason#STOP} (the stop token is reported)
+ * @param sampling how the engine picks tokens for it (choice {@code i} with seed {@code seed + i})
+ * @param stopTokens tokens that end a choice with {@link FinishReason#STOP} (the stop token is reported)
  * @param deadlineNanos on the scheduler's clock; {@link Long#MAX_VALUE} for none
+ * @param choices independent completions of the prompt (OpenAI {@code n}), at least one; they share
+ *     one prefill of the prompt
  */
 public record GenerationRequest(
     String id, int[] prompt, int maxTokens, Priority priority, SamplingParams sampling, Set<Integer> stopTokens,
-    long deadlineNanos) {
+    long deadlineNanos, int choices) {
 
   public GenerationRequest {
     Objects.requireNonNull(id, "id");
@@ -29,12 +31,45 @@ public record GenerationRequest(
     if (maxTokens <= 0) {
       throw new IllegalArgumentException("max_tokens must be at least 1, got " + maxTokens);
     }
+    if (choices <= 0) {
+      throw new IllegalArgumentException("choices must be at least 1, got " + choices);
+    }
     prompt = prompt.clone();
     stopTokens = Set.copyOf(stopTokens);
+  }
+
+  /** A request for one choice. */
+  public GenerationRequest(String id, int[] prompt, int maxTokens, Priority priority, SamplingParams sampling,
+      Set<Integer> stopTokens, long deadlineNanos) {
+    this(id, prompt, maxTokens, priority, sampling, stopTokens, deadlineNanos, 1);
+  }
+
+  /** This request with {@code n} choices. */
+  public GenerationRequest withChoices(int n) {
+    return new GenerationRequest(id, prompt, maxTokens, priority, sampling, stopTokens, deadlineNanos, n);
   }
 
   @Override
   public int[] prompt() {
     return prompt.clone();
+  }
+
+  /**
+   * The id of choice {@code choice}'s sequence, which keys it in plans ({@link StepPlan.Entry#requestId})
+   * and in the runner ({@link StepRunner#release}): the request id for choice 0, {@code <id>#<choice>}
+   * for the others.
+   */
+  public String sequenceId(int choice) {
+    return sequenceId(id, choice);
+  }
+
+  /** {@link #sequenceId(int)} of request {@code requestId}. */
+  public static String sequenceId(String requestId, int choice) {
+    return choice == 0 ? requestId : requestId + "#" + choice;
+  }
+
+  /** The sampling of choice {@code choice}: its own random stream, seed {@code seed + choice}. */
+  SamplingParams sampling(int choice) {
+    return choice == 0 ? sampling : sampling.withSeed(sampling.seed() + choice);
   }
 }

@@ -1,6 +1,7 @@
 package io.infermesh.core.schedule;
 
 import io.infermesh.core.kv.BlockAllocator;
+import io.infermesh.core.kv.BlockTable;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
@@ -23,6 +24,12 @@ import java.util.function.LongSupplier;
  * be recomputed (prompt and generated tokens) — never the whole batch. Waiting requests are taken
  * by priority with aging (each {@code aging} period waited raises one class), then arrival.
  *
+ * <p>A request with several choices (OpenAI {@code n}) prefills its prompt once: choice 0 runs
+ * alone until it has computed the prompt's whole blocks, then the other choices fork from it,
+ * sharing those blocks read-only (reference-counted) and decoding in the same batch, each with its
+ * own random stream ({@link ChoiceGroup}). It is admitted when the blocks of all its choices are
+ * free, shared ones counted once; cancelling it frees every choice.
+ *
  * <p>Several plans may be in flight at once (micro-batches of a pipeline): a sequence in a plan
  * that is not completed yet is in none of the next plans, and is never preempted. Every stage runs
  * steps in plan order, so KV blocks freed while a plan is in flight (a cancel) can be handed out in
@@ -38,7 +45,8 @@ public final class Scheduler {
   private final SchedulerConfig config;
   private final LongSupplier nanoTime;
   private final BlockAllocator blocks;
-  private final Map<String, Sequence> live = new HashMap<>();
+  private final Map<String, Sequence> live = new HashMap<>(); // by sequence id
+  private final Map<String, ChoiceGroup> groups = new HashMap<>(); // by request id
   private final List<Sequence> waiting = new ArrayList<>();
   private final List<Sequence> running = new ArrayList<>();
   private final List<SchedulerEvent> events = new ArrayList<>();
@@ -58,10 +66,11 @@ public final class Scheduler {
   }
 
   /**
-   * Queues a request, or rejects it when {@code max_queued} requests already wait.
+   * Queues a request, or rejects it when {@code max_queued} sequences already wait.
    *
    * @throws IllegalArgumentException if it can never run here (too long for the context or the
-   *     KV pool) or its id is already in flight
+   *     KV pool), its id is already in flight, or its id holds {@code #} (which separates a
+   *     choice's number in {@link GenerationRequest#sequenceId})
    */
   public Admission submit(GenerationRequest request) {
     int total = request.prompt().length + request.maxTokens();
@@ -69,24 +78,57 @@ public final class Scheduler {
       throw new IllegalArgumentException("prompt (" + request.prompt().length + " tokens) + max_tokens ("
           + request.maxTokens() + ") exceeds the context of " + config.contextLength());
     }
-    if (live.containsKey(request.id())) {
+    if (request.id().indexOf('#') >= 0) {
+      throw new IllegalArgumentException("request id " + request.id() + " must not hold '#'");
+    }
+    if (groups.containsKey(request.id())) {
       throw new IllegalArgumentException("request id " + request.id() + " is already in flight");
     }
     if (waiting.size() >= config.maxQueued()) {
       return new Admission.Rejected(request.id(), "queue full (" + waiting.size() + " waiting)",
           retryHint.millis(waiting.size(), config.maxBatchSize()));
     }
-    Sequence s = new Sequence(request, nanoTime.getAsLong(), config.kvBlockSize());
-    live.put(request.id(), s);
-    waiting.add(s);
+    ChoiceGroup group = new ChoiceGroup(request, config.kvBlockSize());
+    groups.put(request.id(), group);
+    long now = nanoTime.getAsLong();
+    // with a shared prefix choice 0 goes alone and forks the others; without, all start now
+    int independent = group.unforked() > 0 ? 1 : request.choices();
+    for (int c = 0; c < independent; c++) {
+      Sequence s = new Sequence(group, c, now, new BlockTable(config.kvBlockSize()));
+      live.put(s.id(), s);
+      waiting.add(s);
+    }
     return new Admission.Accepted(request.id());
   }
 
-  /** Cancels a request, freeing its blocks at once. Returns false if it is not in flight. */
+  /** Cancels a request, every choice of it, freeing their blocks at once. Returns false if it is not in flight. */
   public boolean cancel(String requestId) {
-    Sequence s = live.get(requestId);
+    ChoiceGroup group = groups.get(requestId);
+    if (group == null) {
+      return false;
+    }
+    for (Sequence s : List.copyOf(live.values())) {
+      if (s.group == group) {
+        finish(s, FinishReason.CANCELLED);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Cancels one choice of a request (the others go on), freeing the blocks it alone holds. Returns
+   * false if that choice is not in flight.
+   */
+  public boolean cancel(String requestId, int choice) {
+    Sequence s = live.get(GenerationRequest.sequenceId(requestId, choice));
     if (s == null) {
       return false;
+    }
+    if (s.group.unforked() > 0 && s.choice == 0) {
+      for (Sequence d : s.group.detach(s, config.kvBlockSize())) { // the choices it was to fork prefill alone
+        live.put(d.id(), d);
+        waiting.add(d);
+      }
     }
     finish(s, FinishReason.CANCELLED);
     return true;
@@ -138,7 +180,12 @@ public final class Scheduler {
       if (running.size() >= config.maxBatchSize() || budget == 0 || planned.size() >= maxSequences) {
         break;
       }
-      if (blocks.blocksFor(s.length + 1) > blocks.freeBlocks()) {
+      int width = 1 + (s.choice == 0 ? s.group.unforked() : 0); // the choices it will fork
+      if (!running.isEmpty() && running.size() + width > config.maxBatchSize()) {
+        break;
+      }
+      // shared prompt blocks count once; a group bigger than the pool waits for the whole pool
+      if (Math.min(s.group.blocksToAdmit(s, blocks), blocks.totalBlocks()) > blocks.freeBlocks()) {
         break; // keep priority order: nobody overtakes the head of the queue
       }
       int n = Math.min(Math.min(s.remaining(), config.prefillChunk()), budget);
@@ -181,11 +228,18 @@ public final class Scheduler {
         continue;
       }
       s.computed = e.startPosition() + e.tokens().length;
+      if (s.group.readyToFork(s)) {
+        for (Sequence f : s.group.fork(s, blocks)) { // they join the running batch: admitted with s
+          live.put(f.id(), f);
+          running.add(f);
+          f.running = true;
+        }
+      }
       if (!e.samples() || token < 0) {
         continue;
       }
       s.append(token);
-      events.add(new SchedulerEvent.Token(s.id(), token, s.generated - 1));
+      events.add(new SchedulerEvent.Token(s.request.id(), s.choice, token, s.generated - 1));
       if (s.request.stopTokens().contains(token)) {
         finish(s, FinishReason.STOP);
       } else if (s.generated >= s.request.maxTokens() || s.length >= config.contextLength()) {
@@ -216,7 +270,7 @@ public final class Scheduler {
     return inFlight.size();
   }
 
-  /** Requests waiting or running. */
+  /** Sequences (choices) waiting or running. */
   public int requests() {
     return live.size();
   }
@@ -291,7 +345,19 @@ public final class Scheduler {
     if (reason == FinishReason.STOP || reason == FinishReason.LENGTH) {
       retryHint.served(nanoTime.getAsLong() - s.arrivalNanos);
     }
-    events.add(new SchedulerEvent.Finished(s.id(), reason, s.promptLength(), s.generated));
+    // choice 0 leaving before it forked (cancel, deadline, failure) takes its forks-to-be along
+    int[] dropped = s.choice == 0 ? s.group.dropUnforked() : new int[0];
+    String id = s.request.id();
+    boolean last = s.group.finish(1 + dropped.length);
+    events.add(new SchedulerEvent.Finished(id, s.choice, reason, s.promptLength(), s.generated,
+        last && dropped.length == 0));
+    for (int i = 0; i < dropped.length; i++) {
+      events.add(new SchedulerEvent.Finished(id, dropped[i], reason, s.promptLength(), 0,
+          last && i == dropped.length - 1));
+    }
+    if (last) {
+      groups.remove(id);
+    }
   }
 
   private int effectiveRank(Sequence s, long now) {
@@ -300,7 +366,7 @@ public final class Scheduler {
 
   private StepPlan.Entry entry(Sequence s, int n) {
     int from = s.computed;
-    return new StepPlan.Entry(s.id(), s.tokens(from, from + n), from, s.table.slots(from, from + n),
-        s.table.slots(0, from + n), from + n == s.length, s.request.sampling());
+    return new StepPlan.Entry(s.id(), s.tokens(from, from + n), from, s.table.writeSlots(from, from + n, blocks),
+        s.table.slots(0, from + n), from + n == s.length, s.sampling);
   }
 }

@@ -4,10 +4,16 @@ package io.infermesh.core.schedule;
 public sealed interface SchedulerEvent {
   String requestId();
 
-  /** A new token; {@code index} counts generated tokens from 0. */
-  record Token(String requestId, int token, int index) implements SchedulerEvent {}
+  /** Which of the request's choices, from 0. */
+  int choice();
 
-  /** The request left the scheduler and its KV blocks are free. */
-  record Finished(String requestId, FinishReason reason, int promptTokens, int completionTokens)
-      implements SchedulerEvent {}
+  /** A new token of a choice; {@code index} counts that choice's generated tokens from 0. */
+  record Token(String requestId, int choice, int token, int index) implements SchedulerEvent {}
+
+  /**
+   * A choice ended and its KV blocks are released (shared prompt blocks stay with the other
+   * choices); {@code last} when it was the request's last choice: the request has left the scheduler.
+   */
+  record Finished(String requestId, int choice, FinishReason reason, int promptTokens, int completionTokens,
+      boolean last) implements SchedulerEvent {}
 }

@@ -1,11 +1,16 @@
 package io.infermesh.core.schedule;
 
+import io.infermesh.core.engine.SamplingParams;
 import io.infermesh.core.kv.BlockTable;
 import java.util.Arrays;
 
-/** Mutable state of one request inside the scheduler. Confined to the scheduler's thread. */
+/** Mutable state of one choice of a request inside the scheduler. Confined to the scheduler's thread. */
 final class Sequence {
   final GenerationRequest request;
+  final ChoiceGroup group;
+  final int choice;
+  final String id; // GenerationRequest#sequenceId
+  final SamplingParams sampling;
   final long arrivalNanos;
   final BlockTable table;
   private int[] tokens; // prompt + generated
@@ -16,17 +21,21 @@ final class Sequence {
   boolean inFlight; // in a plan not completed yet
   int preemptions;
 
-  Sequence(GenerationRequest request, long arrivalNanos, int blockSize) {
-    this.request = request;
+  Sequence(ChoiceGroup group, int choice, long arrivalNanos, BlockTable table) {
+    this.request = group.request;
+    this.group = group;
+    this.choice = choice;
+    this.id = request.sequenceId(choice);
+    this.sampling = request.sampling(choice);
     this.arrivalNanos = arrivalNanos;
-    this.table = new BlockTable(blockSize);
+    this.table = table;
     int[] prompt = request.prompt();
     this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(request.maxTokens(), 64));
     this.length = prompt.length;
   }
 
   String id() {
-    return request.id();
+    return id;
   }
 
   int promptLength() {

@@ -18,7 +18,7 @@ public record StepPlan(List<Entry> entries) {
   /**
    * One sequence in the step.
    *
-   * @param requestId the request
+   * @param requestId the sequence: the request's id for choice 0, {@link GenerationRequest#sequenceId} for others
    * @param tokens the new tokens to compute (a prefill chunk, or the one last token of a decode)
    * @param startPosition position of {@code tokens[0]}
    * @param writeSlots KV slot of each new token

@@ -14,7 +14,10 @@ public interface StepRunner {
    */
   void run(StepPlan plan, StepCompletion done);
 
-  /** The request left the scheduler; drop whatever is kept for it (its sampler). */
+  /**
+   * The sequence (one choice of a request, {@link GenerationRequest#sequenceId}) left the
+   * scheduler; drop whatever is kept for it (its sampler).
+   */
   void release(String requestId);
 
   /**

@@ -15,8 +15,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * One call on the built-in engine's batch loop: holds its model from {@link
  * BuiltInBackend#prepare} until the loop reports its end (or refuses it), decodes its tokens to
- * text, and cuts it at a stop string (cancelling it in the scheduler, reported as STOP). Cancelling
- * frees its KV blocks at once. Thread-safe: {@link #start} and {@link #cancel} from any thread, the
+ * text, and cuts it at a stop string (cancelling it in the scheduler, reported as STOP). With
+ * {@code n} choices the loop prefills the prompt once and decodes the choices together, each cut at
+ * its own stop string. Cancelling frees its KV blocks (every choice's) at once. Thread-safe: {@link #start} and {@link #cancel} from any thread, the
  * listener on the loop's thread only.
  */
 final class BatchGeneration implements InferenceBackend.Generation {
@@ -68,39 +69,55 @@ final class BatchGeneration implements InferenceBackend.Generation {
     }
   }
 
-  /** Turns the loop's tokens into text for {@code sink}. Called on the batch loop's thread only. */
+  /**
+   * Turns the loop's tokens into text for {@code sink}, per choice: its own decoder and stop-string
+   * matcher; a choice that meets a stop string is cancelled alone and ends STOP; a choice that fails
+   * cancels the others (the answer is lost). Called on the batch loop's thread only.
+   */
   private final class Streamer implements GenerationListener {
     private final GenerationSink sink;
-    private final StreamingDecoder decoder = model.tokenizer().newStreamingDecoder(false);
-    private final StopMatcher stops = new StopMatcher(stopStrings);
+    private final StreamingDecoder[] decoders = new StreamingDecoder[request.choices()];
+    private final StopMatcher[] stops = new StopMatcher[request.choices()];
 
     Streamer(GenerationSink sink) {
       this.sink = sink;
+      for (int i = 0; i < decoders.length; i++) {
+        decoders[i] = model.tokenizer().newStreamingDecoder(false);
+        stops[i] = new StopMatcher(stopStrings);
+      }
     }
 
     @Override
-    public void onToken(int token, int index) {
+    public void onToken(int choice, int token, int index) {
       sink.onToken();
-      if (stops.stopped() || model.tokenizer().isEndOfGeneration(token)) {
+      StopMatcher stop = stops[choice];
+      if (stop.stopped() || model.tokenizer().isEndOfGeneration(token)) {
         return;
       }
-      String text = stops.accept(decoder.accept(token));
-      if (stops.stopped()) {
-        model.loop().cancel(key); // finishes as CANCELLED; reported as STOP below
+      String text = stop.accept(decoders[choice].accept(token));
+      if (stop.stopped()) {
+        model.loop().cancel(key, choice); // finishes as CANCELLED; reported as STOP below
       }
       List<TokenLogprob> logprobs = request.sampling().logprobs()
-          ? model.lastLogprobs(key).map(lp -> List.of(Logprobs.toWire(lp, model.tokenizer()))).orElse(List.of())
+          ? model.lastLogprobs(request.sequenceId(choice)).map(lp -> List.of(Logprobs.toWire(lp, model.tokenizer())))
+              .orElse(List.of())
           : List.of();
-      sink.onOutput(text, List.of(token), logprobs);
+      sink.onOutput(choice, text, List.of(token), logprobs);
     }
 
     @Override
-    public void onFinished(FinishReason reason, int promptTokens, int completionTokens) {
-      release();
-      FinishReason r = reason == FinishReason.CANCELLED && stops.stopped() ? FinishReason.STOP : reason;
-      String tail = r == FinishReason.STOP || r == FinishReason.LENGTH
-          ? stops.accept(decoder.flush()) + stops.flush() : "";
-      sink.onFinished(r, tail, promptTokens, completionTokens);
+    public void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens, boolean last) {
+      if (last) {
+        release();
+      }
+      StopMatcher stop = stops[choice];
+      FinishReason r = reason == FinishReason.CANCELLED && stop.stopped() ? FinishReason.STOP : reason;
+      boolean normal = r == FinishReason.STOP || r == FinishReason.LENGTH;
+      if (!normal && !last) {
+        model.loop().cancel(key); // the call fails: free the other choices
+      }
+      String tail = normal ? stop.accept(decoders[choice].flush()) + stop.flush() : "";
+      sink.onFinished(choice, r, tail, promptTokens, completionTokens, last);
     }
   }
 }

@@ -84,7 +84,7 @@ final class BuiltInBackend implements InferenceBackend {
     int maxTokens = RequestValidator.maxTokens(r.getSampling(), prompt.length, model.contextLength(),
         model.defaultMaxTokens());
     return new GenerationRequest(call.key(), prompt, maxTokens, call.priority(), constrain(r, model, sampling, maxTokens),
-        model.tokenizer().endOfGenerationTokens(), call.deadlineNanos());
+        model.tokenizer().endOfGenerationTokens(), call.deadlineNanos()).withChoices(call.choices());
   }
 
   /** {@code sampling} restricted to the grammar the request asks for (response_format, tools), if any. */

@@ -18,11 +18,13 @@ import java.util.function.LongSupplier;
 
 /**
  * One Generate call's output as chunks, for every backend alike: the caller's request id in each
- * chunk, ServedBy on the first and the last, token ids without text held until text comes (or sent
- * at once on the first chunk, so the caller sees who serves it), usage and the finish reason on the
- * last, failures as their status; and the call's meters (time to first token, time per output
- * token, tokens, request duration by priority and finish). Thread-safe: a backend may call from
- * several threads in turn; every method holds this object's lock.
+ * chunk and the choice it belongs to ({@code index}), ServedBy on the first chunk and the last,
+ * token ids without text held until text comes (or sent at once on a choice's first chunk, so the
+ * caller sees who serves it), each choice's finish reason and usage (the prompt's tokens and that
+ * choice's) on its last chunk, the stream completed after the last choice's, failures as their
+ * status; and the call's meters (time to first token, time per output token of the longest choice,
+ * tokens, request duration by priority and finish). Thread-safe: a backend may call from several
+ * threads in turn; every method holds this object's lock.
  */
 final class ChunkStream implements GenerationSink {
   private final String requestId;
@@ -34,17 +36,28 @@ final class ChunkStream implements GenerationSink {
   private final long startNanos;
 
   @GuardedBy("this")
-  private final List<Integer> pendingIds = new ArrayList<>(); // tokens whose text is not sent yet
+  private final Pending[] choices;
   @GuardedBy("this")
-  private final List<TokenLogprob> pendingLogprobs = new ArrayList<>(); // theirs, when reported
+  private boolean servedBySent;
   @GuardedBy("this")
-  private boolean first = true;
+  private boolean failed; // the call failed: the other choices' output is dropped
   @GuardedBy("this")
   private boolean anyToken;
   @GuardedBy("this")
   private long firstTokenNanos;
   @GuardedBy("this")
   private int counted; // tokens heard through onToken
+  @GuardedBy("this")
+  private int completionTokens; // of every choice that ended
+  @GuardedBy("this")
+  private int longest; // completion tokens of the longest choice
+
+  /** A choice's tokens whose text is not sent yet, and theirs log-probabilities when reported. */
+  private static final class Pending {
+    final List<Integer> ids = new ArrayList<>();
+    final List<TokenLogprob> logprobs = new ArrayList<>();
+    boolean sentAny;
+  }
 
   /** The output of {@code call}, served by {@code servedBy}; its times are measured on {@code nanoTime}. */
   ChunkStream(GenerateCall call, ServerCallStreamObserver<GenerateChunk> out, ServedBy servedBy, CoreMetrics metrics,
@@ -56,6 +69,10 @@ final class ChunkStream implements GenerationSink {
     this.metrics = requireNonNull(metrics, "metrics");
     this.nanoTime = requireNonNull(nanoTime, "nanoTime");
     this.startNanos = nanoTime.getAsLong();
+    this.choices = new Pending[call.choices()];
+    for (int i = 0; i < choices.length; i++) {
+      choices[i] = new Pending();
+    }
   }
 
   @Override
@@ -71,58 +88,77 @@ final class ChunkStream implements GenerationSink {
   }
 
   @Override
-  public synchronized void onOutput(String text, List<Integer> tokenIds, List<TokenLogprob> logprobs) {
+  public synchronized void onOutput(int choice, String text, List<Integer> tokenIds, List<TokenLogprob> logprobs) {
     firstToken();
-    if (out.isCancelled()) {
+    if (failed || out.isCancelled()) {
       return;
     }
-    pendingIds.addAll(tokenIds);
-    pendingLogprobs.addAll(logprobs);
-    if (text.isEmpty() && !(first && !pendingIds.isEmpty())) {
+    Pending p = choices[choice];
+    p.ids.addAll(tokenIds);
+    p.logprobs.addAll(logprobs);
+    if (text.isEmpty() && (p.sentAny || p.ids.isEmpty())) {
       return;
     }
-    GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setText(text)
-        .addAllTokenIds(pendingIds).addAllLogprobs(pendingLogprobs);
-    pendingIds.clear();
-    pendingLogprobs.clear();
-    if (first) {
-      c.setServedBy(servedBy);
-      first = false;
-    }
-    out.onNext(c.build());
+    out.onNext(chunk(choice, text).build());
   }
 
   @Override
-  public synchronized void onFinished(io.infermesh.core.schedule.FinishReason reason, String tail, int promptTokens,
-      int completionTokens) {
-    long now = nanoTime.getAsLong();
-    metrics.tokensGenerated(completionTokens - counted);
-    metrics.finished(priority, reason, now - startNanos,
-        completionTokens > 1 && anyToken ? (now - firstTokenNanos) / (completionTokens - 1) : -1);
-    if (out.isCancelled()) {
+  public synchronized void onFinished(int choice, io.infermesh.core.schedule.FinishReason reason, String tail,
+      int promptTokens, int completion, boolean last) {
+    completionTokens += Math.max(0, completion);
+    longest = Math.max(longest, completion);
+    if (last) {
+      long now = nanoTime.getAsLong();
+      metrics.tokensGenerated(completionTokens - counted);
+      metrics.finished(priority, reason, now - startNanos,
+          longest > 1 && anyToken ? (now - firstTokenNanos) / (longest - 1) : -1);
+    }
+    if (failed || out.isCancelled()) {
       return;
     }
     Status failure = StatusMapping.forFinish(reason);
     if (failure != null) {
+      failed = true;
       out.onError(failure.asRuntimeException());
       return;
     }
-    out.onNext(GenerateChunk.newBuilder().setRequestId(requestId).setText(tail).addAllTokenIds(pendingIds)
-        .addAllLogprobs(pendingLogprobs)
+    GenerateChunk.Builder c = chunk(choice, tail)
         .setFinishReason(reason == io.infermesh.core.schedule.FinishReason.LENGTH
             ? FinishReason.FINISH_REASON_LENGTH : FinishReason.FINISH_REASON_STOP)
         .setUsage(Usage.newBuilder().setPromptTokens(Math.max(0, promptTokens))
-            .setCompletionTokens(Math.max(0, completionTokens)))
-        .setServedBy(servedBy).build());
-    out.onCompleted();
+            .setCompletionTokens(Math.max(0, completion)));
+    if (last) {
+      c.setServedBy(servedBy);
+    }
+    out.onNext(c.build());
+    if (last) {
+      out.onCompleted();
+    }
   }
 
   @Override
   public synchronized void onFailed(Throwable error) {
     metrics.finished(priority, io.infermesh.core.schedule.FinishReason.FAILED, nanoTime.getAsLong() - startNanos, -1);
-    if (!out.isCancelled()) {
+    if (!failed && !out.isCancelled()) {
+      failed = true;
       out.onError(StatusMapping.toException(error));
     }
+  }
+
+  /** A chunk of {@code choice} with {@code text} and what it held back; ServedBy when none was sent yet. */
+  @GuardedBy("this")
+  private GenerateChunk.Builder chunk(int choice, String text) {
+    Pending p = choices[choice];
+    GenerateChunk.Builder c = GenerateChunk.newBuilder().setRequestId(requestId).setIndex(choice).setText(text)
+        .addAllTokenIds(p.ids).addAllLogprobs(p.logprobs);
+    p.ids.clear();
+    p.logprobs.clear();
+    p.sentAny = true;
+    if (!servedBySent) {
+      c.setServedBy(servedBy);
+      servedBySent = true;
+    }
+    return c;
   }
 
   @GuardedBy("this")

@@ -18,17 +18,20 @@ interface GenerationSink {
   void onToken();
 
   /**
-   * Output for the client: {@code text} (may be empty, e.g. half of a UTF-8 character) and the ids
-   * and log-probabilities of the tokens it came from (empty where the engine does not report them).
+   * Output of choice {@code choice} for the client: {@code text} (may be empty, e.g. half of a UTF-8
+   * character) and the ids and log-probabilities of the tokens it came from (empty where the engine
+   * does not report them).
    */
-  void onOutput(String text, List<Integer> tokenIds, List<TokenLogprob> logprobs);
+  void onOutput(int choice, String text, List<Integer> tokenIds, List<TokenLogprob> logprobs);
 
   /**
-   * The call ended: STOP and LENGTH end it normally ({@code tail} is the last text), the other
-   * reasons fail it with their status ({@link io.infermesh.core.status.StatusMapping#forFinish}).
-   * Tokens the backend did not count with {@link #onToken} are counted from {@code completionTokens}.
+   * Choice {@code choice} ended, once per choice: STOP and LENGTH end it normally ({@code tail} is its
+   * last text), the other reasons fail the call with their status ({@link
+   * io.infermesh.core.status.StatusMapping#forFinish}). The call for the last open choice ({@code
+   * last}) ends the call. Tokens the backend did not count with {@link #onToken} are counted from
+   * {@code completionTokens}.
    */
-  void onFinished(FinishReason reason, String tail, int promptTokens, int completionTokens);
+  void onFinished(int choice, FinishReason reason, String tail, int promptTokens, int completionTokens, boolean last);
 
   /** The call failed with {@code error} (mapped by {@link io.infermesh.core.status.StatusMapping}). */
   void onFailed(Throwable error);

@@ -94,6 +94,21 @@ final class RequestValidator {
     }
   }
 
+  /** Most choices ({@code n}) one request may ask for. */
+  static final int MAX_CHOICES = 8;
+
+  /** {@code n}: 1 when unset (0), else 1 to {@value #MAX_CHOICES}. */
+  static int choices(GenerateRequest r) {
+    int n = r.getN();
+    if (n == 0) {
+      return 1;
+    }
+    if (n < 1 || n > MAX_CHOICES) {
+      throw CoreException.invalidArgument("n", "must be in [1, " + MAX_CHOICES + "], got " + n);
+    }
+    return n;
+  }
+
   static Priority priority(GenerateRequest r) {
     return switch (r.getPriority()) {
       case PRIORITY_UNSPECIFIED, PRIORITY_NORMAL -> Priority.NORMAL;

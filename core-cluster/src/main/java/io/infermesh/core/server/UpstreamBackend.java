@@ -90,6 +90,10 @@ final class UpstreamBackend implements InferenceBackend {
       throw CoreException.unavailable("the upstream engine " + upstream.base() + " is unhealthy; retry elsewhere");
     }
     GenerateRequest r = call.request();
+    if (call.choices() > 1) {
+      // refused, not passed through: the upstream's choices would come back as one interleaved SSE stream to split
+      throw CoreException.invalidArgument("n", "must be 1 on a core that forwards to an upstream engine");
+    }
     if (r.hasResponseFormat() || r.hasToolCalling()) {
       throw CoreException.invalidArgument(r.hasResponseFormat() ? "response_format" : "tool_calling",
           "constrained decoding is not supported by a core that forwards to an upstream engine");
@@ -249,13 +253,13 @@ final class UpstreamBackend implements InferenceBackend {
 
     @Override
     public void onText(String delta) {
-      sink.onOutput(delta, List.of(), List.of());
+      sink.onOutput(0, delta, List.of(), List.of());
     }
 
     @Override
     public void onFinished(String finishReason, int promptTokens, int completionTokens) {
-      sink.onFinished("length".equals(finishReason) ? FinishReason.LENGTH : FinishReason.STOP, "", promptTokens,
-          completionTokens);
+      sink.onFinished(0, "length".equals(finishReason) ? FinishReason.LENGTH : FinishReason.STOP, "", promptTokens,
+          completionTokens, true);
       end(this, true);
     }
 

@@ -135,12 +135,13 @@ public final class EngineBenchmark {
         loop.submit(new GenerationRequest("b" + i, new int[] {1, 10 + i, 20, 30, 40, 50, 60, 70}, tokens,
             Priority.NORMAL, SamplingParams.GREEDY, Set.of(), Long.MAX_VALUE), new GenerationListener() {
               @Override
-              public void onToken(int token, int index) {
+              public void onToken(int choice, int token, int index) {
                 generated.incrementAndGet();
               }
 
               @Override
-              public void onFinished(FinishReason reason, int promptTokens, int completionTokens) {
+              public void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens,
+                  boolean last) {
                 done.countDown();
               }
             });

@@ -3,11 +3,9 @@ package io.infermesh.core.lifecycle;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
-import io.infermesh.core.engine.ForwardBatch;
 import io.infermesh.core.engine.LayerRange;
 import io.infermesh.core.engine.LlamaConfig;
 import io.infermesh.core.engine.LlamaModel;
-import io.infermesh.core.engine.Sampler;
 import io.infermesh.core.engine.SamplingParams;
 import io.infermesh.core.engine.TestModels;
 import io.infermesh.core.schedule.BatchLoop;
@@ -44,15 +42,7 @@ class BatchedGenerationTest {
   }
 
   private static List<Integer> greedyAlone(int[] prompt, int maxTokens) {
-    List<Integer> out = new ArrayList<>();
-    float[] logits = model.forward(ForwardBatch.contiguous(prompt, 0))[0];
-    int pos = prompt.length;
-    for (int i = 0; i < maxTokens; i++) {
-      int next = Sampler.argmax(logits);
-      out.add(next);
-      logits = model.forward(ForwardBatch.contiguous(new int[] {next}, pos++))[0];
-    }
-    return out;
+    return TestModels.greedy(model, prompt, maxTokens);
   }
 
   /** Collects one request's tokens. */
@@ -61,12 +51,12 @@ class BatchedGenerationTest {
     final CompletableFuture<FinishReason> done = new CompletableFuture<>();
 
     @Override
-    public void onToken(int token, int index) {
+    public void onToken(int choice, int token, int index) {
       tokens.add(token);
     }
 
     @Override
-    public void onFinished(FinishReason reason, int promptTokens, int completionTokens) {
+    public void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens, boolean last) {
       done.complete(reason);
     }
   }

@@ -2,11 +2,13 @@ package io.infermesh.core.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.infermesh.api.v1.EmbedRequest;
 import io.infermesh.api.v1.EmbedResponse;
+import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
@@ -15,8 +17,13 @@ import io.infermesh.api.v1.TokenLogprob;
 import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.lifecycle.ServedModel;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,9 +31,12 @@ import org.junit.jupiter.api.Test;
 /**
  * The core's sampling controls and embeddings over real gRPC on the tiny core model: logit_bias
  * and penalties change greedy output, log-probabilities come back per token, a seed reproduces an
- * answer, a batch of texts embeds in order.
+ * answer, a batch of texts embeds in order, {@code n} choices come from one call (choice i as a request
+ * of its own with seed + i).
  */
 class SamplingFeaturesTest {
+  private static final String LONG_PROMPT =
+      "The quick brown fox jumps over the lazy dog, and then the quick brown fox";
   private static TestMesh mesh;
   private static CoreNode node;
   private static InferenceGrpc.InferenceBlockingStub stub;
@@ -178,5 +188,96 @@ class SamplingFeaturesTest {
           assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
           assertThat(e.getStatus().getDescription()).startsWith(field + ":");
         });
+  }
+
+  // n: one call, one prefill of a prompt longer than a KV block, chunks naming their choice
+
+  private static List<GenerateChunk> choices(int n, SamplingParams.Builder sampling) {
+    List<GenerateChunk> out = new ArrayList<>();
+    stub.generate(GenerateRequest.newBuilder().setPrompt(LONG_PROMPT).setN(n).setSampling(sampling).build())
+        .forEachRemaining(out::add);
+    return out;
+  }
+
+  private static String text(List<GenerateChunk> chunks, int choice) {
+    return chunks.stream().filter(c -> c.getIndex() == choice).map(GenerateChunk::getText)
+        .collect(Collectors.joining());
+  }
+
+  @Test
+  void generate_threeGreedyChoices_chunksNameTheirChoiceAndEachEndsWithItsUsage() {
+    SamplingParams.Builder greedy = SamplingParams.newBuilder().setTemperature(0f).setMaxTokens(6);
+    List<GenerateChunk> single = choices(1, greedy);
+    List<GenerateChunk> three = choices(3, greedy);
+
+    assertThat(three).extracting(GenerateChunk::getIndex).containsOnly(0, 1, 2);
+    for (int i = 0; i < 3; i++) {
+      int choice = i;
+      assertThat(text(three, i)).as("choice %d", i).isEqualTo(text(single, 0)).isNotEmpty();
+      assertThat(three).filteredOn(c -> c.getIndex() == choice)
+          .filteredOn(c -> c.getFinishReason() != FinishReason.FINISH_REASON_UNSPECIFIED)
+          .singleElement().extracting(GenerateChunk::getFinishReason).isEqualTo(FinishReason.FINISH_REASON_LENGTH);
+    }
+    GenerateChunk singleLast = single.get(single.size() - 1);
+    assertThat(three).filteredOn(GenerateChunk::hasUsage).hasSize(3).allSatisfy(c -> {
+      assertThat(c.getFinishReason()).isNotEqualTo(FinishReason.FINISH_REASON_UNSPECIFIED);
+      assertThat(c.getUsage()).as("the prompt and that choice's tokens").isEqualTo(singleLast.getUsage());
+    });
+    assertThat(three.get(0).hasServedBy()).isTrue();
+  }
+
+  @Test
+  void generate_seededChoices_choiceIEqualsASingleAnswerWithSeedPlusI() {
+    List<GenerateChunk> three = choices(3, SamplingParams.newBuilder().setTemperature(1f).setSeed(42).setMaxTokens(8)
+        .setLogprobs(true));
+    for (int i = 0; i < 3; i++) {
+      List<GenerateChunk> alone = choices(1, SamplingParams.newBuilder().setTemperature(1f).setSeed(42 + i)
+          .setMaxTokens(8));
+      int choice = i;
+      List<Integer> ids = three.stream().filter(c -> c.getIndex() == choice)
+          .flatMap(c -> c.getTokenIdsList().stream()).toList();
+      assertThat(ids).as("choice %d", i).isEqualTo(alone.stream().flatMap(c -> c.getTokenIdsList().stream()).toList());
+      assertThat(three.stream().filter(c -> c.getIndex() == choice).mapToInt(GenerateChunk::getLogprobsCount).sum())
+          .as("one log-probability per token of choice %d", i).isEqualTo(ids.size());
+    }
+  }
+
+  @Test
+  void generate_choicesCancelledMidway_everyChoiceStopsAndFreesItsBlocks() throws Exception {
+    var async = InferenceGrpc.newStub(mesh.channel(Role.EDGE, "edge-client", node.port()));
+    ServedModel model = node.host().current().orElseThrow();
+    java.util.Set<Integer> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    CompletableFuture<Status> done = new CompletableFuture<>();
+    io.grpc.Context.CancellableContext call = io.grpc.Context.current().withCancellation();
+    GenerateRequest r = GenerateRequest.newBuilder().setPrompt(LONG_PROMPT).setN(4)
+        .setSampling(SamplingParams.newBuilder().setTemperature(1f).setSeed(3).setMaxTokens(400)).build();
+    call.run(() -> async.generate(r, TestMesh.observer(c -> seen.add(c.getIndex()), done)));
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+        .until(() -> seen.size() == 4); // every choice decoding, far from its 400th token
+    assertThat(model.loop().stats().kvBlocksUsed()).isPositive();
+
+    call.cancel(null);
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !model.loop().busy());
+    assertThat(model.loop().stats().kvBlocksUsed()).isZero();
+    assertThat(done.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
+  }
+
+  @Test
+  void generate_nOutOfRange_isInvalidArgumentNamingN() {
+    for (int n : new int[] {9, -1}) {
+      assertThatThrownBy(() -> choices(n, SamplingParams.newBuilder().setMaxTokens(2)))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).startsWith("n: ").contains("[1, 8]");
+          });
+    }
+  }
+
+  @Test
+  void generate_nUnset_answersOneChoice() {
+    List<GenerateChunk> chunks = choices(0, SamplingParams.newBuilder().setTemperature(0f).setMaxTokens(3));
+    assertThat(chunks).extracting(GenerateChunk::getIndex).containsOnly(0);
+    assertThat(chunks.get(chunks.size() - 1).getUsage().getCompletionTokens()).isEqualTo(3);
   }
 }

@@ -171,6 +171,16 @@ class UpstreamNodeTest {
   }
 
   @Test
+  void generate_severalChoices_refusedNamingNBeforeReachingUpstream() {
+    int before = fake.bodies.size();
+    Status s = statusOf(prompt("x", 4).toBuilder().setN(2).build());
+    assertThat(s.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(s.getDescription()).isEqualTo("n: must be 1 on a core that forwards to an upstream engine");
+    assertThat(fake.bodies).hasSize(before);
+    assertThat(statusOf(prompt("x", 4).toBuilder().setN(1).build()).getCode()).isEqualTo(Status.Code.OK);
+  }
+
+  @Test
   void apiKeyAndSmallContext_keyedUpstreamServes_defaultMaxTokensCappedToTheContext() throws Exception {
     String key = "sk-node-key-7"; // api_key_env resolves to the same field: CoreConfigUpstreamTest
     try (FakeOpenAiServer keyed = new FakeOpenAiServer(key)) {

@@ -12,6 +12,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.stub.StreamObserver;
+import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.SamplingParams;
@@ -89,6 +90,24 @@ class PipelineTest {
             .setSeed(1234)).build();
     List<Integer> expected = fx.unsplit(PROMPTS[4], 30, new io.infermesh.core.engine.SamplingParams(0.9f, 40, 0.95f, 1234));
     assertThat(tokens(blocking(edgeToThree).generate(r))).isEqualTo(expected);
+  }
+
+  @Test
+  void generate_seededChoicesOnThreeStages_choiceIDrawsWhatTheUnsplitEngineDrawsWithSeedPlusI() {
+    String prompt = "Once upon a time there was a fox who lived in the forest and read books about the sea";
+    GenerateRequest r = greedy("choices", prompt, 20).toBuilder().setN(3)
+        .setSampling(SamplingParams.newBuilder().setMaxTokens(20).setTemperature(0.9f).setTopK(40).setTopP(0.95f)
+            .setSeed(1234))
+        .build();
+    List<GenerateChunk> chunks = new ArrayList<>();
+    blocking(edgeToThree).generate(r).forEachRemaining(chunks::add);
+    for (int i = 0; i < 3; i++) {
+      int choice = i;
+      assertThat(chunks.stream().filter(c -> c.getIndex() == choice).flatMap(c -> c.getTokenIdsList().stream()))
+          .as("choice %d", i).containsExactlyElementsOf(fx.unsplit(prompt, 20,
+              new io.infermesh.core.engine.SamplingParams(0.9f, 40, 0.95f, 1234 + i)));
+    }
+    assertThat(three.host().current().orElseThrow().loop().stats().kvBlocksUsed()).isZero();
   }
 
   @Test

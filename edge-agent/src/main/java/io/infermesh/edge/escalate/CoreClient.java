@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * The edge's client of the core: grpc-java over mTLS (this edge's certificate, role {@code edge};
  * the server must present a {@code core} identity), with retries on UNAVAILABLE from the gRPC
  * service config and a resilience4j circuit breaker in front. Each escalation is a {@link
- * CoreStream} that passes the core's chunks straight through and cancels the call when the caller
+ * CoreStream} (a request for several choices: {@link CoreChoices}, one call split by choice) that
+ * passes the core's chunks straight through and cancels the call when the caller
  * goes away. Thread-safe.
  *
  * <p>The target is one of: {@code host:port} (or any gRPC target such as {@code
@@ -222,6 +223,10 @@ public final class CoreClient implements Escalator, AutoCloseable {
   @Override
   public CompletionStream escalate(Call call) {
     GenerateRequest request = toGenerateRequest(call);
+    if (request.getN() > 1) {
+      return CoreChoices.start(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS), request, call,
+          breaker, config.fallback() ? call.fallback() : null);
+    }
     CoreStream stream = new CoreStream(call, breaker, config.fallback() ? call.fallback() : null);
     stream.start(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS), request);
     return stream;
@@ -252,6 +257,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .setSampling(sampling)
         .putAllHints(r.hints())
         .setPriority(wirePriority(r.hints().get("priority")))
+        .setN(r.choices() > 1 ? r.choices() : 0)
         .setEscalation(EscalationContext.newBuilder()
             .setEdgeId(tls.identity().toString())
             .setEdgeRegion(node.region())

@@ -7,7 +7,6 @@ import io.grpc.stub.ClientResponseObserver;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
-import io.infermesh.edge.engine.FinishReason;
 import io.infermesh.edge.route.Route;
 import io.infermesh.edge.route.RouteDecision;
 import io.infermesh.edge.serve.CompletionStream;
@@ -103,7 +102,7 @@ final class CoreStream implements CompletionStream {
       @Override
       public void onNext(GenerateChunk chunk) {
         inbox.add(chunk);
-        boolean last = chunk.getFinishReason() != io.infermesh.api.v1.FinishReason.FINISH_REASON_UNSPECIFIED;
+        boolean last = WireChunks.finishes(chunk);
         if (!last) {
           if (queuedChunks.incrementAndGet() < PREFETCH || wholeAnswer) {
             requests.request(1);
@@ -303,20 +302,16 @@ final class CoreStream implements CompletionStream {
   /** One inbox item as an event, or null for a chunk with nothing to show. */
   private StreamEvent handle(Object item) {
     if (item instanceof GenerateChunk chunk) {
-      if (chunk.getFinishReason() == io.infermesh.api.v1.FinishReason.FINISH_REASON_UNSPECIFIED) {
+      if (!WireChunks.finishes(chunk)) {
         taken();
       }
       if (chunk.hasServedBy() && served.modelVersion().isEmpty()) {
         served = new Served(call.requestId(), call.decision(), chunk.getServedBy().getModel(),
             chunk.getServedBy().getModelVersion());
       }
-      if (chunk.getFinishReason() != io.infermesh.api.v1.FinishReason.FINISH_REASON_UNSPECIFIED) {
+      if (WireChunks.finishes(chunk)) {
         success();
-        var u = chunk.getUsage();
-        FinishReason finish = chunk.getFinishReason() == io.infermesh.api.v1.FinishReason.FINISH_REASON_LENGTH
-            ? FinishReason.LENGTH : FinishReason.STOP;
-        StreamEvent done = new StreamEvent.Done(finish, new Usage(u.getPromptTokens(), u.getCompletionTokens(),
-            u.getCachedTokens()));
+        StreamEvent done = WireChunks.done(chunk);
         if (!chunk.getText().isEmpty() || chunk.getLogprobsCount() > 0) {
           // a final chunk with text: deliver the text now, the end on the next call
           pendingEnd = done;
@@ -346,8 +341,7 @@ final class CoreStream implements CompletionStream {
   private StreamEvent delta(GenerateChunk chunk) {
     partial.append(chunk.getText());
     completionTokens += Math.max(1, chunk.getTokenIdsCount());
-    return chunk.getLogprobsCount() == 0 ? new StreamEvent.Delta(chunk.getText())
-        : new StreamEvent.Delta(chunk.getText(), WireLogprobs.fromWire(chunk.getLogprobsList()));
+    return WireChunks.delta(chunk);
   }
 
   private StreamEvent failed(Status status) {

@@ -352,6 +352,11 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       throw EdgeException.invalid(null, "request: not a valid GenerateRequest encoding");
     }
     RequestValidator.requestId("request_id", request.getRequestId());
+    if (request.getN() != 0 && request.getN() != 1) {
+      // refused rather than ignored: this API streams one answer (the HTTP API and the core serve n > 1)
+      throw EdgeException.invalid("n", "n: the edge's gRPC API answers one choice; ask for n > 1 over HTTP or"
+          + " from the core, got " + request.getN());
+    }
     Operation operation;
     List<ChatMessage> messages = List.of();
     String prompt = null;

@@ -32,18 +32,21 @@ import org.slf4j.LoggerFactory;
  * CompletionsEndpoint} does not shape: {@code n > 1} choices, {@code logprobs}, completions'
  * {@code echo}.
  *
- * <p>Choices are generated one after another, each a request of its own to the {@link
- * CompletionService} (so each is admitted, routed, rate-limited and counted like any request), with
- * request id {@code <id>-c<i>} for choice {@code i > 0} and, when the request is seeded, seed
- * {@code seed + i} (choice 0 keeps the caller's seed, so {@code n: 1} and choice 0 of {@code n: 3}
- * agree). Choice 0's route is kept for the rest: an {@code auto} request answered by the core asks
- * the core for the others ({@code core}), one answered on the edge stays there ({@code edge}). On
- * the edge the later choices reuse the prompt llama.cpp already holds in its slot (its prompt
- * cache); on the core each is a sequence with its own prefill.
+ * <p>Choice 0 is asked for with all {@code n} ({@link CompletionRequest#withChoices}). When the core
+ * answers it, the core generates every choice in that one call, from one prefill of the prompt, with
+ * seed {@code seed + i} for choice {@code i} ({@link CompletionStream#choice}). Otherwise (the edge's
+ * engine, a cache replay, a core that failed over to the edge) the later choices are generated one
+ * after another, each a request of its own to the {@link CompletionService} (admitted, routed,
+ * rate-limited and counted like any request), with request id {@code <id>-c<i>} and, when the
+ * request is seeded, seed {@code seed + i} (choice 0 keeps the caller's seed, so {@code n: 1} and
+ * choice 0 of {@code n: 3} agree on either tier). Choice 0's route is kept for them: an {@code auto}
+ * request answered on the edge stays there ({@code edge}), where they reuse the prompt llama.cpp
+ * already holds in its slot (its prompt cache).
  *
  * <p>Whole answers are read to their end before anything is written, so a failing choice is an
  * HTTP error; streamed choices follow each other in one SSE stream, each chunk naming its {@code
- * index}, and a failure after the first bytes is an error event. Stateless; thread-safe.
+ * index} (choice 0's deltas as they come, then each later choice's, as OpenAI allows), and a
+ * failure after the first bytes is an error event. Stateless; thread-safe.
  */
 final class ChoicesResponder {
   private static final Logger log = LoggerFactory.getLogger(ChoicesResponder.class);
@@ -68,7 +71,20 @@ final class ChoicesResponder {
     CompletionRequest first = withHints.apply(parsed.request());
     String baseId = first.requestId().isEmpty() ? "req-" + responseId : first.requestId();
     first = choice(first, baseId, 0, first.model());
-    CompletionStream stream = service.open(first, tenant);
+    CompletionStream stream = service.open(parsed.n() > 1 ? first.withChoices(parsed.n()) : first, tenant);
+    try {
+      respond(ctx, parsed, operation, tenant, first, stream, baseId, responseId, created);
+    } finally {
+      stream.close();
+      for (int i = 1; i < parsed.n(); i++) {
+        stream.choice(i).ifPresent(CompletionStream::close); // a no-op for those read to their end
+      }
+    }
+  }
+
+  private void respond(Context ctx, OpenAiRequests.Parsed parsed, Operation operation, Tenant tenant,
+      CompletionRequest first, CompletionStream stream, String baseId, String responseId, long created)
+      throws InterruptedException {
     Served served = stream.served();
     ctx.attribute(CompletionsEndpoint.REQUEST_ID_ATTRIBUTE, served.requestId());
     ctx.header("x-request-id", served.requestId());
@@ -87,7 +103,7 @@ final class ChoicesResponder {
       model = stream.served().model();
     }
     for (int i = 1; i < parsed.n(); i++) {
-      try (CompletionStream next = service.open(choice(first, baseId, i, laterModel), tenant)) {
+      try (CompletionStream next = later(stream, first, baseId, i, laterModel, tenant)) {
         choices.add(readWhole(next));
       }
     }
@@ -147,7 +163,7 @@ final class ChoicesResponder {
       for (int i = 0; i < parsed.n(); i++) {
         CompletionStream stream;
         try {
-          stream = i == 0 ? firstStream : service.open(choice(first, baseId, i, laterModel), tenant);
+          stream = i == 0 ? firstStream : later(firstStream, first, baseId, i, laterModel, tenant);
         } catch (EdgeException e) {
           // a later choice refused before its first event: the stream has begun, so an error event
           out.write(OpenAiResponses.errorChunk(HttpErrors.body(e)));
@@ -208,6 +224,12 @@ final class ChoicesResponder {
     } catch (IOException e) {
       log.debug("request {}: client went away mid-stream ({})", baseId, e.toString());
     }
+  }
+
+  /** Choice {@code i}: from choice 0's call when its server generates all of them, else a request of its own. */
+  private CompletionStream later(CompletionStream first, CompletionRequest r, String baseId, int i, String model,
+      Tenant tenant) {
+    return first.choice(i).orElseGet(() -> service.open(choice(r, baseId, i, model), tenant));
   }
 
   /** Choice {@code i} of {@code r}: its own request id and seed, and the model later choices are asked of. */

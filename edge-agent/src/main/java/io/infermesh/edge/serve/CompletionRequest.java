@@ -22,6 +22,9 @@ import java.util.Optional;
  * @param timeout the caller's own deadline (a gRPC deadline), if any
  * @param structured the form the answer must take (JSON, a schema, tool calls); {@link StructuredOutput#TEXT}
  *     for free text
+ * @param choices how many choices the caller wants from this one request (OpenAI {@code n}, at least 1): the
+ *     core generates them in one call from one prefill ({@link CompletionStream#choice}); the edge's engine
+ *     answers choice 0 only and the caller asks for the others one by one
  */
 public record CompletionRequest(
     String requestId,
@@ -32,7 +35,15 @@ public record CompletionRequest(
     SamplingRequest sampling,
     Map<String, String> hints,
     Optional<Duration> timeout,
-    StructuredOutput structured) {
+    StructuredOutput structured,
+    int choices) {
+
+  /** A request for one choice. */
+  public CompletionRequest(String requestId, Operation operation, String model, List<ChatMessage> messages,
+      String prompt, SamplingRequest sampling, Map<String, String> hints, Optional<Duration> timeout,
+      StructuredOutput structured) {
+    this(requestId, operation, model, messages, prompt, sampling, hints, timeout, structured, 1);
+  }
 
   /** A request for free text. */
   public CompletionRequest(String requestId, Operation operation, String model, List<ChatMessage> messages,
@@ -43,7 +54,12 @@ public record CompletionRequest(
   /** This request with {@code newHints} and {@code newTimeout}. */
   public CompletionRequest withHints(Map<String, String> newHints, Optional<Duration> newTimeout) {
     return new CompletionRequest(requestId, operation, model, messages, prompt, sampling, newHints, newTimeout,
-        structured);
+        structured, choices);
+  }
+
+  /** This request asking for {@code n} choices in one go. */
+  public CompletionRequest withChoices(int n) {
+    return new CompletionRequest(requestId, operation, model, messages, prompt, sampling, hints, timeout, structured, n);
   }
 
   public CompletionRequest {
@@ -55,6 +71,9 @@ public record CompletionRequest(
     requireNonNull(sampling, "sampling");
     hints = Map.copyOf(requireNonNull(hints, "hints"));
     requireNonNull(timeout, "timeout");
+    if (choices < 1) {
+      throw new IllegalArgumentException("choices must be at least 1, got " + choices);
+    }
   }
 
   /** A chat request with defaults for everything else (handy in tests and benchmarks). */

@@ -42,6 +42,17 @@ public interface CompletionStream extends AutoCloseable {
    */
   default void awaitEnd(long nanos) throws InterruptedException {}
 
+  /**
+   * Choice {@code index} (1 to {@code choices - 1}) of a request that asked for several
+   * ({@link CompletionRequest#choices()}), when this stream's server generates them in the same call
+   * (the core); empty when the caller must ask for that choice with a request of its own (the edge's
+   * engine, a cache replay, a core that failed over to the edge). The choices of one call are
+   * independent streams, each closed by its reader; the call ends when all of them have.
+   */
+  default java.util.Optional<CompletionStream> choice(int index) {
+    return java.util.Optional.empty();
+  }
+
   /** Stops generation (the caller went away); idempotent. */
   void cancel();
 

@@ -54,6 +54,11 @@ final class TrackedStream implements CompletionStream {
   }
 
   @Override
+  public java.util.Optional<CompletionStream> choice(int index) {
+    return inner.choice(index);
+  }
+
+  @Override
   public void awaitEnd(long nanos) throws InterruptedException {
     inner.awaitEnd(nanos);
   }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
@@ -40,7 +41,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,6 +56,14 @@ class CoreClientTest {
   private TestPki pki;
   private MeshCredentialFiles edgeFiles;
   private final AtomicReference<GenerateRequest> received = new AtomicReference<>();
+  private final AtomicInteger calls = new AtomicInteger();
+  /** How the scripted core answers; by default "ok" and STOP. */
+  private BiConsumer<GenerateRequest, ServerCallStreamObserver<GenerateChunk>> answer = (request, out) -> {
+    out.onNext(GenerateChunk.newBuilder().setText("ok").addTokenIds(7).build());
+    out.onNext(GenerateChunk.newBuilder().setFinishReason(FinishReason.FINISH_REASON_STOP)
+        .setUsage(Usage.newBuilder().setPromptTokens(3).setCompletionTokens(1)).build());
+    out.onCompleted();
+  };
   private MeshServer server;
 
   @BeforeEach
@@ -75,10 +87,8 @@ class CoreClientTest {
           @Override
           public void generate(GenerateRequest request, StreamObserver<GenerateChunk> out) {
             received.set(request);
-            out.onNext(GenerateChunk.newBuilder().setText("ok").addTokenIds(7).build());
-            out.onNext(GenerateChunk.newBuilder().setFinishReason(FinishReason.FINISH_REASON_STOP)
-                .setUsage(Usage.newBuilder().setPromptTokens(3).setCompletionTokens(1)).build());
-            out.onCompleted();
+            calls.incrementAndGet();
+            answer.accept(request, (ServerCallStreamObserver<GenerateChunk>) out);
           }
         })
         .start();
@@ -91,7 +101,11 @@ class CoreClientTest {
   }
 
   private static Escalator.Call call() {
-    return new Escalator.Call("req-9", CompletionRequest.text("hello", SamplingRequest.DEFAULTS),
+    return call(1);
+  }
+
+  private static Escalator.Call call(int choices) {
+    return new Escalator.Call("req-9", CompletionRequest.text("hello", SamplingRequest.DEFAULTS).withChoices(choices),
         new Tenant("acme", 0, 0), new RouteDecision(Route.CORE, "difficulty-high"),
         new SamplingParams(4, 0f, 1f, 0, OptionalLong.empty(), List.of()), Duration.ofSeconds(5), null);
   }
@@ -125,6 +139,85 @@ class CoreClientTest {
       assertThat(r.getEscalation().getReason()).isEqualTo("difficulty-high");
       assertThat(r.getEscalation().getEdgeId()).isEqualTo(pki.idOf(Role.EDGE, "edge-0").toString());
       assertThat(client.state()).isEqualTo(CoreState.AVAILABLE);
+    }
+  }
+
+  private static GenerateChunk chunk(int index, String text) {
+    return GenerateChunk.newBuilder().setIndex(index).setText(text).addTokenIds(5).build();
+  }
+
+  private static GenerateChunk end(int index, int completionTokens) {
+    return GenerateChunk.newBuilder().setIndex(index).setFinishReason(FinishReason.FINISH_REASON_LENGTH)
+        .setUsage(Usage.newBuilder().setPromptTokens(3).setCompletionTokens(completionTokens)).build();
+  }
+
+  private static String text(CompletionStream s, StringBuilder into) throws InterruptedException {
+    StreamEvent e;
+    while ((e = s.next()) instanceof StreamEvent.Delta d) {
+      into.append(d.text());
+    }
+    assertThat(e).isInstanceOf(StreamEvent.Done.class);
+    return into.toString();
+  }
+
+  @Test
+  void escalate_threeChoices_oneCallSplitIntoAStreamPerChoice() throws Exception {
+    answer = (request, out) -> {
+      out.onNext(chunk(0, "a").toBuilder().setServedBy(io.infermesh.api.v1.ServedBy.newBuilder().setModel("big")
+          .setModelVersion("v2")).build());
+      out.onNext(chunk(2, "c"));
+      out.onNext(chunk(1, "b"));
+      out.onNext(chunk(2, "cc"));
+      out.onNext(end(1, 1));
+      out.onNext(chunk(0, "aa"));
+      out.onNext(end(0, 2));
+      out.onNext(end(2, 2));
+      out.onCompleted();
+    };
+    core(Role.CORE);
+    try (CoreClient client = client("127.0.0.1:" + server.port())) {
+      CompletionStream first = client.escalate(call(3));
+      assertThat(text(first, new StringBuilder())).isEqualTo("aaa");
+      assertThat(first.served().modelVersion()).isEqualTo("v2");
+      CompletionStream second = first.choice(1).orElseThrow();
+      CompletionStream third = first.choice(2).orElseThrow();
+      assertThat(text(second, new StringBuilder())).isEqualTo("b");
+      assertThat(text(third, new StringBuilder())).isEqualTo("ccc");
+      assertThat(((StreamEvent.Done) third.next()).usage()).isEqualTo(new io.infermesh.edge.serve.Usage(3, 2, 0));
+      assertThat(first.choice(3)).isEmpty();
+      assertThat(received.get().getN()).isEqualTo(3);
+      assertThat(calls.get()).isEqualTo(1);
+      assertThat(client.circuit()).isEqualTo(CircuitBreaker.State.CLOSED);
+    }
+  }
+
+  @Test
+  void escalate_oneChoice_sendsNoN() throws Exception {
+    core(Role.CORE);
+    try (CoreClient client = client("127.0.0.1:" + server.port())) {
+      CompletionStream s = client.escalate(call(1));
+      assertThat(last(s)).isInstanceOf(StreamEvent.Done.class);
+      assertThat(received.get().getN()).isZero();
+      assertThat(s.choice(1)).isEmpty();
+    }
+  }
+
+  @Test
+  void escalate_everyChoiceClosedBeforeItsEnd_cancelsTheCall() throws Exception {
+    AtomicBoolean cancelled = new AtomicBoolean();
+    answer = (request, out) -> {
+      out.setOnCancelHandler(() -> cancelled.set(true));
+      out.onNext(chunk(0, "a"));
+      out.onNext(chunk(1, "b")); // and never an end
+    };
+    core(Role.CORE);
+    try (CoreClient client = client("127.0.0.1:" + server.port())) {
+      CompletionStream first = client.escalate(call(2));
+      assertThat(first.next()).isEqualTo(new StreamEvent.Delta("a"));
+      first.close();
+      assertThat(cancelled).as("choice 1 is still wanted").isFalse();
+      first.choice(1).orElseThrow().close();
+      await().atMost(Duration.ofSeconds(10)).untilTrue(cancelled);
     }
   }
 

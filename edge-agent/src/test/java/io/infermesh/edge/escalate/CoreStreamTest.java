@@ -238,6 +238,40 @@ class CoreStreamTest {
     assertThat(s.served().route()).isEqualTo(new RouteDecision(Route.EDGE_DEGRADED, "core-failed"));
   }
 
+  private CompletionStream openChoices(int n, Escalator.Fallback fallback) {
+    return CoreChoices.start(InferenceGrpc.newStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS),
+        GenerateRequest.newBuilder().setPrompt("hello").setN(n).build(), call(fallback), breaker, fallback);
+  }
+
+  @Test
+  void coreChoices_coreFailsBeforeItsFirstChunk_choiceZeroFromTheEdgeAndTheOthersNotOffered() throws Exception {
+    script = List.of();
+    failWith = Status.UNAVAILABLE.withDescription("core went away");
+    CompletionStream first = openChoices(3, (p, n, d) -> new ScriptedStream(d, List.of("local")));
+
+    List<StreamEvent> events = drain(first);
+
+    assertThat(text(events)).isEqualTo("local");
+    assertThat(events.get(events.size() - 1)).isInstanceOf(StreamEvent.Done.class);
+    assertThat(first.served().route()).isEqualTo(new RouteDecision(Route.EDGE_DEGRADED, "core-failed"));
+    assertThat(first.choice(1)).as("asked for one by one instead").isEmpty();
+    assertThat(breaker.getMetrics().getNumberOfFailedCalls()).isEqualTo(1);
+  }
+
+  @Test
+  void coreChoices_coreFailsAfterItsFirstChunk_everyUnfinishedChoiceFails() throws Exception {
+    script = List.of("a");
+    failWith = Status.UNAVAILABLE.withDescription("core went away");
+    CompletionStream first = openChoices(2, (p, n, d) -> new ScriptedStream(d, List.of("local")));
+
+    List<StreamEvent> events = drain(first);
+
+    assertThat(text(events)).isEqualTo("a");
+    assertThat(events.get(events.size() - 1)).isInstanceOfSatisfying(StreamEvent.Failed.class,
+        f -> assertThat(f.error().getMessage()).contains("core went away"));
+    assertThat(drain(first.choice(1).orElseThrow())).singleElement().isInstanceOf(StreamEvent.Failed.class);
+  }
+
   /** A local stream that yields fixed deltas. */
   private static final class ScriptedStream implements CompletionStream {
     private final Served served;

@@ -146,6 +146,16 @@ class GrpcApiTest {
   }
 
   @Test
+  void generate_severalChoices_invalidArgumentNamingN() {
+    assertThatThrownBy(() -> collect(inference.generate(chat("x", 8, 0.7f).toBuilder().setN(2).build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).startsWith("n: ");
+        });
+    assertThat(collect(inference.generate(chat("x", 2, 0.7f).toBuilder().setN(1).build()))).isNotEmpty();
+  }
+
+  @Test
   void generate_streamsChunksWithServedByFinishAndUsage() {
     List<GenerateChunk> chunks = collect(inference.generate(chat("hello over grpc", 6, 0.7f).toBuilder()
         .setRequestId("grpc-req-1").build()));
