@@ -267,6 +267,21 @@ class CompletionServiceTest {
   }
 
   @Test
+  void open_requestsGeneratingAndWaiting_areCountedInTheInFlightGauge() throws Exception {
+    engine.hold();
+    CompletionStream running = service.open(chat("a", 5, 1.0), Tenant.ANONYMOUS);
+    assertThat(running.next()).isEqualTo(new StreamEvent.Delta("tok0"));
+    CompletionStream waiting = service.open(chat("b", 5, 1.0), Tenant.ANONYMOUS);
+
+    assertThat(registry.get("infermesh.edge.requests.in_flight").gauge().value()).isEqualTo(2);
+
+    waiting.close();
+    engine.release();
+    drain(running);
+    assertThat(registry.get("infermesh.edge.requests.in_flight").gauge().value()).isZero();
+  }
+
+  @Test
   void open_beforeTheModelLoads_isUnavailable() {
     CompletionService loading = CompletionService.builder()
         .config(EdgeConfig.defaults())

@@ -8,6 +8,7 @@ import io.infermesh.edge.FakeTicker;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
 import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.cache.CachedCompletion;
 import io.infermesh.edge.cache.ResponseCache;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Escalation;
@@ -25,7 +26,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,6 +38,15 @@ class EscalationPathTest {
   private final FakeEngine engine = new FakeEngine(256, 1);
   private final AtomicReference<RouteDecision> decision = new AtomicReference<>();
   private final AtomicReference<Escalator.Call> escalated = new AtomicReference<>();
+  /** What the core does with a call; by default it "fails" at once, as CoreStream does: continue locally if allowed. */
+  private final AtomicReference<Function<Escalator.Call, CompletionStream>> core = new AtomicReference<>(call -> {
+    if (call.fallback() == null) {
+      throw EdgeException.unavailable("core down");
+    }
+    return call.fallback().continueAfter("", 0, new RouteDecision(Route.EDGE_DEGRADED, "core-failed"));
+  });
+  private final AtomicReference<Egress> egress = new AtomicReference<>(Egress.NONE);
+  private final AtomicInteger egressOpened = new AtomicInteger();
   private final CompletionService service;
 
   EscalationPathTest() {
@@ -53,12 +65,12 @@ class EscalationPathTest {
           @Override
           public CompletionStream escalate(Call call) {
             escalated.set(call);
-            // the core "fails" at once: continue locally if allowed, as CoreStream does
-            if (call.fallback() == null) {
-              throw EdgeException.unavailable("core down");
-            }
-            return call.fallback().continueAfter("", 0, new RouteDecision(Route.EDGE_DEGRADED, "core-failed"));
+            return core.get().apply(call);
           }
+        })
+        .egress(call -> {
+          egressOpened.incrementAndGet();
+          return egress.get().open(call);
         })
         .cache(ResponseCache.create(1 << 20, Duration.ofMinutes(1), ticker))
         .apiKeys(ApiKeys.of(config.auth()))
@@ -123,5 +135,135 @@ class EscalationPathTest {
     assertThatThrownBy(() -> service.open(chat(Map.of("require", "core"), 1000), Tenant.ANONYMOUS))
         .isInstanceOf(EdgeException.class);
     assertThat(escalated.get().sampling().maxTokens()).isEqualTo(1000);
+  }
+
+  private static CompletionRequest chatAbout(String name) {
+    return new CompletionRequest("", Operation.CHAT, "auto", List.of(ChatMessage.of(Role.USER, "Write to " + name)),
+        null, new SamplingRequest(3, 0.0, null, null, null, List.of()), Map.of(), Optional.empty());
+  }
+
+  /** The core's answer: {@code text} in one chunk. */
+  private static CompletionStream fromCore(Escalator.Call call, String text) {
+    return new ReplayStream(new Served(call.requestId(), call.decision(), "core-model", "1"),
+        CachedCompletion.of(List.of(text), FinishReason.STOP, 5, 3), 0);
+  }
+
+  private static String readAll(CompletionStream stream) throws InterruptedException {
+    StringBuilder text = new StringBuilder();
+    assertThat(stream.readRest(text)).isInstanceOf(StreamEvent.Done.class);
+    return text.toString();
+  }
+
+  @Test
+  void open_routedToCoreWithAnEgress_sendsTheRewrittenCallAndRestoresTheAnswer() throws Exception {
+    decision.set(new RouteDecision(Route.CORE, "difficulty-high"));
+    egress.set(new Renaming("Alice", "[NAME]"));
+    core.set(call -> fromCore(call, "Dear [NAME], hello"));
+
+    try (CompletionStream stream = service.open(chatAbout("Alice"), Tenant.ANONYMOUS)) {
+      assertThat(readAll(stream)).isEqualTo("Dear Alice, hello");
+    }
+
+    assertThat(escalated.get().request().messages().get(0).content()).isEqualTo("Write to [NAME]");
+    assertThat(egressOpened).hasValue(1);
+    assertThat(service.inFlight()).isZero();
+  }
+
+  @Test
+  void open_answeredOnTheEdge_neverOpensTheEgress() throws Exception {
+    decision.set(new RouteDecision(Route.EDGE, "difficulty-low"));
+    egress.set(new Renaming("Alice", "[NAME]"));
+    engine.release();
+
+    try (CompletionStream stream = service.open(chatAbout("Alice"), Tenant.ANONYMOUS)) {
+      readAll(stream);
+    }
+
+    assertThat(egressOpened).hasValue(0);
+    assertThat(engine.startedPrompts()).containsExactly("user: Write to Alice\n");
+  }
+
+  @Test
+  void open_coreFailsMidAnswerWithAnEgress_edgeContinuesFromTheRestoredText() throws Exception {
+    decision.set(new RouteDecision(Route.CORE, "difficulty-high"));
+    egress.set(new Renaming("Alice", "[NAME]"));
+    core.set(call -> call.fallback().continueAfter("Dear [NAME],", 2,
+        new RouteDecision(Route.EDGE_DEGRADED, "core-failed-midstream")));
+    engine.release();
+
+    try (CompletionStream stream = service.open(chatAbout("Alice"), Tenant.ANONYMOUS)) {
+      readAll(stream);
+      assertThat(stream.served().route().reason()).isEqualTo("core-failed-midstream");
+    }
+
+    assertThat(engine.startedPrompts()).containsExactly("user: Write to Alice\nDear Alice,");
+  }
+
+  /**
+   * A toy rewrite for the seam (not masking): {@code from} becomes {@code to} in what is sent, and
+   * back in the answer and in the text the edge continues from. Assumes {@code to} never spans
+   * two deltas.
+   */
+  private record Renaming(String from, String to) implements Egress {
+    @Override
+    public Exchange open(Escalator.Call call) {
+      CompletionRequest r = call.request();
+      List<ChatMessage> renamed = r.messages().stream()
+          .map(m -> ChatMessage.of(m.role(), m.content().replace(from, to))).toList();
+      Escalator.Fallback fallback = call.fallback() == null ? null
+          : (partial, soFar, degraded) -> call.fallback().continueAfter(partial.replace(to, from), soFar, degraded);
+      Escalator.Call sent = new Escalator.Call(call.requestId(), new CompletionRequest(r.requestId(), r.operation(),
+          r.model(), renamed, r.prompt(), r.sampling(), r.hints(), r.timeout(), r.structured()), call.tenant(),
+          call.decision(), call.sampling(), call.timeout(), fallback, call.localDraft().replace(from, to));
+      return new Exchange() {
+        @Override
+        public Escalator.Call call() {
+          return sent;
+        }
+
+        @Override
+        public CompletionStream answer(CompletionStream fromCore) {
+          return new Restoring(fromCore);
+        }
+      };
+    }
+
+    /** The answer with {@code to} turned back into {@code from}. */
+    private final class Restoring implements CompletionStream {
+      private final CompletionStream inner;
+
+      Restoring(CompletionStream inner) {
+        this.inner = inner;
+      }
+
+      @Override
+      public Served served() {
+        return inner.served();
+      }
+
+      @Override
+      public StreamEvent next() throws InterruptedException {
+        return restore(inner.next());
+      }
+
+      @Override
+      public StreamEvent poll() {
+        return restore(inner.poll());
+      }
+
+      private StreamEvent restore(StreamEvent e) {
+        return e instanceof StreamEvent.Delta d ? new StreamEvent.Delta(d.text().replace(to, from), d.logprobs()) : e;
+      }
+
+      @Override
+      public void cancel() {
+        inner.cancel();
+      }
+
+      @Override
+      public void close() {
+        inner.close();
+      }
+    }
   }
 }
