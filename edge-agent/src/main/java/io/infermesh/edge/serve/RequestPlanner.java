@@ -115,14 +115,39 @@ final class RequestPlanner {
       return new Plan.Core(decision, prompt, coreSampling, job.continuable());
     }
     RequestValidator.logitBiasFits(sampling, facts.vocabSize(), model.name()); // answered here, by this vocabulary
-    SamplingParams local = RequestValidator.fitToContext(sampling, job.explicitMaxTokens(), prompt.tokens(),
-        model.contextSize(), defaultMaxTokens, job.inputParam());
+    SamplingParams local = fitToContext(job, prompt.tokens());
     // the cascade's short samples could not be constrained alike: structured answers skip it
     if (cascade.enabled() && CascadePolicy.applies(decision) && job.request().structured().isText()
         && core.get() == CoreState.AVAILABLE) {
       return cascade(job, new Plan.Local(decision, prompt, local, Optional.empty()), coreSampling);
     }
     return new Plan.Local(decision, prompt, local, key);
+  }
+
+  /**
+   * {@code job}'s sampling with the completion budget fitted to the edge's context: refuses a prompt
+   * that leaves no room (naming {@code messages} or {@code prompt}), refuses an explicit {@code
+   * max_tokens} that does not fit, and caps the default.
+   */
+  private SamplingParams fitToContext(Job job, int promptTokens) {
+    int contextSize = job.model().contextSize();
+    String input = job.inputParam();
+    if (promptTokens >= contextSize) {
+      throw EdgeException.invalid(input, "context_length_exceeded", input + ": the prompt is " + promptTokens
+          + " tokens long, but this model's context length is " + contextSize
+          + " tokens (prompt and completion together); shorten the " + input);
+    }
+    int room = contextSize - promptTokens;
+    SamplingParams sampling = job.sampling();
+    if (!job.explicitMaxTokens()) {
+      return sampling.withMaxTokens(Math.min(defaultMaxTokens, room));
+    }
+    if (sampling.maxTokens() > room) {
+      throw EdgeException.invalid("max_tokens", "context_length_exceeded", "max_tokens: the prompt ("
+          + promptTokens + " tokens) plus max_tokens (" + sampling.maxTokens() + ") exceeds this model's context"
+          + " length of " + contextSize + " tokens; lower max_tokens to at most " + room);
+    }
+    return sampling;
   }
 
   private Plan.Cascade cascade(Job job, Plan.Local draft, SamplingParams coreSampling) {

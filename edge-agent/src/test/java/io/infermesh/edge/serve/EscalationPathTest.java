@@ -212,9 +212,8 @@ class EscalationPathTest {
           .map(m -> ChatMessage.of(m.role(), m.content().replace(from, to))).toList();
       Escalator.Fallback fallback = call.fallback() == null ? null
           : (partial, soFar, degraded) -> call.fallback().continueAfter(partial.replace(to, from), soFar, degraded);
-      Escalator.Call sent = new Escalator.Call(call.requestId(), new CompletionRequest(r.requestId(), r.operation(),
-          r.model(), renamed, r.prompt(), r.sampling(), r.hints(), r.timeout(), r.structured()), call.tenant(),
-          call.decision(), call.sampling(), call.timeout(), fallback, call.localDraft().replace(from, to));
+      Escalator.Call sent = call.withRequest(r.withInput(renamed, r.prompt())).withFallback(fallback)
+          .withLocalDraft(call.localDraft().replace(from, to));
       return new Exchange() {
         @Override
         public Escalator.Call call() {

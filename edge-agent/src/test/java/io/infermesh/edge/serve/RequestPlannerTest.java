@@ -256,6 +256,18 @@ class RequestPlannerTest {
   }
 
   @Test
+  void plan_maxTokensBeyondTheRoomLeftOnTheEdge_isRefusedNamingMaxTokens() {
+    Scripted facts = new Scripted();
+    facts.promptTokens = CONTEXT - 5;
+
+    assertThatThrownBy(() -> planner().build().plan(job(chat(greedy(6), Map.of())), facts))
+        .isInstanceOfSatisfying(EdgeException.class, e -> {
+          assertThat(e.param()).contains("max_tokens");
+          assertThat(e.getMessage()).contains("at most 5");
+        });
+  }
+
+  @Test
   void plan_noMaxTokens_getsTheDefaultCappedByTheRoomLeft() {
     Scripted facts = new Scripted();
     facts.promptTokens = CONTEXT - 5;
