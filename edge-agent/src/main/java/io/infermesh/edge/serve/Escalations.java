@@ -47,16 +47,12 @@ final class Escalations {
             degraded))
         : null;
     Duration coreTimeout = Duration.ofNanos(Math.min(job.window().remaining(accounting.now()), timeout.toNanos()));
-    Egress.Exchange exchange = egress.open(new Escalator.Call(job.id(), job.request(), job.tenant(), plan.decision(),
-        plan.sampling(), coreTimeout, fallback, localDraft));
-    CompletionStream answer = exchange.answer(escalator.escalate(exchange.call()));
+    Escalator.Call call = new Escalator.Call(job.id(), job.request(), job.tenant(), plan.decision(), plan.sampling(),
+        coreTimeout, fallback, localDraft);
+    CompletionStream answer = egress == Egress.NONE ? escalator.escalate(call)
+        : RewrittenAnswer.start(egress.open(call), call, escalator::escalate);
     TrackedStream tracked = new TrackedStream(answer, job, accounting);
-    try {
-      ledger.enter(tracked);
-    } catch (EdgeException draining) {
-      answer.close();
-      throw draining;
-    }
+    ledger.enter(tracked, answer::close);
     return tracked;
   }
 

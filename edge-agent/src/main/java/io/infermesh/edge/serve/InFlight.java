@@ -46,19 +46,24 @@ final class InFlight {
   }
 
   /**
-   * Admits {@code entry}.
+   * Admits {@code entry}; while draining, runs {@code undo} (frees what the entry holds) and throws.
    *
    * @throws EdgeException UNAVAILABLE when draining (the entry is not admitted)
    */
-  void enter(Entry entry) {
+  void enter(Entry entry, Runnable undo) {
     requireNonNull(entry, "entry");
+    requireNonNull(undo, "undo");
     lock.lock();
     try {
-      checkOpen();
-      entries.add(entry);
+      if (!draining) {
+        entries.add(entry);
+        return;
+      }
     } finally {
       lock.unlock();
     }
+    undo.run();
+    checkOpen();
   }
 
   /**

@@ -13,11 +13,11 @@ import java.util.List;
 
 /**
  * The checks a request passes before anything is planned for it, in the order a client sees their
- * refusals: the model it names ({@link #screen}), the hints, the size bounds (before anything
- * renders, tokenizes or copies the input), the chat or prompt, the sampling controls and the
- * priority, then the tenant's request and token rates ({@link #accept}). What passes becomes a
- * {@link Job} with an id and a deadline ({@code admission.request_timeout}, or the caller's own
- * when shorter). Thread-safe.
+ * refusals: the model it names, its hints against that model, the size bounds (before anything
+ * renders, tokenizes or copies the input) — {@link #screen}; then the chat or prompt, the sampling
+ * controls, the tenant's request and token rates, and the priority hint — {@link #accept}. What
+ * passes becomes a {@link Job} with an id and a deadline ({@code admission.request_timeout}, or the
+ * caller's own when shorter). Thread-safe.
  */
 final class Intake {
   private final EdgeConfig config;

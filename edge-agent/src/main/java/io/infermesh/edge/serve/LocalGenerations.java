@@ -63,12 +63,7 @@ final class LocalGenerations {
           + admission.depth() + " are waiting. Retry after " + EdgeException.seconds(retryAfter) + " s.", retryAfter);
     }
     GenerationTask task = new GenerationTask(attempt, ticket, accounting);
-    try {
-      ledger.enter(task);
-    } catch (EdgeException draining) {
-      ticket.close();
-      throw draining;
-    }
+    ledger.enter(task, ticket::close);
     return task;
   }
 

@@ -8,7 +8,6 @@ import io.infermesh.edge.FakeTicker;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
 import io.infermesh.edge.auth.Tenant;
-import io.infermesh.edge.cache.CachedCompletion;
 import io.infermesh.edge.cache.ResponseCache;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Escalation;
@@ -142,12 +141,6 @@ class EscalationPathTest {
         null, new SamplingRequest(3, 0.0, null, null, null, List.of()), Map.of(), Optional.empty());
   }
 
-  /** The core's answer: {@code text} in one chunk. */
-  private static CompletionStream fromCore(Escalator.Call call, String text) {
-    return new ReplayStream(new Served(call.requestId(), call.decision(), "core-model", "1"),
-        CachedCompletion.of(List.of(text), FinishReason.STOP, 5, 3), 0);
-  }
-
   private static String readAll(CompletionStream stream) throws InterruptedException {
     StringBuilder text = new StringBuilder();
     assertThat(stream.readRest(text)).isInstanceOf(StreamEvent.Done.class);
@@ -158,7 +151,7 @@ class EscalationPathTest {
   void open_routedToCoreWithAnEgress_sendsTheRewrittenCallAndRestoresTheAnswer() throws Exception {
     decision.set(new RouteDecision(Route.CORE, "difficulty-high"));
     egress.set(new Renaming("Alice", "[NAME]"));
-    core.set(call -> fromCore(call, "Dear [NAME], hello"));
+    core.set(call -> ScriptedCoreStream.answering(call, "Dear [NA", "ME], hello"));
 
     try (CompletionStream stream = service.open(chatAbout("Alice"), Tenant.ANONYMOUS)) {
       assertThat(readAll(stream)).isEqualTo("Dear Alice, hello");
@@ -184,85 +177,18 @@ class EscalationPathTest {
   }
 
   @Test
-  void open_coreFailsMidAnswerWithAnEgress_edgeContinuesFromTheRestoredText() throws Exception {
+  void open_coreFailsMidAnswerWithAnEgress_edgeContinuesFromTheTextTheClientWasShown() throws Exception {
     decision.set(new RouteDecision(Route.CORE, "difficulty-high"));
     egress.set(new Renaming("Alice", "[NAME]"));
-    core.set(call -> call.fallback().continueAfter("Dear [NAME],", 2,
-        new RouteDecision(Route.EDGE_DEGRADED, "core-failed-midstream")));
+    core.set(call -> ScriptedCoreStream.failingAfter(call, "Dear [NA", "ME], we"));
     engine.release();
 
     try (CompletionStream stream = service.open(chatAbout("Alice"), Tenant.ANONYMOUS)) {
-      readAll(stream);
+      assertThat(readAll(stream)).isEqualTo("Dear Alice, wetok0"); // the edge's one token left of max_tokens 3
       assertThat(stream.served().route().reason()).isEqualTo("core-failed-midstream");
     }
 
-    assertThat(engine.startedPrompts()).containsExactly("user: Write to Alice\nDear Alice,");
-  }
-
-  /**
-   * A toy rewrite for the seam (not masking): {@code from} becomes {@code to} in what is sent, and
-   * back in the answer and in the text the edge continues from. Assumes {@code to} never spans
-   * two deltas.
-   */
-  private record Renaming(String from, String to) implements Egress {
-    @Override
-    public Exchange open(Escalator.Call call) {
-      CompletionRequest r = call.request();
-      List<ChatMessage> renamed = r.messages().stream()
-          .map(m -> ChatMessage.of(m.role(), m.content().replace(from, to))).toList();
-      Escalator.Fallback fallback = call.fallback() == null ? null
-          : (partial, soFar, degraded) -> call.fallback().continueAfter(partial.replace(to, from), soFar, degraded);
-      Escalator.Call sent = call.withRequest(r.withInput(renamed, r.prompt())).withFallback(fallback)
-          .withLocalDraft(call.localDraft().replace(from, to));
-      return new Exchange() {
-        @Override
-        public Escalator.Call call() {
-          return sent;
-        }
-
-        @Override
-        public CompletionStream answer(CompletionStream fromCore) {
-          return new Restoring(fromCore);
-        }
-      };
-    }
-
-    /** The answer with {@code to} turned back into {@code from}. */
-    private final class Restoring implements CompletionStream {
-      private final CompletionStream inner;
-
-      Restoring(CompletionStream inner) {
-        this.inner = inner;
-      }
-
-      @Override
-      public Served served() {
-        return inner.served();
-      }
-
-      @Override
-      public StreamEvent next() throws InterruptedException {
-        return restore(inner.next());
-      }
-
-      @Override
-      public StreamEvent poll() {
-        return restore(inner.poll());
-      }
-
-      private StreamEvent restore(StreamEvent e) {
-        return e instanceof StreamEvent.Delta d ? new StreamEvent.Delta(d.text().replace(to, from), d.logprobs()) : e;
-      }
-
-      @Override
-      public void cancel() {
-        inner.cancel();
-      }
-
-      @Override
-      public void close() {
-        inner.close();
-      }
-    }
+    assertThat(engine.startedPrompts()).containsExactly("user: Write to Alice\nDear Alice, we");
+    assertThat(service.inFlight()).isZero();
   }
 }

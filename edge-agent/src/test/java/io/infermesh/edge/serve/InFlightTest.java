@@ -9,10 +9,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /** The ledger of requests in flight: admission, drain, waiting for idleness, abort. */
 class InFlightTest {
+  private static final Runnable NOTHING = () -> { };
   private final InFlight ledger = new InFlight();
 
   /** An entry that remembers why it was aborted. */
@@ -30,8 +32,8 @@ class InFlightTest {
     Recorded a = new Recorded();
     Recorded b = new Recorded();
 
-    ledger.enter(a);
-    ledger.enter(b);
+    ledger.enter(a, NOTHING);
+    ledger.enter(b, NOTHING);
     ledger.leave(a);
     ledger.leave(a); // a second leave changes nothing
 
@@ -39,12 +41,14 @@ class InFlightTest {
   }
 
   @Test
-  void enter_draining_isUnavailableAndNotCounted() {
+  void enter_draining_isUnavailableUndoneAndNotCounted() {
     ledger.drain();
+    AtomicBoolean undone = new AtomicBoolean();
 
-    assertThatThrownBy(() -> ledger.enter(new Recorded()))
+    assertThatThrownBy(() -> ledger.enter(new Recorded(), () -> undone.set(true)))
         .isInstanceOfSatisfying(EdgeException.class, e -> assertThat(e.kind()).isEqualTo(EdgeException.Kind.UNAVAILABLE))
         .hasMessageContaining("shutting down");
+    assertThat(undone).isTrue();
     assertThatThrownBy(ledger::checkOpen).isInstanceOf(EdgeException.class);
     assertThat(ledger.size()).isZero();
     assertThat(ledger.draining()).isTrue();
@@ -67,7 +71,7 @@ class InFlightTest {
 
   @Test
   void awaitIdle_entryStays_isFalseWhenTheTimeoutRunsOut() throws Exception {
-    ledger.enter(new Recorded());
+    ledger.enter(new Recorded(), NOTHING);
 
     assertThat(ledger.awaitIdle(Duration.ofMillis(20))).isFalse();
   }
@@ -76,8 +80,8 @@ class InFlightTest {
   void awaitIdle_lastEntryLeavesWhileWaiting_wakesTheWaiter() throws Exception {
     Recorded a = new Recorded();
     Recorded b = new Recorded();
-    ledger.enter(a);
-    ledger.enter(b);
+    ledger.enter(a, NOTHING);
+    ledger.enter(b, NOTHING);
     CompletableFuture<Boolean> idle = new CompletableFuture<>();
     Thread waiter = new Thread(() -> {
       try {
@@ -101,9 +105,9 @@ class InFlightTest {
     Recorded a = new Recorded();
     Recorded b = new Recorded();
     Recorded gone = new Recorded();
-    ledger.enter(a);
-    ledger.enter(b);
-    ledger.enter(gone);
+    ledger.enter(a, NOTHING);
+    ledger.enter(b, NOTHING);
+    ledger.enter(gone, NOTHING);
     ledger.leave(gone);
     EdgeException reason = EdgeException.unavailable("shutting down");
 
