@@ -11,6 +11,7 @@ import io.infermesh.edge.route.Route;
 import io.infermesh.edge.route.RouteDecision;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +46,7 @@ final class CascadeRun {
       StreamEvent.Done done = readWhole(local.start(LocalGenerations.Attempt.of(job, engine, plan.draft())), draft);
       List<String> samples = new ArrayList<>(plan.samples().size());
       for (SamplingParams sampling : plan.samples()) {
-        Plan.Local sample = new Plan.Local(plan.decision(), plan.draft().prompt(), sampling, plan.draft().storeAs());
+        Plan.Local sample = new Plan.Local(plan.decision(), plan.draft().prompt(), sampling, Optional.empty());
         StringBuilder text = new StringBuilder();
         readWhole(local.start(LocalGenerations.Attempt.of(job, engine, sample)), text);
         samples.add(text.toString());

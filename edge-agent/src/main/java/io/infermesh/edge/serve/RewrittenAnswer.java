@@ -38,12 +38,10 @@ final class RewrittenAnswer implements CompletionStream {
   static RewrittenAnswer start(Egress.Exchange exchange, Escalator.Call original,
       Function<Escalator.Call, CompletionStream> escalate) {
     RewrittenAnswer answer = new RewrittenAnswer(exchange);
-    Escalator.Call sent = exchange.call();
     Escalator.Fallback fallback = original.fallback();
-    if (fallback != null) {
-      sent = sent.withFallback((partial, soFar, degraded) -> fallback.continueAfter(answer.handOver(), soFar,
-          degraded));
-    }
+    // the fallback is the edge's own, whatever the exchange's call says
+    Escalator.Call sent = exchange.call().withFallback(fallback == null ? null
+        : (partial, soFar, degraded) -> fallback.continueAfter(answer.handOver(), soFar, degraded));
     answer.inner = requireNonNull(escalate.apply(sent), "stream");
     return answer;
   }
