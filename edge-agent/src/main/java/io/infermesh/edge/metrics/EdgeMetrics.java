@@ -55,6 +55,14 @@ public final class EdgeMetrics {
         .register(registry);
   }
 
+  /** Reports the requests in flight (generating, waiting for a slot, streaming from the core) as read from {@code count}. */
+  public void inFlight(Supplier<Number> count) {
+    Gauge.builder("infermesh.edge.requests.in_flight", count)
+        .description("Requests admitted and not yet ended: generating, waiting for a slot, or streaming from the core")
+        .baseUnit("requests")
+        .register(registry);
+  }
+
   /** One finished (or failed) request. {@code errorType} is {@code none} on success. */
   public void request(String operation, String model, String route, String errorType, Duration duration) {
     Timer.builder("gen_ai.server.request.duration")

@@ -62,6 +62,12 @@ public record CompletionRequest(
     return new CompletionRequest(requestId, operation, model, messages, prompt, sampling, hints, timeout, structured, n);
   }
 
+  /** This request with its input replaced: {@code newMessages} for a chat, {@code newPrompt} for a raw prompt. */
+  public CompletionRequest withInput(List<ChatMessage> newMessages, String newPrompt) {
+    return new CompletionRequest(requestId, operation, model, newMessages, newPrompt, sampling, hints, timeout,
+        structured);
+  }
+
   public CompletionRequest {
     requireNonNull(structured, "structured");
     requestId = requestId == null ? "" : requestId;

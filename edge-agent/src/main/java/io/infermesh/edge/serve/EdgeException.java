@@ -115,4 +115,9 @@ public final class EdgeException extends RuntimeException {
   public Optional<Duration> retryAfter() {
     return Optional.ofNullable(retryAfter);
   }
+
+  /** {@code d} in whole seconds, rounded up and at least 1: a retry hint as messages state it. */
+  static long seconds(Duration d) {
+    return Math.max(1, (d.toMillis() + 999) / 1000);
+  }
 }

@@ -44,17 +44,20 @@ public final class EmbeddingService {
   private final EdgeConfig config;
   private final Supplier<Engine> engine;
   private final Escalator escalator;
-  private final CompletionService service;
+  private final Intake intake;
+  private final Accounting accounting;
   private final Semaphore edgeGate = new Semaphore(MAX_WAITING + 1);
   private final Object loadLock = new Object();
   // written under loadLock, volatile for the unlocked read once loaded
   private volatile LlamaEmbedder embedder;
 
-  EmbeddingService(EdgeConfig config, Supplier<Engine> engine, Escalator escalator, CompletionService service) {
+  EmbeddingService(EdgeConfig config, Supplier<Engine> engine, Escalator escalator, Intake intake,
+      Accounting accounting) {
     this.config = requireNonNull(config, "config");
     this.engine = requireNonNull(engine, "engine");
     this.escalator = requireNonNull(escalator, "escalator");
-    this.service = requireNonNull(service, "service");
+    this.intake = requireNonNull(intake, "intake");
+    this.accounting = requireNonNull(accounting, "accounting");
   }
 
   /**
@@ -80,18 +83,18 @@ public final class EmbeddingService {
         throw EdgeException.invalid("input", "input[" + i + "]: must not be empty");
       }
     }
-    long arrived = service.now();
+    long arrived = accounting.now();
     RouteDecision route = null;
     try {
       route = route(model, e.info(), hints);
-      service.admitRequest(tenant);
+      intake.admitRequest(tenant);
       Embeddings out = route.route() == Route.CORE ? onCore(requestId, inputs, model, route, tenant)
           : onEdge(e, inputs, route);
-      service.recordTokens(tenant, out.promptTokens());
-      service.embeddingEnded(out.model(), route, "none", out.promptTokens(), arrived);
+      accounting.charge(tenant, out.promptTokens());
+      accounting.embedded(out.model(), route, "none", out.promptTokens(), arrived);
       return out;
     } catch (EdgeException ex) {
-      service.embeddingEnded(e.info().name(), route, ex.kind().metricName(), 0, arrived);
+      accounting.embedded(e.info().name(), route, ex.kind().metricName(), 0, arrived);
       throw ex;
     }
   }

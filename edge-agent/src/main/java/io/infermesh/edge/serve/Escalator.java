@@ -103,6 +103,21 @@ public interface Escalator {
       requireNonNull(localDraft, "localDraft");
     }
 
+    /** This call with {@code newRequest} sent instead (e.g. an {@link Egress} rewrite). */
+    public Call withRequest(CompletionRequest newRequest) {
+      return new Call(requestId, newRequest, tenant, decision, sampling, timeout, fallback, localDraft);
+    }
+
+    /** This call with {@code newDraft} as the local draft. */
+    public Call withLocalDraft(String newDraft) {
+      return new Call(requestId, request, tenant, decision, sampling, timeout, fallback, newDraft);
+    }
+
+    /** This call with {@code newFallback} (null: the edge must not continue). */
+    public Call withFallback(Fallback newFallback) {
+      return new Call(requestId, request, tenant, decision, sampling, timeout, newFallback, localDraft);
+    }
+
     /** A call without a local draft. */
     public Call(String requestId, CompletionRequest request, Tenant tenant, RouteDecision decision,
         SamplingParams sampling, Duration timeout, Fallback fallback) {

@@ -1,16 +1,14 @@
 package io.infermesh.edge.serve;
 
-import com.github.benmanes.caffeine.cache.Ticker;
-import io.infermesh.edge.cache.CacheKey;
+import static java.util.Objects.requireNonNull;
+
 import io.infermesh.edge.cache.CachedCompletion;
 import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Completion;
-import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.EngineException;
 import io.infermesh.edge.engine.Generation;
-import io.infermesh.edge.engine.Prompt;
-import io.infermesh.edge.engine.SamplingParams;
-import io.infermesh.edge.route.RouteDecision;
+import io.infermesh.edge.engine.ModelInfo;
+import io.infermesh.edge.route.Route;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,26 +20,22 @@ import org.slf4j.LoggerFactory;
  * One admitted generation, driven by the transport thread that reads it: {@link #next()} waits
  * for a slot (the request's place in the {@link AdmissionQueue}), starts the engine and pulls
  * tokens. The engine decodes ahead on its own thread, so the reader's socket writes overlap with
- * decoding and no hand-off thread sits in between.
+ * decoding and no hand-off thread sits in between. It is in the {@link InFlight} ledger from its
+ * admission ({@link LocalGenerations}) to its end, when it reports its cost to {@link Accounting},
+ * frees its slot and leaves.
  *
  * <p>{@link #next()} and {@link #close()} are confined to the reading thread; {@link #cancel()}
  * and {@link #abort} may come from any thread and are noticed between tokens (or while waiting
  * for a slot).
  */
-final class GenerationTask implements CompletionStream {
+final class GenerationTask implements CompletionStream, InFlight.Entry {
   private static final Logger log = LoggerFactory.getLogger(GenerationTask.class);
 
-  private final CompletionService service;
-  private final Engine engine;
-  private final Ticker ticker;
+  private final LocalGenerations.Attempt attempt;
+  private final Job job;
   private final AdmissionQueue.Ticket ticket;
+  private final Accounting accounting;
   private final Served served;
-  private final Prompt prompt;
-  private final SamplingParams sampling;
-  private final CacheKey cacheKey;
-  private final RequestContext context;
-  private final long arrivedNanos;
-  private final long deadlineNanos;
 
   private volatile boolean cancelled;
   private volatile EdgeException abortReason;
@@ -53,21 +47,15 @@ final class GenerationTask implements CompletionStream {
   private StreamEvent terminal;
   private boolean released;
 
-  GenerationTask(CompletionService service, Engine engine, Ticker ticker, AdmissionQueue.Ticket ticket,
-      String requestId, RouteDecision route, Prompt prompt, SamplingParams sampling, CacheKey cacheKey,
-      RequestContext context, long arrivedNanos, long deadlineNanos) {
-    this.service = service;
-    this.engine = engine;
-    this.ticker = ticker;
-    this.ticket = ticket;
-    this.served = new Served(requestId, route, engine.info().name(), engine.info().version());
-    this.prompt = prompt;
-    this.sampling = sampling;
-    this.cacheKey = cacheKey;
-    this.chunks = cacheKey != null ? new ArrayList<>() : null;
-    this.context = context;
-    this.arrivedNanos = arrivedNanos;
-    this.deadlineNanos = deadlineNanos;
+  /** {@code attempt}, holding {@code ticket} (its place in line, or its slot), reporting to {@code accounting}. */
+  GenerationTask(LocalGenerations.Attempt attempt, AdmissionQueue.Ticket ticket, Accounting accounting) {
+    this.attempt = requireNonNull(attempt, "attempt");
+    this.job = attempt.job();
+    this.ticket = requireNonNull(ticket, "ticket");
+    this.accounting = requireNonNull(accounting, "accounting");
+    ModelInfo model = attempt.engine().info();
+    this.served = new Served(job.id(), attempt.plan().decision(), model.name(), model.version());
+    this.chunks = attempt.plan().storeAs().isPresent() ? new ArrayList<>() : null;
   }
 
   @Override
@@ -85,7 +73,7 @@ final class GenerationTask implements CompletionStream {
         if (!ticket.awaitSlot(this::shouldStop) || shouldStop()) {
           return stopped();
         }
-        generation = engine.start(prompt, sampling, this::shouldStop);
+        generation = attempt.engine().start(attempt.plan().prompt(), attempt.plan().sampling(), this::shouldStop);
       } catch (InterruptedException e) {
         end(new StreamEvent.Failed(EdgeException.cancelled("interrupted")), "cancelled");
         throw e;
@@ -124,7 +112,7 @@ final class GenerationTask implements CompletionStream {
         }
         if (!text.isEmpty()) {
           if (firstTokenAt == 0) {
-            firstTokenAt = ticker.read();
+            firstTokenAt = accounting.now();
           }
           if (chunks != null) {
             chunks.add(text);
@@ -162,10 +150,10 @@ final class GenerationTask implements CompletionStream {
 
   private StreamEvent done(Completion completion) {
     Usage usage = new Usage(completion.promptTokens(), completion.completionTokens(), 0);
-    service.finished(context, completion, usage, arrivedNanos, firstTokenAt, ticker.read());
+    accounting.generated(job, completion, firstTokenAt);
     if (chunks != null) {
-      service.remember(cacheKey, CachedCompletion.of(chunks, completion.finishReason(), completion.promptTokens(),
-          completion.completionTokens()));
+      accounting.store(attempt.plan().storeAs().orElseThrow(), CachedCompletion.of(chunks, completion.finishReason(),
+          completion.promptTokens(), completion.completionTokens()));
     }
     return end(new StreamEvent.Done(completion.finishReason(), usage), "none");
   }
@@ -187,7 +175,7 @@ final class GenerationTask implements CompletionStream {
       }
     } finally {
       ticket.close();
-      service.released(this, context, errorType, arrivedNanos);
+      accounting.ended(this, job, Route.EDGE.wireName(), errorType);
     }
   }
 
@@ -200,11 +188,11 @@ final class GenerationTask implements CompletionStream {
       return EdgeException.cancelled("the client went away");
     }
     return EdgeException.deadlineExceeded("the request did not finish within its deadline of "
-        + Duration.ofNanos(deadlineNanos - arrivedNanos).toMillis() + " ms");
+        + Duration.ofNanos(attempt.deadline() - job.window().arrived()).toMillis() + " ms");
   }
 
   private boolean shouldStop() {
-    return cancelled || abortReason != null || ticker.read() - deadlineNanos > 0;
+    return cancelled || abortReason != null || accounting.now() - attempt.deadline() > 0;
   }
 
   @Override
@@ -213,7 +201,8 @@ final class GenerationTask implements CompletionStream {
   }
 
   /** Stops this request for {@code reason} (shutdown); its reader receives it as {@link StreamEvent.Failed}. */
-  void abort(EdgeException reason) {
+  @Override
+  public void abort(EdgeException reason) {
     abortReason = reason;
   }
 

@@ -55,7 +55,7 @@ public final class RequestValidator {
 
   /**
    * Range-checks {@code sampling} for a model with {@code contextSize} tokens per request; an unset
-   * {@code max_tokens} is left for {@link #fitToContext} to fill.
+   * {@code max_tokens} is left for {@link RequestPlanner} to fill.
    */
   /** The hint (and {@code x-infermesh-priority} header) that carries a request's {@link Priority}. */
   public static final String PRIORITY_HINT = "priority";
@@ -113,7 +113,7 @@ public final class RequestValidator {
     OptionalLong seed = sampling.seed() == null ? OptionalLong.empty() : OptionalLong.of(sampling.seed());
     Penalties penalties = penalties(sampling);
     logprobs(sampling);
-    // An unset max_tokens is a placeholder 1 until fitToContext knows the prompt length.
+    // An unset max_tokens is a placeholder 1 until the planner knows the prompt length.
     return new SamplingParams(maxTokens == 0 ? 1 : maxTokens, temperature, topP, topK, seed, stop, penalties);
   }
 
@@ -168,32 +168,6 @@ public final class RequestValidator {
       throw EdgeException.invalid("top_logprobs", "top_logprobs: must be between 0 and " + MAX_TOP_LOGPROBS
           + ", got " + s.topLogprobs());
     }
-  }
-
-  /**
-   * Fits the completion budget to the context: refuses a prompt that leaves no room, refuses an
-   * explicit {@code max_tokens} that does not fit, and caps the default.
-   *
-   * @param explicitMaxTokens whether the caller set {@code max_tokens}
-   * @param inputParam {@code messages} or {@code prompt}
-   */
-  static SamplingParams fitToContext(SamplingParams sampling, boolean explicitMaxTokens, int promptTokens,
-      int contextSize, int defaultMaxTokens, String inputParam) {
-    if (promptTokens >= contextSize) {
-      throw EdgeException.invalid(inputParam, "context_length_exceeded", inputParam + ": the prompt is "
-          + promptTokens + " tokens long, but this model's context length is " + contextSize
-          + " tokens (prompt and completion together); shorten the " + inputParam);
-    }
-    int room = contextSize - promptTokens;
-    if (explicitMaxTokens) {
-      if (sampling.maxTokens() > room) {
-        throw EdgeException.invalid("max_tokens", "context_length_exceeded", "max_tokens: the prompt ("
-            + promptTokens + " tokens) plus max_tokens (" + sampling.maxTokens() + ") exceeds this model's context"
-            + " length of " + contextSize + " tokens; lower max_tokens to at most " + room);
-      }
-      return sampling;
-    }
-    return sampling.withMaxTokens(Math.min(defaultMaxTokens, room));
   }
 
   private static String truncate(String text) {

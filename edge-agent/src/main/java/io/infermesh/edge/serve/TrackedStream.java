@@ -1,22 +1,23 @@
 package io.infermesh.edge.serve;
 
+import static java.util.Objects.requireNonNull;
+
 /**
- * An escalated stream as {@link CompletionService} sees it: it stays in the active set (so a
- * drain waits for it) until its last event or its close, and its end is counted in the metrics.
- * Confined to its reader, like the stream it wraps; {@link #cancel()} from any thread.
+ * An escalated stream in the {@link InFlight} ledger: it stays there (so a drain waits for it)
+ * until its last event or its close, and its end is counted by {@link Accounting} (the tokens the
+ * core reported charged to the tenant). Confined to its reader, like the stream it wraps; {@link
+ * #cancel()} and {@link #abort} from any thread.
  */
-final class TrackedStream implements CompletionStream {
+final class TrackedStream implements CompletionStream, InFlight.Entry {
   private final CompletionStream inner;
-  private final CompletionService service;
-  private final RequestContext context;
-  private final long arrived;
+  private final Job job;
+  private final Accounting accounting;
   private boolean ended;
 
-  TrackedStream(CompletionStream inner, CompletionService service, RequestContext context, long arrived) {
-    this.inner = inner;
-    this.service = service;
-    this.context = context;
-    this.arrived = arrived;
+  TrackedStream(CompletionStream inner, Job job, Accounting accounting) {
+    this.inner = requireNonNull(inner, "inner");
+    this.job = requireNonNull(job, "job");
+    this.accounting = requireNonNull(accounting, "accounting");
   }
 
   @Override
@@ -41,16 +42,17 @@ final class TrackedStream implements CompletionStream {
 
   private StreamEvent seen(StreamEvent event) {
     if (!ended && event instanceof StreamEvent.Done done) {
-      end("none", done.usage());
+      accounting.charge(job.tenant(), done.usage().totalTokens());
+      end("none");
     } else if (!ended && event instanceof StreamEvent.Failed failed) {
-      end(failed.error().kind().metricName(), null);
+      end(failed.error().kind().metricName());
     }
     return event;
   }
 
-  private void end(String errorType, Usage usage) {
+  private void end(String errorType) {
     ended = true;
-    service.escalationEnded(this, context, inner.served().route().route().wireName(), errorType, usage, arrived);
+    accounting.ended(this, job, inner.served().route().route().wireName(), errorType);
   }
 
   @Override
@@ -72,12 +74,13 @@ final class TrackedStream implements CompletionStream {
   public void close() {
     inner.close();
     if (!ended) {
-      end("cancelled", null);
+      end("cancelled");
     }
   }
 
-  /** Stops the stream for shutdown. */
-  void abort() {
+  /** Stops the stream for shutdown: cancels it (its reader receives the core's cancellation). */
+  @Override
+  public void abort(EdgeException reason) {
     inner.cancel();
   }
 }

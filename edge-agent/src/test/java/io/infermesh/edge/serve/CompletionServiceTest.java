@@ -19,7 +19,6 @@ import io.infermesh.edge.route.LocalOnlyRouter;
 import io.infermesh.edge.route.Route;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -61,13 +60,7 @@ class CompletionServiceTest {
   }
 
   private static List<StreamEvent> drain(CompletionStream stream) throws InterruptedException {
-    List<StreamEvent> events = new ArrayList<>();
-    StreamEvent e;
-    do {
-      e = stream.next();
-      events.add(e);
-    } while (e instanceof StreamEvent.Delta);
-    return events;
+    return StreamEvents.untilEnd(stream);
   }
 
   private static String text(List<StreamEvent> events) {
@@ -250,6 +243,7 @@ class CompletionServiceTest {
     CompletionStream running = service.open(chat("a", 5, 1.0), Tenant.ANONYMOUS);
     assertThat(running.next()).isEqualTo(new StreamEvent.Delta("tok0"));
     CompletionStream queued = service.open(chat("b", 5, 1.0), Tenant.ANONYMOUS);
+    assertThat(registry.get("infermesh.edge.requests.in_flight").gauge().value()).isEqualTo(2);
 
     service.drain();
 
@@ -264,6 +258,7 @@ class CompletionServiceTest {
         f -> assertThat(f.error().getMessage()).isEqualTo("shutting down"));
     assertThat(drain(running)).last().isInstanceOf(StreamEvent.Failed.class);
     assertThat(service.awaitIdle(Duration.ofSeconds(5))).isTrue();
+    assertThat(registry.get("infermesh.edge.requests.in_flight").gauge().value()).isZero();
   }
 
   @Test

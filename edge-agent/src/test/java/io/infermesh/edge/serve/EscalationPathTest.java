@@ -25,7 +25,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,6 +37,15 @@ class EscalationPathTest {
   private final FakeEngine engine = new FakeEngine(256, 1);
   private final AtomicReference<RouteDecision> decision = new AtomicReference<>();
   private final AtomicReference<Escalator.Call> escalated = new AtomicReference<>();
+  /** What the core does with a call; by default it "fails" at once, as CoreStream does: continue locally if allowed. */
+  private final AtomicReference<Function<Escalator.Call, CompletionStream>> core = new AtomicReference<>(call -> {
+    if (call.fallback() == null) {
+      throw EdgeException.unavailable("core down");
+    }
+    return call.fallback().continueAfter("", 0, new RouteDecision(Route.EDGE_DEGRADED, "core-failed"));
+  });
+  private final AtomicReference<Egress> egress = new AtomicReference<>(Egress.NONE);
+  private final AtomicInteger egressOpened = new AtomicInteger();
   private final CompletionService service;
 
   EscalationPathTest() {
@@ -53,12 +64,12 @@ class EscalationPathTest {
           @Override
           public CompletionStream escalate(Call call) {
             escalated.set(call);
-            // the core "fails" at once: continue locally if allowed, as CoreStream does
-            if (call.fallback() == null) {
-              throw EdgeException.unavailable("core down");
-            }
-            return call.fallback().continueAfter("", 0, new RouteDecision(Route.EDGE_DEGRADED, "core-failed"));
+            return core.get().apply(call);
           }
+        })
+        .egress(call -> {
+          egressOpened.incrementAndGet();
+          return egress.get().open(call);
         })
         .cache(ResponseCache.create(1 << 20, Duration.ofMinutes(1), ticker))
         .apiKeys(ApiKeys.of(config.auth()))
@@ -123,5 +134,61 @@ class EscalationPathTest {
     assertThatThrownBy(() -> service.open(chat(Map.of("require", "core"), 1000), Tenant.ANONYMOUS))
         .isInstanceOf(EdgeException.class);
     assertThat(escalated.get().sampling().maxTokens()).isEqualTo(1000);
+  }
+
+  private static CompletionRequest chatAbout(String name) {
+    return new CompletionRequest("", Operation.CHAT, "auto", List.of(ChatMessage.of(Role.USER, "Write to " + name)),
+        null, new SamplingRequest(3, 0.0, null, null, null, List.of()), Map.of(), Optional.empty());
+  }
+
+  private static String readAll(CompletionStream stream) throws InterruptedException {
+    StringBuilder text = new StringBuilder();
+    assertThat(stream.readRest(text)).isInstanceOf(StreamEvent.Done.class);
+    return text.toString();
+  }
+
+  @Test
+  void open_routedToCoreWithAnEgress_sendsTheRewrittenCallAndRestoresTheAnswer() throws Exception {
+    decision.set(new RouteDecision(Route.CORE, "difficulty-high"));
+    egress.set(new Renaming("Alice", "[NAME]"));
+    core.set(call -> ScriptedCoreStream.answering(call, "Dear [NA", "ME], hello"));
+
+    try (CompletionStream stream = service.open(chatAbout("Alice"), Tenant.ANONYMOUS)) {
+      assertThat(readAll(stream)).isEqualTo("Dear Alice, hello");
+    }
+
+    assertThat(escalated.get().request().messages().get(0).content()).isEqualTo("Write to [NAME]");
+    assertThat(egressOpened).hasValue(1);
+    assertThat(service.inFlight()).isZero();
+  }
+
+  @Test
+  void open_answeredOnTheEdge_neverOpensTheEgress() throws Exception {
+    decision.set(new RouteDecision(Route.EDGE, "difficulty-low"));
+    egress.set(new Renaming("Alice", "[NAME]"));
+    engine.release();
+
+    try (CompletionStream stream = service.open(chatAbout("Alice"), Tenant.ANONYMOUS)) {
+      readAll(stream);
+    }
+
+    assertThat(egressOpened).hasValue(0);
+    assertThat(engine.startedPrompts()).containsExactly("user: Write to Alice\n");
+  }
+
+  @Test
+  void open_coreFailsMidAnswerWithAnEgress_edgeContinuesFromTheTextTheClientWasShown() throws Exception {
+    decision.set(new RouteDecision(Route.CORE, "difficulty-high"));
+    egress.set(new Renaming("Alice", "[NAME]"));
+    core.set(call -> ScriptedCoreStream.failingAfter(call, "Dear [NA", "ME], we"));
+    engine.release();
+
+    try (CompletionStream stream = service.open(chatAbout("Alice"), Tenant.ANONYMOUS)) {
+      assertThat(readAll(stream)).isEqualTo("Dear Alice, wetok0"); // the edge's one token left of max_tokens 3
+      assertThat(stream.served().route().reason()).isEqualTo("core-failed-midstream");
+    }
+
+    assertThat(engine.startedPrompts()).containsExactly("user: Write to Alice\nDear Alice, we");
+    assertThat(service.inFlight()).isZero();
   }
 }
