@@ -15,8 +15,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Real checkpoints' chat templates (test resources {@code chat-templates/*.jinja}: Qwen2.5-Instruct,
- * Llama-3.1-Instruct and Mistral-7B-Instruct-v0.3 as their {@code tokenizer_config.json} ship them)
+ * Real checkpoints' chat templates (Llama-3.1-Instruct, Mistral-7B-Instruct-v0.3 and ChatML as
+ * test resources {@code chat-templates/*.jinja}, Qwen2.5-Instruct as the tiny tool model carries it,
+ * {@code io/infermesh/models/tiny/qwen2.5-instruct.jinja}; each as its {@code tokenizer_config.json}
+ * ships it)
  * rendered with tools, calls and results. Each expected string is what transformers' {@code
  * apply_chat_template} renders: produced with {@code chat-templates/hf_render.py} (Jinja2 3.1.6 in
  * transformers' environment and filters) and read against the template by hand.
@@ -258,11 +260,15 @@ class JinjaChatTemplateTest {
     return JinjaChatTemplate.builder(source(name));
   }
 
-  /** The test resource {@code chat-templates/NAME.jinja}. */
+  /** The template {@code NAME.jinja} in {@code chat-templates/} (tests) or {@code io/infermesh/models/tiny/} (main). */
   static String source(String name) {
-    try (InputStream in = JinjaChatTemplateTest.class.getResourceAsStream("/chat-templates/" + name + ".jinja")) {
+    InputStream found = JinjaChatTemplateTest.class.getResourceAsStream("/chat-templates/" + name + ".jinja");
+    if (found == null) {
+      found = JinjaChatTemplateTest.class.getResourceAsStream("/io/infermesh/models/tiny/" + name + ".jinja");
+    }
+    try (InputStream in = found) {
       if (in == null) {
-        throw new IllegalStateException("no test resource chat-templates/" + name + ".jinja");
+        throw new IllegalStateException("no resource " + name + ".jinja");
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
