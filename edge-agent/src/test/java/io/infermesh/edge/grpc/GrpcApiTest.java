@@ -374,6 +374,32 @@ class GrpcApiTest {
   }
 
   @Test
+  void generate_chatTheTemplateRefuses_isInvalidArgumentWithItsMessage() throws Exception {
+    FakeEngine fake = new FakeEngine(512, 1);
+    fake.refuseChats("roles must alternate");
+    EdgeConfig config = TinyModel.config()
+        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
+            edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), List.of("gateway")))));
+    try (EdgeAgent refusing = EdgeAgent.builder(config).engine(fake).start()) {
+      ManagedChannel ch = MeshChannels.newChannel("127.0.0.1:" + refusing.grpcPort().getAsInt(), gatewayTls,
+          ExpectedIdentity.roles(Role.EDGE));
+      try {
+        GenerateRequest request = chat("hi", 4, 1f).toBuilder().setModel("fake").build();
+
+        assertThatThrownBy(() -> collect(InferenceGrpc.newBlockingStub(ch).generate(request)))
+            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+              assertThat(e.getStatus().getDescription()).isEqualTo("messages: the model's chat template refused the "
+                  + "chat: roles must alternate");
+            });
+        assertThat(fake.started()).isZero();
+      } finally {
+        ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
   void admission_fullQueueIsResourceExhaustedWithARetryHint_andCancellationStopsGeneration() throws Exception {
     FakeEngine fake = new FakeEngine(512, 1);
     EdgeConfig config = TinyModel.config()
