@@ -24,6 +24,7 @@ import io.infermesh.api.v1.TokenLogprob;
 import io.infermesh.api.v1.Usage;
 import io.infermesh.core.constrain.Constraints;
 import io.infermesh.core.constrain.RequestGrammar;
+import io.infermesh.core.lifecycle.ChatPrompt;
 import io.infermesh.core.lifecycle.ModelHost;
 import io.infermesh.core.lifecycle.ModelRunner;
 import io.infermesh.core.lifecycle.ServedModel;
@@ -33,7 +34,6 @@ import io.infermesh.core.schedule.GenerationRequest;
 import io.infermesh.core.schedule.Priority;
 import io.infermesh.core.status.CoreException;
 import io.infermesh.core.status.StatusMapping;
-import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.grammar.Grammar;
 import io.infermesh.models.tokenizer.StreamingDecoder;
 import io.infermesh.models.tokenizer.Tokenizer;
@@ -157,7 +157,8 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         }
         yield model.tokenizer().encode(request.getPrompt(), true, false);
       }
-      case CHAT -> model.tokenizer().encode(model.chatTemplate().render(turns(RequestValidator.chat(request))), true, true);
+      case CHAT -> model.tokenizer().encode(ChatPrompt.render(model.chatTemplate(), RequestValidator.chat(request)),
+          true, true);
       default -> throw CoreException.invalidArgument("input", "set chat or prompt");
     };
     if (prompt.length == 0) {
@@ -290,14 +291,5 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
           "constrained decoding needs the whole model on one node; this one is split into pipeline stages");
     }
     return sampling.withConstraint(constraints.get(model.tokenizer(), Constraints::of).factory(grammar.get(), maxTokens));
-  }
-
-  /** The validated wire chat as a template reads it. */
-  private static List<ChatTurn> turns(List<io.infermesh.api.v1.ChatMessage> messages) {
-    List<ChatTurn> turns = new ArrayList<>(messages.size());
-    for (io.infermesh.api.v1.ChatMessage m : messages) {
-      turns.add(new ChatTurn(m.getRole(), m.getContent()));
-    }
-    return turns;
   }
 }
