@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Runs parsed statements with Jinja2's scoping: a for loop's body has its own scope (so a {@code
@@ -232,9 +233,13 @@ final class Interpreter {
       return call(f, c.args(), scope, c.line());
     } else if (e instanceof Expr.Filter f) {
       Object value = eval(f.value(), scope);
-      return Filters.apply(f.name(), value, positional(f.args(), scope), keywords(f.args(), scope), f.line());
+      List<Object> args = positional(f.args(), scope);
+      Map<String, Object> kwargs = keywords(f.args(), scope);
+      return guarded(f.line(), () -> Filters.apply(f.name(), value, args, kwargs, f.line()));
     } else if (e instanceof Expr.Test t) {
-      return t.negated() != Filters.test(t.name(), eval(t.value(), scope), positional(t.args(), scope), t.line());
+      Object value = eval(t.value(), scope);
+      List<Object> args = positional(t.args(), scope);
+      return t.negated() != (Boolean) guarded(t.line(), () -> Filters.test(t.name(), value, args, t.line()));
     } else if (e instanceof Expr.Unary u) {
       Object v = eval(u.operand(), scope);
       return switch (u.op()) {
@@ -294,12 +299,19 @@ final class Interpreter {
   }
 
   private Object call(JinjaFunction f, Expr.Args args, Scope scope, int line) {
+    List<Object> positional = positional(args, scope);
+    Map<String, Object> keywords = keywords(args, scope);
+    return guarded(line, () -> f.call(positional, keywords));
+  }
+
+  /** {@code body}'s value; an argument of the wrong type (a Java cast or index error) becomes a template error. */
+  private static Object guarded(int line, Supplier<Object> body) {
     try {
-      return f.call(positional(args, scope), keywords(args, scope));
+      return body.get();
     } catch (JinjaException e) {
       throw e;
-    } catch (RuntimeException e) {
-      throw JinjaException.at(line, e.getMessage());
+    } catch (ClassCastException | IndexOutOfBoundsException | NullPointerException | IllegalArgumentException e) {
+      throw JinjaException.at(line, "bad argument: " + e.getMessage());
     }
   }
 

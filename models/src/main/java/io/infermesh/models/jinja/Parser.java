@@ -66,9 +66,9 @@ final class Parser {
     }
   }
 
+  /** The statement name after the {@code {%} at the current position. */
   private String peekBlockName() {
-    Token t = tokens.get(Math.min(at + 1, tokens.size() - 1));
-    return t.kind() == Kind.NAME ? t.text() : t.text();
+    return tokens.get(Math.min(at + 1, tokens.size() - 1)).text();
   }
 
   private Node statement() {

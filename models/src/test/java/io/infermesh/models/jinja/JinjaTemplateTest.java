@@ -100,6 +100,14 @@ class JinjaTemplateTest {
   }
 
   @Test
+  void render_filterArgumentOfTheWrongType_failsAsATemplateError() {
+    assertThatThrownBy(() -> render("{{ 'x' | indent('four') }}")).isInstanceOf(JinjaException.class)
+        .hasMessageStartingWith("line 1: bad argument");
+    assertThatThrownBy(() -> render("{{ 1 + 'a' }}")).isInstanceOf(JinjaException.class)
+        .hasMessage("line 1: unsupported operand type(s) for +: 'int' and 'str'");
+  }
+
+  @Test
   void parse_unsupportedStatement_isRefusedByName() {
     assertThatThrownBy(() -> JinjaTemplate.parse("{% include 'x.jinja' %}")).isInstanceOf(JinjaException.class)
         .hasMessage("line 1: the 'include' statement is not supported");
