@@ -47,15 +47,15 @@ class CheckpointToolTemplateGenerateTest {
   @BeforeAll
   static void start() throws Exception {
     mesh = new TestMesh("core-tool-template");
-    mesh.issue(Role.CORE, "core-0");
+    CoreConfig tiny = mesh.tinyCore(new CoreConfig.Scheduling(4, 4, 512, 64, 0, 16, 512, Duration.ofSeconds(10)));
     Path model = TinyModels.write(TinyModelSpec.edgeTools(GgmlType.F32), mesh.root().resolve("models"));
     try (GgufFile f = GgufFile.open(model)) {
       tokenizer = Tokenizer.fromGguf(f.metadata());
     }
-    node = CoreNode.start(new CoreConfig(new CoreConfig.Node("core-0", "test-1"), 0,
-        new CoreConfig.Tls(mesh.root().resolve("core-0"), "core-0"),
-        new CoreConfig.Model("tiny-edge-tools", model, "", "", "cpu", 16), CoreConfig.Engine.builtin(),
-        new CoreConfig.Scheduling(4, 4, 512, 64, 0, 16, 512, Duration.ofSeconds(10)), CoreConfig.Stage.single(), 0));
+    // the tiny core node, serving the model that carries Qwen2.5's template instead
+    node = CoreNode.start(new CoreConfig(tiny.node(), tiny.grpcPort(), tiny.tls(), new CoreConfig.Model(
+        "tiny-edge-tools", model, "", "", tiny.model().device(), tiny.model().defaultMaxTokens()), tiny.engine(),
+        tiny.scheduler(), tiny.stage(), tiny.metricsPort(), tiny.consul(), tiny.listen()));
     node.loadConfiguredModel();
   }
 

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.errors.BadRequestException;
 import com.openai.models.chat.completions.ChatCompletion;
@@ -13,7 +12,7 @@ import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
-import io.infermesh.edge.EdgeAgent;
+import io.infermesh.edge.SdkEdge;
 import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.engine.LlamaEngine;
@@ -43,8 +42,8 @@ class CheckpointToolTemplateSdkTest {
   private static final JinjaChatTemplate QWEN = JinjaChatTemplate.builder(TinyChatTemplate.QWEN25_TOOLS.source())
       .build();
   private static final Map<String, Object> WEATHER = tool();
+  private static SdkEdge edge;
   private static LlamaEngine engine;
-  private static EdgeAgent agent;
   private static OpenAIClient client;
 
   @BeforeAll
@@ -52,17 +51,14 @@ class CheckpointToolTemplateSdkTest {
     // a 1024-token context: Qwen's tool instructions and the tool list take ~400 tokens of the tiny vocabulary
     EdgeConfig.Model model = new EdgeConfig.Model(TinyModels.write(TinyModelSpec.edgeTools(GgmlType.Q8_0),
         TinyModel.directory()), "tiny-edge-tools", null, 1024, 1, 1, "auto", 16);
-    engine = LlamaEngine.load(model, 1);
-    agent = EdgeAgent.builder(TinyModel.config().withModel(model)).engine(engine).start();
-    client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1").apiKey("unused")
-        .maxRetries(0).build();
+    edge = SdkEdge.start(model);
+    engine = edge.engine();
+    client = edge.client();
   }
 
   @AfterAll
   static void stop() {
-    client.close();
-    agent.close();
-    engine.close();
+    edge.close();
   }
 
   @Test

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Reads tokens into statements and expressions with Jinja2's precedence (lowest first): {@code
@@ -251,19 +252,19 @@ final class Parser {
   }
 
   private Expr orExpr() {
-    Expr left = andExpr();
-    while (peek().isName("or")) {
-      int line = next().line();
-      left = new Expr.Binary("or", left, andExpr(), line);
-    }
-    return left;
+    return leftAssociative(this::andExpr, Kind.NAME, Set.of("or"));
   }
 
   private Expr andExpr() {
-    Expr left = notExpr();
-    while (peek().isName("and")) {
-      int line = next().line();
-      left = new Expr.Binary("and", left, notExpr(), line);
+    return leftAssociative(this::notExpr, Kind.NAME, Set.of("and"));
+  }
+
+  /** {@code operand (op operand)*} for the operators {@code ops}, grouped from the left (as Jinja2 does, {@code **} too). */
+  private Expr leftAssociative(Supplier<Expr> operand, Kind kind, Set<String> ops) {
+    Expr left = operand.get();
+    while (peek().kind() == kind && ops.contains(peek().text())) {
+      Token op = next();
+      left = new Expr.Binary(op.text(), left, operand.get(), op.line());
     }
     return left;
   }
@@ -302,39 +303,19 @@ final class Parser {
   }
 
   private Expr sum() {
-    Expr left = concat();
-    while (peek().isOp("+") || peek().isOp("-")) {
-      Token op = next();
-      left = new Expr.Binary(op.text(), left, concat(), op.line());
-    }
-    return left;
+    return leftAssociative(this::concat, Kind.OP, Set.of("+", "-"));
   }
 
   private Expr concat() {
-    Expr left = product();
-    while (peek().isOp("~")) {
-      int line = next().line();
-      left = new Expr.Binary("~", left, product(), line);
-    }
-    return left;
+    return leftAssociative(this::product, Kind.OP, Set.of("~"));
   }
 
   private Expr product() {
-    Expr left = power();
-    while (peek().isOp("*") || peek().isOp("/") || peek().isOp("//") || peek().isOp("%")) {
-      Token op = next();
-      left = new Expr.Binary(op.text(), left, power(), op.line());
-    }
-    return left;
+    return leftAssociative(this::power, Kind.OP, Set.of("*", "/", "//", "%"));
   }
 
   private Expr power() {
-    Expr left = unary();
-    while (peek().isOp("**")) {
-      int line = next().line();
-      left = new Expr.Binary("**", left, unary(), line);
-    }
-    return left;
+    return leftAssociative(this::unary, Kind.OP, Set.of("**"));
   }
 
   private Expr unary() {
