@@ -201,7 +201,8 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       responses.onError(GrpcErrors.toStatus(e));
       return;
     } catch (PromptException e) {
-      responses.onError(Status.INVALID_ARGUMENT.withDescription(GrpcErrors.bounded(e.getMessage())).asRuntimeException());
+      responses.onError(Status.INVALID_ARGUMENT.withDescription(GrpcErrors.bounded(e.getMessage()))
+          .asRuntimeException());
       return;
     }
     Context.CancellationListener onCancel = context -> stream.cancel();

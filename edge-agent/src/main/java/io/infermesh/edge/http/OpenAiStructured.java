@@ -134,7 +134,8 @@ final class OpenAiStructured {
       if (id != null && !id.isNull() && !id.isTextual()) {
         throw EdgeException.invalid(f + ".id", f + ".id: must be a string");
       }
-      out.add(new ToolCalls.Call(fn.get("name").textValue(), arguments, id == null || id.isNull() ? "" : id.textValue()));
+      String callId = id == null || id.isNull() ? "" : id.textValue();
+      out.add(new ToolCalls.Call(fn.get("name").textValue(), arguments, callId));
     }
     String content = OpenAiRequests.content(m.get("content"), at + ".content", Role.ASSISTANT);
     return new ChatMessage(Role.ASSISTANT, ToolCalls.assistantText(content, out), "",

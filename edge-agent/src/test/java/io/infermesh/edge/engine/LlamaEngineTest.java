@@ -62,7 +62,8 @@ class LlamaEngineTest {
   @Test
   void render_toolFormsAndTemplateThatRaises_reachTheTemplateAndRefuseAsPromptException() throws Exception {
     // a template that writes calls as <tool_call> blocks renders tools itself
-    GgufFacts facts = new GgufFacts(Optional.of("{# calls: <tool_call> #}{{ bos_token }}{% for m in messages %}{{ m.role }}:"
+    GgufFacts facts = new GgufFacts(Optional.of("{# calls: <tool_call>{\"name\": …, \"arguments\": …} #}"
+        + "{{ bos_token }}{% for m in messages %}{{ m.role }}:"
         + "{{ m.tool_calls | length if m.tool_calls is defined else m.content }};{% endfor %}{{ tools | length }}"
         + "{% if messages | length > 3 %}{{ raise_exception('too long') }}{% endif %}"), true, 4, 512, "<s>", "</s>");
     ChatTemplate template = LlamaEngine.chatTemplate("checkpoint", facts);

@@ -139,11 +139,13 @@ class CoreClientTest {
     core(Role.CORE);
     String tool = "{\"type\":\"function\",\"function\":{\"name\":\"f\"}}";
     List<ChatMessage> chat = List.of(
-        new ChatMessage(io.infermesh.edge.engine.Role.SYSTEM, "tools listed", "", Optional.of(new ToolForm(Optional.empty(), List.of(tool)))),
+        new ChatMessage(io.infermesh.edge.engine.Role.SYSTEM, "tools listed", "",
+            Optional.of(new ToolForm(Optional.empty(), List.of(tool)))),
         ChatMessage.of(io.infermesh.edge.engine.Role.USER, "hi"),
         new ChatMessage(io.infermesh.edge.engine.Role.ASSISTANT, "<tool_call>…", "",
             Optional.of(ToolForm.of(ChatTurn.assistant("", List.of(new ToolCalls.Call("f", "{}", "call_1")))))),
-        new ChatMessage(io.infermesh.edge.engine.Role.USER, "<tool_response>…", "", Optional.of(ToolForm.of(ChatTurn.tool("call_1", "42")))));
+        new ChatMessage(io.infermesh.edge.engine.Role.USER, "<tool_response>…", "",
+            Optional.of(ToolForm.of(ChatTurn.tool("call_1", "42")))));
     Escalator.Call plain = call();
     Escalator.Call withTools = new Escalator.Call(plain.requestId(), CompletionRequest.chat(chat,
         SamplingRequest.DEFAULTS), plain.tenant(), plain.decision(), plain.sampling(), plain.timeout(), null);

@@ -48,7 +48,9 @@ public final class JinjaChatTemplate implements ChatTemplate {
     this.bosToken = b.bosToken;
     this.eosToken = b.eosToken;
     this.clock = b.clock;
-    this.callsInMeshFormat = MENTIONS_TOOLS.matcher(b.source).find() && b.source.contains("<tool_call>");
+    // Hermes calls: <tool_call> around {"name": …, "arguments": …}, not Qwen3-Coder's <function=…> inside it
+    this.callsInMeshFormat = MENTIONS_TOOLS.matcher(b.source).find() && b.source.contains("<tool_call>")
+        && b.source.contains("\"arguments\"") && !b.source.contains("<function=");
   }
 
   /** A builder for the template {@code source} (Jinja). */
@@ -68,10 +70,11 @@ public final class JinjaChatTemplate implements ChatTemplate {
 
   /**
    * Whether the template renders tools and writes calls as the mesh reads them: it uses {@code
-   * tools} and writes {@code <tool_call>} blocks (the Hermes format of Qwen 2.5, Qwen 3, Hermes
-   * 2/3 and others). Other families (Llama 3.1's {@code {"name":…,"parameters":…}}, Mistral's
-   * {@code [TOOL_CALLS]}) keep the fallback for tools, since answers are parsed and constrained in
-   * the Hermes format.
+   * tools} and writes {@code <tool_call>} blocks of {@code {"name": …, "arguments": …}} JSON (the
+   * Hermes format of Qwen 2.5, Qwen 3, Hermes 2/3 and others; not Qwen3-Coder's {@code
+   * <function=…>} inside the block), told from the source's text as llama.cpp tells formats. Other
+   * families (Llama 3.1's {@code {"name":…,"parameters":…}}, Mistral's {@code [TOOL_CALLS]}) keep
+   * the fallback for tools, since answers are parsed and constrained in the Hermes format.
    */
   public boolean callsInMeshFormat() {
     return callsInMeshFormat;

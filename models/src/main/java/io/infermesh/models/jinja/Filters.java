@@ -14,7 +14,7 @@ import java.util.Map;
 final class Filters {
   private Filters() {}
 
-  /** Applies filter {@code name} to {@code v}; {@code call} evaluates filters and tests named by {@code map}/{@code select}. */
+  /** Filter {@code name} applied to {@code v} with arguments {@code a} and keyword arguments {@code k}. */
   static Object apply(String name, Object v, List<Object> a, Map<String, Object> k, int line) {
     switch (name) {
       case "tojson" -> {
@@ -204,7 +204,8 @@ final class Filters {
       case "true" -> Boolean.TRUE.equals(v);
       case "false" -> Boolean.FALSE.equals(v);
       case "mapping" -> v instanceof Map<?, ?> || v instanceof Namespace;
-      case "iterable" -> v instanceof String || v instanceof List<?> || v instanceof Map<?, ?> || v instanceof Undefined;
+      case "iterable" -> v instanceof String || v instanceof List<?> || v instanceof Map<?, ?>
+          || v instanceof Undefined; // iter(Undefined) works in Jinja2
       case "sequence" -> v instanceof String || v instanceof List<?> || v instanceof Map<?, ?>;
       case "callable" -> v instanceof JinjaFunction;
       case "lower" -> v instanceof String s && s.equals(s.toLowerCase(Locale.ROOT));

@@ -259,7 +259,7 @@ final class Parser {
     return leftAssociative(this::notExpr, Kind.NAME, Set.of("and"));
   }
 
-  /** {@code operand (op operand)*} for the operators {@code ops}, grouped from the left (as Jinja2 does, {@code **} too). */
+  /** {@code operand (op operand)*} for the operators {@code ops}, grouped from the left ({@code **} too, as Jinja2). */
   private Expr leftAssociative(Supplier<Expr> operand, Kind kind, Set<String> ops) {
     Expr left = operand.get();
     while (peek().kind() == kind && ops.contains(peek().text())) {

@@ -116,7 +116,7 @@ final class TinyVocabulary {
     }
   }
 
-  /** Writes the {@code tokenizer.*} keys llama.cpp reads, with {@code chatTemplate} as {@code tokenizer.chat_template}. */
+  /** Writes the {@code tokenizer.*} keys llama.cpp reads, {@code chatTemplate} as {@code tokenizer.chat_template}. */
   void putMetadata(GgufMetadata.Builder b, String chatTemplate) {
     if (kind == VocabularyKind.SPM) {
       b.putString("tokenizer.ggml.model", "llama");

@@ -123,6 +123,14 @@ class ChatTemplatesTest {
   }
 
   @Test
+  void choose_autoWithXmlCallsInsideToolCallBlocks_keepsTheFallback() {
+    String qwen3Coder = "{% for tool in tools %}{{ tool.function.name }}{% endfor %}<|im_start|>"
+        + "{{ '<tool_call>\\n<function=' + tool_call.name + '>\\n' }}{{ tool_call.arguments }}";
+
+    assertThat(ChatTemplates.choose("auto", Optional.of(qwen3Coder), "", "").toolRendering()).isEqualTo("fallback");
+  }
+
+  @Test
   void choose_checkpoint_runsTheSourceForEveryChatAndNeedsOne() {
     ChatTemplate t = ChatTemplates.choose("checkpoint", Optional.of(source("qwen2.5-instruct")), "", "<|im_end|>");
 

@@ -68,7 +68,8 @@ class JinjaTemplateTest {
 
   @Test
   void render_selectAndMapFilters_filterByTestsAndAttributes() {
-    List<Map<String, Object>> xs = List.of(Map.of("k", 1, "v", "a"), Map.of("k", 0, "v", "b"), Map.of("k", 1, "v", "c"));
+    List<Map<String, Object>> xs = List.of(Map.of("k", 1, "v", "a"), Map.of("k", 0, "v", "b"),
+        Map.of("k", 1, "v", "c"));
 
     assertThat(render("{{ xs | selectattr('k', 'equalto', 1) | map(attribute='v') | join(', ') }}|"
         + "{{ xs | rejectattr('k') | list | length }}|{{ xs | map(attribute='v') | first }}", Map.of("xs", xs)))
