@@ -7,6 +7,7 @@ import io.infermesh.edge.engine.FinishReason;
 import io.infermesh.edge.engine.Generation;
 import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.engine.Prompt;
+import io.infermesh.edge.engine.PromptException;
 import io.infermesh.edge.engine.SamplingParams;
 import java.util.List;
 import java.util.concurrent.CancellationException;
@@ -31,6 +32,7 @@ public final class FakeEngine implements Engine {
   private final AtomicInteger cancelled = new AtomicInteger();
   private volatile CountDownLatch firstTokenSent = new CountDownLatch(1);
   private volatile long tokenDelayMillis;
+  private volatile String refusal; // non-null: every chat is refused with it, as a model's template may
 
   public FakeEngine(int contextSize, int parallel) {
     this.info = new ModelInfo("fake", "000000000000", "0".repeat(64), contextSize, parallel, "chatml");
@@ -50,6 +52,11 @@ public final class FakeEngine implements Engine {
   /** Slows every token after the first by {@code millis}. */
   public void tokenDelay(long millis) {
     this.tokenDelayMillis = millis;
+  }
+
+  /** Refuses every chat from now on as a chat template's {@code raise_exception(message)} does. */
+  public void refuseChats(String message) {
+    this.refusal = message;
   }
 
   /** Generations started so far. */
@@ -83,6 +90,9 @@ public final class FakeEngine implements Engine {
 
   @Override
   public Prompt renderChat(List<ChatMessage> messages) {
+    if (refusal != null) {
+      throw new PromptException("messages: the model's chat template refused the chat: " + refusal, null);
+    }
     StringBuilder text = new StringBuilder();
     for (ChatMessage m : messages) {
       text.append(m.role().wireName()).append(": ").append(m.content()).append('\n');

@@ -86,7 +86,8 @@ public final class ServedModel implements AutoCloseable {
       throw e;
     }
     BatchLoop loop = new BatchLoop(new Scheduler(sc, nanoTime), runner, threads, observer, nanoTime).start();
-    log.info("model {} ({}): chat template {}", name, ver, chatTemplate.name());
+    log.info("model {} ({}): chat template {} (tools: {})", name, ver, chatTemplate.name(),
+        chatTemplate.toolRendering());
     return new ServedModel(name, ver, config, tokenizer, chatTemplate, model, runner, loop, sc, defaultMaxTokens);
   }
 

@@ -10,16 +10,14 @@ import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.core.constrain.Constraints;
 import io.infermesh.core.constrain.RequestGrammar;
 import io.infermesh.core.engine.SamplingParams;
+import io.infermesh.core.lifecycle.ChatPrompt;
 import io.infermesh.core.lifecycle.ModelHost;
 import io.infermesh.core.lifecycle.ModelRunner;
 import io.infermesh.core.lifecycle.ServedModel;
 import io.infermesh.core.schedule.GenerationRequest;
 import io.infermesh.core.status.CoreException;
-import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.grammar.Grammar;
 import io.infermesh.models.tokenizer.Tokenizer;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -75,7 +73,8 @@ final class BuiltInBackend implements InferenceBackend {
           "is not supported by a pipelined model (its last stage returns token ids only)");
     }
     int[] prompt = switch (r.getInputCase()) {
-      case CHAT -> model.tokenizer().encode(model.chatTemplate().render(turns(r)), true, true);
+      case CHAT -> model.tokenizer().encode(ChatPrompt.render(model.chatTemplate(), r.getChat().getMessagesList()),
+          true, true);
       default -> model.tokenizer().encode(r.getPrompt(), true, false);
     };
     if (prompt.length == 0) {
@@ -98,15 +97,6 @@ final class BuiltInBackend implements InferenceBackend {
           "constrained decoding needs the whole model on one node; this one is split into pipeline stages");
     }
     return sampling.withConstraint(constraints.get(model.tokenizer(), Constraints::of).factory(grammar.get(), maxTokens));
-  }
-
-  /** The validated wire chat as a template reads it. */
-  private static List<ChatTurn> turns(GenerateRequest request) {
-    List<ChatTurn> turns = new ArrayList<>(request.getChat().getMessagesCount());
-    for (io.infermesh.api.v1.ChatMessage m : request.getChat().getMessagesList()) {
-      turns.add(new ChatTurn(m.getRole(), m.getContent()));
-    }
-    return turns;
   }
 
   @Override

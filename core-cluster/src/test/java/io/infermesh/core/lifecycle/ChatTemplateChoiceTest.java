@@ -3,11 +3,13 @@ package io.infermesh.core.lifecycle;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.infermesh.models.chat.ChatTemplate;
 import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.gguf.GgufFile;
 import io.infermesh.models.gguf.GgufMetadata;
 import io.infermesh.models.gguf.GgufValue;
+import io.infermesh.models.tiny.TinyChatTemplate;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
 import io.infermesh.models.tokenizer.TokenType;
@@ -70,6 +72,17 @@ class ChatTemplateChoiceTest {
     assertThat(ids[0]).isEqualTo(header);
     assertThat(Arrays.stream(ids).filter(t -> t == header).count()).isEqualTo(3);
     assertThat(llama3.isEndOfGeneration(llama3.tokenId("<|eot_id|>").orElseThrow())).isTrue();
+  }
+
+  @Test
+  void of_modelShipsQwensToolTemplate_plainChatsFixedToolChatsItsOwn() {
+    ChatTemplate qwen = ChatTemplateChoice.of(Optional.of(TinyChatTemplate.QWEN25_TOOLS.source()), chatml);
+
+    assertThat(qwen.name()).isEqualTo("chatml");
+    assertThat(qwen.toolRendering()).isEqualTo("checkpoint");
+    assertThat(qwen.render(CHAT)).isEqualTo(ChatTemplateChoice.of(Optional.empty(), chatml).render(CHAT));
+    assertThat(ChatTemplateChoice.of(Optional.of("{{ '<|start_header_id|>' }}{{ tools }}"), llama3).toolRendering())
+        .isEqualTo("fallback");
   }
 
   @Test

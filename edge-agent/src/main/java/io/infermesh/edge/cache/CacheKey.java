@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.engine.SamplingParams;
+import io.infermesh.edge.engine.ToolForm;
 import java.text.Normalizer;
 import java.util.List;
 
@@ -39,6 +40,11 @@ public record CacheKey(String tenant, String model, String input, SamplingParams
       canonical.append('\u001e').append(m.role().wireName())
           .append('\u001f').append(escape(normalize(m.name())))
           .append('\u001f').append(escape(normalize(m.content())));
+      // the content holds the fallback form, all but the call ids a checkpoint's template may write
+      m.toolForm().flatMap(ToolForm::turn).ifPresent(t -> {
+        canonical.append('\u001f').append(escape(t.toolCallId()));
+        t.toolCalls().forEach(c -> canonical.append('\u001f').append(escape(c.id())));
+      });
     }
     return new CacheKey(tenant, model, canonical.toString(), sampling, defaultMaxTokens);
   }

@@ -202,8 +202,10 @@ public record EdgeConfig(
    *     contextSize × parallel}
    * @param threads decode threads; 0 picks one per two cores (1 on a 2-core machine)
    * @param parallel requests generated at the same time (llama.cpp slots)
-   * @param chatTemplate {@code auto} (from the model's metadata, falling back to ChatML) or a
-   *     template name: {@code chatml}, {@code llama3}, {@code llama2}, {@code gemma}, {@code phi3}
+   * @param chatTemplate {@code auto} (from the model's metadata, falling back to ChatML; tools
+   *     through the model's own template when it renders them as the mesh parses them), {@code
+   *     checkpoint} (the model's own Jinja template for every chat) or a template name: {@code
+   *     chatml}, {@code llama3}, {@code llama2}, {@code gemma}, {@code phi3}
    * @param defaultMaxTokens the completion budget of a request that sets none (capped by the
    *     context left after the prompt)
    */
@@ -211,7 +213,8 @@ public record EdgeConfig(
       Path path, String name, String sha256, int contextSize, int threads, int parallel, String chatTemplate,
       int defaultMaxTokens) {
     /** The template names {@code model.chat_template} accepts. */
-    public static final Set<String> CHAT_TEMPLATES = Set.of("auto", "chatml", "llama3", "llama2", "gemma", "phi3");
+    public static final Set<String> CHAT_TEMPLATES = Set.of("auto", "checkpoint", "chatml", "llama3", "llama2", "gemma",
+        "phi3");
     private static final Pattern HEX_SHA256 = Pattern.compile("[0-9a-f]{64}");
     public static final Model DEFAULT = new Model(null, null, null, 2048, 0, 1, "auto", 256);
 

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -21,8 +22,11 @@ import java.util.Set;
  *     space as the 3-byte {@code ▁} and raw bytes as {@code <0xNN>}); 0 when the vocabulary is
  *     not in the file
  * @param vocabSize tokens in the vocabulary ({@code tokenizer.ggml.tokens}), 0 when the file does not say
+ * @param bosToken the beginning-of-sequence token's text (a chat template's {@code bos_token}); empty when unknown
+ * @param eosToken the end-of-sequence token's text ({@code eos_token}); empty when unknown
  */
-record GgufFacts(Optional<String> chatTemplate, boolean addBos, int maxTokenBytes, int vocabSize) {
+record GgufFacts(Optional<String> chatTemplate, boolean addBos, int maxTokenBytes, int vocabSize, String bosToken,
+    String eosToken) {
   /** BPE pre-tokenizers for which llama.cpp adds a BOS token by default. */
   private static final Set<String> BPE_WITH_BOS = Set.of("llama3", "llama-v3", "llama-bpe", "falcon3", "tekken");
 
@@ -42,14 +46,19 @@ record GgufFacts(Optional<String> chatTemplate, boolean addBos, int maxTokenByte
       return "gpt2".equals(model) && BPE_WITH_BOS.contains(metadata.findString("tokenizer.ggml.pre").orElse(""));
     });
     int maxTokenBytes = 0;
-    int vocab = 0;
-    if (metadata.contains("tokenizer.ggml.tokens")) {
-      List<String> tokens = metadata.getStringArray("tokenizer.ggml.tokens");
-      vocab = tokens.size();
-      for (String token : tokens) {
-        maxTokenBytes = Math.max(maxTokenBytes, token.getBytes(StandardCharsets.UTF_8).length);
-      }
+    List<String> tokens = metadata.contains("tokenizer.ggml.tokens") ? metadata.getStringArray("tokenizer.ggml.tokens")
+        : List.of();
+    for (String token : tokens) {
+      maxTokenBytes = Math.max(maxTokenBytes, token.getBytes(StandardCharsets.UTF_8).length);
     }
-    return new GgufFacts(template, addBos, maxTokenBytes, vocab);
+    return new GgufFacts(template, addBos, maxTokenBytes, tokens.size(),
+        tokenText(metadata, "tokenizer.ggml.bos_token_id", tokens), tokenText(metadata, "tokenizer.ggml.eos_token_id",
+        tokens));
+  }
+
+  /** The text of the token whose id is at {@code key}; empty when the key or the token is missing. */
+  private static String tokenText(GgufMetadata metadata, String key, List<String> tokens) {
+    OptionalInt id = metadata.findInt(key);
+    return id.isPresent() && id.getAsInt() >= 0 && id.getAsInt() < tokens.size() ? tokens.get(id.getAsInt()) : "";
   }
 }

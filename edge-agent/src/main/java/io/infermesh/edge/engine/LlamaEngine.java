@@ -13,6 +13,7 @@ import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.models.chat.ChatTemplate;
 import io.infermesh.models.chat.ChatTemplates;
 import io.infermesh.models.chat.ChatTurn;
+import io.infermesh.models.jinja.JinjaException;
 import io.infermesh.models.stop.StopMatcher;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -92,7 +93,7 @@ public final class LlamaEngine implements Engine {
     long started = System.nanoTime();
     String sha256 = ModelDigest.verify(path, config.expectedSha256());
     GgufFacts facts = GgufFacts.read(path);
-    ChatTemplate template = ChatTemplates.choose(config.chatTemplate(), facts.chatTemplate());
+    ChatTemplate template = chatTemplate(config.chatTemplate(), facts);
     if ("auto".equals(config.chatTemplate()) && facts.chatTemplate().flatMap(ChatTemplates::detect).isEmpty()) {
       log.warn("model {} has {} chat template; using the {} fallback", path.getFileName(),
           facts.chatTemplate().isPresent() ? "an unrecognised" : "no", template.name());
@@ -114,9 +115,9 @@ public final class LlamaEngine implements Engine {
     }
     ModelInfo info = new ModelInfo(config.effectiveName(), sha256.substring(0, 12), sha256, config.contextSize(),
         config.parallel(), template.name());
-    log.info("loaded model {} ({}, sha256 {}) in {} ms: context {} x {} slots, {} threads, chat template {}",
-        info.name(), path.getFileName(), info.version(), (System.nanoTime() - started) / 1_000_000,
-        config.contextSize(), config.parallel(), threads, template.name());
+    log.info("loaded model {} ({}, sha256 {}) in {} ms: context {} x {} slots, {} threads, chat template {} "
+        + "(tools: {})", info.name(), path.getFileName(), info.version(), (System.nanoTime() - started) / 1_000_000,
+        config.contextSize(), config.parallel(), threads, template.name(), template.toolRendering());
     return new LlamaEngine(model, info, template, facts.addBos(), facts.maxTokenBytes(), facts.vocabSize());
   }
 
@@ -135,13 +136,44 @@ public final class LlamaEngine implements Engine {
     return template;
   }
 
+  /** The template {@code configured} ({@code model.chat_template}) names for a model with {@code facts}. */
+  static ChatTemplate chatTemplate(String configured, GgufFacts facts) throws ModelLoadException {
+    try {
+      return ChatTemplates.choose(configured, facts.chatTemplate(), facts.bosToken(), facts.eosToken());
+    } catch (IllegalArgumentException | JinjaException e) {
+      throw new ModelLoadException("model.chat_template: " + configured + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Turns with a {@link ToolForm} reach the template as sent, with the tools offered; the
+   * template renders them itself or in the fallback form (which is their {@code content}).
+   *
+   * @throws PromptException when the model's own template refuses the chat
+   */
   @Override
   public Prompt renderChat(List<ChatMessage> messages) {
+    return rawPrompt(render(template, messages));
+  }
+
+  static String render(ChatTemplate template, List<ChatMessage> messages) {
     List<ChatTurn> turns = new ArrayList<>(messages.size());
+    List<String> tools = new ArrayList<>();
     for (ChatMessage m : messages) {
-      turns.add(new ChatTurn(m.role().wireName(), m.content()));
+      if (m.toolForm().isPresent()) {
+        tools.addAll(m.toolForm().get().tools());
+        m.toolForm().get().turn().ifPresent(turns::add);
+      } else {
+        turns.add(new ChatTurn(m.role().wireName(), m.content()));
+      }
     }
-    return rawPrompt(template.render(turns));
+    try {
+      return template.render(turns, tools);
+    } catch (JinjaException e) {
+      throw new PromptException("messages: the model's chat template refused the chat: " + e.getMessage(), e);
+    }
   }
 
   /**

@@ -16,7 +16,9 @@ import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.ResponseFormat;
 import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.api.v1.ToolCallPart;
 import io.infermesh.api.v1.ToolCalling;
+import io.infermesh.api.v1.ToolTurn;
 import io.infermesh.certs.ExpectedIdentity;
 import io.infermesh.certs.MeshChannels;
 import io.infermesh.certs.MeshCredentialFiles;
@@ -26,12 +28,14 @@ import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Escalation;
 import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.engine.Priority;
+import io.infermesh.edge.engine.ToolForm;
 import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RemoteModel;
 import io.infermesh.edge.serve.StructuredOutput;
+import io.infermesh.models.chat.ToolCalls;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -273,6 +277,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
         if (m.name() != null) {
           cm.setName(m.name());
         }
+        m.toolForm().ifPresent(f -> cm.setToolTurn(toolTurn(f)));
         chat.addMessages(cm);
       }
       b.setChat(chat);
@@ -280,6 +285,18 @@ public final class CoreClient implements Escalator, AutoCloseable {
       b.setPrompt(r.prompt());
     }
     return b.build();
+  }
+
+  /** A turn that involves tools as sent, for a core whose model renders tools with its own template. */
+  private static ToolTurn toolTurn(ToolForm form) {
+    ToolTurn.Builder t = ToolTurn.newBuilder().addAllTools(form.tools());
+    form.turn().ifPresent(turn -> {
+      t.setRole(turn.role()).setContent(turn.content()).setToolCallId(turn.toolCallId());
+      for (ToolCalls.Call c : turn.toolCalls()) {
+        t.addToolCalls(ToolCallPart.newBuilder().setId(c.id()).setName(c.name()).setArguments(c.arguments()));
+      }
+    });
+    return t.build();
   }
 
   /** The answer's form on the wire: {@code response_format} for JSON, {@code tool_calling} for tools. */

@@ -31,6 +31,7 @@ import io.infermesh.api.v1.ToolCalling;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.engine.Engine;
+import io.infermesh.edge.engine.PromptException;
 import io.infermesh.edge.escalate.WireLogprobs;
 import io.infermesh.edge.serve.CompletionRequest;
 import io.infermesh.edge.serve.CompletionService;
@@ -198,6 +199,10 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       stream = service.open(toCompletionRequest(request), tenant);
     } catch (EdgeException e) {
       responses.onError(GrpcErrors.toStatus(e));
+      return;
+    } catch (PromptException e) {
+      responses.onError(Status.INVALID_ARGUMENT.withDescription(GrpcErrors.bounded(e.getMessage()))
+          .asRuntimeException());
       return;
     }
     Context.CancellationListener onCancel = context -> stream.cancel();

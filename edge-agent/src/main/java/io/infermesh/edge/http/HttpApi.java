@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Limits;
+import io.infermesh.edge.engine.PromptException;
 import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.ListedModel;
@@ -160,6 +161,10 @@ public final class HttpApi implements AutoCloseable {
     app.exception(HttpProblem.class, (e, ctx) -> {
       echoRequestId(ctx);
       HttpErrors.write(ctx, e);
+    });
+    app.exception(PromptException.class, (e, ctx) -> {
+      echoRequestId(ctx);
+      HttpErrors.write(ctx, 400, HttpErrors.body(e.getMessage(), "invalid_request_error", "messages", null));
     });
     app.exception(HttpResponseException.class, (e, ctx) -> {
       String message = e.getStatus() == 404

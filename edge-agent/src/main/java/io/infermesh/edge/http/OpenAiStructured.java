@@ -5,18 +5,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.engine.Role;
+import io.infermesh.edge.engine.ToolForm;
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.StructuredOutput;
+import io.infermesh.models.chat.ChatTurn;
 import io.infermesh.models.chat.ToolCalls;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
  * The structured-output and tool fields of an OpenAI chat body: {@code response_format}, {@code
  * tools}, {@code tool_choice}, {@code parallel_tool_calls}, assistant {@code tool_calls} and
- * {@code tool} messages. Tools reach the model as text ({@link ToolCalls}: listed in the system
- * turn, past calls and results as turns), so both tiers read the same prompt. The legacy {@code
+ * {@code tool} messages. Each turn that involves tools carries two forms (see {@link ChatMessage}):
+ * the fallback text ({@link ToolCalls}: tools listed in the system turn, past calls and results as
+ * turns), which the core and the fixed templates read, and the turn as sent, which a checkpoint's
+ * own template renders. The legacy {@code
  * functions} / {@code function_call} are refused, naming the field. Stateless; thread-safe.
  */
 final class OpenAiStructured {
@@ -61,7 +66,10 @@ final class OpenAiStructured {
         !present(parallel) || parallel.booleanValue()));
   }
 
-  /** {@code messages} with the tools listed in the system turn (the first turn, added when there is none). */
+  /**
+   * {@code messages} with the tools listed in the system turn (the first turn, added when there is
+   * none): in its content in the fallback form, and as sent in its {@link ToolForm}.
+   */
   static List<ChatMessage> withTools(List<ChatMessage> messages, JsonNode tools) {
     List<String> texts = new ArrayList<>();
     for (JsonNode t : tools) {
@@ -69,7 +77,9 @@ final class OpenAiStructured {
     }
     List<ChatMessage> out = new ArrayList<>(messages.size() + 1);
     boolean hasSystem = !messages.isEmpty() && messages.get(0).role() == Role.SYSTEM;
-    out.add(ChatMessage.of(Role.SYSTEM, ToolCalls.systemWithTools(hasSystem ? messages.get(0).content() : "", texts)));
+    String system = hasSystem ? messages.get(0).content() : "";
+    out.add(new ChatMessage(Role.SYSTEM, ToolCalls.systemWithTools(system, texts), "",
+        Optional.of(new ToolForm(hasSystem ? Optional.of(ChatTurn.system(system)) : Optional.empty(), texts))));
     out.addAll(hasSystem ? messages.subList(1, messages.size()) : messages);
     return out;
   }
@@ -86,15 +96,19 @@ final class OpenAiStructured {
     return "tool".equals(role) || "assistant".equals(role) && present(m.get("tool_calls"));
   }
 
-  /** A {@code tool} message or an assistant message with {@code tool_calls}, as a plain turn. */
+  /**
+   * A {@code tool} message or an assistant message with {@code tool_calls}: as a plain turn in the
+   * fallback form, and as sent in its {@link ToolForm}.
+   */
   static ChatMessage toolMessage(JsonNode m, String at, String role) {
     if ("tool".equals(role)) {
       JsonNode id = m.get("tool_call_id");
       if (id == null || !id.isTextual()) {
         throw EdgeException.invalid(at + ".tool_call_id", at + ".tool_call_id: is required for a tool message");
       }
-      return ChatMessage.of(Role.USER, ToolCalls.toolResult(OpenAiRequests.content(m.get("content"), at + ".content",
-          Role.USER)));
+      String content = OpenAiRequests.content(m.get("content"), at + ".content", Role.USER);
+      return new ChatMessage(Role.USER, ToolCalls.toolResult(content), "",
+          Optional.of(ToolForm.of(ChatTurn.tool(id.textValue(), content))));
     }
     JsonNode calls = m.get("tool_calls");
     if (!calls.isArray()) {
@@ -116,10 +130,16 @@ final class OpenAiStructured {
       } catch (JsonProcessingException e) {
         throw EdgeException.invalid(f + ".function.arguments", f + ".function.arguments: must be JSON text");
       }
-      out.add(new ToolCalls.Call(fn.get("name").textValue(), arguments));
+      JsonNode id = c.get("id");
+      if (id != null && !id.isNull() && !id.isTextual()) {
+        throw EdgeException.invalid(f + ".id", f + ".id: must be a string");
+      }
+      String callId = id == null || id.isNull() ? "" : id.textValue();
+      out.add(new ToolCalls.Call(fn.get("name").textValue(), arguments, callId));
     }
     String content = OpenAiRequests.content(m.get("content"), at + ".content", Role.ASSISTANT);
-    return ChatMessage.of(Role.ASSISTANT, ToolCalls.assistantText(content, out));
+    return new ChatMessage(Role.ASSISTANT, ToolCalls.assistantText(content, out), "",
+        Optional.of(ToolForm.of(ChatTurn.assistant(content, out))));
   }
 
   private static StructuredOutput responseFormat(JsonNode node) {

@@ -41,6 +41,12 @@ class EdgeConfigLoaderTest {
   }
 
   @Test
+  void parse_chatTemplateCheckpoint_isAccepted() {
+    assertThat(EdgeConfigLoader.parse("model: {chat_template: checkpoint}", BASE).model().chatTemplate())
+        .isEqualTo("checkpoint");
+  }
+
+  @Test
   void parse_everyKey_readsTypedValues() {
     EdgeConfig config = EdgeConfigLoader.parse("""
         node: {name: shop-42, region: eu-west}

@@ -6,10 +6,14 @@ import static org.awaitility.Awaitility.await;
 
 import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.models.chat.ChatTemplate;
+import io.infermesh.models.chat.ChatTurn;
+import io.infermesh.models.chat.ToolCalls;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -42,6 +46,40 @@ class LlamaEngineTest {
 
     assertThatThrownBy(() -> LlamaEngine.load(missing, 2)).hasMessageStartingWith("model.path: not set");
     assertThatThrownBy(() -> LlamaEngine.load(elsewhere, 2)).hasMessageStartingWith("model.path: no readable file");
+  }
+
+  @Test
+  void chatTemplate_checkpointWithoutOneOrUnrunnable_failsNamingTheKey() {
+    GgufFacts none = new GgufFacts(Optional.empty(), true, 4, 512, "<s>", "</s>");
+    GgufFacts unrunnable = new GgufFacts(Optional.of("{% include 'x' %}"), true, 4, 512, "<s>", "</s>");
+
+    assertThatThrownBy(() -> LlamaEngine.chatTemplate("checkpoint", none)).isInstanceOf(ModelLoadException.class)
+        .hasMessageStartingWith("model.chat_template: checkpoint: the model has no chat template of its own");
+    assertThatThrownBy(() -> LlamaEngine.chatTemplate("checkpoint", unrunnable)).isInstanceOf(ModelLoadException.class)
+        .hasMessageContaining("the 'include' statement is not supported");
+  }
+
+  @Test
+  void render_toolFormsAndTemplateThatRaises_reachTheTemplateAndRefuseAsPromptException() throws Exception {
+    // a template that writes calls as <tool_call> blocks renders tools itself
+    GgufFacts facts = new GgufFacts(Optional.of("{# calls: <tool_call>{\"name\": …, \"arguments\": …} #}"
+        + "{{ bos_token }}{% for m in messages %}{{ m.role }}:"
+        + "{{ m.tool_calls | length if m.tool_calls is defined else m.content }};{% endfor %}{{ tools | length }}"
+        + "{% if messages | length > 3 %}{{ raise_exception('too long') }}{% endif %}"), true, 4, 512, "<s>", "</s>");
+    ChatTemplate template = LlamaEngine.chatTemplate("checkpoint", facts);
+    List<ChatMessage> chat = List.of(
+        new ChatMessage(Role.SYSTEM, "fallback text", "", Optional.of(new ToolForm(Optional.empty(), List.of("{}")))),
+        ChatMessage.of(Role.USER, "hi"),
+        new ChatMessage(Role.ASSISTANT, "<tool_call>…", "",
+            Optional.of(ToolForm.of(ChatTurn.assistant("", List.of(new ToolCalls.Call("f", "{}", "call_1")))))));
+
+    // the added system turn only carries the tools; the leading bos_token is the tokenizer's
+    assertThat(LlamaEngine.render(template, chat)).isEqualTo("user:hi;assistant:1;1");
+    List<ChatMessage> longer = new ArrayList<>(chat);
+    longer.add(ChatMessage.of(Role.USER, "a"));
+    longer.add(ChatMessage.of(Role.USER, "b"));
+    assertThatThrownBy(() -> LlamaEngine.render(template, longer)).isInstanceOf(PromptException.class)
+        .hasMessage("messages: the model's chat template refused the chat: too long");
   }
 
   @Test

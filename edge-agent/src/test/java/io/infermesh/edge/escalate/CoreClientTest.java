@@ -12,6 +12,8 @@ import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.ToolCallPart;
+import io.infermesh.api.v1.ToolTurn;
 import io.infermesh.api.v1.Usage;
 import io.infermesh.certs.ExpectedIdentity;
 import io.infermesh.certs.MeshChannels;
@@ -24,7 +26,9 @@ import io.infermesh.certs.TestPki;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Escalation;
+import io.infermesh.edge.engine.ChatMessage;
 import io.infermesh.edge.engine.SamplingParams;
+import io.infermesh.edge.engine.ToolForm;
 import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.route.Route;
 import io.infermesh.edge.route.RouteDecision;
@@ -34,6 +38,8 @@ import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.SamplingRequest;
 import io.infermesh.edge.serve.StreamEvent;
+import io.infermesh.models.chat.ChatTurn;
+import io.infermesh.models.chat.ToolCalls;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -219,6 +225,36 @@ class CoreClientTest {
       first.choice(1).orElseThrow().close();
       await().atMost(Duration.ofSeconds(10)).untilTrue(cancelled);
     }
+  }
+
+  @Test
+  void escalate_chatWithToolTurns_sendsTheFallbackTextAndTheTurnsAsSent() throws Exception {
+    core(Role.CORE);
+    String tool = "{\"type\":\"function\",\"function\":{\"name\":\"f\"}}";
+    List<ChatMessage> chat = List.of(
+        new ChatMessage(io.infermesh.edge.engine.Role.SYSTEM, "tools listed", "",
+            Optional.of(new ToolForm(Optional.empty(), List.of(tool)))),
+        ChatMessage.of(io.infermesh.edge.engine.Role.USER, "hi"),
+        new ChatMessage(io.infermesh.edge.engine.Role.ASSISTANT, "<tool_call>…", "",
+            Optional.of(ToolForm.of(ChatTurn.assistant("", List.of(new ToolCalls.Call("f", "{}", "call_1")))))),
+        new ChatMessage(io.infermesh.edge.engine.Role.USER, "<tool_response>…", "",
+            Optional.of(ToolForm.of(ChatTurn.tool("call_1", "42")))));
+    Escalator.Call plain = call();
+    Escalator.Call withTools = new Escalator.Call(plain.requestId(), CompletionRequest.chat(chat,
+        SamplingRequest.DEFAULTS), plain.tenant(), plain.decision(), plain.sampling(), plain.timeout(), null);
+    try (CoreClient client = client("127.0.0.1:" + server.port())) {
+      assertThat(last(client.escalate(withTools))).isInstanceOf(StreamEvent.Done.class);
+    }
+    List<io.infermesh.api.v1.ChatMessage> sent = received.get().getChat().getMessagesList();
+
+    assertThat(sent).extracting(io.infermesh.api.v1.ChatMessage::getContent)
+        .containsExactly("tools listed", "hi", "<tool_call>…", "<tool_response>…");
+    assertThat(sent.get(0).getToolTurn()).isEqualTo(ToolTurn.newBuilder().addTools(tool).build());
+    assertThat(sent.get(1).hasToolTurn()).isFalse();
+    assertThat(sent.get(2).getToolTurn()).isEqualTo(ToolTurn.newBuilder().setRole("assistant").addToolCalls(
+        ToolCallPart.newBuilder().setId("call_1").setName("f").setArguments("{}")).build());
+    assertThat(sent.get(3).getToolTurn()).isEqualTo(ToolTurn.newBuilder().setRole("tool").setContent("42")
+        .setToolCallId("call_1").build());
   }
 
   @Test

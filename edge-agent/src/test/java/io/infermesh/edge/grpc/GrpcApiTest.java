@@ -77,13 +77,11 @@ class GrpcApiTest {
     pki = TestPki.create(certs);
     edgeFiles = pki.issue(Role.EDGE, "edge-1");
     EdgeConfig config = TinyModel.config()
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), List.of("gateway")))))
+        .withGrpc(gatewayGrpc())
         .withAuth(new EdgeConfig.Auth(List.of(new EdgeConfig.Tenant("acme", List.of(KEY), 0, 0))));
     agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     gatewayTls = MeshTls.builder(pki.issue(Role.GATEWAY, "gw-1")).build();
-    channel = MeshChannels.newChannel("127.0.0.1:" + agent.grpcPort().getAsInt(), gatewayTls,
-        ExpectedIdentity.roles(Role.EDGE));
+    channel = gatewayChannel(agent);
     inference = withKey(InferenceGrpc.newBlockingStub(channel), KEY);
   }
 
@@ -98,6 +96,18 @@ class GrpcApiTest {
     Metadata headers = new Metadata();
     headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + key);
     return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  /** The gRPC API over mTLS, open to the mesh's gateways. */
+  private static EdgeConfig.Grpc gatewayGrpc() {
+    return new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
+        edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), List.of("gateway"))));
+  }
+
+  /** A channel to {@code edge}'s gRPC API as gateway gw-1. */
+  private static ManagedChannel gatewayChannel(EdgeAgent edge) {
+    return MeshChannels.newChannel("127.0.0.1:" + edge.grpcPort().getAsInt(), gatewayTls,
+        ExpectedIdentity.roles(Role.EDGE));
   }
 
   private static GenerateRequest chat(String content, int maxTokens, float temperature) {
@@ -384,15 +394,36 @@ class GrpcApiTest {
   }
 
   @Test
+  void generate_chatTheTemplateRefuses_isInvalidArgumentWithItsMessage() throws Exception {
+    FakeEngine fake = new FakeEngine(512, 1);
+    fake.refuseChats("roles must alternate");
+    EdgeConfig config = TinyModel.config().withGrpc(gatewayGrpc());
+    try (EdgeAgent refusing = EdgeAgent.builder(config).engine(fake).start()) {
+      ManagedChannel ch = gatewayChannel(refusing);
+      try {
+        GenerateRequest request = chat("hi", 4, 1f).toBuilder().setModel("fake").build();
+
+        assertThatThrownBy(() -> collect(InferenceGrpc.newBlockingStub(ch).generate(request)))
+            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+              assertThat(e.getStatus().getDescription()).isEqualTo("messages: the model's chat template refused the "
+                  + "chat: roles must alternate");
+            });
+        assertThat(fake.started()).isZero();
+      } finally {
+        ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
   void admission_fullQueueIsResourceExhaustedWithARetryHint_andCancellationStopsGeneration() throws Exception {
     FakeEngine fake = new FakeEngine(512, 1);
     EdgeConfig config = TinyModel.config()
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), List.of("gateway")))))
+        .withGrpc(gatewayGrpc())
         .withAdmission(new EdgeConfig.Admission(0, Duration.ofMillis(1500), Duration.ofMinutes(1)));
     try (EdgeAgent small = EdgeAgent.builder(config).engine(fake).start()) {
-      ManagedChannel ch = MeshChannels.newChannel("127.0.0.1:" + small.grpcPort().getAsInt(), gatewayTls,
-          ExpectedIdentity.roles(Role.EDGE));
+      ManagedChannel ch = gatewayChannel(small);
       try {
         fake.hold();
         InferenceGrpc.InferenceBlockingStub stub = InferenceGrpc.newBlockingStub(ch);
@@ -420,12 +451,9 @@ class GrpcApiTest {
   @Test
   void generate_pastTheCallersDeadline_stopsGeneration() throws Exception {
     FakeEngine fake = new FakeEngine(512, 1);
-    EdgeConfig config = TinyModel.config()
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), List.of("gateway")))));
+    EdgeConfig config = TinyModel.config().withGrpc(gatewayGrpc());
     try (EdgeAgent small = EdgeAgent.builder(config).engine(fake).start()) {
-      ManagedChannel ch = MeshChannels.newChannel("127.0.0.1:" + small.grpcPort().getAsInt(), gatewayTls,
-          ExpectedIdentity.roles(Role.EDGE));
+      ManagedChannel ch = gatewayChannel(small);
       try {
         HealthGrpc.newBlockingStub(ch).check(HealthCheckRequest.getDefaultInstance()); // connect first
         fake.hold();

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
@@ -19,7 +18,7 @@ import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.StructuredChatCompletion;
-import io.infermesh.edge.EdgeAgent;
+import io.infermesh.edge.SdkEdge;
 import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.engine.ChatMessage;
@@ -48,8 +47,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class StructuredOutputSdkTest {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static SdkEdge edge;
   private static LlamaEngine engine;
-  private static EdgeAgent agent;
   private static OpenAIClient client;
 
   /** An answer shape for the SDK's class-based response_format. */
@@ -65,17 +64,14 @@ class StructuredOutputSdkTest {
   static void start() throws Exception {
     // its own engine with a 1024-token context: the tool list alone is ~300 tokens of the tiny vocabulary
     EdgeConfig.Model model = new EdgeConfig.Model(TinyModel.path(), TinyModel.NAME, null, 1024, 1, 1, "auto", 16);
-    engine = LlamaEngine.load(model, 1);
-    agent = EdgeAgent.builder(TinyModel.config().withModel(model)).engine(engine).start();
-    client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1").apiKey("unused")
-        .maxRetries(0).build();
+    edge = SdkEdge.start(model);
+    engine = edge.engine();
+    client = edge.client();
   }
 
   @AfterAll
   static void stop() {
-    client.close();
-    agent.close();
-    engine.close();
+    edge.close();
   }
 
   private static ChatCompletionCreateParams.Builder chat(String text, long seed) {

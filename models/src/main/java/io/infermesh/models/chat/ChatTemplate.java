@@ -8,9 +8,29 @@ import java.util.List;
  * stateless and thread-safe.
  */
 public interface ChatTemplate {
-  /** The short name, as in {@code model.chat_template} (e.g. {@code chatml}). */
+  /** The short name, as in {@code model.chat_template} (e.g. {@code chatml}, {@code checkpoint}). */
   String name();
 
-  /** The prompt for {@code turns}, oldest first, followed by the assistant's header. */
-  String render(List<ChatTurn> turns);
+  /**
+   * How a chat with tools is rendered: {@code checkpoint} (the checkpoint's own Jinja template
+   * renders tools, calls and results) or {@code fallback} (the mesh's format, {@link
+   * ToolCalls#fallback}, rendered as plain turns).
+   */
+  default String toolRendering() {
+    return "fallback";
+  }
+
+  /** The prompt for {@code turns}, oldest first, followed by the assistant's header; no tools offered. */
+  default String render(List<ChatTurn> turns) {
+    return render(turns, List.of());
+  }
+
+  /**
+   * The prompt for {@code turns} with {@code tools} offered: OpenAI tools ({@code
+   * {"type":"function","function":{…}}}) as JSON text; empty for none.
+   *
+   * @throws io.infermesh.models.jinja.JinjaException when a checkpoint's template refuses the chat
+   *     (its {@code raise_exception}) or fails on it
+   */
+  String render(List<ChatTurn> turns, List<String> tools);
 }

@@ -16,9 +16,11 @@ import java.util.Optional;
  * {@code <tools></tools>}, each call as {@code <tool_call>\n{"name":…,"arguments":…}\n</tool_call>},
  * each result as a user turn inside {@code <tool_response></tool_response>}.
  *
- * <p>The mesh's templates are fixed renderers (no Jinja engine), so this is the one format for
- * every template: a model trained on another tool format reads it as instructions in plain text.
- * Stateless; thread-safe.
+ * <p>This is the mesh's fallback for tools ({@link #fallback}): a template that does not render
+ * tools itself (the fixed templates, and a checkpoint's Jinja template whose calls are not in
+ * this format) renders the chat this produces, and a model trained on another tool format reads
+ * it as instructions in plain text. Answers are parsed in this format whichever template rendered
+ * the prompt ({@link JinjaChatTemplate#callsInMeshFormat}). Stateless; thread-safe.
  */
 public final class ToolCalls {
   /** What opens a call block (the answer's first characters when it calls a tool). */
@@ -27,15 +29,54 @@ public final class ToolCalls {
   public static final String CLOSE = "\n</tool_call>";
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** One call: the function's name and its arguments as JSON text. */
-  public record Call(String name, String arguments) {
+  /**
+   * One call.
+   *
+   * @param name the function's name
+   * @param arguments its arguments as JSON text
+   * @param id the call's id as the client knows it ({@code call_…}); empty where none is known yet
+   */
+  public record Call(String name, String arguments, String id) {
     public Call {
       requireNonNull(name, "name");
       requireNonNull(arguments, "arguments");
+      requireNonNull(id, "id");
+    }
+
+    /** A call without an id (as parsed from an answer). */
+    public Call(String name, String arguments) {
+      this(name, arguments, "");
     }
   }
 
   private ToolCalls() {}
+
+  /**
+   * {@code turns} with {@code tools} (OpenAI tools as JSON text) in the fallback form, as plain
+   * turns any template renders: the tool list appended to the first turn when it is a system turn
+   * (else in a new system turn first), an assistant turn's calls as call blocks after its text, a
+   * tool turn as a user turn holding {@link #toolResult}. Turns without tool parts are kept as they
+   * are; with no tools and no tool parts this is {@code turns}.
+   */
+  public static List<ChatTurn> fallback(List<ChatTurn> turns, List<String> tools) {
+    List<ChatTurn> out = new ArrayList<>(turns.size() + 1);
+    int from = 0;
+    if (!tools.isEmpty()) {
+      boolean hasSystem = !turns.isEmpty() && turns.get(0).isSystem();
+      out.add(ChatTurn.system(systemWithTools(hasSystem ? turns.get(0).content() : "", tools)));
+      from = hasSystem ? 1 : 0;
+    }
+    for (ChatTurn t : turns.subList(from, turns.size())) {
+      if (t.role().equals("tool")) {
+        out.add(ChatTurn.user(toolResult(t.content())));
+      } else if (!t.toolCalls().isEmpty()) {
+        out.add(ChatTurn.assistant(assistantText(t.content(), t.toolCalls())));
+      } else {
+        out.add(t);
+      }
+    }
+    return out;
+  }
 
   /**
    * The system turn's text with the tool list appended: {@code system} (may be empty) and each of

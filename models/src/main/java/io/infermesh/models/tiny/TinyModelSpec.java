@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
  * @param contextLength trained context length written to the file
  * @param weightType type of the 2-D weights (norms stay F32): F32, F16, Q8_0 or Q4_0
  * @param seed seed of the weights
+ * @param chatTemplate the chat template written into the file
  */
 public record TinyModelSpec(
     String name,
@@ -31,7 +32,8 @@ public record TinyModelSpec(
     int feedForwardLength,
     int contextLength,
     GgmlType weightType,
-    long seed) {
+    long seed,
+    TinyChatTemplate chatTemplate) {
 
   /** Weight types tiny models can be written in. */
   public static final Set<GgmlType> WEIGHT_TYPES = Set.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0);
@@ -44,6 +46,7 @@ public record TinyModelSpec(
     requireNonNull(name, "name");
     requireNonNull(vocabulary, "vocabulary");
     requireNonNull(weightType, "weightType");
+    requireNonNull(chatTemplate, "chatTemplate");
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException("name must be lower-case letters, digits and single dashes, got '" + name + "'");
     }
@@ -73,9 +76,25 @@ public record TinyModelSpec(
     }
   }
 
+  /** A model with the ChatML template. */
+  public TinyModelSpec(String name, VocabularyKind vocabulary, int embeddingLength, int blockCount, int headCount,
+      int headCountKv, int feedForwardLength, int contextLength, GgmlType weightType, long seed) {
+    this(name, vocabulary, embeddingLength, blockCount, headCount, headCountKv, feedForwardLength, contextLength,
+        weightType, seed, TinyChatTemplate.CHATML);
+  }
+
   /** The edge tier's model: 64 wide, 2 layers, 4 query / 2 key-value heads, context 512, BPE. */
   public static TinyModelSpec edge(GgmlType type) {
     return new TinyModelSpec("edge", VocabularyKind.BPE, 64, 2, 4, 2, 192, 512, type, SEED);
+  }
+
+  /**
+   * The edge model (same shape and weights) carrying Qwen2.5-Instruct's tool-aware chat template
+   * ({@link TinyChatTemplate#QWEN25_TOOLS}).
+   */
+  public static TinyModelSpec edgeTools(GgmlType type) {
+    return new TinyModelSpec("edge-tools", VocabularyKind.BPE, 64, 2, 4, 2, 192, 512, type, SEED,
+        TinyChatTemplate.QWEN25_TOOLS);
   }
 
   /** The core tier's model: 128 wide, 4 layers, 8 query / 2 key-value heads, context 1024, BPE. */

@@ -157,7 +157,7 @@ public final class TinyModels {
     b.putUInt32("llama.attention.head_count", spec.headCount());
     b.putUInt32("llama.attention.head_count_kv", spec.headCountKv());
     b.putFloat32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    vocabulary.putMetadata(b);
+    vocabulary.putMetadata(b, spec.chatTemplate().source());
     b.putUInt32("infermesh.tiny.generator_version", GENERATOR_VERSION);
     b.put("infermesh.tiny.seed", GgufValue.uint64(spec.seed()));
     return b.build();

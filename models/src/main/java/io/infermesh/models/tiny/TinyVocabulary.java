@@ -116,8 +116,8 @@ final class TinyVocabulary {
     }
   }
 
-  /** Writes the {@code tokenizer.*} keys llama.cpp reads. */
-  void putMetadata(GgufMetadata.Builder b) {
+  /** Writes the {@code tokenizer.*} keys llama.cpp reads, {@code chatTemplate} as {@code tokenizer.chat_template}. */
+  void putMetadata(GgufMetadata.Builder b, String chatTemplate) {
     if (kind == VocabularyKind.SPM) {
       b.putString("tokenizer.ggml.model", "llama");
       b.put("tokenizer.ggml.tokens", GgufValue.stringArray(tokens));
@@ -145,6 +145,6 @@ final class TinyVocabulary {
       b.putBool("tokenizer.ggml.add_bos_token", false);
       b.putBool("tokenizer.ggml.add_eos_token", false);
     }
-    b.putString("tokenizer.chat_template", CHATML_TEMPLATE);
+    b.putString("tokenizer.chat_template", chatTemplate);
   }
 }

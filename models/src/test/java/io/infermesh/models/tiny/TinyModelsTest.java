@@ -54,6 +54,21 @@ class TinyModelsTest {
     assertThat(sha256(p)).isEqualTo(GOLDEN_EDGE_F32);
   }
 
+  @Test
+  void write_edgeTools_carriesQwensToolTemplateOverTheEdgeWeights() throws IOException {
+    Path edge = TinyModels.write(TinyModelSpec.edge(GgmlType.Q8_0), dir);
+    Path tools = TinyModels.write(TinyModelSpec.edgeTools(GgmlType.Q8_0), dir);
+
+    try (GgufFile e = GgufFile.open(edge); GgufFile t = GgufFile.open(tools)) {
+      assertThat(t.metadata().getString("tokenizer.chat_template"))
+          .isEqualTo(TinyChatTemplate.QWEN25_TOOLS.source())
+          .contains("{%- for tool in tools %}", "<tool_call>");
+      assertThat(e.metadata().getString("tokenizer.chat_template")).isEqualTo(TinyChatTemplate.CHATML.source());
+      assertThat(t.tensors()).isEqualTo(e.tensors());
+      assertThat(t.metadata().get("infermesh.tiny.seed")).isEqualTo(e.metadata().get("infermesh.tiny.seed"));
+    }
+  }
+
   static final String GOLDEN_EDGE_F32 = "56a5ab27460163d3cec60a92585579743c38dfdf8daf88b9d61b76024f1ee29f";
 
   @Test
