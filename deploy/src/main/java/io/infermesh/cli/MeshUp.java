@@ -229,9 +229,10 @@ final class MeshUp implements AutoCloseable {
     MeshEndpoint endpoint = MeshEndpoint.builder(CORE_SERVICE, "127.0.0.1", corePort, REGION)
         .id(CORE_NAME).model(CORE_MODEL).build();
     ControlSettings d = demo.control();
-    ControlSettings mtls = new ControlSettings(LOOPBACK, control.xdsPort(), false, d.adminAddress(),
-        control.adminPort(), Optional.of(new ControlSettings.Credentials(pki.resolve("certs"), CONTROL_NAME)),
-        Optional.empty(), d.refreshInterval());
+    ControlSettings mtls = ControlSettings.builder().xds(LOOPBACK, control.xdsPort())
+        .admin(d.adminAddress(), control.adminPort())
+        .credentials(new ControlSettings.Credentials(pki.resolve("certs"), CONTROL_NAME))
+        .refreshInterval(d.refreshInterval()).build();
     MeshConfig config = new MeshConfig(policy, mtls, Optional.empty(), List.of(endpoint));
     ControlPlane started = ControlPlane.builder(config).startupTimeout(Duration.ofSeconds(5)).start();
     String bootstrap = ProxylessBootstrap.mtls(xdsAddress(started), EDGE_NAME, REGION,

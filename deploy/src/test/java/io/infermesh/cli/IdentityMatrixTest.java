@@ -209,9 +209,9 @@ class IdentityMatrixTest {
     MeshPolicy p = demo.policy();
     MeshPolicy policy = new MeshPolicy(TestPki.TRUST_DOMAIN, p.regions(), p.services(), p.burst(), p.upstream(),
         p.envoy(), true);
-    ControlSettings settings = new ControlSettings("127.0.0.1", 0, false, "127.0.0.1", -1,
-        Optional.of(new ControlSettings.Credentials(root.resolve("pki").resolve("control-0"), "control-0")),
-        Optional.of(root.resolve("pki").resolve(GATEWAY)), Duration.ofMillis(200));
+    ControlSettings settings = ControlSettings.builder().xds("127.0.0.1", 0).admin("127.0.0.1", -1)
+        .credentials(new ControlSettings.Credentials(root.resolve("pki").resolve("control-0"), "control-0"))
+        .gatewayCertificates(root.resolve("pki").resolve(GATEWAY)).refreshInterval(Duration.ofMillis(200)).build();
     MeshEndpoint endpoint = MeshEndpoint.builder("core-inference", "127.0.0.1", 9443, TestPki.REGION).build();
     return ControlPlane.builder(new MeshConfig(policy, settings, Optional.empty(), List.of(endpoint))).start();
   }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigSection;
+import io.infermesh.node.registration.ConsulConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -135,7 +136,7 @@ public final class CoreConfigLoader {
             stage.integer("count", 1),
             stage.string("next", "")),
         metrics.integer("port", 9464),
-        consul(consul),
+        ConsulConfig.read(consul, CoreConfig.CONSUL_DEFAULT),
         new CoreConfig.Listen(
             grpc.string("address", CoreConfig.Listen.DEFAULT.grpc()),
             metrics.string("address", CoreConfig.Listen.DEFAULT.metrics())));
@@ -143,19 +144,6 @@ public final class CoreConfigLoader {
       s.finish();
     }
     return config;
-  }
-
-  private static CoreConfig.Consul consul(ConfigSection n) {
-    CoreConfig.Consul d = CoreConfig.Consul.disabled();
-    return new CoreConfig.Consul(
-        n.string("address", d.address()),
-        n.string("token", d.token()),
-        n.string("service_name", d.serviceName()),
-        n.string("service_address", d.serviceAddress()),
-        n.string("tier", d.tier()),
-        n.duration("check_interval", d.checkInterval()),
-        n.duration("deregister_after", d.deregisterAfter()),
-        n.duration("utilization_window", d.utilizationWindow()));
   }
 
   private static Path resolve(Path base, Path path) {

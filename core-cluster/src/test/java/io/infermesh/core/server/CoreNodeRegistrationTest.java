@@ -14,6 +14,7 @@ import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.upstream.FakeOpenAiServer;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.testing.FakeConsulAgent;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,15 +31,14 @@ class CoreNodeRegistrationTest {
 
   /** An upstream node {@code name} in eu-west, registered at 127.0.0.1, checked every minute. */
   private static CoreConfig config(TestMesh mesh, String name, FakeOpenAiServer upstream,
-      CoreConfig.Scheduling scheduling, CoreConfig.Consul consul) throws Exception {
+      CoreConfig.Scheduling scheduling, ConsulConfig consul) throws Exception {
     mesh.issue(Role.CORE, name);
     return new CoreConfig(new CoreConfig.Node(name, "eu-west"), 0, new CoreConfig.Tls(mesh.root().resolve(name), name),
         new CoreConfig.Model("big-model", null, "", "v2", "cpu", 16),
         new CoreConfig.Engine("upstream", upstream.url(), "up-model", Duration.ofSeconds(30), "/v1/models",
             Duration.ofMillis(100), 0),
         scheduling, CoreConfig.Stage.single(), -1)
-        .withConsul(new CoreConfig.Consul(consul.address(), "", consul.serviceName(), "127.0.0.1", "private",
-            Duration.ofMinutes(1), Duration.ofMinutes(1), consul.utilizationWindow()));
+        .withConsul(consul.toBuilder().serviceAddress("127.0.0.1").checkInterval(Duration.ofMinutes(1)).build());
   }
 
   @Test
@@ -49,7 +49,7 @@ class CoreNodeRegistrationTest {
       // 2 calls in flight upstream, 4 may wait; the instant figure (window 0), sampled every 100 ms
       CoreConfig config = config(mesh, "core-l1", upstream,
           new CoreConfig.Scheduling(4, 2, 256, 64, 0, 16, 0, Duration.ofSeconds(10)),
-          CoreConfig.Consul.at(consul.address()).withUtilizationWindow(Duration.ZERO));
+          CoreConfig.CONSUL_DEFAULT.toBuilder().address(consul.address()).utilizationWindow(Duration.ZERO).build());
 
       CoreNode node = CoreNode.start(config);
       List<Context.CancellableContext> calls = new ArrayList<>();
@@ -92,7 +92,7 @@ class CoreNodeRegistrationTest {
         FakeConsulAgent consul = FakeConsulAgent.start();
         FakeOpenAiServer upstream = new FakeOpenAiServer()) {
       CoreConfig config = config(mesh, "core-c1", upstream, CoreConfig.Scheduling.defaults(),
-          CoreConfig.Consul.at(consul.address()));
+          CoreConfig.CONSUL_DEFAULT.toBuilder().address(consul.address()).build());
 
       CoreNode node = CoreNode.start(config);
       try {

@@ -3,6 +3,7 @@ package io.infermesh.edge.config;
 import static java.util.Objects.requireNonNull;
 
 import io.infermesh.node.config.ConfigException;
+import io.infermesh.node.registration.ConsulConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -33,7 +34,14 @@ import java.util.regex.Pattern;
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-    Escalation escalation, Routing routing, Consul consul, Limits limits) {
+    Escalation escalation, Routing routing, ConsulConfig consul, Limits limits) {
+
+  /**
+   * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
+   * service {@code edge-inference} (not a core service, whose policy expects role core), its
+   * instant load published (no {@code utilization_window}).
+   */
+  public static final ConsulConfig CONSUL_DEFAULT = ConsulConfig.node("edge-inference").build();
 
   public EdgeConfig {
     requireNonNull(node, "node");
@@ -54,7 +62,7 @@ public record EdgeConfig(
   public EdgeConfig(
       Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
       Escalation escalation, Routing routing) {
-    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, Consul.DISABLED,
+    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, CONSUL_DEFAULT,
         Limits.DEFAULT);
   }
 
@@ -136,7 +144,7 @@ public record EdgeConfig(
   }
 
   /** This configuration with {@code consul} replaced. */
-  public EdgeConfig withConsul(Consul newConsul) {
+  public EdgeConfig withConsul(ConsulConfig newConsul) {
     return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, newConsul, limits);
   }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
+import io.infermesh.node.registration.ConsulConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -42,7 +43,7 @@ public final class EdgeConfigLoader {
     try {
       return parse(text, base);
     } catch (ConfigException e) {
-      throw new ConfigException(file.getFileName() + ": " + e.key(), e.getMessage().substring(e.key().length() + 2), e);
+      throw e.inFile(file.toString());
     }
   }
 
@@ -70,7 +71,7 @@ public final class EdgeConfigLoader {
     EdgeConfig.Shutdown shutdown = shutdown(root.section("shutdown"));
     Escalation escalation = escalation(root.section("escalation"), baseDirectory);
     Routing routing = routing(root.section("routing"), baseDirectory);
-    Consul consul = consul(root.section("consul"));
+    ConsulConfig consul = ConsulConfig.read(root.section("consul"), EdgeConfig.CONSUL_DEFAULT);
     Limits limits = limits(root.section("limits"));
     root.finish();
     return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
@@ -218,20 +219,6 @@ public final class EdgeConfigLoader {
         s.integer("max_connections", d.maxConnections()));
     s.finish();
     return limits;
-  }
-
-  private static Consul consul(ConfigSection s) {
-    Consul d = Consul.DISABLED;
-    Consul c = new Consul(
-        s.string("address", d.address()),
-        s.string("token", d.token()),
-        s.string("service_name", d.serviceName()),
-        s.string("service_address", d.serviceAddress()),
-        s.string("tier", d.tier()),
-        s.duration("check_interval", d.checkInterval()),
-        s.duration("deregister_after", d.deregisterAfter()));
-    s.finish();
-    return c;
   }
 
   private static Routing routing(ConfigSection s, Path base) {

@@ -35,7 +35,7 @@ class EdgeConfigLoaderTest {
     assertThat(config.grpc().enabled()).isFalse();
     assertThat(config.auth().enabled()).isFalse();
     assertThat(config.escalation().enabled()).isFalse();
-    assertThat(config.consul()).as("every consul key at its default").isEqualTo(Consul.DISABLED);
+    assertThat(config.consul()).as("every consul key at its default").isEqualTo(EdgeConfig.CONSUL_DEFAULT);
     assertThat(config.escalation().tlsDir()).isEqualTo(example.toAbsolutePath().getParent().resolve("../mesh/certs").normalize());
     assertThat(config.withModelPath(null).withEscalation(Escalation.NONE)).isEqualTo(EdgeConfig.defaults());
   }
@@ -91,8 +91,9 @@ class EdgeConfigLoaderTest {
     assertThat(config.auth().tenants()).containsExactly(
         new EdgeConfig.Tenant("acme", List.of("sk-acme-12345"), 60, 1000));
     assertThat(config.shutdown().grace()).isEqualTo(Duration.ofSeconds(3));
-    assertThat(config.consul()).isEqualTo(new Consul("http://127.0.0.1:8500", "s3cret", "edge-eu", "10.0.9.1", "public",
-        Duration.ofSeconds(5), Duration.ofMinutes(2)));
+    assertThat(config.consul()).isEqualTo(EdgeConfig.CONSUL_DEFAULT.toBuilder().address("http://127.0.0.1:8500")
+        .token("s3cret").serviceName("edge-eu").serviceAddress("10.0.9.1").tier("public")
+        .checkInterval(Duration.ofSeconds(5)).deregisterAfter(Duration.ofMinutes(2)).build());
     assertThat(config.consul().enabled()).isTrue();
   }
 
@@ -187,7 +188,8 @@ class EdgeConfigLoaderTest {
 
     assertThatThrownBy(() -> EdgeConfigLoader.load(file))
         .isInstanceOf(ConfigException.class)
-        .hasMessageStartingWith("edge.yaml: cache.ttl: must be a duration");
+        .hasMessageStartingWith(file + ": cache.ttl: must be a duration")
+        .extracting(e -> ((ConfigException) e).key()).isEqualTo("cache.ttl");
   }
 
   @Test
