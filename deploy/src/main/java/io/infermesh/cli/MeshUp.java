@@ -265,13 +265,12 @@ final class MeshUp implements AutoCloseable {
 
   private void startEdge() throws Exception {
     String target = controlPlane != null ? XDS_TARGET : LOOPBACK + ":" + corePort;
-    Escalation escalation = Escalation.NONE.withTarget(target, pki.resolve("certs"), EDGE_NAME);
-    escalation = new Escalation(escalation.target(), escalation.tlsDir(), escalation.tlsName(),
-        options.escalationTimeout(), escalation.maxAttempts(), escalation.failureRate(), escalation.window(),
-        Duration.ofSeconds(2), true);
-    EdgeConfig.Model m = EdgeConfig.Model.DEFAULT;
+    Escalation d = Escalation.NONE;
+    Escalation escalation = Escalation.builder().target(target).tls(pki.resolve("certs"), EDGE_NAME)
+        .timeout(options.escalationTimeout()).circuit(d.failureRate(), d.window(), Duration.ofSeconds(2)).build();
     EdgeConfig config = EdgeConfig.defaults()
-        .withModel(new EdgeConfig.Model(edgeModel, m.name(), m.sha256(), EDGE_CONTEXT, 1, 2, m.chatTemplate(), 64))
+        .withModel(EdgeConfig.Model.builder().path(edgeModel).contextSize(EDGE_CONTEXT).threads(1).parallel(2)
+            .defaultMaxTokens(64).build())
         .withHttpHost(LOOPBACK)
         .withHttpPort(options.httpPort())
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)))

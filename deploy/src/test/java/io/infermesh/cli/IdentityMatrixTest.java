@@ -153,8 +153,8 @@ class IdentityMatrixTest {
     edge = EdgeAgent.builder(EdgeConfig.defaults()
         .withModelPath(TinyModels.write(TinyModelSpec.edge(GgmlType.Q8_0), root.resolve("models")))
         .withHttpPort(0)
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES)))))
+        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(edgeFiles.certificateChain(),
+            edgeFiles.privateKey()).clientCa(edgeFiles.trustBundle()).build()))))
         .start();
     control = startControlPlane();
 

@@ -38,7 +38,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -86,8 +85,9 @@ class CoreClientTest {
   }
 
   private CoreClient client(String target) throws Exception {
-    return CoreClient.connect(new Escalation(Optional.of(target), edgeFiles.certificateChain().getParent(), "edge-0",
-        Duration.ofSeconds(5), 2, 50, 2, Duration.ofMinutes(1), true), new EdgeConfig.Node("edge-0", "test-1"));
+    return CoreClient.connect(Escalation.builder().target(target).tls(edgeFiles.certificateChain().getParent(), "edge-0")
+        .timeout(Duration.ofSeconds(5)).maxAttempts(2).circuit(50, 2, Duration.ofMinutes(1)).build(),
+        new EdgeConfig.Node("edge-0", "test-1"));
   }
 
   private static Escalator.Call call() {
@@ -193,9 +193,9 @@ class CoreClientTest {
 
   @Test
   void state_circuitHalfOpenWhileTheChannelStillFails_routesTheTrialCallsToTheCore() throws Exception {
-    Escalation quickToHalfOpen = new Escalation(Optional.of("127.0.0.1:" + deadPort()),
-        edgeFiles.certificateChain().getParent(), "edge-0", Duration.ofSeconds(5), 2, 50, 2, Duration.ofMillis(500),
-        true);
+    Escalation quickToHalfOpen = Escalation.builder().target("127.0.0.1:" + deadPort())
+        .tls(edgeFiles.certificateChain().getParent(), "edge-0").timeout(Duration.ofSeconds(5)).maxAttempts(2)
+        .circuit(50, 2, Duration.ofMillis(500)).build();
     try (CoreClient client = CoreClient.connect(quickToHalfOpen, new EdgeConfig.Node("edge-0", "test-1"))) {
       for (int i = 0; i < 2; i++) {
         assertThat(last(client.escalate(call()))).isInstanceOf(StreamEvent.Failed.class);

@@ -77,9 +77,9 @@ class GrpcApiTest {
     pki = TestPki.create(certs);
     edgeFiles = pki.issue(Role.EDGE, "edge-1");
     EdgeConfig config = TinyModel.config()
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), List.of("gateway")))))
-        .withAuth(new EdgeConfig.Auth(List.of(new EdgeConfig.Tenant("acme", List.of(KEY), 0, 0))));
+        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(edgeFiles.certificateChain(),
+            edgeFiles.privateKey()).clientCa(edgeFiles.trustBundle()).allowedRoles(List.of("gateway")).build())))
+        .withAuth(new EdgeConfig.Auth(List.of(EdgeConfig.Tenant.builder("acme").keys(KEY).build())));
     agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     gatewayTls = MeshTls.builder(pki.issue(Role.GATEWAY, "gw-1")).build();
     channel = MeshChannels.newChannel("127.0.0.1:" + agent.grpcPort().getAsInt(), gatewayTls,
@@ -356,9 +356,9 @@ class GrpcApiTest {
   @Test
   void generate_overTlsWithoutClientCertificates_authenticatesByApiKey(@TempDir Path dir) throws Exception {
     EdgeConfig config = TinyModel.config()
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.empty(), EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES))))
-        .withAuth(new EdgeConfig.Auth(List.of(new EdgeConfig.Tenant("acme", List.of(KEY), 0, 0))));
+        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(edgeFiles.certificateChain(),
+            edgeFiles.privateKey()).build())))
+        .withAuth(new EdgeConfig.Auth(List.of(EdgeConfig.Tenant.builder("acme").keys(KEY).build())));
     try (EdgeAgent tlsOnly = EdgeAgent.builder(config).engine(TinyModel.engine()).start()) {
       ManagedChannel plain = Grpc.newChannelBuilderForAddress("localhost", tlsOnly.grpcPort().getAsInt(),
           TlsChannelCredentials.newBuilder().trustManager(edgeFiles.trustBundle().toFile()).build()).build();
@@ -377,8 +377,8 @@ class GrpcApiTest {
   void admission_fullQueueIsResourceExhaustedWithARetryHint_andCancellationStopsGeneration() throws Exception {
     FakeEngine fake = new FakeEngine(512, 1);
     EdgeConfig config = TinyModel.config()
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), List.of("gateway")))))
+        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(edgeFiles.certificateChain(),
+            edgeFiles.privateKey()).clientCa(edgeFiles.trustBundle()).allowedRoles(List.of("gateway")).build())))
         .withAdmission(new EdgeConfig.Admission(0, Duration.ofMillis(1500), Duration.ofMinutes(1)));
     try (EdgeAgent small = EdgeAgent.builder(config).engine(fake).start()) {
       ManagedChannel ch = MeshChannels.newChannel("127.0.0.1:" + small.grpcPort().getAsInt(), gatewayTls,
@@ -411,8 +411,8 @@ class GrpcApiTest {
   void generate_pastTheCallersDeadline_stopsGeneration() throws Exception {
     FakeEngine fake = new FakeEngine(512, 1);
     EdgeConfig config = TinyModel.config()
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), List.of("gateway")))));
+        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(edgeFiles.certificateChain(),
+            edgeFiles.privateKey()).clientCa(edgeFiles.trustBundle()).allowedRoles(List.of("gateway")).build())));
     try (EdgeAgent small = EdgeAgent.builder(config).engine(fake).start()) {
       ManagedChannel ch = MeshChannels.newChannel("127.0.0.1:" + small.grpcPort().getAsInt(), gatewayTls,
           ExpectedIdentity.roles(Role.EDGE));

@@ -64,7 +64,7 @@ class StructuredOutputSdkTest {
   @BeforeAll
   static void start() throws Exception {
     // its own engine with a 1024-token context: the tool list alone is ~300 tokens of the tiny vocabulary
-    EdgeConfig.Model model = new EdgeConfig.Model(TinyModel.path(), TinyModel.NAME, null, 1024, 1, 1, "auto", 16);
+    EdgeConfig.Model model = TinyModel.modelConfig().toBuilder().contextSize(1024).parallel(1).build();
     engine = LlamaEngine.load(model, 1);
     agent = EdgeAgent.builder(TinyModel.config().withModel(model)).engine(engine).start();
     client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1").apiKey("unused")
