@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -32,6 +34,8 @@ public final class CoreConfigLoader {
   /**
    * Reads {@code file} (null: every key at its default), applies {@code overrides} (dotted keys
    * such as {@code grpc.port}, as command-line flags give them) and validates the result.
+   *
+   * @throws ConfigException naming the file, the full key and the reason, as for every config file
    */
   public static CoreConfig load(Path file, Map<String, String> overrides) throws IOException {
     ObjectNode root;
@@ -65,12 +69,16 @@ public final class CoreConfigLoader {
         at.put(leaf, value);
       }
     }
-    return parse(root, base);
+    try {
+      return parse(root, base);
+    } catch (ConfigException e) {
+      throw file == null ? e : e.inFile(file.toString());
+    }
   }
 
   private static JsonNode read(Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
-      throw new IOException(file + ": no such config file");
+      throw new NoSuchFileException(file.toString(), null, "config file not found");
     }
     try {
       return YAML.readTree(file.toFile());
