@@ -623,14 +623,9 @@ public record EdgeConfig(
         this.privateKey = privateKey;
       }
 
-      /** {@code http.tls.client_ca}; default none. */
+      /** {@code http.tls.client_ca}, the bundle client certificates must chain to; default none. */
       public Builder clientCa(Path clientCa) {
-        return clientCa(Optional.of(requireNonNull(clientCa, "clientCa")));
-      }
-
-      /** {@code http.tls.client_ca}, or none. */
-      public Builder clientCa(Optional<Path> clientCa) {
-        this.clientCa = requireNonNull(clientCa, "clientCa");
+        this.clientCa = Optional.of(requireNonNull(clientCa, "clientCa"));
         return this;
       }
 
@@ -761,14 +756,9 @@ public record EdgeConfig(
         this.privateKey = privateKey;
       }
 
-      /** {@code grpc.tls.client_ca}: mTLS with callers authorized by role; default none. */
+      /** {@code grpc.tls.client_ca}: mTLS, callers authorized by their role; default none (TLS only). */
       public Builder clientCa(Path clientCa) {
-        return clientCa(Optional.of(requireNonNull(clientCa, "clientCa")));
-      }
-
-      /** {@code grpc.tls.client_ca}, or none. */
-      public Builder clientCa(Optional<Path> clientCa) {
-        this.clientCa = requireNonNull(clientCa, "clientCa");
+        this.clientCa = Optional.of(requireNonNull(clientCa, "clientCa"));
         return this;
       }
 

@@ -110,8 +110,11 @@ public final class EdgeConfigLoader {
         .tls(s.optionalSection("tls").map(t -> {
           EdgeConfig.HttpTls.Builder tls = EdgeConfig.HttpTls.builder(
                   resolve(base, t.path("cert", null)), resolve(base, t.path("key", null)))
-              .clientCa(Optional.ofNullable(resolve(base, t.path("client_ca", null))))
               .refreshPeriod(t.duration("refresh_period", EdgeConfig.HttpTls.DEFAULT_REFRESH_PERIOD));
+          Path clientCa = resolve(base, t.path("client_ca", null));
+          if (clientCa != null) {
+            tls.clientCa(clientCa);
+          }
           String clientAuth = t.string("client_auth", null);
           if (clientAuth != null) {
             tls.clientAuth(EdgeConfig.ClientAuth.parse(t.key("client_auth"), clientAuth));
@@ -129,12 +132,15 @@ public final class EdgeConfigLoader {
     String host = s.string("host", d.host());
     int port = s.integer("port", d.port());
     Optional<EdgeConfig.Tls> tls = s.optionalSection("tls").map(t -> {
-      EdgeConfig.Tls value = EdgeConfig.Tls.builder(resolve(base, t.path("cert", null)), resolve(base, t.path("key", null)))
-          .clientCa(Optional.ofNullable(resolve(base, t.path("client_ca", null))))
-          .allowedRoles(t.strings("allowed_roles", EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES))
-          .build();
+      EdgeConfig.Tls.Builder files = EdgeConfig.Tls.builder(
+              resolve(base, t.path("cert", null)), resolve(base, t.path("key", null)))
+          .allowedRoles(t.strings("allowed_roles", EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES));
+      Path clientCa = resolve(base, t.path("client_ca", null));
+      if (clientCa != null) {
+        files.clientCa(clientCa);
+      }
       t.finish();
-      return value;
+      return files.build();
     });
     s.finish();
     return new EdgeConfig.Grpc(host, port, tls);
