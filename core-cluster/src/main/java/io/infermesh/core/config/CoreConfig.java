@@ -43,7 +43,7 @@ public record CoreConfig(
     Objects.requireNonNull(stage, "stage");
     Objects.requireNonNull(consul, "consul");
     if (consul.registration().flatMap(ConsulConfig.Registration::utilizationWindow).isEmpty()) {
-      throw new IllegalArgumentException("consul: a core registers with a utilization window; start from "
+      throw new ConfigException("consul", "a core registers with a utilization window; start from "
           + "CoreConfig.CONSUL_DEFAULT");
     }
     Objects.requireNonNull(listen, "listen");

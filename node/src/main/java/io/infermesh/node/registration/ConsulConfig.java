@@ -147,10 +147,10 @@ public record ConsulConfig(String address, String token, Optional<Registration> 
   }
 
   /**
-   * Configures a {@link ConsulConfig} from {@link #node} or {@link #controlPlane} defaults; {@link
-   * #build()} checks every rule and names the key ({@code consul.tier}, or under {@link #at}). A
-   * node's setters on the control plane's builder, or the reverse, fail: that key is not in its
-   * file. Not thread-safe.
+   * Configures a {@link ConsulConfig} from {@link ConsulConfig#node} or {@link
+   * ConsulConfig#controlPlane} defaults; {@link #build()} checks every rule and names the key
+   * ({@code consul.tier}, or under {@link #at}). A node's setters on the control plane's builder,
+   * or the reverse, fail: that key is not in its file. Not thread-safe.
    */
   public static final class Builder {
     private String key = "consul";
@@ -207,6 +207,7 @@ public record ConsulConfig(String address, String token, Optional<Registration> 
       return this;
     }
 
+    /** The Consul service the node registers in; default the process's ({@link ConsulConfig#node}). */
     public Builder serviceName(String serviceName) {
       registering("service_name");
       this.serviceName = requireNonNull(serviceName, "serviceName");

@@ -43,7 +43,7 @@ public final class MeshConfigLoader {
   /** Classpath resource of the embedded default: a loopback demo mesh with static endpoints. */
   public static final String DEFAULT_RESOURCE = "/io/infermesh/xds/config/default-mesh.yaml";
   /** The control plane's {@code discovery.consul} defaults: the local agent, off until {@code enabled}. */
-  public static final ConsulConfig CONSUL_DEFAULT = ConsulConfig.controlPlane().at("discovery.consul").build();
+  public static final ConsulConfig CONSUL_DEFAULT = ConsulConfig.controlPlane().build();
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final String EXAMPLE = "deploy/mesh.yaml";
