@@ -301,6 +301,9 @@ public final class MeshConfigLoader {
   private static Optional<ConsulConfig> consul(ConfigSection c) {
     boolean enabled = c.bool("enabled", false);
     ConsulConfig consul = ConsulConfig.read(c, CONSUL_DEFAULT);
+    if (enabled && !consul.enabled()) {
+      throw new ConfigException(c.key("address"), "must be the agent's http(s)://host:port when enabled is true");
+    }
     return enabled ? Optional.of(consul) : Optional.empty();
   }
 

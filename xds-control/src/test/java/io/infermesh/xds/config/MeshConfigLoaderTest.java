@@ -177,6 +177,8 @@ class MeshConfigLoaderTest {
         .hasMessageStartingWith("mesh.yaml: discovery.consul.wait: must be 1s..10m");
     assertThatThrownBy(() -> parse(LOOPBACK + "discovery: {consul: {service_name: core-inference}}\n"))
         .hasMessageStartingWith("mesh.yaml: discovery.consul.service_name: unknown key");
+    assertThatThrownBy(() -> parse(LOOPBACK + "discovery: {consul: {enabled: true, address: ''}}\n"))
+        .hasMessage("mesh.yaml: discovery.consul.address: must be the agent's http(s)://host:port when enabled is true");
   }
 
   @Test
