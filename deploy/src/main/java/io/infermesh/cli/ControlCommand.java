@@ -4,6 +4,7 @@ import io.infermesh.xds.config.MeshConfig;
 import io.infermesh.xds.config.MeshConfigLoader;
 import io.infermesh.xds.server.ControlPlane;
 import io.infermesh.xds.snapshot.ServicePolicy;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -57,7 +58,7 @@ final class ControlCommand implements Callable<Integer> {
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   /** Reads the configuration with the flags applied on top. */
-  MeshConfig resolve() {
+  MeshConfig resolve() throws IOException {
     MeshConfig c = config == null ? MeshConfigLoader.defaults() : MeshConfigLoader.load(config);
     if (xdsPort != null) {
       c = c.withControl(c.control().withXdsPort(xdsPort));

@@ -1,7 +1,6 @@
 package io.infermesh.cli;
 
 import io.infermesh.edge.EdgeAgent;
-import io.infermesh.edge.config.Consul;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.EdgeConfigLoader;
 import io.infermesh.edge.engine.Engine;
@@ -75,9 +74,7 @@ final class EdgeCommand implements Callable<Integer> {
       resolved = resolved.withGrpcPort(grpcPort);
     }
     if (consul != null) {
-      Consul c = resolved.consul();
-      resolved = resolved.withConsul(new Consul(consul, c.token(), c.serviceName(), c.serviceAddress(), c.tier(),
-          c.checkInterval(), c.deregisterAfter()));
+      resolved = resolved.withConsul(resolved.consul().toBuilder().address(consul).build());
     }
     if (resolved.model().path() == null) {
       throw new IllegalArgumentException("model.path: not set; set it in edge.yaml or pass --model PATH");

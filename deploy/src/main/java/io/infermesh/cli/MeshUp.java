@@ -231,9 +231,10 @@ final class MeshUp implements AutoCloseable {
     MeshEndpoint endpoint = MeshEndpoint.builder(CORE_SERVICE, "127.0.0.1", corePort, REGION)
         .id(CORE_NAME).model(CORE_MODEL).build();
     ControlSettings d = demo.control();
-    ControlSettings mtls = new ControlSettings(LOOPBACK, control.xdsPort(), false, d.adminAddress(),
-        control.adminPort(), Optional.of(new ControlSettings.Credentials(pki.resolve("certs"), CONTROL_NAME)),
-        Optional.empty(), d.refreshInterval());
+    ControlSettings mtls = ControlSettings.builder().xds(LOOPBACK, control.xdsPort())
+        .admin(d.adminAddress(), control.adminPort())
+        .credentials(new ControlSettings.Credentials(pki.resolve("certs"), CONTROL_NAME))
+        .refreshInterval(d.refreshInterval()).build();
     MeshConfig config = new MeshConfig(policy, mtls, Optional.empty(), List.of(endpoint));
     ControlPlane started = ControlPlane.builder(config).startupTimeout(Duration.ofSeconds(5)).start();
     String bootstrap = ProxylessBootstrap.mtls(xdsAddress(started), EDGE_NAME, REGION,
@@ -266,13 +267,12 @@ final class MeshUp implements AutoCloseable {
 
   private void startEdge() throws Exception {
     String target = controlPlane != null ? XDS_TARGET : LOOPBACK + ":" + corePort;
-    Escalation escalation = Escalation.NONE.withTarget(target, pki.resolve("certs"), EDGE_NAME);
-    escalation = new Escalation(escalation.target(), escalation.tlsDir(), escalation.tlsName(),
-        options.escalationTimeout(), escalation.maxAttempts(), escalation.failureRate(), escalation.window(),
-        Duration.ofSeconds(2), true);
-    EdgeConfig.Model m = EdgeConfig.Model.DEFAULT;
+    Escalation d = Escalation.NONE;
+    Escalation escalation = Escalation.builder().target(target).tls(pki.resolve("certs"), EDGE_NAME)
+        .timeout(options.escalationTimeout()).circuit(d.failureRate(), d.window(), Duration.ofSeconds(2)).build();
     EdgeConfig config = EdgeConfig.defaults()
-        .withModel(new EdgeConfig.Model(edgeModel, m.name(), m.sha256(), EDGE_CONTEXT, 1, 2, m.chatTemplate(), 64))
+        .withModel(EdgeConfig.Model.builder().path(edgeModel).contextSize(EDGE_CONTEXT).threads(1).parallel(2)
+            .defaultMaxTokens(64).build())
         .withHttpHost(LOOPBACK)
         .withHttpPort(options.httpPort())
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)))

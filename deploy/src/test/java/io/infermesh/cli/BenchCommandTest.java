@@ -1,6 +1,7 @@
 package io.infermesh.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +10,7 @@ import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
+import io.infermesh.node.config.Durations;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,9 +27,9 @@ class BenchCommandTest {
   static void start() throws Exception {
     dir = Files.createTempDirectory("bench");
     Path model = TinyModels.write(TinyModelSpec.edge(GgmlType.Q8_0), dir);
-    EdgeConfig.Model m = EdgeConfig.Model.DEFAULT;
     edge = EdgeAgent.builder(EdgeConfig.defaults()
-        .withModel(new EdgeConfig.Model(model, m.name(), m.sha256(), 512, 1, 2, m.chatTemplate(), 16))
+        .withModel(EdgeConfig.Model.builder().path(model).contextSize(512).threads(1).parallel(2).defaultMaxTokens(16)
+            .build())
         .withHttpPort(0)
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)))).start();
     edge.awaitModel(Duration.ofMinutes(2));
@@ -38,6 +40,16 @@ class BenchCommandTest {
     edge.close();
   }
 
+
+  @Test
+  void parseDuration_theFlagsGrammar_isTheConfigFilesGrammar() {
+    assertThat(BenchCommand.parseDuration("--duration", "1.5s")).isEqualTo(Duration.ofMillis(1_500));
+    assertThat(BenchCommand.parseDuration("--duration", "1d")).isEqualTo(Duration.ofDays(1));
+    assertThat(BenchCommand.parseDuration("--timeout", "PT30S")).isEqualTo(Duration.ofSeconds(30));
+    assertThatThrownBy(() -> BenchCommand.parseDuration("--duration", "10 seconds"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("--duration must be " + Durations.EXPECTED);
+  }
 
   @Test
   void bench_streamingAgainstEdge_reportsLatenciesAndRouteMix() throws Exception {

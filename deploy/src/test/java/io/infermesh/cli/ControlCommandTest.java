@@ -50,7 +50,7 @@ class ControlCommandTest {
   }
 
   @Test
-  void resolve_flagsOverrideTheFile() {
+  void resolve_flagsOverrideTheFile() throws Exception {
     ControlCommand cmd = new ControlCommand();
     new CommandLine(cmd).parseArgs("--config", "mesh.yaml", "--xds-port", "0", "--admin-port", "-1");
     MeshConfig c = cmd.resolve();
@@ -69,7 +69,7 @@ class ControlCommandTest {
   @Test
   void control_missingFile_failsWithOneLine() {
     assertThat(run(new ControlCommand(), "--config", dir.resolve("nope.yaml").toString())).isEqualTo(UserErrorHandler.USER_ERROR);
-    assertThat(err.toString()).contains("nope.yaml: no such file");
+    assertThat(err.toString()).contains("nope.yaml: config file not found");
   }
 
   @Test

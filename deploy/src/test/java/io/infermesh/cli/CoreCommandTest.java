@@ -34,7 +34,7 @@ class CoreCommandTest {
     assertThat(c.model().name()).isEqualTo("tiny-core");
     assertThat(c.scheduler().maxBatchSize()).isEqualTo(64);
     assertThat(c.stage().count()).isEqualTo(1);
-    assertThat(c.consul()).isEqualTo(CoreConfig.Consul.disabled());
+    assertThat(c.consul()).isEqualTo(CoreConfig.CONSUL_DEFAULT);
   }
 
   @Test
@@ -46,7 +46,7 @@ class CoreCommandTest {
     CoreConfig c = cmd.resolve();
     assertThat(c.consul().enabled()).isTrue();
     assertThat(c.consul().address()).isEqualTo("http://127.0.0.1:8500");
-    assertThat(c.consul().tier()).isEqualTo("public");
+    assertThat(c.consul().registration().orElseThrow().tier()).isEqualTo("public");
   }
 
   @Test

@@ -57,7 +57,7 @@ class EdgeCommandTest {
     assertThat(c.model().path()).isEqualTo(Path.of("b.gguf").toAbsolutePath());
     assertThat(c.model().contextSize()).isEqualTo(1024);
     assertThat(c.consul().address()).isEqualTo("http://127.0.0.1:8500");
-    assertThat(c.consul().serviceName()).isEqualTo("shop-edges"); // the rest of the file's section stays
+    assertThat(c.consul().registration().orElseThrow().serviceName()).isEqualTo("shop-edges"); // the rest of the file's section stays
   }
 
   @Test

@@ -153,8 +153,8 @@ class IdentityMatrixTest {
     edge = EdgeAgent.builder(EdgeConfig.defaults()
         .withModelPath(TinyModels.write(TinyModelSpec.edge(GgmlType.Q8_0), root.resolve("models")))
         .withHttpPort(0)
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES)))))
+        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(edgeFiles.certificateChain(),
+            edgeFiles.privateKey()).clientCa(edgeFiles.trustBundle()).build()))))
         .start();
     control = startControlPlane();
 
@@ -214,9 +214,9 @@ class IdentityMatrixTest {
     MeshPolicy p = demo.policy();
     MeshPolicy policy = new MeshPolicy(TestPki.TRUST_DOMAIN, p.regions(), p.services(), p.burst(), p.upstream(),
         p.envoy(), true);
-    ControlSettings settings = new ControlSettings("127.0.0.1", 0, false, "127.0.0.1", -1,
-        Optional.of(new ControlSettings.Credentials(root.resolve("pki").resolve("control-0"), "control-0")),
-        Optional.of(root.resolve("pki").resolve(GATEWAY)), Duration.ofMillis(200));
+    ControlSettings settings = ControlSettings.builder().xds("127.0.0.1", 0).admin("127.0.0.1", -1)
+        .credentials(new ControlSettings.Credentials(root.resolve("pki").resolve("control-0"), "control-0"))
+        .gatewayCertificates(root.resolve("pki").resolve(GATEWAY)).refreshInterval(Duration.ofMillis(200)).build();
     MeshEndpoint endpoint = MeshEndpoint.builder("core-inference", "127.0.0.1", 9443, TestPki.REGION).build();
     return ControlPlane.builder(new MeshConfig(policy, settings, Optional.empty(), List.of(endpoint))).start();
   }

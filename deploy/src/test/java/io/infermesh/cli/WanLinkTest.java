@@ -99,10 +99,11 @@ class WanLinkTest {
     Path coreModel = TinyModels.write(TinyModelSpec.core(GgmlType.F32), models);
     Path edgeModel = TinyModels.write(TinyModelSpec.edge(GgmlType.Q8_0), models);
     startCore(certs, coreModel);
-    Escalation escalation = new Escalation(Optional.of(link.coreAddress() + ":" + CORE_PORT), certs, "edge-0",
-        ESCALATION_TIMEOUT, 3, 50, 10, OPEN_FOR, true);
+    Escalation escalation = Escalation.builder().target(link.coreAddress() + ":" + CORE_PORT).tls(certs, "edge-0")
+        .timeout(ESCALATION_TIMEOUT).circuit(50, 10, OPEN_FOR).build();
     EdgeConfig config = EdgeConfig.defaults()
-        .withModel(new EdgeConfig.Model(edgeModel, null, null, 512, 1, 2, "auto", 16))
+        .withModel(EdgeConfig.Model.builder().path(edgeModel).contextSize(512).threads(1).parallel(2)
+            .defaultMaxTokens(16).build())
         .withHttpPort(0)
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)))
         .withAdmission(new EdgeConfig.Admission(64, Duration.ofSeconds(1), Duration.ofMinutes(1)))

@@ -8,7 +8,6 @@ import io.infermesh.certs.Role;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
 import io.infermesh.edge.cache.ResponseCache;
-import io.infermesh.edge.config.Consul;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Routing;
 import io.infermesh.edge.engine.AdmissionQueue;
@@ -33,6 +32,7 @@ import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.LoadEstimate;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -406,16 +406,17 @@ public final class EdgeAgent implements AutoCloseable {
      */
     static RegistrationSettings registrationSettings(EdgeConfig config, String modelName, String version,
         int httpPort, int grpcPort) {
-      Consul c = config.consul();
-      RegistrationSettings.Builder b = RegistrationSettings.builder(c.address(), c.serviceName(), config.node().name(),
+      ConsulConfig c = config.consul();
+      ConsulConfig.Registration r = c.registration().orElseThrow();
+      RegistrationSettings.Builder b = RegistrationSettings.builder(c.address(), r.serviceName(), config.node().name(),
               Role.EDGE)
           .token(c.token())
-          .endpoint(c.serviceAddress(), grpcPort > 0 ? grpcPort : httpPort)
-          .placement(config.node().region(), c.tier())
+          .endpoint(r.serviceAddress(), grpcPort > 0 ? grpcPort : httpPort)
+          .placement(config.node().region(), r.tier())
           .model(modelName, version)
           .meta("http_port", String.valueOf(httpPort))
           .readiness("model loaded, not draining")
-          .timing(c.checkInterval(), c.deregisterAfter());
+          .timing(r.checkInterval(), r.deregisterAfter());
       if (grpcPort > 0) {
         b.meta("grpc_port", String.valueOf(grpcPort));
       }

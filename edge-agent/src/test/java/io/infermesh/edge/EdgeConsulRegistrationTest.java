@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.infermesh.edge.config.Consul;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.node.testing.FakeConsulAgent;
 import java.time.Duration;
@@ -20,8 +19,8 @@ import org.junit.jupiter.api.Test;
 class EdgeConsulRegistrationTest {
 
   private static EdgeConfig withConsul(EdgeConfig config, FakeConsulAgent consul) {
-    return config.withConsul(new Consul(consul.address(), "", "edge-inference", "127.0.0.1", "private",
-        Duration.ofMinutes(1), Duration.ofMinutes(1)));
+    return config.withConsul(EdgeConfig.CONSUL_DEFAULT.toBuilder().address(consul.address()).serviceAddress("127.0.0.1")
+        .checkInterval(Duration.ofMinutes(1)).build());
   }
 
   @Test

@@ -36,8 +36,8 @@ public final class GrpcTestEdge implements AutoCloseable {
     TestPki pki = TestPki.create(certs);
     MeshCredentialFiles files = pki.issue(Role.EDGE, "edge-1");
     EdgeConfig config = TinyModel.config()
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(files.certificateChain(),
-            files.privateKey(), Optional.empty(), EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES))))
+        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(files.certificateChain(),
+            files.privateKey()).build())))
         .withLimits(limits);
     EdgeAgent agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", agent.grpcPort().getAsInt(),

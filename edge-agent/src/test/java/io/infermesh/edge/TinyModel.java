@@ -41,7 +41,8 @@ public final class TinyModel {
 
   /** The model section tests run with: 1 thread, {@link #CONTEXT} tokens, {@link #PARALLEL} slots. */
   public static EdgeConfig.Model modelConfig() {
-    return new EdgeConfig.Model(path(), NAME, null, CONTEXT, 1, PARALLEL, "auto", 16);
+    return EdgeConfig.Model.builder().path(path()).name(NAME).contextSize(CONTEXT).threads(1).parallel(PARALLEL)
+        .defaultMaxTokens(16).build();
   }
 
   /** An agent configuration on free ports, loopback, no TLS, for the tiny model. */

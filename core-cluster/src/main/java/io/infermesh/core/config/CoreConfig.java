@@ -1,7 +1,7 @@
 package io.infermesh.core.config;
 
 import io.infermesh.node.config.ConfigException;
-import io.infermesh.node.registration.ConsulSection;
+import io.infermesh.node.registration.ConsulConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -19,15 +19,21 @@ import java.util.Objects;
  * @param scheduler batching and queueing limits
  * @param stage this node's place in a pipeline ({@code 0/1} when not sharded)
  * @param metricsPort port of the Prometheus {@code /metrics} endpoint (0 picks one, -1 disables)
- * @param consul registration with the local Consul agent ({@link Consul#disabled()} when not configured)
+ * @param consul registration with the local Consul agent ({@link #CONSUL_DEFAULT}: none)
  * @param listen the addresses the gRPC server and the plain-HTTP metrics port bind
  */
 public record CoreConfig(
     Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort,
-    Consul consul, Listen listen) {
+    ConsulConfig consul, Listen listen) {
 
   public static final int DEFAULT_GRPC_PORT = 9443;
   public static final int DEFAULT_METRICS_PORT = 9464;
+  /**
+   * A core's {@code consul:} defaults: no registration until {@code consul.address} is set,
+   * service {@code core-inference} (the one xds-control watches), its load smoothed over 10s.
+   */
+  public static final ConsulConfig CONSUL_DEFAULT = ConsulConfig.node("core-inference")
+      .utilizationWindow(Duration.ofSeconds(10)).build();
 
   public CoreConfig {
     Objects.requireNonNull(node, "node");
@@ -37,6 +43,10 @@ public record CoreConfig(
     Objects.requireNonNull(scheduler, "scheduler");
     Objects.requireNonNull(stage, "stage");
     Objects.requireNonNull(consul, "consul");
+    if (consul.registration().flatMap(ConsulConfig.Registration::utilizationWindow).isEmpty()) {
+      throw new ConfigException("consul", "a core registers with a utilization window; start from "
+          + "CoreConfig.CONSUL_DEFAULT");
+    }
     Objects.requireNonNull(listen, "listen");
     port("grpc.port", grpcPort, false);
     port("metrics.port", metricsPort, true);
@@ -51,7 +61,7 @@ public record CoreConfig(
   }
 
   /** This config with {@code consul} instead. */
-  public CoreConfig withConsul(Consul newConsul) {
+  public CoreConfig withConsul(ConsulConfig newConsul) {
     return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, newConsul, listen);
   }
 
@@ -346,65 +356,6 @@ public record CoreConfig(
   }
 
   /**
-   * Registration with the local Consul agent ({@code PUT /v1/agent/service/register}), so that
-   * xds-control's Consul discovery finds this node; off while {@code address} is empty.
-   *
-   * @param address the agent's HTTP API, e.g. {@code http://127.0.0.1:8500}; empty disables registration
-   * @param token ACL token sent as {@code X-Consul-Token}; empty sends none
-   * @param serviceName the Consul service name, the one xds-control watches
-   * @param serviceAddress the address registered for the node; empty lets Consul use the agent's node address
-   * @param tier {@code private} or {@code public}: which capacity pool the node belongs to
-   * @param checkInterval how often the node reports its readiness to its TTL check (the TTL is three intervals)
-   * @param deregisterAfter how long the check may stay critical before Consul removes the node (at least 1m,
-   *     Consul's minimum)
-   * @param utilizationWindow time constant of the moving average of the utilization the node publishes
-   *     in its {@code utilization} meta (see {@code io.infermesh.core.schedule.Utilization}); 0 publishes
-   *     the instant figure
-   */
-  public record Consul(String address, String token, String serviceName, String serviceAddress, String tier,
-      Duration checkInterval, Duration deregisterAfter, Duration utilizationWindow) {
-    public static final String DEFAULT_SERVICE_NAME = "core-inference";
-    public static final Duration DEFAULT_UTILIZATION_WINDOW = Duration.ofSeconds(10);
-
-    public Consul {
-      address = ConsulSection.address(address, ConfigException::new);
-      token = token == null ? "" : token;
-      serviceAddress = serviceAddress == null ? "" : serviceAddress.strip();
-      ConsulSection.check(serviceName, tier, checkInterval, deregisterAfter, ConfigException::new);
-      if (utilizationWindow == null || utilizationWindow.isNegative()) {
-        throw new ConfigException("consul.utilization_window", "must be a duration >= 0, got " + utilizationWindow);
-      }
-    }
-
-    /** With the default utilization window. */
-    public Consul(String address, String token, String serviceName, String serviceAddress, String tier,
-        Duration checkInterval, Duration deregisterAfter) {
-      this(address, token, serviceName, serviceAddress, tier, checkInterval, deregisterAfter,
-          DEFAULT_UTILIZATION_WINDOW);
-    }
-
-    /** This registration with another utilization window. */
-    public Consul withUtilizationWindow(Duration window) {
-      return new Consul(address, token, serviceName, serviceAddress, tier, checkInterval, deregisterAfter, window);
-    }
-
-    /** No registration. */
-    public static Consul disabled() {
-      return new Consul("", "", DEFAULT_SERVICE_NAME, "", "private", Duration.ofSeconds(10), Duration.ofMinutes(1));
-    }
-
-    /** Registration with the agent at {@code address}, every other key at its default. */
-    public static Consul at(String address) {
-      return new Consul(address, "", DEFAULT_SERVICE_NAME, "", "private", Duration.ofSeconds(10),
-          Duration.ofMinutes(1));
-    }
-
-    public boolean enabled() {
-      return !address.isEmpty();
-    }
-  }
-
-  /**
    * Builds a {@link CoreConfig}; every part but the node and its credentials has the default
    * {@code deploy/core.yaml} documents. {@link #build()} validates. Not thread-safe.
    */
@@ -417,7 +368,7 @@ public record CoreConfig(
     private Scheduling scheduler = Scheduling.defaults();
     private Stage stage = Stage.single();
     private int metricsPort = DEFAULT_METRICS_PORT;
-    private Consul consul = Consul.disabled();
+    private ConsulConfig consul = CONSUL_DEFAULT;
     private Listen listen = Listen.DEFAULT;
 
     private Builder(Node node, Tls tls) {
@@ -457,7 +408,7 @@ public record CoreConfig(
       return this;
     }
 
-    public Builder consul(Consul c) {
+    public Builder consul(ConsulConfig c) {
       this.consul = c;
       return this;
     }

@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
+import io.infermesh.node.registration.ConsulConfig;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +33,8 @@ public final class CoreConfigLoader {
   /**
    * Reads {@code file} (null: every key at its default), applies {@code overrides} (dotted keys
    * such as {@code grpc.port}, as command-line flags give them) and validates the result.
+   *
+   * @throws ConfigException naming the file, the full key and the reason, as for every config file
    */
   public static CoreConfig load(Path file, Map<String, String> overrides) throws IOException {
     ObjectNode root;
@@ -64,12 +68,16 @@ public final class CoreConfigLoader {
         at.put(leaf, value);
       }
     }
-    return parse(root, base);
+    try {
+      return parse(root, base);
+    } catch (ConfigException e) {
+      throw file == null ? e : e.inFile(file.toString());
+    }
   }
 
   private static JsonNode read(Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
-      throw new IOException(file + ": no such config file");
+      throw new NoSuchFileException(file.toString(), null, "config file not found");
     }
     try {
       return YAML.readTree(file.toFile());
@@ -116,7 +124,7 @@ public final class CoreConfigLoader {
             stage.integer("count", 1),
             stage.string("next", "")))
         .metricsPort(metrics.integer("port", CoreConfig.DEFAULT_METRICS_PORT))
-        .consul(consul(consul))
+        .consul(ConsulConfig.read(consul, CoreConfig.CONSUL_DEFAULT))
         .listen(new CoreConfig.Listen(
             grpc.string("address", CoreConfig.Listen.DEFAULT.grpc()),
             metrics.string("address", CoreConfig.Listen.DEFAULT.metrics())))
@@ -162,19 +170,6 @@ public final class CoreConfigLoader {
         .contextLength(n.integer("context_length", d.contextLength()))
         .aging(n.duration("aging", d.aging()))
         .build();
-  }
-
-  private static CoreConfig.Consul consul(ConfigSection n) {
-    CoreConfig.Consul d = CoreConfig.Consul.disabled();
-    return new CoreConfig.Consul(
-        n.string("address", d.address()),
-        n.string("token", d.token()),
-        n.string("service_name", d.serviceName()),
-        n.string("service_address", d.serviceAddress()),
-        n.string("tier", d.tier()),
-        n.duration("check_interval", d.checkInterval()),
-        n.duration("deregister_after", d.deregisterAfter()),
-        n.duration("utilization_window", d.utilizationWindow()));
   }
 
   private static Path resolve(Path base, Path path) {

@@ -20,6 +20,7 @@ import io.infermesh.core.schedule.StepRunner;
 import io.infermesh.core.schedule.Utilization;
 import io.infermesh.core.shard.NextStage;
 import io.infermesh.core.shard.PipelineRunner;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
 import io.micrometer.core.instrument.Gauge;
@@ -179,14 +180,15 @@ public final class CoreNode implements AutoCloseable {
 
   /** What this node registers in Consul: role core, its gRPC port, the attributes discovery reads. */
   static RegistrationSettings registrationSettings(CoreConfig config, int grpcPort) {
-    CoreConfig.Consul c = config.consul();
-    return RegistrationSettings.builder(c.address(), c.serviceName(), config.node().name(), Role.CORE)
+    ConsulConfig c = config.consul();
+    ConsulConfig.Registration r = c.registration().orElseThrow();
+    return RegistrationSettings.builder(c.address(), r.serviceName(), config.node().name(), Role.CORE)
         .token(c.token())
-        .endpoint(c.serviceAddress(), grpcPort)
-        .placement(config.node().region(), c.tier())
+        .endpoint(r.serviceAddress(), grpcPort)
+        .placement(config.node().region(), r.tier())
         .model(config.model().name(), config.model().version())
         .readiness("grpc.health.v1 SERVING")
-        .timing(c.checkInterval(), c.deregisterAfter())
+        .timing(r.checkInterval(), r.deregisterAfter())
         .build();
   }
 
@@ -197,7 +199,8 @@ public final class CoreNode implements AutoCloseable {
    */
   private static void sampleUtilization(CoreConfig config, Supplier<SchedulerStats> load,
       ConsulRegistration registration, ScheduledExecutorService timers, PrometheusMeterRegistry registry) {
-    Duration window = config.consul().utilizationWindow();
+    Duration window = config.consul().registration().flatMap(ConsulConfig.Registration::utilizationWindow)
+        .orElseThrow();
     UtilizationSampler sampler = new UtilizationSampler(load, config.scheduler().maxBatchSize(), window,
         System::nanoTime, registration == null ? u -> {} : registration::utilization);
     Gauge.builder("infermesh.core.utilization", sampler, UtilizationSampler::value)

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigException;
+import io.infermesh.node.registration.ConsulConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -20,22 +21,27 @@ class CoreConfigConsulTest {
     return CoreConfigLoader.parse(root == null ? YAML.createObjectNode() : root, Path.of("/etc/infermesh"));
   }
 
+  private static Duration window(CoreConfig config) {
+    return config.consul().registration().orElseThrow().utilizationWindow().orElseThrow();
+  }
+
   @Test
   void parse_noConsulSection_registersNowhere() throws Exception {
-    CoreConfig.Consul consul = parse("node: {name: core-0}").consul();
+    ConsulConfig consul = parse("node: {name: core-0}").consul();
 
     assertThat(consul.enabled()).isFalse();
-    assertThat(consul).isEqualTo(CoreConfig.Consul.disabled());
-    assertThat(consul.serviceName()).isEqualTo("core-inference");
-    assertThat(consul.tier()).isEqualTo("private");
-    assertThat(consul.checkInterval()).isEqualTo(Duration.ofSeconds(10));
-    assertThat(consul.deregisterAfter()).isEqualTo(Duration.ofMinutes(1));
-    assertThat(consul.utilizationWindow()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(consul).isEqualTo(CoreConfig.CONSUL_DEFAULT);
+    ConsulConfig.Registration r = consul.registration().orElseThrow();
+    assertThat(r.serviceName()).isEqualTo("core-inference");
+    assertThat(r.tier()).isEqualTo("private");
+    assertThat(r.checkInterval()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(r.deregisterAfter()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(r.utilizationWindow()).contains(Duration.ofSeconds(10));
   }
 
   @Test
   void parse_everyConsulKey_isRead() throws Exception {
-    CoreConfig.Consul consul = parse("""
+    ConsulConfig consul = parse("""
         consul:
           address: http://127.0.0.1:8500/
           token: abc
@@ -47,15 +53,16 @@ class CoreConfigConsulTest {
           utilization_window: 30s
         """).consul();
 
-    assertThat(consul).isEqualTo(new CoreConfig.Consul("http://127.0.0.1:8500", "abc", "core-gpu", "10.0.3.7",
-        "public", Duration.ofSeconds(5), Duration.ofMinutes(10), Duration.ofSeconds(30)));
+    assertThat(consul).isEqualTo(CoreConfig.CONSUL_DEFAULT.toBuilder().address("http://127.0.0.1:8500").token("abc")
+        .serviceName("core-gpu").serviceAddress("10.0.3.7").tier("public").checkInterval(Duration.ofSeconds(5))
+        .deregisterAfter(Duration.ofMinutes(10)).utilizationWindow(Duration.ofSeconds(30)).build());
     assertThat(consul.enabled()).isTrue();
   }
 
   @Test
   void parse_utilizationWindowZero_asDeployCoreYamlDocuments_publishesTheInstantFigure() throws Exception {
-    assertThat(parse("consul: {utilization_window: 0}").consul().utilizationWindow()).isZero();
-    assertThat(parse("consul: {utilization_window: 1.5s, check_interval: 1d}").consul().utilizationWindow())
+    assertThat(window(parse("consul: {utilization_window: 0}"))).isZero();
+    assertThat(window(parse("consul: {utilization_window: 1.5s, check_interval: 1d}")))
         .isEqualTo(Duration.ofMillis(1_500));
   }
 
@@ -63,7 +70,7 @@ class CoreConfigConsulTest {
   void parse_consulOverrideAsAFlagGivesIt_enablesRegistration() throws Exception {
     CoreConfig config = CoreConfigLoader.load(null, java.util.Map.of("consul.address", "http://consul:8500"));
 
-    assertThat(config.consul()).isEqualTo(CoreConfig.Consul.at("http://consul:8500"));
+    assertThat(config.consul()).isEqualTo(CoreConfig.CONSUL_DEFAULT.toBuilder().address("http://consul:8500").build());
   }
 
   @Test

@@ -47,15 +47,17 @@ class CheckpointToolTemplateGenerateTest {
   @BeforeAll
   static void start() throws Exception {
     mesh = new TestMesh("core-tool-template");
-    CoreConfig tiny = mesh.tinyCore(new CoreConfig.Scheduling(4, 4, 512, 64, 0, 16, 512, Duration.ofSeconds(10)));
+    CoreConfig tiny = mesh.tinyCore(CoreConfig.Scheduling.builder().maxQueued(4).maxBatchSize(4).maxBatchTokens(512)
+        .prefillChunk(64).kvBlocks(0, 16).contextLength(512).aging(Duration.ofSeconds(10)).build());
     Path model = TinyModels.write(TinyModelSpec.edgeTools(GgmlType.F32), mesh.root().resolve("models"));
     try (GgufFile f = GgufFile.open(model)) {
       tokenizer = Tokenizer.fromGguf(f.metadata());
     }
     // the tiny core node, serving the model that carries Qwen2.5's template instead
-    node = CoreNode.start(new CoreConfig(tiny.node(), tiny.grpcPort(), tiny.tls(), new CoreConfig.Model(
-        "tiny-edge-tools", model, "", "", tiny.model().device(), tiny.model().defaultMaxTokens()), tiny.engine(),
-        tiny.scheduler(), tiny.stage(), tiny.metricsPort(), tiny.consul(), tiny.listen()));
+    node = CoreNode.start(CoreConfig.builder(tiny.node(), tiny.tls()).grpcPort(tiny.grpcPort())
+        .model(CoreConfig.Model.builder("tiny-edge-tools").path(model).device(tiny.model().device())
+            .defaultMaxTokens(tiny.model().defaultMaxTokens()).build())
+        .scheduler(tiny.scheduler()).metricsPort(tiny.metricsPort()).build());
     node.loadConfiguredModel();
   }
 

@@ -15,6 +15,7 @@ import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.config.Engine;
 import io.infermesh.core.upstream.FakeOpenAiServer;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.testing.FakeConsulAgent;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,7 +32,7 @@ class CoreNodeRegistrationTest {
 
   /** An upstream node {@code name} in eu-west, registered at 127.0.0.1, checked every minute. */
   private static CoreConfig config(TestMesh mesh, String name, FakeOpenAiServer upstream,
-      CoreConfig.Scheduling scheduling, CoreConfig.Consul consul) throws Exception {
+      CoreConfig.Scheduling scheduling, ConsulConfig consul) throws Exception {
     mesh.issue(Role.CORE, name);
     return CoreConfig.builder(new CoreConfig.Node(name, "eu-west"), new CoreConfig.Tls(mesh.root().resolve(name), name))
         .grpcPort(0)
@@ -40,8 +41,7 @@ class CoreNodeRegistrationTest {
             .health("/v1/models", Duration.ofMillis(100)).build())
         .scheduler(scheduling)
         .metricsPort(-1)
-        .consul(new CoreConfig.Consul(consul.address(), "", consul.serviceName(), "127.0.0.1", "private",
-            Duration.ofMinutes(1), Duration.ofMinutes(1), consul.utilizationWindow()))
+        .consul(consul.toBuilder().serviceAddress("127.0.0.1").checkInterval(Duration.ofMinutes(1)).build())
         .build();
   }
 
@@ -53,7 +53,7 @@ class CoreNodeRegistrationTest {
       // 2 calls in flight upstream, 4 may wait; the instant figure (window 0), sampled every 100 ms
       CoreConfig config = config(mesh, "core-l1", upstream,
           CoreConfig.Scheduling.builder().maxQueued(4).maxBatchSize(2).maxBatchTokens(256).prefillChunk(64).build(),
-          CoreConfig.Consul.at(consul.address()).withUtilizationWindow(Duration.ZERO));
+          CoreConfig.CONSUL_DEFAULT.toBuilder().address(consul.address()).utilizationWindow(Duration.ZERO).build());
 
       CoreNode node = CoreNode.start(config);
       List<Context.CancellableContext> calls = new ArrayList<>();
@@ -96,7 +96,7 @@ class CoreNodeRegistrationTest {
         FakeConsulAgent consul = FakeConsulAgent.start();
         FakeOpenAiServer upstream = new FakeOpenAiServer()) {
       CoreConfig config = config(mesh, "core-c1", upstream, CoreConfig.Scheduling.defaults(),
-          CoreConfig.Consul.at(consul.address()));
+          CoreConfig.CONSUL_DEFAULT.toBuilder().address(consul.address()).build());
 
       CoreNode node = CoreNode.start(config);
       try {

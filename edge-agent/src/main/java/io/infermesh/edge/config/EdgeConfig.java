@@ -3,6 +3,7 @@ package io.infermesh.edge.config;
 import static java.util.Objects.requireNonNull;
 
 import io.infermesh.node.config.ConfigException;
+import io.infermesh.node.registration.ConsulConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -15,7 +16,9 @@ import java.util.regex.Pattern;
 /**
  * The whole configuration of an edge agent, as read from {@code edge.yaml} ({@link
  * EdgeConfigLoader}) and overridden by command-line flags ({@code with*} methods). Immutable;
- * every record validates itself when built and names the offending key in its {@link
+ * built with {@link #builder()} (every section at its default until set), and every record
+ * with more than a few settings has a builder of its own ({@code Model.builder().contextSize(512)
+ * .build()}); each validates itself when built and names the offending key in its {@link
  * ConfigException}.
  *
  * @param node who this agent is in the mesh
@@ -33,7 +36,14 @@ import java.util.regex.Pattern;
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-    Escalation escalation, Routing routing, Consul consul, Limits limits) {
+    Escalation escalation, Routing routing, ConsulConfig consul, Limits limits) {
+
+  /**
+   * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
+   * service {@code edge-inference} (not a core service, whose policy expects role core), its
+   * instant load published (no {@code utilization_window}).
+   */
+  public static final ConsulConfig CONSUL_DEFAULT = ConsulConfig.node("edge-inference").build();
 
   public EdgeConfig {
     requireNonNull(node, "node");
@@ -50,105 +60,183 @@ public record EdgeConfig(
     requireNonNull(limits, "limits");
   }
 
-  /** A configuration that does not register in Consul. */
-  public EdgeConfig(
-      Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-      Escalation escalation, Routing routing) {
-    this(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, Consul.DISABLED,
-        Limits.DEFAULT);
-  }
-
-  /** A configuration without a core (escalation and routing at their defaults). */
-  public EdgeConfig(
-      Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown) {
-    this(node, model, http, grpc, admission, cache, auth, shutdown, Escalation.NONE, Routing.DEFAULT);
+  /** Every section at its default until set; the model path must come from {@code model.path} or a flag. */
+  public static Builder builder() {
+    return new Builder();
   }
 
   /** Every key at its default; the model path is unset and must come from a flag. */
   public static EdgeConfig defaults() {
-    return new EdgeConfig(Node.DEFAULT, Model.DEFAULT, Http.DEFAULT, Grpc.DEFAULT, Admission.DEFAULT, Cache.DEFAULT,
-        Auth.NONE, Shutdown.DEFAULT);
+    return builder().build();
+  }
+
+  /** A builder holding this configuration, to replace some sections. */
+  public Builder toBuilder() {
+    return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
+        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
   public EdgeConfig withModelPath(Path path) {
-    Model m = model;
-    return withModel(new Model(path, m.name, m.sha256, m.contextSize, m.threads, m.parallel, m.chatTemplate,
-        m.defaultMaxTokens));
+    return withModel(model.toBuilder().path(path).build());
   }
 
   /** This configuration with {@code model} replaced. */
   public EdgeConfig withModel(Model newModel) {
-    return new EdgeConfig(node, newModel, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul, limits);
+    return toBuilder().model(newModel).build();
   }
 
   /** This configuration with {@code http.port} replaced (the {@code --http-port} flag). */
   public EdgeConfig withHttpPort(int port) {
-    return new EdgeConfig(node, model, http.withPort(port), grpc,
-        admission, cache, auth, shutdown, escalation, routing, consul, limits);
+    return withHttp(http.toBuilder().port(port).build());
   }
 
   /** This configuration with {@code http.host} replaced (the address the OpenAI API binds). */
   public EdgeConfig withHttpHost(String host) {
-    return new EdgeConfig(node, model, http.withHost(host), grpc, admission, cache, auth, shutdown, escalation, routing,
-        consul, limits);
+    return withHttp(http.toBuilder().host(host).build());
   }
 
   /** This configuration with {@code http} replaced. */
   public EdgeConfig withHttp(Http newHttp) {
-    return new EdgeConfig(node, model, newHttp, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-        limits);
+    return toBuilder().http(newHttp).build();
   }
 
   /** This configuration with {@code grpc.port} replaced (the {@code --grpc-port} flag). */
   public EdgeConfig withGrpcPort(int port) {
-    return new EdgeConfig(node, model, http, new Grpc(grpc.host, port, grpc.tls), admission, cache, auth, shutdown, escalation, routing, consul, limits);
+    return withGrpc(new Grpc(grpc.host, port, grpc.tls));
   }
 
   /** This configuration with {@code grpc} replaced. */
   public EdgeConfig withGrpc(Grpc newGrpc) {
-    return new EdgeConfig(node, model, http, newGrpc, admission, cache, auth, shutdown, escalation, routing, consul, limits);
+    return toBuilder().grpc(newGrpc).build();
   }
 
   /** This configuration with {@code admission} replaced. */
   public EdgeConfig withAdmission(Admission newAdmission) {
-    return new EdgeConfig(node, model, http, grpc, newAdmission, cache, auth, shutdown, escalation, routing, consul, limits);
+    return toBuilder().admission(newAdmission).build();
   }
 
   /** This configuration with {@code cache} replaced. */
   public EdgeConfig withCache(Cache newCache) {
-    return new EdgeConfig(node, model, http, grpc, admission, newCache, auth, shutdown, escalation, routing, consul, limits);
+    return toBuilder().cache(newCache).build();
   }
 
   /** This configuration with {@code auth} replaced. */
   public EdgeConfig withAuth(Auth newAuth) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, newAuth, shutdown, escalation, routing, consul, limits);
+    return toBuilder().auth(newAuth).build();
   }
 
   /** This configuration with {@code escalation} replaced. */
   public EdgeConfig withEscalation(Escalation newEscalation) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, newEscalation, routing, consul, limits);
+    return toBuilder().escalation(newEscalation).build();
   }
 
   /** This configuration with {@code routing} replaced. */
   public EdgeConfig withRouting(Routing newRouting) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, newRouting, consul, limits);
+    return toBuilder().routing(newRouting).build();
   }
 
   /** This configuration with {@code consul} replaced. */
-  public EdgeConfig withConsul(Consul newConsul) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, newConsul, limits);
+  public EdgeConfig withConsul(ConsulConfig newConsul) {
+    return toBuilder().consul(newConsul).build();
   }
 
   /** This configuration with {@code limits} replaced. */
   public EdgeConfig withLimits(Limits newLimits) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-        newLimits);
+    return toBuilder().limits(newLimits).build();
   }
 
   /** This configuration with {@code shutdown} replaced. */
   public EdgeConfig withShutdown(Shutdown newShutdown) {
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, newShutdown, escalation, routing, consul, limits);
+    return toBuilder().shutdown(newShutdown).build();
+  }
+
+  /**
+   * Configures an {@link EdgeConfig} section by section; a section not set keeps its default
+   * ({@code Node.DEFAULT}, {@code Model.DEFAULT}, …, {@link Escalation#NONE}, {@link
+   * EdgeConfig#CONSUL_DEFAULT}). Not thread-safe.
+   */
+  public static final class Builder {
+    private Node node = Node.DEFAULT;
+    private Model model = Model.DEFAULT;
+    private Http http = Http.DEFAULT;
+    private Grpc grpc = Grpc.DEFAULT;
+    private Admission admission = Admission.DEFAULT;
+    private Cache cache = Cache.DEFAULT;
+    private Auth auth = Auth.NONE;
+    private Shutdown shutdown = Shutdown.DEFAULT;
+    private Escalation escalation = Escalation.NONE;
+    private Routing routing = Routing.DEFAULT;
+    private ConsulConfig consul = CONSUL_DEFAULT;
+    private Limits limits = Limits.DEFAULT;
+
+    private Builder() {}
+
+    public Builder node(Node node) {
+      this.node = requireNonNull(node, "node");
+      return this;
+    }
+
+    public Builder model(Model model) {
+      this.model = requireNonNull(model, "model");
+      return this;
+    }
+
+    public Builder http(Http http) {
+      this.http = requireNonNull(http, "http");
+      return this;
+    }
+
+    public Builder grpc(Grpc grpc) {
+      this.grpc = requireNonNull(grpc, "grpc");
+      return this;
+    }
+
+    public Builder admission(Admission admission) {
+      this.admission = requireNonNull(admission, "admission");
+      return this;
+    }
+
+    public Builder cache(Cache cache) {
+      this.cache = requireNonNull(cache, "cache");
+      return this;
+    }
+
+    public Builder auth(Auth auth) {
+      this.auth = requireNonNull(auth, "auth");
+      return this;
+    }
+
+    public Builder shutdown(Shutdown shutdown) {
+      this.shutdown = requireNonNull(shutdown, "shutdown");
+      return this;
+    }
+
+    public Builder escalation(Escalation escalation) {
+      this.escalation = requireNonNull(escalation, "escalation");
+      return this;
+    }
+
+    public Builder routing(Routing routing) {
+      this.routing = requireNonNull(routing, "routing");
+      return this;
+    }
+
+    /** An edge's {@code consul:} section; start from {@link EdgeConfig#CONSUL_DEFAULT}. */
+    public Builder consul(ConsulConfig consul) {
+      this.consul = requireNonNull(consul, "consul");
+      return this;
+    }
+
+    public Builder limits(Limits limits) {
+      this.limits = requireNonNull(limits, "limits");
+      return this;
+    }
+
+    public EdgeConfig build() {
+      return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
+          limits);
+    }
   }
 
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
@@ -216,7 +304,8 @@ public record EdgeConfig(
     public static final Set<String> CHAT_TEMPLATES = Set.of("auto", "checkpoint", "chatml", "llama3", "llama2", "gemma",
         "phi3");
     private static final Pattern HEX_SHA256 = Pattern.compile("[0-9a-f]{64}");
-    public static final Model DEFAULT = new Model(null, null, null, 2048, 0, 1, "auto", 256);
+    /** No file yet, 2048 tokens of context, threads auto, one slot, template auto, 256 tokens by default. */
+    public static final Model DEFAULT = new Builder().build();
 
     public Model {
       if (name != null && name.isBlank()) {
@@ -273,6 +362,84 @@ public record EdgeConfig(
     public Optional<String> expectedSha256() {
       return Optional.ofNullable(sha256);
     }
+
+    /** Settings at {@link #DEFAULT} until set. */
+    public static Builder builder() {
+      return new Builder();
+    }
+
+    /** A builder holding these settings. */
+    public Builder toBuilder() {
+      return new Builder().path(path).name(name).sha256(sha256).contextSize(contextSize).threads(threads)
+          .parallel(parallel).chatTemplate(chatTemplate).defaultMaxTokens(defaultMaxTokens);
+    }
+
+    /** Configures a {@link Model}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
+    public static final class Builder {
+      private Path path;
+      private String name;
+      private String sha256;
+      private int contextSize = 2048;
+      private int threads;
+      private int parallel = 1;
+      private String chatTemplate = "auto";
+      private int defaultMaxTokens = 256;
+
+      private Builder() {}
+
+      /** {@code model.path}; default none (then {@code --model} must give it). */
+      public Builder path(Path path) {
+        this.path = path;
+        return this;
+      }
+
+      /** {@code model.name}; default null: the file name without {@code .gguf}. */
+      public Builder name(String name) {
+        this.name = name;
+        return this;
+      }
+
+      /** {@code model.sha256}; default null: not checked. */
+      public Builder sha256(String sha256) {
+        this.sha256 = sha256;
+        return this;
+      }
+
+      /** {@code model.context_size}; default 2048. */
+      public Builder contextSize(int contextSize) {
+        this.contextSize = contextSize;
+        return this;
+      }
+
+      /** {@code model.threads}; default 0: one per two cores. */
+      public Builder threads(int threads) {
+        this.threads = threads;
+        return this;
+      }
+
+      /** {@code model.parallel}; default 1. */
+      public Builder parallel(int parallel) {
+        this.parallel = parallel;
+        return this;
+      }
+
+      /** {@code model.chat_template}; default {@code auto}. */
+      public Builder chatTemplate(String chatTemplate) {
+        this.chatTemplate = chatTemplate;
+        return this;
+      }
+
+      /** {@code model.default_max_tokens}; default 256. */
+      public Builder defaultMaxTokens(int defaultMaxTokens) {
+        this.defaultMaxTokens = defaultMaxTokens;
+        return this;
+      }
+
+      /** @throws ConfigException naming the first key whose value breaks its rule */
+      public Model build() {
+        return new Model(path, name, sha256, contextSize, threads, parallel, chatTemplate, defaultMaxTokens);
+      }
+    }
   }
 
   /**
@@ -292,7 +459,8 @@ public record EdgeConfig(
    */
   public record Http(String host, int port, long maxBodyBytes, Duration streamFlushInterval, Optional<HttpTls> tls,
       boolean allowPlaintext) {
-    public static final Http DEFAULT = new Http("127.0.0.1", 8080, 1 << 20, Duration.ofMillis(2));
+    /** Plain HTTP on 127.0.0.1:8080, bodies up to 1MiB, SSE flushed at most every 2ms. */
+    public static final Http DEFAULT = new Builder().build();
 
     public Http {
       requireHost("http.host", host);
@@ -307,29 +475,93 @@ public record EdgeConfig(
       requireNonNull(tls, "http.tls");
     }
 
-    /** Plain HTTP, plaintext allowed on loopback only. */
-    public Http(String host, int port, long maxBodyBytes, Duration streamFlushInterval) {
-      this(host, port, maxBodyBytes, streamFlushInterval, Optional.empty(), false);
+    /** Settings at {@link #DEFAULT} until set. */
+    public static Builder builder() {
+      return new Builder();
+    }
+
+    /** A builder holding these settings. */
+    public Builder toBuilder() {
+      return new Builder().host(host).port(port).maxBodyBytes(maxBodyBytes).streamFlushInterval(streamFlushInterval)
+          .tls(tls).allowPlaintext(allowPlaintext);
     }
 
     /** These settings on another address. */
     public Http withHost(String newHost) {
-      return new Http(newHost, port, maxBodyBytes, streamFlushInterval, tls, allowPlaintext);
+      return toBuilder().host(newHost).build();
     }
 
     /** These settings on another port. */
     public Http withPort(int newPort) {
-      return new Http(host, newPort, maxBodyBytes, streamFlushInterval, tls, allowPlaintext);
+      return toBuilder().port(newPort).build();
     }
 
     /** These settings with {@code http.tls} replaced. */
     public Http withTls(Optional<HttpTls> newTls) {
-      return new Http(host, port, maxBodyBytes, streamFlushInterval, newTls, allowPlaintext);
+      return toBuilder().tls(newTls).build();
     }
 
     /** Whether the API is served over HTTPS. */
     public boolean secure() {
       return tls.isPresent();
+    }
+
+    /** Configures {@link Http}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
+    public static final class Builder {
+      private String host = "127.0.0.1";
+      private int port = 8080;
+      private long maxBodyBytes = 1 << 20;
+      private Duration streamFlushInterval = Duration.ofMillis(2);
+      private Optional<HttpTls> tls = Optional.empty();
+      private boolean allowPlaintext;
+
+      private Builder() {}
+
+      /** {@code http.host}; default {@code 127.0.0.1}. */
+      public Builder host(String host) {
+        this.host = host;
+        return this;
+      }
+
+      /** {@code http.port}; default 8080, 0 picks a free one. */
+      public Builder port(int port) {
+        this.port = port;
+        return this;
+      }
+
+      /** {@code http.max_body_bytes}; default 1MiB. */
+      public Builder maxBodyBytes(long maxBodyBytes) {
+        this.maxBodyBytes = maxBodyBytes;
+        return this;
+      }
+
+      /** {@code http.stream_flush_interval}; default 2ms. */
+      public Builder streamFlushInterval(Duration streamFlushInterval) {
+        this.streamFlushInterval = streamFlushInterval;
+        return this;
+      }
+
+      /** {@code http.tls}: HTTPS; default none, plain HTTP. */
+      public Builder tls(HttpTls tls) {
+        return tls(Optional.of(requireNonNull(tls, "tls")));
+      }
+
+      /** {@code http.tls}, or none. */
+      public Builder tls(Optional<HttpTls> tls) {
+        this.tls = requireNonNull(tls, "tls");
+        return this;
+      }
+
+      /** {@code http.allow_plaintext}; default false: plain HTTP on loopback only. */
+      public Builder allowPlaintext(boolean allowPlaintext) {
+        this.allowPlaintext = allowPlaintext;
+        return this;
+      }
+
+      /** @throws ConfigException naming the first key whose value breaks its rule */
+      public Http build() {
+        return new Http(host, port, maxBodyBytes, streamFlushInterval, tls, allowPlaintext);
+      }
     }
   }
 
@@ -370,7 +602,53 @@ public record EdgeConfig(
 
     /** Server certificate only: clients are not asked for one. */
     public static HttpTls serverOnly(Path certificateChain, Path privateKey) {
-      return new HttpTls(certificateChain, privateKey, Optional.empty(), ClientAuth.NONE, DEFAULT_REFRESH_PERIOD);
+      return builder(certificateChain, privateKey).build();
+    }
+
+    /**
+     * HTTPS with this certificate chain and key ({@code http.tls.cert}, {@code http.tls.key}; either
+     * null fails in {@link Builder#build()} naming its key).
+     */
+    public static Builder builder(Path certificateChain, Path privateKey) {
+      return new Builder(certificateChain, privateKey);
+    }
+
+    /** Configures {@link HttpTls}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
+    public static final class Builder {
+      private final Path certificateChain;
+      private final Path privateKey;
+      private Optional<Path> clientCa = Optional.empty();
+      private ClientAuth clientAuth;
+      private Duration refreshPeriod = DEFAULT_REFRESH_PERIOD;
+
+      private Builder(Path certificateChain, Path privateKey) {
+        this.certificateChain = certificateChain;
+        this.privateKey = privateKey;
+      }
+
+      /** {@code http.tls.client_ca}, the bundle client certificates must chain to; default none. */
+      public Builder clientCa(Path clientCa) {
+        this.clientCa = Optional.of(requireNonNull(clientCa, "clientCa"));
+        return this;
+      }
+
+      /** {@code http.tls.client_auth}; default {@code require} with a client CA, else {@code none}. */
+      public Builder clientAuth(ClientAuth clientAuth) {
+        this.clientAuth = requireNonNull(clientAuth, "clientAuth");
+        return this;
+      }
+
+      /** {@code http.tls.refresh_period}; default 1m. */
+      public Builder refreshPeriod(Duration refreshPeriod) {
+        this.refreshPeriod = refreshPeriod;
+        return this;
+      }
+
+      /** @throws ConfigException naming the first key whose value breaks its rule */
+      public HttpTls build() {
+        ClientAuth auth = clientAuth != null ? clientAuth : clientCa.isPresent() ? ClientAuth.REQUIRE : ClientAuth.NONE;
+        return new HttpTls(certificateChain, privateKey, clientCa, auth, refreshPeriod);
+      }
     }
   }
 
@@ -462,6 +740,41 @@ public record EdgeConfig(
     /** Whether callers must present a client certificate. */
     public boolean mutual() {
       return clientCa.isPresent();
+    }
+
+    /** The gRPC server's certificate chain and key ({@code grpc.tls.cert}, {@code grpc.tls.key}). */
+    public static Builder builder(Path certificateChain, Path privateKey) {
+      return new Builder(certificateChain, privateKey);
+    }
+
+    /** Configures {@link Tls}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
+    public static final class Builder {
+      private final Path certificateChain;
+      private final Path privateKey;
+      private Optional<Path> clientCa = Optional.empty();
+      private List<String> allowedRoles = DEFAULT_ALLOWED_ROLES;
+
+      private Builder(Path certificateChain, Path privateKey) {
+        this.certificateChain = certificateChain;
+        this.privateKey = privateKey;
+      }
+
+      /** {@code grpc.tls.client_ca}: mTLS, callers authorized by their role; default none (TLS only). */
+      public Builder clientCa(Path clientCa) {
+        this.clientCa = Optional.of(requireNonNull(clientCa, "clientCa"));
+        return this;
+      }
+
+      /** {@code grpc.tls.allowed_roles}; default gateway and operator. */
+      public Builder allowedRoles(List<String> allowedRoles) {
+        this.allowedRoles = allowedRoles;
+        return this;
+      }
+
+      /** @throws ConfigException naming the first key whose value breaks its rule */
+      public Tls build() {
+        return new Tls(certificateChain, privateKey, clientCa, allowedRoles);
+      }
     }
   }
 
@@ -564,6 +877,51 @@ public record EdgeConfig(
       }
       if (tokensPerMinute < 0) {
         throw new ConfigException("auth.tenants.tokens_per_minute", "must not be negative, got " + tokensPerMinute);
+      }
+    }
+
+    /** Tenant {@code name} ({@code auth.tenants[i].name}), unlimited until limits are set; it needs a key. */
+    public static Builder builder(String name) {
+      return new Builder(name);
+    }
+
+    /** Configures a {@link Tenant}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
+    public static final class Builder {
+      private final String name;
+      private List<String> keys = List.of();
+      private long requestsPerMinute;
+      private long tokensPerMinute;
+
+      private Builder(String name) {
+        this.name = name;
+      }
+
+      /** {@code keys}: the bearer tokens, at least one. */
+      public Builder keys(List<String> keys) {
+        this.keys = keys;
+        return this;
+      }
+
+      /** {@code keys}: the bearer tokens, at least one. */
+      public Builder keys(String... keys) {
+        return keys(List.of(keys));
+      }
+
+      /** {@code requests_per_minute}; default 0: unlimited. */
+      public Builder requestsPerMinute(long requestsPerMinute) {
+        this.requestsPerMinute = requestsPerMinute;
+        return this;
+      }
+
+      /** {@code tokens_per_minute}; default 0: unlimited. */
+      public Builder tokensPerMinute(long tokensPerMinute) {
+        this.tokensPerMinute = tokensPerMinute;
+        return this;
+      }
+
+      /** @throws ConfigException naming the first key whose value breaks its rule */
+      public Tenant build() {
+        return new Tenant(name, keys, requestsPerMinute, tokensPerMinute);
       }
     }
   }

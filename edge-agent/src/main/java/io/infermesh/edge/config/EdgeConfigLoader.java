@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
+import io.infermesh.node.registration.ConsulConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -42,7 +43,7 @@ public final class EdgeConfigLoader {
     try {
       return parse(text, base);
     } catch (ConfigException e) {
-      throw new ConfigException(file.getFileName() + ": " + e.key(), e.getMessage().substring(e.key().length() + 2), e);
+      throw e.inFile(file.toString());
     }
   }
 
@@ -60,21 +61,21 @@ public final class EdgeConfigLoader {
           + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()));
     }
     ConfigSection root = ConfigSection.root(tree, "deploy/edge.yaml");
-    EdgeConfig.Node node = node(root.section("node"));
-    EdgeConfig.Model model = model(root.section("model"), baseDirectory);
-    EdgeConfig.Http http = http(root.section("http"), baseDirectory);
-    EdgeConfig.Grpc grpc = grpc(root.section("grpc"), baseDirectory);
-    EdgeConfig.Admission admission = admission(root.section("admission"));
-    EdgeConfig.Cache cache = cache(root.section("cache"));
-    EdgeConfig.Auth auth = auth(root.section("auth"));
-    EdgeConfig.Shutdown shutdown = shutdown(root.section("shutdown"));
-    Escalation escalation = escalation(root.section("escalation"), baseDirectory);
-    Routing routing = routing(root.section("routing"), baseDirectory);
-    Consul consul = consul(root.section("consul"));
-    Limits limits = limits(root.section("limits"));
+    EdgeConfig.Builder config = EdgeConfig.builder()
+        .node(node(root.section("node")))
+        .model(model(root.section("model"), baseDirectory))
+        .http(http(root.section("http"), baseDirectory))
+        .grpc(grpc(root.section("grpc"), baseDirectory))
+        .admission(admission(root.section("admission")))
+        .cache(cache(root.section("cache")))
+        .auth(auth(root.section("auth")))
+        .shutdown(shutdown(root.section("shutdown")))
+        .escalation(escalation(root.section("escalation"), baseDirectory))
+        .routing(routing(root.section("routing"), baseDirectory))
+        .consul(ConsulConfig.read(root.section("consul"), EdgeConfig.CONSUL_DEFAULT))
+        .limits(limits(root.section("limits")));
     root.finish();
-    return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-        limits);
+    return config.build();
   }
 
   private static EdgeConfig.Node node(ConfigSection s) {
@@ -86,42 +87,44 @@ public final class EdgeConfigLoader {
 
   private static EdgeConfig.Model model(ConfigSection s, Path base) {
     EdgeConfig.Model d = EdgeConfig.Model.DEFAULT;
-    Path path = resolve(base, s.path("path", null));
-    EdgeConfig.Model model = new EdgeConfig.Model(
-        path,
-        s.string("name", d.name()),
-        s.string("sha256", d.sha256()),
-        s.integer("context_size", d.contextSize()),
-        s.integer("threads", d.threads()),
-        s.integer("parallel", d.parallel()),
-        s.string("chat_template", d.chatTemplate()),
-        s.integer("default_max_tokens", d.defaultMaxTokens()));
+    EdgeConfig.Model.Builder model = EdgeConfig.Model.builder()
+        .path(resolve(base, s.path("path", null)))
+        .name(s.string("name", d.name()))
+        .sha256(s.string("sha256", d.sha256()))
+        .contextSize(s.integer("context_size", d.contextSize()))
+        .threads(s.integer("threads", d.threads()))
+        .parallel(s.integer("parallel", d.parallel()))
+        .chatTemplate(s.string("chat_template", d.chatTemplate()))
+        .defaultMaxTokens(s.integer("default_max_tokens", d.defaultMaxTokens()));
     s.finish();
-    return model;
+    return model.build();
   }
 
   private static EdgeConfig.Http http(ConfigSection s, Path base) {
     EdgeConfig.Http d = EdgeConfig.Http.DEFAULT;
-    String host = s.string("host", d.host());
-    int port = s.integer("port", d.port());
-    long maxBodyBytes = s.bytes("max_body_bytes", d.maxBodyBytes());
-    java.time.Duration flush = s.duration("stream_flush_interval", d.streamFlushInterval());
-    Optional<EdgeConfig.HttpTls> tls = s.optionalSection("tls").map(t -> {
-      Optional<Path> clientCa = Optional.ofNullable(resolve(base, t.path("client_ca", null)));
-      String clientAuth = t.string("client_auth", clientCa.isPresent() ? "require" : "none");
-      EdgeConfig.HttpTls value = new EdgeConfig.HttpTls(
-          resolve(base, t.path("cert", null)),
-          resolve(base, t.path("key", null)),
-          clientCa,
-          EdgeConfig.ClientAuth.parse(t.key("client_auth"), clientAuth),
-          t.duration("refresh_period", EdgeConfig.HttpTls.DEFAULT_REFRESH_PERIOD));
-      t.finish();
-      return value;
-    });
-    EdgeConfig.Http http = new EdgeConfig.Http(host, port, maxBodyBytes, flush, tls,
-        s.bool("allow_plaintext", d.allowPlaintext()));
+    EdgeConfig.Http.Builder http = EdgeConfig.Http.builder()
+        .host(s.string("host", d.host()))
+        .port(s.integer("port", d.port()))
+        .maxBodyBytes(s.bytes("max_body_bytes", d.maxBodyBytes()))
+        .streamFlushInterval(s.duration("stream_flush_interval", d.streamFlushInterval()))
+        .tls(s.optionalSection("tls").map(t -> {
+          EdgeConfig.HttpTls.Builder tls = EdgeConfig.HttpTls.builder(
+                  resolve(base, t.path("cert", null)), resolve(base, t.path("key", null)))
+              .refreshPeriod(t.duration("refresh_period", EdgeConfig.HttpTls.DEFAULT_REFRESH_PERIOD));
+          Path clientCa = resolve(base, t.path("client_ca", null));
+          if (clientCa != null) {
+            tls.clientCa(clientCa);
+          }
+          String clientAuth = t.string("client_auth", null);
+          if (clientAuth != null) {
+            tls.clientAuth(EdgeConfig.ClientAuth.parse(t.key("client_auth"), clientAuth));
+          }
+          t.finish();
+          return tls.build();
+        }))
+        .allowPlaintext(s.bool("allow_plaintext", d.allowPlaintext()));
     s.finish();
-    return http;
+    return http.build();
   }
 
   private static EdgeConfig.Grpc grpc(ConfigSection s, Path base) {
@@ -129,13 +132,15 @@ public final class EdgeConfigLoader {
     String host = s.string("host", d.host());
     int port = s.integer("port", d.port());
     Optional<EdgeConfig.Tls> tls = s.optionalSection("tls").map(t -> {
-      EdgeConfig.Tls value = new EdgeConfig.Tls(
-          resolve(base, t.path("cert", null)),
-          resolve(base, t.path("key", null)),
-          Optional.ofNullable(resolve(base, t.path("client_ca", null))),
-          t.strings("allowed_roles", EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES));
+      EdgeConfig.Tls.Builder files = EdgeConfig.Tls.builder(
+              resolve(base, t.path("cert", null)), resolve(base, t.path("key", null)))
+          .allowedRoles(t.strings("allowed_roles", EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES));
+      Path clientCa = resolve(base, t.path("client_ca", null));
+      if (clientCa != null) {
+        files.clientCa(clientCa);
+      }
       t.finish();
-      return value;
+      return files.build();
     });
     s.finish();
     return new EdgeConfig.Grpc(host, port, tls);
@@ -164,18 +169,18 @@ public final class EdgeConfigLoader {
     List<ConfigSection> items = s.sections("tenants");
     for (int i = 0; i < items.size(); i++) {
       ConfigSection t = items.get(i);
+      EdgeConfig.Tenant.Builder tenant = EdgeConfig.Tenant.builder(t.string("name", null))
+          .keys(t.strings("keys", List.of()))
+          .requestsPerMinute(t.longValue("requests_per_minute", 0))
+          .tokensPerMinute(t.longValue("tokens_per_minute", 0));
       try {
-        tenants.add(new EdgeConfig.Tenant(
-            t.string("name", null),
-            t.strings("keys", List.of()),
-            t.longValue("requests_per_minute", 0),
-            t.longValue("tokens_per_minute", 0)));
+        tenants.add(tenant.build());
       } catch (ConfigException e) {
         if (!e.key().startsWith("auth.tenants.")) {
           throw e;
         }
-        String indexed = "auth.tenants[" + i + "]" + e.key().substring("auth.tenants".length());
-        throw new ConfigException(indexed, e.getMessage().substring(e.key().length() + 2), e);
+        // the record knows its keys, not its index in the list
+        throw new ConfigException(t.key() + e.key().substring("auth.tenants".length()), e.reason(), e);
       }
       t.finish();
     }
@@ -191,83 +196,62 @@ public final class EdgeConfigLoader {
 
   private static Escalation escalation(ConfigSection s, Path base) {
     Escalation d = Escalation.NONE;
-    String target = s.string("target", "");
+    Escalation.Builder escalation = Escalation.builder().target(s.string("target", ""));
     ConfigSection tls = s.section("tls");
-    Path dirSet = tls.path("dir", null);
-    Path dir = dirSet == null ? d.tlsDir() : resolve(base, dirSet);
-    String name = tls.string("name", d.tlsName());
+    Path dir = tls.path("dir", null);
+    escalation.tls(dir == null ? d.tlsDir() : resolve(base, dir), tls.string("name", d.tlsName()));
     tls.finish();
     ConfigSection circuit = s.section("circuit");
-    int failureRate = circuit.integer("failure_rate", d.failureRate());
-    int window = circuit.integer("window", d.window());
-    java.time.Duration openFor = circuit.duration("open_for", d.openFor());
+    escalation.circuit(circuit.integer("failure_rate", d.failureRate()), circuit.integer("window", d.window()),
+        circuit.duration("open_for", d.openFor()));
     circuit.finish();
-    Escalation e = new Escalation(Optional.of(target), dir, name, s.duration("timeout", d.timeout()),
-        s.integer("max_attempts", d.maxAttempts()), failureRate, window, openFor, s.bool("fallback", d.fallback()));
+    escalation.timeout(s.duration("timeout", d.timeout()))
+        .maxAttempts(s.integer("max_attempts", d.maxAttempts()))
+        .fallback(s.bool("fallback", d.fallback()));
     s.finish();
-    return e;
+    return escalation.build();
   }
 
   private static Limits limits(ConfigSection s) {
     Limits d = Limits.DEFAULT;
-    Limits limits = new Limits(
-        s.integer("max_messages", d.maxMessages()),
-        s.bytes("max_input_bytes", d.maxInputBytes()),
-        s.duration("header_timeout", d.headerTimeout()),
-        s.duration("idle_timeout", d.idleTimeout()),
-        s.integer("max_connections", d.maxConnections()));
+    Limits.Builder limits = Limits.builder()
+        .maxMessages(s.integer("max_messages", d.maxMessages()))
+        .maxInputBytes(s.bytes("max_input_bytes", d.maxInputBytes()))
+        .headerTimeout(s.duration("header_timeout", d.headerTimeout()))
+        .idleTimeout(s.duration("idle_timeout", d.idleTimeout()))
+        .maxConnections(s.integer("max_connections", d.maxConnections()));
     s.finish();
-    return limits;
-  }
-
-  private static Consul consul(ConfigSection s) {
-    Consul d = Consul.DISABLED;
-    Consul c = new Consul(
-        s.string("address", d.address()),
-        s.string("token", d.token()),
-        s.string("service_name", d.serviceName()),
-        s.string("service_address", d.serviceAddress()),
-        s.string("tier", d.tier()),
-        s.duration("check_interval", d.checkInterval()),
-        s.duration("deregister_after", d.deregisterAfter()));
-    s.finish();
-    return c;
+    return limits.build();
   }
 
   private static Routing routing(ConfigSection s, Path base) {
     Routing d = Routing.DEFAULT;
-    String rate = s.string("target_rate", "");
-    Routing r = new Routing(
-        s.strings("core_models", d.coreModels()),
-        s.strings("local_only_tenants", d.localOnlyTenants()),
-        s.string("scorer", d.scorer()),
-        Optional.ofNullable(resolve(base, s.path("training_file", null))),
-        number(s.key("threshold"), s.string("threshold", String.valueOf(d.threshold()))),
-        rate.isEmpty() ? java.util.OptionalDouble.empty()
-            : java.util.OptionalDouble.of(number(s.key("target_rate"), rate)),
-        s.integer("window", d.window()),
-        s.duration("default_budget", d.defaultBudget()),
-        cascade(s.section("cascade")));
+    Routing.Builder routing = Routing.builder()
+        .coreModels(s.strings("core_models", d.coreModels()))
+        .localOnlyTenants(s.strings("local_only_tenants", d.localOnlyTenants()))
+        .scorer(s.string("scorer", d.scorer()))
+        .trainingFile(Optional.ofNullable(resolve(base, s.path("training_file", null))))
+        .threshold(s.number("threshold", d.threshold()))
+        .window(s.integer("window", d.window()))
+        .defaultBudget(s.duration("default_budget", d.defaultBudget()))
+        .cascade(cascade(s.section("cascade")));
+    if (s.has("target_rate")) {
+      routing.targetRate(s.number("target_rate", 0));
+    }
     s.finish();
-    return r;
+    return routing.build();
   }
 
   private static Cascade cascade(ConfigSection s) {
     Cascade d = Cascade.DISABLED;
-    Cascade c = new Cascade(s.bool("enabled", d.enabled()), s.integer("samples", d.samples()),
-        s.integer("sample_max_tokens", d.sampleMaxTokens()),
-        number(s.key("temperature"), s.string("temperature", String.valueOf(d.temperature()))),
-        number(s.key("min_agreement"), s.string("min_agreement", String.valueOf(d.minAgreement()))));
+    Cascade.Builder cascade = Cascade.builder()
+        .enabled(s.bool("enabled", d.enabled()))
+        .samples(s.integer("samples", d.samples()))
+        .sampleMaxTokens(s.integer("sample_max_tokens", d.sampleMaxTokens()))
+        .temperature(s.number("temperature", d.temperature()))
+        .minAgreement(s.number("min_agreement", d.minAgreement()));
     s.finish();
-    return c;
-  }
-
-  private static double number(String key, String text) {
-    try {
-      return Double.parseDouble(text.trim());
-    } catch (NumberFormatException e) {
-      throw new ConfigException(key, "must be a number, got '" + text + "'");
-    }
+    return cascade.build();
   }
 
   private static Path resolve(Path base, Path path) {

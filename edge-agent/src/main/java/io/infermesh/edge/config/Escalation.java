@@ -8,7 +8,8 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * The core this edge escalates to ({@code escalation} in {@code edge.yaml}).
+ * The core this edge escalates to ({@code escalation} in {@code edge.yaml}). Built with {@link
+ * #builder()}; validated when built, a broken rule names its key.
  *
  * @param target the gRPC target of the core: {@code host:port} (or {@code dns:///host:port}), a
  *     static list {@code a:1,b:2} (round robin), or {@code xds:///core-inference} (cores from the
@@ -25,8 +26,8 @@ import java.util.Optional;
  */
 public record Escalation(Optional<String> target, Path tlsDir, String tlsName, Duration timeout, int maxAttempts,
     int failureRate, int window, Duration openFor, boolean fallback) {
-  public static final Escalation NONE = new Escalation(Optional.empty(), Path.of("certs"), "edge-0",
-      Duration.ofSeconds(60), 3, 50, 10, Duration.ofSeconds(5), true);
+  /** No core; the defaults every other key starts from. */
+  public static final Escalation NONE = new Builder().build();
 
   public Escalation {
     requireNonNull(target, "escalation.target");
@@ -61,7 +62,80 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
 
   /** This section with {@code target} and the TLS files replaced (the {@code --core} flags). */
   public Escalation withTarget(String newTarget, Path newTlsDir, String newTlsName) {
-    return new Escalation(Optional.of(newTarget), newTlsDir, newTlsName, timeout, maxAttempts, failureRate, window,
-        openFor, fallback);
+    return toBuilder().target(newTarget).tls(newTlsDir, newTlsName).build();
+  }
+
+  /** Settings at {@link #NONE} until set. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder holding these settings. */
+  public Builder toBuilder() {
+    return new Builder().target(target.orElse("")).tls(tlsDir, tlsName).timeout(timeout).maxAttempts(maxAttempts)
+        .circuit(failureRate, window, openFor).fallback(fallback);
+  }
+
+  /** Configures an {@link Escalation}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
+  public static final class Builder {
+    private String target = "";
+    private Path tlsDir = Path.of("certs");
+    private String tlsName = "edge-0";
+    private Duration timeout = Duration.ofSeconds(60);
+    private int maxAttempts = 3;
+    private int failureRate = 50;
+    private int window = 10;
+    private Duration openFor = Duration.ofSeconds(5);
+    private boolean fallback = true;
+
+    private Builder() {}
+
+    /** {@code escalation.target}; default empty: no core. */
+    public Builder target(String target) {
+      this.target = requireNonNull(target, "target");
+      return this;
+    }
+
+    /** {@code escalation.tls.dir} and {@code .name}; default {@code certs} and {@code edge-0}. */
+    public Builder tls(Path dir, String name) {
+      this.tlsDir = dir;
+      this.tlsName = name;
+      return this;
+    }
+
+    /** {@code escalation.timeout}; default 60s. */
+    public Builder timeout(Duration timeout) {
+      this.timeout = timeout;
+      return this;
+    }
+
+    /** {@code escalation.max_attempts}; default 3. */
+    public Builder maxAttempts(int maxAttempts) {
+      this.maxAttempts = maxAttempts;
+      return this;
+    }
+
+    /**
+     * {@code escalation.circuit}: {@code failure_rate} percent (default 50) of the last {@code
+     * window} calls (default 10) opens it for {@code open_for} (default 5s).
+     */
+    public Builder circuit(int failureRate, int window, Duration openFor) {
+      this.failureRate = failureRate;
+      this.window = window;
+      this.openFor = openFor;
+      return this;
+    }
+
+    /** {@code escalation.fallback}; default true. */
+    public Builder fallback(boolean fallback) {
+      this.fallback = fallback;
+      return this;
+    }
+
+    /** @throws ConfigException naming the first key whose value breaks its rule */
+    public Escalation build() {
+      return new Escalation(Optional.of(target), tlsDir, tlsName, timeout, maxAttempts, failureRate, window, openFor,
+          fallback);
+    }
   }
 }

@@ -20,8 +20,8 @@ import java.time.Duration;
  */
 public record Limits(int maxMessages, long maxInputBytes, Duration headerTimeout, Duration idleTimeout,
     int maxConnections) {
-  public static final Limits DEFAULT = new Limits(2048, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(30),
-      1024);
+  /** 2048 messages, 1MiB of input, 30s for headers and of silence, 1024 connections. */
+  public static final Limits DEFAULT = new Builder().build();
 
   public Limits {
     if (maxMessages < 1 || maxMessages > 1_000_000) {
@@ -39,6 +39,63 @@ public record Limits(int maxMessages, long maxInputBytes, Duration headerTimeout
 
   /** These limits with the HTTP timeouts replaced (tests use short ones). */
   public Limits withTimeouts(Duration newHeaderTimeout, Duration newIdleTimeout) {
-    return new Limits(maxMessages, maxInputBytes, newHeaderTimeout, newIdleTimeout, maxConnections);
+    return toBuilder().headerTimeout(newHeaderTimeout).idleTimeout(newIdleTimeout).build();
+  }
+
+  /** Limits at {@link #DEFAULT} until set. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder holding these limits. */
+  public Builder toBuilder() {
+    return new Builder().maxMessages(maxMessages).maxInputBytes(maxInputBytes).headerTimeout(headerTimeout)
+        .idleTimeout(idleTimeout).maxConnections(maxConnections);
+  }
+
+  /** Configures {@link Limits}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
+  public static final class Builder {
+    private int maxMessages = 2048;
+    private long maxInputBytes = 1 << 20;
+    private Duration headerTimeout = Duration.ofSeconds(30);
+    private Duration idleTimeout = Duration.ofSeconds(30);
+    private int maxConnections = 1024;
+
+    private Builder() {}
+
+    /** {@code limits.max_messages}; default 2048. */
+    public Builder maxMessages(int maxMessages) {
+      this.maxMessages = maxMessages;
+      return this;
+    }
+
+    /** {@code limits.max_input_bytes}; default 1MiB. */
+    public Builder maxInputBytes(long maxInputBytes) {
+      this.maxInputBytes = maxInputBytes;
+      return this;
+    }
+
+    /** {@code limits.header_timeout}; default 30s. */
+    public Builder headerTimeout(Duration headerTimeout) {
+      this.headerTimeout = headerTimeout;
+      return this;
+    }
+
+    /** {@code limits.idle_timeout}; default 30s. */
+    public Builder idleTimeout(Duration idleTimeout) {
+      this.idleTimeout = idleTimeout;
+      return this;
+    }
+
+    /** {@code limits.max_connections}; default 1024. */
+    public Builder maxConnections(int maxConnections) {
+      this.maxConnections = maxConnections;
+      return this;
+    }
+
+    /** @throws ConfigException naming the first key whose value breaks its rule */
+    public Limits build() {
+      return new Limits(maxMessages, maxInputBytes, headerTimeout, idleTimeout, maxConnections);
+    }
   }
 }

@@ -25,15 +25,8 @@ import java.util.OptionalDouble;
 public record Routing(List<String> coreModels, List<String> localOnlyTenants, String scorer,
     Optional<Path> trainingFile, double threshold, OptionalDouble targetRate, int window, Duration defaultBudget,
     Cascade cascade) {
-  public static final Routing DEFAULT = new Routing(List.of(), List.of(), "features", Optional.empty(), 0.5,
-      OptionalDouble.empty(), 1000, Duration.ofSeconds(30));
-
-  /** Settings without the cascade. */
-  public Routing(List<String> coreModels, List<String> localOnlyTenants, String scorer, Optional<Path> trainingFile,
-      double threshold, OptionalDouble targetRate, int window, Duration defaultBudget) {
-    this(coreModels, localOnlyTenants, scorer, trainingFile, threshold, targetRate, window, defaultBudget,
-        Cascade.DISABLED);
-  }
+  /** No rules, the feature scorer at threshold 0.5, a 1000-score window, 30s budgets, no cascade. */
+  public static final Routing DEFAULT = new Builder().build();
 
   public Routing {
     coreModels = List.copyOf(requireNonNull(coreModels, "routing.core_models"));
@@ -65,7 +58,103 @@ public record Routing(List<String> coreModels, List<String> localOnlyTenants, St
 
   /** These settings with {@code cascade}. */
   public Routing withCascade(Cascade cascade) {
-    return new Routing(coreModels, localOnlyTenants, scorer, trainingFile, threshold, targetRate, window,
-        defaultBudget, cascade);
+    return toBuilder().cascade(cascade).build();
+  }
+
+  /** Settings at {@link #DEFAULT} until set. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder holding these settings. */
+  public Builder toBuilder() {
+    return new Builder().coreModels(coreModels).localOnlyTenants(localOnlyTenants).scorer(scorer)
+        .trainingFile(trainingFile).threshold(threshold).targetRate(targetRate).window(window)
+        .defaultBudget(defaultBudget).cascade(cascade);
+  }
+
+  /** Configures {@link Routing}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
+  public static final class Builder {
+    private List<String> coreModels = List.of();
+    private List<String> localOnlyTenants = List.of();
+    private String scorer = "features";
+    private Optional<Path> trainingFile = Optional.empty();
+    private double threshold = 0.5;
+    private OptionalDouble targetRate = OptionalDouble.empty();
+    private int window = 1000;
+    private Duration defaultBudget = Duration.ofSeconds(30);
+    private Cascade cascade = Cascade.DISABLED;
+
+    private Builder() {}
+
+    /** {@code routing.core_models}; default none. */
+    public Builder coreModels(List<String> coreModels) {
+      this.coreModels = coreModels;
+      return this;
+    }
+
+    /** {@code routing.local_only_tenants}; default none. */
+    public Builder localOnlyTenants(List<String> localOnlyTenants) {
+      this.localOnlyTenants = localOnlyTenants;
+      return this;
+    }
+
+    /** {@code routing.scorer}; default {@code features}. */
+    public Builder scorer(String scorer) {
+      this.scorer = scorer;
+      return this;
+    }
+
+    /** {@code routing.training_file}, required by the {@code learned} scorer; default none. */
+    public Builder trainingFile(Path trainingFile) {
+      return trainingFile(Optional.of(requireNonNull(trainingFile, "trainingFile")));
+    }
+
+    /** {@code routing.training_file}, or none. */
+    public Builder trainingFile(Optional<Path> trainingFile) {
+      this.trainingFile = trainingFile;
+      return this;
+    }
+
+    /** {@code routing.threshold}; default 0.5. */
+    public Builder threshold(double threshold) {
+      this.threshold = threshold;
+      return this;
+    }
+
+    /** {@code routing.target_rate}; default none: the threshold is fixed. */
+    public Builder targetRate(double targetRate) {
+      return targetRate(OptionalDouble.of(targetRate));
+    }
+
+    /** {@code routing.target_rate}, or none. */
+    public Builder targetRate(OptionalDouble targetRate) {
+      this.targetRate = targetRate;
+      return this;
+    }
+
+    /** {@code routing.window}; default 1000. */
+    public Builder window(int window) {
+      this.window = window;
+      return this;
+    }
+
+    /** {@code routing.default_budget}; default 30s. */
+    public Builder defaultBudget(Duration defaultBudget) {
+      this.defaultBudget = defaultBudget;
+      return this;
+    }
+
+    /** {@code routing.cascade}; default {@link Cascade#DISABLED}. */
+    public Builder cascade(Cascade cascade) {
+      this.cascade = cascade;
+      return this;
+    }
+
+    /** @throws ConfigException naming the first key whose value breaks its rule */
+    public Routing build() {
+      return new Routing(coreModels, localOnlyTenants, scorer, trainingFile, threshold, targetRate, window,
+          defaultBudget, cascade);
+    }
   }
 }

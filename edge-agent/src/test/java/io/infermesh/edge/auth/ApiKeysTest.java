@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 
 class ApiKeysTest {
   private final ApiKeys keys = ApiKeys.of(new EdgeConfig.Auth(List.of(
-      new EdgeConfig.Tenant("acme", List.of("sk-acme-0001", "sk-acme-0002"), 60, 0),
-      new EdgeConfig.Tenant("globex", List.of("sk-globex-01"), 0, 100))));
+      EdgeConfig.Tenant.builder("acme").keys("sk-acme-0001", "sk-acme-0002").requestsPerMinute(60).build(),
+      EdgeConfig.Tenant.builder("globex").keys("sk-globex-01").tokensPerMinute(100).build())));
 
   @Test
   void tenantOf_eachKey_findsItsTenant() {

@@ -68,14 +68,13 @@ class EdgeBenchmark {
   }
 
   private static void report(String label, Path model, int maxTokens, int runs) throws Exception {
-    EdgeConfig.Model m = new EdgeConfig.Model(model, "bench", null, 1024, 1, 1, "auto", 16);
+    EdgeConfig.Model m = EdgeConfig.Model.builder().path(model).name("bench").contextSize(1024).threads(1)
+        .defaultMaxTokens(16).build();
     LlamaEngine engine = LlamaEngine.load(m, 2);
     EdgeConfig base = TinyModel.config().withModel(m).withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)));
     EdgeConfig.Http h = base.http();
     // the same agent flushing every token: the writer's batching measured against no batching
-    EdgeConfig everyToken = new EdgeConfig(base.node(), base.model(), new EdgeConfig.Http(h.host(), h.port(),
-        h.maxBodyBytes(), Duration.ZERO), base.grpc(), base.admission(), base.cache(), base.auth(), base.shutdown(),
-        base.escalation(), base.routing(), base.consul(), base.limits());
+    EdgeConfig everyToken = base.withHttp(h.toBuilder().streamFlushInterval(Duration.ZERO).build());
     try (EdgeAgent agent = EdgeAgent.builder(base).engine(engine).start();
         EdgeAgent unbatched = EdgeAgent.builder(everyToken).engine(engine).start()) {
       List<ChatMessage> chat = List.of(ChatMessage.of(Role.USER, "Write a long story about a lighthouse keeper."));

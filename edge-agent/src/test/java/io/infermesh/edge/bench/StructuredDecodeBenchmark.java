@@ -46,7 +46,8 @@ class StructuredDecodeBenchmark {
   }
 
   private static void report(String label, Path model, int maxTokens, int runs) throws Exception {
-    EdgeConfig.Model m = new EdgeConfig.Model(model, "bench", null, 1024, 1, 1, "auto", 16);
+    EdgeConfig.Model m = EdgeConfig.Model.builder().path(model).name("bench").contextSize(1024).threads(1)
+        .defaultMaxTokens(16).build();
     LlamaEngine engine = LlamaEngine.load(m, 1);
     try {
       Prompt prompt = engine.renderChat(List.of(ChatMessage.of(Role.USER, "Describe a person as JSON.")));

@@ -7,7 +7,6 @@ import io.infermesh.node.config.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,7 +34,7 @@ class EdgeConfigLoaderTest {
     assertThat(config.grpc().enabled()).isFalse();
     assertThat(config.auth().enabled()).isFalse();
     assertThat(config.escalation().enabled()).isFalse();
-    assertThat(config.consul()).as("every consul key at its default").isEqualTo(Consul.DISABLED);
+    assertThat(config.consul()).as("every consul key at its default").isEqualTo(EdgeConfig.CONSUL_DEFAULT);
     assertThat(config.escalation().tlsDir()).isEqualTo(example.toAbsolutePath().getParent().resolve("../mesh/certs").normalize());
     assertThat(config.withModelPath(null).withEscalation(Escalation.NONE)).isEqualTo(EdgeConfig.defaults());
   }
@@ -95,10 +94,11 @@ class EdgeConfigLoaderTest {
         new EdgeConfig.Admission(4, Duration.ofMillis(500), Duration.ofMinutes(2)));
     assertThat(config.cache()).isEqualTo(new EdgeConfig.Cache(false, 1024, Duration.ofHours(1)));
     assertThat(config.auth().tenants()).containsExactly(
-        new EdgeConfig.Tenant("acme", List.of("sk-acme-12345"), 60, 1000));
+        EdgeConfig.Tenant.builder("acme").keys("sk-acme-12345").requestsPerMinute(60).tokensPerMinute(1000).build());
     assertThat(config.shutdown().grace()).isEqualTo(Duration.ofSeconds(3));
-    assertThat(config.consul()).isEqualTo(new Consul("http://127.0.0.1:8500", "s3cret", "edge-eu", "10.0.9.1", "public",
-        Duration.ofSeconds(5), Duration.ofMinutes(2)));
+    assertThat(config.consul()).isEqualTo(EdgeConfig.CONSUL_DEFAULT.toBuilder().address("http://127.0.0.1:8500")
+        .token("s3cret").serviceName("edge-eu").serviceAddress("10.0.9.1").tier("public")
+        .checkInterval(Duration.ofSeconds(5)).deregisterAfter(Duration.ofMinutes(2)).build());
     assertThat(config.consul().enabled()).isTrue();
   }
 
@@ -114,9 +114,9 @@ class EdgeConfigLoaderTest {
         BASE);
     EdgeConfig serverOnly = EdgeConfigLoader.parse("http: {tls: {cert: e.crt, key: e.key}}", BASE);
 
-    assertThat(mutual.http().tls()).contains(new EdgeConfig.HttpTls(Path.of("/etc/infermesh/certs/e.crt"),
-        Path.of("/etc/infermesh/certs/e.key"), java.util.Optional.of(Path.of("/etc/infermesh/certs/ca.crt")),
-        EdgeConfig.ClientAuth.REQUIRE, Duration.ofSeconds(10)));
+    assertThat(mutual.http().tls()).contains(EdgeConfig.HttpTls.builder(Path.of("/etc/infermesh/certs/e.crt"),
+            Path.of("/etc/infermesh/certs/e.key")).clientCa(Path.of("/etc/infermesh/certs/ca.crt"))
+        .clientAuth(EdgeConfig.ClientAuth.REQUIRE).refreshPeriod(Duration.ofSeconds(10)).build());
     assertThat(mutual.http().allowPlaintext()).isFalse();
     assertThat(optional.http().tls().get().clientAuth()).isEqualTo(EdgeConfig.ClientAuth.OPTIONAL);
     assertThat(optional.http().allowPlaintext()).isTrue();
@@ -133,7 +133,8 @@ class EdgeConfigLoaderTest {
         routing:
           cascade: {enabled: true, samples: 4, sample_max_tokens: 8, temperature: 1.2, min_agreement: 0.7}
         """, BASE);
-    assertThat(config.routing().cascade()).isEqualTo(new Cascade(true, 4, 8, 1.2, 0.7));
+    assertThat(config.routing().cascade()).isEqualTo(Cascade.builder().enabled(true).samples(4).sampleMaxTokens(8)
+        .temperature(1.2).minAgreement(0.7).build());
     assertThat(EdgeConfig.defaults().routing().cascade().enabled()).isFalse();
   }
 
@@ -193,7 +194,8 @@ class EdgeConfigLoaderTest {
 
     assertThatThrownBy(() -> EdgeConfigLoader.load(file))
         .isInstanceOf(ConfigException.class)
-        .hasMessageStartingWith("edge.yaml: cache.ttl: must be a duration");
+        .hasMessageStartingWith(file + ": cache.ttl: must be a duration")
+        .extracting(e -> ((ConfigException) e).key()).isEqualTo("cache.ttl");
   }
 
   @Test

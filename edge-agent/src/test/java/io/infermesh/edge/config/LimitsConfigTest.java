@@ -17,7 +17,12 @@ class LimitsConfigTest {
   void parse_noLimitsSection_givesTheDocumentedDefaults() {
     Limits limits = EdgeConfigLoader.parse("", BASE).limits();
 
-    assertThat(limits).isEqualTo(new Limits(2048, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(30), 1024));
+    assertThat(limits).isEqualTo(Limits.DEFAULT);
+    assertThat(limits.maxMessages()).isEqualTo(2048);
+    assertThat(limits.maxInputBytes()).isEqualTo(1 << 20);
+    assertThat(limits.headerTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(limits.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(limits.maxConnections()).isEqualTo(1024);
   }
 
   @Test
@@ -26,7 +31,8 @@ class LimitsConfigTest {
         limits: {max_messages: 64, max_input_bytes: 256KiB, header_timeout: 5s, idle_timeout: 1m, max_connections: 50}
         """, BASE).limits();
 
-    assertThat(limits).isEqualTo(new Limits(64, 256 * 1024, Duration.ofSeconds(5), Duration.ofMinutes(1), 50));
+    assertThat(limits).isEqualTo(Limits.builder().maxMessages(64).maxInputBytes(256 * 1024).headerTimeout(Duration.ofSeconds(5))
+        .idleTimeout(Duration.ofMinutes(1)).maxConnections(50).build());
   }
 
   @ParameterizedTest

@@ -31,7 +31,7 @@ class LlamaEngineTest {
   @Test
   void load_wrongSha256_failsNamingTheKey() {
     EdgeConfig.Model m = TinyModel.modelConfig();
-    EdgeConfig.Model wrong = new EdgeConfig.Model(m.path(), m.name(), "0".repeat(64), m.contextSize(), 1, 1, "auto", 16);
+    EdgeConfig.Model wrong = m.toBuilder().sha256("0".repeat(64)).parallel(1).build();
 
     assertThatThrownBy(() -> LlamaEngine.load(wrong, 2))
         .isInstanceOf(ModelLoadException.class)
@@ -42,7 +42,8 @@ class LlamaEngineTest {
   @Test
   void load_missingFile_failsNamingTheKey() {
     EdgeConfig.Model missing = EdgeConfig.Model.DEFAULT;
-    EdgeConfig.Model elsewhere = new EdgeConfig.Model(Path.of("/nonexistent/m.gguf"), null, null, 512, 1, 1, "auto", 16);
+    EdgeConfig.Model elsewhere = EdgeConfig.Model.builder().path(Path.of("/nonexistent/m.gguf")).contextSize(512)
+        .threads(1).defaultMaxTokens(16).build();
 
     assertThatThrownBy(() -> LlamaEngine.load(missing, 2)).hasMessageStartingWith("model.path: not set");
     assertThatThrownBy(() -> LlamaEngine.load(elsewhere, 2)).hasMessageStartingWith("model.path: no readable file");

@@ -102,8 +102,9 @@ class CoreClientTest {
   }
 
   private CoreClient client(String target) throws Exception {
-    return CoreClient.connect(new Escalation(Optional.of(target), edgeFiles.certificateChain().getParent(), "edge-0",
-        Duration.ofSeconds(5), 2, 50, 2, Duration.ofMinutes(1), true), new EdgeConfig.Node("edge-0", "test-1"));
+    return CoreClient.connect(Escalation.builder().target(target).tls(edgeFiles.certificateChain().getParent(), "edge-0")
+        .timeout(Duration.ofSeconds(5)).maxAttempts(2).circuit(50, 2, Duration.ofMinutes(1)).build(),
+        new EdgeConfig.Node("edge-0", "test-1"));
   }
 
   private static Escalator.Call call() {
@@ -240,8 +241,7 @@ class CoreClientTest {
         new ChatMessage(io.infermesh.edge.engine.Role.USER, "<tool_response>…", "",
             Optional.of(ToolForm.of(ChatTurn.tool("call_1", "42")))));
     Escalator.Call plain = call();
-    Escalator.Call withTools = new Escalator.Call(plain.requestId(), CompletionRequest.chat(chat,
-        SamplingRequest.DEFAULTS), plain.tenant(), plain.decision(), plain.sampling(), plain.timeout(), null);
+    Escalator.Call withTools = plain.withRequest(CompletionRequest.chat(chat, SamplingRequest.DEFAULTS));
     try (CoreClient client = client("127.0.0.1:" + server.port())) {
       assertThat(last(client.escalate(withTools))).isInstanceOf(StreamEvent.Done.class);
     }
@@ -322,9 +322,9 @@ class CoreClientTest {
 
   @Test
   void state_circuitHalfOpenWhileTheChannelStillFails_routesTheTrialCallsToTheCore() throws Exception {
-    Escalation quickToHalfOpen = new Escalation(Optional.of("127.0.0.1:" + deadPort()),
-        edgeFiles.certificateChain().getParent(), "edge-0", Duration.ofSeconds(5), 2, 50, 2, Duration.ofMillis(500),
-        true);
+    Escalation quickToHalfOpen = Escalation.builder().target("127.0.0.1:" + deadPort())
+        .tls(edgeFiles.certificateChain().getParent(), "edge-0").timeout(Duration.ofSeconds(5)).maxAttempts(2)
+        .circuit(50, 2, Duration.ofMillis(500)).build();
     try (CoreClient client = CoreClient.connect(quickToHalfOpen, new EdgeConfig.Node("edge-0", "test-1"))) {
       for (int i = 0; i < 2; i++) {
         assertThat(last(client.escalate(call()))).isInstanceOf(StreamEvent.Failed.class);

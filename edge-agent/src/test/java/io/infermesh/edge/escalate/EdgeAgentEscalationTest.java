@@ -18,11 +18,9 @@ import io.infermesh.edge.serve.StreamEvent;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalDouble;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,8 +48,7 @@ class EdgeAgentEscalationTest {
     Escalation e = Escalation.NONE.withTarget("127.0.0.1:" + deadPort, certs, "edge-0");
     try (EdgeAgent agent = EdgeAgent.builder(TinyModel.config()
             .withEscalation(e)
-            .withRouting(new Routing(List.of(), List.of(), "learned", Optional.of(examples), 0.5,
-                OptionalDouble.empty(), 100, Duration.ofSeconds(30))))
+            .withRouting(Routing.builder().scorer("learned").trainingFile(examples).window(100).build()))
         .engine(TinyModel.engine())
         .start()) {
       for (String prompt : List.of("prove the theorem about integrals", "hello, thanks", "model core please")) {

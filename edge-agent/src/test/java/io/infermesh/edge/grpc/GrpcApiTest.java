@@ -78,7 +78,7 @@ class GrpcApiTest {
     edgeFiles = pki.issue(Role.EDGE, "edge-1");
     EdgeConfig config = TinyModel.config()
         .withGrpc(gatewayGrpc())
-        .withAuth(new EdgeConfig.Auth(List.of(new EdgeConfig.Tenant("acme", List.of(KEY), 0, 0))));
+        .withAuth(new EdgeConfig.Auth(List.of(EdgeConfig.Tenant.builder("acme").keys(KEY).build())));
     agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     gatewayTls = MeshTls.builder(pki.issue(Role.GATEWAY, "gw-1")).build();
     channel = gatewayChannel(agent);
@@ -100,8 +100,8 @@ class GrpcApiTest {
 
   /** The gRPC API over mTLS, open to the mesh's gateways. */
   private static EdgeConfig.Grpc gatewayGrpc() {
-    return new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-        edgeFiles.privateKey(), Optional.of(edgeFiles.trustBundle()), List.of("gateway"))));
+    return new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(edgeFiles.certificateChain(),
+        edgeFiles.privateKey()).clientCa(edgeFiles.trustBundle()).allowedRoles(List.of("gateway")).build()));
   }
 
   /** A channel to {@code edge}'s gRPC API as gateway gw-1. */
@@ -376,9 +376,9 @@ class GrpcApiTest {
   @Test
   void generate_overTlsWithoutClientCertificates_authenticatesByApiKey(@TempDir Path dir) throws Exception {
     EdgeConfig config = TinyModel.config()
-        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(new EdgeConfig.Tls(edgeFiles.certificateChain(),
-            edgeFiles.privateKey(), Optional.empty(), EdgeConfig.Tls.DEFAULT_ALLOWED_ROLES))))
-        .withAuth(new EdgeConfig.Auth(List.of(new EdgeConfig.Tenant("acme", List.of(KEY), 0, 0))));
+        .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(edgeFiles.certificateChain(),
+            edgeFiles.privateKey()).build())))
+        .withAuth(new EdgeConfig.Auth(List.of(EdgeConfig.Tenant.builder("acme").keys(KEY).build())));
     try (EdgeAgent tlsOnly = EdgeAgent.builder(config).engine(TinyModel.engine()).start()) {
       ManagedChannel plain = Grpc.newChannelBuilderForAddress("localhost", tlsOnly.grpcPort().getAsInt(),
           TlsChannelCredentials.newBuilder().trustManager(edgeFiles.trustBundle().toFile()).build()).build();

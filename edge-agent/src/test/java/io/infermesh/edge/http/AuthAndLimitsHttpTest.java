@@ -24,9 +24,9 @@ class AuthAndLimitsHttpTest {
   @BeforeAll
   static void start() throws Exception {
     EdgeConfig config = TinyModel.config().withAuth(new EdgeConfig.Auth(List.of(
-        new EdgeConfig.Tenant("acme", List.of(ACME), 0, 0),
-        new EdgeConfig.Tenant("globex", List.of(GLOBEX), 0, 0),
-        new EdgeConfig.Tenant("tiny", List.of(TINY), 2, 0))));
+        EdgeConfig.Tenant.builder("acme").keys(ACME).build(),
+        EdgeConfig.Tenant.builder("globex").keys(GLOBEX).build(),
+        EdgeConfig.Tenant.builder("tiny").keys(TINY).requestsPerMinute(2).build())));
     agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     http = new HttpTestClient(agent.httpPort());
   }
@@ -96,8 +96,8 @@ class AuthAndLimitsHttpTest {
   @Test
   void start_withoutKeys_bindsLoopbackOnly() throws Exception {
     EdgeConfig base = TinyModel.config();
-    EdgeConfig open = base.withHttp(new EdgeConfig.Http("0.0.0.0", 0, base.http().maxBodyBytes(),
-        base.http().streamFlushInterval(), Optional.empty(), true));
+    EdgeConfig open = base.withHttp(base.http().toBuilder().host("0.0.0.0").port(0).tls(Optional.empty())
+        .allowPlaintext(true).build());
     try (EdgeAgent unauthenticated = EdgeAgent.builder(open).engine(TinyModel.engine()).start()) {
       assertThat(unauthenticated.httpHost()).isEqualTo("127.0.0.1");
     }

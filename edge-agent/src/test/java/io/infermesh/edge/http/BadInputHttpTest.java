@@ -29,8 +29,7 @@ class BadInputHttpTest {
   static void start() throws Exception {
     EdgeConfig base = TinyModel.config();
     EdgeConfig config = base.withModel(base.model()).withHttpPort(0);
-    config = new EdgeConfig(config.node(), config.model(), new EdgeConfig.Http("127.0.0.1", 0, MAX_BODY, EdgeConfig.Http.DEFAULT.streamFlushInterval()), config.grpc(),
-        config.admission(), config.cache(), config.auth(), config.shutdown());
+    config = config.withHttp(EdgeConfig.Http.builder().port(0).maxBodyBytes(MAX_BODY).build());
     agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     http = new HttpTestClient(agent.httpPort());
   }

@@ -49,8 +49,9 @@ class CheckpointToolTemplateSdkTest {
   @BeforeAll
   static void start() throws Exception {
     // a 1024-token context: Qwen's tool instructions and the tool list take ~400 tokens of the tiny vocabulary
-    EdgeConfig.Model model = new EdgeConfig.Model(TinyModels.write(TinyModelSpec.edgeTools(GgmlType.Q8_0),
-        TinyModel.directory()), "tiny-edge-tools", null, 1024, 1, 1, "auto", 16);
+    EdgeConfig.Model model = TinyModel.modelConfig().toBuilder()
+        .path(TinyModels.write(TinyModelSpec.edgeTools(GgmlType.Q8_0), TinyModel.directory())).name("tiny-edge-tools")
+        .contextSize(1024).parallel(1).build();
     edge = SdkEdge.start(model);
     engine = edge.engine();
     client = edge.client();

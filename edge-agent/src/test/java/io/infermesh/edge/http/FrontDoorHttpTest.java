@@ -30,7 +30,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class FrontDoorHttpTest {
   private static final Duration TIMEOUT = Duration.ofMillis(400);
   private static final Duration WAIT = Duration.ofSeconds(10);
-  private static final Limits LIMITS = new Limits(8, 4096, TIMEOUT, TIMEOUT, 64);
+  private static final Limits LIMITS = Limits.builder().maxMessages(8).maxInputBytes(4096).headerTimeout(TIMEOUT)
+      .idleTimeout(TIMEOUT).maxConnections(64).build();
   private static EdgeAgent agent;
   private static HttpTestClient http;
 
@@ -165,7 +166,8 @@ class FrontDoorHttpTest {
 
   @Test
   void connections_overTheLimit_waitUntilOneCloses() throws Exception {
-    Limits few = new Limits(8, 4096, Duration.ofSeconds(30), Duration.ofSeconds(30), 3);
+    Limits few = LIMITS.toBuilder().headerTimeout(Duration.ofSeconds(30)).idleTimeout(Duration.ofSeconds(30))
+        .maxConnections(3).build();
     try (EdgeAgent small = EdgeAgent.builder(TinyModel.config().withLimits(few)).engine(TinyModel.engine()).start()) {
       List<RawHttp> held = new ArrayList<>();
       try {

@@ -6,18 +6,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.node.config.ConfigException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The bind-address rule of the HTTP API, without sockets. */
 class HttpBindAddressTest {
   private static final EdgeConfig.HttpTls SERVER_ONLY = EdgeConfig.HttpTls.serverOnly(Path.of("e.crt"), Path.of("e.key"));
-  private static final EdgeConfig.HttpTls MUTUAL = new EdgeConfig.HttpTls(Path.of("e.crt"), Path.of("e.key"),
-      Optional.of(Path.of("ca.crt")), EdgeConfig.ClientAuth.REQUIRE, Duration.ofMinutes(1));
+  private static final EdgeConfig.HttpTls MUTUAL = EdgeConfig.HttpTls.builder(Path.of("e.crt"), Path.of("e.key"))
+      .clientCa(Path.of("ca.crt")).clientAuth(EdgeConfig.ClientAuth.REQUIRE).build();
 
   private static EdgeConfig.Http http(String host, Optional<EdgeConfig.HttpTls> tls, boolean allowPlaintext) {
-    return new EdgeConfig.Http(host, 8080, 1 << 20, Duration.ofMillis(2), tls, allowPlaintext);
+    return EdgeConfig.Http.builder().host(host).tls(tls).allowPlaintext(allowPlaintext).build();
   }
 
   @Test

@@ -54,8 +54,8 @@ class HttpsHttpTest {
   static void start() throws Exception {
     pki = TestPki.create(dir.resolve("pki"));
     server = pki.issue(Role.EDGE, "edge-https"); // SANs localhost and 127.0.0.1
-    agent = start(new EdgeConfig.HttpTls(server.certificateChain(), server.privateKey(), Optional.empty(),
-        EdgeConfig.ClientAuth.NONE, Duration.ofMillis(100)), true);
+    agent = start(EdgeConfig.HttpTls.builder(server.certificateChain(), server.privateKey())
+        .refreshPeriod(Duration.ofMillis(100)).build(), true);
   }
 
   @AfterAll
@@ -69,7 +69,7 @@ class HttpsHttpTest {
     EdgeConfig config = TinyModel.config();
     config = config.withHttp(config.http().withTls(Optional.of(tls)));
     if (apiKeys) {
-      config = config.withAuth(new EdgeConfig.Auth(List.of(new EdgeConfig.Tenant("tls", List.of(KEY), 0, 0))));
+      config = config.withAuth(new EdgeConfig.Auth(List.of(EdgeConfig.Tenant.builder("tls").keys(KEY).build())));
     }
     return EdgeAgent.builder(config).engine(new FakeEngine(512, 2)).start();
   }
@@ -101,8 +101,8 @@ class HttpsHttpTest {
   @Test
   void https_certificateRotatedOnDisk_newConnectionsGetTheNewCertificate() throws Exception {
     MeshCredentialFiles files = pki.issue(Role.EDGE, "edge-rotating");
-    EdgeAgent rotating = start(new EdgeConfig.HttpTls(files.certificateChain(), files.privateKey(), Optional.empty(),
-        EdgeConfig.ClientAuth.NONE, Duration.ofMillis(100)), true);
+    EdgeAgent rotating = start(EdgeConfig.HttpTls.builder(files.certificateChain(), files.privateKey())
+        .refreshPeriod(Duration.ofMillis(100)).build(), true);
     try {
       HttpClient open = client(null);
       BigInteger before = servedSerial(open, rotating);
@@ -123,8 +123,8 @@ class HttpsHttpTest {
 
   @Test
   void clientAuthRequire_clientWithoutOrWithForeignCertificate_isRefused_meshClientIsServed() throws Exception {
-    EdgeAgent mutual = start(new EdgeConfig.HttpTls(server.certificateChain(), server.privateKey(),
-        Optional.of(pki.caDirectory().resolve("ca.crt")), EdgeConfig.ClientAuth.REQUIRE, Duration.ofMinutes(1)), false);
+    EdgeAgent mutual = start(EdgeConfig.HttpTls.builder(server.certificateChain(), server.privateKey())
+        .clientCa(pki.caDirectory().resolve("ca.crt")).clientAuth(EdgeConfig.ClientAuth.REQUIRE).build(), false);
     try {
       TestPki foreign = TestPki.create(dir.resolve("foreign"));
 
@@ -142,8 +142,8 @@ class HttpsHttpTest {
 
   @Test
   void clientAuthOptional_clientWithoutCertificate_isServed_foreignCertificateIsRefused() throws Exception {
-    EdgeAgent optional = start(new EdgeConfig.HttpTls(server.certificateChain(), server.privateKey(),
-        Optional.of(pki.caDirectory().resolve("ca.crt")), EdgeConfig.ClientAuth.OPTIONAL, Duration.ofMinutes(1)), true);
+    EdgeAgent optional = start(EdgeConfig.HttpTls.builder(server.certificateChain(), server.privateKey())
+        .clientCa(pki.caDirectory().resolve("ca.crt")).clientAuth(EdgeConfig.ClientAuth.OPTIONAL).build(), true);
     try {
       TestPki foreign = TestPki.create(dir.resolve("foreign-optional"));
 
@@ -193,7 +193,7 @@ class HttpsHttpTest {
 
   private static EdgeConfig withKeys(EdgeConfig parsed) {
     return parsed.withModel(TinyModel.modelConfig())
-        .withAuth(new EdgeConfig.Auth(List.of(new EdgeConfig.Tenant("tls", List.of(KEY), 0, 0))));
+        .withAuth(new EdgeConfig.Auth(List.of(EdgeConfig.Tenant.builder("tls").keys(KEY).build())));
   }
 
   private static BigInteger servedSerial(HttpClient client, EdgeAgent target) throws Exception {

@@ -34,7 +34,7 @@ class OpenAiSdkTest {
   @BeforeAll
   static void start() throws Exception {
     EdgeConfig config = TinyModel.config().withAuth(new EdgeConfig.Auth(List.of(
-        new EdgeConfig.Tenant("sdk", List.of(KEY), 0, 0))));
+        EdgeConfig.Tenant.builder("sdk").keys(KEY).build())));
     agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     client = OpenAIOkHttpClient.builder()
         .baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1")

@@ -26,9 +26,7 @@ class SseBatchingHttpTest {
   @BeforeAll
   static void start() throws Exception {
     EdgeConfig c = TinyModel.config().withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)));
-    EdgeConfig slowFlush = new EdgeConfig(c.node(), c.model(), new EdgeConfig.Http("127.0.0.1", 0,
-        c.http().maxBodyBytes(), INTERVAL), c.grpc(), c.admission(), c.cache(), c.auth(), c.shutdown(), c.escalation(),
-        c.routing(), c.consul(), c.limits());
+    EdgeConfig slowFlush = c.withHttp(c.http().toBuilder().streamFlushInterval(INTERVAL).build());
     agent = EdgeAgent.builder(slowFlush).engine(TinyModel.engine()).start();
     http = new HttpTestClient(agent.httpPort());
   }

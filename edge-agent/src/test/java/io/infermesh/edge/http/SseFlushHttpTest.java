@@ -61,7 +61,7 @@ class SseFlushHttpTest {
 
   @Test
   void stream_fastTokensThenAPause_theLastTokenIsFlushedBeforeTheWriterWaits() throws Exception {
-    http = HttpApi.start(service(), () -> "", new EdgeConfig.Http("127.0.0.1", 0, 1 << 20, EdgeConfig.Http.DEFAULT.streamFlushInterval()), "127.0.0.1", Duration.ofSeconds(30),
+    http = HttpApi.start(service(), () -> "", EdgeConfig.Http.builder().port(0).build(), "127.0.0.1", Duration.ofSeconds(30),
         Clock.systemUTC());
 
     List<String> events = new ArrayList<>();
@@ -96,7 +96,7 @@ class SseFlushHttpTest {
 
   private CompletionService service() {
     EdgeConfig config = EdgeConfig.defaults()
-        .withModel(new EdgeConfig.Model(null, "fake", null, 256, 1, 1, "auto", 8))
+        .withModel(EdgeConfig.Model.builder().name("fake").contextSize(256).threads(1).defaultMaxTokens(8).build())
         .withEscalation(Escalation.NONE.withTarget("core:9443", Path.of("certs"), "edge-0"));
     CompletionService service = CompletionService.builder()
         .config(config)

@@ -63,7 +63,7 @@ class StructuredOutputSdkTest {
   @BeforeAll
   static void start() throws Exception {
     // its own engine with a 1024-token context: the tool list alone is ~300 tokens of the tiny vocabulary
-    EdgeConfig.Model model = new EdgeConfig.Model(TinyModel.path(), TinyModel.NAME, null, 1024, 1, 1, "auto", 16);
+    EdgeConfig.Model model = TinyModel.modelConfig().toBuilder().contextSize(1024).parallel(1).build();
     edge = SdkEdge.start(model);
     engine = edge.engine();
     client = edge.client();

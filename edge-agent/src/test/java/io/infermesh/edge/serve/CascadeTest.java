@@ -92,7 +92,7 @@ class CascadeTest {
   @Test
   void open_samplesAgreeEnough_answersWithTheLocalDraft() throws Exception {
     String expected = plainAnswer("Tell me a story");
-    CompletionService service = service(new Cascade(true, 3, 6, 1.5, 0.0));
+    CompletionService service = service(Cascade.builder().enabled(true).sampleMaxTokens(6).temperature(1.5).minAgreement(0.0).build());
     try (CompletionStream s = service.open(chat("Tell me a story"), Tenant.ANONYMOUS)) {
       assertThat(s.served().route()).isEqualTo(new RouteDecision(Route.EDGE, "cascade-accepted"));
       assertThat(readAll(s)).isEqualTo(expected).isNotEmpty();
@@ -105,7 +105,7 @@ class CascadeTest {
   void open_samplesDisagree_escalatesWithTheLocalDraft() throws Exception {
     String draft = plainAnswer("Tell me a story");
     // at temperature 2 the tiny model's samples differ; requiring full agreement rejects the draft
-    CompletionService service = service(new Cascade(true, 3, 6, 2.0, 1.0));
+    CompletionService service = service(Cascade.builder().enabled(true).sampleMaxTokens(6).temperature(2.0).minAgreement(1.0).build());
     try (CompletionStream s = service.open(chat("Tell me a story"), Tenant.ANONYMOUS)) {
       assertThat(s.served().route()).isEqualTo(new RouteDecision(Route.CORE, "cascade-rejected"));
       assertThat(readAll(s)).isEqualTo("from the core");
@@ -118,7 +118,7 @@ class CascadeTest {
   @Test
   void open_hardRuleKeptTheRequestHere_noCascade() throws Exception {
     decision.set(new RouteDecision(Route.EDGE, "privacy-local-only"));
-    CompletionService service = service(new Cascade(true, 3, 6, 2.0, 1.0));
+    CompletionService service = service(Cascade.builder().enabled(true).sampleMaxTokens(6).temperature(2.0).minAgreement(1.0).build());
     try (CompletionStream s = service.open(chat("Tell me a story"), Tenant.ANONYMOUS)) {
       assertThat(s.served().route()).isEqualTo(new RouteDecision(Route.EDGE, "privacy-local-only"));
       readAll(s);

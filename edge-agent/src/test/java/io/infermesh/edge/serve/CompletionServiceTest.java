@@ -36,7 +36,7 @@ class CompletionServiceTest {
 
   private CompletionService service(EdgeConfig config, AdmissionQueue queue) {
     CompletionService s = CompletionService.builder()
-        .config(config.withModel(new EdgeConfig.Model(null, "fake", null, 256, 1, 1, "auto", 8)))
+        .config(config.withModel(EdgeConfig.Model.builder().name("fake").contextSize(256).threads(1).defaultMaxTokens(8).build()))
         .router(new LocalOnlyRouter())
         .cache(ResponseCache.create(1 << 20, Duration.ofMinutes(1), ticker))
         .apiKeys(ApiKeys.of(config.auth()))
@@ -341,7 +341,7 @@ class CompletionServiceTest {
   @Test
   void authenticate_withKeys_refusesMissingAndUnknownKeys() {
     EdgeConfig withKeys = EdgeConfig.defaults().withAuth(new EdgeConfig.Auth(List.of(
-        new EdgeConfig.Tenant("acme", List.of("sk-acme-0001"), 0, 0))));
+        EdgeConfig.Tenant.builder("acme").keys("sk-acme-0001").build())));
     CompletionService guarded = service(withKeys, admission);
 
     assertThat(guarded.authenticate("Bearer sk-acme-0001").name()).isEqualTo("acme");

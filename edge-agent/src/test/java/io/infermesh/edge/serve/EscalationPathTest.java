@@ -50,7 +50,7 @@ class EscalationPathTest {
 
   EscalationPathTest() {
     EdgeConfig config = EdgeConfig.defaults()
-        .withModel(new EdgeConfig.Model(null, "fake", null, 256, 1, 1, "auto", 8))
+        .withModel(EdgeConfig.Model.builder().name("fake").contextSize(256).threads(1).defaultMaxTokens(8).build())
         .withEscalation(Escalation.NONE.withTarget("core:9443", Path.of("certs"), "edge-0"));
     service = CompletionService.builder()
         .config(config)

@@ -10,13 +10,17 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
- * The one reader of every infermesh config file ({@code edge.yaml}, {@code core.yaml}): one mapping
- * of the YAML tree with typed getters that name the full dotted key in their errors, read
- * durations and sizes in the one grammar ({@link Durations}, {@link ByteSizes}), and remember
- * which keys were read, so {@link #finish()} can refuse unknown (misspelt) keys. Every key has
- * the default its getter is given. Confined to the loading thread.
+ * The one reader of every infermesh config file ({@code edge.yaml}, {@code core.yaml}, {@code
+ * mesh.yaml}): one mapping of the YAML tree with typed getters that name the full dotted key in
+ * their errors ({@link ConfigException}), read durations and sizes in the one grammar ({@link
+ * Durations}, {@link ByteSizes}), and remember which keys were read, so {@link #finish()} can
+ * refuse unknown (misspelt) keys. Every key has the default its getter is given; {@link #build}
+ * runs a record's constructor or builder so that its failure, too, names the key. Types are
+ * strict: a number, boolean or list written as a string is refused, not guessed. Confined to the
+ * loading thread.
  */
 public final class ConfigSection {
 
@@ -46,6 +50,12 @@ public final class ConfigSection {
     return new ConfigSection("", node, example);
   }
 
+  /** This section's own dotted key ({@code discovery.consul}); empty for the root. */
+  public String key() {
+    return prefix;
+  }
+
+  /** The dotted key of {@code name} in this section. */
   public String key(String name) {
     return prefix.isEmpty() ? name : prefix + "." + name;
   }
@@ -123,6 +133,18 @@ public final class ConfigSection {
     return v.longValue();
   }
 
+  /** A number, whole or not ({@code 0.8}, {@code 5}). */
+  public double number(String name, double fallback) {
+    JsonNode v = value(name);
+    if (v.isMissingNode()) {
+      return fallback;
+    }
+    if (!v.isNumber()) {
+      throw new ConfigException(key(name), "must be a number, got '" + v.asText() + "'");
+    }
+    return v.doubleValue();
+  }
+
   public boolean bool(String name, boolean fallback) {
     JsonNode v = value(name);
     if (v.isMissingNode()) {
@@ -197,6 +219,31 @@ public final class ConfigSection {
 
   public Optional<ConfigSection> optionalSection(String name) {
     return has(name) ? Optional.of(section(name)) : Optional.empty();
+  }
+
+  /**
+   * Runs a record's constructor or builder for this section, so that its failure names the key:
+   * a {@link ConfigException} passes as it is (its key is already the full one); any other
+   * {@link IllegalArgumentException} or {@link NullPointerException} (a policy record's own check,
+   * e.g. {@code burst.low_watermark must be in [0, high_watermark)}) is reported at the key its
+   * message starts with when that key lies in this section, else at this section.
+   */
+  public <T> T build(Supplier<T> constructor) {
+    try {
+      return constructor.get();
+    } catch (ConfigException e) {
+      throw e;
+    } catch (IllegalArgumentException | NullPointerException e) {
+      String message = String.valueOf(e.getMessage());
+      int space = message.indexOf(' ');
+      String first = space < 0 ? "" : message.substring(0, space);
+      String head = first.split("[.\\[]", 2)[0];
+      boolean inside = prefix.isEmpty() ? read.contains(head) : first.startsWith(prefix + ".");
+      if (inside && first.matches("[a-z0-9_.\\[\\]]+")) {
+        throw new ConfigException(first, message.substring(space + 1), e);
+      }
+      throw new ConfigException(prefix.isEmpty() ? "(root)" : prefix, message, e);
+    }
   }
 
   /** Refuses keys that no getter asked for: they are typos or options this version does not know. */

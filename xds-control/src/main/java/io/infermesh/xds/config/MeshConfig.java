@@ -2,6 +2,7 @@ package io.infermesh.xds.config;
 
 import static java.util.Objects.requireNonNull;
 
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.MeshPolicy;
 import java.util.List;
@@ -14,7 +15,7 @@ import java.util.Optional;
 public record MeshConfig(
     MeshPolicy policy,
     ControlSettings control,
-    Optional<ConsulSettings> consul,
+    Optional<ConsulConfig> consul,
     List<MeshEndpoint> staticEndpoints) {
 
   public MeshConfig {

@@ -7,7 +7,7 @@ import com.ecwid.consul.v1.QueryParams;
 import com.ecwid.consul.v1.Response;
 import com.ecwid.consul.v1.health.HealthServicesRequest;
 import com.ecwid.consul.v1.health.model.HealthService;
-import io.infermesh.xds.config.ConsulSettings;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.Tier;
 import io.micrometer.core.instrument.Counter;
@@ -51,7 +51,8 @@ public final class ConsulEndpointSource implements EndpointSource {
   /** Least time between two queries for one service, so a misbehaving agent is not hammered. */
   private static final Duration MIN_INTERVAL = Duration.ofMillis(50);
 
-  private final ConsulSettings settings;
+  private final ConsulConfig settings;
+  private final ConsulConfig.Watch watch;
   private final List<String> services;
   private final Function<String, Optional<Tier>> regionTier;
   private final Function<String, Optional<String>> serverRole;
@@ -68,7 +69,7 @@ public final class ConsulEndpointSource implements EndpointSource {
 
   /** A source that accepts instances of any registered role (see the other constructor). */
   public ConsulEndpointSource(
-      ConsulSettings settings,
+      ConsulConfig settings,
       List<String> services,
       Function<String, Optional<Tier>> regionTier,
       MeterRegistry meters,
@@ -86,13 +87,18 @@ public final class ConsulEndpointSource implements EndpointSource {
    *     shut down by {@link #close()}
    */
   public ConsulEndpointSource(
-      ConsulSettings settings,
+      ConsulConfig settings,
       List<String> services,
       Function<String, Optional<Tier>> regionTier,
       Function<String, Optional<String>> serverRole,
       MeterRegistry meters,
       ScheduledExecutorService executor) {
     this.settings = requireNonNull(settings, "settings");
+    this.watch = settings.watch().orElseThrow(() -> new IllegalArgumentException(
+        "settings: a control plane's consul section (ConsulConfig.controlPlane()), not a node's"));
+    if (!settings.enabled()) {
+      throw new IllegalArgumentException("settings: no Consul agent address");
+    }
     this.services = List.copyOf(requireNonNull(services, "services"));
     this.regionTier = requireNonNull(regionTier, "regionTier");
     this.serverRole = requireNonNull(serverRole, "serverRole");
@@ -101,7 +107,7 @@ public final class ConsulEndpointSource implements EndpointSource {
       throw new IllegalArgumentException("no services to watch in Consul");
     }
     this.client = new ConsulClient(
-        settings.address().getScheme() + "://" + settings.address().getHost(), settings.port());
+        settings.uri().getScheme() + "://" + settings.uri().getHost(), settings.port());
     this.ownsExecutor = executor == null;
     this.executor = executor != null ? executor : newExecutor(this.services.size());
     this.errors = Counter.builder("infermesh.xds.discovery.errors")
@@ -155,8 +161,8 @@ public final class ConsulEndpointSource implements EndpointSource {
       HealthServicesRequest.Builder request = HealthServicesRequest.newBuilder()
           .setPassing(true)
           .setQueryParams(new QueryParams(
-              settings.datacenter().isEmpty() ? null : settings.datacenter(),
-              settings.blockingWait().toSeconds(), index));
+              watch.datacenter().isEmpty() ? null : watch.datacenter(),
+              watch.blockingWait().toSeconds(), index));
       if (!settings.token().isEmpty()) {
         request.setToken(settings.token());
       }
@@ -205,7 +211,7 @@ public final class ConsulEndpointSource implements EndpointSource {
   }
 
   private Duration backoff(int failureCount) {
-    Duration d = settings.retryBackoff();
+    Duration d = watch.retryBackoff();
     for (int i = 1; i < failureCount && d.compareTo(MAX_BACKOFF) < 0; i++) {
       d = d.multipliedBy(2);
     }

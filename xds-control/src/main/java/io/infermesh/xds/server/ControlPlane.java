@@ -7,7 +7,7 @@ import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.RoleAuthorizationInterceptor;
-import io.infermesh.xds.config.ConsulSettings;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.config.MeshConfig;
 import io.infermesh.xds.discovery.ConsulEndpointSource;
@@ -157,10 +157,11 @@ public final class ControlPlane implements AutoCloseable {
     }
   }
 
-  private ConsulEndpointSource consulSource(ConsulSettings consul) {
-    List<String> services = consul.services().isEmpty()
+  private ConsulEndpointSource consulSource(ConsulConfig consul) {
+    List<String> watched = consul.watch().orElseThrow().services();
+    List<String> services = watched.isEmpty()
         ? config.policy().services().stream().map(ServicePolicy::name).toList()
-        : consul.services();
+        : watched;
     return new ConsulEndpointSource(consul, services,
         region -> config.policy().region(region).map(RegionPolicy::tier),
         service -> config.policy().services().stream().filter(p -> p.name().equals(service)).findFirst()

@@ -3,13 +3,18 @@ package io.infermesh.xds.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.infermesh.node.config.ConfigException;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.Protocol;
 import io.infermesh.xds.snapshot.Tier;
 import io.infermesh.xds.snapshot.VersionWeight;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class MeshConfigLoaderTest {
 
@@ -22,7 +27,7 @@ class MeshConfigLoaderTest {
   private static final String LOOPBACK = "control: {xds: {address: 127.0.0.1, plaintext: true}}\n";
 
   @Test
-  void load_deployMeshYaml_isValidAndAnnotatedValuesArrive() {
+  void load_deployMeshYaml_isValidAndAnnotatedValuesArrive() throws Exception {
     MeshConfig config = MeshConfigLoader.load(deployDir().resolve("mesh.yaml"));
     assertThat(config.policy().regions()).extracting(r -> r.name() + ":" + r.tier())
         .containsExactly("eu-west:PRIVATE", "us-east:PRIVATE", "public-burst:PUBLIC");
@@ -68,17 +73,17 @@ class MeshConfigLoaderTest {
   @Test
   void parse_unknownKey_failsNamingItsPath() {
     assertThatThrownBy(() -> parse(LOOPBACK + "burst: {high_watermrk: 0.9}\n"))
-        .isInstanceOf(MeshConfigException.class)
-        .hasMessageContaining("mesh.yaml: burst.high_watermrk: unknown key");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("mesh.yaml: burst.high_watermrk: unknown key");
     assertThatThrownBy(() -> parse(LOOPBACK + "colour: blue\n")).hasMessageContaining("colour: unknown key");
   }
 
   @Test
   void parse_invalidValue_failsNamingKeyAndReason() {
     assertThatThrownBy(() -> parse(LOOPBACK + "burst: {high_watermark: 0.5, low_watermark: 0.7}\n"))
-        .hasMessageContaining("burst.low_watermark must be in [0, high_watermark)");
+        .hasMessageContaining("mesh.yaml: burst.low_watermark: must be in [0, high_watermark)");
     assertThatThrownBy(() -> parse(LOOPBACK + "envoy: {listener_port: 70000}\n"))
-        .hasMessageContaining("envoy.listener_port must be 1..65535");
+        .hasMessageContaining("mesh.yaml: envoy.listener_port: must be 1..65535");
     assertThatThrownBy(() -> parse(LOOPBACK + "regions: [{name: EU_West}]\n"))
         .hasMessageContaining("regions[0]").hasMessageContaining("DNS label");
     assertThatThrownBy(() -> parse(LOOPBACK + "services: [{name: a, versions: [{version: v1, weight: -1}]}]\n"))
@@ -88,7 +93,7 @@ class MeshConfigLoaderTest {
   @Test
   void parse_wrongType_failsNamingTheKey() {
     assertThatThrownBy(() -> parse(LOOPBACK + "upstream: {circuit_breakers: {max_requests: lots}}\n"))
-        .hasMessageContaining("upstream.circuit_breakers.max_requests: must be a whole number, was 'lots'");
+        .hasMessageContaining("upstream.circuit_breakers.max_requests: must be an integer, got lots");
     assertThatThrownBy(() -> parse(LOOPBACK + "burst: {min_hold: soon}\n"))
         .hasMessageContaining("burst.min_hold: must be a duration");
     assertThatThrownBy(() -> parse(LOOPBACK + "mtls: maybe\n")).hasMessageContaining("mtls: must be true or false");
@@ -100,13 +105,13 @@ class MeshConfigLoaderTest {
   @Test
   void parse_plaintextOffLoopback_isRefused() {
     assertThatThrownBy(() -> parse("control: {xds: {address: 0.0.0.0, plaintext: true}}\n"))
-        .hasMessageContaining("control.xds.plaintext is only allowed on a loopback address");
+        .hasMessageContaining("mesh.yaml: control.xds.plaintext: is only allowed on a loopback address");
   }
 
   @Test
   void parse_mtlsWithoutCredentials_isRefused() {
     assertThatThrownBy(() -> parse("control: {xds: {address: 0.0.0.0}}\n"))
-        .hasMessageContaining("control.credentials is required");
+        .hasMessageContaining("mesh.yaml: control.credentials: is required");
   }
 
   @Test
@@ -129,12 +134,12 @@ class MeshConfigLoaderTest {
   void parse_consulEnabled_readsItsSettings() {
     MeshConfig config = parse(LOOPBACK
         + "discovery: {consul: {enabled: true, address: 'http://consul:8500', wait: 2m, services: [core-inference]}}\n");
-    ConsulSettings consul = config.consul().orElseThrow();
+    ConsulConfig consul = config.consul().orElseThrow();
     assertThat(consul.port()).isEqualTo(8500);
-    assertThat(consul.blockingWait()).isEqualTo(Duration.ofMinutes(2));
-    assertThat(consul.services()).containsExactly("core-inference");
+    assertThat(consul.watch().orElseThrow().blockingWait()).isEqualTo(Duration.ofMinutes(2));
+    assertThat(consul.watch().orElseThrow().services()).containsExactly("core-inference");
     assertThatThrownBy(() -> parse(LOOPBACK + "discovery: {consul: {enabled: true, address: 'ftp://x'}}\n"))
-        .hasMessageContaining("discovery.consul").hasMessageContaining("http:// or https://");
+        .hasMessageContaining("discovery.consul.address: must be the agent's http(s)://host:port");
   }
 
   @Test
@@ -144,15 +149,51 @@ class MeshConfigLoaderTest {
   }
 
   @Test
-  void parseDuration_acceptsShortAndIsoForms() {
-    assertThat(ConfigNode.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
-    assertThat(ConfigNode.parseDuration("1.5s")).isEqualTo(Duration.ofMillis(1500));
-    assertThat(ConfigNode.parseDuration("5m")).isEqualTo(Duration.ofMinutes(5));
-    assertThat(ConfigNode.parseDuration("2h")).isEqualTo(Duration.ofHours(2));
-    assertThat(ConfigNode.parseDuration("1d")).isEqualTo(Duration.ofDays(1));
-    assertThat(ConfigNode.parseDuration("PT30S")).isEqualTo(Duration.ofSeconds(30));
-    assertThat(ConfigNode.parseDuration("0")).isZero();
-    assertThatThrownBy(() -> ConfigNode.parseDuration("forever")).isInstanceOf(IllegalArgumentException.class);
+  void parse_durationsInEveryForm_readThroughTheOneGrammar() {
+    assertThat(parse(LOOPBACK + "burst: {min_hold: 500ms}\n").policy().burst().minHold()).isEqualTo(Duration.ofMillis(500));
+    assertThat(parse(LOOPBACK + "burst: {min_hold: 1.5s}\n").policy().burst().minHold())
+        .isEqualTo(Duration.ofMillis(1500));
+    assertThat(parse(LOOPBACK + "burst: {min_hold: 5m}\n").policy().burst().minHold()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(parse(LOOPBACK + "burst: {min_hold: 2h}\n").policy().burst().minHold()).isEqualTo(Duration.ofHours(2));
+    assertThat(parse(LOOPBACK + "burst: {min_hold: 1d}\n").policy().burst().minHold()).isEqualTo(Duration.ofDays(1));
+    assertThat(parse(LOOPBACK + "burst: {min_hold: PT30S}\n").policy().burst().minHold())
+        .isEqualTo(Duration.ofSeconds(30));
+    assertThat(parse(LOOPBACK + "burst: {min_hold: 0}\n").policy().burst().minHold()).isZero();
+    assertThatThrownBy(() -> parse(LOOPBACK + "burst: {min_hold: forever}\n")).isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("mesh.yaml: burst.min_hold: must be a duration such as");
+  }
+
+  @Test
+  void parse_numberWrittenAsText_isRefusedNotGuessed() {
+    assertThatThrownBy(() -> parse(LOOPBACK + "envoy: {listener_port: '10000'}\n"))
+        .hasMessage("mesh.yaml: envoy.listener_port: must be an integer, got 10000");
+    assertThatThrownBy(() -> parse(LOOPBACK + "burst: {high_watermark: '0.9'}\n"))
+        .hasMessage("mesh.yaml: burst.high_watermark: must be a number, got '0.9'");
+  }
+
+  @Test
+  void parse_consulDisabled_isStillCheckedAndRefusesANodesKeys() {
+    assertThatThrownBy(() -> parse(LOOPBACK + "discovery: {consul: {enabled: false, wait: 1h}}\n"))
+        .hasMessageStartingWith("mesh.yaml: discovery.consul.wait: must be 1s..10m");
+    assertThatThrownBy(() -> parse(LOOPBACK + "discovery: {consul: {service_name: core-inference}}\n"))
+        .hasMessageStartingWith("mesh.yaml: discovery.consul.service_name: unknown key");
+    assertThatThrownBy(() -> parse(LOOPBACK + "discovery: {consul: {enabled: true, address: ''}}\n"))
+        .hasMessage("mesh.yaml: discovery.consul.address: must be the agent's http(s)://host:port when enabled is true");
+  }
+
+  @Test
+  void load_missingFile_saysSoNamingIt(@TempDir Path dir) {
+    assertThatThrownBy(() -> MeshConfigLoader.load(dir.resolve("nope.yaml"))).isInstanceOf(NoSuchFileException.class)
+        .hasMessageContaining("nope.yaml: config file not found");
+  }
+
+  @Test
+  void load_badValue_prefixesThePathAsGiven(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("mesh.yaml"), LOOPBACK + "burst: {high_watermrk: 0.9}\n");
+
+    assertThatThrownBy(() -> MeshConfigLoader.load(file)).isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(file + ": burst.high_watermrk: unknown key")
+        .extracting(e -> ((ConfigException) e).key()).isEqualTo("burst.high_watermrk");
   }
 
   static Path deployDir() {

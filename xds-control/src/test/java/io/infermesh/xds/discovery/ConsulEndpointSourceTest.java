@@ -3,13 +3,12 @@ package io.infermesh.xds.discovery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.infermesh.xds.config.ConsulSettings;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.xds.snapshot.EndpointHealth;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.Tier;
 import io.infermesh.xds.testing.FakeConsul;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -51,8 +50,9 @@ class ConsulEndpointSourceTest {
     consul.close();
   }
 
-  private ConsulSettings settings(Duration wait) {
-    return new ConsulSettings(URI.create(consul.address()), "", "", wait, Duration.ofMillis(100), List.of());
+  private ConsulConfig settings(Duration wait) {
+    return ConsulConfig.controlPlane().address(consul.address()).blockingWait(wait).retryBackoff(Duration.ofMillis(100))
+        .build();
   }
 
   private void startSource(Duration wait) {

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.infermesh.certs.Role;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
-import io.infermesh.xds.config.ConsulSettings;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.Tier;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -61,7 +61,8 @@ class ConsulRealAgentTest {
   static void registerDiscoverDeregister(URI uri, String token) throws Exception {
     String service = "infermesh-it-" + UUID.randomUUID().toString().substring(0, 8);
     String id = service + "-1";
-    ConsulSettings settings = new ConsulSettings(uri, token, "", Duration.ofSeconds(5), Duration.ofMillis(200), List.of());
+    ConsulConfig settings = ConsulConfig.controlPlane().address(uri.getScheme() + "://" + uri.getAuthority()).token(token)
+        .blockingWait(Duration.ofSeconds(5)).retryBackoff(Duration.ofMillis(200)).build();
     System.out.println("ConsulRealAgentTest: registering service " + service + " with " + uri);
     MeshEndpoint self = MeshEndpoint.builder(service, "127.0.0.1", 9443, "eu-west")
         .id(id).tier(Tier.PRIVATE).model("llama").version("v1").build();

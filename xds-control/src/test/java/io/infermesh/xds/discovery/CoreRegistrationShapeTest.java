@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.infermesh.certs.Role;
+import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
-import io.infermesh.xds.config.ConsulSettings;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.Tier;
 import io.infermesh.xds.testing.FakeConsul;
@@ -56,8 +56,8 @@ class CoreRegistrationShapeTest {
 
   /** Watches {@code services}, expecting core servers for core-inference and edge ones for edge-inference. */
   private ConsulEndpointSource watch(List<List<MeshEndpoint>> seen, String... services) {
-    ConsulSettings settings = new ConsulSettings(URI.create(consul.address()), "", "", Duration.ofSeconds(2),
-        Duration.ofMillis(100), List.of());
+    ConsulConfig settings = ConsulConfig.controlPlane().address(consul.address()).blockingWait(Duration.ofSeconds(2))
+        .retryBackoff(Duration.ofMillis(100)).build();
     ConsulEndpointSource source = new ConsulEndpointSource(settings, List.of(services), region -> Optional.empty(),
         service -> Optional.of(service.startsWith("edge") ? "edge" : "core"), new SimpleMeterRegistry(), null);
     source.start(seen::add);

@@ -82,9 +82,8 @@ class DeltaAdsTest {
     ca.writeTo(dir, false);
     ca.issue(LeafRequest.builder(Role.CONTROL, EU, "control").validity(Duration.ofDays(1)).build()).writeTo(dir, false);
     ca.issue(LeafRequest.builder(Role.EDGE, EU, "edge-1").validity(Duration.ofDays(1)).build()).writeTo(dir, false);
-    ControlSettings control = new ControlSettings("127.0.0.1", 0, false, "127.0.0.1", -1,
-        Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.empty(),
-        Duration.ofMillis(100));
+    ControlSettings control = ControlSettings.builder().xds("127.0.0.1", 0).admin("127.0.0.1", -1)
+        .credentials(new ControlSettings.Credentials(dir, "control")).refreshInterval(Duration.ofMillis(100)).build();
     controlPlane = ControlPlane.builder(new MeshConfig(TestMeshes.policy(), control, Optional.empty(), List.of()))
         .addSource(source).start();
     tls = MeshTls.builder(MeshCredentialFiles.in(dir, "edge-1")).build();

@@ -69,8 +69,8 @@ class MtlsControlPlaneTest {
     ca.issue(LeafRequest.builder(Role.GATEWAY, "eu-west", "envoy-new").validity(Duration.ofDays(1)).build())
         .writeTo(elsewhere, false);
     java.nio.file.Files.delete(dir.resolve(CertificateAuthority.PRIVATE_KEY_FILE)); // the control plane needs no CA key
-    ControlSettings control = new ControlSettings("0.0.0.0", 0, false, "127.0.0.1", -1,
-        Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.empty(), Duration.ofMillis(200));
+    ControlSettings control = ControlSettings.builder().xds("0.0.0.0", 0).admin("127.0.0.1", -1)
+        .credentials(new ControlSettings.Credentials(dir, "control")).refreshInterval(Duration.ofMillis(200)).build();
     MeshEndpoint core = MeshEndpoint.builder("core-inference", "10.0.0.1", 9443, TestMeshes.EU).build();
     MeshConfig config = new MeshConfig(TestMeshes.policy().withMtls(true), control, Optional.empty(), List.of(core));
     controlPlane = ControlPlane.builder(config).start();

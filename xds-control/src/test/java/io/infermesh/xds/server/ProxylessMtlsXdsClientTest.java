@@ -76,9 +76,8 @@ class ProxylessMtlsXdsClientTest {
     other.issue(LeafRequest.builder(Role.EDGE, EU, "edge-1").validity(Duration.ofDays(1)).build())
         .writeTo(foreign, false);
     backend = TestBackend.start("eu-1", EU, "a", Tier.PRIVATE, "v1");
-    ControlSettings control = new ControlSettings("0.0.0.0", 0, false, "127.0.0.1", -1,
-        Optional.of(new ControlSettings.Credentials(dir, "control")), Optional.empty(),
-        Duration.ofMillis(200));
+    ControlSettings control = ControlSettings.builder().xds("0.0.0.0", 0).admin("127.0.0.1", -1)
+        .credentials(new ControlSettings.Credentials(dir, "control")).refreshInterval(Duration.ofMillis(200)).build();
     controlPlane = ControlPlane.builder(
         new MeshConfig(TestMeshes.policy(), control, Optional.empty(), List.of(backend.endpoint()))).start();
     XdsClients.installBootstrap(ProxylessBootstrap.mtls("127.0.0.1:" + controlPlane.xdsPort(), "edge-xds-mtls", EU,
