@@ -24,9 +24,13 @@ public final class SdkEdge implements AutoCloseable {
   public static SdkEdge start(EdgeConfig.Model model) throws IOException {
     LlamaEngine engine = LlamaEngine.load(model, 1);
     EdgeAgent agent = EdgeAgent.builder(TinyModel.config().withModel(model)).engine(engine).start();
-    OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1")
-        .apiKey("unused").maxRetries(0).build();
-    return new SdkEdge(engine, agent, client);
+    return new SdkEdge(engine, agent, client(agent, "unused"));
+  }
+
+  /** An OpenAI SDK client to {@code agent}'s HTTP API with {@code apiKey}, no retries; the caller closes it. */
+  public static OpenAIClient client(EdgeAgent agent, String apiKey) {
+    return OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1").apiKey(apiKey)
+        .maxRetries(0).build();
   }
 
   public LlamaEngine engine() {

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.BadRequestException;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.FakeEngine;
+import io.infermesh.edge.SdkEdge;
 import io.infermesh.edge.TinyModel;
 import org.junit.jupiter.api.Test;
 
@@ -19,8 +19,7 @@ class ChatTemplateRefusalHttpTest {
     FakeEngine fake = new FakeEngine(512, 1);
     fake.refuseChats("Conversation roles must alternate user/assistant/user/assistant/...");
     try (EdgeAgent agent = EdgeAgent.builder(TinyModel.config()).engine(fake).start()) {
-      OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1")
-          .apiKey("unused").maxRetries(0).build();
+      OpenAIClient client = SdkEdge.client(agent, "unused");
 
       assertThatThrownBy(() -> client.chat().completions().create(ChatCompletionCreateParams.builder().model("fake")
           .addUserMessage("a").addUserMessage("b").maxCompletionTokens(4).build()))

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
@@ -14,6 +13,7 @@ import com.openai.models.embeddings.Embedding;
 import com.openai.models.embeddings.EmbeddingCreateParams;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.HttpTestClient;
+import io.infermesh.edge.SdkEdge;
 import io.infermesh.edge.TinyModel;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -29,11 +29,7 @@ class EmbeddingsSdkTest {
   @BeforeAll
   static void start() throws Exception {
     agent = EdgeAgent.builder(TinyModel.config()).engine(TinyModel.engine()).start();
-    client = OpenAIOkHttpClient.builder()
-        .baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1")
-        .apiKey("unused")
-        .maxRetries(0)
-        .build();
+    client = SdkEdge.client(agent, "unused");
     http = new HttpTestClient(agent.httpPort());
   }
 

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
@@ -17,6 +16,7 @@ import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.models.Model;
 import io.infermesh.edge.EdgeAgent;
+import io.infermesh.edge.SdkEdge;
 import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.config.EdgeConfig;
 import java.util.ArrayList;
@@ -36,11 +36,7 @@ class OpenAiSdkTest {
     EdgeConfig config = TinyModel.config().withAuth(new EdgeConfig.Auth(List.of(
         EdgeConfig.Tenant.builder("sdk").keys(KEY).build())));
     agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
-    client = OpenAIOkHttpClient.builder()
-        .baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1")
-        .apiKey(KEY)
-        .maxRetries(0)
-        .build();
+    client = SdkEdge.client(agent, KEY);
   }
 
   @AfterAll
@@ -123,8 +119,7 @@ class OpenAiSdkTest {
     assertThatThrownBy(() -> client.chat().completions().create(chat("x").temperature(3.0).build()))
         .isInstanceOfSatisfying(BadRequestException.class, e ->
             assertThat(e.getMessage()).contains("temperature"));
-    OpenAIClient anonymous = OpenAIOkHttpClient.builder()
-        .baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1").apiKey("sk-wrong-key-0001").maxRetries(0).build();
+    OpenAIClient anonymous = SdkEdge.client(agent, "sk-wrong-key-0001");
     try {
       assertThatThrownBy(() -> anonymous.chat().completions().create(chat("x").build()))
           .isInstanceOf(UnauthorizedException.class);

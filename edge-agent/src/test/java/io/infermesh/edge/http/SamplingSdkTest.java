@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
@@ -15,6 +14,7 @@ import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionChoice;
 import com.openai.models.completions.CompletionCreateParams;
 import io.infermesh.edge.EdgeAgent;
+import io.infermesh.edge.SdkEdge;
 import io.infermesh.edge.TinyModel;
 import java.util.List;
 import java.util.Map;
@@ -35,11 +35,7 @@ class SamplingSdkTest {
   @BeforeAll
   static void start() throws Exception {
     agent = EdgeAgent.builder(TinyModel.config()).engine(TinyModel.engine()).start();
-    client = OpenAIOkHttpClient.builder()
-        .baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1")
-        .apiKey("unused")
-        .maxRetries(0)
-        .build();
+    client = SdkEdge.client(agent, "unused");
   }
 
   @AfterAll
