@@ -107,8 +107,8 @@ final class ChoicesResponder {
         choices.add(readWhole(next));
       }
     }
-    ObjectNode root = header(operation == Operation.CHAT ? "chat.completion" : "text_completion", responseId, created,
-        model);
+    ObjectNode root = OpenAiResponses.header(operation == Operation.CHAT ? "chat.completion" : "text_completion",
+        responseId, created, model);
     ArrayNode array = root.putArray("choices");
     int promptTokens = choices.get(0).done().usage().promptTokens();
     int cached = choices.get(0).done().usage().cachedTokens();
@@ -129,7 +129,7 @@ final class ChoicesResponder {
       choice.set("logprobs", logprobs(operation, c.logprobs(), parsed.request().sampling(), 0));
       choice.put("finish_reason", c.done().finishReason().wireName());
     }
-    root.set("usage", usage(new Usage(promptTokens, completionTokens, cached)));
+    root.set("usage", OpenAiResponses.usage(new Usage(promptTokens, completionTokens, cached)));
     byte[] body = root.toString().getBytes(StandardCharsets.UTF_8);
     ctx.status(200);
     ctx.contentType("application/json");
@@ -215,9 +215,9 @@ final class ChoicesResponder {
         }
       }
       if (parsed.includeUsage()) {
-        ObjectNode usageChunk = header(object, responseId, created, model);
+        ObjectNode usageChunk = OpenAiResponses.header(object, responseId, created, model);
         usageChunk.putArray("choices");
-        usageChunk.set("usage", usage(new Usage(promptTokens, completionTokens, cached)));
+        usageChunk.set("usage", OpenAiResponses.usage(new Usage(promptTokens, completionTokens, cached)));
         write(out, usageChunk);
       }
       out.write(OpenAiResponses.DONE);
@@ -317,7 +317,7 @@ final class ChoicesResponder {
 
   private static ObjectNode chunk(String object, String id, long created, String model, boolean includeUsage,
       int index) {
-    ObjectNode root = header(object, id, created, model);
+    ObjectNode root = OpenAiResponses.header(object, id, created, model);
     ObjectNode choice = root.putArray("choices").addObject();
     choice.put("index", index);
     if (object.equals("chat.completion.chunk")) {
@@ -331,25 +331,6 @@ final class ChoicesResponder {
       root.putNull("usage");
     }
     return root;
-  }
-
-  private static ObjectNode header(String object, String id, long created, String model) {
-    ObjectNode root = JSON.createObjectNode();
-    root.put("id", id);
-    root.put("object", object);
-    root.put("created", created);
-    root.put("model", model);
-    root.putNull("system_fingerprint");
-    return root;
-  }
-
-  private static ObjectNode usage(Usage usage) {
-    ObjectNode node = JSON.createObjectNode();
-    node.put("prompt_tokens", usage.promptTokens());
-    node.put("completion_tokens", usage.completionTokens());
-    node.put("total_tokens", usage.promptTokens() + usage.completionTokens());
-    node.putObject("prompt_tokens_details").put("cached_tokens", usage.cachedTokens());
-    return node;
   }
 
   private static void write(OutputStream out, ObjectNode node) throws IOException {

@@ -192,6 +192,11 @@ final class OpenAiResponses {
   }
 
   private ObjectNode header(String object) {
+    return header(object, id, created, model);
+  }
+
+  /** The fields every completion object and chunk starts with. */
+  static ObjectNode header(String object, String id, long created, String model) {
     ObjectNode root = JSON.createObjectNode();
     root.put("id", id);
     root.put("object", object);
@@ -201,7 +206,8 @@ final class OpenAiResponses {
     return root;
   }
 
-  private static ObjectNode usage(Usage usage) {
+  /** OpenAI's {@code usage} object. */
+  static ObjectNode usage(Usage usage) {
     ObjectNode node = JSON.createObjectNode();
     node.put("prompt_tokens", usage.promptTokens());
     node.put("completion_tokens", usage.completionTokens());
