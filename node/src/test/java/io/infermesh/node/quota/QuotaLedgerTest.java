@@ -126,6 +126,26 @@ class QuotaLedgerTest {
   }
 
   @Test
+  void reserve_unlistedTenantsWithDefaults_eachCountedApart() {
+    QuotaLedger ledger = QuotaLedger.builder(clock).limit("acme", QuotaWindow.DAY, 10_000)
+        .defaultLimit(QuotaWindow.DAY, 100).build();
+    QuotaLedger.Reservation first = admitted(ledger.reserve("one", 50, 50));
+
+    QuotaDecision again = ledger.reserve("one", 1, 0);
+    QuotaLedger.Reservation other = admitted(ledger.reserve("two", 50, 50));
+    QuotaLedger.Reservation acme = admitted(ledger.reserve("acme", 500, 500));
+
+    assertThat(again).isInstanceOf(QuotaDecision.Refused.class);
+    assertThat(((QuotaDecision.Refused) again).limit()).isEqualTo(100);
+    assertThat(ledger.reserved("two", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(100));
+    assertThat(ledger.reserved("acme", QuotaWindow.MONTH)).isEmpty(); // its own quotas only
+    ledger.settle(first, 30);
+    assertThat(ledger.used("one", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(30));
+    ledger.settle(other, 0);
+    ledger.settle(acme, 0);
+  }
+
+  @Test
   void reserve_zoneDays_resetAtLocalMidnight() {
     clock.set(Instant.parse("2026-03-01T15:59:00Z")); // 23:59 in Shanghai
     QuotaLedger ledger = QuotaLedger.builder(clock).zone(ZoneId.of("Asia/Shanghai"))
