@@ -214,6 +214,15 @@ public final class QuotaLedger {
     }
 
     /**
+     * {@code tenant} has only the quotas given to it with {@link #limit} (none if none), never the
+     * defaults.
+     */
+    public Builder own(String tenant) {
+      limits.computeIfAbsent(requireNonNull(tenant, "tenant"), t -> new EnumMap<>(QuotaWindow.class));
+      return this;
+    }
+
+    /**
      * Every tenant without limits of its own may use at most {@code tokens} per {@code window}, each
      * tenant counted apart. A tenant given any {@link #limit} has only its own.
      */

@@ -126,8 +126,8 @@ class QuotaLedgerTest {
   }
 
   @Test
-  void reserve_unlistedTenantsWithDefaults_eachCountedApart() {
-    QuotaLedger ledger = QuotaLedger.builder(clock).limit("acme", QuotaWindow.DAY, 10_000)
+  void reserve_unlistedTenantsWithDefaults_eachCountedApartAndOwnersExempt() {
+    QuotaLedger ledger = QuotaLedger.builder(clock).limit("acme", QuotaWindow.DAY, 10_000).own("free")
         .defaultLimit(QuotaWindow.DAY, 100).build();
     QuotaLedger.Reservation first = admitted(ledger.reserve("one", 50, 50));
 
@@ -139,6 +139,7 @@ class QuotaLedgerTest {
     assertThat(((QuotaDecision.Refused) again).limit()).isEqualTo(100);
     assertThat(ledger.reserved("two", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(100));
     assertThat(ledger.reserved("acme", QuotaWindow.MONTH)).isEmpty(); // its own quotas only
+    assertThat(ledger.reserve("free", 1_000, 1_000)).isInstanceOf(QuotaDecision.Admitted.class);
     ledger.settle(first, 30);
     assertThat(ledger.used("one", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(30));
     ledger.settle(other, 0);
