@@ -68,6 +68,9 @@ final class CallEnd {
     if (t != null) {
       t.settle(prompt + completion);
     }
+    if (!governance.auditing()) {
+      return;
+    }
     InferenceBackend.ModelRef m = model;
     AuditRecord.Builder r = AuditRecord.builder()
         .time(governance.clock().instant())

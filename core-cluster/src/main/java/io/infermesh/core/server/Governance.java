@@ -144,6 +144,11 @@ final class Governance implements Closeable {
     return bound;
   }
 
+  /** Whether {@code audit.enabled}: records are written. */
+  boolean auditing() {
+    return audit != null;
+  }
+
   /** Writes {@code record} when the audit log is on; a failure is logged and metered, never the caller's. */
   void write(AuditRecord record) {
     if (audit == null) {
