@@ -26,6 +26,10 @@ import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.audit.AuditVerifier;
 import io.infermesh.node.grpc.MeshTrailers;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,7 +65,7 @@ class CoreGovernanceTest {
     auditDir = mesh.root().resolve("audit");
     CoreConfig tiny = mesh.tinyCore(CoreConfig.Scheduling.builder()
         .maxQueued(16).maxBatchSize(8).maxBatchTokens(512).prefillChunk(64).contextLength(512).build());
-    CoreConfig config = CoreConfig.builder(tiny.node(), tiny.tls()).grpcPort(0).metricsPort(-1)
+    CoreConfig config = CoreConfig.builder(tiny.node(), tiny.tls()).grpcPort(0).metricsPort(0)
         .model(tiny.model()).scheduler(tiny.scheduler())
         .tenants(Tenants.builder().enforce(true).vouchRoles(Set.of(Role.EDGE))
             .tenant("sequential", new Tenants.Limits(0, 0, 600, 0))
@@ -123,6 +127,13 @@ class CoreGovernanceTest {
     }
   }
 
+  /** The node's Prometheus scrape. */
+  private static String metrics() throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + node.metricsPort() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
   private static StatusRuntimeException refused(ThrowingCallable call) {
     StatusRuntimeException[] caught = new StatusRuntimeException[1];
     assertThatThrownBy(call).isInstanceOfSatisfying(StatusRuntimeException.class, e -> caught[0] = e);
@@ -163,6 +174,7 @@ class CoreGovernanceTest {
     assertThat(a.path("quota").asText()).isEqualTo("refused:tenant");
     assertThat(a.path("caller").asText()).startsWith("spiffe://mesh.test/test-1/gateway/");
     assertThat(a.path("completion_tokens").asLong()).isZero();
+    assertThat(metrics()).contains("infermesh_core_tenant_refused_total{reason=\"not_vouched\"}");
     assertThat(last(stub(Role.GATEWAY).generate(request("default-1", "", 4))).getUsage().getCompletionTokens())
         .as("naming no tenant, the gateway is served as the default tenant").isEqualTo(4);
     assertThat(audited("default-1").path("tenant").asText()).isEqualTo("default");
@@ -231,6 +243,7 @@ class CoreGovernanceTest {
     synchronized (lasts) {
       assertThat(lasts).singleElement().satisfies(c -> assertThat(used(c)).isGreaterThan(68).isLessThanOrEqualTo(300));
     }
+    assertThat(metrics()).containsPattern("infermesh_core_tenant_refused_total\\{reason=\"tokens_per_day\"} [5-9]");
     synchronized (trailers) {
       assertThat(trailers).hasSize(5).allSatisfy(t -> assertThat(t.get(MeshTrailers.RETRY_AFTER_MS)).matches("\\d+"));
     }
