@@ -2,8 +2,10 @@ package io.infermesh.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.infermesh.core.config.Audit;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.config.CoreConfigLoader;
+import io.infermesh.core.config.Tenants;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -35,6 +37,9 @@ class CoreCommandTest {
     assertThat(c.scheduler().maxBatchSize()).isEqualTo(64);
     assertThat(c.stage().count()).isEqualTo(1);
     assertThat(c.consul()).isEqualTo(CoreConfig.CONSUL_DEFAULT);
+    assertThat(c.tenants()).isEqualTo(Tenants.off());
+    assertThat(c.audit().enabled()).isFalse();
+    assertThat(c.audit().maxFileBytes()).isEqualTo(Audit.DEFAULT_MAX_FILE_BYTES);
   }
 
   @Test

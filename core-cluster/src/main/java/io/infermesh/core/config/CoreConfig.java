@@ -21,10 +21,12 @@ import java.util.Objects;
  * @param metricsPort port of the Prometheus {@code /metrics} endpoint (0 picks one, -1 disables)
  * @param consul registration with the local Consul agent ({@link #CONSUL_DEFAULT}: none)
  * @param listen the addresses the gRPC server and the plain-HTTP metrics port bind
+ * @param tenants who may name a request's tenant, and each tenant's limits ({@link Tenants#off()} by default)
+ * @param audit the audit log of the calls this node serves ({@link Audit#off()} by default)
  */
 public record CoreConfig(
     Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort,
-    ConsulConfig consul, Listen listen) {
+    ConsulConfig consul, Listen listen, Tenants tenants, Audit audit) {
 
   public static final int DEFAULT_GRPC_PORT = 9443;
   public static final int DEFAULT_METRICS_PORT = 9464;
@@ -48,6 +50,8 @@ public record CoreConfig(
           + "CoreConfig.CONSUL_DEFAULT");
     }
     Objects.requireNonNull(listen, "listen");
+    Objects.requireNonNull(tenants, "tenants");
+    Objects.requireNonNull(audit, "audit");
     port("grpc.port", grpcPort, false);
     port("metrics.port", metricsPort, true);
   }
@@ -62,12 +66,14 @@ public record CoreConfig(
 
   /** This config with {@code consul} instead. */
   public CoreConfig withConsul(ConsulConfig newConsul) {
-    return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, newConsul, listen);
+    return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, newConsul, listen, tenants,
+        audit);
   }
 
   /** This config with the servers bound to {@code newListen} instead. */
   public CoreConfig withListen(Listen newListen) {
-    return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, newListen);
+    return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, newListen, tenants,
+        audit);
   }
 
   /**
@@ -370,6 +376,8 @@ public record CoreConfig(
     private int metricsPort = DEFAULT_METRICS_PORT;
     private ConsulConfig consul = CONSUL_DEFAULT;
     private Listen listen = Listen.DEFAULT;
+    private Tenants tenants = Tenants.off();
+    private Audit audit = Audit.off();
 
     private Builder(Node node, Tls tls) {
       this.node = node;
@@ -418,9 +426,20 @@ public record CoreConfig(
       return this;
     }
 
+    public Builder tenants(Tenants t) {
+      this.tenants = t;
+      return this;
+    }
+
+    public Builder audit(Audit a) {
+      this.audit = a;
+      return this;
+    }
+
     /** @throws ConfigException naming the key that is invalid */
     public CoreConfig build() {
-      return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, listen);
+      return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, listen, tenants,
+          audit);
     }
   }
 

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.certs.Role;
+import io.infermesh.certs.SpiffeId;
+import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
@@ -11,8 +14,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Reads {@code core.yaml} into a {@link CoreConfig} with the reader every infermesh config shares
@@ -103,6 +109,8 @@ public final class CoreConfigLoader {
     ConfigSection stage = root.section("stage");
     ConfigSection metrics = root.section("metrics");
     ConfigSection consul = root.section("consul");
+    ConfigSection tenants = root.section("tenants");
+    ConfigSection audit = root.section("audit");
 
     String name = node.string("name", "core-0");
     Path modelPath = model.path("path", null);
@@ -128,8 +136,11 @@ public final class CoreConfigLoader {
         .listen(new CoreConfig.Listen(
             grpc.string("address", CoreConfig.Listen.DEFAULT.grpc()),
             metrics.string("address", CoreConfig.Listen.DEFAULT.metrics())))
+        .tenants(tenants(tenants))
+        .audit(audit(audit, base))
         .build();
-    for (ConfigSection s : List.of(node, grpc, tls, model, upstream, engine, sched, stage, metrics, consul, root)) {
+    for (ConfigSection s : List.of(node, grpc, tls, model, upstream, engine, sched, stage, metrics, consul, tenants,
+        audit, root)) {
       s.finish();
     }
     return config;
@@ -170,6 +181,70 @@ public final class CoreConfigLoader {
         .contextLength(n.integer("context_length", d.contextLength()))
         .aging(n.duration("aging", d.aging()))
         .build();
+  }
+
+  /** {@code tenants:} — vouching roles and IDs, the default limits, the listed tenants' own. */
+  private static Tenants tenants(ConfigSection t) {
+    Tenants.Builder b = Tenants.builder().enforce(t.bool("enforce", false));
+    ConfigSection vouch = t.section("vouch");
+    List<String> roles = vouch.strings("roles", List.of("edge", "gateway"));
+    Set<Role> vouchRoles = new HashSet<>();
+    for (int i = 0; i < roles.size(); i++) {
+      String role = roles.get(i);
+      vouchRoles.add(checked(vouch.key("roles") + "[" + i + "]", () -> Role.parse(role)));
+    }
+    b.vouchRoles(vouchRoles);
+    List<String> ids = vouch.strings("ids", List.of());
+    for (int i = 0; i < ids.size(); i++) {
+      String id = ids.get(i);
+      b.vouchId(checked(vouch.key("ids") + "[" + i + "]", () -> SpiffeId.parse(id)));
+    }
+    vouch.finish();
+    ConfigSection defaults = t.section("default");
+    b.defaults(limits(defaults));
+    defaults.finish();
+    for (ConfigSection s : t.sections("list")) {
+      String name = s.string("name", "");
+      Tenants.Limits limits = limits(s);
+      checked(s.key("name"), () -> b.tenant(name, limits));
+      s.finish();
+    }
+    return b.build();
+  }
+
+  private static Tenants.Limits limits(ConfigSection s) {
+    long rpm = s.longValue("requests_per_minute", 0);
+    long tpm = s.longValue("tokens_per_minute", 0);
+    long day = s.longValue("tokens_per_day", 0);
+    long month = s.longValue("tokens_per_month", 0);
+    try {
+      return new Tenants.Limits(rpm, tpm, day, month);
+    } catch (IllegalArgumentException e) { // "key: reason"
+      int colon = e.getMessage().indexOf(':');
+      throw new ConfigException(s.key(e.getMessage().substring(0, colon)), e.getMessage().substring(colon + 2));
+    }
+  }
+
+  /** {@code audit:} — off unless {@code enabled}; {@code dir} relative to the file. */
+  private static Audit audit(ConfigSection a, Path base) {
+    Audit d = Audit.off();
+    String fsync = a.string("fsync", "interval");
+    return Audit.builder()
+        .enabled(a.bool("enabled", false))
+        .dir(resolve(base, a.path("dir", d.dir())))
+        .rotation(a.bytes("max_file_size", d.maxFileBytes()), a.duration("max_file_age", d.maxFileAge()))
+        .fsync(checked(a.key("fsync"), () -> AuditFsync.parse(fsync)),
+            a.duration("fsync_interval", d.fsyncInterval()))
+        .build();
+  }
+
+  /** {@code f}'s value; its IllegalArgumentException as a ConfigException naming {@code key}. */
+  private static <T> T checked(String key, Supplier<T> f) {
+    try {
+      return f.get();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key, e.getMessage());
+    }
   }
 
   private static Path resolve(Path base, Path path) {

@@ -23,7 +23,8 @@ import java.util.function.LongSupplier;
  * caller sees who serves it), each choice's finish reason and usage (the prompt's tokens and that
  * choice's) on its last chunk, the stream completed after the last choice's, failures as their
  * status; and the call's meters (time to first token, time per output token of the longest choice,
- * tokens, request duration by priority and finish). Thread-safe: a backend may call from several
+ * tokens, request duration by priority and finish); and the call's end with its status and tokens
+ * to its {@link CallEnd} (the tenant's account, the audit log). Thread-safe: a backend may call from several
  * threads in turn; every method holds this object's lock.
  */
 final class ChunkStream implements GenerationSink {
@@ -34,6 +35,7 @@ final class ChunkStream implements GenerationSink {
   private final CoreMetrics metrics;
   private final LongSupplier nanoTime;
   private final long startNanos;
+  private final CallEnd end;
 
   @GuardedBy("this")
   private final Pending[] choices;
@@ -51,6 +53,8 @@ final class ChunkStream implements GenerationSink {
   private int completionTokens; // of every choice that ended
   @GuardedBy("this")
   private int longest; // completion tokens of the longest choice
+  @GuardedBy("this")
+  private int reportedPrompt; // the prompt's tokens as the engine reported them
 
   /** A choice's tokens whose text is not sent yet, and theirs log-probabilities when reported. */
   private static final class Pending {
@@ -61,7 +65,8 @@ final class ChunkStream implements GenerationSink {
 
   /** The output of {@code call}, served by {@code servedBy}; its times are measured on {@code nanoTime}. */
   ChunkStream(GenerateCall call, ServerCallStreamObserver<GenerateChunk> out, ServedBy servedBy, CoreMetrics metrics,
-      LongSupplier nanoTime) {
+      LongSupplier nanoTime, CallEnd end) {
+    this.end = requireNonNull(end, "end");
     this.requestId = call.requestId();
     this.priority = call.priority();
     this.out = requireNonNull(out, "out");
@@ -107,16 +112,19 @@ final class ChunkStream implements GenerationSink {
       int promptTokens, int completion, boolean last) {
     completionTokens += Math.max(0, completion);
     longest = Math.max(longest, completion);
+    reportedPrompt = Math.max(reportedPrompt, promptTokens);
+    Status failure = StatusMapping.forFinish(reason);
     if (last) {
       long now = nanoTime.getAsLong();
       metrics.tokensGenerated(completionTokens - counted);
       metrics.finished(priority, reason, now - startNanos,
           longest > 1 && anyToken ? (now - firstTokenNanos) / (longest - 1) : -1);
+      end.end(failure == null ? Status.Code.OK : failure.getCode(), reportedPrompt,
+          Math.max(completionTokens, counted));
     }
     if (failed || out.isCancelled()) {
       return;
     }
-    Status failure = StatusMapping.forFinish(reason);
     if (failure != null) {
       failed = true;
       out.onError(failure.asRuntimeException());
@@ -139,6 +147,7 @@ final class ChunkStream implements GenerationSink {
   @Override
   public synchronized void onFailed(Throwable error) {
     metrics.finished(priority, io.infermesh.core.schedule.FinishReason.FAILED, nanoTime.getAsLong() - startNanos, -1);
+    end.end(StatusMapping.toStatus(error).getCode(), reportedPrompt, Math.max(completionTokens, counted));
     if (!failed && !out.isCancelled()) {
       failed = true;
       out.onError(StatusMapping.toException(error));

@@ -20,7 +20,7 @@ import java.util.function.ToDoubleFunction;
  * ({@code gen_ai.server.request.duration}, {@code gen_ai.server.time_to_first_token},
  * {@code gen_ai.server.time_per_output_token}), {@code infermesh.core.*} for the scheduler (queue
  * depth per priority, running batch, KV blocks used/free, preemptions, generated tokens — whose
- * rate is tokens/s). Thread-safe.
+ * rate is tokens/s), tenant refusals by reason and audit write failures. Thread-safe.
  */
 public final class CoreMetrics {
   private final MeterRegistry registry;
@@ -85,6 +85,19 @@ public final class CoreMetrics {
     if (perTokenNanos >= 0) {
       tpot.record(perTokenNanos, TimeUnit.NANOSECONDS);
     }
+  }
+
+  /**
+   * A call refused at the front door for its tenant: {@code reason} {@code not_vouched} (a tenant
+   * named by a caller that may not vouch) or the limit's name ({@code tokens_per_day}, …).
+   */
+  void tenantRefused(String reason) {
+    registry.counter("infermesh.core.tenant.refused", "reason", reason).increment();
+  }
+
+  /** An audit record that could not be written (the call itself was answered). */
+  void auditFailed() {
+    registry.counter("infermesh.core.audit.failures").increment();
   }
 
   /** Records one engine step (batch size), for the step histogram. */

@@ -29,6 +29,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,6 +51,8 @@ import org.slf4j.LoggerFactory;
  * readiness to its check and its {@linkplain Utilization utilization} (sampled on the node's timer
  * thread, smoothed over {@code consul.utilization_window}, also the gauge
  * {@code infermesh.core.utilization}) in its meta, and deregisters first thing on {@link #close()}.
+ * With {@code tenants.enforce} each call is admitted for its tenant, and with {@code audit.enabled}
+ * each is written to the audit log, closed (synced) after the server stops.
  * Thread-safe.
  */
 public final class CoreNode implements AutoCloseable {
@@ -65,7 +68,7 @@ public final class CoreNode implements AutoCloseable {
   private final AtomicInteger loads = new AtomicInteger();
   private final ScheduledExecutorService timers;
   private final HealthReporter health;
-  private final List<AutoCloseable> owned; // tls, the upstream: closed last, in reverse
+  private final List<AutoCloseable> owned; // tls, the upstream, the audit log: closed last, in reverse
   private final ConsulRegistration registration; // null when consul.address is empty
   private final ScheduledExecutorService registrar; // null when consul.address is empty
 
@@ -131,8 +134,11 @@ public final class CoreNode implements AutoCloseable {
         backend = new BuiltInBackend(host, config.model().name());
       }
       metrics = new CoreMetrics(registry, load);
+      Governance governance = Governance.open(config.tenants(), config.audit(), Clock.systemUTC(), timers, metrics,
+          config.model().defaultMaxTokens());
+      owned.add(governance); // closed after the server: the audit log's last records reach the disk
       InferenceService inference = new InferenceService(backend, tls.identity().toString(), config.node().region(),
-          metrics, System::nanoTime);
+          metrics, System::nanoTime, governance);
       server = MeshServer.builder(config.grpcPort())
           .bindAddress(config.listen().grpc())
           .tls(tls)

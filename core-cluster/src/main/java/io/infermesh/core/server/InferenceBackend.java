@@ -62,7 +62,11 @@ interface InferenceBackend {
      */
     Admission start(GenerationSink sink);
 
-    /** The caller went away (or never started it): stop, free what it holds. Idempotent. */
+    /**
+     * The caller went away (or never started it): stop, free what it holds. Idempotent. A started
+     * call's sink still hears its end, once ({@code onFinished} with CANCELLED and the tokens used
+     * so far, where the engine knows them): the tenant's account is settled from it.
+     */
     void cancel();
   }
 

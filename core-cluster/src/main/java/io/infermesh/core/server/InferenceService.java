@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.infermesh.api.v1.EmbedRequest;
@@ -20,9 +22,12 @@ import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.ServedBy;
 import io.infermesh.api.v1.Tier;
 import io.infermesh.api.v1.Usage;
+import io.infermesh.certs.RoleAuthorizationInterceptor;
+import io.infermesh.certs.SpiffeId;
 import io.infermesh.core.schedule.Admission;
 import io.infermesh.core.status.CoreException;
 import io.infermesh.core.status.StatusMapping;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
@@ -33,7 +38,10 @@ import java.util.function.LongSupplier;
  * engine happens here, once: validation (INVALID_ARGUMENT naming the field, see {@link
  * GenerateCall}), the model-alias check (NOT_FOUND), ServedBy, the call's meters, the mapping of
  * every failure to a status ({@link StatusMapping}) and RESOURCE_EXHAUSTED with a {@code
- * retry-after-ms} trailer when the backend's queue is full. The backend admits, generates, streams,
+ * retry-after-ms} trailer when the backend's queue is full; the caller's tenant and its limits
+ * ({@link Governance}: PERMISSION_DENIED naming {@code tenant} from a caller that may not vouch for
+ * one, RESOURCE_EXHAUSTED naming the limit), checked before any backend is asked, and one audit
+ * record per call when it ends. The backend admits, generates, streams,
  * embeds and lists. Cancelling the call or passing its deadline stops it in the backend at once
  * (the built-in engine frees its KV blocks; an upstream's connection is closed).
  *
@@ -53,13 +61,21 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   private final ServedBy node; // tier, node id, region and route: what every answer of this node shares
   private final CoreMetrics metrics;
   private final LongSupplier nanoTime;
+  private final Governance governance;
 
   /**
    * The service of node {@code nodeId} (its SPIFFE ID) in {@code region} over {@code backend};
-   * calls are timed on {@code nanoTime}.
+   * calls are timed on {@code nanoTime}; no tenant checks, no audit log.
    */
   InferenceService(InferenceBackend backend, String nodeId, String region, CoreMetrics metrics,
       LongSupplier nanoTime) {
+    this(backend, nodeId, region, metrics, nanoTime, Governance.off(metrics));
+  }
+
+  /** As above, each call admitted for its tenant and audited by {@code governance}. */
+  InferenceService(InferenceBackend backend, String nodeId, String region, CoreMetrics metrics,
+      LongSupplier nanoTime, Governance governance) {
+    this.governance = requireNonNull(governance, "governance");
     this.backend = requireNonNull(backend, "backend");
     this.node = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setRoute(Route.ROUTE_CORE)
         .setNodeId(requireNonNull(nodeId, "nodeId")).setRegion(requireNonNull(region, "region")).build();
@@ -80,27 +96,38 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   @Override
   public void generate(GenerateRequest request, StreamObserver<GenerateChunk> responses) {
     ServerCallStreamObserver<GenerateChunk> out = (ServerCallStreamObserver<GenerateChunk>) responses;
+    Optional<SpiffeId> caller = RoleAuthorizationInterceptor.currentPeer();
+    CallEnd end = governance.begin(caller, request.getRequestId(), request.getTenant(), reason(request));
     try {
       GenerateCall call = GenerateCall.check(request, backend.modelName(), deadlineNanos());
+      end.requestId(call.requestId());
+      governance.admit(end, caller, request, call.choices()); // before any backend is asked
       InferenceBackend.Generation generation = backend.prepare(call);
+      end.model(generation.model());
       // from here to start nothing throws: a prepared generation is always started
-      ChunkStream stream = new ChunkStream(call, out, servedBy(generation.model(), request), metrics, nanoTime);
-      out.setOnCancelHandler(generation::cancel);
+      ChunkStream stream = new ChunkStream(call, out, servedBy(generation.model(), request), metrics, nanoTime, end);
+      out.setOnCancelHandler(generation::cancel); // the backend then ends the stream as CANCELLED
       if (generation.start(stream) instanceof Admission.Rejected r) {
         metrics.rejected(call.priority());
         throw CoreException.resourceExhausted(r.reason() + "; retry after " + r.retryAfterMillis() + " ms",
             r.retryAfterMillis());
       }
     } catch (RuntimeException e) {
-      out.onError(StatusMapping.toException(e));
+      StatusRuntimeException status = StatusMapping.toException(e);
+      end.end(status.getStatus().getCode(), 0, 0); // nothing was generated
+      out.onError(status);
     }
   }
 
   @Override
   public void embed(EmbedRequest request, StreamObserver<EmbedResponse> out) {
+    Optional<SpiffeId> caller = RoleAuthorizationInterceptor.currentPeer();
+    CallEnd end = governance.begin(caller, request.getRequestId(), request.getTenant(), "direct");
     try {
       RequestValidator.embed(request, backend.modelName());
+      governance.admit(end, caller, request);
       InferenceBackend.Embeddings e = backend.embed(request);
+      end.model(e.model());
       EmbedResponse.Builder b = EmbedResponse.newBuilder();
       for (float[] vector : e.vectors()) {
         Embedding.Builder v = Embedding.newBuilder();
@@ -114,15 +141,23 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
               .setRouteReason("direct"))
           .build());
       out.onCompleted();
+      end.end(Status.Code.OK, e.promptTokens(), 0);
     } catch (RuntimeException e) {
-      out.onError(StatusMapping.toException(e));
+      StatusRuntimeException status = StatusMapping.toException(e);
+      end.end(status.getStatus().getCode(), 0, 0);
+      out.onError(status);
     }
   }
 
   /** Who serves {@code request}: this node, {@code model}, and why it came here (the edge's reason, or direct). */
   private ServedBy servedBy(InferenceBackend.ModelRef model, GenerateRequest request) {
     return node.toBuilder().setModel(model.name()).setModelVersion(model.version())
-        .setRouteReason(request.hasEscalation() ? request.getEscalation().getReason() : "direct").build();
+        .setRouteReason(reason(request)).build();
+  }
+
+  /** Why {@code request} came to the core: the escalating edge's reason, or {@code direct}. */
+  private static String reason(GenerateRequest request) {
+    return request.hasEscalation() ? request.getEscalation().getReason() : "direct";
   }
 
   /** The call's deadline on {@link #nanoTime}, or {@code Long.MAX_VALUE} for none. */

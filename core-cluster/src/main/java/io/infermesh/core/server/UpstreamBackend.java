@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -204,6 +205,7 @@ final class UpstreamBackend implements InferenceBackend {
     private final UpstreamRequest request;
     private volatile GenerationSink sink; // set by start, before the gate can let it through
     private volatile OpenAiUpstream.Call stream;
+    private final AtomicBoolean reported = new AtomicBoolean(); // the sink heard the end: once
 
     Forward(GenerateCall call, UpstreamRequest request) {
       this.id = call.key();
@@ -225,6 +227,7 @@ final class UpstreamBackend implements InferenceBackend {
       }
       if (a instanceof Admission.Rejected) {
         calls.remove(id, this);
+        reported.set(true); // a rejected call has no end to report
         return a;
       }
       startAdmitted();
@@ -234,6 +237,11 @@ final class UpstreamBackend implements InferenceBackend {
     @Override
     public void cancel() {
       end(this, false);
+      GenerationSink out = sink;
+      if (out != null && reported.compareAndSet(false, true)) {
+        // the upstream's usage never comes: end the call here, so its tenant's reservation is settled
+        out.onFinished(0, FinishReason.CANCELLED, "", 0, 0, true);
+      }
     }
 
     /** Opens the upstream stream, once the gate let the call through. */
@@ -258,6 +266,9 @@ final class UpstreamBackend implements InferenceBackend {
 
     @Override
     public void onFinished(String finishReason, int promptTokens, int completionTokens) {
+      if (!reported.compareAndSet(false, true)) {
+        return;
+      }
       sink.onFinished(0, "length".equals(finishReason) ? FinishReason.LENGTH : FinishReason.STOP, "", promptTokens,
           completionTokens, true);
       end(this, true);
@@ -265,6 +276,9 @@ final class UpstreamBackend implements InferenceBackend {
 
     @Override
     public void onFailed(CoreException error) {
+      if (!reported.compareAndSet(false, true)) {
+        return;
+      }
       sink.onFailed(error);
       end(this, false);
     }

@@ -15,6 +15,8 @@ public final class CoreException extends RuntimeException {
     INVALID_ARGUMENT,
     /** The model is not served here. */
     NOT_FOUND,
+    /** The caller may not ask this (e.g. name a tenant without the right to vouch for one); the message names the field. */
+    PERMISSION_DENIED,
     /** Not until something is fixed (e.g. pipeline stages that disagree on the model). */
     FAILED_PRECONDITION,
     /** Back off: a queue or a limit is full; see {@link #retryAfterMillis()}. */

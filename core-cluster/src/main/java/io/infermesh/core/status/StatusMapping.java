@@ -107,6 +107,7 @@ public final class StatusMapping {
     return switch (kind) {
       case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
       case NOT_FOUND -> Status.NOT_FOUND;
+      case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
       case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
       case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
       case UNAVAILABLE -> Status.UNAVAILABLE;

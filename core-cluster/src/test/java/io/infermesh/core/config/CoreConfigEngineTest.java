@@ -21,8 +21,11 @@ class CoreConfigEngineTest {
     CoreConfig loaded = CoreConfigLoader.load(null, Map.of());
 
     CoreConfig built = CoreConfig.builder(new CoreConfig.Node("core-0", "local"),
-        new CoreConfig.Tls(Path.of("").toAbsolutePath().resolve("certs"), "core-0")).build();
+        new CoreConfig.Tls(Path.of("").toAbsolutePath().resolve("certs"), "core-0"))
+        .audit(Audit.builder().dir(Path.of("").toAbsolutePath().resolve("audit")).build()) // relative to the file
+        .build();
     assertThat(loaded).isEqualTo(built);
+    assertThat(built.tenants()).isEqualTo(Tenants.off());
     assertThat(built.engine()).isEqualTo(new Engine.BuiltIn(0));
     assertThat(built.scheduler()).isEqualTo(new CoreConfig.Scheduling(256, 64, 512, 128, 0, 16, 0,
         Duration.ofSeconds(10)));

@@ -22,13 +22,18 @@ import io.infermesh.api.v1.Route;
 import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
+import io.infermesh.core.config.Audit;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.config.Engine;
+import io.infermesh.core.config.Tenants;
 import io.infermesh.core.upstream.FakeOpenAiServer;
+import io.infermesh.node.audit.AuditFsync;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -223,6 +228,45 @@ class UpstreamNodeTest {
     }
     assertThat(firstDone.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
     await().atMost(Duration.ofSeconds(10)).until(() -> fake.slowStreams.get() == 0);
+  }
+
+  @Test
+  void generate_cancelledWhileForwarded_tenantReservationSettledAndAudited() throws Exception {
+    // tokens_per_day 150: "slow" reserves 4 + 16 + 100 = 120, "tell me" 7 + 16 + 20 = 43: not both at once
+    Path audit = mesh.root().resolve("audit-up");
+    CoreConfig base = config("core-up-tenants", fake.url());
+    CoreNode n = CoreNode.start(CoreConfig.builder(base.node(), base.tls()).grpcPort(0).metricsPort(-1)
+        .model(base.model()).engine(base.engine()).scheduler(base.scheduler())
+        .tenants(Tenants.builder().enforce(true).tenant("up", new Tenants.Limits(0, 0, 150, 0)).build())
+        .audit(Audit.builder().enabled(audit).fsync(AuditFsync.EVERY_RECORD, Duration.ofSeconds(1)).build())
+        .build());
+    try {
+      ManagedChannel ch = channel(Role.EDGE, "edge-up-tenants", n.port());
+      await().atMost(Duration.ofSeconds(10)).until(() -> health(ch) == ServingStatus.SERVING);
+      var stub = InferenceGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS);
+      GenerateRequest small = prompt("tell me", 20).toBuilder().setTenant("up").build();
+      Context.CancellableContext ctx = Context.current().withCancellation();
+      CompletableFuture<Status> slowDone = new CompletableFuture<>();
+      int slowBefore = fake.slowStreams.get();
+      GenerateRequest slow = prompt("slow", 100).toBuilder().setRequestId("up-slow").setTenant("up").build();
+      ctx.run(() -> InferenceGrpc.newStub(ch).generate(slow, TestMesh.observer(c -> {}, slowDone)));
+      await().atMost(Duration.ofSeconds(10)).until(() -> fake.slowStreams.get() > slowBefore);
+
+      assertThatThrownBy(() -> stub.generate(small).forEachRemaining(c -> {}))
+          .isInstanceOfSatisfying(StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getDescription()).contains("tokens_per_day", "120 reserved"));
+      ctx.cancel(null);
+
+      assertThat(slowDone.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.CANCELLED);
+      List<GenerateChunk> served = new ArrayList<>();
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+          Files.readString(audit.resolve("audit-000001.jsonl"))).contains("\"request_id\":\"up-slow\""));
+      stub.generate(small).forEachRemaining(served::add);
+      assertThat(served.get(served.size() - 1).getFinishReason()).isEqualTo(FinishReason.FINISH_REASON_STOP);
+      assertThat(Files.readString(audit.resolve("audit-000001.jsonl"))).contains("\"status\":\"CANCELLED\"");
+    } finally {
+      n.close();
+    }
   }
 
   @Test

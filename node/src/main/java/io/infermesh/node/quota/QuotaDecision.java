@@ -1,4 +1,4 @@
-package io.infermesh.edge.quota;
+package io.infermesh.node.quota;
 
 import static java.util.Objects.requireNonNull;
 

@@ -1,4 +1,4 @@
-package io.infermesh.edge.quota;
+package io.infermesh.node.quota;
 
 import static java.util.Objects.requireNonNull;
 
@@ -34,6 +34,7 @@ public final class QuotaLedger {
   private final Clock clock;
   private final ZoneId zone;
   private final Map<String, Map<QuotaWindow, Long>> limits;
+  private final Map<QuotaWindow, Long> defaults; // of every tenant without limits of its own
   private final Object lock = new Object();
   @GuardedBy("lock")
   private final Map<String, Map<QuotaWindow, Usage>> usage = new HashMap<>();
@@ -68,6 +69,12 @@ public final class QuotaLedger {
     Map<String, Map<QuotaWindow, Long>> copy = new HashMap<>();
     b.limits.forEach((tenant, windows) -> copy.put(tenant, Map.copyOf(windows)));
     this.limits = Map.copyOf(copy);
+    this.defaults = Map.copyOf(b.defaults);
+  }
+
+  /** {@code tenant}'s own quotas, else the defaults. */
+  private Map<QuotaWindow, Long> limitsOf(String tenant) {
+    return limits.getOrDefault(tenant, defaults);
   }
 
   public static Builder builder(Clock clock) {
@@ -76,7 +83,8 @@ public final class QuotaLedger {
 
   /**
    * Reserves {@code promptTokens + maxTokens} for one request of {@code tenant}, or refuses it. A
-   * tenant without quotas is always admitted (its reservation settles to nothing).
+   * tenant without quotas (neither its own nor defaults) is always admitted (its reservation settles
+   * to nothing).
    */
   public QuotaDecision reserve(String tenant, long promptTokens, long maxTokens) {
     requireNonNull(tenant, "tenant");
@@ -84,7 +92,7 @@ public final class QuotaLedger {
       throw new IllegalArgumentException("token counts must not be negative, got " + promptTokens + ", " + maxTokens);
     }
     long worst = Math.addExact(promptTokens, maxTokens);
-    Map<QuotaWindow, Long> tenantLimits = limits.getOrDefault(tenant, Map.of());
+    Map<QuotaWindow, Long> tenantLimits = limitsOf(tenant);
     Instant now = clock.instant();
     synchronized (lock) {
       Map<QuotaWindow, Usage> counters = countersLocked(tenant, now);
@@ -129,7 +137,7 @@ public final class QuotaLedger {
         throw new IllegalStateException("reservation " + reservation.id() + " is not open: settled twice?");
       }
       Map<QuotaWindow, Usage> counters = countersLocked(reservation.tenant(), now);
-      for (QuotaWindow w : limits.getOrDefault(reservation.tenant(), Map.of()).keySet()) {
+      for (QuotaWindow w : limitsOf(reservation.tenant()).keySet()) {
         Usage u = counters.get(w);
         u.reserved -= reservation.tokens();
         u.used += usedTokens;
@@ -141,7 +149,7 @@ public final class QuotaLedger {
   public OptionalLong used(String tenant, QuotaWindow window) {
     requireNonNull(tenant, "tenant");
     requireNonNull(window, "window");
-    if (!limits.getOrDefault(tenant, Map.of()).containsKey(window)) {
+    if (!limitsOf(tenant).containsKey(window)) {
       return OptionalLong.empty();
     }
     synchronized (lock) {
@@ -153,7 +161,7 @@ public final class QuotaLedger {
   public OptionalLong reserved(String tenant, QuotaWindow window) {
     requireNonNull(tenant, "tenant");
     requireNonNull(window, "window");
-    if (!limits.getOrDefault(tenant, Map.of()).containsKey(window)) {
+    if (!limitsOf(tenant).containsKey(window)) {
       return OptionalLong.empty();
     }
     synchronized (lock) {
@@ -165,7 +173,7 @@ public final class QuotaLedger {
   @GuardedBy("lock")
   private Map<QuotaWindow, Usage> countersLocked(String tenant, Instant now) {
     Map<QuotaWindow, Usage> counters = usage.computeIfAbsent(tenant, t -> new EnumMap<>(QuotaWindow.class));
-    for (QuotaWindow w : limits.getOrDefault(tenant, Map.of()).keySet()) {
+    for (QuotaWindow w : limitsOf(tenant).keySet()) {
       Instant start = w.start(now, zone);
       Usage u = counters.computeIfAbsent(w, k -> new Usage(start));
       if (!u.windowStart.equals(start)) {
@@ -181,6 +189,7 @@ public final class QuotaLedger {
     private final Clock clock;
     private ZoneId zone = ZoneOffset.UTC;
     private final Map<String, Map<QuotaWindow, Long>> limits = new HashMap<>();
+    private final Map<QuotaWindow, Long> defaults = new EnumMap<>(QuotaWindow.class);
 
     private Builder(Clock clock) {
       this.clock = requireNonNull(clock, "clock");
@@ -201,6 +210,29 @@ public final class QuotaLedger {
             + " must not be negative, got " + tokens);
       }
       limits.computeIfAbsent(tenant, t -> new EnumMap<>(QuotaWindow.class)).put(window, tokens);
+      return this;
+    }
+
+    /**
+     * {@code tenant} has only the quotas given to it with {@link #limit} (none if none), never the
+     * defaults.
+     */
+    public Builder own(String tenant) {
+      limits.computeIfAbsent(requireNonNull(tenant, "tenant"), t -> new EnumMap<>(QuotaWindow.class));
+      return this;
+    }
+
+    /**
+     * Every tenant without limits of its own may use at most {@code tokens} per {@code window}, each
+     * tenant counted apart. A tenant given any {@link #limit} has only its own.
+     */
+    public Builder defaultLimit(QuotaWindow window, long tokens) {
+      requireNonNull(window, "window");
+      if (tokens < 0) {
+        throw new IllegalArgumentException("default quota " + window.quotaName() + " must not be negative, got "
+            + tokens);
+      }
+      defaults.put(window, tokens);
       return this;
     }
 

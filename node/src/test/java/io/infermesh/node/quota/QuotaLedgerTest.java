@@ -1,4 +1,4 @@
-package io.infermesh.edge.quota;
+package io.infermesh.node.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -123,6 +123,27 @@ class QuotaLedgerTest {
     ledger.settle(r, 2_000_000);
 
     assertThat(ledger.used("other", QuotaWindow.DAY)).isEmpty();
+  }
+
+  @Test
+  void reserve_unlistedTenantsWithDefaults_eachCountedApartAndOwnersExempt() {
+    QuotaLedger ledger = QuotaLedger.builder(clock).limit("acme", QuotaWindow.DAY, 10_000).own("free")
+        .defaultLimit(QuotaWindow.DAY, 100).build();
+    QuotaLedger.Reservation first = admitted(ledger.reserve("one", 50, 50));
+
+    QuotaDecision again = ledger.reserve("one", 1, 0);
+    QuotaLedger.Reservation other = admitted(ledger.reserve("two", 50, 50));
+    QuotaLedger.Reservation acme = admitted(ledger.reserve("acme", 500, 500));
+
+    assertThat(again).isInstanceOf(QuotaDecision.Refused.class);
+    assertThat(((QuotaDecision.Refused) again).limit()).isEqualTo(100);
+    assertThat(ledger.reserved("two", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(100));
+    assertThat(ledger.reserved("acme", QuotaWindow.MONTH)).isEmpty(); // its own quotas only
+    assertThat(ledger.reserve("free", 1_000, 1_000)).isInstanceOf(QuotaDecision.Admitted.class);
+    ledger.settle(first, 30);
+    assertThat(ledger.used("one", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(30));
+    ledger.settle(other, 0);
+    ledger.settle(acme, 0);
   }
 
   @Test

@@ -1,4 +1,4 @@
-package io.infermesh.edge.quota;
+package io.infermesh.node.quota;
 
 import java.time.Instant;
 import java.time.LocalDate;

@@ -1,9 +1,0 @@
-/**
- * Per-tenant token quotas per day and per month: {@link io.infermesh.edge.quota.QuotaLedger}
- * reserves a request's worst case (prompt + {@code max_tokens}) at admission and settles its real
- * usage at the end, so no request can overdraw a quota; a refusal says which quota and when it
- * resets (for a 429 with {@code Retry-After}).
- *
- * <p>Pure policy: no transport types, an injected clock. Not yet on the request path.
- */
-package io.infermesh.edge.quota;
