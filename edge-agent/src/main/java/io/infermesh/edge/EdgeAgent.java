@@ -316,7 +316,7 @@ public final class EdgeAgent implements AutoCloseable {
       if (chosen == null) {
         chosen = config.escalation().enabled() ? meshRouter(escalator, load, owned) : new LocalOnlyRouter();
       }
-      CompletionService service = CompletionService.builder()
+      CompletionService.Builder services = CompletionService.builder()
           .config(config)
           .router(chosen)
           .escalator(escalator)
@@ -327,8 +327,11 @@ public final class EdgeAgent implements AutoCloseable {
           .rateLimiter(RateLimiter.create(ticker::read))
           .admission(admission)
           .metrics(EdgeMetrics.of(registry))
-          .ticker(ticker)
-          .build();
+          .ticker(ticker);
+      if (config.privacy().enabled()) {
+        services.privacy(config.privacyPolicies());
+      }
+      CompletionService service = services.build();
 
       HttpApi http;
       try {

@@ -2,13 +2,16 @@ package io.infermesh.edge.config;
 
 import static java.util.Objects.requireNonNull;
 
+import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -33,10 +36,11 @@ import java.util.regex.Pattern;
  * @param routing the router's rules and difficulty threshold
  * @param consul registration in the local Consul agent (off by default)
  * @param limits the front door's bounds on what one client may send and hold
+ * @param privacy the named privacy policies (sensitive data masked, blocked or kept on the edge); off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-    Escalation escalation, Routing routing, ConsulConfig consul, Limits limits) {
+    Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -58,6 +62,14 @@ public record EdgeConfig(
     requireNonNull(routing, "routing");
     requireNonNull(consul, "consul");
     requireNonNull(limits, "limits");
+    requireNonNull(privacy, "privacy");
+    for (int i = 0; i < auth.tenants().size(); i++) {
+      String policy = auth.tenants().get(i).privacyPolicy();
+      if (!policy.isEmpty() && !privacy.defines(policy)) {
+        throw new ConfigException("auth.tenants[" + i + "].privacy_policy", "names policy '" + policy
+            + "', which privacy.policies does not define");
+      }
+    }
   }
 
   /** Every section at its default until set; the model path must come from {@code model.path} or a flag. */
@@ -73,7 +85,7 @@ public record EdgeConfig(
   /** A builder holding this configuration, to replace some sections. */
   public Builder toBuilder() {
     return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
-        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits);
+        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -146,6 +158,19 @@ public record EdgeConfig(
     return toBuilder().limits(newLimits).build();
   }
 
+  /** This configuration with {@code privacy} replaced. */
+  public EdgeConfig withPrivacy(Privacy newPrivacy) {
+    return toBuilder().privacy(newPrivacy).build();
+  }
+
+  /** The privacy policies at run time: the {@code privacy:} section with each tenant's {@code privacy_policy}. */
+  public PrivacyPolicies privacyPolicies() {
+    Map<String, String> byTenant = new HashMap<>();
+    auth.tenants().stream().filter(t -> !t.privacyPolicy().isEmpty())
+        .forEach(t -> byTenant.put(t.name(), t.privacyPolicy()));
+    return privacy.compile(byTenant);
+  }
+
   /** This configuration with {@code shutdown} replaced. */
   public EdgeConfig withShutdown(Shutdown newShutdown) {
     return toBuilder().shutdown(newShutdown).build();
@@ -169,6 +194,7 @@ public record EdgeConfig(
     private Routing routing = Routing.DEFAULT;
     private ConsulConfig consul = CONSUL_DEFAULT;
     private Limits limits = Limits.DEFAULT;
+    private Privacy privacy = Privacy.NONE;
 
     private Builder() {}
 
@@ -233,9 +259,15 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code privacy:} section ({@link Privacy#NONE} by default). */
+    public Builder privacy(Privacy privacy) {
+      this.privacy = requireNonNull(privacy, "privacy");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits);
+          limits, privacy);
     }
   }
 
@@ -856,9 +888,18 @@ public record EdgeConfig(
    * @param keys bearer tokens that identify the tenant
    * @param requestsPerMinute requests admitted per minute
    * @param tokensPerMinute prompt + completion tokens per minute
+   * @param privacyPolicy the {@code privacy.policies} name that applies to its requests; empty: {@code
+   *     privacy.default_policy}
    */
-  public record Tenant(String name, List<String> keys, long requestsPerMinute, long tokensPerMinute) {
+  public record Tenant(String name, List<String> keys, long requestsPerMinute, long tokensPerMinute,
+      String privacyPolicy) {
+    /** A tenant under the default privacy policy. */
+    public Tenant(String name, List<String> keys, long requestsPerMinute, long tokensPerMinute) {
+      this(name, keys, requestsPerMinute, tokensPerMinute, "");
+    }
+
     public Tenant {
+      requireNonNull(privacyPolicy, "auth.tenants.privacy_policy");
       if (name == null || !DNS_LABEL.matcher(name).matches()) {
         throw new ConfigException("auth.tenants.name", "must be a lower-case DNS label, got " + name);
       }
@@ -891,6 +932,7 @@ public record EdgeConfig(
       private List<String> keys = List.of();
       private long requestsPerMinute;
       private long tokensPerMinute;
+      private String privacyPolicy = "";
 
       private Builder(String name) {
         this.name = name;
@@ -919,9 +961,15 @@ public record EdgeConfig(
         return this;
       }
 
+      /** {@code privacy_policy}: a name from {@code privacy.policies}; default empty: the default policy. */
+      public Builder privacyPolicy(String privacyPolicy) {
+        this.privacyPolicy = requireNonNull(privacyPolicy, "privacyPolicy");
+        return this;
+      }
+
       /** @throws ConfigException naming the first key whose value breaks its rule */
       public Tenant build() {
-        return new Tenant(name, keys, requestsPerMinute, tokensPerMinute);
+        return new Tenant(name, keys, requestsPerMinute, tokensPerMinute, privacyPolicy);
       }
     }
   }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.edge.privacy.PrivacyAction;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
@@ -12,7 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -73,7 +77,8 @@ public final class EdgeConfigLoader {
         .escalation(escalation(root.section("escalation"), baseDirectory))
         .routing(routing(root.section("routing"), baseDirectory))
         .consul(ConsulConfig.read(root.section("consul"), EdgeConfig.CONSUL_DEFAULT))
-        .limits(limits(root.section("limits")));
+        .limits(limits(root.section("limits")))
+        .privacy(privacy(root.section("privacy")));
     root.finish();
     return config.build();
   }
@@ -172,7 +177,8 @@ public final class EdgeConfigLoader {
       EdgeConfig.Tenant.Builder tenant = EdgeConfig.Tenant.builder(t.string("name", null))
           .keys(t.strings("keys", List.of()))
           .requestsPerMinute(t.longValue("requests_per_minute", 0))
-          .tokensPerMinute(t.longValue("tokens_per_minute", 0));
+          .tokensPerMinute(t.longValue("tokens_per_minute", 0))
+          .privacyPolicy(t.string("privacy_policy", ""));
       try {
         tenants.add(tenant.build());
       } catch (ConfigException e) {
@@ -186,6 +192,66 @@ public final class EdgeConfigLoader {
     }
     s.finish();
     return new EdgeConfig.Auth(tenants);
+  }
+
+  /**
+   * {@code privacy:}: {@code default_policy} and {@code policies}, each with its name, the built-in
+   * kinds per action ({@code mask: [EMAIL]}, {@code block: […]}, {@code local_only: […]}) and its own
+   * detectors ({@code words: [{kind, values, action}]}, {@code regexes: [{kind, pattern, action}]}).
+   */
+  private static Privacy privacy(ConfigSection s) {
+    List<Privacy.Policy> policies = new ArrayList<>();
+    for (ConfigSection p : s.sections("policies")) {
+      Map<String, PrivacyAction> actions = new LinkedHashMap<>();
+      for (PrivacyAction action : PrivacyAction.values()) {
+        String key = action.name().toLowerCase(Locale.ROOT);
+        for (String kind : p.strings(key, List.of())) {
+          if (actions.put(kind, action) != null) {
+            throw new ConfigException(p.key(key), "detector " + kind + " is given two actions");
+          }
+        }
+      }
+      Map<String, List<String>> words = new LinkedHashMap<>();
+      for (ConfigSection w : p.sections("words")) {
+        String kind = w.string("kind", "");
+        words.put(kind, w.strings("values", List.of()));
+        ownAction(w, kind, actions);
+      }
+      Map<String, String> regexes = new LinkedHashMap<>();
+      for (ConfigSection r : p.sections("regexes")) {
+        String kind = r.string("kind", "");
+        regexes.put(kind, r.string("pattern", ""));
+        ownAction(r, kind, actions);
+      }
+      String name = p.string("name", "");
+      p.finish();
+      try {
+        policies.add(new Privacy.Policy(name, actions, words, regexes));
+      } catch (ConfigException e) {
+        if (!e.key().startsWith("privacy.policies.")) {
+          throw e;
+        }
+        // the record knows its keys, not its index in the list
+        throw new ConfigException(p.key() + e.key().substring("privacy.policies".length()), e.reason(), e);
+      }
+    }
+    Privacy privacy = s.build(() -> new Privacy(policies, s.string("default_policy", "")));
+    s.finish();
+    return privacy;
+  }
+
+  private static void ownAction(ConfigSection s, String kind, Map<String, PrivacyAction> actions) {
+    String action = s.string("action", "mask");
+    PrivacyAction parsed;
+    try {
+      parsed = PrivacyAction.parse(action);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(s.key("action"), e.getMessage(), e);
+    }
+    if (actions.put(kind, parsed) != null) {
+      throw new ConfigException(s.key("kind"), "detector " + kind + " is defined twice");
+    }
+    s.finish();
   }
 
   private static EdgeConfig.Shutdown shutdown(ConfigSection s) {

@@ -15,6 +15,7 @@ import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.engine.Prompt;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.edge.route.Router;
 import java.time.Duration;
 import java.util.List;
@@ -59,6 +60,7 @@ public final class CompletionService {
   private final Escalations escalations;
   private final CascadeRun cascade;
   private final EmbeddingService embeddings;
+  private final PrivacyGate privacy;
   // written once the model is loaded; read on every request
   private volatile Engine engine;
 
@@ -70,6 +72,7 @@ public final class CompletionService {
     this.ticker = b.ticker;
     this.escalator = b.escalator;
     this.intake = Intake.of(b);
+    this.privacy = b.privacyGate;
     this.planner = RequestPlanner.builder()
         .router(b.router)
         .core(b.escalator::state)
@@ -173,16 +176,26 @@ public final class CompletionService {
       intake.screen(request, e.info());
       modelTag = e.info().name();
       Job job = intake.accept(request, tenant, e.info(), arrived);
+      if (privacy != null) {
+        job = job.screened(privacy.screen(job));
+      }
       Plan plan = planner.plan(job, facts(job, e));
       return execute(job, e, plan);
     } catch (EdgeException ex) {
       if (ex.kind() != EdgeException.Kind.UNAUTHENTICATED) {
-        metrics.rejection(ex.kind().metricName());
+        metrics.rejection(rejectionReason(ex));
       }
       metrics.request(request.operation().semanticName(), modelTag, "none", ex.kind().metricName(),
           Duration.ofNanos(ticker.read() - arrived));
       throw ex;
     }
+  }
+
+  /** The reason a refusal is counted under: the privacy refusals by their own names, others by kind. */
+  private static String rejectionReason(EdgeException ex) {
+    String code = ex.code().orElse("");
+    return code.equals(PrivacyGate.BLOCKED) ? "privacy_blocked"
+        : code.equals(PrivacyGate.LOCAL_ONLY) ? "privacy_local_only" : ex.kind().metricName();
   }
 
   /** What the planner may ask about {@code job}: the cache (each lookup counted) and the rendered prompt. */
@@ -267,6 +280,8 @@ public final class CompletionService {
     Escalator escalator = Escalator.none();
     Egress egress = Egress.NONE;
     LoadEstimate load;
+    PrivacyPolicies privacyPolicies;
+    PrivacyGate privacyGate;
 
     private Builder() {}
 
@@ -288,6 +303,16 @@ public final class CompletionService {
      */
     public Builder egress(Egress egress) {
       this.egress = requireNonNull(egress, "egress");
+      return this;
+    }
+
+    /**
+     * The tenants' privacy policies (none by default): each request is screened before it is planned
+     * ({@code block}, {@code local_only}) and what leaves for the core is masked, its answer restored.
+     * This is the service's {@link Egress}: not with {@link #egress} too.
+     */
+    public Builder privacy(PrivacyPolicies policies) {
+      this.privacyPolicies = requireNonNull(policies, "policies");
       return this;
     }
 
@@ -340,6 +365,13 @@ public final class CompletionService {
       requireNonNull(limiter, "rateLimiter");
       requireNonNull(admission, "admission");
       requireNonNull(metrics, "metrics");
+      if (privacyPolicies != null) {
+        if (egress != Egress.NONE) {
+          throw new IllegalStateException("privacy policies are the service's egress; set one or the other");
+        }
+        privacyGate = new PrivacyGate(privacyPolicies, config.routing().coreModels(), metrics);
+        egress = privacyGate;
+      }
       return new CompletionService(this);
     }
   }

@@ -3,10 +3,14 @@ package io.infermesh.edge.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.infermesh.edge.privacy.Masked;
+import io.infermesh.edge.privacy.PrivacyAction;
+import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.node.config.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -181,11 +185,55 @@ class EdgeConfigLoaderTest {
       routing: {cascade: {min_agreement: high}}         | routing.cascade.min_agreement: must be a number
       routing: {cascade: {sample_max_tokens: 0}}        | routing.cascade.sample_max_tokens: must be at least 1
       routing: {cascade: {enable: true}}                | routing.cascade.enable: unknown key
+      privacy: {policies: [{name: p, mask: [EMALE]}]}   | privacy.policies[0].mask: policy 'p': unknown detector EMALE
+      privacy: {policies: [{name: p, mask: [EMAIL], block: [EMAIL]}]} | privacy.policies[0].block: detector EMAIL is given two actions
+      privacy: {policies: [{name: p, regexes: [{kind: T, pattern: "["}]}]} | privacy.policies[0].regexes: policy 'p': Unclosed character class
+      privacy: {policies: [{name: p, words: [{kind: X, values: [a], action: hide}]}]} | privacy.policies[0].words[0].action: unknown privacy action 'hide'
+      privacy: {policies: [{name: p, words: [{kind: lower, values: [a]}]}]} | privacy.policies[0].words: policy 'p': detector kind 'lower' must be
+      privacy: {policies: [{name: p}, {name: p}]}       | privacy.policies[1].name: duplicate policy 'p'
+      privacy: {policies: [{mask: [EMAIL]}]}            | privacy.policies[0].name: must be set
+      privacy: {default_policy: strict}                 | privacy.default_policy: names policy 'strict', which privacy.policies does not define
+      privacy: {policies: [{name: p, hide: [EMAIL]}]}   | privacy.policies[0].hide: unknown key
+      auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], privacy_policy: p}]} | auth.tenants[0].privacy_policy: names policy 'p'
       """)
   void parse_badValue_namesTheKey(String yaml, String expected) {
     assertThatThrownBy(() -> EdgeConfigLoader.parse(yaml, BASE))
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith(expected);
+  }
+
+  @Test
+  void parse_privacy_compilesEachPolicyAndGivesTenantsTheirs() {
+    EdgeConfig config = EdgeConfigLoader.parse("""
+        auth:
+          tenants:
+            - {name: acme, keys: [sk-acme-12345678], privacy_policy: strict}
+            - {name: beta, keys: [sk-beta-12345678]}
+        privacy:
+          default_policy: pii
+          policies:
+            - name: pii
+              mask: [EMAIL, PHONE]
+            - name: strict
+              mask: [EMAIL]
+              block: [CREDIT_CARD]
+              local_only: [US_SSN]
+              words: [{kind: CODENAME, values: [zephyr, blue heron], action: local_only}]
+              regexes: [{kind: TICKET, pattern: 'TKT-[0-9]{6}'}]
+        """, BASE);
+
+    Privacy privacy = config.privacy();
+    assertThat(privacy.defaultPolicy()).isEqualTo("pii");
+    Privacy.Policy strict = privacy.policies().get(1);
+    assertThat(strict.actions()).containsEntry("CODENAME", PrivacyAction.LOCAL_ONLY)
+        .containsEntry("TICKET", PrivacyAction.MASK).containsEntry("CREDIT_CARD", PrivacyAction.BLOCK);
+    assertThat(strict.words()).containsEntry("CODENAME", List.of("zephyr", "blue heron"));
+    PrivacyPolicies policies = config.privacyPolicies();
+    assertThat(policies.forTenant("acme").policy().name()).isEqualTo("strict");
+    assertThat(policies.forTenant("beta").policy().name()).isEqualTo("pii");
+    Masked masked = policies.forTenant("acme").mask(List.of("ask a@b.io about TKT-123456 and Blue Heron"));
+    assertThat(masked.texts()).containsExactly("ask <EMAIL_1> about <TICKET_1> and Blue Heron");
+    assertThat(masked.localOnlyKinds()).containsExactly("CODENAME");
   }
 
   @Test
