@@ -19,6 +19,8 @@ import io.infermesh.edge.grpc.GrpcApi;
 import io.infermesh.edge.http.HttpApi;
 import io.infermesh.edge.http.HttpBindAddress;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.quota.QuotaLedger;
+import io.infermesh.edge.quota.QuotaWindow;
 import io.infermesh.edge.route.DifficultyScorer;
 import io.infermesh.edge.route.EdgeLoad;
 import io.infermesh.edge.route.FeatureScorer;
@@ -331,6 +333,9 @@ public final class EdgeAgent implements AutoCloseable {
       if (config.privacy().enabled()) {
         services.privacy(config.privacyPolicies());
       }
+      if (config.auth().quotas()) {
+        services.quotas(quotaLedger(config.auth(), clock));
+      }
       CompletionService service = services.build();
 
       HttpApi http;
@@ -436,6 +441,20 @@ public final class EdgeAgent implements AutoCloseable {
       double utilization = Math.min(2.0, (double) (running + waiting) / admission.slots());
       registration.load(utilization, Map.of("slots_in_use", String.valueOf(running),
           "slots", String.valueOf(admission.slots()), "queue_depth", String.valueOf(waiting)));
+    }
+
+    /** The token quotas of {@code auth}'s tenants (per UTC day and month), on {@code clock}. */
+    private static QuotaLedger quotaLedger(EdgeConfig.Auth auth, Clock clock) {
+      QuotaLedger.Builder quotas = QuotaLedger.builder(clock);
+      for (EdgeConfig.Tenant t : auth.tenants()) {
+        if (t.tokensPerDay() > 0) {
+          quotas.limit(t.name(), QuotaWindow.DAY, t.tokensPerDay());
+        }
+        if (t.tokensPerMonth() > 0) {
+          quotas.limit(t.name(), QuotaWindow.MONTH, t.tokensPerMonth());
+        }
+      }
+      return quotas.build();
     }
 
     private MeshRouter meshRouter(Escalator escalator, EdgeLoad load, List<AutoCloseable> owned) throws IOException {

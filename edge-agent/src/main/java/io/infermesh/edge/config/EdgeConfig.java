@@ -875,6 +875,11 @@ public record EdgeConfig(
       }
     }
 
+    /** Whether some tenant has a token quota per day or month. */
+    public boolean quotas() {
+      return tenants.stream().anyMatch(t -> t.tokensPerDay() > 0 || t.tokensPerMonth() > 0);
+    }
+
     /** Whether requests must carry an API key. */
     public boolean enabled() {
       return !tenants.isEmpty();
@@ -890,12 +895,15 @@ public record EdgeConfig(
    * @param tokensPerMinute prompt + completion tokens per minute
    * @param privacyPolicy the {@code privacy.policies} name that applies to its requests; empty: {@code
    *     privacy.default_policy}
+   * @param tokensPerDay prompt + completion tokens per UTC day, reserved at admission (prompt +
+   *     max_tokens) and settled at the end, so no request overdraws it; 0: no quota
+   * @param tokensPerMonth the same per UTC month
    */
   public record Tenant(String name, List<String> keys, long requestsPerMinute, long tokensPerMinute,
-      String privacyPolicy) {
-    /** A tenant under the default privacy policy. */
+      String privacyPolicy, long tokensPerDay, long tokensPerMonth) {
+    /** A tenant under the default privacy policy, without token quotas. */
     public Tenant(String name, List<String> keys, long requestsPerMinute, long tokensPerMinute) {
-      this(name, keys, requestsPerMinute, tokensPerMinute, "");
+      this(name, keys, requestsPerMinute, tokensPerMinute, "", 0, 0);
     }
 
     public Tenant {
@@ -916,6 +924,12 @@ public record EdgeConfig(
       if (requestsPerMinute < 0) {
         throw new ConfigException("auth.tenants.requests_per_minute", "must not be negative, got " + requestsPerMinute);
       }
+      if (tokensPerDay < 0) {
+        throw new ConfigException("auth.tenants.tokens_per_day", "must not be negative, got " + tokensPerDay);
+      }
+      if (tokensPerMonth < 0) {
+        throw new ConfigException("auth.tenants.tokens_per_month", "must not be negative, got " + tokensPerMonth);
+      }
       if (tokensPerMinute < 0) {
         throw new ConfigException("auth.tenants.tokens_per_minute", "must not be negative, got " + tokensPerMinute);
       }
@@ -933,6 +947,8 @@ public record EdgeConfig(
       private long requestsPerMinute;
       private long tokensPerMinute;
       private String privacyPolicy = "";
+      private long tokensPerDay;
+      private long tokensPerMonth;
 
       private Builder(String name) {
         this.name = name;
@@ -967,9 +983,21 @@ public record EdgeConfig(
         return this;
       }
 
+      /** {@code tokens_per_day}; default 0: no daily quota. */
+      public Builder tokensPerDay(long tokensPerDay) {
+        this.tokensPerDay = tokensPerDay;
+        return this;
+      }
+
+      /** {@code tokens_per_month}; default 0: no monthly quota. */
+      public Builder tokensPerMonth(long tokensPerMonth) {
+        this.tokensPerMonth = tokensPerMonth;
+        return this;
+      }
+
       /** @throws ConfigException naming the first key whose value breaks its rule */
       public Tenant build() {
-        return new Tenant(name, keys, requestsPerMinute, tokensPerMinute, privacyPolicy);
+        return new Tenant(name, keys, requestsPerMinute, tokensPerMinute, privacyPolicy, tokensPerDay, tokensPerMonth);
       }
     }
   }

@@ -178,7 +178,9 @@ public final class EdgeConfigLoader {
           .keys(t.strings("keys", List.of()))
           .requestsPerMinute(t.longValue("requests_per_minute", 0))
           .tokensPerMinute(t.longValue("tokens_per_minute", 0))
-          .privacyPolicy(t.string("privacy_policy", ""));
+          .privacyPolicy(t.string("privacy_policy", ""))
+          .tokensPerDay(t.longValue("tokens_per_day", 0))
+          .tokensPerMonth(t.longValue("tokens_per_month", 0));
       try {
         tenants.add(tenant.build());
       } catch (ConfigException e) {

@@ -16,6 +16,7 @@ import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.engine.Prompt;
 import io.infermesh.edge.metrics.EdgeMetrics;
 import io.infermesh.edge.privacy.PrivacyPolicies;
+import io.infermesh.edge.quota.QuotaLedger;
 import io.infermesh.edge.route.Router;
 import java.time.Duration;
 import java.util.List;
@@ -61,6 +62,7 @@ public final class CompletionService {
   private final CascadeRun cascade;
   private final EmbeddingService embeddings;
   private final PrivacyGate privacy;
+  private final QuotaAdmission quotas;
   // written once the model is loaded; read on every request
   private volatile Engine engine;
 
@@ -73,6 +75,7 @@ public final class CompletionService {
     this.escalator = b.escalator;
     this.intake = Intake.of(b);
     this.privacy = b.privacyGate;
+    this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
     this.planner = RequestPlanner.builder()
         .router(b.router)
         .core(b.escalator::state)
@@ -180,7 +183,10 @@ public final class CompletionService {
         job = job.screened(privacy.screen(job));
       }
       Plan plan = planner.plan(job, facts(job, e));
-      return execute(job, e, plan);
+      if (quotas != null) {
+        job = quotas.admit(job, plan);
+      }
+      return metered(job, e, plan);
     } catch (EdgeException ex) {
       if (ex.kind() != EdgeException.Kind.UNAUTHENTICATED) {
         metrics.rejection(rejectionReason(ex));
@@ -195,7 +201,8 @@ public final class CompletionService {
   private static String rejectionReason(EdgeException ex) {
     String code = ex.code().orElse("");
     return code.equals(PrivacyGate.BLOCKED) ? "privacy_blocked"
-        : code.equals(PrivacyGate.LOCAL_ONLY) ? "privacy_local_only" : ex.kind().metricName();
+        : code.equals(PrivacyGate.LOCAL_ONLY) ? "privacy_local_only"
+        : code.startsWith("tokens_per_") ? "quota" : ex.kind().metricName();
   }
 
   /** What the planner may ask about {@code job}: the cache (each lookup counted) and the rendered prompt. */
@@ -219,6 +226,21 @@ public final class CompletionService {
         return e.vocabSize();
       }
     };
+  }
+
+  /** {@link #execute}, with the job's quota reservation settled when its client closes the answer. */
+  private CompletionStream metered(Job job, Engine e, Plan plan) {
+    if (job.meter() == Meter.NONE) {
+      return execute(job, e, plan);
+    }
+    CompletionStream answer;
+    try {
+      answer = execute(job, e, plan);
+    } catch (RuntimeException ex) {
+      job.meter().settle(0);
+      throw ex;
+    }
+    return new MeteredStream(answer, job.meter());
   }
 
   /** Carries out {@code plan}: the one place that turns a decision into a running request. */
@@ -282,6 +304,7 @@ public final class CompletionService {
     LoadEstimate load;
     PrivacyPolicies privacyPolicies;
     PrivacyGate privacyGate;
+    QuotaLedger quotas;
 
     private Builder() {}
 
@@ -313,6 +336,15 @@ public final class CompletionService {
      */
     public Builder privacy(PrivacyPolicies policies) {
       this.privacyPolicies = requireNonNull(policies, "policies");
+      return this;
+    }
+
+    /**
+     * The tenants' token quotas per day and month (none by default): each planned request reserves
+     * its worst case and settles what it used when it ends.
+     */
+    public Builder quotas(QuotaLedger quotas) {
+      this.quotas = requireNonNull(quotas, "quotas");
       return this;
     }
 

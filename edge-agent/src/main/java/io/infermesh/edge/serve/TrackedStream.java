@@ -42,7 +42,7 @@ final class TrackedStream implements CompletionStream, InFlight.Entry {
 
   private StreamEvent seen(StreamEvent event) {
     if (!ended && event instanceof StreamEvent.Done done) {
-      accounting.charge(job.tenant(), done.usage().totalTokens());
+      accounting.charge(job, done.usage().totalTokens());
       end("none");
     } else if (!ended && event instanceof StreamEvent.Failed failed) {
       end(failed.error().kind().metricName());

@@ -195,6 +195,8 @@ class EdgeConfigLoaderTest {
       privacy: {default_policy: strict}                 | privacy.default_policy: names policy 'strict', which privacy.policies does not define
       privacy: {policies: [{name: p, hide: [EMAIL]}]}   | privacy.policies[0].hide: unknown key
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], privacy_policy: p}]} | auth.tenants[0].privacy_policy: names policy 'p'
+      auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], tokens_per_day: -1}]} | auth.tenants[0].tokens_per_day: must not be negative
+      auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], tokens_per_month: -5}]} | auth.tenants[0].tokens_per_month: must not be negative
       """)
   void parse_badValue_namesTheKey(String yaml, String expected) {
     assertThatThrownBy(() -> EdgeConfigLoader.parse(yaml, BASE))
@@ -207,7 +209,7 @@ class EdgeConfigLoaderTest {
     EdgeConfig config = EdgeConfigLoader.parse("""
         auth:
           tenants:
-            - {name: acme, keys: [sk-acme-12345678], privacy_policy: strict}
+            - {name: acme, keys: [sk-acme-12345678], privacy_policy: strict, tokens_per_day: 5000, tokens_per_month: 90000}
             - {name: beta, keys: [sk-beta-12345678]}
         privacy:
           default_policy: pii
@@ -222,6 +224,9 @@ class EdgeConfigLoaderTest {
               regexes: [{kind: TICKET, pattern: 'TKT-[0-9]{6}'}]
         """, BASE);
 
+    assertThat(config.auth().tenants().get(0).tokensPerDay()).isEqualTo(5000);
+    assertThat(config.auth().tenants().get(0).tokensPerMonth()).isEqualTo(90000);
+    assertThat(config.auth().quotas()).isTrue();
     Privacy privacy = config.privacy();
     assertThat(privacy.defaultPolicy()).isEqualTo("pii");
     Privacy.Policy strict = privacy.policies().get(1);
