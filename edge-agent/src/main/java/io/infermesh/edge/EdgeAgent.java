@@ -7,8 +7,12 @@ import io.infermesh.certs.ReloadingSslContext;
 import io.infermesh.certs.Role;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
+import io.infermesh.edge.auth.jwt.JwksCache;
+import io.infermesh.edge.auth.jwt.JwksSource;
+import io.infermesh.edge.auth.jwt.JwtValidator;
 import io.infermesh.edge.cache.ResponseCache;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.JwtAuth;
 import io.infermesh.edge.config.Routing;
 import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Engine;
@@ -44,6 +48,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,6 +63,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -336,6 +342,9 @@ public final class EdgeAgent implements AutoCloseable {
       if (config.auth().quotas()) {
         services.quotas(quotaLedger(config.auth(), clock));
       }
+      if (config.auth().jwt().isPresent()) {
+        services.jwt(jwtValidator(config.auth().jwt().get(), clock, owned));
+      }
       CompletionService service = services.build();
 
       HttpApi http;
@@ -351,7 +360,8 @@ public final class EdgeAgent implements AutoCloseable {
       GrpcApi grpc = null;
       if (config.grpc().enabled()) {
         boolean mutual = config.grpc().tls().map(EdgeConfig.Tls::mutual).orElse(false);
-        String grpcHost = mutual ? config.grpc().host() : exposedHost("grpc", config.grpc().host(), keys.enabled());
+        String grpcHost = mutual ? config.grpc().host()
+            : exposedHost("grpc", config.grpc().host(), config.auth().enabled());
         try {
           grpc = GrpcApi.start(service, config.node(), config.grpc(), grpcHost, config.shutdown().grace());
         } catch (IOException | RuntimeException e) {
@@ -441,6 +451,35 @@ public final class EdgeAgent implements AutoCloseable {
       double utilization = Math.min(2.0, (double) (running + waiting) / admission.slots());
       registration.load(utilization, Map.of("slots_in_use", String.valueOf(running),
           "slots", String.valueOf(admission.slots()), "queue_depth", String.valueOf(waiting)));
+    }
+
+    /** Validates bearer JWTs against the key set of {@code jwt}, refreshed on a daemon thread {@code owned} stops. */
+    private static JwtValidator jwtValidator(JwtAuth jwt, Clock clock, List<AutoCloseable> owned) throws IOException {
+      ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "jwks-refresh");
+        t.setDaemon(true);
+        return t;
+      });
+      owned.add(refresher::shutdownNow);
+      JwksSource source;
+      if (jwt.jwksFile().isPresent()) {
+        source = JwksSource.file(jwt.jwksFile().get());
+      } else {
+        try {
+          source = JwksSource.https(jwt.jwksUrl().orElseThrow(), SSLContext.getDefault(), Duration.ofSeconds(10));
+        } catch (NoSuchAlgorithmException e) {
+          throw new IOException("auth.jwt.jwks_url: this JVM has no default TLS context", e);
+        }
+      }
+      JwksCache keys = JwksCache.builder(source).refreshInterval(jwt.refresh()).scheduler(refresher).start();
+      owned.add(keys);
+      return JwtValidator.builder(keys, jwt.issuer(), jwt.audience())
+          .clock(clock)
+          .clockSkew(jwt.clockSkew())
+          .tenantClaim(jwt.tenantClaim())
+          .priorityClaim(jwt.priorityClaim())
+          .privacyClaim(jwt.privacyClaim())
+          .build();
     }
 
     /** The token quotas of {@code auth}'s tenants (per UTC day and month), on {@code clock}. */

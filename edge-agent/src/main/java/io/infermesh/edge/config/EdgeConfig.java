@@ -854,11 +854,18 @@ public record EdgeConfig(
    * HTTPS clients must present certificates: {@code http.tls.client_auth: require}).
    *
    * @param tenants the tenants and their keys
+   * @param jwt bearer JWTs accepted beside the keys ({@code auth.jwt}); empty: keys only
    */
-  public record Auth(List<Tenant> tenants) {
+  public record Auth(List<Tenant> tenants, Optional<JwtAuth> jwt) {
     public static final Auth NONE = new Auth(List.of());
 
+    /** API keys only. */
+    public Auth(List<Tenant> tenants) {
+      this(tenants, Optional.empty());
+    }
+
     public Auth {
+      requireNonNull(jwt, "auth.jwt");
       tenants = List.copyOf(requireNonNull(tenants, "auth.tenants"));
       Set<String> names = new HashSet<>();
       Set<String> keys = new HashSet<>();
@@ -880,9 +887,9 @@ public record EdgeConfig(
       return tenants.stream().anyMatch(t -> t.tokensPerDay() > 0 || t.tokensPerMonth() > 0);
     }
 
-    /** Whether requests must carry an API key. */
+    /** Whether requests must carry an API key or a JWT. */
     public boolean enabled() {
-      return !tenants.isEmpty();
+      return !tenants.isEmpty() || jwt.isPresent();
     }
   }
 

@@ -9,6 +9,8 @@ import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -72,7 +74,7 @@ public final class EdgeConfigLoader {
         .grpc(grpc(root.section("grpc"), baseDirectory))
         .admission(admission(root.section("admission")))
         .cache(cache(root.section("cache")))
-        .auth(auth(root.section("auth")))
+        .auth(auth(root.section("auth"), baseDirectory))
         .shutdown(shutdown(root.section("shutdown")))
         .escalation(escalation(root.section("escalation"), baseDirectory))
         .routing(routing(root.section("routing"), baseDirectory))
@@ -169,7 +171,7 @@ public final class EdgeConfigLoader {
     return cache;
   }
 
-  private static EdgeConfig.Auth auth(ConfigSection s) {
+  private static EdgeConfig.Auth auth(ConfigSection s, Path base) {
     List<EdgeConfig.Tenant> tenants = new ArrayList<>();
     List<ConfigSection> items = s.sections("tenants");
     for (int i = 0; i < items.size(); i++) {
@@ -192,8 +194,31 @@ public final class EdgeConfigLoader {
       }
       t.finish();
     }
+    Optional<JwtAuth> jwt = s.optionalSection("jwt").map(j -> jwt(j, base));
     s.finish();
-    return new EdgeConfig.Auth(tenants);
+    return new EdgeConfig.Auth(tenants, jwt);
+  }
+
+  private static JwtAuth jwt(ConfigSection s, Path base) {
+    JwtAuth.Builder jwt = JwtAuth.builder(s.string("issuer", ""), s.string("audience", ""))
+        .clockSkew(s.duration("clock_skew", JwtAuth.DEFAULT_SKEW))
+        .refresh(s.duration("refresh", JwtAuth.DEFAULT_REFRESH))
+        .claims(s.string("tenant_claim", "tenant"), s.string("priority_claim", "priority"),
+            s.string("privacy_claim", "privacy_policy"));
+    Path file = s.path("jwks_file", null);
+    if (file != null) {
+      jwt.jwksFile(resolve(base, file));
+    }
+    String url = s.string("jwks_url", null);
+    if (url != null) {
+      try {
+        jwt.jwksUrl(new URI(url));
+      } catch (URISyntaxException e) {
+        throw new ConfigException(s.key("jwks_url"), "must be an https:// URL: " + e.getMessage(), e);
+      }
+    }
+    s.finish();
+    return jwt.build();
   }
 
   /**

@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
 import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.auth.jwt.JwtValidator;
 import io.infermesh.edge.cache.CacheKey;
 import io.infermesh.edge.cache.CachedCompletion;
 import io.infermesh.edge.cache.ResponseCache;
@@ -63,6 +64,7 @@ public final class CompletionService {
   private final EmbeddingService embeddings;
   private final PrivacyGate privacy;
   private final QuotaAdmission quotas;
+  private final Authentication authentication;
   // written once the model is loaded; read on every request
   private volatile Engine engine;
 
@@ -76,6 +78,9 @@ public final class CompletionService {
     this.intake = Intake.of(b);
     this.privacy = b.privacyGate;
     this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
+    PrivacyPolicies policies = b.privacyPolicies;
+    this.authentication = new Authentication(apiKeys, Optional.ofNullable(b.jwt), config.auth(),
+        name -> policies != null && policies.named(name).isPresent(), metrics);
     this.planner = RequestPlanner.builder()
         .router(b.router)
         .core(b.escalator::state)
@@ -140,25 +145,15 @@ public final class CompletionService {
   }
 
   /**
-   * The tenant of an {@code Authorization} header value. With no keys configured every request is
-   * {@link Tenant#ANONYMOUS}.
+   * The tenant of an {@code Authorization} header value: an API key's, or a JWT's when {@code
+   * auth.jwt} is set ({@link Authentication}). With neither configured every request is {@link
+   * Tenant#ANONYMOUS}.
    *
-   * @throws EdgeException UNAUTHENTICATED for a missing or unknown key
+   * @throws EdgeException UNAUTHENTICATED for a missing, unknown or invalid credential, naming the
+   *     failure's class, never the credential
    */
   public Tenant authenticate(String authorization) {
-    if (!apiKeys.enabled()) {
-      return Tenant.ANONYMOUS;
-    }
-    Optional<String> key = ApiKeys.bearerToken(authorization);
-    if (key.isEmpty()) {
-      metrics.rejection("unauthenticated");
-      throw EdgeException.unauthenticated(null,
-          "You didn't provide an API key. Send it as a bearer token: 'Authorization: Bearer YOUR_KEY'.");
-    }
-    return apiKeys.tenantOf(key.get()).orElseThrow(() -> {
-      metrics.rejection("unauthenticated");
-      return EdgeException.unauthenticated("invalid_api_key", "Incorrect API key provided.");
-    });
+    return authentication.authenticate(authorization);
   }
 
   /**
@@ -305,6 +300,7 @@ public final class CompletionService {
     PrivacyPolicies privacyPolicies;
     PrivacyGate privacyGate;
     QuotaLedger quotas;
+    JwtValidator jwt;
 
     private Builder() {}
 
@@ -345,6 +341,12 @@ public final class CompletionService {
      */
     public Builder quotas(QuotaLedger quotas) {
       this.quotas = requireNonNull(quotas, "quotas");
+      return this;
+    }
+
+    /** Accepts bearer JWTs beside the API keys ({@code auth.jwt}); keys only by default. */
+    public Builder jwt(JwtValidator jwt) {
+      this.jwt = requireNonNull(jwt, "jwt");
       return this;
     }
 

@@ -112,8 +112,9 @@ final class PrivacyGate implements Egress {
     };
   }
 
+  /** The policy the caller's credential names (a JWT claim, checked at authentication), else its tenant's. */
   private Masker masker(Tenant tenant) {
-    return policies.forTenant(tenant.name());
+    return tenant.privacyPolicy().flatMap(policies::named).orElseGet(() -> policies.forTenant(tenant.name()));
   }
 
   private Masked mask(Masker masker, List<String> texts, String param) {

@@ -196,6 +196,11 @@ class EdgeConfigLoaderTest {
       privacy: {policies: [{name: p, hide: [EMAIL]}]}   | privacy.policies[0].hide: unknown key
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], privacy_policy: p}]} | auth.tenants[0].privacy_policy: names policy 'p'
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], tokens_per_day: -1}]} | auth.tenants[0].tokens_per_day: must not be negative
+      auth: {jwt: {issuer: i, audience: a}}             | auth.jwt.jwks_file: set exactly one of jwks_file and jwks_url
+      auth: {jwt: {jwks_url: 'http://idp/k', issuer: i, audience: a}} | auth.jwt.jwks_url: must be an https:// URL
+      auth: {jwt: {jwks_file: k.json, audience: a}}     | auth.jwt.issuer: must be set
+      auth: {jwt: {jwks_file: k.json, issuer: i, audience: a, clock_skew: 10m}} | auth.jwt.clock_skew: must be in [0s, 5m]
+      auth: {jwt: {jwks_file: k.json, issuer: i, audience: a, kid: x}} | auth.jwt.kid: unknown key
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], tokens_per_month: -5}]} | auth.tenants[0].tokens_per_month: must not be negative
       """)
   void parse_badValue_namesTheKey(String yaml, String expected) {
@@ -227,6 +232,7 @@ class EdgeConfigLoaderTest {
     assertThat(config.auth().tenants().get(0).tokensPerDay()).isEqualTo(5000);
     assertThat(config.auth().tenants().get(0).tokensPerMonth()).isEqualTo(90000);
     assertThat(config.auth().quotas()).isTrue();
+    assertThat(config.auth().jwt()).isEmpty();
     Privacy privacy = config.privacy();
     assertThat(privacy.defaultPolicy()).isEqualTo("pii");
     Privacy.Policy strict = privacy.policies().get(1);
@@ -239,6 +245,26 @@ class EdgeConfigLoaderTest {
     Masked masked = policies.forTenant("acme").mask(List.of("ask a@b.io about TKT-123456 and Blue Heron"));
     assertThat(masked.texts()).containsExactly("ask <EMAIL_1> about <TICKET_1> and Blue Heron");
     assertThat(masked.localOnlyKinds()).containsExactly("CODENAME");
+  }
+
+  @Test
+  void parse_authJwt_readsEveryKeyAndResolvesTheFile() {
+    JwtAuth jwt = EdgeConfigLoader.parse("""
+        auth:
+          jwt:
+            jwks_file: keys/jwks.json
+            issuer: https://idp.example
+            audience: infermesh-edge
+            clock_skew: 10s
+            refresh: 1m
+            tenant_claim: org
+            priority_claim: tier
+            privacy_claim: pii
+        """, BASE).auth().jwt().orElseThrow();
+
+    assertThat(jwt).isEqualTo(JwtAuth.builder("https://idp.example", "infermesh-edge")
+        .jwksFile(BASE.resolve("keys/jwks.json")).clockSkew(Duration.ofSeconds(10)).refresh(Duration.ofMinutes(1))
+        .claims("org", "tier", "pii").build());
   }
 
   @Test
