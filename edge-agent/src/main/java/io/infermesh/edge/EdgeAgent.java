@@ -11,6 +11,7 @@ import io.infermesh.edge.auth.jwt.JwksCache;
 import io.infermesh.edge.auth.jwt.JwksSource;
 import io.infermesh.edge.auth.jwt.JwtValidator;
 import io.infermesh.edge.cache.ResponseCache;
+import io.infermesh.edge.config.Audit;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.JwtAuth;
 import io.infermesh.edge.config.Routing;
@@ -38,6 +39,7 @@ import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.LoadEstimate;
+import io.infermesh.node.audit.AuditLog;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
@@ -345,6 +347,9 @@ public final class EdgeAgent implements AutoCloseable {
       if (config.auth().jwt().isPresent()) {
         services.jwt(jwtValidator(config.auth().jwt().get(), clock, owned));
       }
+      if (config.audit().enabled()) {
+        services.audit(auditLog(config.audit(), clock, owned), clock);
+      }
       CompletionService service = services.build();
 
       HttpApi http;
@@ -453,13 +458,33 @@ public final class EdgeAgent implements AutoCloseable {
           "slots", String.valueOf(admission.slots()), "queue_depth", String.valueOf(waiting)));
     }
 
-    /** Validates bearer JWTs against the key set of {@code jwt}, refreshed on a daemon thread {@code owned} stops. */
-    private static JwtValidator jwtValidator(JwtAuth jwt, Clock clock, List<AutoCloseable> owned) throws IOException {
-      ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "jwks-refresh");
+    /** The audit log of {@code audit}, its periodic fsync on a daemon thread; both stopped by {@code owned}. */
+    private static AuditLog auditLog(Audit audit, Clock clock, List<AutoCloseable> owned) throws IOException {
+      ScheduledExecutorService fsync = daemonScheduler("audit-fsync");
+      owned.add(fsync::shutdownNow);
+      AuditLog log = AuditLog.builder(audit.directory().orElseThrow())
+          .maxFileBytes(audit.maxFileBytes())
+          .maxFileAge(audit.maxFileAge())
+          .fsync(audit.fsync())
+          .fsyncInterval(audit.fsyncInterval())
+          .clock(clock)
+          .scheduler(fsync)
+          .open();
+      owned.add(log);
+      return log;
+    }
+
+    private static ScheduledExecutorService daemonScheduler(String name) {
+      return Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, name);
         t.setDaemon(true);
         return t;
       });
+    }
+
+    /** Validates bearer JWTs against the key set of {@code jwt}, refreshed on a daemon thread {@code owned} stops. */
+    private static JwtValidator jwtValidator(JwtAuth jwt, Clock clock, List<AutoCloseable> owned) throws IOException {
+      ScheduledExecutorService refresher = daemonScheduler("jwks-refresh");
       owned.add(refresher::shutdownNow);
       JwksSource source;
       if (jwt.jwksFile().isPresent()) {

@@ -37,10 +37,12 @@ import java.util.regex.Pattern;
  * @param consul registration in the local Consul agent (off by default)
  * @param limits the front door's bounds on what one client may send and hold
  * @param privacy the named privacy policies (sensitive data masked, blocked or kept on the edge); off by default
+ * @param audit the audit log of request decisions; off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-    Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy) {
+    Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
+    Audit audit) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -63,6 +65,7 @@ public record EdgeConfig(
     requireNonNull(consul, "consul");
     requireNonNull(limits, "limits");
     requireNonNull(privacy, "privacy");
+    requireNonNull(audit, "audit");
     for (int i = 0; i < auth.tenants().size(); i++) {
       String policy = auth.tenants().get(i).privacyPolicy();
       if (!policy.isEmpty() && !privacy.defines(policy)) {
@@ -85,7 +88,7 @@ public record EdgeConfig(
   /** A builder holding this configuration, to replace some sections. */
   public Builder toBuilder() {
     return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
-        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy);
+        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -158,6 +161,11 @@ public record EdgeConfig(
     return toBuilder().limits(newLimits).build();
   }
 
+  /** This configuration with {@code audit} replaced. */
+  public EdgeConfig withAudit(Audit newAudit) {
+    return toBuilder().audit(newAudit).build();
+  }
+
   /** This configuration with {@code privacy} replaced. */
   public EdgeConfig withPrivacy(Privacy newPrivacy) {
     return toBuilder().privacy(newPrivacy).build();
@@ -195,6 +203,7 @@ public record EdgeConfig(
     private ConsulConfig consul = CONSUL_DEFAULT;
     private Limits limits = Limits.DEFAULT;
     private Privacy privacy = Privacy.NONE;
+    private Audit audit = Audit.NONE;
 
     private Builder() {}
 
@@ -265,9 +274,15 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code audit:} section ({@link Audit#NONE} by default). */
+    public Builder audit(Audit audit) {
+      this.audit = requireNonNull(audit, "audit");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits, privacy);
+          limits, privacy, audit);
     }
   }
 

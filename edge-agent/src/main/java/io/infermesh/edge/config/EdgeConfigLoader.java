@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.edge.privacy.PrivacyAction;
+import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
@@ -80,7 +81,8 @@ public final class EdgeConfigLoader {
         .routing(routing(root.section("routing"), baseDirectory))
         .consul(ConsulConfig.read(root.section("consul"), EdgeConfig.CONSUL_DEFAULT))
         .limits(limits(root.section("limits")))
-        .privacy(privacy(root.section("privacy")));
+        .privacy(privacy(root.section("privacy")))
+        .audit(audit(root.section("audit"), baseDirectory));
     root.finish();
     return config.build();
   }
@@ -279,6 +281,25 @@ public final class EdgeConfigLoader {
       throw new ConfigException(s.key("kind"), "detector " + kind + " is defined twice");
     }
     s.finish();
+  }
+
+  private static Audit audit(ConfigSection s, Path base) {
+    Audit d = Audit.NONE;
+    Path dir = resolve(base, s.path("directory", null));
+    String fsync = s.string("fsync", null);
+    AuditFsync mode = d.fsync();
+    if (fsync != null) {
+      try {
+        mode = AuditFsync.parse(fsync);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(s.key("fsync"), e.getMessage(), e);
+      }
+    }
+    AuditFsync chosen = mode;
+    Audit audit = s.build(() -> new Audit(Optional.ofNullable(dir), s.bytes("max_file_bytes", d.maxFileBytes()),
+        s.duration("max_file_age", d.maxFileAge()), chosen, s.duration("fsync_interval", d.fsyncInterval())));
+    s.finish();
+    return audit;
   }
 
   private static EdgeConfig.Shutdown shutdown(ConfigSection s) {

@@ -19,6 +19,8 @@ import io.infermesh.edge.metrics.EdgeMetrics;
 import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.edge.quota.QuotaLedger;
 import io.infermesh.edge.route.Router;
+import io.infermesh.node.audit.AuditLog;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -65,6 +67,7 @@ public final class CompletionService {
   private final PrivacyGate privacy;
   private final QuotaAdmission quotas;
   private final Authentication authentication;
+  private final AuditTrail audit;
   // written once the model is loaded; read on every request
   private volatile Engine engine;
 
@@ -78,6 +81,7 @@ public final class CompletionService {
     this.intake = Intake.of(b);
     this.privacy = b.privacyGate;
     this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
+    this.audit = b.auditLog == null ? AuditTrail.NONE : new AuditTrail(b.auditLog, b.auditClock);
     PrivacyPolicies policies = b.privacyPolicies;
     this.authentication = new Authentication(apiKeys, Optional.ofNullable(b.jwt), config.auth(),
         name -> policies != null && policies.named(name).isPresent(), metrics);
@@ -165,6 +169,7 @@ public final class CompletionService {
   public CompletionStream open(CompletionRequest request, Tenant tenant) {
     long arrived = ticker.read();
     String modelTag = RequestPlanner.modelTag(request.model());
+    Job job = null;
     try {
       Engine e = engine;
       ledger.checkOpen();
@@ -173,7 +178,7 @@ public final class CompletionService {
       }
       intake.screen(request, e.info());
       modelTag = e.info().name();
-      Job job = intake.accept(request, tenant, e.info(), arrived);
+      job = intake.accept(request, tenant, e.info(), arrived);
       if (privacy != null) {
         job = job.screened(privacy.screen(job));
       }
@@ -181,11 +186,16 @@ public final class CompletionService {
       if (quotas != null) {
         job = quotas.admit(job, plan);
       }
-      return metered(job, e, plan);
+      return tracked(job, e, plan);
     } catch (EdgeException ex) {
+      String reason = rejectionReason(ex);
       if (ex.kind() != EdgeException.Kind.UNAUTHENTICATED) {
-        metrics.rejection(rejectionReason(ex));
+        metrics.rejection(reason);
       }
+      String code = ex.code().orElse("");
+      audit.refused(job == null ? request.requestId() : job.id(), tenant,
+          job == null ? Screening.NONE : job.screening(), reason,
+          code.startsWith("tokens_per_") ? "exceeded:" + code : "");
       metrics.request(request.operation().semanticName(), modelTag, "none", ex.kind().metricName(),
           Duration.ofNanos(ticker.read() - arrived));
       throw ex;
@@ -223,9 +233,12 @@ public final class CompletionService {
     };
   }
 
-  /** {@link #execute}, with the job's quota reservation settled when its client closes the answer. */
-  private CompletionStream metered(Job job, Engine e, Plan plan) {
-    if (job.meter() == Meter.NONE) {
+  /**
+   * {@link #execute}, with the request's end ({@link ClientStream}: the quota reservation settled,
+   * the audit record written) when its client closes the answer.
+   */
+  private CompletionStream tracked(Job job, Engine e, Plan plan) {
+    if (job.meter() == Meter.NONE && audit == AuditTrail.NONE || plan instanceof Plan.FromCache) {
       return execute(job, e, plan);
     }
     CompletionStream answer;
@@ -235,7 +248,7 @@ public final class CompletionService {
       job.meter().settle(0);
       throw ex;
     }
-    return new MeteredStream(answer, job.meter());
+    return new ClientStream(answer, job, audit);
   }
 
   /** Carries out {@code plan}: the one place that turns a decision into a running request. */
@@ -245,7 +258,9 @@ public final class CompletionService {
       ModelInfo model = job.model();
       metrics.request(job.request().operation().semanticName(), model.name(), plan.decision().route().wireName(),
           "none", Duration.ofNanos(ticker.read() - job.window().arrived()));
-      return new ReplayStream(job.id(), model.name(), model.version(), hit.answer());
+      ReplayStream replay = new ReplayStream(job.id(), model.name(), model.version(), hit.answer());
+      audit.replayed(job, replay.served());
+      return replay;
     }
     log.debug("request {}: route {} ({})", job.id(), plan.decision().route().wireName(), plan.decision().reason());
     if (plan instanceof Plan.Refused refused) {
@@ -301,6 +316,8 @@ public final class CompletionService {
     PrivacyGate privacyGate;
     QuotaLedger quotas;
     JwtValidator jwt;
+    AuditLog auditLog;
+    Clock auditClock;
 
     private Builder() {}
 
@@ -341,6 +358,16 @@ public final class CompletionService {
      */
     public Builder quotas(QuotaLedger quotas) {
       this.quotas = requireNonNull(quotas, "quotas");
+      return this;
+    }
+
+    /**
+     * Writes one record per request decision to {@code log} ({@code audit:}), timed by {@code clock};
+     * none by default.
+     */
+    public Builder audit(AuditLog log, Clock clock) {
+      this.auditLog = requireNonNull(log, "log");
+      this.auditClock = requireNonNull(clock, "clock");
       return this;
     }
 

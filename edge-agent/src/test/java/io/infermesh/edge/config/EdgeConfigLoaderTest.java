@@ -6,11 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.infermesh.edge.privacy.Masked;
 import io.infermesh.edge.privacy.PrivacyAction;
 import io.infermesh.edge.privacy.PrivacyPolicies;
+import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -197,6 +199,9 @@ class EdgeConfigLoaderTest {
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], privacy_policy: p}]} | auth.tenants[0].privacy_policy: names policy 'p'
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], tokens_per_day: -1}]} | auth.tenants[0].tokens_per_day: must not be negative
       auth: {jwt: {issuer: i, audience: a}}             | auth.jwt.jwks_file: set exactly one of jwks_file and jwks_url
+      audit: {fsync: sometimes}                         | audit.fsync: unknown fsync policy 'sometimes'
+      audit: {max_file_bytes: 1KiB}                     | audit.max_file_bytes: must be at least 4KiB
+      audit: {fsync_interval: 0s}                       | audit.fsync_interval: must be positive
       auth: {jwt: {jwks_url: 'http://idp/k', issuer: i, audience: a}} | auth.jwt.jwks_url: must be an https:// URL
       auth: {jwt: {jwks_file: k.json, audience: a}}     | auth.jwt.issuer: must be set
       auth: {jwt: {jwks_file: k.json, issuer: i, audience: a, clock_skew: 10m}} | auth.jwt.clock_skew: must be in [0s, 5m]
@@ -233,6 +238,10 @@ class EdgeConfigLoaderTest {
     assertThat(config.auth().tenants().get(0).tokensPerMonth()).isEqualTo(90000);
     assertThat(config.auth().quotas()).isTrue();
     assertThat(config.auth().jwt()).isEmpty();
+    assertThat(config.audit()).isEqualTo(Audit.NONE);
+    assertThat(EdgeConfigLoader.parse("audit: {directory: log, fsync: every_record}", BASE).audit())
+        .isEqualTo(new Audit(Optional.of(BASE.resolve("log")), Audit.NONE.maxFileBytes(),
+            Audit.NONE.maxFileAge(), AuditFsync.EVERY_RECORD, Audit.NONE.fsyncInterval()));
     Privacy privacy = config.privacy();
     assertThat(privacy.defaultPolicy()).isEqualTo("pii");
     Privacy.Policy strict = privacy.policies().get(1);

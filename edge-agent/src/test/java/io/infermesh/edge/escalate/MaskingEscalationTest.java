@@ -2,6 +2,7 @@ package io.infermesh.edge.escalate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
@@ -24,17 +25,21 @@ import io.infermesh.certs.RoleAuthorizationPolicy;
 import io.infermesh.certs.TestPki;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.TinyModel;
+import io.infermesh.edge.config.Audit;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Escalation;
 import io.infermesh.edge.config.Privacy;
 import io.infermesh.edge.config.Routing;
 import io.infermesh.edge.privacy.PrivacyAction;
+import io.infermesh.node.audit.AuditVerifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,6 +59,7 @@ class MaskingEscalationTest {
   private static MeshServer core;
   private static EdgeAgent agent;
   private static OpenAIClient client;
+  private static Path auditDir;
 
   @BeforeAll
   static void start() throws Exception {
@@ -75,7 +81,9 @@ class MaskingEscalationTest {
         // every auto request is hard enough for the core: only local_only keeps one here
         .withRouting(Routing.builder().threshold(0).build())
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)))
-        .withPrivacy(privacy);
+        .withPrivacy(privacy)
+        .withAudit(Audit.NONE.withDirectory(dir.resolve("audit")));
+    auditDir = dir.resolve("audit");
     agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + agent.httpPort() + "/v1")
         .apiKey("unused").maxRetries(0).timeout(Duration.ofSeconds(30)).build();
@@ -179,6 +187,35 @@ class MaskingEscalationTest {
 
     assertThat(answer.choices().get(0).message().content()).hasValue("You said: " + text);
     assertThat(received).singleElement().asString().contains(text);
+  }
+
+  @Test
+  void audit_maskedAndBlockedRequests_recordKindsAndCountsNeverValues() throws Exception {
+    client.chat().completions().create(chat("core", "Audit " + ALICE + " and " + ALICE));
+    assertThatThrownBy(() -> client.chat().completions().create(chat("core", "audit card 4111 1111 1111 1111")))
+        .isInstanceOf(BadRequestException.class);
+
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(auditLines())
+        .anySatisfy(line -> assertThat(line).contains("\"route\":\"core\",\"reason\":\"alias-core\"")
+            .contains("\"masking\":{\"EMAIL\":2}").contains("\"status\":\"ok:stop\"")
+            .contains("\"caller\":\"anonymous\""))
+        .anySatisfy(line -> assertThat(line).contains("\"status\":\"refused:privacy_blocked\"")));
+    String all = String.join("\n", auditLines());
+    assertThat(all).doesNotContain("alice").doesNotContain("Audit ").doesNotContain("4111");
+    try (Stream<Path> files = Files.list(auditDir)) {
+      assertThat(AuditVerifier.verify(files.filter(f -> f.toString().endsWith(".jsonl")).sorted().toList()))
+          .isInstanceOf(AuditVerifier.Intact.class);
+    }
+  }
+
+  private static List<String> auditLines() throws Exception {
+    List<String> lines = new ArrayList<>();
+    try (Stream<Path> files = Files.list(auditDir)) {
+      for (Path f : files.filter(f -> f.toString().endsWith(".jsonl")).sorted().toList()) {
+        lines.addAll(Files.readAllLines(f));
+      }
+    }
+    return lines;
   }
 
   /** Records each request whole and quotes its last message back, 3 chars a chunk. */

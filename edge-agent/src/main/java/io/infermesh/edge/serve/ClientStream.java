@@ -5,19 +5,23 @@ import static java.util.Objects.requireNonNull;
 import java.util.Optional;
 
 /**
- * The stream a client reads when its request holds a token-quota reservation: it passes every event
- * through, counts the answer's pieces, and settles the request's {@link Meter} when the client closes
- * it (every transport does, however the answer ended). Confined to its reader, like the stream it
- * wraps; {@link #cancel()} from any thread.
+ * The stream a client reads, where its request ends for governance: it passes every event through,
+ * counts the answer's pieces and keeps its end (done, failed), and when the client closes it (every
+ * transport does, however the answer ended) settles the request's token-quota {@link Meter} and
+ * writes its {@link AuditTrail} record. Confined to its reader, like the stream it wraps; {@link
+ * #cancel()} from any thread.
  */
-final class MeteredStream implements CompletionStream {
+final class ClientStream implements CompletionStream {
   private final CompletionStream inner;
-  private final Meter meter;
+  private final Job job;
+  private final AuditTrail audit;
   private long pieces;
+  private StreamEvent end;
 
-  MeteredStream(CompletionStream inner, Meter meter) {
+  ClientStream(CompletionStream inner, Job job, AuditTrail audit) {
     this.inner = requireNonNull(inner, "inner");
-    this.meter = requireNonNull(meter, "meter");
+    this.job = requireNonNull(job, "job");
+    this.audit = requireNonNull(audit, "audit");
   }
 
   @Override
@@ -27,25 +31,27 @@ final class MeteredStream implements CompletionStream {
 
   @Override
   public StreamEvent next() throws InterruptedException {
-    return counted(inner.next());
+    return seen(inner.next());
   }
 
   @Override
   public StreamEvent poll() {
-    return counted(inner.poll());
+    return seen(inner.poll());
   }
 
   @Override
   public StreamEvent readRest(StringBuilder text) throws InterruptedException {
     int before = text.length();
-    StreamEvent end = inner.readRest(text);
+    StreamEvent last = inner.readRest(text);
     pieces += text.length() > before ? 1 : 0;
-    return end;
+    return seen(last);
   }
 
-  private StreamEvent counted(StreamEvent event) {
+  private StreamEvent seen(StreamEvent event) {
     if (event instanceof StreamEvent.Delta) {
       pieces++;
+    } else if (event != null && end == null) {
+      end = event;
     }
     return event;
   }
@@ -70,7 +76,8 @@ final class MeteredStream implements CompletionStream {
     try {
       inner.close();
     } finally {
-      meter.settle(pieces);
+      job.meter().settle(pieces);
+      audit.ended(job, inner.served(), end);
     }
   }
 }
