@@ -40,6 +40,7 @@ import picocli.CommandLine.Option;
       "  infermesh up --demo               # one request per route, then keeps running",
       "  infermesh up --demo --exit        # the demo table, then stops (exit code 0)",
       "  infermesh up --no-control          # the edge dials the core directly",
+      "  infermesh up --edge-config deploy/governance.edge.yaml   # API keys, quotas, masking, audit",
       "  infermesh up --edge-model qwen2.5-0.5b-q4_0.gguf \\",
       "      --core-model Qwen2.5-7B-Instruct/",
       ""
@@ -79,6 +80,11 @@ final class UpCommand implements Callable<Integer> {
       description = "The core's model: GGUF file or Hugging Face checkpoint directory (default: a tiny generated one).")
   Path coreModel;
 
+  @Option(names = "--edge-config", paramLabel = "FILE",
+      description = "An edge.yaml whose auth, privacy and audit sections the edge takes: API keys, JWTs, token "
+          + "quotas, masking of sensitive data, the audit log (e.g. deploy/governance.edge.yaml).")
+  Path edgeConfig;
+
   @Option(names = "--demo",
       description = "Send one request per routing rule and print a table of where each went; the mesh keeps "
           + "running afterwards unless --exit is given.")
@@ -99,6 +105,9 @@ final class UpCommand implements Callable<Integer> {
         Optional.ofNullable(coreModel), Routing.DEFAULT, Duration.ofSeconds(60));
     if (!noControl) {
       options = options.withControl(new MeshUp.Control(xdsPort, controlAdminPort));
+    }
+    if (edgeConfig != null) {
+      options = options.withEdgeConfig(edgeConfig);
     }
     out.println("infermesh up: preparing " + dir.toAbsolutePath().normalize() + " and starting the mesh…");
     out.flush();
