@@ -127,6 +127,10 @@ final class UpCommand implements Callable<Integer> {
       out.println("    -d '{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":16}'");
       out.println("  (model \"core\" or header 'x-infermesh-require: core' escalates; "
           + "'x-infermesh-privacy: local-only' never leaves the edge)");
+      if (edgeConfig != null && mesh.edge().config().auth().enabled()) {
+        out.println("  (" + edgeConfig + " turns on API keys or JWTs: add -H 'Authorization: Bearer YOUR_KEY';"
+            + " --demo sends none)");
+      }
       out.println();
       out.flush();
       boolean demoFailed = false;
