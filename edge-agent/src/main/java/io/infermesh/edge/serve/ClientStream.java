@@ -2,16 +2,20 @@ package io.infermesh.edge.serve;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+
 /**
  * The stream a client reads, where its request ends for governance: it passes every event through,
  * counts the answer's pieces and keeps its end (done, failed), and when the client closes it (every
  * transport does, however the answer ended) settles the request's token-quota {@link Meter} and
- * writes its {@link AuditTrail} record. Confined to its reader, like the stream it wraps; {@link
+ * writes its {@link AuditTrail} record, once however often it is closed. Confined to its reader, like the stream it wraps; {@link
  * #cancel()} from any thread.
  */
 final class ClientStream extends WatchedStream {
   private final Job job;
   private final AuditTrail audit;
+  // close() may come from another thread (a cancelled gRPC call): the end is recorded once
+  private final AtomicBoolean closed = new AtomicBoolean();
   private long pieces;
   private StreamEvent end;
 
@@ -41,6 +45,9 @@ final class ClientStream extends WatchedStream {
 
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     try {
       inner.close();
     } finally {
