@@ -9,12 +9,16 @@ import io.infermesh.certs.Role;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.server.CoreNode;
 import io.infermesh.edge.EdgeAgent;
+import io.infermesh.edge.config.Audit;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.EdgeConfigLoader;
 import io.infermesh.edge.config.Escalation;
+import io.infermesh.edge.config.Privacy;
 import io.infermesh.edge.config.Routing;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
+import io.infermesh.node.config.ConfigException;
 import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.config.MeshConfig;
 import io.infermesh.xds.config.MeshConfigLoader;
@@ -95,10 +99,13 @@ final class MeshUp implements AutoCloseable {
    * @param routing the edge's routing settings
    * @param escalationTimeout the deadline of an escalated call
    * @param control the control plane to run, or empty for none (the edge dials the core directly)
+   * @param edgeConfig an edge.yaml whose {@code auth}, {@code privacy} and {@code audit} sections the edge
+   *     takes (API keys, JWTs, token quotas, masking, the audit log); empty: none of them
    */
   record Options(Path dir, int httpPort, int corePort, Optional<Path> edgeModel, Optional<Path> coreModel,
-      Routing routing, Duration escalationTimeout, Optional<Control> control) {
+      Routing routing, Duration escalationTimeout, Optional<Control> control, Optional<Path> edgeConfig) {
     Options {
+      requireNonNull(edgeConfig, "edgeConfig");
       requireNonNull(dir, "dir");
       requireNonNull(edgeModel, "edgeModel");
       requireNonNull(coreModel, "coreModel");
@@ -110,12 +117,19 @@ final class MeshUp implements AutoCloseable {
     /** Without a control plane. */
     Options(Path dir, int httpPort, int corePort, Optional<Path> edgeModel, Optional<Path> coreModel,
         Routing routing, Duration escalationTimeout) {
-      this(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, Optional.empty());
+      this(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, Optional.empty(),
+          Optional.empty());
     }
 
     Options withControl(Control value) {
       return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout,
-          Optional.of(value));
+          Optional.of(value), edgeConfig);
+    }
+
+    /** With the governance sections of {@code file} ({@code up --edge-config}). */
+    Options withEdgeConfig(Path file) {
+      return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, control,
+          Optional.of(file));
     }
 
     static Options defaults(Path dir) {
@@ -279,8 +293,29 @@ final class MeshUp implements AutoCloseable {
         .withAdmission(new EdgeConfig.Admission(256, Duration.ofSeconds(1), Duration.ofMinutes(2)))
         .withEscalation(escalation)
         .withRouting(options.routing());
+    if (options.edgeConfig().isPresent()) {
+      config = governed(config, options.edgeConfig().get());
+    }
     edge = EdgeAgent.builder(config).start();
     edge.awaitModel(Duration.ofMinutes(5));
+  }
+
+  /** The sections of {@code as} that {@code up} passes to its edge. */
+  static final List<String> GOVERNANCE_SECTIONS = List.of("auth", "privacy", "audit");
+
+  /**
+   * {@code config} with the {@code auth}, {@code privacy} and {@code audit} sections of the edge.yaml
+   * {@code file}; any other section is refused (up sets the model, ports, escalation and routing itself).
+   */
+  static EdgeConfig governed(EdgeConfig config, Path file) throws IOException {
+    EdgeConfig given = EdgeConfigLoader.load(file);
+    EdgeConfig rest = given.toBuilder().auth(EdgeConfig.Auth.NONE).privacy(Privacy.NONE).audit(Audit.NONE).build();
+    if (!rest.equals(EdgeConfig.defaults())) {
+      throw new ConfigException("(root)", file + ": infermesh up takes only the " + GOVERNANCE_SECTIONS
+          + " sections from --edge-config; it sets the model, ports, escalation and routing itself (run `infermesh"
+          + " edge --config` for a fully configured edge)");
+    }
+    return config.toBuilder().auth(given.auth()).privacy(given.privacy()).audit(given.audit()).build();
   }
 
   CoreNode core() {

@@ -40,6 +40,7 @@ import picocli.CommandLine.Option;
       "  infermesh up --demo               # one request per route, then keeps running",
       "  infermesh up --demo --exit        # the demo table, then stops (exit code 0)",
       "  infermesh up --no-control          # the edge dials the core directly",
+      "  infermesh up --edge-config deploy/governance.edge.yaml   # API keys, quotas, masking, audit",
       "  infermesh up --edge-model qwen2.5-0.5b-q4_0.gguf \\",
       "      --core-model Qwen2.5-7B-Instruct/",
       ""
@@ -79,6 +80,11 @@ final class UpCommand implements Callable<Integer> {
       description = "The core's model: GGUF file or Hugging Face checkpoint directory (default: a tiny generated one).")
   Path coreModel;
 
+  @Option(names = "--edge-config", paramLabel = "FILE",
+      description = "An edge.yaml whose auth, privacy and audit sections the edge takes: API keys, JWTs, token "
+          + "quotas, masking of sensitive data, the audit log (e.g. deploy/governance.edge.yaml).")
+  Path edgeConfig;
+
   @Option(names = "--demo",
       description = "Send one request per routing rule and print a table of where each went; the mesh keeps "
           + "running afterwards unless --exit is given.")
@@ -100,6 +106,9 @@ final class UpCommand implements Callable<Integer> {
     if (!noControl) {
       options = options.withControl(new MeshUp.Control(xdsPort, controlAdminPort));
     }
+    if (edgeConfig != null) {
+      options = options.withEdgeConfig(edgeConfig);
+    }
     out.println("infermesh up: preparing " + dir.toAbsolutePath().normalize() + " and starting the mesh…");
     out.flush();
     try (MeshUp mesh = MeshUp.start(options)) {
@@ -118,6 +127,10 @@ final class UpCommand implements Callable<Integer> {
       out.println("    -d '{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":16}'");
       out.println("  (model \"core\" or header 'x-infermesh-require: core' escalates; "
           + "'x-infermesh-privacy: local-only' never leaves the edge)");
+      if (edgeConfig != null && mesh.edge().config().auth().enabled()) {
+        out.println("  (" + edgeConfig + " turns on API keys or JWTs: add -H 'Authorization: Bearer YOUR_KEY';"
+            + " --demo sends none)");
+      }
       out.println();
       out.flush();
       boolean demoFailed = false;

@@ -7,8 +7,13 @@ import io.infermesh.certs.ReloadingSslContext;
 import io.infermesh.certs.Role;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
+import io.infermesh.edge.auth.jwt.JwksCache;
+import io.infermesh.edge.auth.jwt.JwksSource;
+import io.infermesh.edge.auth.jwt.JwtValidator;
 import io.infermesh.edge.cache.ResponseCache;
+import io.infermesh.edge.config.Audit;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.JwtAuth;
 import io.infermesh.edge.config.Routing;
 import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Engine;
@@ -32,6 +37,9 @@ import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.LoadEstimate;
+import io.infermesh.node.audit.AuditLog;
+import io.infermesh.node.quota.QuotaLedger;
+import io.infermesh.node.quota.QuotaWindow;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
@@ -42,6 +50,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,6 +65,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -316,7 +326,7 @@ public final class EdgeAgent implements AutoCloseable {
       if (chosen == null) {
         chosen = config.escalation().enabled() ? meshRouter(escalator, load, owned) : new LocalOnlyRouter();
       }
-      CompletionService service = CompletionService.builder()
+      CompletionService.Builder services = CompletionService.builder()
           .config(config)
           .router(chosen)
           .escalator(escalator)
@@ -327,8 +337,20 @@ public final class EdgeAgent implements AutoCloseable {
           .rateLimiter(RateLimiter.create(ticker::read))
           .admission(admission)
           .metrics(EdgeMetrics.of(registry))
-          .ticker(ticker)
-          .build();
+          .ticker(ticker);
+      if (config.privacy().enabled()) {
+        services.privacy(config.privacyPolicies());
+      }
+      if (config.auth().quotas()) {
+        services.quotas(quotaLedger(config.auth(), clock));
+      }
+      if (config.auth().jwt().isPresent()) {
+        services.jwt(jwtValidator(config.auth().jwt().get(), clock, owned));
+      }
+      if (config.audit().enabled()) {
+        services.audit(auditLog(config.audit(), clock, owned), clock);
+      }
+      CompletionService service = services.build();
 
       HttpApi http;
       try {
@@ -343,7 +365,8 @@ public final class EdgeAgent implements AutoCloseable {
       GrpcApi grpc = null;
       if (config.grpc().enabled()) {
         boolean mutual = config.grpc().tls().map(EdgeConfig.Tls::mutual).orElse(false);
-        String grpcHost = mutual ? config.grpc().host() : exposedHost("grpc", config.grpc().host(), keys.enabled());
+        String grpcHost = mutual ? config.grpc().host()
+            : exposedHost("grpc", config.grpc().host(), config.auth().enabled());
         try {
           grpc = GrpcApi.start(service, config.node(), config.grpc(), grpcHost, config.shutdown().grace());
         } catch (IOException | RuntimeException e) {
@@ -433,6 +456,69 @@ public final class EdgeAgent implements AutoCloseable {
       double utilization = Math.min(2.0, (double) (running + waiting) / admission.slots());
       registration.load(utilization, Map.of("slots_in_use", String.valueOf(running),
           "slots", String.valueOf(admission.slots()), "queue_depth", String.valueOf(waiting)));
+    }
+
+    /** The audit log of {@code audit}, its periodic fsync on a daemon thread; both stopped by {@code owned}. */
+    private static AuditLog auditLog(Audit audit, Clock clock, List<AutoCloseable> owned) throws IOException {
+      ScheduledExecutorService fsync = daemonScheduler("audit-fsync");
+      owned.add(fsync::shutdownNow);
+      AuditLog log = AuditLog.builder(audit.directory().orElseThrow())
+          .maxFileBytes(audit.maxFileBytes())
+          .maxFileAge(audit.maxFileAge())
+          .fsync(audit.fsync())
+          .fsyncInterval(audit.fsyncInterval())
+          .clock(clock)
+          .scheduler(fsync)
+          .open();
+      owned.add(log);
+      return log;
+    }
+
+    private static ScheduledExecutorService daemonScheduler(String name) {
+      return Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+      });
+    }
+
+    /** Validates bearer JWTs against the key set of {@code jwt}, refreshed on a daemon thread {@code owned} stops. */
+    private static JwtValidator jwtValidator(JwtAuth jwt, Clock clock, List<AutoCloseable> owned) throws IOException {
+      ScheduledExecutorService refresher = daemonScheduler("jwks-refresh");
+      owned.add(refresher::shutdownNow);
+      JwksSource source;
+      if (jwt.jwksFile().isPresent()) {
+        source = JwksSource.file(jwt.jwksFile().get());
+      } else {
+        try {
+          source = JwksSource.https(jwt.jwksUrl().orElseThrow(), SSLContext.getDefault(), Duration.ofSeconds(10));
+        } catch (NoSuchAlgorithmException e) {
+          throw new IOException("auth.jwt.jwks_url: this JVM has no default TLS context", e);
+        }
+      }
+      JwksCache keys = JwksCache.builder(source).refreshInterval(jwt.refresh()).scheduler(refresher).start();
+      owned.add(keys);
+      return JwtValidator.builder(keys, jwt.issuer(), jwt.audience())
+          .clock(clock)
+          .clockSkew(jwt.clockSkew())
+          .tenantClaim(jwt.tenantClaim())
+          .priorityClaim(jwt.priorityClaim())
+          .privacyClaim(jwt.privacyClaim())
+          .build();
+    }
+
+    /** The token quotas of {@code auth}'s tenants (per UTC day and month), on {@code clock}. */
+    private static QuotaLedger quotaLedger(EdgeConfig.Auth auth, Clock clock) {
+      QuotaLedger.Builder quotas = QuotaLedger.builder(clock);
+      for (EdgeConfig.Tenant t : auth.tenants()) {
+        if (t.tokensPerDay() > 0) {
+          quotas.limit(t.name(), QuotaWindow.DAY, t.tokensPerDay());
+        }
+        if (t.tokensPerMonth() > 0) {
+          quotas.limit(t.name(), QuotaWindow.MONTH, t.tokensPerMonth());
+        }
+      }
+      return quotas.build();
     }
 
     private MeshRouter meshRouter(Escalator escalator, EdgeLoad load, List<AutoCloseable> owned) throws IOException {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * An edge agent on the tiny model with its gRPC API over TLS (server certificate only, no API
@@ -33,12 +34,17 @@ public final class GrpcTestEdge implements AutoCloseable {
 
   /** Starts one with {@code limits}, with certificates written under {@code certs}. */
   public static GrpcTestEdge start(Path certs, Limits limits) throws IOException {
+    return start(certs, c -> c.withLimits(limits));
+  }
+
+  /** Starts one with its configuration changed by {@code configure}, with certificates written under {@code certs}. */
+  public static GrpcTestEdge start(Path certs, UnaryOperator<EdgeConfig> configure) throws IOException {
     TestPki pki = TestPki.create(certs);
     MeshCredentialFiles files = pki.issue(Role.EDGE, "edge-1");
     EdgeConfig config = TinyModel.config()
         .withGrpc(new EdgeConfig.Grpc("127.0.0.1", 0, Optional.of(EdgeConfig.Tls.builder(files.certificateChain(),
-            files.privateKey()).build())))
-        .withLimits(limits);
+            files.privateKey()).build())));
+    config = configure.apply(config);
     EdgeAgent agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start();
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", agent.grpcPort().getAsInt(),
         TlsChannelCredentials.newBuilder().trustManager(files.trustBundle().toFile()).build()).build();

@@ -30,8 +30,9 @@ public final class ApiKeys {
         .map(t -> new Tenant(t.name(), t.requestsPerMinute(), t.tokensPerMinute()))
         .toList();
     for (int i = 0; i < tenants.size(); i++) {
-      for (String key : auth.tenants().get(i).keys()) {
-        byDigest.put(digest(key), tenants.get(i));
+      List<String> keys = auth.tenants().get(i).keys();
+      for (int k = 0; k < keys.size(); k++) { // the audit names a key by its tenant and place, never itself
+        byDigest.put(digest(keys.get(k)), tenants.get(i).calledBy("api-key:" + tenants.get(i).name() + "#" + k));
       }
     }
     return new ApiKeys(byDigest, tenants);

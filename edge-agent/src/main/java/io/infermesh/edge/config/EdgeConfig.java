@@ -2,13 +2,16 @@ package io.infermesh.edge.config;
 
 import static java.util.Objects.requireNonNull;
 
+import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -33,10 +36,13 @@ import java.util.regex.Pattern;
  * @param routing the router's rules and difficulty threshold
  * @param consul registration in the local Consul agent (off by default)
  * @param limits the front door's bounds on what one client may send and hold
+ * @param privacy the named privacy policies (sensitive data masked, blocked or kept on the edge); off by default
+ * @param audit the audit log of request decisions; off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
-    Escalation escalation, Routing routing, ConsulConfig consul, Limits limits) {
+    Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
+    Audit audit) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -58,6 +64,15 @@ public record EdgeConfig(
     requireNonNull(routing, "routing");
     requireNonNull(consul, "consul");
     requireNonNull(limits, "limits");
+    requireNonNull(privacy, "privacy");
+    requireNonNull(audit, "audit");
+    for (int i = 0; i < auth.tenants().size(); i++) {
+      String policy = auth.tenants().get(i).privacyPolicy();
+      if (!policy.isEmpty() && !privacy.defines(policy)) {
+        throw new ConfigException("auth.tenants[" + i + "].privacy_policy", "names policy '" + policy
+            + "', which privacy.policies does not define");
+      }
+    }
   }
 
   /** Every section at its default until set; the model path must come from {@code model.path} or a flag. */
@@ -73,7 +88,7 @@ public record EdgeConfig(
   /** A builder holding this configuration, to replace some sections. */
   public Builder toBuilder() {
     return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
-        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits);
+        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -146,6 +161,24 @@ public record EdgeConfig(
     return toBuilder().limits(newLimits).build();
   }
 
+  /** This configuration with {@code audit} replaced. */
+  public EdgeConfig withAudit(Audit newAudit) {
+    return toBuilder().audit(newAudit).build();
+  }
+
+  /** This configuration with {@code privacy} replaced. */
+  public EdgeConfig withPrivacy(Privacy newPrivacy) {
+    return toBuilder().privacy(newPrivacy).build();
+  }
+
+  /** The privacy policies at run time: the {@code privacy:} section with each tenant's {@code privacy_policy}. */
+  public PrivacyPolicies privacyPolicies() {
+    Map<String, String> byTenant = new HashMap<>();
+    auth.tenants().stream().filter(t -> !t.privacyPolicy().isEmpty())
+        .forEach(t -> byTenant.put(t.name(), t.privacyPolicy()));
+    return privacy.compile(byTenant);
+  }
+
   /** This configuration with {@code shutdown} replaced. */
   public EdgeConfig withShutdown(Shutdown newShutdown) {
     return toBuilder().shutdown(newShutdown).build();
@@ -169,6 +202,8 @@ public record EdgeConfig(
     private Routing routing = Routing.DEFAULT;
     private ConsulConfig consul = CONSUL_DEFAULT;
     private Limits limits = Limits.DEFAULT;
+    private Privacy privacy = Privacy.NONE;
+    private Audit audit = Audit.NONE;
 
     private Builder() {}
 
@@ -233,9 +268,21 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code privacy:} section ({@link Privacy#NONE} by default). */
+    public Builder privacy(Privacy privacy) {
+      this.privacy = requireNonNull(privacy, "privacy");
+      return this;
+    }
+
+    /** The {@code audit:} section ({@link Audit#NONE} by default). */
+    public Builder audit(Audit audit) {
+      this.audit = requireNonNull(audit, "audit");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits);
+          limits, privacy, audit);
     }
   }
 
@@ -822,11 +869,18 @@ public record EdgeConfig(
    * HTTPS clients must present certificates: {@code http.tls.client_auth: require}).
    *
    * @param tenants the tenants and their keys
+   * @param jwt bearer JWTs accepted beside the keys ({@code auth.jwt}); empty: keys only
    */
-  public record Auth(List<Tenant> tenants) {
+  public record Auth(List<Tenant> tenants, Optional<JwtAuth> jwt) {
     public static final Auth NONE = new Auth(List.of());
 
+    /** API keys only. */
+    public Auth(List<Tenant> tenants) {
+      this(tenants, Optional.empty());
+    }
+
     public Auth {
+      requireNonNull(jwt, "auth.jwt");
       tenants = List.copyOf(requireNonNull(tenants, "auth.tenants"));
       Set<String> names = new HashSet<>();
       Set<String> keys = new HashSet<>();
@@ -843,9 +897,14 @@ public record EdgeConfig(
       }
     }
 
-    /** Whether requests must carry an API key. */
+    /** Whether some tenant has a token quota per day or month. */
+    public boolean quotas() {
+      return tenants.stream().anyMatch(t -> t.tokensPerDay() > 0 || t.tokensPerMonth() > 0);
+    }
+
+    /** Whether requests must carry an API key or a JWT. */
     public boolean enabled() {
-      return !tenants.isEmpty();
+      return !tenants.isEmpty() || jwt.isPresent();
     }
   }
 
@@ -856,9 +915,21 @@ public record EdgeConfig(
    * @param keys bearer tokens that identify the tenant
    * @param requestsPerMinute requests admitted per minute
    * @param tokensPerMinute prompt + completion tokens per minute
+   * @param privacyPolicy the {@code privacy.policies} name that applies to its requests; empty: {@code
+   *     privacy.default_policy}
+   * @param tokensPerDay prompt + completion tokens per UTC day, reserved at admission (prompt +
+   *     max_tokens) and settled at the end, so no request overdraws it; 0: no quota
+   * @param tokensPerMonth the same per UTC month
    */
-  public record Tenant(String name, List<String> keys, long requestsPerMinute, long tokensPerMinute) {
+  public record Tenant(String name, List<String> keys, long requestsPerMinute, long tokensPerMinute,
+      String privacyPolicy, long tokensPerDay, long tokensPerMonth) {
+    /** A tenant under the default privacy policy, without token quotas. */
+    public Tenant(String name, List<String> keys, long requestsPerMinute, long tokensPerMinute) {
+      this(name, keys, requestsPerMinute, tokensPerMinute, "", 0, 0);
+    }
+
     public Tenant {
+      requireNonNull(privacyPolicy, "auth.tenants.privacy_policy");
       if (name == null || !DNS_LABEL.matcher(name).matches()) {
         throw new ConfigException("auth.tenants.name", "must be a lower-case DNS label, got " + name);
       }
@@ -874,6 +945,12 @@ public record EdgeConfig(
       }
       if (requestsPerMinute < 0) {
         throw new ConfigException("auth.tenants.requests_per_minute", "must not be negative, got " + requestsPerMinute);
+      }
+      if (tokensPerDay < 0) {
+        throw new ConfigException("auth.tenants.tokens_per_day", "must not be negative, got " + tokensPerDay);
+      }
+      if (tokensPerMonth < 0) {
+        throw new ConfigException("auth.tenants.tokens_per_month", "must not be negative, got " + tokensPerMonth);
       }
       if (tokensPerMinute < 0) {
         throw new ConfigException("auth.tenants.tokens_per_minute", "must not be negative, got " + tokensPerMinute);
@@ -891,6 +968,9 @@ public record EdgeConfig(
       private List<String> keys = List.of();
       private long requestsPerMinute;
       private long tokensPerMinute;
+      private String privacyPolicy = "";
+      private long tokensPerDay;
+      private long tokensPerMonth;
 
       private Builder(String name) {
         this.name = name;
@@ -919,9 +999,27 @@ public record EdgeConfig(
         return this;
       }
 
+      /** {@code privacy_policy}: a name from {@code privacy.policies}; default empty: the default policy. */
+      public Builder privacyPolicy(String privacyPolicy) {
+        this.privacyPolicy = requireNonNull(privacyPolicy, "privacyPolicy");
+        return this;
+      }
+
+      /** {@code tokens_per_day}; default 0: no daily quota. */
+      public Builder tokensPerDay(long tokensPerDay) {
+        this.tokensPerDay = tokensPerDay;
+        return this;
+      }
+
+      /** {@code tokens_per_month}; default 0: no monthly quota. */
+      public Builder tokensPerMonth(long tokensPerMonth) {
+        this.tokensPerMonth = tokensPerMonth;
+        return this;
+      }
+
       /** @throws ConfigException naming the first key whose value breaks its rule */
       public Tenant build() {
-        return new Tenant(name, keys, requestsPerMinute, tokensPerMinute);
+        return new Tenant(name, keys, requestsPerMinute, tokensPerMinute, privacyPolicy, tokensPerDay, tokensPerMonth);
       }
     }
   }

@@ -4,15 +4,22 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.edge.privacy.PrivacyAction;
+import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -68,12 +75,14 @@ public final class EdgeConfigLoader {
         .grpc(grpc(root.section("grpc"), baseDirectory))
         .admission(admission(root.section("admission")))
         .cache(cache(root.section("cache")))
-        .auth(auth(root.section("auth")))
+        .auth(auth(root.section("auth"), baseDirectory))
         .shutdown(shutdown(root.section("shutdown")))
         .escalation(escalation(root.section("escalation"), baseDirectory))
         .routing(routing(root.section("routing"), baseDirectory))
         .consul(ConsulConfig.read(root.section("consul"), EdgeConfig.CONSUL_DEFAULT))
-        .limits(limits(root.section("limits")));
+        .limits(limits(root.section("limits")))
+        .privacy(privacy(root.section("privacy")))
+        .audit(audit(root.section("audit"), baseDirectory));
     root.finish();
     return config.build();
   }
@@ -164,7 +173,7 @@ public final class EdgeConfigLoader {
     return cache;
   }
 
-  private static EdgeConfig.Auth auth(ConfigSection s) {
+  private static EdgeConfig.Auth auth(ConfigSection s, Path base) {
     List<EdgeConfig.Tenant> tenants = new ArrayList<>();
     List<ConfigSection> items = s.sections("tenants");
     for (int i = 0; i < items.size(); i++) {
@@ -172,7 +181,10 @@ public final class EdgeConfigLoader {
       EdgeConfig.Tenant.Builder tenant = EdgeConfig.Tenant.builder(t.string("name", null))
           .keys(t.strings("keys", List.of()))
           .requestsPerMinute(t.longValue("requests_per_minute", 0))
-          .tokensPerMinute(t.longValue("tokens_per_minute", 0));
+          .tokensPerMinute(t.longValue("tokens_per_minute", 0))
+          .privacyPolicy(t.string("privacy_policy", ""))
+          .tokensPerDay(t.longValue("tokens_per_day", 0))
+          .tokensPerMonth(t.longValue("tokens_per_month", 0));
       try {
         tenants.add(tenant.build());
       } catch (ConfigException e) {
@@ -184,8 +196,110 @@ public final class EdgeConfigLoader {
       }
       t.finish();
     }
+    Optional<JwtAuth> jwt = s.optionalSection("jwt").map(j -> jwt(j, base));
     s.finish();
-    return new EdgeConfig.Auth(tenants);
+    return new EdgeConfig.Auth(tenants, jwt);
+  }
+
+  private static JwtAuth jwt(ConfigSection s, Path base) {
+    JwtAuth.Builder jwt = JwtAuth.builder(s.string("issuer", ""), s.string("audience", ""))
+        .clockSkew(s.duration("clock_skew", JwtAuth.DEFAULT_SKEW))
+        .refresh(s.duration("refresh", JwtAuth.DEFAULT_REFRESH))
+        .claims(s.string("tenant_claim", "tenant"), s.string("priority_claim", "priority"),
+            s.string("privacy_claim", "privacy_policy"));
+    Path file = s.path("jwks_file", null);
+    if (file != null) {
+      jwt.jwksFile(resolve(base, file));
+    }
+    String url = s.string("jwks_url", null);
+    if (url != null) {
+      try {
+        jwt.jwksUrl(new URI(url));
+      } catch (URISyntaxException e) {
+        throw new ConfigException(s.key("jwks_url"), "must be an https:// URL: " + e.getMessage(), e);
+      }
+    }
+    s.finish();
+    return jwt.build();
+  }
+
+  /**
+   * {@code privacy:}: {@code default_policy} and {@code policies}, each with its name, the built-in
+   * kinds per action ({@code mask: [EMAIL]}, {@code block: […]}, {@code local_only: […]}) and its own
+   * detectors ({@code words: [{kind, values, action}]}, {@code regexes: [{kind, pattern, action}]}).
+   */
+  private static Privacy privacy(ConfigSection s) {
+    List<Privacy.Policy> policies = new ArrayList<>();
+    for (ConfigSection p : s.sections("policies")) {
+      Map<String, PrivacyAction> actions = new LinkedHashMap<>();
+      for (PrivacyAction action : PrivacyAction.values()) {
+        String key = action.name().toLowerCase(Locale.ROOT);
+        for (String kind : p.strings(key, List.of())) {
+          if (actions.put(kind, action) != null) {
+            throw new ConfigException(p.key(key), "detector " + kind + " is given two actions");
+          }
+        }
+      }
+      Map<String, List<String>> words = new LinkedHashMap<>();
+      for (ConfigSection w : p.sections("words")) {
+        String kind = w.string("kind", "");
+        words.put(kind, w.strings("values", List.of()));
+        ownAction(w, kind, actions);
+      }
+      Map<String, String> regexes = new LinkedHashMap<>();
+      for (ConfigSection r : p.sections("regexes")) {
+        String kind = r.string("kind", "");
+        regexes.put(kind, r.string("pattern", ""));
+        ownAction(r, kind, actions);
+      }
+      String name = p.string("name", "");
+      p.finish();
+      try {
+        policies.add(new Privacy.Policy(name, actions, words, regexes));
+      } catch (ConfigException e) {
+        if (!e.key().startsWith("privacy.policies.")) {
+          throw e;
+        }
+        // the record knows its keys, not its index in the list
+        throw new ConfigException(p.key() + e.key().substring("privacy.policies".length()), e.reason(), e);
+      }
+    }
+    Privacy privacy = s.build(() -> new Privacy(policies, s.string("default_policy", "")));
+    s.finish();
+    return privacy;
+  }
+
+  private static void ownAction(ConfigSection s, String kind, Map<String, PrivacyAction> actions) {
+    String action = s.string("action", "mask");
+    PrivacyAction parsed;
+    try {
+      parsed = PrivacyAction.parse(action);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(s.key("action"), e.getMessage(), e);
+    }
+    if (actions.put(kind, parsed) != null) {
+      throw new ConfigException(s.key("kind"), "detector " + kind + " is defined twice");
+    }
+    s.finish();
+  }
+
+  private static Audit audit(ConfigSection s, Path base) {
+    Audit d = Audit.NONE;
+    Path dir = resolve(base, s.path("directory", null));
+    String fsync = s.string("fsync", null);
+    AuditFsync mode = d.fsync();
+    if (fsync != null) {
+      try {
+        mode = AuditFsync.parse(fsync);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(s.key("fsync"), e.getMessage(), e);
+      }
+    }
+    AuditFsync chosen = mode;
+    Audit audit = s.build(() -> new Audit(Optional.ofNullable(dir), s.bytes("max_file_bytes", d.maxFileBytes()),
+        s.duration("max_file_age", d.maxFileAge()), chosen, s.duration("fsync_interval", d.fsyncInterval())));
+    s.finish();
+    return audit;
   }
 
   private static EdgeConfig.Shutdown shutdown(ConfigSection s) {

@@ -24,6 +24,7 @@ import java.util.function.Supplier;
  *   <li>{@code infermesh.edge.cache.requests} — cache lookups by {@code result} ({@code hit},
  *       {@code miss});
  *   <li>{@code infermesh.edge.rejections} — refused requests by {@code reason};
+ *   <li>{@code infermesh.edge.privacy.matches} — sensitive values found, by detector {@code kind} and {@code action};
  *   <li>{@code infermesh.route.decisions} — routing decisions by {@code route} and {@code reason}.
  * </ul>
  *
@@ -137,6 +138,19 @@ public final class EdgeMetrics {
         .tag("reason", reason)
         .register(registry)
         .increment();
+  }
+
+  /**
+   * Sensitive values a privacy policy found in one request: {@code count} matches of detector {@code
+   * kind}, handled by {@code action} ({@code mask}, {@code block}, {@code local_only}).
+   */
+  public void privacyMatches(String kind, String action, int count) {
+    Counter.builder("infermesh.edge.privacy.matches")
+        .description("Sensitive values found by the privacy policies, by detector kind and action")
+        .tag("kind", kind)
+        .tag("action", action)
+        .register(registry)
+        .increment(count);
   }
 
   /** One routing decision. */

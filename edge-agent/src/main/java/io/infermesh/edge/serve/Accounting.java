@@ -69,7 +69,7 @@ final class Accounting {
     if (load != null && firstTokenAt != 0) {
       load.record(endedAt - firstTokenAt);
     }
-    limiter.recordTokens(job.tenant(), (long) completion.promptTokens() + completion.completionTokens());
+    charge(job, (long) completion.promptTokens() + completion.completionTokens());
   }
 
   /** Counts one routing decision ({@code infermesh.route.decisions}). */
@@ -85,6 +85,12 @@ final class Accounting {
   /** Charges {@code tokens} to {@code tenant}'s token rate. */
   void charge(Tenant tenant, long tokens) {
     limiter.recordTokens(tenant, tokens);
+  }
+
+  /** Charges {@code tokens}, used by one of {@code job}'s generations, to its tenant's rate and its quota meter. */
+  void charge(Job job, long tokens) {
+    limiter.recordTokens(job.tenant(), tokens);
+    job.meter().add(tokens);
   }
 
   /**

@@ -65,7 +65,7 @@ public record CompletionRequest(
   /** This request with its input replaced: {@code newMessages} for a chat, {@code newPrompt} for a raw prompt. */
   public CompletionRequest withInput(List<ChatMessage> newMessages, String newPrompt) {
     return new CompletionRequest(requestId, operation, model, newMessages, newPrompt, sampling, hints, timeout,
-        structured);
+        structured, choices);
   }
 
   public CompletionRequest {

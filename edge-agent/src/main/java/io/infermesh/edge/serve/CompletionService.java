@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
 import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.auth.jwt.JwtValidator;
 import io.infermesh.edge.cache.CacheKey;
 import io.infermesh.edge.cache.CachedCompletion;
 import io.infermesh.edge.cache.ResponseCache;
@@ -15,7 +16,11 @@ import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.engine.Prompt;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.edge.route.Router;
+import io.infermesh.node.audit.AuditLog;
+import io.infermesh.node.quota.QuotaLedger;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -59,6 +64,10 @@ public final class CompletionService {
   private final Escalations escalations;
   private final CascadeRun cascade;
   private final EmbeddingService embeddings;
+  private final PrivacyGate privacy;
+  private final QuotaAdmission quotas;
+  private final Authentication authentication;
+  private final AuditTrail audit;
   // written once the model is loaded; read on every request
   private volatile Engine engine;
 
@@ -70,6 +79,12 @@ public final class CompletionService {
     this.ticker = b.ticker;
     this.escalator = b.escalator;
     this.intake = Intake.of(b);
+    this.privacy = b.privacyGate;
+    this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
+    this.audit = b.auditLog == null ? AuditTrail.NONE : new AuditTrail(b.auditLog, b.auditClock);
+    PrivacyPolicies policies = b.privacyPolicies;
+    this.authentication = new Authentication(apiKeys, Optional.ofNullable(b.jwt), config.auth(),
+        name -> policies != null && policies.named(name).isPresent(), metrics);
     this.planner = RequestPlanner.builder()
         .router(b.router)
         .core(b.escalator::state)
@@ -134,25 +149,15 @@ public final class CompletionService {
   }
 
   /**
-   * The tenant of an {@code Authorization} header value. With no keys configured every request is
-   * {@link Tenant#ANONYMOUS}.
+   * The tenant of an {@code Authorization} header value: an API key's, or a JWT's when {@code
+   * auth.jwt} is set ({@link Authentication}). With neither configured every request is {@link
+   * Tenant#ANONYMOUS}.
    *
-   * @throws EdgeException UNAUTHENTICATED for a missing or unknown key
+   * @throws EdgeException UNAUTHENTICATED for a missing, unknown or invalid credential, naming the
+   *     failure's class, never the credential
    */
   public Tenant authenticate(String authorization) {
-    if (!apiKeys.enabled()) {
-      return Tenant.ANONYMOUS;
-    }
-    Optional<String> key = ApiKeys.bearerToken(authorization);
-    if (key.isEmpty()) {
-      metrics.rejection("unauthenticated");
-      throw EdgeException.unauthenticated(null,
-          "You didn't provide an API key. Send it as a bearer token: 'Authorization: Bearer YOUR_KEY'.");
-    }
-    return apiKeys.tenantOf(key.get()).orElseThrow(() -> {
-      metrics.rejection("unauthenticated");
-      return EdgeException.unauthenticated("invalid_api_key", "Incorrect API key provided.");
-    });
+    return authentication.authenticate(authorization);
   }
 
   /**
@@ -164,6 +169,7 @@ public final class CompletionService {
   public CompletionStream open(CompletionRequest request, Tenant tenant) {
     long arrived = ticker.read();
     String modelTag = RequestPlanner.modelTag(request.model());
+    Job job = null;
     try {
       Engine e = engine;
       ledger.checkOpen();
@@ -172,17 +178,36 @@ public final class CompletionService {
       }
       intake.screen(request, e.info());
       modelTag = e.info().name();
-      Job job = intake.accept(request, tenant, e.info(), arrived);
-      Plan plan = planner.plan(job, facts(job, e));
-      return execute(job, e, plan);
-    } catch (EdgeException ex) {
-      if (ex.kind() != EdgeException.Kind.UNAUTHENTICATED) {
-        metrics.rejection(ex.kind().metricName());
+      job = intake.accept(request, tenant, e.info(), arrived);
+      if (privacy != null) {
+        job = job.screened(privacy.screen(job));
       }
+      Plan plan = planner.plan(job, facts(job, e));
+      if (quotas != null) {
+        job = quotas.admit(job, plan);
+      }
+      return tracked(job, e, plan);
+    } catch (EdgeException ex) {
+      String reason = rejectionReason(ex);
+      if (ex.kind() != EdgeException.Kind.UNAUTHENTICATED) {
+        metrics.rejection(reason);
+      }
+      String code = ex.code().orElse("");
+      audit.refused(job == null ? request.requestId() : job.id(), tenant,
+          job == null ? Screening.NONE : job.screening(), reason,
+          code.startsWith("tokens_per_") ? "exceeded:" + code : "");
       metrics.request(request.operation().semanticName(), modelTag, "none", ex.kind().metricName(),
           Duration.ofNanos(ticker.read() - arrived));
       throw ex;
     }
+  }
+
+  /** The reason a refusal is counted under: the privacy refusals by their own names, others by kind. */
+  private static String rejectionReason(EdgeException ex) {
+    String code = ex.code().orElse("");
+    return code.equals(PrivacyGate.BLOCKED) ? "privacy_blocked"
+        : code.equals(PrivacyGate.LOCAL_ONLY) ? "privacy_local_only"
+        : code.startsWith("tokens_per_") ? "quota" : ex.kind().metricName();
   }
 
   /** What the planner may ask about {@code job}: the cache (each lookup counted) and the rendered prompt. */
@@ -208,6 +233,24 @@ public final class CompletionService {
     };
   }
 
+  /**
+   * {@link #execute}, with the request's end ({@link ClientStream}: the quota reservation settled,
+   * the audit record written) when its client closes the answer.
+   */
+  private CompletionStream tracked(Job job, Engine e, Plan plan) {
+    if (job.meter() == Meter.NONE && audit == AuditTrail.NONE || plan instanceof Plan.FromCache) {
+      return execute(job, e, plan);
+    }
+    CompletionStream answer;
+    try {
+      answer = execute(job, e, plan);
+    } catch (RuntimeException ex) {
+      job.meter().settle(0);
+      throw ex;
+    }
+    return new ClientStream(answer, job, audit);
+  }
+
   /** Carries out {@code plan}: the one place that turns a decision into a running request. */
   private CompletionStream execute(Job job, Engine e, Plan plan) {
     accounting.decided(plan.decision());
@@ -215,7 +258,9 @@ public final class CompletionService {
       ModelInfo model = job.model();
       metrics.request(job.request().operation().semanticName(), model.name(), plan.decision().route().wireName(),
           "none", Duration.ofNanos(ticker.read() - job.window().arrived()));
-      return new ReplayStream(job.id(), model.name(), model.version(), hit.answer());
+      ReplayStream replay = new ReplayStream(job.id(), model.name(), model.version(), hit.answer());
+      audit.replayed(job, replay.served());
+      return replay;
     }
     log.debug("request {}: route {} ({})", job.id(), plan.decision().route().wireName(), plan.decision().reason());
     if (plan instanceof Plan.Refused refused) {
@@ -267,6 +312,12 @@ public final class CompletionService {
     Escalator escalator = Escalator.none();
     Egress egress = Egress.NONE;
     LoadEstimate load;
+    PrivacyPolicies privacyPolicies;
+    PrivacyGate privacyGate;
+    QuotaLedger quotas;
+    JwtValidator jwt;
+    AuditLog auditLog;
+    Clock auditClock;
 
     private Builder() {}
 
@@ -288,6 +339,41 @@ public final class CompletionService {
      */
     public Builder egress(Egress egress) {
       this.egress = requireNonNull(egress, "egress");
+      return this;
+    }
+
+    /**
+     * The tenants' privacy policies (none by default): each request is screened before it is planned
+     * ({@code block}, {@code local_only}) and what leaves for the core is masked, its answer restored.
+     * This is the service's {@link Egress}: not with {@link #egress} too.
+     */
+    public Builder privacy(PrivacyPolicies policies) {
+      this.privacyPolicies = requireNonNull(policies, "policies");
+      return this;
+    }
+
+    /**
+     * The tenants' token quotas per day and month (none by default): each planned request reserves
+     * its worst case and settles what it used when it ends.
+     */
+    public Builder quotas(QuotaLedger quotas) {
+      this.quotas = requireNonNull(quotas, "quotas");
+      return this;
+    }
+
+    /**
+     * Writes one record per request decision to {@code log} ({@code audit:}), timed by {@code clock};
+     * none by default.
+     */
+    public Builder audit(AuditLog log, Clock clock) {
+      this.auditLog = requireNonNull(log, "log");
+      this.auditClock = requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Accepts bearer JWTs beside the API keys ({@code auth.jwt}); keys only by default. */
+    public Builder jwt(JwtValidator jwt) {
+      this.jwt = requireNonNull(jwt, "jwt");
       return this;
     }
 
@@ -340,6 +426,13 @@ public final class CompletionService {
       requireNonNull(limiter, "rateLimiter");
       requireNonNull(admission, "admission");
       requireNonNull(metrics, "metrics");
+      if (privacyPolicies != null) {
+        if (egress != Egress.NONE) {
+          throw new IllegalStateException("privacy policies are the service's egress; set one or the other");
+        }
+        privacyGate = new PrivacyGate(privacyPolicies, config.routing().coreModels(), metrics);
+        egress = privacyGate;
+      }
       return new CompletionService(this);
     }
   }

@@ -67,7 +67,9 @@ final class Intake {
         config.escalation().enabled() ? Integer.MAX_VALUE / 2 : model.contextSize())
         .withGrammar(request.structured().gbnf());
     checkRates(tenant);
-    Priority priority = RequestValidator.priority(request.hints());
+    Priority asked = RequestValidator.priority(request.hints());
+    // a credential's ceiling lowers what its caller asks for, never refuses it
+    Priority priority = tenant.priorityCeiling().filter(c -> c.compareTo(asked) > 0).orElse(asked);
     long timeout = config.admission().requestTimeout().toNanos();
     if (request.timeout().isPresent()) {
       timeout = Math.min(timeout, Math.max(0, request.timeout().get().toNanos()));

@@ -17,14 +17,34 @@ import io.infermesh.edge.engine.SamplingParams;
  * @param request the request as the transport handed it over
  * @param terms what it was accepted on: the model it was checked against, its sampling, its priority
  * @param window when it arrived and when it must have ended
+ * @param screening what the tenant's privacy policy found in it ({@link Screening#NONE} without one)
+ * @param meter its reservation in the tenant's token quotas, and what it used ({@link Meter#NONE} without)
  */
-record Job(String id, Tenant tenant, CompletionRequest request, Terms terms, Window window) {
+record Job(String id, Tenant tenant, CompletionRequest request, Terms terms, Window window, Screening screening,
+    Meter meter) {
   Job {
     requireNonNull(id, "id");
     requireNonNull(tenant, "tenant");
     requireNonNull(request, "request");
     requireNonNull(terms, "terms");
     requireNonNull(window, "window");
+    requireNonNull(screening, "screening");
+    requireNonNull(meter, "meter");
+  }
+
+  /** A job whose request no privacy policy looked at. */
+  Job(String id, Tenant tenant, CompletionRequest request, Terms terms, Window window) {
+    this(id, tenant, request, terms, window, Screening.NONE, Meter.NONE);
+  }
+
+  /** This job with what its tenant's privacy policy found in it. */
+  Job screened(Screening found) {
+    return new Job(id, tenant, request, terms, window, found, meter);
+  }
+
+  /** This job holding {@code reserved} in its tenant's token quotas. */
+  Job metered(Meter reserved) {
+    return new Job(id, tenant, request, terms, window, screening, reserved);
   }
 
   /**

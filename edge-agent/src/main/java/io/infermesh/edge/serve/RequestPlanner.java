@@ -30,7 +30,8 @@ import java.util.function.Supplier;
  *       key holds the tenant, the model and its digest, what the caller asked of routing ({@code
  *       auto} must not be replayed to a caller who asked for {@code core}), the input and the
  *       sampling, an unset {@code max_tokens} as such.
- *   <li>Route: the {@link Router} decides over the rendered prompt's length, the completion budget
+ *   <li>Route: a request whose tenant's privacy policy found {@code local_only} data stays on the
+ *       edge ({@value #POLICY_LOCAL_ONLY}); otherwise the {@link Router} decides over the rendered prompt's length, the completion budget
  *       (as asked, or the edge's default capped by the room left), the text and the budget.
  *       Log-probabilities pinned to the edge by a hard rule are refused (400 {@code logprobs}).
  *   <li>{@code refused}: {@link Plan.Refused}. {@code core}: {@link Plan.Core}, {@code max_tokens}
@@ -48,6 +49,9 @@ import java.util.function.Supplier;
  * clock. Thread-safe when its router and core state are.
  */
 final class RequestPlanner {
+  /** The reason of a request its tenant's privacy policy keeps on the edge ({@code local_only}). */
+  static final String POLICY_LOCAL_ONLY = "policy-local-only";
+
   private final Router router;
   private final Supplier<CoreState> core;
   private final boolean cache;
@@ -102,7 +106,9 @@ final class RequestPlanner {
     int requestedMax = job.explicitMaxTokens() ? sampling.maxTokens()
         : Math.max(1, Math.min(defaultMaxTokens, model.contextSize() - prompt.tokens()));
     boolean logprobs = job.request().sampling().wantsLogprobs();
-    RouteDecision decision = router.decide(routeRequest(job, prompt.tokens(), requestedMax));
+    // a local_only match of the tenant's privacy policy keeps it here, whatever the router would say
+    RouteDecision decision = job.screening().localOnly() ? new RouteDecision(Route.EDGE, POLICY_LOCAL_ONLY)
+        : router.decide(routeRequest(job, prompt.tokens(), requestedMax));
     if (logprobs && decision.route() != Route.CORE && decision.route() != Route.REFUSED) {
       throw EdgeException.invalid("logprobs", "logprobs: log probabilities are computed by the core only, and this"
           + " request must stay on the edge (" + decision.reason() + "); remove logprobs or let it reach the core");

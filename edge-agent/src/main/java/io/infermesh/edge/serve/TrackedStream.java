@@ -8,41 +8,21 @@ import static java.util.Objects.requireNonNull;
  * core reported charged to the tenant). Confined to its reader, like the stream it wraps; {@link
  * #cancel()} and {@link #abort} from any thread.
  */
-final class TrackedStream implements CompletionStream, InFlight.Entry {
-  private final CompletionStream inner;
+final class TrackedStream extends WatchedStream implements InFlight.Entry {
   private final Job job;
   private final Accounting accounting;
   private boolean ended;
 
   TrackedStream(CompletionStream inner, Job job, Accounting accounting) {
-    this.inner = requireNonNull(inner, "inner");
+    super(inner);
     this.job = requireNonNull(job, "job");
     this.accounting = requireNonNull(accounting, "accounting");
   }
 
   @Override
-  public Served served() {
-    return inner.served();
-  }
-
-  @Override
-  public StreamEvent next() throws InterruptedException {
-    return seen(inner.next());
-  }
-
-  @Override
-  public StreamEvent poll() {
-    return seen(inner.poll());
-  }
-
-  @Override
-  public StreamEvent readRest(StringBuilder text) throws InterruptedException {
-    return seen(inner.readRest(text));
-  }
-
-  private StreamEvent seen(StreamEvent event) {
+  StreamEvent seen(StreamEvent event) {
     if (!ended && event instanceof StreamEvent.Done done) {
-      accounting.charge(job.tenant(), done.usage().totalTokens());
+      accounting.charge(job, done.usage().totalTokens());
       end("none");
     } else if (!ended && event instanceof StreamEvent.Failed failed) {
       end(failed.error().kind().metricName());
@@ -53,21 +33,6 @@ final class TrackedStream implements CompletionStream, InFlight.Entry {
   private void end(String errorType) {
     ended = true;
     accounting.ended(this, job, inner.served().route().route().wireName(), errorType);
-  }
-
-  @Override
-  public java.util.Optional<CompletionStream> choice(int index) {
-    return inner.choice(index);
-  }
-
-  @Override
-  public void awaitEnd(long nanos) throws InterruptedException {
-    inner.awaitEnd(nanos);
-  }
-
-  @Override
-  public void cancel() {
-    inner.cancel();
   }
 
   @Override

@@ -14,8 +14,8 @@ class ApiKeysTest {
   @Test
   void tenantOf_eachKey_findsItsTenant() {
     assertThat(keys.enabled()).isTrue();
-    assertThat(keys.tenantOf("sk-acme-0002")).contains(new Tenant("acme", 60, 0));
-    assertThat(keys.tenantOf("sk-globex-01")).contains(new Tenant("globex", 0, 100));
+    assertThat(keys.tenantOf("sk-acme-0002")).contains(new Tenant("acme", 60, 0).calledBy("api-key:acme#1"));
+    assertThat(keys.tenantOf("sk-globex-01")).contains(new Tenant("globex", 0, 100).calledBy("api-key:globex#0"));
     assertThat(keys.tenantOf("sk-acme-0003")).isEmpty();
   }
 

@@ -3,10 +3,16 @@ package io.infermesh.edge.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.infermesh.edge.privacy.Masked;
+import io.infermesh.edge.privacy.PrivacyAction;
+import io.infermesh.edge.privacy.PrivacyPolicies;
+import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -181,11 +187,93 @@ class EdgeConfigLoaderTest {
       routing: {cascade: {min_agreement: high}}         | routing.cascade.min_agreement: must be a number
       routing: {cascade: {sample_max_tokens: 0}}        | routing.cascade.sample_max_tokens: must be at least 1
       routing: {cascade: {enable: true}}                | routing.cascade.enable: unknown key
+      privacy: {policies: [{name: p, mask: [EMALE]}]}   | privacy.policies[0].mask: policy 'p': unknown detector EMALE
+      privacy: {policies: [{name: p, mask: [EMAIL], block: [EMAIL]}]} | privacy.policies[0].block: detector EMAIL is given two actions
+      privacy: {policies: [{name: p, regexes: [{kind: T, pattern: "["}]}]} | privacy.policies[0].regexes: policy 'p': Unclosed character class
+      privacy: {policies: [{name: p, words: [{kind: X, values: [a], action: hide}]}]} | privacy.policies[0].words[0].action: unknown privacy action 'hide'
+      privacy: {policies: [{name: p, words: [{kind: lower, values: [a]}]}]} | privacy.policies[0].words: policy 'p': detector kind 'lower' must be
+      privacy: {policies: [{name: p}, {name: p}]}       | privacy.policies[1].name: duplicate policy 'p'
+      privacy: {policies: [{mask: [EMAIL]}]}            | privacy.policies[0].name: must be set
+      privacy: {default_policy: strict}                 | privacy.default_policy: names policy 'strict', which privacy.policies does not define
+      privacy: {policies: [{name: p, hide: [EMAIL]}]}   | privacy.policies[0].hide: unknown key
+      auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], privacy_policy: p}]} | auth.tenants[0].privacy_policy: names policy 'p'
+      auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], tokens_per_day: -1}]} | auth.tenants[0].tokens_per_day: must not be negative
+      auth: {jwt: {issuer: i, audience: a}}             | auth.jwt.jwks_file: set exactly one of jwks_file and jwks_url
+      audit: {fsync: sometimes}                         | audit.fsync: unknown fsync policy 'sometimes'
+      audit: {max_file_bytes: 1KiB}                     | audit.max_file_bytes: must be at least 4KiB
+      audit: {fsync_interval: 0s}                       | audit.fsync_interval: must be positive
+      auth: {jwt: {jwks_url: 'http://idp/k', issuer: i, audience: a}} | auth.jwt.jwks_url: must be an https:// URL
+      auth: {jwt: {jwks_file: k.json, audience: a}}     | auth.jwt.issuer: must be set
+      auth: {jwt: {jwks_file: k.json, issuer: i, audience: a, clock_skew: 10m}} | auth.jwt.clock_skew: must be in [0s, 5m]
+      auth: {jwt: {jwks_file: k.json, issuer: i, audience: a, kid: x}} | auth.jwt.kid: unknown key
+      auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], tokens_per_month: -5}]} | auth.tenants[0].tokens_per_month: must not be negative
       """)
   void parse_badValue_namesTheKey(String yaml, String expected) {
     assertThatThrownBy(() -> EdgeConfigLoader.parse(yaml, BASE))
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith(expected);
+  }
+
+  @Test
+  void parse_privacy_compilesEachPolicyAndGivesTenantsTheirs() {
+    EdgeConfig config = EdgeConfigLoader.parse("""
+        auth:
+          tenants:
+            - {name: acme, keys: [sk-acme-12345678], privacy_policy: strict, tokens_per_day: 5000, tokens_per_month: 90000}
+            - {name: beta, keys: [sk-beta-12345678]}
+        privacy:
+          default_policy: pii
+          policies:
+            - name: pii
+              mask: [EMAIL, PHONE]
+            - name: strict
+              mask: [EMAIL]
+              block: [CREDIT_CARD]
+              local_only: [US_SSN]
+              words: [{kind: CODENAME, values: [zephyr, blue heron], action: local_only}]
+              regexes: [{kind: TICKET, pattern: 'TKT-[0-9]{6}'}]
+        """, BASE);
+
+    assertThat(config.auth().tenants().get(0).tokensPerDay()).isEqualTo(5000);
+    assertThat(config.auth().tenants().get(0).tokensPerMonth()).isEqualTo(90000);
+    assertThat(config.auth().quotas()).isTrue();
+    assertThat(config.auth().jwt()).isEmpty();
+    assertThat(config.audit()).isEqualTo(Audit.NONE);
+    assertThat(EdgeConfigLoader.parse("audit: {directory: log, fsync: every_record}", BASE).audit())
+        .isEqualTo(new Audit(Optional.of(BASE.resolve("log")), Audit.NONE.maxFileBytes(),
+            Audit.NONE.maxFileAge(), AuditFsync.EVERY_RECORD, Audit.NONE.fsyncInterval()));
+    Privacy privacy = config.privacy();
+    assertThat(privacy.defaultPolicy()).isEqualTo("pii");
+    Privacy.Policy strict = privacy.policies().get(1);
+    assertThat(strict.actions()).containsEntry("CODENAME", PrivacyAction.LOCAL_ONLY)
+        .containsEntry("TICKET", PrivacyAction.MASK).containsEntry("CREDIT_CARD", PrivacyAction.BLOCK);
+    assertThat(strict.words()).containsEntry("CODENAME", List.of("zephyr", "blue heron"));
+    PrivacyPolicies policies = config.privacyPolicies();
+    assertThat(policies.forTenant("acme").policy().name()).isEqualTo("strict");
+    assertThat(policies.forTenant("beta").policy().name()).isEqualTo("pii");
+    Masked masked = policies.forTenant("acme").mask(List.of("ask a@b.io about TKT-123456 and Blue Heron"));
+    assertThat(masked.texts()).containsExactly("ask <EMAIL_1> about <TICKET_1> and Blue Heron");
+    assertThat(masked.localOnlyKinds()).containsExactly("CODENAME");
+  }
+
+  @Test
+  void parse_authJwt_readsEveryKeyAndResolvesTheFile() {
+    JwtAuth jwt = EdgeConfigLoader.parse("""
+        auth:
+          jwt:
+            jwks_file: keys/jwks.json
+            issuer: https://idp.example
+            audience: infermesh-edge
+            clock_skew: 10s
+            refresh: 1m
+            tenant_claim: org
+            priority_claim: tier
+            privacy_claim: pii
+        """, BASE).auth().jwt().orElseThrow();
+
+    assertThat(jwt).isEqualTo(JwtAuth.builder("https://idp.example", "infermesh-edge")
+        .jwksFile(BASE.resolve("keys/jwks.json")).clockSkew(Duration.ofSeconds(10)).refresh(Duration.ofMinutes(1))
+        .claims("org", "tier", "pii").build());
   }
 
   @Test

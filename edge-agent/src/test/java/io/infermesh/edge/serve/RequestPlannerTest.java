@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -119,6 +120,29 @@ class RequestPlannerTest {
     assertThat(plan.decision()).isEqualTo(RouteDecision.cacheHit());
     assertThat(facts.rendered).isZero();
     assertThat(routed).isEmpty();
+  }
+
+  @Test
+  void plan_privacyPolicyFoundLocalOnlyData_staysOnTheEdgeWithoutAskingTheRouter() {
+    decision.set(HARD);
+    Job job = job(chat(greedy(4), Map.of())).screened(new Screening("strict", Map.of("US_SSN", 1), Set.of("US_SSN")));
+
+    Plan plan = planner().cascade(Cascade.builder().enabled(true).build()).build().plan(job, new Scripted());
+
+    assertThat(plan).isInstanceOf(Plan.Local.class);
+    assertThat(plan.decision()).isEqualTo(new RouteDecision(Route.EDGE, RequestPlanner.POLICY_LOCAL_ONLY));
+    assertThat(routed).isEmpty();
+  }
+
+  @Test
+  void plan_privacyLocalOnlyWithLogprobs_is400NamingLogprobsAndTheReason() {
+    decision.set(HARD);
+    Job job = job(chat(greedy(4).with(null, null, Map.of(), 2), Map.of()))
+        .screened(new Screening("strict", Map.of("US_SSN", 1), Set.of("US_SSN")));
+
+    assertThatThrownBy(() -> planner().build().plan(job, new Scripted()))
+        .isInstanceOfSatisfying(EdgeException.class, e -> assertThat(e.param()).hasValue("logprobs"))
+        .hasMessageContaining(RequestPlanner.POLICY_LOCAL_ONLY);
   }
 
   @Test
