@@ -2,6 +2,7 @@ package io.infermesh.cli;
 
 import static java.util.Objects.requireNonNull;
 
+import io.grpc.ServerInterceptor;
 import io.infermesh.certs.CertificateAuthority;
 import io.infermesh.certs.LeafRequest;
 import io.infermesh.certs.MeshCredentialFiles;
@@ -31,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -101,11 +103,14 @@ final class MeshUp implements AutoCloseable {
    * @param control the control plane to run, or empty for none (the edge dials the core directly)
    * @param edgeConfig an edge.yaml whose {@code auth}, {@code privacy} and {@code audit} sections the edge
    *     takes (API keys, JWTs, token quotas, masking, the audit log); empty: none of them
+   * @param coreInterceptors around the core's Inference service, outermost first (tests watch the wire with one)
    */
   record Options(Path dir, int httpPort, int corePort, Optional<Path> edgeModel, Optional<Path> coreModel,
-      Routing routing, Duration escalationTimeout, Optional<Control> control, Optional<Path> edgeConfig) {
+      Routing routing, Duration escalationTimeout, Optional<Control> control, Optional<Path> edgeConfig,
+      List<ServerInterceptor> coreInterceptors) {
     Options {
       requireNonNull(edgeConfig, "edgeConfig");
+      coreInterceptors = List.copyOf(coreInterceptors);
       requireNonNull(dir, "dir");
       requireNonNull(edgeModel, "edgeModel");
       requireNonNull(coreModel, "coreModel");
@@ -118,18 +123,26 @@ final class MeshUp implements AutoCloseable {
     Options(Path dir, int httpPort, int corePort, Optional<Path> edgeModel, Optional<Path> coreModel,
         Routing routing, Duration escalationTimeout) {
       this(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, Optional.empty(),
-          Optional.empty());
+          Optional.empty(), List.of());
     }
 
     Options withControl(Control value) {
       return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout,
-          Optional.of(value), edgeConfig);
+          Optional.of(value), edgeConfig, coreInterceptors);
     }
 
     /** With the governance sections of {@code file} ({@code up --edge-config}). */
     Options withEdgeConfig(Path file) {
       return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, control,
-          Optional.of(file));
+          Optional.of(file), coreInterceptors);
+    }
+
+    /** With {@code interceptor} around the core's Inference service, inside those already added. */
+    Options withCoreInterceptor(ServerInterceptor interceptor) {
+      List<ServerInterceptor> all = new ArrayList<>(coreInterceptors);
+      all.add(requireNonNull(interceptor, "interceptor"));
+      return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, control,
+          edgeConfig, all);
     }
 
     static Options defaults(Path dir) {
@@ -211,7 +224,7 @@ final class MeshUp implements AutoCloseable {
         .metricsPort(-1)
         .listen(CoreConfig.Listen.loopback())
         .build();
-    CoreNode started = CoreNode.start(config);
+    CoreNode started = CoreNode.start(config, options.coreInterceptors());
     try {
       started.loadConfiguredModel();
     } catch (IOException | RuntimeException e) {

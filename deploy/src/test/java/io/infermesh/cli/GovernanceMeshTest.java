@@ -6,6 +6,11 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.ForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.node.audit.AuditVerifier;
 import io.infermesh.node.config.ConfigException;
@@ -18,6 +23,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +39,8 @@ class GovernanceMeshTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private static final String KEY = "sk-acme-change-me-0001";
+  /** Every request message that reached the real core's Inference service, as protobuf text. */
+  private static final Queue<String> CORE_WIRE = new ConcurrentLinkedQueue<>();
   private static Path dir;
   private static MeshUp mesh;
 
@@ -42,7 +51,19 @@ class GovernanceMeshTest {
     Path governance = Files.copy(Path.of("governance.edge.yaml"), dir.resolve("governance.edge.yaml"));
     MeshUp.Options d = MeshUp.Options.defaults(dir);
     mesh = MeshUp.start(new MeshUp.Options(dir, 0, 0, d.edgeModel(), d.coreModel(), d.routing(),
-        Duration.ofSeconds(30)).withEdgeConfig(governance));
+        Duration.ofSeconds(30)).withEdgeConfig(governance).withCoreInterceptor(new ServerInterceptor() {
+          @Override
+          public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+              ServerCallHandler<Q, A> next) {
+            return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
+              @Override
+              public void onMessage(Q message) {
+                CORE_WIRE.add(String.valueOf(message));
+                super.onMessage(message);
+              }
+            };
+          }
+        }));
   }
 
   @AfterAll
@@ -65,11 +86,14 @@ class GovernanceMeshTest {
   }
 
   @Test
-  void post_emailToTheCoreWithTheExampleKey_isServedByTheCoreAndAuditedAsMasked() throws Exception {
+  void post_emailToTheCoreWithTheExampleKey_reachesTheRealCoreMaskedAndIsAuditedAsMasked() throws Exception {
     HttpResponse<String> r = chat("core", "Forward this to carol@example.net please", KEY);
 
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     assertThat(r.headers().firstValue("x-infermesh-route")).hasValue("core");
+    // the real core received the placeholder, never the address
+    assertThat(CORE_WIRE).anySatisfy(m -> assertThat(m).contains("Forward this to <EMAIL_1> please"));
+    assertThat(String.join("\n", CORE_WIRE)).doesNotContain("carol").doesNotContain("example.net");
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(auditLines()).anySatisfy(line -> {
       JsonNode record = JSON.readTree(line);
       assertThat(record.get("route").asText()).isEqualTo("core");
@@ -92,6 +116,7 @@ class GovernanceMeshTest {
 
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("CREDIT_CARD").doesNotContain("4111");
+    assertThat(String.join("\n", CORE_WIRE)).doesNotContain("4111");
   }
 
   @Test
@@ -102,6 +127,7 @@ class GovernanceMeshTest {
     assertThat(r.headers().firstValue("x-infermesh-route")).hasValue("edge");
     assertThat(r.headers().firstValue("x-infermesh-reason")).hasValue("policy-local-only");
     assertThat(chat("core", "zephyr", KEY).statusCode()).isEqualTo(400);
+    assertThat(String.join("\n", CORE_WIRE)).doesNotContain("zephyr");
   }
 
   @Test

@@ -1,5 +1,7 @@
 package io.infermesh.core.server;
 
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
@@ -32,6 +34,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -102,6 +105,15 @@ public final class CoreNode implements AutoCloseable {
    * @throws IOException if the credentials are unusable or a port cannot be bound
    */
   public static CoreNode start(CoreConfig config) throws IOException {
+    return start(config, List.of());
+  }
+
+  /**
+   * {@link #start(CoreConfig)}, with {@code interceptors} around the Inference service: they see
+   * every call that passed authorization, in order (first = outermost), e.g. for tracing or for a
+   * test that watches what reaches the core.
+   */
+  public static CoreNode start(CoreConfig config, List<ServerInterceptor> interceptors) throws IOException {
     if (config.stage().index() > 0) {
       throw new IllegalArgumentException("stage " + config.stage().index() + " runs as a StageNode, not a CoreNode");
     }
@@ -144,7 +156,7 @@ public final class CoreNode implements AutoCloseable {
           .tls(tls)
           .authorization(policy())
           .initiallyNotServing() // until health.attach() finds the node ready
-          .addService(inference)
+          .addService(ServerInterceptors.intercept(inference, reversed(interceptors)))
           .start();
     } catch (IOException | RuntimeException e) {
       closeAll(owned);
@@ -214,6 +226,13 @@ public final class CoreNode implements AutoCloseable {
         .register(registry);
     long period = UtilizationSampler.period(window).toMillis();
     timers.scheduleAtFixedRate(sampler::sample, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /** ServerInterceptors.intercept runs the last one first; callers list the outermost first. */
+  private static List<ServerInterceptor> reversed(List<ServerInterceptor> interceptors) {
+    List<ServerInterceptor> r = new ArrayList<>(interceptors);
+    Collections.reverse(r);
+    return r;
   }
 
   private static void closeAll(List<AutoCloseable> resources) {
