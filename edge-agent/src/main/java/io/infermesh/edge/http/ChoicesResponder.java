@@ -98,9 +98,11 @@ final class ChoicesResponder {
     }
     List<Choice> choices = new ArrayList<>(parsed.n());
     String model;
-    try (stream) {
+    try {
       choices.add(readWhole(stream));
       model = stream.served().model();
+    } finally {
+      closeUnlessItCarriesTheOthers(stream);
     }
     for (int i = 1; i < parsed.n(); i++) {
       try (CompletionStream next = later(stream, first, baseId, i, laterModel, tenant)) {
@@ -169,7 +171,7 @@ final class ChoicesResponder {
           out.write(OpenAiResponses.errorChunk(HttpErrors.body(e)));
           return;
         }
-        try (stream) {
+        try {
           if (i > 0) {
             event = stream.next();
           }
@@ -212,6 +214,12 @@ final class ChoicesResponder {
           ObjectNode end = chunk(object, responseId, created, model, parsed.includeUsage(), i);
           ((ObjectNode) end.get("choices").get(0)).put("finish_reason", done.finishReason().wireName());
           write(out, end);
+        } finally {
+          if (i > 0) {
+            stream.close();
+          } else {
+            closeUnlessItCarriesTheOthers(stream);
+          }
         }
       }
       if (parsed.includeUsage()) {
@@ -223,6 +231,17 @@ final class ChoicesResponder {
       out.write(OpenAiResponses.DONE);
     } catch (IOException e) {
       log.debug("request {}: client went away mid-stream ({})", baseId, e.toString());
+    }
+  }
+
+  /**
+   * Closes choice 0's stream unless the other choices come from the same call (the core answers all
+   * {@code n} at once): then it stays open until they are read, so the request ends — its token
+   * quota settled with every choice's tokens, its audit record written — after the last of them.
+   */
+  private static void closeUnlessItCarriesTheOthers(CompletionStream first) {
+    if (first.choice(1).isEmpty()) {
+      first.close();
     }
   }
 

@@ -8,7 +8,8 @@ import io.infermesh.node.quota.QuotaLedger;
 
 /**
  * Admits a planned request against its tenant's token quotas per day and month ({@link
- * QuotaLedger}): it reserves the plan's worst case — prompt + {@code max_tokens}; for a cascade the
+ * QuotaLedger}): it reserves the plan's worst case — prompt + {@code max_tokens} (× {@code n} when the core
+ * answers {@code n} choices in one call); for a cascade the
  * draft, every sample and the escalation, each with its prompt — and hands the job its {@link Meter},
  * which is settled with the real usage when the request ends. A cache hit uses no tokens and is not
  * metered. Thread-safe.
@@ -32,7 +33,8 @@ final class QuotaAdmission {
     if (prompt < 0) {
       return job;
     }
-    QuotaDecision decision = ledger.reserve(job.tenant().name(), prompt, worstCase(plan) - prompt);
+    QuotaDecision decision = ledger.reserve(job.tenant().name(), prompt,
+        worstCase(plan, job.request().choices()) - prompt);
     if (decision instanceof QuotaDecision.Refused refused) {
       String name = refused.window().quotaName();
       if (refused.neverFits()) {
@@ -59,17 +61,21 @@ final class QuotaAdmission {
     return -1;
   }
 
-  /** Every token {@code plan} may use: each generation's prompt and completion budget. */
-  static long worstCase(Plan plan) {
+  /**
+   * Every token {@code plan} may use: each generation's prompt and completion budget. The core
+   * answers all {@code choices} of a request in one call (one prompt, a budget each); the edge
+   * generates only the first, the others come as requests of their own, each admitted itself.
+   */
+  static long worstCase(Plan plan, int choices) {
     if (plan instanceof Plan.Local local) {
       return local.prompt().tokens() + (long) local.sampling().maxTokens();
     }
     if (plan instanceof Plan.Core core) {
-      return core.prompt().tokens() + (long) core.sampling().maxTokens();
+      return core.prompt().tokens() + (long) choices * core.sampling().maxTokens();
     }
     if (plan instanceof Plan.Cascade cascade) {
       long prompt = cascade.draft().prompt().tokens();
-      long worst = worstCase(cascade.draft()) + worstCase(cascade.escalation());
+      long worst = worstCase(cascade.draft(), choices) + worstCase(cascade.escalation(), choices);
       for (SamplingParams sample : cascade.samples()) {
         worst += prompt + sample.maxTokens();
       }
