@@ -2,12 +2,16 @@ package io.infermesh.cli;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.grpc.ServerInterceptor;
 import io.infermesh.certs.CertificateAuthority;
 import io.infermesh.certs.LeafRequest;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.Role;
 import io.infermesh.core.config.CoreConfig;
+import io.infermesh.core.config.CoreConfigLoader;
 import io.infermesh.core.server.CoreNode;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.config.Audit;
@@ -33,6 +37,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -103,13 +109,16 @@ final class MeshUp implements AutoCloseable {
    * @param control the control plane to run, or empty for none (the edge dials the core directly)
    * @param edgeConfig an edge.yaml whose {@code auth}, {@code privacy} and {@code audit} sections the edge
    *     takes (API keys, JWTs, token quotas, masking, the audit log); empty: none of them
+   * @param coreConfig a core.yaml whose {@code tenants} and {@code audit} sections the core takes
+   *     (which callers may name a tenant, per-tenant limits and quotas, the core's audit log); empty: none
    * @param coreInterceptors around the core's Inference service, outermost first (tests watch the wire with one)
    */
   record Options(Path dir, int httpPort, int corePort, Optional<Path> edgeModel, Optional<Path> coreModel,
       Routing routing, Duration escalationTimeout, Optional<Control> control, Optional<Path> edgeConfig,
-      List<ServerInterceptor> coreInterceptors) {
+      Optional<Path> coreConfig, List<ServerInterceptor> coreInterceptors) {
     Options {
       requireNonNull(edgeConfig, "edgeConfig");
+      requireNonNull(coreConfig, "coreConfig");
       coreInterceptors = List.copyOf(coreInterceptors);
       requireNonNull(dir, "dir");
       requireNonNull(edgeModel, "edgeModel");
@@ -123,18 +132,24 @@ final class MeshUp implements AutoCloseable {
     Options(Path dir, int httpPort, int corePort, Optional<Path> edgeModel, Optional<Path> coreModel,
         Routing routing, Duration escalationTimeout) {
       this(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, Optional.empty(),
-          Optional.empty(), List.of());
+          Optional.empty(), Optional.empty(), List.of());
     }
 
     Options withControl(Control value) {
       return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout,
-          Optional.of(value), edgeConfig, coreInterceptors);
+          Optional.of(value), edgeConfig, coreConfig, coreInterceptors);
     }
 
     /** With the governance sections of {@code file} ({@code up --edge-config}). */
     Options withEdgeConfig(Path file) {
       return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, control,
-          Optional.of(file), coreInterceptors);
+          Optional.of(file), coreConfig, coreInterceptors);
+    }
+
+    /** With the governance sections of the core.yaml {@code file} ({@code up --core-config}). */
+    Options withCoreConfig(Path file) {
+      return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, control,
+          edgeConfig, Optional.of(file), coreInterceptors);
     }
 
     /** With {@code interceptor} around the core's Inference service, inside those already added. */
@@ -142,7 +157,7 @@ final class MeshUp implements AutoCloseable {
       List<ServerInterceptor> all = new ArrayList<>(coreInterceptors);
       all.add(requireNonNull(interceptor, "interceptor"));
       return new Options(dir, httpPort, corePort, edgeModel, coreModel, routing, escalationTimeout, control,
-          edgeConfig, all);
+          edgeConfig, coreConfig, all);
     }
 
     static Options defaults(Path dir) {
@@ -217,14 +232,17 @@ final class MeshUp implements AutoCloseable {
     if (core != null) {
       throw new IllegalStateException("the core is running");
     }
-    CoreConfig config = CoreConfig.builder(new CoreConfig.Node(CORE_NAME, REGION),
+    CoreConfig.Builder config = CoreConfig.builder(new CoreConfig.Node(CORE_NAME, REGION),
             new CoreConfig.Tls(pki.resolve("certs"), CORE_NAME))
         .grpcPort(corePort)
         .model(CoreConfig.Model.builder(CORE_MODEL).path(coreModel).device("cpu").defaultMaxTokens(64).build())
         .metricsPort(-1)
-        .listen(CoreConfig.Listen.loopback())
-        .build();
-    CoreNode started = CoreNode.start(config, options.coreInterceptors());
+        .listen(CoreConfig.Listen.loopback());
+    if (options.coreConfig().isPresent()) {
+      CoreConfig given = governedCore(options.coreConfig().get());
+      config.tenants(given.tenants()).audit(given.audit());
+    }
+    CoreNode started = CoreNode.start(config.build(), options.coreInterceptors());
     try {
       started.loadConfiguredModel();
     } catch (IOException | RuntimeException e) {
@@ -329,6 +347,27 @@ final class MeshUp implements AutoCloseable {
           + " edge --config` for a fully configured edge)");
     }
     return config.toBuilder().auth(given.auth()).privacy(given.privacy()).audit(given.audit()).build();
+  }
+
+  /** The sections of a core.yaml that {@code up --core-config} takes. */
+  static final List<String> CORE_GOVERNANCE_SECTIONS = List.of("tenants", "audit");
+
+  /**
+   * The core.yaml {@code file}, refused unless it holds only {@link #CORE_GOVERNANCE_SECTIONS} (up
+   * sets the rest); its relative paths resolve against its directory.
+   */
+  static CoreConfig governedCore(Path file) throws IOException {
+    CoreConfig given = CoreConfigLoader.load(file); // every key checked, errors naming file and key
+    JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+    for (Iterator<String> names = root == null ? Collections.emptyIterator() : root.fieldNames(); names.hasNext();) {
+      String name = names.next();
+      if (!CORE_GOVERNANCE_SECTIONS.contains(name)) {
+        throw new ConfigException(name, file + ": infermesh up takes only the " + CORE_GOVERNANCE_SECTIONS
+            + " sections from --core-config; it sets the model, ports and TLS itself (run `infermesh core"
+            + " --config` for a fully configured core)");
+      }
+    }
+    return given;
   }
 
   CoreNode core() {

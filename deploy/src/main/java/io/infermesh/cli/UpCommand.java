@@ -41,6 +41,8 @@ import picocli.CommandLine.Option;
       "  infermesh up --demo --exit        # the demo table, then stops (exit code 0)",
       "  infermesh up --no-control          # the edge dials the core directly",
       "  infermesh up --edge-config deploy/governance.edge.yaml   # API keys, quotas, masking, audit",
+      "  infermesh up --edge-config deploy/governance.edge.yaml --core-config deploy/governance.core.yaml",
+      "                                                           # … and the core's tenant checks and audit",
       "  infermesh up --edge-model qwen2.5-0.5b-q4_0.gguf \\",
       "      --core-model Qwen2.5-7B-Instruct/",
       ""
@@ -85,6 +87,11 @@ final class UpCommand implements Callable<Integer> {
           + "quotas, masking of sensitive data, the audit log (e.g. deploy/governance.edge.yaml).")
   Path edgeConfig;
 
+  @Option(names = "--core-config", paramLabel = "FILE",
+      description = "A core.yaml whose tenants and audit sections the core takes: which callers may name a tenant, "
+          + "per-tenant rates and token quotas, the core's audit log (e.g. deploy/governance.core.yaml).")
+  Path coreConfig;
+
   @Option(names = "--demo",
       description = "Send one request per routing rule and print a table of where each went; the mesh keeps "
           + "running afterwards unless --exit is given.")
@@ -108,6 +115,9 @@ final class UpCommand implements Callable<Integer> {
     }
     if (edgeConfig != null) {
       options = options.withEdgeConfig(edgeConfig);
+    }
+    if (coreConfig != null) {
+      options = options.withCoreConfig(coreConfig);
     }
     out.println("infermesh up: preparing " + dir.toAbsolutePath().normalize() + " and starting the mesh…");
     out.flush();

@@ -49,9 +49,10 @@ class GovernanceMeshTest {
     dir = Files.createTempDirectory("governance-mesh");
     // a copy, so the example's relative audit directory lands in the test's directory
     Path governance = Files.copy(Path.of("governance.edge.yaml"), dir.resolve("governance.edge.yaml"));
+    Path coreGovernance = Files.copy(Path.of("governance.core.yaml"), dir.resolve("governance.core.yaml"));
     MeshUp.Options d = MeshUp.Options.defaults(dir);
     mesh = MeshUp.start(new MeshUp.Options(dir, 0, 0, d.edgeModel(), d.coreModel(), d.routing(),
-        Duration.ofSeconds(30)).withEdgeConfig(governance).withCoreInterceptor(new ServerInterceptor() {
+        Duration.ofSeconds(30)).withEdgeConfig(governance).withCoreConfig(coreGovernance).withCoreInterceptor(new ServerInterceptor() {
           @Override
           public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
               ServerCallHandler<Q, A> next) {
@@ -94,7 +95,7 @@ class GovernanceMeshTest {
     // the real core received the placeholder, never the address
     assertThat(CORE_WIRE).anySatisfy(m -> assertThat(m).contains("Forward this to <EMAIL_1> please"));
     assertThat(String.join("\n", CORE_WIRE)).doesNotContain("carol").doesNotContain("example.net");
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(auditLines()).anySatisfy(line -> {
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(auditLines("audit")).anySatisfy(line -> {
       JsonNode record = JSON.readTree(line);
       assertThat(record.get("route").asText()).isEqualTo("core");
       assertThat(record.get("caller").asText()).isEqualTo("api-key:acme#0");
@@ -102,7 +103,7 @@ class GovernanceMeshTest {
       assertThat(record.get("quota").asText()).isEqualTo("ok");
       assertThat(record.get("completion_tokens").asInt()).isPositive();
     }));
-    assertThat(String.join("\n", auditLines())).doesNotContain("carol").doesNotContain(KEY);
+    assertThat(String.join("\n", auditLines("audit"))).doesNotContain("carol").doesNotContain(KEY);
   }
 
   @Test
@@ -134,11 +135,39 @@ class GovernanceMeshTest {
   void audit_afterRequests_chainVerifies() throws Exception {
     chat("auto", "hello there", KEY);
 
-    await().atMost(Duration.ofSeconds(10)).until(() -> !auditLines().isEmpty());
+    await().atMost(Duration.ofSeconds(10)).until(() -> !auditLines("audit").isEmpty());
     try (Stream<Path> files = Files.list(dir.resolve("audit"))) {
       assertThat(AuditVerifier.verify(files.filter(f -> f.toString().endsWith(".jsonl")).sorted().toList()))
           .isInstanceOf(AuditVerifier.Intact.class);
     }
+  }
+
+  @Test
+  void core_withTheExampleCoreConfig_servesTheEdgesTenantAndAuditsItsOwnCalls() throws Exception {
+    HttpResponse<String> r = chat("core", "Mail dave@example.org the summary", KEY);
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(auditLines("audit-core"))
+        .anySatisfy(line -> {
+      JsonNode record = JSON.readTree(line);
+      assertThat(record.get("tenant").asText()).isEqualTo("acme"); // the edge vouched for it
+      assertThat(record.get("caller").asText()).endsWith("/edge/" + MeshUp.EDGE_NAME);
+      assertThat(record.get("quota").asText()).isEqualTo("ok");
+      assertThat(record.get("status").asText()).isEqualTo("OK");
+    }));
+    assertThat(String.join("\n", auditLines("audit-core"))).doesNotContain("dave").doesNotContain("example.org");
+    try (Stream<Path> files = Files.list(dir.resolve("audit-core"))) {
+      assertThat(AuditVerifier.verify(files.filter(f -> f.toString().endsWith(".jsonl")).sorted().toList()))
+          .isInstanceOf(AuditVerifier.Intact.class);
+    }
+  }
+
+  @Test
+  void governedCore_otherSections_areRefusedNamingWhatUpTakes() throws Exception {
+    Path file = Files.writeString(dir.resolve("too-much-core.yaml"), "grpc: {port: 1}\naudit: {enabled: false}\n");
+
+    assertThatThrownBy(() -> MeshUp.governedCore(file))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("[tenants, audit]").hasMessageContaining("grpc");
   }
 
   @Test
@@ -149,9 +178,9 @@ class GovernanceMeshTest {
         .isInstanceOf(ConfigException.class).hasMessageContaining("[auth, privacy, audit]");
   }
 
-  private static List<String> auditLines() throws Exception {
+  private static List<String> auditLines(String directory) throws Exception {
     List<String> lines = new ArrayList<>();
-    Path audit = dir.resolve("audit");
+    Path audit = dir.resolve(directory);
     if (!Files.isDirectory(audit)) {
       return lines;
     }
