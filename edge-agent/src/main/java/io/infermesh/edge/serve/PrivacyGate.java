@@ -121,11 +121,11 @@ final class PrivacyGate implements Egress {
 
   /**
    * {@code answer}, the answer to {@code job}, as its client may read it: through the output filter
-   * of the caller's policy; as it is when the policy detects nothing.
+   * of the caller's policy; as it is when the policy detects nothing or says {@code output: pass}.
    */
   CompletionStream filtered(Job job, CompletionStream answer) {
     Masker masker = masker(job.tenant());
-    if (masker.policy().rules().isEmpty()) {
+    if (masker.policy().rules().isEmpty() || !masker.policy().redactsOutput()) {
       return answer;
     }
     // the request passed screening, so this masks it as screening did: its values are the client's own
