@@ -107,6 +107,8 @@ public final class AnswerFilter {
     // the JSON lexer's state at the start of the held text
     private boolean inString;
     private boolean escaped;
+    /** Chars the detectors were given, all scans together (the work is linear in the answer: tests check). */
+    private long scanned;
 
     private Stream() {}
 
@@ -130,7 +132,13 @@ public final class AnswerFilter {
       return Map.copyOf(redacted);
     }
 
+    /** Chars read by all scans so far. */
+    long scanned() {
+      return scanned;
+    }
+
     private String release(boolean end) {
+      scanned += text.length();
       List<Detector.Match> matches;
       try {
         matches = masker.find(text);

@@ -104,6 +104,25 @@ class AnswerFilterTest {
   }
 
   @Test
+  void stream_oneCharDeltas_scansALinearAmount() {
+    String prose = "plain words, a@ 4111- and nothing more ".repeat(2000);
+    String key = "-----BEGIN PRIVATE KEY-----\n" + "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n".repeat(1800);
+    for (String answer : List.of(prose, key + "-----END PRIVATE KEY----- after")) {
+      AnswerFilter.Stream s = FILTER.stream();
+      StringBuilder out = new StringBuilder();
+
+      for (int i = 0; i < answer.length(); i++) {
+        out.append(s.accept(answer.substring(i, i + 1)));
+      }
+      out.append(s.flush());
+
+      assertThat(out.toString()).isEqualTo(FILTER.filter(answer));
+      // a scan rereads at most the window and its context per STEP new chars, or what is held when it grew by half
+      assertThat(s.scanned()).isLessThanOrEqualTo(12L * answer.length());
+    }
+  }
+
+  @Test
   void stream_privateKeyArriving_heldFromItsBeginLine() {
     AnswerFilter.Stream s = FILTER.stream();
     String before = "x".repeat(300) + "\n";
