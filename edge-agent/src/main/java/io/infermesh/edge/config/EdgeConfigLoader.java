@@ -226,7 +226,8 @@ public final class EdgeConfigLoader {
   /**
    * {@code privacy:}: {@code default_policy} and {@code policies}, each with its name, the built-in
    * kinds per action ({@code mask: [EMAIL]}, {@code block: […]}, {@code local_only: […]}) and its own
-   * detectors ({@code words: [{kind, values, action}]}, {@code regexes: [{kind, pattern, action}]}).
+   * detectors ({@code words: [{kind, values, action}]}, {@code regexes: [{kind, pattern, action}]}), and
+   * {@code output} ({@code redact}, the default, or {@code pass}: whether answers are filtered).
    */
   private static Privacy privacy(ConfigSection s) {
     List<Privacy.Policy> policies = new ArrayList<>();
@@ -253,9 +254,13 @@ public final class EdgeConfigLoader {
         ownAction(r, kind, actions);
       }
       String name = p.string("name", "");
+      String output = p.string("output", "redact");
+      if (!output.equals("redact") && !output.equals("pass")) {
+        throw new ConfigException(p.key("output"), "must be redact or pass, got '" + output + "'");
+      }
       p.finish();
       try {
-        policies.add(new Privacy.Policy(name, actions, words, regexes));
+        policies.add(new Privacy.Policy(name, actions, words, regexes, output.equals("redact")));
       } catch (ConfigException e) {
         if (!e.key().startsWith("privacy.policies.")) {
           throw e;

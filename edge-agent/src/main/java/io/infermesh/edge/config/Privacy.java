@@ -78,15 +78,23 @@ public record Privacy(List<Policy> policies, String defaultPolicy) {
    *     …) and for the policy's own word lists and regexes; a kind not listed is not looked for
    * @param words the policy's own word-list detectors, kind → words and phrases (case-insensitive)
    * @param regexes the policy's own regex detectors, kind → Java regex (run on a work budget)
+   * @param redactOutput {@code output: redact} (the default): answers go through the output filter;
+   *     {@code output: pass}: they do not
    */
   public record Policy(String name, Map<String, PrivacyAction> actions, Map<String, List<String>> words,
-      Map<String, String> regexes, PrivacyPolicy compiled) {
+      Map<String, String> regexes, boolean redactOutput, PrivacyPolicy compiled) {
     /** The kinds of the built-in detectors, in their order. */
     public static final List<String> BUILT_IN_KINDS = Detectors.builtIns().stream().map(Detector::kind).toList();
 
+    /** A policy whose answers are filtered ({@code output: redact}). */
     public Policy(String name, Map<String, PrivacyAction> actions, Map<String, List<String>> words,
         Map<String, String> regexes) {
-      this(name, actions, words, regexes, compile(name, actions, words, regexes));
+      this(name, actions, words, regexes, true);
+    }
+
+    public Policy(String name, Map<String, PrivacyAction> actions, Map<String, List<String>> words,
+        Map<String, String> regexes, boolean redactOutput) {
+      this(name, actions, words, regexes, redactOutput, compile(name, actions, words, regexes, redactOutput));
     }
 
     public Policy {
@@ -97,7 +105,7 @@ public record Privacy(List<Policy> policies, String defaultPolicy) {
     }
 
     private static PrivacyPolicy compile(String name, Map<String, PrivacyAction> actions,
-        Map<String, List<String>> words, Map<String, String> regexes) {
+        Map<String, List<String>> words, Map<String, String> regexes, boolean redactOutput) {
       if (name == null || name.isBlank()) {
         throw new ConfigException("privacy.policies.name", "must be set");
       }
@@ -115,7 +123,7 @@ public record Privacy(List<Policy> policies, String defaultPolicy) {
         throw new ConfigException("privacy.policies.regexes", "policy '" + name + "': " + e.getMessage(), e);
       }
       Map<String, Detector> custom = own.stream().collect(Collectors.toMap(Detector::kind, Function.identity()));
-      PrivacyPolicy.Builder policy = PrivacyPolicy.builder(name);
+      PrivacyPolicy.Builder policy = PrivacyPolicy.builder(name).redactOutput(redactOutput);
       // policy's own detectors first: a tenant's word beats a built-in's overlapping match
       for (Detector d : own) {
         PrivacyAction action = actions.get(d.kind());

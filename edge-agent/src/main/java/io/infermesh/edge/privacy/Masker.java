@@ -104,7 +104,24 @@ public final class Masker {
     return new Masked(out, placeholders, counts, localOnly);
   }
 
-  private void detectAll(String text, List<Detector.Match> found) {
+  /**
+   * Every match in {@code text} that survives overlap resolution, sorted by start (the matches
+   * {@link #mask} acts on; {@link AnswerFilter} reads answers with it).
+   *
+   * @throws SensitiveDataBlockedException when a detector ran out of its work budget
+   */
+  List<Detector.Match> find(CharSequence text) {
+    List<Detector.Match> found = new ArrayList<>();
+    detectAll(text, found);
+    return resolveOverlaps(found);
+  }
+
+  /** The action of {@code kind}'s rule, null when the policy has none. */
+  PrivacyAction action(String kind) {
+    return actions.get(kind);
+  }
+
+  private void detectAll(CharSequence text, List<Detector.Match> found) {
     for (PrivacyPolicy.Rule rule : policy.rules()) {
       int before = found.size();
       try {

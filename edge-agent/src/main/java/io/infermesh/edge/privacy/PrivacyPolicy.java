@@ -33,10 +33,12 @@ public final class PrivacyPolicy {
 
   private final String name;
   private final List<Rule> rules;
+  private final boolean redactsOutput;
 
-  private PrivacyPolicy(String name, List<Rule> rules) {
+  private PrivacyPolicy(String name, List<Rule> rules, boolean redactsOutput) {
     this.name = name;
     this.rules = List.copyOf(rules);
+    this.redactsOutput = redactsOutput;
   }
 
   /** A policy that detects nothing. */
@@ -58,6 +60,14 @@ public final class PrivacyPolicy {
     return rules;
   }
 
+  /**
+   * Whether answers go through the output filter ({@link AnswerFilter}): values of masked or blocked
+   * kinds that the client did not send redacted; true unless the builder said otherwise.
+   */
+  public boolean redactsOutput() {
+    return redactsOutput;
+  }
+
   @Override
   public String toString() {
     return "PrivacyPolicy[" + name + ", " + rules.size() + " rules]";
@@ -67,6 +77,7 @@ public final class PrivacyPolicy {
   public static final class Builder {
     private final String name;
     private final Map<String, Rule> rules = new LinkedHashMap<>();
+    private boolean redactsOutput = true;
 
     private Builder(String name) {
       this.name = requireNonNull(name, "name");
@@ -107,8 +118,14 @@ public final class PrivacyPolicy {
       return this;
     }
 
+    /** Whether answers are filtered ({@link PrivacyPolicy#redactsOutput()}); true by default. */
+    public Builder redactOutput(boolean redact) {
+      this.redactsOutput = redact;
+      return this;
+    }
+
     public PrivacyPolicy build() {
-      return new PrivacyPolicy(name, new ArrayList<>(rules.values()));
+      return new PrivacyPolicy(name, new ArrayList<>(rules.values()), redactsOutput);
     }
   }
 }

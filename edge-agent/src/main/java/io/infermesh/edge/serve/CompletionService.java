@@ -234,21 +234,34 @@ public final class CompletionService {
   }
 
   /**
-   * {@link #execute}, with the request's end ({@link ClientStream}: the quota reservation settled,
+   * {@link #execute}, through the tenant's output filter ({@link PrivacyGate#filtered}), with the request's end ({@link ClientStream}: the quota reservation settled,
    * the audit record written) when its client closes the answer.
    */
   private CompletionStream tracked(Job job, Engine e, Plan plan) {
     if (job.meter() == Meter.NONE && audit == AuditTrail.NONE || plan instanceof Plan.FromCache) {
-      return execute(job, e, plan);
+      return filtered(job, execute(job, e, plan));
     }
     CompletionStream answer;
     try {
-      answer = execute(job, e, plan);
+      answer = filtered(job, execute(job, e, plan));
     } catch (RuntimeException ex) {
       job.meter().settle(0);
       throw ex;
     }
     return new ClientStream(answer, job, audit);
+  }
+
+  /** The answer through the tenant's output filter: every answer a client reads passes here. */
+  private CompletionStream filtered(Job job, CompletionStream answer) {
+    if (privacy == null) {
+      return answer;
+    }
+    try {
+      return privacy.filtered(job, answer);
+    } catch (RuntimeException ex) {
+      answer.close();
+      throw ex;
+    }
   }
 
   /** Carries out {@code plan}: the one place that turns a decision into a running request. */

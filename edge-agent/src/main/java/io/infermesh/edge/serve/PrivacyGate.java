@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.privacy.AnswerFilter;
 import io.infermesh.edge.privacy.AnswerRestorer;
 import io.infermesh.edge.privacy.Masked;
 import io.infermesh.edge.privacy.Masker;
@@ -30,6 +31,12 @@ import java.util.Locale;
  * request's placeholders are those the screening saw), and the answer's text coming back has the
  * values put back, piece by piece ({@link AnswerRestorer.Stream}), JSON-escaped when the answer is
  * JSON (a schema or tool calls). The core sees placeholders only.
+ *
+ * <p>{@link #filtered}, the answer the client reads, whatever served it (the edge, the core, a
+ * cascade, the cache): the model's text goes through the policy's detectors ({@link AnswerFilter})
+ * and each value of a kind the policy masks or blocks that the client did not send itself is
+ * replaced by {@code [KIND]}; redactions are counted as {@code
+ * infermesh.edge.privacy.matches{kind,action="redact_output"}}.
  *
  * <p>Everything that stays on the edge — the cache, the router, the local engine — reads the
  * client's own text: it does not leave the device, and masking it would only make the local answer
@@ -110,6 +117,22 @@ final class PrivacyGate implements Egress {
         return answer.flush();
       }
     };
+  }
+
+  /**
+   * {@code answer}, the answer to {@code job}, as its client may read it: through the output filter
+   * of the caller's policy; as it is when the policy detects nothing or says {@code output: pass}.
+   */
+  CompletionStream filtered(Job job, CompletionStream answer) {
+    Masker masker = masker(job.tenant());
+    if (masker.policy().rules().isEmpty() || !masker.policy().redactsOutput()) {
+      return answer;
+    }
+    // the request passed screening, so this masks it as screening did: its values are the client's own
+    AnswerFilter filter = AnswerFilter.of(masker, mask(masker, RequestTexts.of(job.request()), job.inputParam()));
+    AnswerFilter output = job.request().structured().isText() ? filter : filter.json();
+    return new FilteredAnswer(answer, output::stream,
+        counts -> counts.forEach((kind, n) -> metrics.privacyMatches(kind, "redact_output", n)));
   }
 
   /** The policy the caller's credential names (a JWT claim, checked at authentication), else its tenant's. */

@@ -196,6 +196,7 @@ class EdgeConfigLoaderTest {
       privacy: {policies: [{mask: [EMAIL]}]}            | privacy.policies[0].name: must be set
       privacy: {default_policy: strict}                 | privacy.default_policy: names policy 'strict', which privacy.policies does not define
       privacy: {policies: [{name: p, hide: [EMAIL]}]}   | privacy.policies[0].hide: unknown key
+      privacy: {policies: [{name: p, output: drop}]}    | privacy.policies[0].output: must be redact or pass, got 'drop'
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], privacy_policy: p}]} | auth.tenants[0].privacy_policy: names policy 'p'
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], tokens_per_day: -1}]} | auth.tenants[0].tokens_per_day: must not be negative
       auth: {jwt: {issuer: i, audience: a}}             | auth.jwt.jwks_file: set exactly one of jwks_file and jwks_url
@@ -226,6 +227,7 @@ class EdgeConfigLoaderTest {
           policies:
             - name: pii
               mask: [EMAIL, PHONE]
+              output: pass
             - name: strict
               mask: [EMAIL]
               block: [CREDIT_CARD]
@@ -251,6 +253,9 @@ class EdgeConfigLoaderTest {
     PrivacyPolicies policies = config.privacyPolicies();
     assertThat(policies.forTenant("acme").policy().name()).isEqualTo("strict");
     assertThat(policies.forTenant("beta").policy().name()).isEqualTo("pii");
+    assertThat(policies.forTenant("beta").policy().redactsOutput()).isFalse();
+    assertThat(policies.forTenant("acme").policy().redactsOutput()).isTrue();
+    assertThat(privacy.policies().get(0).redactOutput()).isFalse();
     Masked masked = policies.forTenant("acme").mask(List.of("ask a@b.io about TKT-123456 and Blue Heron"));
     assertThat(masked.texts()).containsExactly("ask <EMAIL_1> about <TICKET_1> and Blue Heron");
     assertThat(masked.localOnlyKinds()).containsExactly("CODENAME");

@@ -54,6 +54,8 @@ import org.junit.jupiter.api.Test;
 class MaskingEscalationTest {
   private static final String ALICE = "alice@example.com";
   private static final String PHONE = "+14155550123";
+  /** What the scripted core adds of its own to a message that says {@code leak}: values the client never sent. */
+  private static final String LEAKED = " Also: card 4111 1111 1111 1111, mail eve@evil.example";
   /** Every request the core received, as its full protobuf text. */
   private static final List<String> received = new CopyOnWriteArrayList<>();
   private static MeshServer core;
@@ -129,7 +131,8 @@ class MaskingEscalationTest {
 
   @Test
   void createStreaming_emailToTheCore_deltasJoinToTheClientsOwnText() {
-    String text = "Mail " + ALICE + " and bob@example.org today";
+    // longer than the output filter's hold-back, so that the answer arrives in many deltas
+    String text = "Mail " + ALICE + " and bob@example.org today, " + "then read the rest of the news. ".repeat(15);
     StringBuilder answer = new StringBuilder();
     int[] deltas = {0};
 
@@ -144,6 +147,32 @@ class MaskingEscalationTest {
     assertThat(deltas[0]).isGreaterThan(3);
     assertThat(received).singleElement().asString().contains("Mail <EMAIL_1> and <EMAIL_2> today")
         .doesNotContain(ALICE).doesNotContain("bob@");
+  }
+
+  @Test
+  void create_coreAnswersACardAndAForeignEmail_clientGetsRedactionsAndItsOwnEmail() {
+    String text = "leak something about " + ALICE;
+
+    ChatCompletion answer = client.chat().completions().create(chat("core", text));
+
+    assertThat(answer.choices().get(0).message().content())
+        .hasValue("You said: " + text + " Also: card [CREDIT_CARD], mail [EMAIL]");
+    assertThat(received).singleElement().asString().contains("leak something about <EMAIL_1>");
+    assertThat(agent.registry().scrape())
+        .contains("infermesh_edge_privacy_matches_total{action=\"redact_output\",kind=\"CREDIT_CARD\"}")
+        .contains("infermesh_edge_privacy_matches_total{action=\"redact_output\",kind=\"EMAIL\"}");
+  }
+
+  @Test
+  void createStreaming_coreAnswersACardAndAForeignEmail_deltasJoinToRedactionsAndTheClientsOwnEmail() {
+    String text = "please leak, and write to " + ALICE;
+    StringBuilder answer = new StringBuilder();
+
+    try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(chat("core", text))) {
+      stream.stream().forEach(c -> c.choices().forEach(ch -> ch.delta().content().ifPresent(answer::append)));
+    }
+
+    assertThat(answer.toString()).isEqualTo("You said: " + text + " Also: card [CREDIT_CARD], mail [EMAIL]");
   }
 
   @Test
@@ -218,13 +247,17 @@ class MaskingEscalationTest {
     return lines;
   }
 
-  /** Records each request whole and quotes its last message back, 3 chars a chunk. */
+  /**
+   * Records each request whole and quotes its last message back, 3 chars a chunk; a message that says
+   * {@code leak} gets {@link #LEAKED} too.
+   */
   private static final class QuotingCore extends InferenceGrpc.InferenceImplBase {
     @Override
     public void generate(GenerateRequest request, StreamObserver<GenerateChunk> out) {
       received.add(request.toString());
       List<ChatMessage> messages = request.getChat().getMessagesList();
-      String answer = "You said: " + messages.get(messages.size() - 1).getContent();
+      String last = messages.get(messages.size() - 1).getContent();
+      String answer = "You said: " + last + (last.contains("leak") ? LEAKED : "");
       for (int i = 0; i < answer.length(); i += 3) {
         out.onNext(GenerateChunk.newBuilder().setText(answer.substring(i, Math.min(answer.length(), i + 3))).build());
       }
