@@ -13,6 +13,7 @@ import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -286,7 +287,7 @@ public final class CertificateAuthority {
     try {
       return new JcaX509CertificateConverter().getCertificate(
           builder.build(new JcaContentSignerBuilder(Keys.SIGNATURE_ALGORITHM).build(signingKey)));
-    } catch (OperatorCreationException | java.security.cert.CertificateException e) {
+    } catch (OperatorCreationException | CertificateException e) {
       throw new IllegalStateException("cannot sign a certificate with " + Keys.SIGNATURE_ALGORITHM, e);
     }
   }

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -268,7 +269,7 @@ final class BenchCommand implements Callable<Integer> {
 
   private List<String> generated(int count) {
     List<String> out = new ArrayList<>();
-    java.util.Random random = new java.util.Random(7);
+    Random random = new Random(7);
     for (int i = 0; i < count; i++) {
       StringBuilder b = new StringBuilder("Write about");
       for (int w = 0; w < promptWords; w++) {

@@ -7,6 +7,7 @@ import io.infermesh.xds.snapshot.ServicePolicy;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
@@ -115,6 +116,6 @@ final class ControlCommand implements Callable<Integer> {
     String split = s.versions().isEmpty() ? "" : " split " + s.versions().stream()
         .map(v -> v.version() + ":" + v.weight()).collect(Collectors.joining("/"));
     String shadow = s.shadow().map(sh -> " shadow " + sh.percent() + "% to " + sh.version()).orElse("");
-    return s.name() + " (" + s.protocol().name().toLowerCase(java.util.Locale.ROOT) + split + shadow + ")";
+    return s.name() + " (" + s.protocol().name().toLowerCase(Locale.ROOT) + split + shadow + ")";
   }
 }

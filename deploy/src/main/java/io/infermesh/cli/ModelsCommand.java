@@ -26,6 +26,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -129,8 +130,8 @@ final class ModelsCommand implements Runnable {
 
   /** The {@code --type} names, for help and completion. */
   static final class TypeNames implements Iterable<String> {
-    java.util.stream.Stream<String> stream() {
-      return java.util.stream.Stream.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0).map(GgmlType::lowerCaseName);
+    Stream<String> stream() {
+      return Stream.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0).map(GgmlType::lowerCaseName);
     }
 
     @Override

@@ -10,6 +10,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -78,9 +80,9 @@ class CoreCommandTest {
   void core_truncatedModel_clearStartupErrorNotStackTrace() throws Exception {
     Path certs = dir.resolve("certs");
     io.infermesh.certs.CertificateAuthority ca = io.infermesh.certs.CertificateAuthority.create("mesh.test",
-        java.time.Duration.ofDays(365), java.time.Clock.systemUTC());
+        Duration.ofDays(365), Clock.systemUTC());
     ca.issue(io.infermesh.certs.LeafRequest.builder(io.infermesh.certs.Role.CORE, "test-1", "core-0")
-        .validity(java.time.Duration.ofDays(1)).build()).writeTo(certs, true);
+        .validity(Duration.ofDays(1)).build()).writeTo(certs, true);
     Path model = dir.resolve("broken.gguf");
     Files.write(model, new byte[] {'G', 'G', 'U', 'F', 3, 0, 0, 0, 1});
     Path yaml = dir.resolve("core.yaml");

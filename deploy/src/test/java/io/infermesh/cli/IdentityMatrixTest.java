@@ -52,6 +52,7 @@ import io.infermesh.xds.snapshot.MeshNodeGroup;
 import io.infermesh.xds.snapshot.MeshPolicy;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,6 +66,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -187,7 +189,7 @@ class IdentityMatrixTest {
       try {
         return TlsChannelCredentials.newBuilder().trustManager(pki.caDirectory().resolve("ca.crt").toFile()).build();
       } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
+        throw new UncheckedIOException(e);
       }
     });
     assertThat(CALLERS.keySet()).containsExactlyElementsOf(EXPECTED.keySet());
@@ -228,7 +230,7 @@ class IdentityMatrixTest {
           .trustManager(pki.caDirectory().resolve("ca.crt").toFile())
           .build();
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      throw new UncheckedIOException(e);
     }
   }
 
@@ -344,7 +346,7 @@ class IdentityMatrixTest {
     try {
       first.get(15, TimeUnit.SECONDS);
       return Status.OK;
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       return Status.fromThrowable(e.getCause());
     }
   }

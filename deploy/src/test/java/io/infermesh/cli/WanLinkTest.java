@@ -31,11 +31,14 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
+import java.util.function.ToDoubleFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -265,7 +268,7 @@ class WanLinkTest {
   }
 
   private static String routes(List<Outcome> outcomes) {
-    java.util.Map<String, Long> counts = new java.util.TreeMap<>();
+    Map<String, Long> counts = new TreeMap<>();
     for (Outcome o : outcomes) {
       counts.merge(o.route() + (o.reason().isEmpty() ? "" : "/" + o.reason()), 1L, Long::sum);
     }
@@ -273,7 +276,7 @@ class WanLinkTest {
   }
 
   private static List<Double> millis(List<Outcome> outcomes, boolean streamed,
-      java.util.function.ToDoubleFunction<Outcome> metric) {
+      ToDoubleFunction<Outcome> metric) {
     return outcomes.stream().filter(o -> o.streamed() == streamed && o.route().equals("core"))
         .map(metric::applyAsDouble).toList();
   }

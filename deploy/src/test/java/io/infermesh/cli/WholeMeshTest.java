@@ -22,10 +22,14 @@ import io.infermesh.certs.MeshChannels;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -33,6 +37,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -155,7 +161,7 @@ class WholeMeshTest {
   @Test
   void shard_gatewayCertificate_isRefused() throws Exception {
     try (Client client = new Client(Role.GATEWAY, "gateway-0", mesh.ca())) {
-      java.util.concurrent.CompletableFuture<Throwable> ended = new java.util.concurrent.CompletableFuture<>();
+      CompletableFuture<Throwable> ended = new CompletableFuture<>();
       var requests = io.infermesh.api.v1.ShardGrpc.newStub(client.channel).withDeadlineAfter(10, TimeUnit.SECONDS)
           .forward(new io.grpc.stub.StreamObserver<io.infermesh.api.v1.StageReply>() {
             @Override
@@ -185,18 +191,18 @@ class WholeMeshTest {
     for (int attempt = 0; attempt < 3; attempt++) {
       String id = "retry-" + attempt;
       // the first try: a long streamed answer from the core, abandoned once it is under way
-      HttpResponse<java.io.InputStream> first = HTTP.send(request("core", "Tell me a very long story", 400, true,
+      HttpResponse<InputStream> first = HTTP.send(request("core", "Tell me a very long story", 400, true,
           Map.of("x-request-id", id)), HttpResponse.BodyHandlers.ofInputStream());
       assertThat(first.statusCode()).isEqualTo(200);
-      java.io.BufferedReader lines = new java.io.BufferedReader(
-          new java.io.InputStreamReader(first.body(), java.nio.charset.StandardCharsets.UTF_8));
+      BufferedReader lines = new BufferedReader(
+          new InputStreamReader(first.body(), StandardCharsets.UTF_8));
       String line;
       do {
         line = lines.readLine();
       } while (line != null && !line.startsWith("data: {"));
       assertThat(line).as("the first try streams from the core").isNotNull();
       // the retry, with the same id, while the first try is still in flight; then the client gives up
-      java.util.concurrent.CompletableFuture<HttpResponse<String>> retry = HTTP.sendAsync(
+      CompletableFuture<HttpResponse<String>> retry = HTTP.sendAsync(
           request("core", "Tell me a very long story", 8, false, Map.of("x-request-id", id)),
           HttpResponse.BodyHandlers.ofString());
       first.body().close();
@@ -231,7 +237,7 @@ class WholeMeshTest {
         waitUntilDone(results, (restart * 2 + 2) * RESTART_REQUESTS / 5);
         mesh.startCore();
       }
-      Map<String, Integer> routes = new java.util.TreeMap<>();
+      Map<String, Integer> routes = new TreeMap<>();
       for (Future<HttpResponse<String>> f : results) {
         HttpResponse<String> r = f.get(90, TimeUnit.SECONDS);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);

@@ -18,6 +18,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -158,7 +159,7 @@ class FrontDoorFuzzTest {
       RawHttp.Response r;
       try {
         r = raw.send(request).read();
-      } catch (java.net.SocketTimeoutException e) {
+      } catch (SocketTimeoutException e) {
         return "no answer within " + PER_REQUEST;
       } catch (IOException e) {
         return null; // closed without an answer: allowed for bytes that are not HTTP at all

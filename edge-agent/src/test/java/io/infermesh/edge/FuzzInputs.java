@@ -7,6 +7,7 @@ import io.infermesh.api.v1.SamplingParams;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -187,7 +188,7 @@ final class FuzzInputs {
         return b;
       }
       case 1 -> { // truncate
-        return java.util.Arrays.copyOf(b, random.nextInt(b.length + 1));
+        return Arrays.copyOf(b, random.nextInt(b.length + 1));
       }
       case 2 -> { // invalid UTF-8 in the middle
         byte[][] bad = {{(byte) 0xC3}, {(byte) 0xC0, (byte) 0x80}, {(byte) 0xFF}, {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
@@ -321,7 +322,7 @@ final class FuzzInputs {
         random.nextBytes(b);
         yield b;
       }
-      case 1 -> java.util.Arrays.copyOf(valid, random.nextInt(valid.length));
+      case 1 -> Arrays.copyOf(valid, random.nextInt(valid.length));
       default -> {
         byte[] b = valid.clone();
         b[random.nextInt(b.length)] ^= (byte) (1 << random.nextInt(8));

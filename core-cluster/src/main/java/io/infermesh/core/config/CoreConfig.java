@@ -4,6 +4,7 @@ import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -164,7 +165,7 @@ public record CoreConfig(
       if (defaultMaxTokens <= 0) {
         throw new ConfigException("model.default_max_tokens", "must be positive, got " + defaultMaxTokens);
       }
-      sha256 = sha256 == null ? "" : sha256.toLowerCase(java.util.Locale.ROOT);
+      sha256 = sha256 == null ? "" : sha256.toLowerCase(Locale.ROOT);
       version = version == null ? "" : version;
       device = device == null ? "auto" : device;
     }

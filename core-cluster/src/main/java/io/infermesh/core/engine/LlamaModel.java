@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
+import java.util.Arrays;
 
 /**
  * A Llama-family decoder (or a contiguous slice of its layers) on DJL NDArrays: token embedding,
@@ -108,7 +109,7 @@ public final class LlamaModel implements AutoCloseable {
     int vocab = config.vocabSize();
     float[][] out = new float[s][];
     for (int i = 0; i < s; i++) {
-      out[i] = java.util.Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+      out[i] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
     }
     return out;
   }

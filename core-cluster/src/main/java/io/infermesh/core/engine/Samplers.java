@@ -3,6 +3,7 @@ package io.infermesh.core.engine;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * One {@link Sampler} per request, created on its first sampled token and kept (with its random
@@ -22,9 +23,9 @@ public final class Samplers {
    * The log-probabilities of {@code requestId}'s last sampled token, when its parameters ask for
    * them; empty otherwise (or for an unknown id).
    */
-  public java.util.Optional<TokenLogprobs> lastLogprobs(String requestId) {
+  public Optional<TokenLogprobs> lastLogprobs(String requestId) {
     Sampler s = samplers.get(requestId);
-    return s == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(s.lastLogprobs());
+    return s == null ? Optional.empty() : Optional.ofNullable(s.lastLogprobs());
   }
 
   /** Forgets {@code requestId}; unknown ids are ignored. */

@@ -1,5 +1,7 @@
 package io.infermesh.core.engine;
 
+import java.util.Objects;
+
 /**
  * How to pick the next token from logits, with OpenAI semantics.
  *
@@ -43,7 +45,7 @@ public record SamplingParams(float temperature, int topK, float topP, long seed,
   }
 
   public SamplingParams {
-    java.util.Objects.requireNonNull(constraint, "constraint");
+    Objects.requireNonNull(constraint, "constraint");
     if (!(temperature >= 0f && temperature <= 2f)) {
       throw new IllegalArgumentException("temperature must be in [0, 2], got " + temperature);
     }
@@ -53,7 +55,7 @@ public record SamplingParams(float temperature, int topK, float topP, long seed,
     if (!(topP > 0f && topP <= 1f)) {
       throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
     }
-    java.util.Objects.requireNonNull(penalties, "penalties");
+    Objects.requireNonNull(penalties, "penalties");
     if (topLogprobs < -1 || topLogprobs > MAX_TOP_LOGPROBS) {
       throw new IllegalArgumentException("top_logprobs must be -1 (off) or in [0, 20], got " + topLogprobs);
     }

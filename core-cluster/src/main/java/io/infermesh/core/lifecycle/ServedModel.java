@@ -12,6 +12,7 @@ import io.infermesh.models.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
@@ -146,8 +147,8 @@ public final class ServedModel implements AutoCloseable {
    * The log-probabilities of {@code requestId}'s last token (see {@link ModelRunner#lastLogprobs});
    * call from its listener only, on the batch loop's thread.
    */
-  public java.util.Optional<io.infermesh.core.engine.TokenLogprobs> lastLogprobs(String requestId) {
-    return runner instanceof ModelRunner r ? r.lastLogprobs(requestId) : java.util.Optional.empty();
+  public Optional<io.infermesh.core.engine.TokenLogprobs> lastLogprobs(String requestId) {
+    return runner instanceof ModelRunner r ? r.lastLogprobs(requestId) : Optional.empty();
   }
 
   /**

@@ -1,5 +1,7 @@
 package io.infermesh.core.schedule;
 
+import java.time.Duration;
+
 /** Scheduling class of a request; lower {@link #rank()} is served first. */
 public enum Priority {
   /** Interactive traffic a person is waiting on. */
@@ -23,7 +25,7 @@ public enum Priority {
    * The rank after waiting {@code waitedNanos}: each full {@code aging} period raises it one class
    * (LOW → NORMAL → HIGH), so low never starves.
    */
-  public int agedRank(long waitedNanos, java.time.Duration aging) {
+  public int agedRank(long waitedNanos, Duration aging) {
     long periods = Math.max(0, waitedNanos) / aging.toNanos();
     return (int) Math.max(0, rank - periods);
   }

@@ -13,6 +13,7 @@ import io.infermesh.core.schedule.StepRunner;
 import io.infermesh.core.status.CoreException;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -122,7 +123,7 @@ public final class PipelineRunner implements StepRunner, AutoCloseable {
         }
         try {
           next.timers().schedule(PipelineRunner.this::connect, wait, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
           log.debug("not reconnecting to {}: timers stopped", next.target());
         }
       }

@@ -18,6 +18,7 @@ import io.infermesh.core.schedule.SchedulerConfig;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,7 +51,7 @@ class ChoicesBenchmark {
       Duration.ofSeconds(10), Duration.ofSeconds(1));
 
   private static final com.sun.management.OperatingSystemMXBean OS =
-      (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
   private enum Mode { SHARED_PREFILL, SEQUENTIAL_REQUESTS, CONCURRENT_REQUESTS }
 

@@ -10,6 +10,7 @@ import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The {@code consul:} section of {@code core.yaml}. */
@@ -68,7 +69,7 @@ class CoreConfigConsulTest {
 
   @Test
   void parse_consulOverrideAsAFlagGivesIt_enablesRegistration() throws Exception {
-    CoreConfig config = CoreConfigLoader.load(null, java.util.Map.of("consul.address", "http://consul:8500"));
+    CoreConfig config = CoreConfigLoader.load(null, Map.of("consul.address", "http://consul:8500"));
 
     assertThat(config.consul()).isEqualTo(CoreConfig.CONSUL_DEFAULT.toBuilder().address("http://consul:8500").build());
   }

@@ -8,6 +8,7 @@ import ai.djl.Device;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,7 +56,7 @@ class HfCheckpointTest {
     Path file = dir.resolve("model.safetensors");
     SafetensorsWriter.write(file, weights, SafetensorsWriter.llamaTensors(CONFIG));
     byte[] bytes = Files.readAllBytes(file);
-    Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+    Files.write(file, Arrays.copyOf(bytes, bytes.length / 2));
     assertThatThrownBy(() -> HfCheckpoint.open(dir))
         .isInstanceOf(IOException.class)
         .hasMessageContaining("model.safetensors")

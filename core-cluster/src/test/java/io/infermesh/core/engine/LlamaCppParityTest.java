@@ -15,6 +15,8 @@ import io.infermesh.models.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -157,8 +159,8 @@ class LlamaCppParityTest {
     for (int i = 0; i < order.length; i++) {
       order[i] = i;
     }
-    java.util.Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]));
-    Map<String, Integer> byText = new java.util.HashMap<>();
+    Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]));
+    Map<String, Integer> byText = new HashMap<>();
     for (int i = 0; i < logits.length; i++) {
       byText.merge(tokenizer.decode(new int[] {i}), 1, Integer::sum);
     }

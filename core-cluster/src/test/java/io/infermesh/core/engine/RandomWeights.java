@@ -1,5 +1,6 @@
 package io.infermesh.core.engine;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -65,7 +66,7 @@ final class RandomWeights implements TensorSource {
     if (t == null) {
       throw new IllegalArgumentException("no tensor " + name);
     }
-    if (!java.util.Arrays.equals(shapes.get(name), shape)) {
+    if (!Arrays.equals(shapes.get(name), shape)) {
       throw new IllegalArgumentException("shape mismatch for " + name);
     }
     return t;

@@ -21,6 +21,7 @@ import io.infermesh.certs.Role;
 import io.infermesh.core.TestMesh;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.models.chat.ToolCalls;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -67,7 +68,7 @@ class ConstrainedGenerateTest {
   }
 
   private static List<GenerateChunk> generate(GenerateRequest r) throws Exception {
-    List<GenerateChunk> out = new java.util.ArrayList<>();
+    List<GenerateChunk> out = new ArrayList<>();
     edge().generate(r).forEachRemaining(out::add);
     return out;
   }

@@ -32,6 +32,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -301,7 +302,7 @@ class CoreNodeTest {
   private record Call(List<GenerateChunk> chunks, CompletableFuture<Void> firstChunk,
       CompletableFuture<Status> outcome) {
     static Call start(InferenceGrpc.InferenceStub stub, GenerateRequest request) {
-      Call c = new Call(java.util.Collections.synchronizedList(new ArrayList<>()), new CompletableFuture<>(),
+      Call c = new Call(Collections.synchronizedList(new ArrayList<>()), new CompletableFuture<>(),
           new CompletableFuture<>());
       stub.generate(request, TestMesh.observer((GenerateChunk chunk) -> {
         c.chunks.add(chunk);

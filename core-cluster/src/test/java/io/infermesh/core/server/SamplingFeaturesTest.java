@@ -21,7 +21,9 @@ import io.infermesh.core.lifecycle.ServedModel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -246,7 +248,7 @@ class SamplingFeaturesTest {
   void generate_choicesCancelledMidway_everyChoiceStopsAndFreesItsBlocks() throws Exception {
     var async = InferenceGrpc.newStub(mesh.channel(Role.EDGE, "edge-client", node.port()));
     ServedModel model = node.host().current().orElseThrow();
-    java.util.Set<Integer> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    Set<Integer> seen = ConcurrentHashMap.newKeySet();
     CompletableFuture<Status> done = new CompletableFuture<>();
     io.grpc.Context.CancellableContext call = io.grpc.Context.current().withCancellation();
     GenerateRequest r = GenerateRequest.newBuilder().setPrompt(LONG_PROMPT).setN(4)

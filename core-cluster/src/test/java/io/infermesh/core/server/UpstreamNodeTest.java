@@ -38,6 +38,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -274,7 +275,7 @@ class UpstreamNodeTest {
     var async = InferenceGrpc.newStub(edge);
     List<Context.CancellableContext> contexts = new ArrayList<>();
     List<CompletableFuture<Status>> outcomes = new ArrayList<>();
-    List<Metadata> trailers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Metadata> trailers = new CopyOnWriteArrayList<>();
     int closedBefore = fake.closedByClient.get();
     for (int i = 0; i < 4; i++) { // 2 run, 1 waits, the 4th is refused
       Context.CancellableContext ctx = Context.current().withCancellation();

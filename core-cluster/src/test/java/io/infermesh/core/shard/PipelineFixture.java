@@ -23,8 +23,10 @@ import io.infermesh.models.tiny.TinyModels;
 import io.infermesh.models.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -38,7 +40,7 @@ final class PipelineFixture implements AutoCloseable {
   final Tokenizer tokenizer;
   private final LlamaModel whole;
   private final List<AutoCloseable> closeables = new ArrayList<>();
-  private final java.util.Map<String, List<StageNode>> laterStages = new java.util.HashMap<>(); // prefix -> stage 1..n-1
+  private final Map<String, List<StageNode>> laterStages = new HashMap<>(); // prefix -> stage 1..n-1
 
   PipelineFixture(String name) throws Exception {
     mesh = new TestMesh(name);

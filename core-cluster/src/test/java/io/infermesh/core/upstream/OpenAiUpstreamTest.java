@@ -8,8 +8,10 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -63,7 +65,7 @@ class OpenAiUpstreamTest {
     CoreException failure() throws Exception {
       try {
         finished.get(10, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.ExecutionException e) {
+      } catch (ExecutionException e) {
         return (CoreException) e.getCause();
       }
       throw new AssertionError("expected a failure, got " + finished.get() + " with " + text);
@@ -203,7 +205,7 @@ class OpenAiUpstreamTest {
 
   @Test
   void sseEvents_multiLineDataAndComments_dispatchOnBlankLine() {
-    List<String> got = new java.util.ArrayList<>();
+    List<String> got = new ArrayList<>();
     SseEvents sse = new SseEvents(got::add);
     for (String line : new String[] {": comment", "event: message", "data: a", "data:b", "", "data: [DONE]"}) {
       sse.line(line);

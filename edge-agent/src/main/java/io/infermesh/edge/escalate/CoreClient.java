@@ -39,6 +39,7 @@ import io.infermesh.models.chat.ToolCalls;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -133,7 +134,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
    * balance round robin over the ready ones.
    */
   static Map<String, ?> serviceConfig(int maxAttempts, boolean balance) {
-    Map<String, Object> method = new java.util.LinkedHashMap<>();
+    Map<String, Object> method = new LinkedHashMap<>();
     method.put("name", List.of(Map.of("service", InferenceGrpc.SERVICE_NAME)));
     if (maxAttempts > 1) {
       method.put("retryPolicy", Map.of(

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.infermesh.edge.serve.EdgeException;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -335,7 +336,7 @@ final class OpenAiFields {
     }
     if (!node.isTextual()) {
       throw EdgeException.invalid(field, field + ": must be a string, got " + node.getNodeType().name()
-          .toLowerCase(java.util.Locale.ROOT));
+          .toLowerCase(Locale.ROOT));
     }
     if (node.textValue().length() > maxChars) {
       throw EdgeException.invalid(field, field + ": must be at most " + maxChars + " characters, got "

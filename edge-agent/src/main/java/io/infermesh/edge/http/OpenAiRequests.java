@@ -18,6 +18,7 @@ import io.infermesh.edge.serve.StructuredOutput;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -228,7 +229,7 @@ final class OpenAiRequests {
       return text.toString();
     }
     throw EdgeException.invalid(field, field + ": must be a string or an array of text parts, got "
-        + node.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+        + node.getNodeType().name().toLowerCase(Locale.ROOT));
   }
 
   private static List<String> stop(JsonNode node) {

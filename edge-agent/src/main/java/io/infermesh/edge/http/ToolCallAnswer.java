@@ -5,6 +5,7 @@ import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.models.chat.ToolCalls;
 import io.javalin.http.Context;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +43,7 @@ final class ToolCallAnswer {
     if (streaming) {
       ctx.contentType("text/event-stream; charset=utf-8");
       ctx.header("Cache-Control", "no-cache");
-      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
       out.writeBytes(responses.roleChunk());
       if (calls.isPresent()) {
         out.writeBytes(responses.toolCallChunks(calls.get(), ids));

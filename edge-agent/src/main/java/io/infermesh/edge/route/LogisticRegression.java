@@ -2,6 +2,7 @@ package io.infermesh.edge.route;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -69,7 +70,7 @@ public final class LogisticRegression {
     double b = 0;
     double[] grad = new double[d];
     for (int epoch = 0; epoch < epochs; epoch++) {
-      java.util.Arrays.fill(grad, 0);
+      Arrays.fill(grad, 0);
       double gradB = 0;
       for (int i = 0; i < n; i++) {
         double err = sigmoid(dot(w, z[i]) + b) - (y.get(i) ? 1 : 0);

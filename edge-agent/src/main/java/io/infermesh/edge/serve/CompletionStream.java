@@ -1,5 +1,7 @@
 package io.infermesh.edge.serve;
 
+import java.util.Optional;
+
 /**
  * The answer to one admitted request, pulled by the transport: {@link StreamEvent.Delta}s, then one
  * {@link StreamEvent.Done} or {@link StreamEvent.Failed}. Consumed by one thread; {@link #cancel()}
@@ -49,8 +51,8 @@ public interface CompletionStream extends AutoCloseable {
    * engine, a cache replay, a core that failed over to the edge). The choices of one call are
    * independent streams, each closed by its reader; the call ends when all of them have.
    */
-  default java.util.Optional<CompletionStream> choice(int index) {
-    return java.util.Optional.empty();
+  default Optional<CompletionStream> choice(int index) {
+    return Optional.empty();
   }
 
   /** Stops generation (the caller went away); idempotent. */

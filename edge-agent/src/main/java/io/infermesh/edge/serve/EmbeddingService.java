@@ -11,6 +11,7 @@ import io.infermesh.edge.route.Route;
 import io.infermesh.edge.route.RouteDecision;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -171,7 +172,7 @@ public final class EmbeddingService {
     }
     if (!edgeGate.tryAcquire()) {
       throw EdgeException.queueFull("The embedder is busy: " + MAX_WAITING + " requests are waiting. Retry after 1 s.",
-          java.time.Duration.ofSeconds(1));
+          Duration.ofSeconds(1));
     }
     try {
       LlamaEmbedder embedder = embedder(limit);

@@ -3,6 +3,7 @@ package io.infermesh.edge.serve;
 import static java.util.Objects.requireNonNull;
 
 import io.infermesh.edge.engine.FinishReason;
+import java.util.List;
 
 /** What a {@link CompletionStream} yields: text deltas, then exactly one {@link Done} or {@link Failed}. */
 public sealed interface StreamEvent {
@@ -11,15 +12,15 @@ public sealed interface StreamEvent {
    * request asked for them (only the core reports them). The text is never empty unless
    * {@code logprobs} is not (tokens whose text is still held back).
    */
-  record Delta(String text, java.util.List<TokenLogprob> logprobs) implements StreamEvent {
+  record Delta(String text, List<TokenLogprob> logprobs) implements StreamEvent {
     public Delta {
       requireNonNull(text, "text");
-      logprobs = java.util.List.copyOf(logprobs);
+      logprobs = List.copyOf(logprobs);
     }
 
     /** Text without log-probabilities. */
     public Delta(String text) {
-      this(text, java.util.List.of());
+      this(text, List.of());
     }
   }
 

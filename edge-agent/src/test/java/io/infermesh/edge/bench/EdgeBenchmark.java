@@ -16,6 +16,7 @@ import io.infermesh.edge.engine.SamplingParams;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
+import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -316,7 +317,7 @@ class EdgeBenchmark {
     KeepAliveClient(int port) throws IOException {
       socket = new Socket("127.0.0.1", port);
       socket.setTcpNoDelay(true);
-      in = new java.io.BufferedInputStream(socket.getInputStream(), 65536);
+      in = new BufferedInputStream(socket.getInputStream(), 65536);
       out = socket.getOutputStream();
     }
 

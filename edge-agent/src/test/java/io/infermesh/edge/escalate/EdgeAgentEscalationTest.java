@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,7 +56,7 @@ class EdgeAgentEscalationTest {
         CompletionRequest req = new CompletionRequest("", io.infermesh.edge.serve.Operation.CHAT,
             prompt.startsWith("model") ? "core" : "auto",
             List.of(ChatMessage.of(io.infermesh.edge.engine.Role.USER, prompt)), null,
-            new SamplingRequest(4, 0.0, null, null, null, List.of()), java.util.Map.of(), Optional.empty());
+            new SamplingRequest(4, 0.0, null, null, null, List.of()), Map.of(), Optional.empty());
         try (CompletionStream s = agent.service().open(req, Tenant.ANONYMOUS)) {
           StreamEvent end;
           do {

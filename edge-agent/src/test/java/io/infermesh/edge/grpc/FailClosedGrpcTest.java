@@ -16,6 +16,7 @@ import io.infermesh.api.v1.SamplingParams;
 import io.infermesh.edge.GrpcTestEdge;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -110,7 +111,7 @@ class FailClosedGrpcTest {
     assertThat(chunks.get(0).getServedBy().getRouteReason()).isEqualTo("privacy-local-only");
   }
 
-  private static List<GenerateChunk> collect(java.util.Iterator<GenerateChunk> chunks) {
+  private static List<GenerateChunk> collect(Iterator<GenerateChunk> chunks) {
     List<GenerateChunk> out = new ArrayList<>();
     chunks.forEachRemaining(out::add);
     return out;

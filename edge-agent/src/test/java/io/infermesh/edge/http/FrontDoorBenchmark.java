@@ -12,8 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,7 +77,7 @@ class FrontDoorBenchmark {
     return f;
   }
 
-  private static String fields(int n, java.util.function.IntFunction<String> name) {
+  private static String fields(int n, IntFunction<String> name) {
     StringBuilder b = new StringBuilder();
     for (int i = 0; i < n; i++) {
       b.append(",\"").append(name.apply(i)).append("\":0");
@@ -138,14 +141,14 @@ class FrontDoorBenchmark {
   @Test
   void stopStrings_boundedWorstCase_costsAboutWhatNoneCost() {
     io.infermesh.edge.engine.LlamaEngine engine = TinyModel.engine();
-    io.infermesh.edge.engine.Prompt prompt = engine.renderChat(java.util.List.of(
+    io.infermesh.edge.engine.Prompt prompt = engine.renderChat(List.of(
         io.infermesh.edge.engine.ChatMessage.of(io.infermesh.edge.engine.Role.USER, "Say e many times")));
-    java.util.List<String> worst = java.util.List.of("e".repeat(1024), "e".repeat(1023) + "x", " ".repeat(1024),
+    List<String> worst = List.of("e".repeat(1024), "e".repeat(1023) + "x", " ".repeat(1024),
         "t".repeat(1023) + "h");
     long[] none = new long[RUNS];
     long[] bounded = new long[RUNS];
     for (int run = -WARMUP; run < RUNS; run++) {
-      long a = generate(engine, prompt, java.util.List.of());
+      long a = generate(engine, prompt, List.of());
       long b = generate(engine, prompt, worst);
       if (run >= 0) {
         none[run] = a;
@@ -160,9 +163,9 @@ class FrontDoorBenchmark {
   }
 
   private static long generate(io.infermesh.edge.engine.LlamaEngine engine, io.infermesh.edge.engine.Prompt prompt,
-      java.util.List<String> stops) {
+      List<String> stops) {
     io.infermesh.edge.engine.SamplingParams sampling = new io.infermesh.edge.engine.SamplingParams(256, 0f, 1f, 0,
-        java.util.OptionalLong.of(1), stops);
+        OptionalLong.of(1), stops);
     long started = System.nanoTime();
     engine.generate(prompt, sampling, text -> { }, () -> false);
     return System.nanoTime() - started;

@@ -13,6 +13,7 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -133,7 +134,7 @@ class FrontDoorHttpTest {
 
   @Test
   void chat_moreMessagesThanTheLimit_is400NamingMessages() {
-    String many = "{\"messages\":[" + String.join(",", java.util.Collections.nCopies(9,
+    String many = "{\"messages\":[" + String.join(",", Collections.nCopies(9,
         "{\"role\":\"user\",\"content\":\"hi\"}")) + "],\"max_tokens\":1}";
 
     HttpTestClient.Reply r = http.post("/v1/chat/completions", many);

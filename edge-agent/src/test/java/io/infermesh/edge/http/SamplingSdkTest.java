@@ -19,6 +19,7 @@ import io.infermesh.edge.TinyModel;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -63,7 +64,7 @@ class SamplingSdkTest {
   }
 
   /** Strings the tiny model's vocabulary holds as one token each. */
-  private static final List<String> PIECES = java.util.stream.Stream.of(" the", " a", " and", "the", "a", "e", "s", "t")
+  private static final List<String> PIECES = Stream.of(" the", " a", " and", "the", "a", "e", "s", "t")
       .filter(p -> TinyModel.engine().tokenize(p).length == 1).limit(2).toList();
 
   private static int token(String text) {

@@ -30,6 +30,7 @@ import io.infermesh.edge.engine.SamplingParams;
 import io.infermesh.models.grammar.Gbnf;
 import io.infermesh.models.grammar.Grammar;
 import io.infermesh.models.grammar.JsonSchemaGrammar;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -231,7 +232,7 @@ class StructuredOutputSdkTest {
   }
 
   private static Map<String, JsonValue> toJsonValues(Map<String, Object> map) {
-    Map<String, JsonValue> out = new java.util.LinkedHashMap<>();
+    Map<String, JsonValue> out = new LinkedHashMap<>();
     map.forEach((k, v) -> out.put(k, JsonValue.from(v)));
     return out;
   }

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -284,7 +285,7 @@ public final class GgufFile implements AutoCloseable {
    */
   public ByteBuffer tensorData(GgufTensorInfo tensor, long from, int length) throws IOException {
     checkOwn(tensor);
-    java.util.Objects.checkFromIndexSize(from, length, tensor.byteSize());
+    Objects.checkFromIndexSize(from, length, tensor.byteSize());
     return channel
         .map(FileChannel.MapMode.READ_ONLY, dataOffset + tensor.offset() + from, length)
         .order(ByteOrder.LITTLE_ENDIAN);

@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -239,12 +240,12 @@ final class GgufInput {
           case STRING -> {
             List<String> a = new ArrayList<>(count);
             for (int i = 0; i < count; i++) a.add(string("element " + i + " of " + what));
-            yield java.util.Collections.unmodifiableList(a);
+            yield Collections.unmodifiableList(a);
           }
           case ARRAY -> {
             List<GgufValue> a = new ArrayList<>(count);
             for (int i = 0; i < count; i++) a.add(array("element " + i + " of " + what));
-            yield java.util.Collections.unmodifiableList(a);
+            yield Collections.unmodifiableList(a);
           }
         };
     return GgufValue.ofArrayPayload(et, payload);

@@ -14,6 +14,7 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -94,7 +95,7 @@ public final class GgufWriter implements AutoCloseable {
     GgufTensorInfo t = begin(name);
     long bytes = t.type().byteSize(count);
     checkRoom(t, bytes);
-    java.util.Objects.checkFromIndexSize(from, count, values.length);
+    Objects.checkFromIndexSize(from, count, values.length);
     int blockBytes = t.type().typeSize();
     int blockValues = t.type().blockSize();
     int perChunk = Math.max(1, BUFFER_SIZE / blockBytes / 2) * blockValues;

@@ -2,8 +2,11 @@ package io.infermesh.models.gguf;
 
 import static java.util.Objects.requireNonNull;
 
+import java.nio.BufferOverflowException;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Objects;
 
 /**
  * Converts floats to and from ggml tensor encodings: F32, F16, BF16, Q8_0 and Q4_0, with block
@@ -39,7 +42,7 @@ public final class TensorCodec {
     int bytes = checkedByteSize(type, from, count, src.length);
     ByteBuffer out = dst.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     if (out.remaining() < bytes) {
-      throw new java.nio.BufferOverflowException();
+      throw new BufferOverflowException();
     }
     switch (type) {
       case F32 -> {
@@ -80,7 +83,7 @@ public final class TensorCodec {
     int bytes = checkedByteSize(type, from, count, dst.length);
     ByteBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     if (in.remaining() < bytes) {
-      throw new java.nio.BufferUnderflowException();
+      throw new BufferUnderflowException();
     }
     int p = in.position();
     switch (type) {
@@ -130,7 +133,7 @@ public final class TensorCodec {
       throw new UnsupportedOperationException(
           "ggml type " + type + " (" + type.id() + ") is not supported; supported: F32, F16, BF16, Q8_0, Q4_0");
     }
-    java.util.Objects.checkFromIndexSize(from, count, arrayLength);
+    Objects.checkFromIndexSize(from, count, arrayLength);
     return Math.toIntExact(type.byteSize(count));
   }
 

@@ -1,5 +1,7 @@
 package io.infermesh.models.grammar;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
@@ -20,8 +22,8 @@ public final class Gbnf {
       out.append(rule.getKey()).append(" ::=");
       // llama.cpp reads past a line end after "|", so an empty alternative must come first (as in
       // its own "ws ::= | \" \""), and a rule that is only empty is written as ""
-      List<List<Grammar.Symbol>> alternatives = new java.util.ArrayList<>(rule.getValue());
-      alternatives.sort(java.util.Comparator.comparing(List::isEmpty, java.util.Comparator.reverseOrder()));
+      List<List<Grammar.Symbol>> alternatives = new ArrayList<>(rule.getValue());
+      alternatives.sort(Comparator.comparing(List::isEmpty, Comparator.reverseOrder()));
       if (alternatives.stream().allMatch(List::isEmpty)) {
         out.append(" \"\"\n");
         continue;

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -133,7 +134,7 @@ public final class Grammar {
 
     /** Reserves a unique rule name like {@code hint}, to be defined later with {@link #define}. */
     public String reserve(String hint) {
-      String base = hint.replaceAll("[^a-zA-Z0-9-]", "-").toLowerCase(java.util.Locale.ROOT);
+      String base = hint.replaceAll("[^a-zA-Z0-9-]", "-").toLowerCase(Locale.ROOT);
       if (base.isEmpty()) {
         base = "r";
       }

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.DoubleConsumer;
 
 /**
@@ -35,7 +36,7 @@ public final class TinyModels {
   public static final int GENERATOR_VERSION = 1;
 
   private static final int PART_VALUES = 1 << 18;
-  private static final java.util.concurrent.atomic.AtomicLong TEMP_COUNTER = new java.util.concurrent.atomic.AtomicLong();
+  private static final AtomicLong TEMP_COUNTER = new AtomicLong();
 
   private TinyModels() {}
 

@@ -1,5 +1,6 @@
 package io.infermesh.models.tokenizer;
 
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +109,7 @@ final class BpeModel {
         out.add(id);
         continue;
       }
-      for (byte b : piece.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+      for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
         int single = b >= 0 ? vocab.id(String.valueOf((char) b)) : -1;
         if (single >= 0) {
           out.add(single);

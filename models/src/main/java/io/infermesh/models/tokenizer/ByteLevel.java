@@ -1,6 +1,8 @@
 package io.infermesh.models.tokenizer;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * GPT-2's byte-level alphabet: each of the 256 byte values stands for one printable code point,
@@ -15,7 +17,7 @@ final class ByteLevel {
   private static final int[] CHAR_TO_BYTE = new int[512];
 
   static {
-    java.util.Arrays.fill(CHAR_TO_BYTE, -1);
+    Arrays.fill(CHAR_TO_BYTE, -1);
     int n = 0;
     for (int b = 0; b < 256; b++) {
       boolean printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
@@ -52,7 +54,7 @@ final class ByteLevel {
    * a character outside the alphabet becomes {@code [UNK_BYTE_0x..<text>]}.
    */
   static byte[] decode(String tokenText) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(tokenText.length());
+    ByteArrayOutputStream out = new ByteArrayOutputStream(tokenText.length());
     tokenText.codePoints().forEach(cp -> {
       int b = byteOf(cp);
       if (b >= 0) {

@@ -3,6 +3,7 @@ package io.infermesh.models.tokenizer;
 import static java.util.Objects.requireNonNull;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -103,6 +104,6 @@ public final class SentencePieceTrainer {
       scores[i] = -(i + 1); // below every merge
       i++;
     }
-    return new Result(pieces, java.util.Arrays.copyOf(scores, i));
+    return new Result(pieces, Arrays.copyOf(scores, i));
   }
 }

@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -165,7 +167,7 @@ class GgufRoundTripTest {
     long dataOffset = header.size();
     Path file = header.writeTo(dir.resolve("large.gguf"));
     float[] tail = {1, 2, 3, 4, 5, 6, 7, -8};
-    try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+    try (var ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap(TensorCodec.quantize(GgmlType.F32, tail)), dataOffset + 2 * big);
     }
 

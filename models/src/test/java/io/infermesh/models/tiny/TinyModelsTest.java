@@ -10,6 +10,7 @@ import io.infermesh.models.gguf.GgufTensorInfo;
 import io.infermesh.models.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +22,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,7 +32,7 @@ class TinyModelsTest {
 
   static String sha256(Path file) throws IOException {
     try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
+      in.transferTo(OutputStream.nullOutputStream());
       return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
@@ -194,7 +196,7 @@ class TinyModelsTest {
   }
 
   private static long distinct(float[] v) {
-    return java.util.stream.IntStream.range(0, v.length).mapToObj(i -> v[i]).distinct().count();
+    return IntStream.range(0, v.length).mapToObj(i -> v[i]).distinct().count();
   }
 
   private static double rms(float[] v) {

@@ -1,6 +1,7 @@
 package io.infermesh.node.config;
 
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
@@ -56,7 +57,7 @@ public final class Durations {
       });
       BigDecimal nanos = new BigDecimal(m.group(1)).multiply(unitNanos);
       try {
-        return Duration.ofNanos(nanos.setScale(0, java.math.RoundingMode.HALF_UP).longValueExact());
+        return Duration.ofNanos(nanos.setScale(0, RoundingMode.HALF_UP).longValueExact());
       } catch (ArithmeticException e) {
         throw new IllegalArgumentException("must be " + EXPECTED + " (at most about 292 years), got '" + text + "'");
       }

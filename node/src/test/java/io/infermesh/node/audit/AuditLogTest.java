@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -137,7 +138,7 @@ class AuditLogTest {
     }
     Path file = dir.resolve("audit-000001.jsonl");
     byte[] bytes = Files.readAllBytes(file);
-    Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length - 20));
+    Files.write(file, Arrays.copyOf(bytes, bytes.length - 20));
 
     assertThat(AuditVerifier.verify(List.of(file))).isInstanceOfSatisfying(AuditVerifier.Broken.class, b -> {
       assertThat(b.line()).isEqualTo(3);

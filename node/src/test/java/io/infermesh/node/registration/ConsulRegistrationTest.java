@@ -9,8 +9,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infermesh.certs.FakeClock;
 import io.infermesh.certs.Role;
 import io.infermesh.node.testing.FakeConsulAgent;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -237,8 +241,8 @@ class ConsulRegistrationTest {
    */
   @Test
   void utilizationMeta_roundTripsThroughDiscoverysParsing() throws Exception {
-    java.util.Locale before = java.util.Locale.getDefault();
-    java.util.Locale.setDefault(java.util.Locale.GERMANY);
+    Locale before = Locale.getDefault();
+    Locale.setDefault(Locale.GERMANY);
     try {
       for (double u : new double[] {0, 0.004, 0.005, 0.5, 0.8712, 1, 1.5, 1.999, 2.0}) {
         JsonNode body = ConsulRegistration.registrationBody(
@@ -246,7 +250,7 @@ class ConsulRegistrationTest {
         ((com.fasterxml.jackson.databind.node.ObjectNode) body.get("Meta"))
             .put(ConsulRegistration.UTILIZATION, ConsulRegistration.format(u));
 
-        java.util.Map<String, String> attributes = new java.util.HashMap<>();
+        Map<String, String> attributes = new HashMap<>();
         body.path("Tags").forEach(t -> {
           int eq = t.asText().indexOf('=');
           attributes.put(t.asText().substring(0, eq).trim(), t.asText().substring(eq + 1).trim());
@@ -259,7 +263,7 @@ class ConsulRegistrationTest {
         assertThat(Double.isFinite(read)).isTrue();
       }
     } finally {
-      java.util.Locale.setDefault(before);
+      Locale.setDefault(before);
     }
   }
 
@@ -323,7 +327,7 @@ class ConsulRegistrationTest {
 
     try (ConsulRegistration r = ConsulRegistration.start(edge, ready::get, executor)) {
       await().atMost(Duration.ofSeconds(5)).until(() -> "passing".equals(consul.checkStatus("service:edge-l1")));
-      r.load(0.5, java.util.Map.of("slots_in_use", "1", "queue_depth", "0"));
+      r.load(0.5, Map.of("slots_in_use", "1", "queue_depth", "0"));
       await().atMost(Duration.ofSeconds(5))
           .until(() -> "0.50".equals(consul.service("edge-l1").path("Meta").path("utilization").asText()));
 
@@ -333,7 +337,7 @@ class ConsulRegistrationTest {
       assertThat(body.path("Meta").path("slots_in_use").asText()).isEqualTo("1");
       assertThat(body.path("Meta").path("queue_depth").asText()).isEqualTo("0");
       assertThat(body.path("Check").path("Name").asText()).isEqualTo("edge node edge-l1 ready (model loaded)");
-      assertThatThrownBy(() -> r.load(0.5, java.util.Map.of("role", "core")))
+      assertThatThrownBy(() -> r.load(0.5, Map.of("role", "core")))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'role'");
     }
   }
@@ -361,7 +365,7 @@ class ConsulRegistrationTest {
         .readiness("grpc.health.v1 SERVING")
         .timing(Duration.ofSeconds(5), Duration.ofMinutes(2))
         .build();
-    java.nio.file.Path example = java.nio.file.Path.of(System.getProperty("infermesh.deploy.dir"),
+    Path example = Path.of(System.getProperty("infermesh.deploy.dir"),
         "consul", "core-inference-service.json");
 
     assertThat(ConsulRegistration.registrationBody(core)).isEqualTo(JSON.readTree(example.toFile()));

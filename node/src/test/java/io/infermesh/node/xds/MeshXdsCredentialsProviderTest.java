@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,7 +24,7 @@ class MeshXdsCredentialsProviderTest {
   @Test
   void serviceLoader_findsTheProvider_asGrpcXdsLooksItUp() {
     // grpc-xds' XdsCredentialsRegistry (package-private) loads providers this way
-    assertThat(java.util.ServiceLoader.load(XdsCredentialsProvider.class).stream().map(p -> p.type().getName()))
+    assertThat(ServiceLoader.load(XdsCredentialsProvider.class).stream().map(p -> p.type().getName()))
         .contains(MeshXdsCredentialsProvider.class.getName());
   }
 

@@ -6,9 +6,11 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.MeshState;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +33,7 @@ public final class DiscoveredMesh implements AutoCloseable {
   @GuardedBy("this")
   private final Map<EndpointSource, List<MeshEndpoint>> latest = new LinkedHashMap<>();
   @GuardedBy("this")
-  private final java.util.Set<EndpointSource> reported = new java.util.HashSet<>();
+  private final Set<EndpointSource> reported = new HashSet<>();
   @GuardedBy("this")
   private boolean ready;
   @GuardedBy("this")

@@ -19,10 +19,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -114,7 +116,7 @@ public final class SnapshotPublisher implements AutoCloseable {
           scheduled.set(false);
           publishSafely();
         });
-      } catch (java.util.concurrent.RejectedExecutionException e) {
+      } catch (RejectedExecutionException e) {
         scheduled.set(false);
       }
     }
@@ -193,7 +195,7 @@ public final class SnapshotPublisher implements AutoCloseable {
     for (ServiceRegion key : next.shares().keySet()) {
       shareGauges.computeIfAbsent(key, k -> {
         meters.gauge("infermesh.xds.burst.share",
-            java.util.List.of(io.micrometer.core.instrument.Tag.of("service", k.service()),
+            List.of(io.micrometer.core.instrument.Tag.of("service", k.service()),
                 io.micrometer.core.instrument.Tag.of("region", k.region())),
             this, p -> p.shares.share(k.service(), k.region()));
         return 0.0;

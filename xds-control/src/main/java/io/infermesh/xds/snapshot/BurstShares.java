@@ -2,6 +2,7 @@ package io.infermesh.xds.snapshot;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -24,7 +25,7 @@ public record BurstShares(Map<ServiceRegion, Double> shares) {
         copy.put(k, v);
       }
     });
-    shares = java.util.Collections.unmodifiableMap(copy);
+    shares = Collections.unmodifiableMap(copy);
   }
 
   /** No burst anywhere. */

@@ -9,6 +9,7 @@ import io.infermesh.certs.Role;
 import io.infermesh.certs.SpiffeId;
 import java.util.Locale;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Puts a connecting node in its {@link XdsGroup}, from its bootstrap's node metadata:
@@ -46,7 +47,7 @@ public final class MeshNodeGroup implements NodeGroup<XdsGroup> {
   public static MeshNodeGroup of(MeshPolicy policy) {
     requireNonNull(policy, "policy");
     return new MeshNodeGroup(
-        policy.regions().stream().map(RegionPolicy::name).collect(java.util.stream.Collectors.toSet()), null);
+        policy.regions().stream().map(RegionPolicy::name).collect(Collectors.toSet()), null);
   }
 
   /** The same, with each Envoy in its own gateway's group (mTLS xDS with SDS identities). */

@@ -10,10 +10,13 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Turns a {@link MeshState} and a {@link MeshPolicy} (plus the burst shares in force and the SDS
@@ -55,7 +58,7 @@ public final class MeshSnapshotBuilder {
 
     List<ServicePolicy> grpcServices =
         policy.services().stream().filter(s -> s.protocol() == Protocol.GRPC).toList();
-    Set<String> grpcClusterNames = new java.util.HashSet<>();
+    Set<String> grpcClusterNames = new HashSet<>();
 
     Map<String, List<MeshEndpoint>> byService = new HashMap<>();
     for (MeshEndpoint e : state.endpoints()) {
@@ -65,13 +68,13 @@ public final class MeshSnapshotBuilder {
     EndpointResources endpointResources = new EndpointResources();
     Typed<Cluster> envoyClusters = new Typed<>(new ArrayList<>());
     Typed<Cluster> grpcClusters = new Typed<>(new ArrayList<>());
-    Map<String, List<MeshEndpoint>> clusterEndpoints = new java.util.LinkedHashMap<>();
+    Map<String, List<MeshEndpoint>> clusterEndpoints = new LinkedHashMap<>();
     Map<String, String> clusterService = new HashMap<>();
     for (ServicePolicy service : policy.services()) {
       List<MeshEndpoint> endpoints = byService.getOrDefault(service.name(), List.of());
-      Map<String, List<MeshEndpoint>> clusters = new java.util.LinkedHashMap<>();
+      Map<String, List<MeshEndpoint>> clusters = new LinkedHashMap<>();
       clusters.put(ResourceNames.cluster(service.name()), endpoints);
-      Map<String, List<MeshEndpoint>> byVersion = new java.util.TreeMap<>();
+      Map<String, List<MeshEndpoint>> byVersion = new TreeMap<>();
       for (MeshEndpoint e : endpoints) {
         byVersion.computeIfAbsent(e.version(), k -> new ArrayList<>()).add(e);
       }

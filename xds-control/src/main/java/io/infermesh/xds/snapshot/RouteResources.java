@@ -16,9 +16,11 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Builds RDS route configurations. For each service, in order: one route per version that matches
@@ -59,7 +61,7 @@ final class RouteResources {
 
   /** Every version a service has a cluster for: declared, discovered, and the shadow target. */
   static Set<String> versions(ServicePolicy service, Set<String> discovered) {
-    Set<String> versions = new java.util.TreeSet<>(discovered);
+    Set<String> versions = new TreeSet<>(discovered);
     service.versions().forEach(v -> versions.add(v.version()));
     service.shadow().ifPresent(s -> versions.add(s.version()));
     return versions;
@@ -68,7 +70,7 @@ final class RouteResources {
   private static List<Route> serviceRoutes(ServicePolicy service, String prefix, MeshPolicy policy,
       Map<String, List<MeshEndpoint>> byService, DataPlane plane) {
     List<MeshEndpoint> endpoints = byService.getOrDefault(service.name(), List.of());
-    Set<String> discovered = new java.util.TreeSet<>();
+    Set<String> discovered = new TreeSet<>();
     endpoints.forEach(e -> discovered.add(e.version()));
     List<Route> routes = new ArrayList<>();
     for (String version : versions(service, discovered)) {
@@ -120,7 +122,7 @@ final class RouteResources {
    * endpoint. A canary whose endpoints are all down gets no traffic.
    */
   static List<VersionWeight> liveWeights(ServicePolicy service, List<MeshEndpoint> endpoints) {
-    Set<String> serving = new java.util.HashSet<>();
+    Set<String> serving = new HashSet<>();
     for (MeshEndpoint e : endpoints) {
       if (e.health().serving()) {
         serving.add(e.version());

@@ -5,6 +5,7 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -47,7 +48,7 @@ public final class ControlPlaneMemoryBenchmark {
     Thread drain = new Thread(() -> {
       try {
         out.lines().forEach(l -> { });
-      } catch (java.io.UncheckedIOException e) {
+      } catch (UncheckedIOException e) {
         // the control plane was stopped
       }
     }, "drain");

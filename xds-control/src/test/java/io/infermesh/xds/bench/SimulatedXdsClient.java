@@ -11,6 +11,7 @@ import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A proxyless client reduced to its xDS stream: subscribes to the listener, route, clusters and
@@ -26,8 +27,8 @@ final class SimulatedXdsClient {
     Node node = Node.newBuilder().setId(nodeId).setUserAgentName("gRPC Java").setMetadata(Struct.newBuilder()
         .putFields("infermesh.role", Value.newBuilder().setStringValue("grpc").build())
         .putFields("infermesh.region", Value.newBuilder().setStringValue(region).build())).build();
-    java.util.concurrent.atomic.AtomicReference<StreamObserver<DiscoveryRequest>> self =
-        new java.util.concurrent.atomic.AtomicReference<>();
+    AtomicReference<StreamObserver<DiscoveryRequest>> self =
+        new AtomicReference<>();
     requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
       @Override
       public void onNext(DiscoveryResponse r) {

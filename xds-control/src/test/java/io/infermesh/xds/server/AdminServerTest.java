@@ -10,6 +10,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,7 +63,7 @@ class AdminServerTest {
     JsonNode body = new ObjectMapper().readTree(get("/mesh").body());
     assertThat(body.get("endpoints")).hasSize(2);
     assertThat(body.get("endpoints").get(0).get("region").asText()).isNotEmpty();
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() ->
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() ->
         new ObjectMapper().readTree(get("/mesh").body()).get("burstShares").has("core-inference@eu-west"));
   }
 

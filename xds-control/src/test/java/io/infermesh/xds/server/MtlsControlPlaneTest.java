@@ -24,12 +24,15 @@ import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.testing.AdsProbe;
 import io.infermesh.xds.testing.TestMeshes;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -54,7 +57,7 @@ class MtlsControlPlaneTest {
 
   @BeforeAll
   void start() throws Exception {
-    dir = java.nio.file.Files.createTempDirectory("mtls-control-plane");
+    dir = Files.createTempDirectory("mtls-control-plane");
     CertificateAuthority ca = CertificateAuthority.create("mesh.local", Duration.ofDays(30), Clock.systemUTC());
     ca.writeTo(dir, false);
     issue(ca, Role.CONTROL, "eu-west", "control");
@@ -64,11 +67,11 @@ class MtlsControlPlaneTest {
     issue(ca, Role.EDGE, "eu-west", "laptop");
     issue(ca, Role.OPERATOR, "eu-west", "ops");
     // a gateway whose certificate the control plane was never given
-    elsewhere = java.nio.file.Files.createTempDirectory("mtls-control-plane-elsewhere");
+    elsewhere = Files.createTempDirectory("mtls-control-plane-elsewhere");
     ca.writeTo(elsewhere, false);
     ca.issue(LeafRequest.builder(Role.GATEWAY, "eu-west", "envoy-new").validity(Duration.ofDays(1)).build())
         .writeTo(elsewhere, false);
-    java.nio.file.Files.delete(dir.resolve(CertificateAuthority.PRIVATE_KEY_FILE)); // the control plane needs no CA key
+    Files.delete(dir.resolve(CertificateAuthority.PRIVATE_KEY_FILE)); // the control plane needs no CA key
     ControlSettings control = ControlSettings.builder().xds("0.0.0.0", 0).admin("127.0.0.1", -1)
         .credentials(new ControlSettings.Credentials(dir, "control")).refreshInterval(Duration.ofMillis(200)).build();
     MeshEndpoint core = MeshEndpoint.builder("core-inference", "10.0.0.1", 9443, TestMeshes.EU).build();
@@ -77,13 +80,13 @@ class MtlsControlPlaneTest {
   }
 
   @AfterAll
-  void stop() throws java.io.IOException {
+  void stop() throws IOException {
     if (controlPlane != null) {
       controlPlane.close();
     }
     for (Path d : new Path[] {dir, elsewhere}) {
-      try (var files = java.nio.file.Files.walk(d)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      try (var files = Files.walk(d)) {
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }
   }
@@ -134,7 +137,7 @@ class MtlsControlPlaneTest {
     assertThat(SpiffeId.fromCertificate(leaf))
         .isEqualTo(new SpiffeId("mesh.local", "eu-west", Role.GATEWAY, "envoy-eu"));
     assertThat(identity.getTlsCertificate().getPrivateKey().getInlineString())
-        .isEqualTo(java.nio.file.Files.readString(dir.resolve("envoy-eu.key")));
+        .isEqualTo(Files.readString(dir.resolve("envoy-eu.key")));
     assertThat(trust.getValidationContext().getTrustedCa().getInlineString()).startsWith("-----BEGIN CERTIFICATE-----");
   }
 

@@ -21,6 +21,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -82,7 +84,7 @@ class TrafficSplitXdsClientTest {
     controlPlane.staticEndpoints().replace(List.of(eu1.endpoint(), eu2.endpoint()));
   }
 
-  private java.util.concurrent.ScheduledExecutorService loadModel;
+  private ScheduledExecutorService loadModel;
   private volatile double demand;
 
   /**
@@ -92,7 +94,7 @@ class TrafficSplitXdsClientTest {
    */
   private void runLoadModel(double initialDemand) {
     demand = initialDemand;
-    loadModel = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    loadModel = Executors.newSingleThreadScheduledExecutor();
     loadModel.scheduleWithFixedDelay(() -> {
       double share = controlPlane.publisher().shares().share("core-inference", EU);
       double utilization = Math.round(demand * (1 - share) * 1000) / 1000.0;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.OptionalDouble;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class BurstStateTest {
@@ -117,7 +118,7 @@ class BurstStateTest {
     // Plant: the private tier measures demand * (1 - share), plus +-2 % noise. Demand steps
     // 0.5 -> 1.0 -> 0.7 -> 0.5. The share must settle, hold in the band, and return once.
     BurstPolicy policy = POLICY.withMinHold(Duration.ofSeconds(10));
-    java.util.Random noise = new java.util.Random(42);
+    Random noise = new Random(42);
     BurstState s = BurstState.idle();
     int changes = 0;
     double[] demands = {0.5, 1.0, 0.7, 0.5};

@@ -18,9 +18,11 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class MeshSnapshotBuilderTest {
@@ -75,7 +77,7 @@ class MeshSnapshotBuilderTest {
   static void assertConsistent(XdsGroup group, Snapshot s) throws InvalidProtocolBufferException {
     assertThat(s.endpoints().resources().keySet()).as(group + " EDS = CDS")
         .isEqualTo(s.clusters().resources().keySet());
-    java.util.Set<String> referenced = new java.util.HashSet<>();
+    Set<String> referenced = new HashSet<>();
     for (Listener l : s.listeners().resources().values()) {
       if (l.hasApiListener()) {
         referenced.add(l.getApiListener().getApiListener().unpack(HttpConnectionManager.class).getRds().getRouteConfigName());

@@ -13,7 +13,10 @@ import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Real proxyless gRPC clients: channels on {@code xds:///core-inference}, configured by the
@@ -60,7 +63,7 @@ public final class XdsClients {
       headers.put(PIN, pinnedVersion);
       target = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
     }
-    java.util.concurrent.CompletableFuture<String> served = new java.util.concurrent.CompletableFuture<>();
+    CompletableFuture<String> served = new CompletableFuture<>();
     InferenceGrpc.newStub(target)
         .withDeadlineAfter(20, TimeUnit.SECONDS) // a first call resolves xDS over mTLS: slow on a loaded 2-core box
         .generate(GenerateRequest.newBuilder().setRequestId("t").setPrompt("hi").build(),
@@ -86,12 +89,12 @@ public final class XdsClients {
             });
     try {
       return served.get(25, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       if (e.getCause() instanceof StatusRuntimeException sre) {
         throw sre;
       }
       throw new IllegalStateException(e.getCause());
-    } catch (java.util.concurrent.TimeoutException e) {
+    } catch (TimeoutException e) {
       throw new IllegalStateException("call did not complete within 25 s (its deadline is 20 s)", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
