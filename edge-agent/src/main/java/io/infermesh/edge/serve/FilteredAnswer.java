@@ -14,18 +14,15 @@ import java.util.function.Supplier;
  * delivered before the end, and the redactions per kind reported once, at the end. Every choice of an
  * {@code n}-choice call is filtered on its own.
  *
- * <p>Confined to its reader, like the stream it wraps; {@link #cancel()} from any thread. {@link
- * #readRest} reads event by event.
+ * <p>Confined to its reader, like the stream it wraps; {@link #cancel()} from any thread.
  */
-final class FilteredAnswer implements CompletionStream {
-  private final CompletionStream inner;
+final class FilteredAnswer extends HeldBackAnswer {
   private final Supplier<AnswerFilter.Stream> filters;
   private final AnswerFilter.Stream filter;
   private final Consumer<Map<String, Integer>> redacted;
 
   // confined to the reader
   private boolean ended;
-  private StreamEvent stashed;
 
   FilteredAnswer(CompletionStream inner, Supplier<AnswerFilter.Stream> filters,
       Consumer<Map<String, Integer>> redacted) {
@@ -36,58 +33,18 @@ final class FilteredAnswer implements CompletionStream {
   }
 
   @Override
-  public Served served() {
-    return inner.served();
-  }
-
-  @Override
-  public StreamEvent next() throws InterruptedException {
-    StreamEvent out = pending();
-    while (out == null) {
-      out = filtered(inner.next());
-    }
-    return out;
-  }
-
-  @Override
-  public StreamEvent poll() {
-    StreamEvent out = pending();
-    while (out == null) {
-      StreamEvent event = inner.poll();
-      if (event == null) {
-        return null;
-      }
-      out = filtered(event);
-    }
-    return out;
-  }
-
-  @Override
-  public void awaitEnd(long nanos) throws InterruptedException {
-    if (stashed == null) {
-      inner.awaitEnd(nanos);
-    }
-  }
-
-  @Override
   public Optional<CompletionStream> choice(int index) {
     return inner.choice(index).map(c -> new FilteredAnswer(c, filters, redacted));
   }
 
-  private StreamEvent pending() {
-    StreamEvent event = stashed;
-    stashed = null;
-    return event;
-  }
-
   /** The client's event for {@code event}; null when all of its text is held back. */
-  private StreamEvent filtered(StreamEvent event) {
+  @Override
+  StreamEvent rewrite(StreamEvent event) {
     if (ended) {
       return event;
     }
     if (event instanceof StreamEvent.Delta delta) {
-      String text = filter.accept(delta.text());
-      return text.isEmpty() && delta.logprobs().isEmpty() ? null : new StreamEvent.Delta(text, delta.logprobs());
+      return rewritten(delta, filter.accept(delta.text()));
     }
     ended = true; // the answer ended (or failed): what is held back goes out before the end
     String rest = filter.flush();
@@ -98,17 +55,6 @@ final class FilteredAnswer implements CompletionStream {
     if (rest.isEmpty()) {
       return event;
     }
-    stashed = event;
-    return new StreamEvent.Delta(rest);
-  }
-
-  @Override
-  public void cancel() {
-    inner.cancel();
-  }
-
-  @Override
-  public void close() {
-    inner.close();
+    return stash(event, rest);
   }
 }

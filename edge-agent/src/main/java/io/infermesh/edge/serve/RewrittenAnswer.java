@@ -15,17 +15,13 @@ import java.util.function.Function;
  * #cancel()} from any thread. {@link #readRest} reads event by event: a rewritten answer gives up
  * the wrapped stream's single wake-up for a whole answer.
  */
-final class RewrittenAnswer implements CompletionStream {
+final class RewrittenAnswer extends HeldBackAnswer {
   private final Egress.Exchange exchange;
-  // set once by start(), before the stream is handed to its reader
-  private CompletionStream inner;
-
   // confined to the reader
   private final StringBuilder shown = new StringBuilder();
   private boolean local;
   private boolean flushed;
   private String tail = "";
-  private StreamEvent stashed;
 
   private RewrittenAnswer(Egress.Exchange exchange) {
     this.exchange = requireNonNull(exchange, "exchange");
@@ -56,56 +52,27 @@ final class RewrittenAnswer implements CompletionStream {
   }
 
   @Override
-  public Served served() {
-    return inner.served();
-  }
-
-  @Override
-  public StreamEvent next() throws InterruptedException {
-    StreamEvent out = pending();
-    while (out == null) {
-      out = rewrite(inner.next());
-    }
-    return out;
-  }
-
-  @Override
-  public StreamEvent poll() {
-    StreamEvent out = pending();
-    while (out == null) {
-      StreamEvent event = inner.poll();
-      if (event == null) {
-        return null;
-      }
-      out = rewrite(event);
-    }
-    return out;
-  }
-
-  @Override
-  public void awaitEnd(long nanos) throws InterruptedException {
-    if (stashed == null && tail.isEmpty()) {
-      inner.awaitEnd(nanos);
-    }
+  boolean holding() {
+    return super.holding() || !tail.isEmpty();
   }
 
   /** Flushed text, then the event read with it; else null. */
-  private StreamEvent pending() {
+  @Override
+  StreamEvent pending() {
     if (!tail.isEmpty()) {
       StreamEvent.Delta text = new StreamEvent.Delta(tail);
       tail = "";
       return text;
     }
-    StreamEvent event = stashed;
-    stashed = null;
-    return event;
+    return super.pending();
   }
 
-  /** The client's event for {@code event}; null when all of its text is held back. */
-  private StreamEvent rewrite(StreamEvent event) {
+  @Override
+  StreamEvent rewrite(StreamEvent event) {
     if (!tail.isEmpty()) { // the edge took over within this read: its first event waits for the flushed text
-      stashed = event;
-      return pending();
+      String text = tail;
+      tail = "";
+      return stash(event, text);
     }
     if (local) {
       return event;
@@ -113,27 +80,16 @@ final class RewrittenAnswer implements CompletionStream {
     if (event instanceof StreamEvent.Delta delta) {
       String text = exchange.answer(delta.text());
       shown.append(text);
-      return text.isEmpty() && delta.logprobs().isEmpty() ? null : new StreamEvent.Delta(text, delta.logprobs());
+      return rewritten(delta, text);
     }
     if (!flushed) { // the core's answer ended: what is held back goes out before the end
       flushed = true;
       String rest = exchange.flush();
       if (!rest.isEmpty()) {
         shown.append(rest);
-        stashed = event;
-        return new StreamEvent.Delta(rest);
+        return stash(event, rest);
       }
     }
     return event;
-  }
-
-  @Override
-  public void cancel() {
-    inner.cancel();
-  }
-
-  @Override
-  public void close() {
-    inner.close();
   }
 }
