@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The tenant's privacy policy on the request path, at both ends of it.
@@ -71,7 +72,8 @@ final class PrivacyGate implements Egress {
     }
     Masked found = mask(masker, RequestTexts.of(job.request()), job.inputParam());
     found.counts().forEach((kind, n) -> metrics.privacyMatches(kind, action(masker.policy(), kind), n));
-    Screening screening = new Screening(masker.policy().name(), found.counts(), found.localOnlyKinds());
+    Screening screening = new Screening(masker.policy().name(), found.counts(), found.localOnlyKinds(),
+        Optional.of(found));
     if (screening.localOnly()) {
       checkMayStay(job.request(), screening);
     }
@@ -128,8 +130,10 @@ final class PrivacyGate implements Egress {
     if (masker.policy().rules().isEmpty() || !masker.policy().redactsOutput()) {
       return answer;
     }
-    // the request passed screening, so this masks it as screening did: its values are the client's own
-    AnswerFilter filter = AnswerFilter.of(masker, mask(masker, RequestTexts.of(job.request()), job.inputParam()));
+    // the values screening found are the client's own (masked again only for a job that was not screened)
+    Masked own = job.screening().found()
+        .orElseGet(() -> mask(masker, RequestTexts.of(job.request()), job.inputParam()));
+    AnswerFilter filter = AnswerFilter.of(masker, own);
     AnswerFilter output = job.request().structured().isText() ? filter : filter.json();
     return new FilteredAnswer(answer, output::stream,
         counts -> counts.forEach((kind, n) -> metrics.privacyMatches(kind, "redact_output", n)));
