@@ -32,6 +32,8 @@ import java.util.function.Supplier;
  */
 public final class EdgeMetrics {
   private static final String SYSTEM = "llama.cpp";
+  /** The rejection reason of a full admission queue ({@code EdgeException.Kind.QUEUE_FULL}). */
+  private static final String QUEUE_FULL = "queue_full";
 
   private final MeterRegistry registry;
 
@@ -54,6 +56,7 @@ public final class EdgeMetrics {
         .description("Requests waiting for a free engine slot")
         .baseUnit("requests")
         .register(registry);
+    rejections(QUEUE_FULL); // at 0 from the start: the queue-saturation alert sees it rise, not appear
   }
 
   /** Reports the requests in flight (generating, waiting for a slot, streaming from the core) as read from {@code count}. */
@@ -133,11 +136,14 @@ public final class EdgeMetrics {
    * {@code invalid_request}, {@code unavailable}.
    */
   public void rejection(String reason) {
-    Counter.builder("infermesh.edge.rejections")
+    rejections(reason).increment();
+  }
+
+  private Counter rejections(String reason) {
+    return Counter.builder("infermesh.edge.rejections")
         .description("Requests refused, by reason")
         .tag("reason", reason)
-        .register(registry)
-        .increment();
+        .register(registry);
   }
 
   /**
