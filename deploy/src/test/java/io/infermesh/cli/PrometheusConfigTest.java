@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.infermesh.cli.ObservabilityFiles.AdapterRule;
 import io.infermesh.cli.ObservabilityFiles.AlertRule;
 import io.infermesh.cli.ObservabilityFiles.PanelQuery;
+import io.infermesh.core.config.CoreConfigLoader;
+import io.infermesh.edge.config.EdgeConfigLoader;
+import io.infermesh.xds.config.MeshConfigLoader;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -30,6 +33,17 @@ class PrometheusConfigTest {
     String out = PrometheusServer.promtool(PROMETHEUS_DIR, "check", "config",
         ObservabilityFiles.PROMETHEUS_CONFIG.getFileName().toString());
     assertThat(out).contains("SUCCESS: 1 rule files found", "is valid prometheus config file syntax");
+  }
+
+  @Test
+  void scrapeConfig_targetsThePortsOfTheAnnotatedConfigs() throws Exception {
+    Map<String, String> targets = new TreeMap<>();
+    ObservabilityFiles.YAML.readTree(ObservabilityFiles.PROMETHEUS_CONFIG.toFile()).path("scrape_configs")
+        .forEach(j -> targets.put(j.path("job_name").asText(), j.at("/static_configs/0/targets/0").asText()));
+    assertThat(targets).containsExactlyInAnyOrderEntriesOf(Map.of(
+        "infermesh-edge", "127.0.0.1:" + EdgeConfigLoader.load(Path.of("edge.yaml")).http().port(),
+        "infermesh-core", "127.0.0.1:" + CoreConfigLoader.load(Path.of("core.yaml")).metricsPort(),
+        "infermesh-control", "127.0.0.1:" + MeshConfigLoader.load(Path.of("mesh.yaml")).control().adminPort()));
   }
 
   @Test

@@ -50,7 +50,10 @@ public final class EdgeMetrics {
     return registry;
   }
 
-  /** Reports the admission queue's depth as read from {@code depth}. */
+  /**
+   * Reports the admission queue's depth as read from {@code depth}, and registers its refusals
+   * ({@code infermesh.edge.rejections}, reason {@code queue_full}) at 0.
+   */
   public void queueDepth(Supplier<Number> depth) {
     Gauge.builder("infermesh.edge.queue.depth", depth)
         .description("Requests waiting for a free engine slot")
