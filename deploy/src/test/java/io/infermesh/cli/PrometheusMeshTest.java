@@ -83,19 +83,17 @@ class PrometheusMeshTest {
     prometheus = PrometheusServer.start(dir.resolve("prometheus"), scrapeConfig());
 
     for (int round = 0; round < 2; round++) {
-      Instant sent = Instant.now();
       trafficThroughEveryRoute(round);
-      awaitScrapedAfter(sent, Set.of("infermesh-edge", "infermesh-core", "infermesh-control"));
+      awaitScrapedAfter(Instant.now(), Set.of("infermesh-edge", "infermesh-core", "infermesh-control"));
     }
     healthy = Instant.now();
 
     mesh.stopCore();
     for (int round = 0; round < 2; round++) {
-      Instant sent = Instant.now();
       HttpResponse<String> r = chat(base(cachingEdge), "auto", HARD_PROMPT + " #" + round, 0.7, Map.of());
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
       assertThat(r.headers().firstValue("x-infermesh-route")).hasValue("edge-degraded");
-      awaitScrapedAfter(sent, Set.of("infermesh-edge", "infermesh-control"));
+      awaitScrapedAfter(Instant.now(), Set.of("infermesh-edge", "infermesh-control"));
     }
     // the edges notice the core is gone on their own (their channel), not only by a failed call
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
@@ -245,7 +243,10 @@ class PrometheusMeshTest {
     assertThat(r.headers().firstValue("x-infermesh-route")).as(r.body()).hasValue(route);
   }
 
-  /** Waits until Prometheus has finished a scrape of every target of {@code jobs} that began after {@code sent}. */
+  /**
+   * Waits until Prometheus has finished a scrape of every target of {@code jobs} that began after
+   * {@code sent} (the end of the traffic it must see: a scrape begun during it may miss its last requests).
+   */
   private void awaitScrapedAfter(Instant sent, Set<String> jobs) {
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
       JsonNode targets = prometheus.get("/api/v1/targets?state=active").at("/data/activeTargets");
