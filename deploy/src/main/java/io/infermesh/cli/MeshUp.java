@@ -172,6 +172,8 @@ final class MeshUp implements AutoCloseable {
   private final Path coreModel;
   private CoreNode core;
   private int corePort;
+  /** The core's metrics port: 0 picks one at the first start, a restart keeps it (Prometheus keeps scraping). */
+  private int coreMetricsPort;
   private ControlPlane controlPlane;
   private EdgeAgent edge;
 
@@ -227,7 +229,7 @@ final class MeshUp implements AutoCloseable {
     return ca;
   }
 
-  /** Starts (or restarts) the core on the port it had, and loads its model. */
+  /** Starts (or restarts) the core on the ports it had, and loads its model. */
   void startCore() throws IOException {
     if (core != null) {
       throw new IllegalStateException("the core is running");
@@ -236,7 +238,7 @@ final class MeshUp implements AutoCloseable {
             new CoreConfig.Tls(pki.resolve("certs"), CORE_NAME))
         .grpcPort(corePort)
         .model(CoreConfig.Model.builder(CORE_MODEL).path(coreModel).device("cpu").defaultMaxTokens(64).build())
-        .metricsPort(-1)
+        .metricsPort(coreMetricsPort) // /metrics, /healthz, /readyz on loopback, for a local Prometheus
         .listen(CoreConfig.Listen.loopback());
     if (options.coreConfig().isPresent()) {
       CoreConfig given = governedCore(options.coreConfig().get());
@@ -251,6 +253,7 @@ final class MeshUp implements AutoCloseable {
     }
     core = started;
     corePort = started.port();
+    coreMetricsPort = started.metricsPort();
   }
 
   /** Stops the core (the edge notices through its channel and circuit breaker). */

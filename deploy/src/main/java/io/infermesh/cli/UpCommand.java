@@ -125,6 +125,7 @@ final class UpCommand implements Callable<Integer> {
       String base = mesh.edgeUrl();
       out.println();
       out.println("  core  tiny-core  mTLS gRPC  " + mesh.coreAddress() + "   model " + mesh.coreModel());
+      out.println("        metrics http://" + MeshUp.LOOPBACK + ":" + mesh.core().metricsPort() + "/metrics");
       mesh.controlPlane().ifPresent(cp -> out.println("  xds   control    xDS " + mesh.xdsAddress()
           + " (mTLS, loopback)   serves " + MeshUp.CORE_SERVICE + (cp.adminPort() < 0 ? ""
               : "   admin http://" + cp.config().control().adminAddress() + ":" + cp.adminPort() + "/nodes")));

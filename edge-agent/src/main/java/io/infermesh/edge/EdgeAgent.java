@@ -38,6 +38,7 @@ import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.LoadEstimate;
 import io.infermesh.node.audit.AuditLog;
+import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.quota.QuotaLedger;
 import io.infermesh.node.quota.QuotaWindow;
 import io.infermesh.node.registration.ConsulConfig;
@@ -320,6 +321,7 @@ public final class EdgeAgent implements AutoCloseable {
                 c -> c.state() == io.infermesh.edge.route.CoreState.AVAILABLE ? 1 : 0)
             .description("Whether the core can take escalations (1) or its circuit is open or it is unreachable (0)")
             .register(registry);
+        CertificateExpiryGauge.register(registry, client::certificate);
       }
       LoadEstimate load = new LoadEstimate(admission);
       Router chosen = router;

@@ -18,7 +18,7 @@ import java.util.function.ToDoubleFunction;
 /**
  * The core's metrics: OpenTelemetry GenAI names where they exist
  * ({@code gen_ai.server.request.duration}, {@code gen_ai.server.time_to_first_token},
- * {@code gen_ai.server.time_per_output_token}), {@code infermesh.core.*} for the scheduler (queue
+ * {@code gen_ai.server.time_per_output_token}, histograms), {@code infermesh.core.*} for the scheduler (queue
  * depth per priority, running batch, KV blocks used/free, preemptions, generated tokens — whose
  * rate is tokens/s), tenant refusals by reason and audit write failures. Thread-safe.
  */
@@ -34,12 +34,14 @@ public final class CoreMetrics {
     this.registry = registry;
     this.stats = stats;
     this.tokens = Counter.builder("infermesh.core.tokens.generated").description("Tokens generated").register(registry);
+    // histograms (as the edge's), so that dashboards and alerts can take quantiles over every core node
     this.ttft = Timer.builder("gen_ai.server.time_to_first_token").description("Time to first token")
-        .publishPercentiles(0.5, 0.95).register(registry);
+        .publishPercentileHistogram().register(registry);
     this.tpot = Timer.builder("gen_ai.server.time_per_output_token").description("Time per output token after the first")
-        .publishPercentiles(0.5, 0.95).register(registry);
+        .publishPercentileHistogram().register(registry);
     for (Priority p : Priority.values()) {
       gauge(stats, "infermesh.core.queue.depth", s -> s.queued().get(p), "priority", p.name().toLowerCase());
+      queueFull(p); // at 0 from the start: the queue-saturation alert sees it rise, not appear
     }
     gauge(stats, "infermesh.core.batch.running", SchedulerStats::running);
     gauge(stats, "infermesh.core.kv.blocks.used", SchedulerStats::kvBlocksUsed);
@@ -76,7 +78,11 @@ public final class CoreMetrics {
   }
 
   void rejected(Priority p) {
-    registry.counter("infermesh.core.rejected", "priority", p.name().toLowerCase(), "reason", "queue-full").increment();
+    queueFull(p).increment();
+  }
+
+  private Counter queueFull(Priority p) {
+    return registry.counter("infermesh.core.rejected", "priority", p.name().toLowerCase(), "reason", "queue-full");
   }
 
   void finished(Priority p, FinishReason reason, long nanos, long perTokenNanos) {

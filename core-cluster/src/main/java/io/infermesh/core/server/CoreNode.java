@@ -22,6 +22,7 @@ import io.infermesh.core.schedule.StepRunner;
 import io.infermesh.core.schedule.Utilization;
 import io.infermesh.core.shard.NextStage;
 import io.infermesh.core.shard.PipelineRunner;
+import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
@@ -146,6 +147,7 @@ public final class CoreNode implements AutoCloseable {
         backend = new BuiltInBackend(host, config.model().name());
       }
       metrics = new CoreMetrics(registry, load);
+      CertificateExpiryGauge.register(registry, tls::certificate);
       Governance governance = Governance.open(config.tenants(), config.audit(), Clock.systemUTC(), timers, metrics,
           config.model().defaultMaxTokens());
       owned.add(governance); // closed after the server: the audit log's last records reach the disk

@@ -239,7 +239,9 @@ class CoreNodeTest {
         .contains("infermesh_core_queue_depth{priority=\"low\"}")
         .contains("infermesh_core_kv_blocks_free")
         .contains("infermesh_core_preemptions_total")
-        .contains("gen_ai_server_time_to_first_token_seconds")
+        .contains("gen_ai_server_time_to_first_token_seconds_bucket{")
+        .contains("gen_ai_server_time_per_output_token_seconds_bucket{")
+        .contains("infermesh_tls_certificate_not_after_seconds")
         .contains("infermesh_core_tokens_generated_total");
   }
 

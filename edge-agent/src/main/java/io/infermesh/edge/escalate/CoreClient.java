@@ -37,6 +37,7 @@ import io.infermesh.edge.serve.RemoteModel;
 import io.infermesh.edge.serve.StructuredOutput;
 import io.infermesh.models.chat.ToolCalls;
 import java.io.IOException;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -186,6 +187,11 @@ public final class CoreClient implements Escalator, AutoCloseable {
       return CoreState.UNREACHABLE;
     }
     return CoreState.AVAILABLE;
+  }
+
+  /** The mesh certificate this client presents to the core now (it follows rotations), for metrics. */
+  public X509Certificate certificate() {
+    return tls.certificate();
   }
 
   /** The circuit breaker's state (for metrics and tests). */

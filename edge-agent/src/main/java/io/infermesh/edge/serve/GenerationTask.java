@@ -8,7 +8,6 @@ import io.infermesh.edge.engine.Completion;
 import io.infermesh.edge.engine.EngineException;
 import io.infermesh.edge.engine.Generation;
 import io.infermesh.edge.engine.ModelInfo;
-import io.infermesh.edge.route.Route;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,6 +35,8 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
   private final AdmissionQueue.Ticket ticket;
   private final Accounting accounting;
   private final Served served;
+  /** False for a resumed answer: the escalated stream it finishes counts the request (TrackedStream). */
+  private final boolean countsTheRequest;
 
   private volatile boolean cancelled;
   private volatile EdgeException abortReason;
@@ -47,8 +48,13 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
   private StreamEvent terminal;
   private boolean released;
 
-  /** {@code attempt}, holding {@code ticket} (its place in line, or its slot), reporting to {@code accounting}. */
-  GenerationTask(LocalGenerations.Attempt attempt, AdmissionQueue.Ticket ticket, Accounting accounting) {
+  /**
+   * {@code attempt}, holding {@code ticket} (its place in line, or its slot), reporting to {@code
+   * accounting}; {@code countsTheRequest} false when it finishes an answer another stream counts.
+   */
+  GenerationTask(LocalGenerations.Attempt attempt, AdmissionQueue.Ticket ticket, Accounting accounting,
+      boolean countsTheRequest) {
+    this.countsTheRequest = countsTheRequest;
     this.attempt = requireNonNull(attempt, "attempt");
     this.job = attempt.job();
     this.ticket = requireNonNull(ticket, "ticket");
@@ -175,7 +181,12 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
       }
     } finally {
       ticket.close();
-      accounting.ended(this, job, Route.EDGE.wireName(), errorType);
+      if (countsTheRequest) {
+        // the decision's route: a degraded answer is counted as edge-degraded, as its x-infermesh-route says
+        accounting.ended(this, job, served.route().route().wireName(), errorType);
+      } else {
+        accounting.left(this);
+      }
     }
   }
 

@@ -62,7 +62,7 @@ final class LocalGenerations {
       throw EdgeException.queueFull("The server is busy: " + admission.slots() + " requests are generating and "
           + admission.depth() + " are waiting. Retry after " + EdgeException.seconds(retryAfter) + " s.", retryAfter);
     }
-    GenerationTask task = new GenerationTask(attempt, ticket, accounting);
+    GenerationTask task = new GenerationTask(attempt, ticket, accounting, true);
     ledger.enter(task, ticket::close);
     return task;
   }
@@ -78,7 +78,7 @@ final class LocalGenerations {
     if (ticket == null) {
       throw EdgeException.queueFull("the core failed and the edge is busy; retry", retryAfter);
     }
-    GenerationTask task = new GenerationTask(attempt, ticket, accounting);
+    GenerationTask task = new GenerationTask(attempt, ticket, accounting, false);
     ledger.join(task);
     return task;
   }

@@ -7,6 +7,7 @@ import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.RoleAuthorizationInterceptor;
+import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.config.MeshConfig;
@@ -136,6 +137,7 @@ public final class ControlPlane implements AutoCloseable {
         ControlSettings.Credentials c = control.credentials().orElseThrow();
         this.tls = MeshTls.builder(MeshCredentialFiles.in(c.directory(), c.name())).build();
         opened.add(tls);
+        CertificateExpiryGauge.register(meters, tls::certificate);
         this.xds = XdsServer.startMtls(control.xdsAddress(), control.xdsPort(), tls, server);
       }
       opened.add(xds);
