@@ -250,14 +250,14 @@ public final class CoreConfigLoader {
         .validity(l.duration("validity", d.validity()))
         .clockSkew(l.duration("clock_skew", d.clockSkew()))
         .maxOpenPerDevice(l.integer("max_open_per_device", d.maxOpenPerDevice()));
-    Path dir = signing.path("dir", null);
+    String dir = signing.string("dir", "");
     String name = signing.string("name", "");
-    if (dir != null || !name.isEmpty()) {
-      if (dir == null || name.isEmpty()) {
-        throw new ConfigException(signing.key(dir == null ? "dir" : "name"), "set both dir and name, or neither "
+    if (!dir.isEmpty() || !name.isEmpty()) {
+      if (dir.isEmpty() || name.isEmpty()) {
+        throw new ConfigException(signing.key(dir.isEmpty() ? "dir" : "name"), "set both dir and name, or neither "
             + "(then the node's own certificate signs)");
       }
-      b.signing(new CoreConfig.Tls(resolve(base, dir), name));
+      b.signing(new CoreConfig.Tls(resolve(base, Path.of(dir)), name));
     }
     return b.build();
   }

@@ -291,9 +291,9 @@ public final class EdgeConfigLoader {
 
   private static Leases leases(ConfigSection s, Path base) {
     Leases d = Leases.NONE;
-    Path file = s.path("file", null);
+    String file = s.string("file", "");
     Leases leases = s.build(() -> new Leases(s.bool("enabled", d.enabled()),
-        Optional.ofNullable(file == null ? null : resolve(base, file)), s.strings("tenants", d.tenants()),
+        file.isEmpty() ? Optional.empty() : Optional.of(resolve(base, Path.of(file))), s.strings("tenants", d.tenants()),
         s.longValue("tokens_per_grant", d.tokensPerGrant()), s.longValue("renew_below", d.renewBelow()),
         s.duration("renew_before", d.renewBefore()), s.duration("sync_interval", d.syncInterval())));
     s.finish();
