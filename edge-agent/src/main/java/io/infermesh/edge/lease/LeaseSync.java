@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps a {@link LeaseWallet} in step with the core while the core can be reached: every {@code
- * leases.sync_interval}, first reports what each lease spent (sequence made durable before the
- * call; a replay's receipt is taken as is), then renews each tenant whose valid leases hold fewer
+ * leases.sync_interval}, first reports what each lease spent (cumulative, numbered; a replay's
+ * receipt is taken as is), then renews each tenant whose valid leases hold fewer
  * than {@code leases.renew_below} unspent tokens or expire within {@code leases.renew_before}. A
  * grant is verified ({@link LeaseVerifier#verifyNew}) before it enters the wallet. A failed call is
  * logged and retried at the next tick, never fatal: the core being away is why leases exist.
@@ -113,7 +113,7 @@ public final class LeaseSync implements AutoCloseable {
         LeaseWallet.Report r = next.get();
         SpendReceipt receipt = call().report(SpendReport.newBuilder().setLeaseId(r.leaseId())
             .setSequence(r.sequence()).setTokensSpent(r.tokensSpent()).build());
-        wallet.acknowledged(id, receipt.getTokensCharged(), receipt.getClosed());
+        wallet.acknowledged(id, receipt.getSequence(), receipt.getTokensCharged(), receipt.getClosed());
         log.debug("lease {}: report {} of {} tokens {}", id, r.sequence(), r.tokensSpent(),
             receipt.getReplay() ? "was a replay" : "counted");
       } catch (StatusRuntimeException e) {
@@ -127,7 +127,8 @@ public final class LeaseSync implements AutoCloseable {
         log.info("lease reports wait for the core: {}", e.getStatus());
         return;
       } catch (IOException e) {
-        log.warn("lease {}: the report's sequence could not be written; not sent: {}", id, e.getMessage());
+        log.warn("lease {}: the core's receipt could not be written (the report is sent again): {}", id,
+            e.getMessage());
         return;
       }
     }

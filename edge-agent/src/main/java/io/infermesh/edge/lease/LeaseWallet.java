@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * reservation it finds as spent in full: the device may have served all of it, and over-counting
  * is the safe side. If the write fails the reservation is undone and the request refused.
  *
- * <p><b>Reports.</b> {@link #nextReport} makes a lease's next sequence number durable before it is
- * sent, with the cumulative tokens spent; {@link #acknowledged} records the core's receipt and
+ * <p><b>Reports.</b> {@link #nextReport} numbers a lease's next report (cumulative tokens spent) one
+ * above the last the core answered; {@link #acknowledged} records the core's receipt durably and
  * forgets a lease the core closed.
  *
  * <p>Leases are re-verified when the file is read (signature, signer, this device): a file
@@ -61,7 +61,7 @@ public final class LeaseWallet {
     final VerifiedLease lease;
     long spent; // settled, plus the holds of a run that crashed
     long reserved; // held by requests still running
-    long sequence; // the last report number made durable
+    long sequence; // the last report number the core answered
     long acknowledged; // tokens the core confirmed charged
 
     Entry(VerifiedLease lease) {
@@ -310,33 +310,24 @@ public final class LeaseWallet {
   }
 
   /**
-   * The next report of lease {@code leaseId}: its sequence number is made durable before this
-   * returns, so a report sent is never numbered twice with different totals.
-   *
-   * @throws IOException when the sequence cannot be made durable (send nothing)
+   * The next report of lease {@code leaseId}: the cumulative tokens spent, numbered one above the
+   * last sequence the core answered. Nothing is written: a report that got no receipt (lost, or
+   * the device died) is sent again under the same number, which the core counts at most once — and
+   * since it carries the total, a receipt showing less than was spent makes the next report, under
+   * a new number, carry the rest.
    */
-  public Optional<Report> nextReport(String leaseId) throws IOException {
+  public Optional<Report> nextReport(String leaseId) {
     synchronized (lock) {
       Entry e = entries.get(leaseId);
-      if (e == null) {
-        return Optional.empty();
-      }
-      e.sequence++;
-      try {
-        writeLocked();
-      } catch (IOException ex) {
-        e.sequence--;
-        throw ex;
-      }
-      return Optional.of(new Report(leaseId, e.sequence, e.spent));
+      return e == null ? Optional.empty() : Optional.of(new Report(leaseId, e.sequence + 1, e.spent));
     }
   }
 
   /**
-   * Records the core's receipt of a report of {@code leaseId}: {@code charged} tokens confirmed;
-   * {@code closed}: the core will take no more reports, the lease is forgotten.
+   * Records the core's receipt of report {@code sequence} of {@code leaseId}: {@code charged} tokens
+   * confirmed; {@code closed}: the core takes no more reports, the lease is forgotten.
    */
-  public void acknowledged(String leaseId, long charged, boolean closed) throws IOException {
+  public void acknowledged(String leaseId, long sequence, long charged, boolean closed) throws IOException {
     synchronized (lock) {
       Entry e = entries.get(leaseId);
       if (e == null) {
@@ -345,6 +336,7 @@ public final class LeaseWallet {
       if (closed && e.reserved == 0) {
         entries.remove(leaseId);
       } else {
+        e.sequence = Math.max(e.sequence, sequence);
         e.acknowledged = Math.max(e.acknowledged, charged);
       }
       writeLocked();

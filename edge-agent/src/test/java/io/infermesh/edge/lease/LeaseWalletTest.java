@@ -132,23 +132,30 @@ class LeaseWalletTest {
   }
 
   @Test
-  void nextReport_sequenceIsDurableAndAReceiptThatClosesTheLeaseForgetsIt() throws Exception {
+  void nextReport_withoutAReceipt_isSentAgainUnderTheSameNumber_andAReceiptThatClosesTheLeaseForgetsIt()
+      throws Exception {
     LeaseWallet wallet = open();
     VerifiedLease lease = leases.verified("acme", 100, clock.instant().plus(Duration.ofHours(1)));
     wallet.add(lease);
     wallet.settle(held(wallet.reserve("acme", 30)), 25);
 
     LeaseWallet.Report first = wallet.nextReport(lease.id()).orElseThrow();
-    LeaseWallet restarted = open(); // crashed after sending, before the receipt
+    wallet.settle(held(wallet.reserve("acme", 30)), 20);
+    LeaseWallet restarted = open(); // died before the receipt came
     LeaseWallet.Report again = restarted.nextReport(lease.id()).orElseThrow();
 
     assertThat(first).isEqualTo(new LeaseWallet.Report(lease.id(), 1, 25));
-    assertThat(again).isEqualTo(new LeaseWallet.Report(lease.id(), 2, 25)); // never sequence 1 twice
-    restarted.acknowledged(lease.id(), 25, false);
+    // the same number, the new total: if the core counted report 1, this is its replay, and the receipt
+    // (charged 25 < spent 45) makes report 2 carry the rest
+    assertThat(again).isEqualTo(new LeaseWallet.Report(lease.id(), 1, 45));
+    restarted.acknowledged(lease.id(), 1, 25, false);
+    assertThat(restarted.unreported()).containsExactly(lease.id());
+    assertThat(open().nextReport(lease.id())).contains(new LeaseWallet.Report(lease.id(), 2, 45));
+    restarted.acknowledged(lease.id(), 2, 45, false);
     assertThat(restarted.unreported()).isEmpty();
     clock.advance(Duration.ofHours(2));
     assertThat(restarted.unreported()).containsExactly(lease.id()); // expired: reported until the core closes it
-    restarted.acknowledged(lease.id(), 25, true);
+    restarted.acknowledged(lease.id(), 3, 45, true);
     assertThat(open().leaseIds()).isEmpty();
   }
 
