@@ -52,6 +52,7 @@ public final class LeaseSync implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final Clock clock;
   private final ScheduledFuture<?> ticks;
+  private boolean coreAway; // confined to the scheduler thread: log the core going and coming once each
 
   private LeaseSync(Leases config, List<String> tenants, LeaseWallet wallet, LeaseVerifier verifier,
       LeasesGrpc.LeasesBlockingStub stub, ManagedChannel channel, ScheduledExecutorService scheduler, Clock clock) {
@@ -91,8 +92,9 @@ public final class LeaseSync implements AutoCloseable {
 
   private void syncQuietly() {
     try {
-      report();
-      renew();
+      if (report()) {
+        renew();
+      }
     } catch (RuntimeException e) {
       log.warn("lease sync failed; retrying in {}", config.syncInterval(), e);
     }
@@ -102,8 +104,12 @@ public final class LeaseSync implements AutoCloseable {
     return stub.withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** Sends each unreported lease's cumulative spend; stops at the first call the core cannot take. */
-  private void report() {
+  /**
+   * Sends each unreported lease's cumulative spend; stops at the first call the core cannot take.
+   *
+   * @return whether the core could be reached
+   */
+  private boolean report() {
     for (String id : wallet.unreported()) {
       try {
         Optional<LeaseWallet.Report> next = wallet.nextReport(id);
@@ -114,6 +120,7 @@ public final class LeaseSync implements AutoCloseable {
         SpendReceipt receipt = call().report(SpendReport.newBuilder().setLeaseId(r.leaseId())
             .setSequence(r.sequence()).setTokensSpent(r.tokensSpent()).build());
         wallet.acknowledged(id, receipt.getSequence(), receipt.getTokensCharged(), receipt.getClosed());
+        reached();
         log.debug("lease {}: report {} of {} tokens {}", id, r.sequence(), r.tokensSpent(),
             receipt.getReplay() ? "was a replay" : "counted");
       } catch (StatusRuntimeException e) {
@@ -124,13 +131,29 @@ public final class LeaseSync implements AutoCloseable {
           forget(id);
           continue;
         }
-        log.info("lease reports wait for the core: {}", e.getStatus());
-        return;
+        away(e.getStatus());
+        return false;
       } catch (IOException e) {
         log.warn("lease {}: the core's receipt could not be written (the report is sent again): {}", id,
             e.getMessage());
-        return;
+        return true;
       }
+    }
+    return true;
+  }
+
+  private void away(Status status) {
+    if (!coreAway) {
+      coreAway = true;
+      log.info("leases: the core cannot be reached ({}); degraded answers spend from the leases held, reports "
+          + "and renewals wait", status);
+    }
+  }
+
+  private void reached() {
+    if (coreAway) {
+      coreAway = false;
+      log.info("leases: the core is back; reporting and renewing");
     }
   }
 
@@ -152,12 +175,14 @@ public final class LeaseSync implements AutoCloseable {
       SignedLease signed;
       try {
         signed = call().grant(GrantRequest.newBuilder().setTenant(tenant).setTokens(config.tokensPerGrant()).build());
+        reached();
       } catch (StatusRuntimeException e) {
-        log.info("no lease for tenant {} now: {}", tenant, e.getStatus());
         if (e.getStatus().getCode() == Status.Code.UNAVAILABLE
             || e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
-          return; // the core is away: the other tenants would fail the same way
+          away(e.getStatus());
+          return; // the other tenants would fail the same way
         }
+        log.warn("no lease for tenant {} now: {}", tenant, e.getStatus());
         continue;
       }
       try {
