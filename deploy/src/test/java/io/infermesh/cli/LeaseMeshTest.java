@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.infermesh.api.v1.GrantRequest;
 import io.infermesh.api.v1.LeasesGrpc;
 import io.infermesh.api.v1.SpendReceipt;
 import io.infermesh.api.v1.SpendReport;
@@ -84,7 +85,8 @@ class LeaseMeshTest {
 
   private void startCore(Path models) throws Exception {
     CertificateAuthority ca = CertificateAuthority.create("lease.test", Duration.ofDays(2), Clock.systemUTC());
-    for (Object[] leaf : new Object[][] {{Role.CORE, "core-0"}, {Role.EDGE, "edge-0"}, {Role.EDGE, "edge-1"}}) {
+    for (Object[] leaf : new Object[][] {{Role.CORE, "core-0"}, {Role.EDGE, "edge-0"}, {Role.EDGE, "edge-1"},
+        {Role.GATEWAY, "gateway-0"}}) {
       ca.issue(LeafRequest.builder((Role) leaf[0], "local", (String) leaf[1]).dnsName("localhost")
           .ipAddress("127.0.0.1").validity(Duration.ofDays(1)).build()).writeTo(certs(), true);
     }
@@ -260,6 +262,19 @@ class LeaseMeshTest {
         assertThatThrownBy(() -> LeasesGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
             .report(SpendReport.newBuilder().setLeaseId(leaseId).setSequence(lastSequence + 5).setTokensSpent(LEASE)
                 .build()))
+            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                .isEqualTo(Status.Code.PERMISSION_DENIED));
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+    // Leases are for edge devices only: a gateway of the same mesh gets nothing
+    try (MeshTls gateway = MeshTls.builder(MeshCredentialFiles.in(certs(), "gateway-0")).build()) {
+      ManagedChannel channel = MeshChannels.newChannel("127.0.0.1:" + core.port(), gateway,
+          ExpectedIdentity.roles(Role.CORE));
+      try {
+        assertThatThrownBy(() -> LeasesGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .grant(GrantRequest.newBuilder().setTenant("acme").setTokens(10).build()))
             .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
                 .isEqualTo(Status.Code.PERMISSION_DENIED));
       } finally {

@@ -48,7 +48,7 @@ public final class LeaseSync implements AutoCloseable {
   private final LeaseWallet wallet;
   private final LeaseVerifier verifier;
   private final LeasesGrpc.LeasesBlockingStub stub;
-  private final ManagedChannel channel; // null when the caller owns it
+  private final ManagedChannel channel;
   private final ScheduledExecutorService scheduler;
   private final Clock clock;
   private final ScheduledFuture<?> ticks;
@@ -201,8 +201,6 @@ public final class LeaseSync implements AutoCloseable {
   @Override
   public void close() {
     ticks.cancel(false);
-    if (channel != null) {
-      channel.shutdownNow();
-    }
+    channel.shutdownNow();
   }
 }
