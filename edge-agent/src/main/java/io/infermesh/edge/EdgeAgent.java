@@ -23,6 +23,7 @@ import io.infermesh.edge.escalate.CoreClient;
 import io.infermesh.edge.grpc.GrpcApi;
 import io.infermesh.edge.http.HttpApi;
 import io.infermesh.edge.http.HttpBindAddress;
+import io.infermesh.edge.lease.EdgeLeases;
 import io.infermesh.edge.metrics.EdgeMetrics;
 import io.infermesh.edge.route.DifficultyScorer;
 import io.infermesh.edge.route.EdgeLoad;
@@ -351,6 +352,11 @@ public final class EdgeAgent implements AutoCloseable {
       }
       if (config.audit().enabled()) {
         services.audit(auditLog(config.audit(), clock, owned), clock);
+      }
+      if (config.leases().enabled()) {
+        EdgeLeases leases = EdgeLeases.start(config, clock);
+        owned.add(leases);
+        services.leases(leases.wallet());
       }
       CompletionService service = services.build();
 

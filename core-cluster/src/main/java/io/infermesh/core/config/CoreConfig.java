@@ -24,10 +24,11 @@ import java.util.Objects;
  * @param listen the addresses the gRPC server and the plain-HTTP metrics port bind
  * @param tenants who may name a request's tenant, and each tenant's limits ({@link Tenants#off()} by default)
  * @param audit the audit log of the calls this node serves ({@link Audit#off()} by default)
+ * @param leases token budgets granted to edge devices ({@link Leases#off()} by default)
  */
 public record CoreConfig(
     Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort,
-    ConsulConfig consul, Listen listen, Tenants tenants, Audit audit) {
+    ConsulConfig consul, Listen listen, Tenants tenants, Audit audit, Leases leases) {
 
   public static final int DEFAULT_GRPC_PORT = 9443;
   public static final int DEFAULT_METRICS_PORT = 9464;
@@ -53,6 +54,7 @@ public record CoreConfig(
     Objects.requireNonNull(listen, "listen");
     Objects.requireNonNull(tenants, "tenants");
     Objects.requireNonNull(audit, "audit");
+    Objects.requireNonNull(leases, "leases");
     port("grpc.port", grpcPort, false);
     port("metrics.port", metricsPort, true);
   }
@@ -68,13 +70,13 @@ public record CoreConfig(
   /** This config with {@code consul} instead. */
   public CoreConfig withConsul(ConsulConfig newConsul) {
     return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, newConsul, listen, tenants,
-        audit);
+        audit, leases);
   }
 
   /** This config with the servers bound to {@code newListen} instead. */
   public CoreConfig withListen(Listen newListen) {
     return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, newListen, tenants,
-        audit);
+        audit, leases);
   }
 
   /**
@@ -379,6 +381,7 @@ public record CoreConfig(
     private Listen listen = Listen.DEFAULT;
     private Tenants tenants = Tenants.off();
     private Audit audit = Audit.off();
+    private Leases leases = Leases.off();
 
     private Builder(Node node, Tls tls) {
       this.node = node;
@@ -438,9 +441,15 @@ public record CoreConfig(
     }
 
     /** @throws ConfigException naming the key that is invalid */
+    /** The {@code leases:} section ({@link Leases#off()} by default). */
+    public Builder leases(Leases l) {
+      this.leases = Objects.requireNonNull(l, "leases");
+      return this;
+    }
+
     public CoreConfig build() {
       return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, listen, tenants,
-          audit);
+          audit, leases);
     }
   }
 

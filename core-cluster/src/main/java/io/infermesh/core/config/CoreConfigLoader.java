@@ -111,6 +111,8 @@ public final class CoreConfigLoader {
     ConfigSection consul = root.section("consul");
     ConfigSection tenants = root.section("tenants");
     ConfigSection audit = root.section("audit");
+    ConfigSection leases = root.section("leases");
+    ConfigSection signing = leases.section("signing");
 
     String name = node.string("name", "core-0");
     Path modelPath = model.path("path", null);
@@ -138,9 +140,10 @@ public final class CoreConfigLoader {
             metrics.string("address", CoreConfig.Listen.DEFAULT.metrics())))
         .tenants(tenants(tenants))
         .audit(audit(audit, base))
+        .leases(leases(leases, signing, base))
         .build();
     for (ConfigSection s : List.of(node, grpc, tls, model, upstream, engine, sched, stage, metrics, consul, tenants,
-        audit, root)) {
+        audit, signing, leases, root)) {
       s.finish();
     }
     return config;
@@ -236,6 +239,27 @@ public final class CoreConfigLoader {
         .fsync(checked(a.key("fsync"), () -> AuditFsync.parse(fsync)),
             a.duration("fsync_interval", d.fsyncInterval()))
         .build();
+  }
+
+  /** {@code leases:} — off unless {@code enabled}; {@code signing.dir} relative to the file. */
+  private static Leases leases(ConfigSection l, ConfigSection signing, Path base) {
+    Leases d = Leases.off();
+    Leases.Builder b = Leases.builder()
+        .enabled(l.bool("enabled", false))
+        .maxTokensPerGrant(l.longValue("max_tokens_per_grant", d.maxTokensPerGrant()))
+        .validity(l.duration("validity", d.validity()))
+        .clockSkew(l.duration("clock_skew", d.clockSkew()))
+        .maxOpenPerDevice(l.integer("max_open_per_device", d.maxOpenPerDevice()));
+    String dir = signing.string("dir", "");
+    String name = signing.string("name", "");
+    if (!dir.isEmpty() || !name.isEmpty()) {
+      if (dir.isEmpty() || name.isEmpty()) {
+        throw new ConfigException(signing.key(dir.isEmpty() ? "dir" : "name"), "set both dir and name, or neither "
+            + "(then the node's own certificate signs)");
+      }
+      b.signing(new CoreConfig.Tls(resolve(base, Path.of(dir)), name));
+    }
+    return b.build();
   }
 
   /** {@code f}'s value; its IllegalArgumentException as a ConfigException naming {@code key}. */

@@ -101,6 +101,16 @@ public final class CoreMetrics {
     registry.counter("infermesh.core.tenant.refused", "reason", reason).increment();
   }
 
+  /** A lease granted to an edge device ({@code infermesh.core.lease.grants}). */
+  void leaseGranted() {
+    registry.counter("infermesh.core.lease.grants").increment();
+  }
+
+  /** A lease spend report counted, or answered as a replay ({@code infermesh.core.lease.reports}). */
+  void leaseReported(boolean replay) {
+    registry.counter("infermesh.core.lease.reports", "replay", String.valueOf(replay)).increment();
+  }
+
   /** An audit record that could not be written (the call itself was answered). */
   void auditFailed() {
     registry.counter("infermesh.core.audit.failures").increment();

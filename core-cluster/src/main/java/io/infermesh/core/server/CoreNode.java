@@ -3,8 +3,10 @@ package io.infermesh.core.server;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.LeasesGrpc;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
+import io.infermesh.certs.MeshSignatures;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.RoleAuthorizationPolicy;
@@ -14,6 +16,7 @@ import io.infermesh.core.engine.DjlRuntime;
 import io.infermesh.core.engine.LayerRange;
 import io.infermesh.core.engine.LlamaConfig;
 import io.infermesh.core.engine.LlamaModel;
+import io.infermesh.core.lease.LeaseBook;
 import io.infermesh.core.lifecycle.ModelHost;
 import io.infermesh.core.lifecycle.Placement;
 import io.infermesh.core.lifecycle.ServedModel;
@@ -37,6 +40,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -96,6 +100,7 @@ public final class CoreNode implements AutoCloseable {
   public static RoleAuthorizationPolicy policy() {
     return RoleAuthorizationPolicy.builder()
         .allow(INFERENCE, Role.EDGE, Role.GATEWAY)
+        .allow(LeasesGrpc.SERVICE_NAME, Role.EDGE)
         .build();
   }
 
@@ -159,6 +164,7 @@ public final class CoreNode implements AutoCloseable {
           .authorization(policy())
           .initiallyNotServing() // until health.attach() finds the node ready
           .addService(ServerInterceptors.intercept(inference, reversed(interceptors)))
+          .addService(new LeasesService(leaseBook(config, governance), governance.tenants(), metrics))
           .start();
     } catch (IOException | RuntimeException e) {
       closeAll(owned);
@@ -196,6 +202,28 @@ public final class CoreNode implements AutoCloseable {
     }
     sampleUtilization(config, load, registration, timers, registry);
     return new CoreNode(config, tls, server, host, metrics, m, timers, health, owned, registration, registrar);
+  }
+
+  /**
+   * The lease book when {@code leases.enabled}: signed with {@code leases.signing}'s identity, else the
+   * node's own certificate; reserving in the tenants' quotas.
+   */
+  private static Optional<LeaseBook> leaseBook(CoreConfig config, Governance governance) throws IOException {
+    if (!config.leases().enabled()) {
+      return Optional.empty();
+    }
+    CoreConfig.Tls signing = config.leases().signing().orElse(config.tls());
+    MeshSignatures.Signer signer;
+    try {
+      signer = MeshSignatures.signer(MeshCredentialFiles.in(signing.dir(), signing.name()));
+    } catch (IOException e) {
+      throw new IOException("leases.signing: " + e.getMessage(), e);
+    }
+    if (signer.identity().role() != Role.CORE) {
+      throw new IOException("leases.signing: " + signer.identity() + " is not a core identity; edges trust leases "
+          + "signed by role core only");
+    }
+    return Optional.of(LeaseBook.of(config.leases(), governance.tenants().quotas(), signer, Clock.systemUTC()));
   }
 
   /** What this node registers in Consul: role core, its gRPC port, the attributes discovery reads. */

@@ -38,11 +38,12 @@ import java.util.regex.Pattern;
  * @param limits the front door's bounds on what one client may send and hold
  * @param privacy the named privacy policies (sensitive data masked, blocked or kept on the edge); off by default
  * @param audit the audit log of request decisions; off by default
+ * @param leases token budgets leased by the core, spent while it cannot be reached; off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
     Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
-    Audit audit) {
+    Audit audit, Leases leases) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -66,6 +67,10 @@ public record EdgeConfig(
     requireNonNull(limits, "limits");
     requireNonNull(privacy, "privacy");
     requireNonNull(audit, "audit");
+    requireNonNull(leases, "leases");
+    if (leases.enabled() && !escalation.enabled()) {
+      throw new ConfigException("leases.enabled", "needs escalation.target: the core grants the leases");
+    }
     for (int i = 0; i < auth.tenants().size(); i++) {
       String policy = auth.tenants().get(i).privacyPolicy();
       if (!policy.isEmpty() && !privacy.defines(policy)) {
@@ -88,7 +93,8 @@ public record EdgeConfig(
   /** A builder holding this configuration, to replace some sections. */
   public Builder toBuilder() {
     return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
-        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit);
+        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit)
+        .leases(leases);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -204,6 +210,7 @@ public record EdgeConfig(
     private Limits limits = Limits.DEFAULT;
     private Privacy privacy = Privacy.NONE;
     private Audit audit = Audit.NONE;
+    private Leases leases = Leases.NONE;
 
     private Builder() {}
 
@@ -280,9 +287,15 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code leases:} section ({@link Leases#NONE} by default). */
+    public Builder leases(Leases leases) {
+      this.leases = requireNonNull(leases, "leases");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits, privacy, audit);
+          limits, privacy, audit, leases);
     }
   }
 

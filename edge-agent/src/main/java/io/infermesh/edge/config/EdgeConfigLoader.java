@@ -82,7 +82,8 @@ public final class EdgeConfigLoader {
         .consul(ConsulConfig.read(root.section("consul"), EdgeConfig.CONSUL_DEFAULT))
         .limits(limits(root.section("limits")))
         .privacy(privacy(root.section("privacy")))
-        .audit(audit(root.section("audit"), baseDirectory));
+        .audit(audit(root.section("audit"), baseDirectory))
+        .leases(leases(root.section("leases"), baseDirectory));
     root.finish();
     return config.build();
   }
@@ -286,6 +287,17 @@ public final class EdgeConfigLoader {
       throw new ConfigException(s.key("kind"), "detector " + kind + " is defined twice");
     }
     s.finish();
+  }
+
+  private static Leases leases(ConfigSection s, Path base) {
+    Leases d = Leases.NONE;
+    String file = s.string("file", "");
+    Leases leases = s.build(() -> new Leases(s.bool("enabled", d.enabled()),
+        file.isEmpty() ? Optional.empty() : Optional.of(resolve(base, Path.of(file))), s.strings("tenants", d.tenants()),
+        s.longValue("tokens_per_grant", d.tokensPerGrant()), s.longValue("renew_below", d.renewBelow()),
+        s.duration("renew_before", d.renewBefore()), s.duration("sync_interval", d.syncInterval())));
+    s.finish();
+    return leases;
   }
 
   private static Audit audit(ConfigSection s, Path base) {

@@ -15,6 +15,7 @@ import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.engine.Prompt;
+import io.infermesh.edge.lease.LeaseWallet;
 import io.infermesh.edge.metrics.EdgeMetrics;
 import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.edge.route.Router;
@@ -66,6 +67,7 @@ public final class CompletionService {
   private final EmbeddingService embeddings;
   private final PrivacyGate privacy;
   private final QuotaAdmission quotas;
+  private final LeaseAdmission leases;
   private final Authentication authentication;
   private final AuditTrail audit;
   // written once the model is loaded; read on every request
@@ -81,6 +83,7 @@ public final class CompletionService {
     this.intake = Intake.of(b);
     this.privacy = b.privacyGate;
     this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
+    this.leases = b.leases == null ? null : new LeaseAdmission(b.leases, config.leases().syncInterval());
     this.audit = b.auditLog == null ? AuditTrail.NONE : new AuditTrail(b.auditLog, b.auditClock);
     PrivacyPolicies policies = b.privacyPolicies;
     this.authentication = new Authentication(apiKeys, Optional.ofNullable(b.jwt), config.auth(),
@@ -186,6 +189,9 @@ public final class CompletionService {
       if (quotas != null) {
         job = quotas.admit(job, plan);
       }
+      if (leases != null) {
+        job = leases.admit(job, plan);
+      }
       return tracked(job, e, plan);
     } catch (EdgeException ex) {
       String reason = rejectionReason(ex);
@@ -195,7 +201,7 @@ public final class CompletionService {
       String code = ex.code().orElse("");
       audit.refused(job == null ? request.requestId() : job.id(), tenant,
           job == null ? Screening.NONE : job.screening(), reason,
-          code.startsWith("tokens_per_") ? "exceeded:" + code : "");
+          code.startsWith("tokens_per_") || code.equals(LeaseAdmission.LEASE) ? "exceeded:" + code : "");
       metrics.request(request.operation().semanticName(), modelTag, "none", ex.kind().metricName(),
           Duration.ofNanos(ticker.read() - arrived));
       throw ex;
@@ -207,7 +213,8 @@ public final class CompletionService {
     String code = ex.code().orElse("");
     return code.equals(PrivacyGate.BLOCKED) ? "privacy_blocked"
         : code.equals(PrivacyGate.LOCAL_ONLY) ? "privacy_local_only"
-        : code.startsWith("tokens_per_") ? "quota" : ex.kind().metricName();
+        : code.startsWith("tokens_per_") ? "quota"
+        : code.equals(LeaseAdmission.LEASE) ? LeaseAdmission.LEASE : ex.kind().metricName();
   }
 
   /** What the planner may ask about {@code job}: the cache (each lookup counted) and the rendered prompt. */
@@ -328,6 +335,7 @@ public final class CompletionService {
     PrivacyPolicies privacyPolicies;
     PrivacyGate privacyGate;
     QuotaLedger quotas;
+    LeaseWallet leases;
     JwtValidator jwt;
     AuditLog auditLog;
     Clock auditClock;
@@ -371,6 +379,15 @@ public final class CompletionService {
      */
     public Builder quotas(QuotaLedger quotas) {
       this.quotas = requireNonNull(quotas, "quotas");
+      return this;
+    }
+
+    /**
+     * The leases answers served while the core is away ({@code edge-degraded}) spend from (none by
+     * default): without a lease covering it such a request is refused with 429.
+     */
+    public Builder leases(LeaseWallet wallet) {
+      this.leases = requireNonNull(wallet, "wallet");
       return this;
     }
 
