@@ -72,7 +72,7 @@ public final class ModelSwitch {
     try {
       refuseWhileDraining();
       WeightFiles.verify(order.path(), order.sha256());
-      return swapTo(new ModelSource(order.path(), order.sha256(), order.version()), order.drain());
+      return swapTo(new ModelSource(order.path(), order.sha256(), order.version(), order.requested()), order.drain());
     } finally {
       swapping.unlock();
     }
@@ -120,7 +120,7 @@ public final class ModelSwitch {
     String sha = null;
     List<String> ids = List.of();
     if (pipeline != null) {
-      StagePrepareReply r = pipeline.prepare(StagePrepareRequest.newBuilder().setPath(source.path().toString())
+      StagePrepareReply r = pipeline.prepare(StagePrepareRequest.newBuilder().setPath(source.requested())
           .putAllSha256(source.sha256()).setVersion(source.version()).build());
       sha = r.getModelSha256();
       ids = r.getStageIdsList();

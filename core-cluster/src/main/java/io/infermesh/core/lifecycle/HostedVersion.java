@@ -17,6 +17,6 @@ public record HostedVersion(ServedModel model, ModelSource source, Map<String, S
 
   /** What to reload for a rollback: the same path, pinned to the digests that were verified. */
   public ModelSource pinned() {
-    return new ModelSource(source.path(), weightDigests, model.version());
+    return new ModelSource(source.path(), weightDigests, model.version(), source.requested());
   }
 }

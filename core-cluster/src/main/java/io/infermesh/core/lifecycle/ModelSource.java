@@ -16,11 +16,19 @@ import java.util.TreeMap;
  * @param sha256 expected lower-case hex digest per weight file; empty means "not checked" (a
  *     model loaded from configuration without {@code model.sha256})
  * @param version label answers carry; empty for {@code sha256:<first 12 hex digits>}
+ * @param requested the path as the operator gave it (relative paths resolve on each pipeline
+ *     stage against its own model directory)
  */
-public record ModelSource(Path path, Map<String, String> sha256, String version) {
+public record ModelSource(Path path, Map<String, String> sha256, String version, String requested) {
   public ModelSource {
     requireNonNull(path, "path");
     requireNonNull(version, "version");
+    requireNonNull(requested, "requested");
     sha256 = Map.copyOf(new TreeMap<>(requireNonNull(sha256, "sha256")));
+  }
+
+  /** A source requested by its absolute path. */
+  public ModelSource(Path path, Map<String, String> sha256, String version) {
+    this(path, sha256, version, path.toString());
   }
 }

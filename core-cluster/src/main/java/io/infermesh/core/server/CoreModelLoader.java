@@ -1,5 +1,6 @@
 package io.infermesh.core.server;
 
+import io.grpc.Context;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.core.admin.ModelSwitch;
 import io.infermesh.core.config.CoreConfig;
@@ -27,6 +28,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Loads model versions for a core node: the whole model, or stage 0's layers linked to
@@ -98,8 +100,16 @@ final class CoreModelLoader implements ModelSwitch.Loader {
   }
 
   private void awaitLink(CompletableFuture<Void> linked, ServedModel model) throws IOException {
+    long deadline = System.nanoTime() + PIPELINE_LINK.toNanos();
     try {
       linked.get(PIPELINE_LINK.toMillis(), TimeUnit.MILLISECONDS);
+      // the ready callback may run before the runner stored its link: wait for what requests check
+      while (!model.loop().available() && System.nanoTime() - deadline < 0) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+      }
+      if (!model.loop().available()) {
+        throw new TimeoutException();
+      }
     } catch (TimeoutException | ExecutionException e) {
       throw new IOException("the later pipeline stages did not accept version " + model.version() + " within "
           + PIPELINE_LINK.toSeconds() + " s (see their logs); nothing was swapped", e);
@@ -124,12 +134,18 @@ final class CoreModelLoader implements ModelSwitch.Loader {
       @Override
       public StepRunner runner(LlamaModel engine, Identity model) {
         NextStage next = NextStage.connect(stage.next(), tls, timers, NextStage.Settings.defaults());
-        return PipelineRunner.start(engine, model, stage.count(), next, ready -> {
-          if (ready) {
-            linked.complete(null);
-          }
-          healthChanged.run();
-        });
+        // the link outlives the call that loads it (an operator's LoadModel): never inherit its cancellation
+        Context previous = Context.ROOT.attach();
+        try {
+          return PipelineRunner.start(engine, model, stage.count(), next, ready -> {
+            if (ready) {
+              linked.complete(null);
+            }
+            healthChanged.run();
+          });
+        } finally {
+          Context.ROOT.detach(previous);
+        }
       }
     };
   }

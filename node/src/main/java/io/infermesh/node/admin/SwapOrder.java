@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
  * @param sha256 lower-case hex digest per weight file name, in name order
  * @param drain how long the replaced version may finish its requests
  * @param version label; empty for one derived from the digest
+ * @param requested the path as sent (a pipeline's stages resolve it again, each on its own)
  */
-public record SwapOrder(Path path, Map<String, String> sha256, Duration drain, String version) {
+public record SwapOrder(Path path, Map<String, String> sha256, Duration drain, String version, String requested) {
   /** The drain timeout when the request says 0. */
   public static final Duration DEFAULT_DRAIN = Duration.ofSeconds(120);
   /** The longest drain timeout accepted. */
@@ -38,6 +39,7 @@ public record SwapOrder(Path path, Map<String, String> sha256, Duration drain, S
     sha256 = Map.copyOf(requireNonNull(sha256, "sha256"));
     requireNonNull(drain, "drain");
     requireNonNull(version, "version");
+    requireNonNull(requested, "requested");
   }
 
   /**
@@ -50,7 +52,7 @@ public record SwapOrder(Path path, Map<String, String> sha256, Duration drain, S
    */
   public static SwapOrder of(String path, Map<String, String> sha256, long drainTimeoutMs, String version,
       Path modelDir) {
-    return new SwapOrder(path(path, modelDir), digests(sha256), drain(drainTimeoutMs), version(version));
+    return new SwapOrder(path(path, modelDir), digests(sha256), drain(drainTimeoutMs), version(version), path);
   }
 
   /** {@code drain_timeout_ms}: 0 for the default, up to {@link #MAX_DRAIN}. */
