@@ -10,24 +10,29 @@ import io.infermesh.certs.MeshChannels;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
+import io.infermesh.node.config.Durations;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Option;
 
 /**
  * The options every {@code infermesh admin} command shares: which node to call and with which
  * operator certificate (explicit files, or the {@code .infermesh/} layout that {@code infermesh
- * up} writes, where an operator identity is issued from its CA on first use). Not thread-safe;
- * one per command run.
+ * up} writes, where an operator identity is issued from its CA on first use, valid a week and
+ * re-issued after six days). Not thread-safe; one per command run.
  */
 final class AdminConnection {
   /** The identity issued into the {@code up} layout. */
   static final String OPERATOR_NAME = "operator";
+  /** Operator certificates are short-lived: issued for a week, re-issued after six days. */
+  private static final Duration VALIDITY = Duration.ofDays(7);
+  private static final Duration REISSUE_AFTER = Duration.ofDays(6);
   /** How long a remote call may take (a swap loads a model on every stage first). */
   private static final long DEADLINE_SECONDS = 900;
 
@@ -68,6 +73,15 @@ final class AdminConnection {
     }
   }
 
+  /** A {@code --drain-timeout} value in milliseconds. */
+  static long drainMillis(String text) {
+    try {
+      return Durations.parse(text).toMillis();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--drain-timeout: " + e.getMessage());
+    }
+  }
+
   /** One Admin call. */
   @FunctionalInterface
   interface AdminCall {
@@ -84,7 +98,8 @@ final class AdminConnection {
     }
     Path certs = dir.resolve("pki").resolve("certs");
     MeshCredentialFiles files = MeshCredentialFiles.in(certs, OPERATOR_NAME);
-    if (Files.isRegularFile(files.certificateChain()) && Files.isRegularFile(files.privateKey())) {
+    if (Files.isRegularFile(files.certificateChain()) && Files.isRegularFile(files.privateKey())
+        && Files.getLastModifiedTime(files.certificateChain()).toInstant().isAfter(Instant.now().minus(REISSUE_AFTER))) {
       return files;
     }
     Path caDir = dir.resolve("pki").resolve("ca");
@@ -93,8 +108,8 @@ final class AdminConnection {
           + " 'infermesh up' keeps " + dir + " (or point --dir at it)");
     }
     CertificateAuthority authority = CertificateAuthority.load(caDir, Clock.systemUTC());
-    authority.issue(LeafRequest.builder(Role.OPERATOR, MeshUp.REGION, OPERATOR_NAME).validity(Duration.ofDays(30))
-        .build()).writeTo(certs, true);
+    authority.issue(LeafRequest.builder(Role.OPERATOR, MeshUp.REGION, OPERATOR_NAME).validity(VALIDITY).build())
+        .writeTo(certs, true);
     return files;
   }
 }

@@ -2,9 +2,7 @@ package io.infermesh.cli;
 
 import io.infermesh.api.v1.LoadModelRequest;
 import io.infermesh.api.v1.LoadModelResponse;
-import io.infermesh.node.config.Durations;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -15,8 +13,6 @@ import picocli.CommandLine.Option;
 /** {@code infermesh admin load}: swaps a node (or a whole pipeline, from stage 0) to a new model version. */
 @Command(
     name = "load",
-    mixinStandardHelpOptions = true,
-    versionProvider = VersionProvider.class,
     description = {
       "Swap the node's model to a new version without dropping a request: the node",
       "checks every weight file against --sha256 (refusing a missing, extra or",
@@ -40,6 +36,10 @@ final class AdminLoadCommand implements Callable<Integer> {
           + " *.safetensors file of the directory."})
   Map<String, String> sha256 = new LinkedHashMap<>();
 
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+  boolean help;
+
+  // --version names the model version here, so this command has no -V/--version of its own
   @Option(names = "--version", defaultValue = "", paramLabel = "LABEL",
       description = {"Version label answers will carry (default: sha256: and the", "first 12 hex digits)."})
   String version;
@@ -50,14 +50,8 @@ final class AdminLoadCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Duration drain;
-    try {
-      drain = Durations.parse(drainTimeout);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--drain-timeout: " + e.getMessage());
-    }
     LoadModelRequest request = LoadModelRequest.newBuilder().setPath(path).putAllSha256(sha256).setVersion(version)
-        .setDrainTimeoutMs(drain.toMillis()).build();
+        .setDrainTimeoutMs(AdminConnection.drainMillis(drainTimeout)).build();
     PrintWriter out = spec.commandLine().getOut();
     return connection.call(spec.commandLine().getErr(), admin -> printSwap(out, admin.loadModel(request)));
   }

@@ -46,9 +46,9 @@ final class AdminModelsCommand implements Callable<Integer> {
 
   private static String state(ModelVersion m) {
     return switch (m.getState()) {
-      case MODEL_STATE_SERVING, MODEL_STATE_DRAINING, MODEL_STATE_PREVIOUS ->
+      case MODEL_STATE_SERVING, MODEL_STATE_DRAINING, MODEL_STATE_PREVIOUS, MODEL_STATE_PREPARED ->
           m.getState().name().substring("MODEL_STATE_".length()).toLowerCase(Locale.ROOT);
-      default -> "prepared";
+      default -> "unknown";
     };
   }
 }

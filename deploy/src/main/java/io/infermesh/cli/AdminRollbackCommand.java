@@ -1,7 +1,6 @@
 package io.infermesh.cli;
 
 import io.infermesh.api.v1.RollbackRequest;
-import io.infermesh.node.config.Durations;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -29,13 +28,8 @@ final class AdminRollbackCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    long drain;
-    try {
-      drain = Durations.parse(drainTimeout).toMillis();
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--drain-timeout: " + e.getMessage());
-    }
-    RollbackRequest request = RollbackRequest.newBuilder().setDrainTimeoutMs(drain).build();
+    RollbackRequest request = RollbackRequest.newBuilder()
+        .setDrainTimeoutMs(AdminConnection.drainMillis(drainTimeout)).build();
     PrintWriter out = spec.commandLine().getOut();
     return connection.call(spec.commandLine().getErr(),
         admin -> AdminLoadCommand.printSwap(out, admin.rollback(request)));

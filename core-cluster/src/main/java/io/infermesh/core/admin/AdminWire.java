@@ -1,11 +1,14 @@
 package io.infermesh.core.admin;
 
+import io.infermesh.api.v1.DrainResponse;
 import io.infermesh.api.v1.ModelState;
 import io.infermesh.api.v1.ModelVersion;
 import io.infermesh.api.v1.WeightFile;
 import io.infermesh.core.lifecycle.HostedVersion;
 import io.infermesh.core.shard.StageVersions;
+import io.infermesh.node.admin.Rotation;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /** Versions as {@code infermesh.v1.ModelVersion}. Stateless. */
 final class AdminWire {
@@ -22,11 +25,17 @@ final class AdminWire {
       case "serving" -> ModelState.MODEL_STATE_SERVING;
       case "draining" -> ModelState.MODEL_STATE_DRAINING;
       case "previous" -> ModelState.MODEL_STATE_PREVIOUS;
-      default -> ModelState.MODEL_STATE_UNSPECIFIED; // prepared, not yet committed
+      default -> ModelState.MODEL_STATE_PREPARED;
     };
     return ModelVersion.newBuilder().setName(v.name()).setVersion(v.version()).setState(state)
         .setPath(v.source().path().toString()).addAllWeightFiles(files(v.digests()))
         .setInFlight(state == ModelState.MODEL_STATE_PREVIOUS ? 0 : v.streams()).build();
+  }
+
+  /** A node's rotation after a drain or undrain. */
+  static DrainResponse rotation(Rotation rotation, BooleanSupplier ready) {
+    return DrainResponse.newBuilder().setDrained(rotation.drained()).setReady(ready.getAsBoolean())
+        .setInFlight(rotation.inFlight()).build();
   }
 
   private static Iterable<WeightFile> files(Map<String, String> digests) {

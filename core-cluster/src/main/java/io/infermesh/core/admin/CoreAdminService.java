@@ -141,7 +141,6 @@ public final class CoreAdminService extends AdminGrpc.AdminImplBase {
   }
 
   private DrainResponse state() {
-    return DrainResponse.newBuilder().setDrained(rotation.drained()).setReady(ready.getAsBoolean())
-        .setInFlight(rotation.inFlight()).build();
+    return AdminWire.rotation(rotation, ready);
   }
 }

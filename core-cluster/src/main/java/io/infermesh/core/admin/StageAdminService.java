@@ -78,7 +78,6 @@ public final class StageAdminService extends AdminGrpc.AdminImplBase {
   }
 
   private DrainResponse state() {
-    return DrainResponse.newBuilder().setDrained(rotation.drained()).setReady(ready.getAsBoolean())
-        .setInFlight(rotation.inFlight()).build();
+    return AdminWire.rotation(rotation, ready);
   }
 }

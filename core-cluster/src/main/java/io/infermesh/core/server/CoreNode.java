@@ -56,7 +56,9 @@ import org.slf4j.LoggerFactory;
  * thread, smoothed over {@code consul.utilization_window}, also the gauge
  * {@code infermesh.core.utilization}) in its meta, and deregisters first thing on {@link #close()}.
  * With {@code tenants.enforce} each call is admitted for its tenant, and with {@code audit.enabled}
- * each is written to the audit log, closed (synced) after the server stops.
+ * each is written to the audit log, closed (synced) after the server stops. {@code Admin} (role
+ * operator only) lists, swaps and rolls back its model versions and drains the node
+ * ({@link CoreAdminService}); a drained node reports NOT_SERVING and refuses new calls.
  * Thread-safe.
  */
 public final class CoreNode implements AutoCloseable {

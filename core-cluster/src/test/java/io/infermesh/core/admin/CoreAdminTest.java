@@ -38,7 +38,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -226,6 +231,36 @@ class CoreAdminTest {
         .extracting(SwapTraffic.Answer::version).isNotEmpty().containsOnly("v2");
     assertThat(answers).filteredOn(a -> a.startNanos() > rollbackDone).extracting(SwapTraffic.Answer::version)
         .isNotEmpty().containsOnly(v1Version);
+  }
+
+  @Test
+  void swap_drainTimeoutPassesUnderRunningRequests_theyFailUnavailableNamingTheTimeout() throws Exception {
+    var async = InferenceGrpc.newStub(channel(Role.EDGE)).withDeadlineAfter(60, TimeUnit.SECONDS);
+    List<CompletableFuture<Status>> outcomes = new ArrayList<>();
+    CountDownLatch started = new CountDownLatch(4);
+    for (int i = 0; i < 4; i++) {
+      CompletableFuture<Status> done = new CompletableFuture<>();
+      outcomes.add(done);
+      AtomicBoolean first = new AtomicBoolean(true);
+      async.generate(GenerateRequest.newBuilder().setPrompt("a long story " + i)
+          .setSampling(SamplingParams.newBuilder().setMaxTokens(480).setTemperature(0f)).build(),
+          TestMesh.observer(c -> {
+            if (first.compareAndSet(true, false)) {
+              started.countDown();
+            }
+          }, done));
+    }
+    assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+    operator().loadModel(load(v2, "v2").toBuilder().setDrainTimeoutMs(1).build());
+    List<Status> ends = new ArrayList<>();
+    for (CompletableFuture<Status> o : outcomes) {
+      ends.add(o.get(60, TimeUnit.SECONDS));
+    }
+    assertThat(ends).filteredOn(st -> !st.isOk()).isNotEmpty().allSatisfy(st -> {
+      assertThat(st.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(st.getDescription()).contains("was unloaded after its drain timeout (1 ms)");
+    });
+    await().atMost(Duration.ofSeconds(30)).until(() -> node.host().draining().isEmpty());
   }
 
   @Test
