@@ -37,7 +37,7 @@ final class AdminConnection {
   private static final long DEADLINE_SECONDS = 900;
 
   @Option(names = "--target", defaultValue = "localhost:9443", paramLabel = "HOST:PORT",
-      description = {"The node to administer: a core node, pipeline stage or edge", "agent's gRPC port"
+      description = {"The node to administer: a core node's or pipeline stage's", "gRPC port"
           + " (default: ${DEFAULT-VALUE})."})
   String target;
 
