@@ -52,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * SAN {@code spiffe://<trust-domain>/<region>/<role>/<name>} plus the requested DNS and IP SANs,
  * {@code CA:false}, key usage {@code digitalSignature} and extended key usage {@code serverAuth,
  * clientAuth}, so the same certificate serves and calls. Validity starts one minute before the
- * clock's now, to absorb clock skew between machines.
+ * clock's now, to absorb clock skew between machines; a leaf valid for less than ten minutes
+ * starts a tenth of its validity early instead, so that a short-lived certificate renewed at a
+ * fraction of its lifetime is not mostly spent the moment it is issued.
  *
  * <p>On disk a CA is a directory holding {@value #CERTIFICATE_FILE} and {@value #PRIVATE_KEY_FILE}
  * (PEM; the key PKCS#8, mode 0600). Instances are immutable and thread-safe.
@@ -258,7 +260,7 @@ public final class CertificateAuthority {
         .addRDN(BCStyle.CN, id.name())
         .build();
     X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
-        certificate, serial(random), Date.from(now.minus(BACKDATE)), Date.from(notAfter),
+        certificate, serial(random), Date.from(now.minus(backdate(validity))), Date.from(notAfter),
         subject, publicKey);
     try {
       JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
@@ -276,6 +278,12 @@ public final class CertificateAuthority {
       throw new IllegalStateException("cannot build the leaf certificate for " + id, e);
     }
     return sign(builder, privateKey);
+  }
+
+  /** How much earlier than now a leaf valid for {@code validity} starts: a minute, or a tenth of a short validity. */
+  static Duration backdate(Duration validity) {
+    Duration tenth = validity.dividedBy(10);
+    return tenth.compareTo(BACKDATE) < 0 ? tenth : BACKDATE;
   }
 
   private static GeneralNames subjectAlternativeNames(SpiffeId id, List<String> dnsNames,

@@ -78,7 +78,7 @@ class SignerServerTest {
     assertThat(renewed.spiffeId()).isEqualTo(pki.idOf(Role.EDGE, "edge-1"));
     assertThat(renewed.certificate().getSerialNumber()).isNotEqualTo(edge.certificate().getSerialNumber());
     assertThat(Duration.between(renewed.certificate().getNotBefore().toInstant(),
-        renewed.certificate().getNotAfter().toInstant())).isEqualTo(TTL.plusMinutes(1));
+        renewed.certificate().getNotAfter().toInstant())).isEqualTo(TTL.plusMinutes(1)); // backdated a minute
     assertThat(response.getNotAfterUnixMillis()).isEqualTo(renewed.certificate().getNotAfter().getTime());
     assertThat(chain.get(1)).isEqualTo(pki.ca().certificate());
   }
