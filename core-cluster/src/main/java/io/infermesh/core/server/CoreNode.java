@@ -3,6 +3,7 @@ package io.infermesh.core.server;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.certs.DenyList;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
 import io.infermesh.certs.MeshTls;
@@ -133,6 +134,9 @@ public final class CoreNode implements AutoCloseable {
     try {
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
+      DenyList denyList = config.tls().denyList().isPresent()
+          ? DenyList.watching(config.tls().denyList().get(), DenyList.DEFAULT_REFRESH_PERIOD) : DenyList.empty();
+      owned.add(denyList);
       InferenceBackend backend;
       if (config.engine() instanceof Engine.Upstream) {
         Upstream up = Upstream.start(config, timers, health::update);
@@ -155,6 +159,7 @@ public final class CoreNode implements AutoCloseable {
           .bindAddress(config.listen().grpc())
           .tls(tls)
           .authorization(policy())
+          .denyList(denyList)
           .initiallyNotServing() // until health.attach() finds the node ready
           .addService(ServerInterceptors.intercept(inference, reversed(interceptors)))
           .start();
