@@ -3,15 +3,10 @@ package io.infermesh.certs;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.SecureRandom;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 
 /**
@@ -42,28 +37,9 @@ public final class CertificateRenewal {
   public static CertificateRenewal of(X509Certificate current) {
     requireNonNull(current, "current");
     SpiffeId id = SpiffeId.fromCertificate(current);
-    List<String> dns = new ArrayList<>();
-    List<InetAddress> ips = new ArrayList<>();
-    Collection<List<?>> sans;
-    try {
-      sans = current.getSubjectAlternativeNames();
-    } catch (CertificateParsingException e) {
-      throw new IllegalArgumentException("cannot read the names of the current certificate", e);
-    }
-    for (List<?> san : sans == null ? List.<List<?>>of() : sans) {
-      int kind = (Integer) san.get(0);
-      if (kind == 2) { // dNSName
-        dns.add((String) san.get(1));
-      } else if (kind == 7) { // iPAddress literal
-        try {
-          ips.add(InetAddress.getByName((String) san.get(1)));
-        } catch (UnknownHostException e) {
-          throw new IllegalArgumentException("the current certificate has a malformed IP address name", e);
-        }
-      }
-    }
+    CertificateNames names = CertificateNames.of(current);
     KeyPair keys = Keys.newEcP256(new SecureRandom());
-    return new CertificateRenewal(id, keys, CertificateSigningRequest.create(id, dns, ips, keys));
+    return new CertificateRenewal(id, keys, CertificateSigningRequest.create(id, names.dnsNames(), names.ipAddresses(), keys));
   }
 
   /** The identity being renewed. */

@@ -3,14 +3,9 @@ package io.infermesh.certs;
 import static java.util.Objects.requireNonNull;
 
 import java.net.InetAddress;
-import java.net.UnknownHostException;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.Collection;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,9 +73,14 @@ public final class RenewalSigner {
       throw new Refusal(Refusal.Reason.OTHER_IDENTITY, "the request is for " + request.spiffeId()
           + " but the caller is " + caller + "; a certificate renews only its own identity");
     }
-    Set<String> haveDns = new HashSet<>();
-    Set<InetAddress> haveIps = new HashSet<>();
-    namesOf(callerCertificate, haveDns, haveIps);
+    CertificateNames have;
+    try {
+      have = CertificateNames.of(callerCertificate);
+    } catch (IllegalArgumentException e) {
+      throw new Refusal(Refusal.Reason.OTHER_IDENTITY, "the names of the caller's certificate cannot be read");
+    }
+    Set<String> haveDns = Set.copyOf(have.dnsNames());
+    Set<InetAddress> haveIps = Set.copyOf(have.ipAddresses());
     for (String dns : request.dnsNames()) {
       if (!haveDns.contains(dns)) {
         throw new Refusal(Refusal.Reason.OTHER_IDENTITY, "the request adds the DNS name " + dns
@@ -98,30 +98,6 @@ public final class RenewalSigner {
     log.info("renewed {}: serial {} (was {}), valid until {}", caller, leaf.getSerialNumber().toString(16),
         callerCertificate.getSerialNumber().toString(16), leaf.getNotAfter().toInstant());
     return chain;
-  }
-
-  private static void namesOf(X509Certificate certificate, Set<String> dns, Set<InetAddress> ips) {
-    Collection<List<?>> sans;
-    try {
-      sans = certificate.getSubjectAlternativeNames();
-    } catch (CertificateParsingException e) {
-      return; // the caller's certificate verified; unreadable names simply grant none
-    }
-    if (sans == null) {
-      return;
-    }
-    for (List<?> san : sans) {
-      int kind = (Integer) san.get(0);
-      if (kind == 2) { // dNSName
-        dns.add(((String) san.get(1)).toLowerCase(Locale.ROOT));
-      } else if (kind == 7) { // iPAddress, as a literal: parsed, never looked up
-        try {
-          ips.add(InetAddress.getByName((String) san.get(1)));
-        } catch (UnknownHostException e) {
-          // not a literal: grants nothing
-        }
-      }
-    }
   }
 
   /** Why a renewal was refused; the message is safe to show the caller. */
