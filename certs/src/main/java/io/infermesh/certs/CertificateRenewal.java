@@ -3,10 +3,12 @@ package io.infermesh.certs;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -39,7 +41,8 @@ public final class CertificateRenewal {
     SpiffeId id = SpiffeId.fromCertificate(current);
     CertificateNames names = CertificateNames.of(current);
     KeyPair keys = Keys.newEcP256(new SecureRandom());
-    return new CertificateRenewal(id, keys, CertificateSigningRequest.create(id, names.dnsNames(), names.ipAddresses(), keys));
+    return new CertificateRenewal(id, keys,
+        CertificateSigningRequest.create(id, names.dnsNames(), names.ipAddresses(), keys));
   }
 
   /** The identity being renewed. */
@@ -54,12 +57,15 @@ public final class CertificateRenewal {
 
   /**
    * Checks the signer's answer: a leaf for this identity and this request's key, signed by the
-   * next certificate of the chain.
+   * next certificate of the chain, which must be a CA of {@code trustBundle} (a signer answering
+   * with another CA would leave this process with a certificate no peer accepts).
    *
    * @throws IllegalArgumentException saying what is wrong with the chain
+   * @throws IOException naming the trust bundle when it cannot be read
    */
-  public IssuedCertificate complete(List<X509Certificate> chain) {
+  public IssuedCertificate complete(List<X509Certificate> chain, Path trustBundle) throws IOException {
     requireNonNull(chain, "chain");
+    requireNonNull(trustBundle, "trustBundle");
     if (chain.size() < 2) {
       throw new IllegalArgumentException("the signer returned " + chain.size()
           + " certificate(s); expected the new leaf and its CA");
@@ -71,6 +77,10 @@ public final class CertificateRenewal {
     SpiffeId issued = SpiffeId.fromCertificate(leaf);
     if (!issued.equals(id)) {
       throw new IllegalArgumentException("the signer issued " + issued + " instead of " + id);
+    }
+    if (!Arrays.asList(PemFiles.decodeTrustBundle(trustBundle, PemFiles.read(trustBundle))).contains(chain.get(1))) {
+      throw new IllegalArgumentException("the signer's CA '" + chain.get(1).getSubjectX500Principal().getName()
+          + "' is not in the trust bundle " + trustBundle);
     }
     try {
       leaf.verify(chain.get(1).getPublicKey());

@@ -27,7 +27,7 @@ class RenewalSignerTest {
 
     List<X509Certificate> chain = RenewalSigner.of(pki.ca(), TTL, DenyList.empty())
         .renew(current.spiffeId(), current.certificate(), renewal.request().encoded());
-    IssuedCertificate next = renewal.complete(chain);
+    IssuedCertificate next = renewal.complete(chain, bundle(pki));
 
     X509Certificate leaf = next.certificate();
     assertThat(next.spiffeId()).isEqualTo(pki.idOf(Role.EDGE, "edge-1"));
@@ -118,7 +118,24 @@ class RenewalSignerTest {
     IssuedCertificate current = pki.leaf(Role.EDGE, "edge-1");
     CertificateRenewal renewal = CertificateRenewal.of(current.certificate());
 
-    assertThatThrownBy(() -> renewal.complete(pki.leaf(Role.EDGE, "edge-1").chain()))
+    assertThatThrownBy(() -> renewal.complete(pki.leaf(Role.EDGE, "edge-1").chain(), bundle(pki)))
         .hasMessageContaining("not for the key this renewal generated");
+  }
+
+  @Test
+  void complete_chainFromAnotherCa_isRefused() throws Exception {
+    TestPki pki = TestPki.create(dir.resolve("mesh"));
+    TestPki rogue = TestPki.create(dir.resolve("rogue"));
+    IssuedCertificate current = pki.leaf(Role.EDGE, "edge-1");
+    CertificateRenewal renewal = CertificateRenewal.of(current.certificate());
+    List<X509Certificate> rogueChain = RenewalSigner.of(rogue.ca(), TTL, DenyList.empty())
+        .renew(current.spiffeId(), current.certificate(), renewal.request().encoded());
+
+    assertThatThrownBy(() -> renewal.complete(rogueChain, bundle(pki)))
+        .hasMessageContaining("is not in the trust bundle");
+  }
+
+  private static Path bundle(TestPki pki) {
+    return pki.caDirectory().resolve(CertificateAuthority.CERTIFICATE_FILE);
   }
 }

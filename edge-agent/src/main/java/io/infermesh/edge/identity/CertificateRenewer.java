@@ -170,7 +170,7 @@ public final class CertificateRenewer implements AutoCloseable {
     } finally {
       channel.shutdownNow();
     }
-    IssuedCertificate issued = renewal.complete(decode(response));
+    IssuedCertificate issued = renewal.complete(decode(response), tls.files().trustBundle());
     CertificateRenewal.install(issued, tls.files());
     tls.reload();
     X509Certificate loaded = tls.certificate();

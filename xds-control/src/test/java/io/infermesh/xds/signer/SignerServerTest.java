@@ -74,7 +74,7 @@ class SignerServerTest {
     RenewResponse response = stub(edge).renew(request(renewal.request().encoded()));
 
     List<X509Certificate> chain = decode(response);
-    IssuedCertificate renewed = renewal.complete(chain);
+    IssuedCertificate renewed = renewal.complete(chain, edge.files().trustBundle());
     assertThat(renewed.spiffeId()).isEqualTo(pki.idOf(Role.EDGE, "edge-1"));
     assertThat(renewed.certificate().getSerialNumber()).isNotEqualTo(edge.certificate().getSerialNumber());
     assertThat(Duration.between(renewed.certificate().getNotBefore().toInstant(),
