@@ -23,6 +23,7 @@ import io.infermesh.edge.escalate.CoreClient;
 import io.infermesh.edge.grpc.GrpcApi;
 import io.infermesh.edge.http.HttpApi;
 import io.infermesh.edge.http.HttpBindAddress;
+import io.infermesh.edge.identity.CertificateRenewer;
 import io.infermesh.edge.lease.EdgeLeases;
 import io.infermesh.edge.metrics.EdgeMetrics;
 import io.infermesh.edge.route.DifficultyScorer;
@@ -318,6 +319,10 @@ public final class EdgeAgent implements AutoCloseable {
         CoreClient client = CoreClient.connect(config.escalation(), config.node());
         owned.add(client);
         escalator = client;
+        if (config.escalation().renew().isPresent()) { // closed before the client: its first owned
+          owned.add(0, CertificateRenewer.builder(config.escalation().renew().get(), client.tls())
+              .clock(clock).metrics(registry).start());
+        }
         io.micrometer.core.instrument.Gauge.builder("infermesh.escalation.core.available", client,
                 c -> c.state() == io.infermesh.edge.route.CoreState.AVAILABLE ? 1 : 0)
             .description("Whether the core can take escalations (1) or its circuit is open or it is unreachable (0)")

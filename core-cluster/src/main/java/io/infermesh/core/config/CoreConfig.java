@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Everything a core node is configured with ({@code core.yaml}), immutable and validated: every
@@ -132,14 +133,22 @@ public record CoreConfig(
   }
 
   /**
-   * The node's credentials: {@code <dir>/<name>.crt}, {@code .key} and the trust bundle {@code ca.crt}.
+   * The node's credentials: {@code <dir>/<name>.crt}, {@code .key} and the trust bundle {@code ca.crt};
+   * and the deny list of revoked callers ({@code tls.deny_list}), refused {@code PERMISSION_DENIED}
+   * even while their certificates are valid.
    */
-  public record Tls(Path dir, String name) {
+  public record Tls(Path dir, String name, Optional<Path> denyList) {
     public Tls {
       Objects.requireNonNull(dir, "tls.dir");
       if (name == null || name.isBlank()) {
         throw new ConfigException("tls.name", "must not be empty");
       }
+      Objects.requireNonNull(denyList, "tls.deny_list");
+    }
+
+    /** Credentials without a deny list. */
+    public Tls(Path dir, String name) {
+      this(dir, name, Optional.empty());
     }
   }
 

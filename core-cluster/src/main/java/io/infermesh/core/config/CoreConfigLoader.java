@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -118,7 +119,8 @@ public final class CoreConfigLoader {
     Path modelPath = model.path("path", null);
     CoreConfig config = CoreConfig.builder(
             new CoreConfig.Node(name, node.string("region", "local")),
-            new CoreConfig.Tls(resolve(base, tls.path("dir", Path.of("certs"))), tls.string("name", name)))
+            new CoreConfig.Tls(resolve(base, tls.path("dir", Path.of("certs"))), tls.string("name", name),
+                Optional.ofNullable(tls.path("deny_list", null)).map(p -> resolve(base, p))))
         .grpcPort(grpc.integer("port", CoreConfig.DEFAULT_GRPC_PORT))
         .model(CoreConfig.Model.builder(model.string("name", "core"))
             .path(modelPath == null ? null : resolve(base, modelPath))

@@ -5,6 +5,7 @@ import io.grpc.ServerInterceptors;
 import io.infermesh.api.v1.AdminGrpc;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.LeasesGrpc;
+import io.infermesh.certs.DenyList;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
 import io.infermesh.certs.MeshSignatures;
@@ -142,6 +143,9 @@ public final class CoreNode implements AutoCloseable {
     try {
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
+      DenyList denyList = config.tls().denyList().isPresent()
+          ? DenyList.watching(config.tls().denyList().get(), DenyList.DEFAULT_REFRESH_PERIOD) : DenyList.empty();
+      owned.add(denyList);
       InferenceBackend backend;
       if (config.engine() instanceof Engine.Upstream) {
         Upstream up = Upstream.start(config, timers, health::update);
@@ -170,6 +174,7 @@ public final class CoreNode implements AutoCloseable {
           .bindAddress(config.listen().grpc())
           .tls(tls)
           .authorization(policy())
+          .denyList(denyList)
           .initiallyNotServing() // until health.attach() finds the node ready
           .addService(new LeasesService(leaseBook(config, governance), governance.tenants(), metrics))
           .addService(ServerInterceptors.intercept(inference, reversed(gated)))

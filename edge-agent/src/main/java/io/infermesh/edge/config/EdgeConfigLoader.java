@@ -331,6 +331,9 @@ public final class EdgeConfigLoader {
     ConfigSection tls = s.section("tls");
     Path dir = tls.path("dir", null);
     escalation.tls(dir == null ? d.tlsDir() : resolve(base, dir), tls.string("name", d.tlsName()));
+    if (tls.has("renew")) {
+      escalation.renew(renewal(tls.section("renew")));
+    }
     tls.finish();
     ConfigSection circuit = s.section("circuit");
     escalation.circuit(circuit.integer("failure_rate", d.failureRate()), circuit.integer("window", d.window()),
@@ -341,6 +344,19 @@ public final class EdgeConfigLoader {
         .fallback(s.bool("fallback", d.fallback()));
     s.finish();
     return escalation.build();
+  }
+
+  private static Renewal renewal(ConfigSection s) {
+    Renewal.Builder renewal = Renewal.builder(s.string("signer", ""));
+    String before = s.string("before", null);
+    if (before != null) {
+      renewal.before(Renewal.Before.parse(before));
+    }
+    Renewal built = s.build(() -> renewal.timeout(s.duration("timeout", Renewal.DEFAULT_TIMEOUT))
+        .backoff(s.duration("backoff", Renewal.DEFAULT_BACKOFF), s.duration("max_backoff", Renewal.DEFAULT_MAX_BACKOFF))
+        .build());
+    s.finish();
+    return built;
   }
 
   private static Limits limits(ConfigSection s) {

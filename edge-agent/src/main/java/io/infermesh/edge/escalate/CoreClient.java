@@ -194,6 +194,11 @@ public final class CoreClient implements Escalator, AutoCloseable {
     return tls.certificate();
   }
 
+  /** This edge's mesh credentials, as the escalation channel presents them (for the certificate renewer). */
+  public MeshTls tls() {
+    return tls;
+  }
+
   /** The circuit breaker's state (for metrics and tests). */
   public CircuitBreaker.State circuit() {
     return breaker.getState();
