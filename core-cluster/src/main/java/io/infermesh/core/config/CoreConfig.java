@@ -2,6 +2,7 @@ package io.infermesh.core.config;
 
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -24,10 +25,11 @@ import java.util.Objects;
  * @param listen the addresses the gRPC server and the plain-HTTP metrics port bind
  * @param tenants who may name a request's tenant, and each tenant's limits ({@link Tenants#off()} by default)
  * @param audit the audit log of the calls this node serves ({@link Audit#off()} by default)
+ * @param telemetry where traces go ({@link #TELEMETRY_DEFAULT}: off)
  */
 public record CoreConfig(
     Node node, int grpcPort, Tls tls, Model model, Engine engine, Scheduling scheduler, Stage stage, int metricsPort,
-    ConsulConfig consul, Listen listen, Tenants tenants, Audit audit) {
+    ConsulConfig consul, Listen listen, Tenants tenants, Audit audit, TelemetryConfig telemetry) {
 
   public static final int DEFAULT_GRPC_PORT = 9443;
   public static final int DEFAULT_METRICS_PORT = 9464;
@@ -37,6 +39,9 @@ public record CoreConfig(
    */
   public static final ConsulConfig CONSUL_DEFAULT = ConsulConfig.node("core-inference")
       .utilizationWindow(Duration.ofSeconds(10)).build();
+
+  /** A core's {@code telemetry:} defaults: tracing off, spans named {@code infermesh-core}. */
+  public static final TelemetryConfig TELEMETRY_DEFAULT = TelemetryConfig.off("infermesh-core");
 
   public CoreConfig {
     Objects.requireNonNull(node, "node");
@@ -53,6 +58,7 @@ public record CoreConfig(
     Objects.requireNonNull(listen, "listen");
     Objects.requireNonNull(tenants, "tenants");
     Objects.requireNonNull(audit, "audit");
+    Objects.requireNonNull(telemetry, "telemetry");
     port("grpc.port", grpcPort, false);
     port("metrics.port", metricsPort, true);
   }
@@ -68,13 +74,13 @@ public record CoreConfig(
   /** This config with {@code consul} instead. */
   public CoreConfig withConsul(ConsulConfig newConsul) {
     return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, newConsul, listen, tenants,
-        audit);
+        audit, telemetry);
   }
 
   /** This config with the servers bound to {@code newListen} instead. */
   public CoreConfig withListen(Listen newListen) {
     return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, newListen, tenants,
-        audit);
+        audit, telemetry);
   }
 
   /**
@@ -379,6 +385,7 @@ public record CoreConfig(
     private Listen listen = Listen.DEFAULT;
     private Tenants tenants = Tenants.off();
     private Audit audit = Audit.off();
+    private TelemetryConfig telemetry = TELEMETRY_DEFAULT;
 
     private Builder(Node node, Tls tls) {
       this.node = node;
@@ -437,10 +444,16 @@ public record CoreConfig(
       return this;
     }
 
+    /** The {@code telemetry:} section ({@link CoreConfig#TELEMETRY_DEFAULT}: off). */
+    public Builder telemetry(TelemetryConfig t) {
+      this.telemetry = Objects.requireNonNull(t, "telemetry");
+      return this;
+    }
+
     /** @throws ConfigException naming the key that is invalid */
     public CoreConfig build() {
       return new CoreConfig(node, grpcPort, tls, model, engine, scheduler, stage, metricsPort, consul, listen, tenants,
-          audit);
+          audit, telemetry);
     }
   }
 

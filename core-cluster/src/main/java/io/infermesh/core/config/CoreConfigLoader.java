@@ -10,6 +10,7 @@ import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -111,6 +112,7 @@ public final class CoreConfigLoader {
     ConfigSection consul = root.section("consul");
     ConfigSection tenants = root.section("tenants");
     ConfigSection audit = root.section("audit");
+    ConfigSection telemetry = root.section("telemetry");
 
     String name = node.string("name", "core-0");
     Path modelPath = model.path("path", null);
@@ -138,6 +140,7 @@ public final class CoreConfigLoader {
             metrics.string("address", CoreConfig.Listen.DEFAULT.metrics())))
         .tenants(tenants(tenants))
         .audit(audit(audit, base))
+        .telemetry(TelemetryConfig.read(telemetry, CoreConfig.TELEMETRY_DEFAULT))
         .build();
     for (ConfigSection s : List.of(node, grpc, tls, model, upstream, engine, sched, stage, metrics, consul, tenants,
         audit, root)) {

@@ -25,6 +25,7 @@ import io.infermesh.core.shard.PipelineRunner;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
+import io.infermesh.node.telemetry.Tracing;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -131,6 +132,8 @@ public final class CoreNode implements AutoCloseable {
     CoreMetrics metrics;
     Supplier<SchedulerStats> load;
     try {
+      Tracing tracing = Tracing.start(config.telemetry());
+      owned.add(tracing); // closed last (in reverse): flushes the spans of the calls that ended while the rest closed
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
       InferenceBackend backend;
@@ -150,13 +153,13 @@ public final class CoreNode implements AutoCloseable {
           config.model().defaultMaxTokens());
       owned.add(governance); // closed after the server: the audit log's last records reach the disk
       InferenceService inference = new InferenceService(backend, tls.identity().toString(), config.node().region(),
-          metrics, System::nanoTime, governance);
+          metrics, System::nanoTime, governance, tracing.tracer());
       server = MeshServer.builder(config.grpcPort())
           .bindAddress(config.listen().grpc())
           .tls(tls)
           .authorization(policy())
           .initiallyNotServing() // until health.attach() finds the node ready
-          .addService(ServerInterceptors.intercept(inference, reversed(interceptors)))
+          .addService(ServerInterceptors.intercept(inference, reversed(served(tracing, interceptors))))
           .start();
     } catch (IOException | RuntimeException e) {
       closeAll(owned);
@@ -226,6 +229,20 @@ public final class CoreNode implements AutoCloseable {
         .register(registry);
     long period = UtilizationSampler.period(window).toMillis();
     timers.scheduleAtFixedRate(sampler::sample, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The interceptors around the Inference service, outermost first: the call's server span (when
+   * tracing is on: everything after runs in it), the version pin, then {@code given}.
+   */
+  private static List<ServerInterceptor> served(Tracing tracing, List<ServerInterceptor> given) {
+    List<ServerInterceptor> all = new ArrayList<>();
+    if (tracing.enabled()) {
+      all.add(tracing.serverInterceptor());
+    }
+    all.add(new ModelVersionPin());
+    all.addAll(given);
+    return all;
   }
 
   /** ServerInterceptors.intercept runs the last one first; callers list the outermost first. */

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -38,11 +39,12 @@ import java.util.regex.Pattern;
  * @param limits the front door's bounds on what one client may send and hold
  * @param privacy the named privacy policies (sensitive data masked, blocked or kept on the edge); off by default
  * @param audit the audit log of request decisions; off by default
+ * @param telemetry where traces go ({@code telemetry:}); off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
     Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
-    Audit audit) {
+    Audit audit, TelemetryConfig telemetry) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -50,6 +52,9 @@ public record EdgeConfig(
    * instant load published (no {@code utilization_window}).
    */
   public static final ConsulConfig CONSUL_DEFAULT = ConsulConfig.node("edge-inference").build();
+
+  /** An edge's {@code telemetry:} defaults: tracing off, spans named {@code infermesh-edge}. */
+  public static final TelemetryConfig TELEMETRY_DEFAULT = TelemetryConfig.off("infermesh-edge");
 
   public EdgeConfig {
     requireNonNull(node, "node");
@@ -66,6 +71,7 @@ public record EdgeConfig(
     requireNonNull(limits, "limits");
     requireNonNull(privacy, "privacy");
     requireNonNull(audit, "audit");
+    requireNonNull(telemetry, "telemetry");
     for (int i = 0; i < auth.tenants().size(); i++) {
       String policy = auth.tenants().get(i).privacyPolicy();
       if (!policy.isEmpty() && !privacy.defines(policy)) {
@@ -88,7 +94,8 @@ public record EdgeConfig(
   /** A builder holding this configuration, to replace some sections. */
   public Builder toBuilder() {
     return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
-        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit);
+        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit)
+        .telemetry(telemetry);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -204,6 +211,7 @@ public record EdgeConfig(
     private Limits limits = Limits.DEFAULT;
     private Privacy privacy = Privacy.NONE;
     private Audit audit = Audit.NONE;
+    private TelemetryConfig telemetry = TELEMETRY_DEFAULT;
 
     private Builder() {}
 
@@ -280,9 +288,15 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code telemetry:} section ({@link EdgeConfig#TELEMETRY_DEFAULT}: off). */
+    public Builder telemetry(TelemetryConfig telemetry) {
+      this.telemetry = requireNonNull(telemetry, "telemetry");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits, privacy, audit);
+          limits, privacy, audit, telemetry);
     }
   }
 

@@ -9,6 +9,7 @@ import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -82,7 +83,8 @@ public final class EdgeConfigLoader {
         .consul(ConsulConfig.read(root.section("consul"), EdgeConfig.CONSUL_DEFAULT))
         .limits(limits(root.section("limits")))
         .privacy(privacy(root.section("privacy")))
-        .audit(audit(root.section("audit"), baseDirectory));
+        .audit(audit(root.section("audit"), baseDirectory))
+        .telemetry(TelemetryConfig.read(root.section("telemetry"), EdgeConfig.TELEMETRY_DEFAULT));
     root.finish();
     return config.build();
   }
