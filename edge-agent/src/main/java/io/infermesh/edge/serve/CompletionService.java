@@ -197,7 +197,7 @@ public final class CompletionService {
       if (e == null) {
         throw EdgeException.unavailable("the model is still loading; retry shortly");
       }
-      request = VersionPin.honoured(request, e.info(), config.routing().coreModels());
+      request = VersionPin.honoured(request, e.info(), config.routing().coreModels(), config.escalation().enabled());
       intake.screen(request, e.info());
       modelTag = e.info().name();
       job = intake.accept(request, tenant, e.info(), arrived);

@@ -19,7 +19,8 @@ import java.util.Map;
  *       edge}), unless it names a core model, which the core then checks;
  *   <li>it names another version: the edge never answers locally; the request goes to the core as
  *       {@code require: core} (503 when the core cannot be reached, no degraded local answer), and
- *       the core serves that version or refuses it (FAILED_PRECONDITION, 400 here). A request the
+ *       the core serves that version or refuses it (FAILED_PRECONDITION, 400 here); an edge without a
+ *       core answers 503. A request the
  *       edge must answer itself (model {@code edge}, or {@code privacy: local-only}) is refused with
  *       400 naming the header.
  * </ul>
@@ -67,9 +68,12 @@ public final class VersionPin {
    * comment); {@code request} itself when it has no pin.
    *
    * @param coreModels {@code routing.core_models}
-   * @throws EdgeException INVALID_ARGUMENT when the pin names another version and the edge must answer
+   * @param core whether this edge escalates to a core at all ({@code escalation.target} set)
+   * @throws EdgeException INVALID_ARGUMENT when the pin names another version and the edge must
+   *     answer; UNAVAILABLE when it names another version and there is no core to ask
    */
-  static CompletionRequest honoured(CompletionRequest request, ModelInfo edge, List<String> coreModels) {
+  static CompletionRequest honoured(CompletionRequest request, ModelInfo edge, List<String> coreModels,
+      boolean core) {
     String pin = request.hints().get(HINT);
     if (pin == null) {
       return request;
@@ -86,6 +90,10 @@ public final class VersionPin {
       throw EdgeException.invalid(HEADER, HEADER + ": this edge's model " + RoutingHints.echo(edge.name())
           + " is version " + edge.version() + ", not '" + RoutingHints.echo(pin) + "', and this request must be"
           + " answered on the edge (model edge or privacy local-only); pin " + edge.version() + " or drop the pin");
+    }
+    if (!core) {
+      throw EdgeException.unavailable(HEADER + ": this edge serves version " + edge.version() + " of "
+          + RoutingHints.echo(edge.name()) + ", not '" + RoutingHints.echo(pin) + "', and has no core to ask");
     }
     if (onCore) {
       return request;
