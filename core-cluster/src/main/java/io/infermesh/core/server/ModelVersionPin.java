@@ -9,6 +9,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.core.status.CoreException;
+import io.infermesh.node.grpc.VersionPinHeader;
 import java.util.Optional;
 
 /**
@@ -18,14 +19,13 @@ import java.util.Optional;
  * naming another is refused with FAILED_PRECONDITION naming the version served (do not retry here;
  * the route, or the pin, must change), never served by the wrong version. A pin is 1 to 128
  * characters of {@code [A-Za-z0-9._:+-]}, sent once; metadata and hint must agree
- * (INVALID_ARGUMENT otherwise). The interceptor reads the metadata into the call's context; {@link
+ * (INVALID_ARGUMENT otherwise; the grammar is {@link VersionPinHeader}'s). The interceptor reads the metadata into the call's context; {@link
  * #check} is the service's test. Stateless; thread-safe.
  */
 final class ModelVersionPin implements ServerInterceptor {
-  static final String HEADER = "x-infermesh-model-version";
-  static final String HINT = "model-version";
-  private static final int MAX_LENGTH = 128;
-  private static final Metadata.Key<String> KEY = Metadata.Key.of(HEADER, Metadata.ASCII_STRING_MARSHALLER);
+  static final String HEADER = VersionPinHeader.HEADER;
+  static final String HINT = VersionPinHeader.HINT;
+  private static final Metadata.Key<String> KEY = VersionPinHeader.KEY;
   private static final Context.Key<String> PIN = Context.key(HEADER);
 
   @Override
@@ -40,8 +40,8 @@ final class ModelVersionPin implements ServerInterceptor {
       count++;
       pin = value.trim();
     }
-    String problem = count != 1 ? "send it once, got " + count + " values" : wellFormed(pin) ? null
-        : "a model version is 1 to " + MAX_LENGTH + " characters of letters, digits and . _ : + -";
+    String problem = count != 1 ? "send it once, got " + count + " values"
+        : VersionPinHeader.wellFormed(pin) ? null : VersionPinHeader.RULE;
     if (problem != null) {
       call.close(Status.INVALID_ARGUMENT.withDescription(HEADER + ": " + problem), new Metadata());
       return new ServerCall.Listener<>() {};
@@ -57,9 +57,8 @@ final class ModelVersionPin implements ServerInterceptor {
   static Optional<String> of(GenerateRequest request) {
     String metadata = PIN.get();
     String hint = request.getHintsMap().get(HINT);
-    if (hint != null && !wellFormed(hint)) {
-      throw CoreException.invalidArgument("hints." + HINT, "a model version is 1 to " + MAX_LENGTH
-          + " characters of letters, digits and . _ : + -");
+    if (hint != null && !VersionPinHeader.wellFormed(hint)) {
+      throw CoreException.invalidArgument("hints." + HINT, VersionPinHeader.RULE);
     }
     if (hint != null && metadata != null && !hint.equals(metadata)) {
       throw CoreException.invalidArgument(HEADER, "the metadata pins '" + metadata + "' but hints." + HINT
@@ -81,18 +80,5 @@ final class ModelVersionPin implements ServerInterceptor {
           + version + "' of model " + served.name() + ", not '" + (pin.length() <= 40 ? pin : pin.substring(0, 40)
           + "…") + "'");
     }
-  }
-
-  private static boolean wellFormed(String value) {
-    if (value == null || value.isEmpty() || value.length() > MAX_LENGTH) {
-      return false;
-    }
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || ".-_:+".indexOf(c) >= 0)) {
-        return false;
-      }
-    }
-    return true;
   }
 }

@@ -41,6 +41,7 @@ import io.infermesh.edge.serve.RemoteModel;
 import io.infermesh.edge.serve.StructuredOutput;
 import io.infermesh.edge.serve.VersionPin;
 import io.infermesh.models.chat.ToolCalls;
+import io.infermesh.node.grpc.VersionPinHeader;
 import io.infermesh.node.telemetry.Tracing;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -70,8 +71,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class CoreClient implements Escalator, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoreClient.class);
-  private static final Metadata.Key<String> PIN_HEADER = Metadata.Key.of(VersionPin.HEADER,
-      Metadata.ASCII_STRING_MARSHALLER);
 
   private final ManagedChannel channel;
   private final Channel calls; // the channel, passing the current trace on as traceparent when tracing is on
@@ -267,7 +266,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
       return stub;
     }
     Metadata headers = new Metadata();
-    headers.put(PIN_HEADER, pin);
+    headers.put(VersionPinHeader.KEY, pin);
     return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
   }
 

@@ -9,6 +9,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.VersionPin;
+import io.infermesh.node.grpc.VersionPinHeader;
 import java.util.List;
 
 /**
@@ -23,8 +24,6 @@ import java.util.List;
  */
 final class InfermeshMetadata implements ServerInterceptor {
   private static final String PREFIX = "x-infermesh-";
-  private static final Metadata.Key<String> PIN_KEY = Metadata.Key.of(VersionPin.HEADER,
-      Metadata.ASCII_STRING_MARSHALLER);
   /** The call's {@code x-infermesh-model-version} metadata, checked; null when it sent none. */
   static final Context.Key<String> PIN = Context.key(VersionPin.HEADER);
 
@@ -34,7 +33,7 @@ final class InfermeshMetadata implements ServerInterceptor {
     String pin = null;
     for (String key : headers.keys()) {
       if (key.equals(VersionPin.HEADER)) {
-        Iterable<String> values = headers.getAll(PIN_KEY);
+        Iterable<String> values = headers.getAll(VersionPinHeader.KEY);
         int count = 0;
         for (String value : values == null ? List.<String>of() : values) {
           count++;

@@ -1,14 +1,15 @@
 package io.infermesh.edge.serve;
 
 import io.infermesh.edge.engine.ModelInfo;
+import io.infermesh.node.grpc.VersionPinHeader;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * A caller's pin on a model version: HTTP {@code x-infermesh-model-version}, gRPC metadata of the
- * same name or {@code GenerateRequest.hints["model-version"]}. A pin is 1 to {@value #MAX_LENGTH}
- * characters of {@code [A-Za-z0-9._:+-]}, compared exactly; anything else is refused (400 /
+ * same name or {@code GenerateRequest.hints["model-version"]}. A pin is 1 to 128 characters of
+ * {@code [A-Za-z0-9._:+-]} ({@link VersionPinHeader}), compared exactly; anything else is refused (400 /
  * INVALID_ARGUMENT naming the header), never ignored.
  *
  * <p>The edge honours it for its own model, whose version is the first 12 hex digits of its GGUF's
@@ -30,11 +31,9 @@ import java.util.Map;
  */
 public final class VersionPin {
   /** The hint key, as {@code GenerateRequest.hints} carries it. */
-  public static final String HINT = "model-version";
+  public static final String HINT = VersionPinHeader.HINT;
   /** The HTTP header and gRPC metadata key (the xDS routes' {@code pin_header}). */
-  public static final String HEADER = "x-infermesh-model-version";
-  /** The longest pin accepted. */
-  public static final int MAX_LENGTH = 128;
+  public static final String HEADER = VersionPinHeader.HEADER;
 
   private VersionPin() {}
 
@@ -44,14 +43,9 @@ public final class VersionPin {
    * @throws EdgeException INVALID_ARGUMENT naming {@code param}
    */
   public static String check(String param, String value) {
-    boolean ok = value != null && !value.isEmpty() && value.length() <= MAX_LENGTH;
-    for (int i = 0; ok && i < value.length(); i++) {
-      char c = value.charAt(i);
-      ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || ".-_:+".indexOf(c) >= 0;
-    }
-    if (!ok) {
-      throw EdgeException.invalid(param, param + ": a model version is 1 to " + MAX_LENGTH
-          + " characters of letters, digits and . _ : + -, got '" + RoutingHints.echo(value) + "'");
+    if (!VersionPinHeader.wellFormed(value)) {
+      throw EdgeException.invalid(param, param + ": " + VersionPinHeader.RULE + ", got '" + RoutingHints.echo(value)
+          + "'");
     }
     return value;
   }
