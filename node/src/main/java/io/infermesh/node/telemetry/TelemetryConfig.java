@@ -100,15 +100,6 @@ public record TelemetryConfig(Optional<URI> otlpEndpoint, String serviceName, do
     double ratio = s.number("sample_ratio", defaults.sampleRatio);
     otlp.finish();
     s.finish();
-    return s.build(() -> {
-      try {
-        return new TelemetryConfig(chosen, serviceName, ratio, interval);
-      } catch (IllegalArgumentException e) {
-        String message = String.valueOf(e.getMessage());
-        String key = message.substring(0, message.indexOf(' '));
-        String local = key.substring("telemetry.".length());
-        throw new ConfigException(s.key(local), message.substring(message.indexOf(' ') + 1), e);
-      }
-    });
+    return s.build(() -> new TelemetryConfig(chosen, serviceName, ratio, interval)); // its messages name the key
   }
 }
