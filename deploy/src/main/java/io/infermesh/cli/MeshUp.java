@@ -242,7 +242,7 @@ final class MeshUp implements AutoCloseable {
         .listen(CoreConfig.Listen.loopback());
     if (options.coreConfig().isPresent()) {
       CoreConfig given = governedCore(options.coreConfig().get());
-      config.tenants(given.tenants()).audit(given.audit());
+      config.tenants(given.tenants()).audit(given.audit()).telemetry(given.telemetry());
     }
     CoreNode started = CoreNode.start(config.build(), options.coreInterceptors());
     try {
@@ -335,7 +335,7 @@ final class MeshUp implements AutoCloseable {
   }
 
   /** The sections of {@code as} that {@code up} passes to its edge. */
-  static final List<String> GOVERNANCE_SECTIONS = List.of("auth", "privacy", "audit");
+  static final List<String> GOVERNANCE_SECTIONS = List.of("auth", "privacy", "audit", "telemetry");
 
   /**
    * {@code config} with the {@code auth}, {@code privacy} and {@code audit} sections of the edge.yaml
@@ -343,17 +343,19 @@ final class MeshUp implements AutoCloseable {
    */
   static EdgeConfig governed(EdgeConfig config, Path file) throws IOException {
     EdgeConfig given = EdgeConfigLoader.load(file);
-    EdgeConfig rest = given.toBuilder().auth(EdgeConfig.Auth.NONE).privacy(Privacy.NONE).audit(Audit.NONE).build();
+    EdgeConfig rest = given.toBuilder().auth(EdgeConfig.Auth.NONE).privacy(Privacy.NONE).audit(Audit.NONE)
+        .telemetry(EdgeConfig.TELEMETRY_DEFAULT).build();
     if (!rest.equals(EdgeConfig.defaults())) {
       throw new ConfigException("(root)", file + ": infermesh up takes only the " + GOVERNANCE_SECTIONS
           + " sections from --edge-config; it sets the model, ports, escalation and routing itself (run `infermesh"
           + " edge --config` for a fully configured edge)");
     }
-    return config.toBuilder().auth(given.auth()).privacy(given.privacy()).audit(given.audit()).build();
+    return config.toBuilder().auth(given.auth()).privacy(given.privacy()).audit(given.audit())
+        .telemetry(given.telemetry()).build();
   }
 
   /** The sections of a core.yaml that {@code up --core-config} takes. */
-  static final List<String> CORE_GOVERNANCE_SECTIONS = List.of("tenants", "audit");
+  static final List<String> CORE_GOVERNANCE_SECTIONS = List.of("tenants", "audit", "telemetry");
 
   /**
    * The core.yaml {@code file}, refused unless it holds only {@link #CORE_GOVERNANCE_SECTIONS} (up

@@ -46,6 +46,7 @@ import io.infermesh.node.quota.QuotaWindow;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
+import io.infermesh.node.telemetry.Tracing;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -314,9 +315,10 @@ public final class EdgeAgent implements AutoCloseable {
       new UptimeMetrics().bindTo(registry);
       ApiKeys keys = ApiKeys.of(config.auth());
       List<AutoCloseable> owned = new ArrayList<>();
+      Tracing tracing = Tracing.start(config.telemetry());
       Escalator escalator = Escalator.none();
       if (config.escalation().enabled()) {
-        CoreClient client = CoreClient.connect(config.escalation(), config.node());
+        CoreClient client = CoreClient.connect(config.escalation(), config.node(), tracing);
         owned.add(client);
         escalator = client;
         if (config.escalation().renew().isPresent()) { // closed before the client: its first owned
@@ -345,6 +347,7 @@ public final class EdgeAgent implements AutoCloseable {
           .rateLimiter(RateLimiter.create(ticker::read))
           .admission(admission)
           .metrics(EdgeMetrics.of(registry))
+          .tracing(tracing)
           .ticker(ticker);
       if (config.privacy().enabled()) {
         services.privacy(config.privacyPolicies());
@@ -432,6 +435,7 @@ public final class EdgeAgent implements AutoCloseable {
         registrar.scheduleAtFixedRate(() -> publishLoad(admission, published), 1, 1, TimeUnit.SECONDS);
         loaded.thenRun(published::reportNow); // passing as soon as the model is loaded, not at the next interval
       }
+      owned.add(tracing); // last: flushes the spans of the requests that ended while the rest closed
       return new EdgeAgent(config, service, registry, http, httpHost, grpc, loaded, owns, owned, registration,
           registrar);
     }

@@ -10,6 +10,7 @@ import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -114,6 +115,7 @@ public final class CoreConfigLoader {
     ConfigSection audit = root.section("audit");
     ConfigSection leases = root.section("leases");
     ConfigSection signing = leases.section("signing");
+    ConfigSection telemetry = root.section("telemetry");
 
     String name = node.string("name", "core-0");
     Path modelPath = model.path("path", null);
@@ -143,6 +145,7 @@ public final class CoreConfigLoader {
         .tenants(tenants(tenants))
         .audit(audit(audit, base))
         .leases(leases(leases, signing, base))
+        .telemetry(TelemetryConfig.read(telemetry, CoreConfig.TELEMETRY_DEFAULT))
         .build();
     for (ConfigSection s : List.of(node, grpc, tls, model, upstream, engine, sched, stage, metrics, consul, tenants,
         audit, signing, leases, root)) {

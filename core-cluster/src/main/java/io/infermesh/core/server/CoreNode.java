@@ -30,6 +30,7 @@ import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
+import io.infermesh.node.telemetry.Tracing;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -141,6 +142,8 @@ public final class CoreNode implements AutoCloseable {
     CoreModelLoader loader;
     Supplier<SchedulerStats> load;
     try {
+      Tracing tracing = Tracing.start(config.telemetry());
+      owned.add(tracing); // closed last (in reverse): flushes the spans of the calls that ended while the rest closed
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
       DenyList denyList = config.tls().denyList().isPresent()
@@ -164,7 +167,7 @@ public final class CoreNode implements AutoCloseable {
           config.model().defaultMaxTokens());
       owned.add(governance); // closed after the server: the audit log's last records reach the disk
       InferenceService inference = new InferenceService(backend, tls.identity().toString(), config.node().region(),
-          metrics, System::nanoTime, governance);
+          metrics, System::nanoTime, governance, tracing.tracer());
       loader = new CoreModelLoader(config, tls, timers, health::update, metrics);
       CoreAdminService admin = adminService(config, tls, timers, host, loader, rotation, health, owned);
       List<ServerInterceptor> gated = new ArrayList<>(interceptors);
@@ -177,7 +180,7 @@ public final class CoreNode implements AutoCloseable {
           .denyList(denyList)
           .initiallyNotServing() // until health.attach() finds the node ready
           .addService(new LeasesService(leaseBook(config, governance), governance.tenants(), metrics))
-          .addService(ServerInterceptors.intercept(inference, reversed(gated)))
+          .addService(ServerInterceptors.intercept(inference, reversed(served(tracing, gated))))
           .addService(admin)
           .start();
     } catch (IOException | RuntimeException e) {
@@ -291,6 +294,20 @@ public final class CoreNode implements AutoCloseable {
         .register(registry);
     long period = UtilizationSampler.period(window).toMillis();
     timers.scheduleAtFixedRate(sampler::sample, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The interceptors around the Inference service, outermost first: the call's server span (when
+   * tracing is on: everything after runs in it), the version pin, then {@code given}.
+   */
+  private static List<ServerInterceptor> served(Tracing tracing, List<ServerInterceptor> given) {
+    List<ServerInterceptor> all = new ArrayList<>();
+    if (tracing.enabled()) {
+      all.add(tracing.serverInterceptor());
+    }
+    all.add(new ModelVersionPin());
+    all.addAll(given);
+    return all;
   }
 
   /** ServerInterceptors.intercept runs the last one first; callers list the outermost first. */

@@ -9,6 +9,7 @@ import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -83,7 +84,8 @@ public final class EdgeConfigLoader {
         .limits(limits(root.section("limits")))
         .privacy(privacy(root.section("privacy")))
         .audit(audit(root.section("audit"), baseDirectory))
-        .leases(leases(root.section("leases"), baseDirectory));
+        .leases(leases(root.section("leases"), baseDirectory))
+        .telemetry(TelemetryConfig.read(root.section("telemetry"), EdgeConfig.TELEMETRY_DEFAULT));
     root.finish();
     return config.build();
   }

@@ -4,9 +4,13 @@ import static java.util.Objects.requireNonNull;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
 import io.infermesh.api.v1.ChatMessages;
 import io.infermesh.api.v1.EmbedRequest;
 import io.infermesh.api.v1.EmbedResponse;
@@ -35,7 +39,10 @@ import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RemoteModel;
 import io.infermesh.edge.serve.StructuredOutput;
+import io.infermesh.edge.serve.VersionPin;
 import io.infermesh.models.chat.ToolCalls;
+import io.infermesh.node.grpc.VersionPinHeader;
+import io.infermesh.node.telemetry.Tracing;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -67,6 +74,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoreClient.class);
 
   private final ManagedChannel channel;
+  private final Channel calls; // the channel, passing the current trace on as traceparent when tracing is on
   private final InferenceGrpc.InferenceStub stub;
   private final CircuitBreaker breaker;
   private final MeshTls tls;
@@ -75,9 +83,10 @@ public final class CoreClient implements Escalator, AutoCloseable {
   private final CoreCatalog catalog;
 
   private CoreClient(ManagedChannel channel, CircuitBreaker breaker, MeshTls tls, EdgeConfig.Node node,
-      Escalation config) {
+      Escalation config, Tracing tracing) {
     this.channel = channel;
-    this.stub = InferenceGrpc.newStub(channel);
+    this.calls = tracing.enabled() ? ClientInterceptors.intercept(channel, tracing.clientInterceptor()) : channel;
+    this.stub = InferenceGrpc.newStub(calls);
     this.breaker = breaker;
     this.tls = tls;
     this.node = node;
@@ -92,6 +101,15 @@ public final class CoreClient implements Escalator, AutoCloseable {
    * @throws IllegalArgumentException when no target is configured
    */
   public static CoreClient connect(Escalation config, EdgeConfig.Node node) throws IOException {
+    return connect(config, node, Tracing.off());
+  }
+
+  /**
+   * As {@link #connect(Escalation, EdgeConfig.Node)}, each call carrying the trace of the span
+   * current when it starts ({@code traceparent} metadata) when {@code tracing} is on.
+   */
+  public static CoreClient connect(Escalation config, EdgeConfig.Node node, Tracing tracing) throws IOException {
+    requireNonNull(tracing, "tracing");
     requireNonNull(config, "config");
     requireNonNull(node, "node");
     String configured = config.target().orElseThrow(() -> new IllegalArgumentException("escalation.target is not set"));
@@ -126,7 +144,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
       reconnectAfter(e.getStateTransition().getToState(), channel);
     });
     log.info("escalating to the core at {}{} as {}", target, via, tls.identity());
-    return new CoreClient(channel, breaker, tls, node, config);
+    return new CoreClient(channel, breaker, tls, node, config, tracing);
   }
 
   /**
@@ -220,7 +238,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .setModel(coreModel(call.model())).addAllInput(call.inputs()).build();
     EmbedResponse response;
     try {
-      response = InferenceGrpc.newBlockingStub(channel)
+      response = InferenceGrpc.newBlockingStub(calls)
           .withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS).embed(request);
     } catch (StatusRuntimeException e) {
       throw EscalationErrors.toEdge(e.getStatus());
@@ -239,13 +257,28 @@ public final class CoreClient implements Escalator, AutoCloseable {
   @Override
   public CompletionStream escalate(Call call) {
     GenerateRequest request = toGenerateRequest(call);
+    InferenceGrpc.InferenceStub pinned = pinned(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS),
+        call.request().hints().get(VersionPin.HINT));
     if (request.getN() > 1) {
-      return CoreChoices.start(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS), request, call,
-          breaker, config.fallback() ? call.fallback() : null);
+      return CoreChoices.start(pinned, request, call, breaker, config.fallback() ? call.fallback() : null);
     }
     CoreStream stream = new CoreStream(call, breaker, config.fallback() ? call.fallback() : null);
-    stream.start(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS), request);
+    stream.start(pinned, request);
     return stream;
+  }
+
+  /**
+   * {@code stub} sending the caller's version pin as {@code x-infermesh-model-version} metadata,
+   * the header the control plane's routes send to that version's cluster (and the core checks, as
+   * it checks the {@code model-version} hint the request carries too); {@code stub} when unpinned.
+   */
+  static InferenceGrpc.InferenceStub pinned(InferenceGrpc.InferenceStub stub, String pin) {
+    if (pin == null) {
+      return stub;
+    }
+    Metadata headers = new Metadata();
+    headers.put(VersionPinHeader.KEY, pin);
+    return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
   }
 
   GenerateRequest toGenerateRequest(Call call) {

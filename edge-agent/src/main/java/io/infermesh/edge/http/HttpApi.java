@@ -115,10 +115,13 @@ public final class HttpApi implements AutoCloseable {
     });
     InFlight inFlight = new InFlight();
     app.before(FrontDoor::refuseConnect);
-    app.post("/v1/chat/completions", ctx -> inFlight.run(() -> completions.chat(ctx)));
-    app.post("/v1/completions", ctx -> inFlight.run(() -> completions.text(ctx)));
+    HttpSpans spans = new HttpSpans(service.tracing());
+    app.post("/v1/chat/completions",
+        ctx -> inFlight.run(() -> spans.run(ctx, "/v1/chat/completions", () -> completions.chat(ctx))));
+    app.post("/v1/completions",
+        ctx -> inFlight.run(() -> spans.run(ctx, "/v1/completions", () -> completions.text(ctx))));
     EmbeddingsEndpoint embeddings = new EmbeddingsEndpoint(service, completions);
-    app.post("/v1/embeddings", ctx -> inFlight.run(() -> embeddings.handle(ctx)));
+    app.post("/v1/embeddings", ctx -> inFlight.run(() -> spans.run(ctx, "/v1/embeddings", () -> embeddings.handle(ctx))));
     app.get("/v1/models", ctx -> {
       service.authenticate(ctx.header("Authorization"));
       InfermeshHeaders.read(ctx.req()); // fail closed here too

@@ -21,6 +21,10 @@ import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.edge.route.Router;
 import io.infermesh.node.audit.AuditLog;
 import io.infermesh.node.quota.QuotaLedger;
+import io.infermesh.node.telemetry.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -70,6 +74,8 @@ public final class CompletionService {
   private final LeaseAdmission leases;
   private final Authentication authentication;
   private final AuditTrail audit;
+  private final Tracing tracing;
+  private final Tracer tracer;
   // written once the model is loaded; read on every request
   private volatile Engine engine;
 
@@ -80,6 +86,8 @@ public final class CompletionService {
     this.cache = b.cache;
     this.ticker = b.ticker;
     this.escalator = b.escalator;
+    this.tracing = b.tracing;
+    this.tracer = b.tracing.tracer();
     this.intake = Intake.of(b);
     this.privacy = b.privacyGate;
     this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
@@ -96,7 +104,7 @@ public final class CompletionService {
         .defaultMaxTokens(config.model().defaultMaxTokens())
         .build();
     this.accounting = Accounting.of(b, ledger);
-    this.local = new LocalGenerations(b.admission, ledger, accounting, config.admission().retryAfter());
+    this.local = new LocalGenerations(b.admission, ledger, accounting, config.admission().retryAfter(), tracer);
     this.escalations = Escalations.of(b, local, ledger, accounting);
     this.cascade = new CascadeRun(local, escalations, accounting);
     this.embeddings = new EmbeddingService(config, () -> engine, escalator, intake, accounting);
@@ -160,7 +168,20 @@ public final class CompletionService {
    *     failure's class, never the credential
    */
   public Tenant authenticate(String authorization) {
-    return authentication.authenticate(authorization);
+    Span span = tracer.spanBuilder(EdgeSpans.AUTH).startSpan();
+    try {
+      return authentication.authenticate(authorization);
+    } catch (EdgeException e) {
+      EdgeSpans.failed(span, e);
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** This service's tracing ({@link Tracing#off()} unless the builder was given one); transports start their spans from it. */
+  public Tracing tracing() {
+    return tracing;
   }
 
   /**
@@ -179,13 +200,14 @@ public final class CompletionService {
       if (e == null) {
         throw EdgeException.unavailable("the model is still loading; retry shortly");
       }
+      request = VersionPin.honoured(request, e.info(), config.routing().coreModels(), config.escalation().enabled());
       intake.screen(request, e.info());
       modelTag = e.info().name();
       job = intake.accept(request, tenant, e.info(), arrived);
       if (privacy != null) {
         job = job.screened(privacy.screen(job));
       }
-      Plan plan = planner.plan(job, facts(job, e));
+      Plan plan = planned(job, e);
       if (quotas != null) {
         job = quotas.admit(job, plan);
       }
@@ -217,14 +239,39 @@ public final class CompletionService {
         : code.equals(LeaseAdmission.LEASE) ? LeaseAdmission.LEASE : ex.kind().metricName();
   }
 
+  /** The {@link RequestPlanner}'s plan for {@code job}, in a span that names the route and its reason. */
+  private Plan planned(Job job, Engine e) {
+    CompletionRequest r = job.request();
+    Span span = tracer.spanBuilder(EdgeSpans.ROUTE).setAttribute(EdgeSpans.REQUEST_ID, job.id())
+        .setAttribute(EdgeSpans.OPERATION, r.operation().semanticName())
+        .setAttribute(EdgeSpans.REQUEST_MODEL, r.model()).startSpan();
+    try (Scope ignored = span.makeCurrent()) {
+      Plan plan = planner.plan(job, facts(job, e));
+      span.setAttribute(EdgeSpans.ROUTE_TAKEN, plan.decision().route().wireName());
+      span.setAttribute(EdgeSpans.ROUTE_REASON, plan.decision().reason());
+      return plan;
+    } catch (EdgeException ex) {
+      EdgeSpans.failed(span, ex);
+      throw ex;
+    } finally {
+      span.end();
+    }
+  }
+
   /** What the planner may ask about {@code job}: the cache (each lookup counted) and the rendered prompt. */
   private RequestPlanner.Facts facts(Job job, Engine e) {
     return new RequestPlanner.Facts() {
       @Override
       public Optional<CachedCompletion> cached(CacheKey key) {
-        Optional<CachedCompletion> hit = cache.get(key);
-        metrics.cacheLookup(hit.isPresent());
-        return hit;
+        Span span = tracer.spanBuilder(EdgeSpans.CACHE).startSpan();
+        try {
+          Optional<CachedCompletion> hit = cache.get(key);
+          metrics.cacheLookup(hit.isPresent());
+          span.setAttribute(EdgeSpans.CACHE_HIT, hit.isPresent());
+          return hit;
+        } finally {
+          span.end();
+        }
       }
 
       @Override
@@ -339,6 +386,7 @@ public final class CompletionService {
     JwtValidator jwt;
     AuditLog auditLog;
     Clock auditClock;
+    Tracing tracing = Tracing.off();
 
     private Builder() {}
 
@@ -404,6 +452,12 @@ public final class CompletionService {
     /** Accepts bearer JWTs beside the API keys ({@code auth.jwt}); keys only by default. */
     public Builder jwt(JwtValidator jwt) {
       this.jwt = requireNonNull(jwt, "jwt");
+      return this;
+    }
+
+    /** Records a span for each step of a request ({@link Tracing#off()} by default: nothing recorded). */
+    public Builder tracing(Tracing tracing) {
+      this.tracing = requireNonNull(tracing, "tracing");
       return this;
     }
 

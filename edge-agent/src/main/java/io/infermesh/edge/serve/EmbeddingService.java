@@ -76,6 +76,10 @@ public final class EmbeddingService {
     if (e == null) {
       throw EdgeException.unavailable("the model is still loading; retry shortly");
     }
+    if (hints.containsKey(VersionPin.HINT)) { // the embedding models have no versions to pin (yet): refused, not ignored
+      throw EdgeException.invalid(VersionPin.HEADER, VersionPin.HEADER + ": embeddings cannot be pinned to a model"
+          + " version; drop the pin");
+    }
     if (inputs.isEmpty() || inputs.size() > MAX_INPUTS) {
       throw EdgeException.invalid("input", "input: must hold 1 to " + MAX_INPUTS + " texts, got " + inputs.size());
     }

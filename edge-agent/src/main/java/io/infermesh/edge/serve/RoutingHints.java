@@ -35,10 +35,14 @@ public final class RoutingHints {
    */
   public static void check(String prefix, String name, String value) {
     String param = prefix + echo(name);
+    if (name.equals(VersionPin.HINT)) {
+      VersionPin.check(param, value);
+      return;
+    }
     List<String> accepted = ACCEPTED.get(name);
     if (accepted == null) {
       throw EdgeException.invalid(param, param + ": unknown routing hint; known hints are "
-          + ACCEPTED.keySet().stream().sorted().toList());
+          + ACCEPTED.keySet().stream().sorted().toList() + " and " + VersionPin.HINT);
     }
     if (!accepted.contains(value)) {
       String choices = accepted.size() == 1 ? accepted.get(0)
