@@ -8,7 +8,6 @@ import io.infermesh.edge.engine.Completion;
 import io.infermesh.edge.engine.EngineException;
 import io.infermesh.edge.engine.Generation;
 import io.infermesh.edge.engine.ModelInfo;
-import io.infermesh.edge.route.Route;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
