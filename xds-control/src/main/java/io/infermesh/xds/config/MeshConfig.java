@@ -27,6 +27,11 @@ public record MeshConfig(
     requireNonNull(consul, "consul");
     staticEndpoints = List.copyOf(requireNonNull(staticEndpoints, "staticEndpoints"));
     rollouts = List.copyOf(requireNonNull(rollouts, "rollouts"));
+    for (RolloutPlan r : rollouts) {
+      if (policy.service(r.service()).isEmpty()) {
+        throw new IllegalArgumentException("rollout of service " + r.service() + ", which services does not list");
+      }
+    }
   }
 
   /** A mesh with no canary rollouts. */
