@@ -313,7 +313,7 @@ public final class EdgeAgent implements AutoCloseable {
       List<AutoCloseable> owned = new ArrayList<>();
       Escalator escalator = Escalator.none();
       if (config.escalation().enabled()) {
-        CoreClient client = CoreClient.connect(config.escalation(), config.node());
+        CoreClient client = CoreClient.connect(config.escalation(), config.node(), registry);
         owned.add(client);
         escalator = client;
         io.micrometer.core.instrument.Gauge.builder("infermesh.escalation.core.available", client,

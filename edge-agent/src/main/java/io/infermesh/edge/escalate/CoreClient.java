@@ -35,7 +35,10 @@ import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RemoteModel;
 import io.infermesh.edge.serve.StructuredOutput;
+import io.infermesh.edge.shadow.ShadowMirror;
 import io.infermesh.models.chat.ToolCalls;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -43,6 +46,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,11 +76,14 @@ public final class CoreClient implements Escalator, AutoCloseable {
   private final EdgeConfig.Node node;
   private final Escalation config;
   private final CoreCatalog catalog;
+  private final ShadowMirror shadow; // null when escalation.shadow is off
 
   private CoreClient(ManagedChannel channel, CircuitBreaker breaker, MeshTls tls, EdgeConfig.Node node,
-      Escalation config) {
+      Escalation config, MeterRegistry meters) {
     this.channel = channel;
     this.stub = InferenceGrpc.newStub(channel);
+    this.shadow = config.shadow().map(s -> new ShadowMirror(s, stub, meters, () -> ThreadLocalRandom.current()
+        .nextDouble())).orElse(null);
     this.breaker = breaker;
     this.tls = tls;
     this.node = node;
@@ -91,7 +98,13 @@ public final class CoreClient implements Escalator, AutoCloseable {
    * @throws IllegalArgumentException when no target is configured
    */
   public static CoreClient connect(Escalation config, EdgeConfig.Node node) throws IOException {
+    return connect(config, node, new SimpleMeterRegistry());
+  }
+
+  /** As {@link #connect(Escalation, EdgeConfig.Node)}, the shadow's meters ({@code escalation.shadow}) in {@code meters}. */
+  public static CoreClient connect(Escalation config, EdgeConfig.Node node, MeterRegistry meters) throws IOException {
     requireNonNull(config, "config");
+    requireNonNull(meters, "meters");
     requireNonNull(node, "node");
     String configured = config.target().orElseThrow(() -> new IllegalArgumentException("escalation.target is not set"));
     boolean xds = XdsTargets.isXds(configured);
@@ -125,7 +138,9 @@ public final class CoreClient implements Escalator, AutoCloseable {
       reconnectAfter(e.getStateTransition().getToState(), channel);
     });
     log.info("escalating to the core at {}{} as {}", target, via, tls.identity());
-    return new CoreClient(channel, breaker, tls, node, config);
+    config.shadow().ifPresent(s -> log.info("mirroring {} of escalations to model version {} (at most {} at once)",
+        s.fraction(), s.version(), s.maxInFlight()));
+    return new CoreClient(channel, breaker, tls, node, config, meters);
   }
 
   /**
@@ -234,7 +249,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
     }
     CoreStream stream = new CoreStream(call, breaker, config.fallback() ? call.fallback() : null);
     stream.start(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS), request);
-    return stream;
+    return shadow == null ? stream : shadow.mirror(request, call.timeout(), stream);
   }
 
   GenerateRequest toGenerateRequest(Call call) {

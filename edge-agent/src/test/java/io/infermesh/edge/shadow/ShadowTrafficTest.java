@@ -1,0 +1,174 @@
+package io.infermesh.edge.shadow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.stub.StreamObserver;
+import io.infermesh.api.v1.FinishReason;
+import io.infermesh.api.v1.GenerateChunk;
+import io.infermesh.api.v1.GenerateRequest;
+import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.certs.MeshCredentialFiles;
+import io.infermesh.certs.MeshServer;
+import io.infermesh.certs.Role;
+import io.infermesh.certs.RoleAuthorizationPolicy;
+import io.infermesh.certs.TestPki;
+import io.infermesh.edge.auth.Tenant;
+import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.Escalation;
+import io.infermesh.edge.config.Shadow;
+import io.infermesh.edge.engine.SamplingParams;
+import io.infermesh.edge.escalate.CoreClient;
+import io.infermesh.edge.route.Route;
+import io.infermesh.edge.route.RouteDecision;
+import io.infermesh.edge.serve.CompletionRequest;
+import io.infermesh.edge.serve.CompletionStream;
+import io.infermesh.edge.serve.Escalator;
+import io.infermesh.edge.serve.SamplingRequest;
+import io.infermesh.edge.serve.StreamEvent;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Shadow traffic through a real {@link CoreClient} over real mTLS to a real gRPC core that routes by
+ * the pin header the way the control plane's pin routes do: unpinned calls get the primary answer
+ * at once, calls pinned to {@code v2} (the shadow) are held until the test lets them answer — so
+ * the caller's answer arriving while its mirror is still held proves the caller never waits for it.
+ */
+class ShadowTrafficTest {
+
+  private static final Context.Key<String> PINNED = Context.key("pinned");
+
+  @TempDir Path dir;
+  private MeshServer core;
+  private CoreClient client;
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  private final BlockingQueue<GenerateRequest> unpinned = new LinkedBlockingQueue<>();
+  /** Mirrored calls that reached the shadow and wait for an answer. */
+  private final BlockingQueue<Held> held = new LinkedBlockingQueue<>();
+
+  private record Held(GenerateRequest request, String pin, StreamObserver<GenerateChunk> out) {}
+
+  @BeforeEach
+  void start() throws Exception {
+    TestPki pki = TestPki.create(dir);
+    MeshCredentialFiles edge = pki.issue(Role.EDGE, "edge-0");
+    ServerInterceptor pinReader = new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+          ServerCallHandler<Q, R> next) {
+        String pin = headers.get(ShadowMirror.PIN);
+        return Contexts.interceptCall(Context.current().withValue(PINNED, pin), call, headers, next);
+      }
+    };
+    core = MeshServer.builder(0)
+        .credentials(pki.issue(Role.CORE, "core-0"))
+        .authorization(RoleAuthorizationPolicy.builder().allow(InferenceGrpc.SERVICE_NAME, Role.EDGE).build())
+        .addService(ServerInterceptors.intercept(new InferenceGrpc.InferenceImplBase() {
+          @Override
+          public void generate(GenerateRequest request, StreamObserver<GenerateChunk> out) {
+            String pin = PINNED.get();
+            if (pin == null) {
+              unpinned.add(request);
+              answer(out, "the quick brown fox");
+            } else {
+              held.add(new Held(request, pin, out));
+            }
+          }
+        }, pinReader))
+        .start();
+    Escalation config = Escalation.builder().target("127.0.0.1:" + core.port())
+        .tls(edge.certificateChain().getParent(), "edge-0").timeout(Duration.ofSeconds(20))
+        .shadow(new Shadow("v2", 1.0, 1)).build();
+    client = CoreClient.connect(config, new EdgeConfig.Node("edge-0", "test-1"), meters);
+  }
+
+  @AfterEach
+  void stop() {
+    client.close();
+    core.close();
+  }
+
+  private static void answer(StreamObserver<GenerateChunk> out, String text) {
+    out.onNext(GenerateChunk.newBuilder().setText(text).build());
+    out.onNext(GenerateChunk.newBuilder().setFinishReason(FinishReason.FINISH_REASON_STOP).build());
+    out.onCompleted();
+  }
+
+  private static Escalator.Call call(String id) {
+    return new Escalator.Call(id, CompletionRequest.text("say something", SamplingRequest.DEFAULTS),
+        new Tenant("acme", 0, 0), new RouteDecision(Route.CORE, "difficulty-high"),
+        new SamplingParams(8, 0f, 1f, 0, OptionalLong.empty(), List.of()), Duration.ofSeconds(20), null);
+  }
+
+  /** Reads the caller's answer to its end. */
+  private static String read(CompletionStream stream) throws InterruptedException {
+    StringBuilder text = new StringBuilder();
+    StreamEvent e;
+    while ((e = stream.next()) instanceof StreamEvent.Delta d) {
+      text.append(d.text());
+    }
+    assertThat(e).isInstanceOf(StreamEvent.Done.class);
+    return text.toString();
+  }
+
+  private double count(String name, String... tags) {
+    var c = meters.find(name).tags(tags).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  @Test
+  void mirror_reachesTheShadowPinned_callerDoesNotWait_agreementRecorded() throws Exception {
+    String answer = read(client.escalate(call("req-1")));
+
+    assertThat(answer).isEqualTo("the quick brown fox");
+    Held mirrored = held.poll(20, TimeUnit.SECONDS);
+    assertThat(mirrored).as("the mirrored call reached the shadow").isNotNull();
+    assertThat(mirrored.pin()).isEqualTo("v2");
+    assertThat(mirrored.request()).isEqualTo(unpinned.take()); // the same request, only pinned
+    // the caller already has its whole answer while the shadow has not answered at all
+    assertThat(meters.find("infermesh.shadow.agreement.prefix").summary().count()).isZero();
+
+    answer(mirrored.out(), "the quick red fox");
+
+    await().atMost(Duration.ofSeconds(20)).until(() ->
+        meters.find("infermesh.shadow.agreement.prefix").summary().count() == 1);
+    assertThat(meters.find("infermesh.shadow.agreement.prefix").summary().mean()).isEqualTo(0.5);
+    assertThat(count("infermesh.shadow.agreement.exact", "match", "false")).isEqualTo(1);
+    assertThat(count("infermesh.shadow.requests", "outcome", "answered")).isEqualTo(1);
+  }
+
+  @Test
+  void mirror_whileTheOnlySlotIsBusy_isDroppedAndCounted_callerStillAnswered() throws Exception {
+    read(client.escalate(call("req-1")));
+    Held first = held.poll(20, TimeUnit.SECONDS);
+    assertThat(first).isNotNull();
+
+    assertThat(read(client.escalate(call("req-2")))).isEqualTo("the quick brown fox");
+
+    assertThat(count("infermesh.shadow.requests", "outcome", "dropped")).isEqualTo(1);
+    assertThat(count("infermesh.shadow.requests", "outcome", "mirrored")).isEqualTo(1);
+    answer(first.out(), "the quick brown fox");
+    await().atMost(Duration.ofSeconds(20)).until(() ->
+        count("infermesh.shadow.agreement.exact", "match", "true") == 1);
+    assertThat(meters.find("infermesh.shadow.in_flight").gauge().value()).isZero();
+    assertThat(held).as("the dropped request never reached the shadow").isEmpty();
+  }
+}
