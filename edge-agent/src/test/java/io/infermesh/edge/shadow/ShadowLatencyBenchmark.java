@@ -2,22 +2,8 @@ package io.infermesh.edge.shadow;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.grpc.Context;
-import io.grpc.Contexts;
-import io.grpc.Metadata;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
-import io.grpc.ServerInterceptors;
-import io.grpc.stub.StreamObserver;
-import io.infermesh.api.v1.FinishReason;
-import io.infermesh.api.v1.GenerateChunk;
-import io.infermesh.api.v1.GenerateRequest;
-import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.certs.MeshCredentialFiles;
-import io.infermesh.certs.MeshServer;
 import io.infermesh.certs.Role;
-import io.infermesh.certs.RoleAuthorizationPolicy;
 import io.infermesh.certs.TestPki;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.config.EdgeConfig;
@@ -53,7 +39,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ShadowLatencyBenchmark {
 
-  private static final Context.Key<String> PINNED = Context.key("pinned");
   private static final int CALLS = 500;
 
   @TempDir Path dir;
@@ -63,27 +48,14 @@ class ShadowLatencyBenchmark {
     TestPki pki = TestPki.create(dir);
     MeshCredentialFiles edge = pki.issue(Role.EDGE, "edge-0");
     ScheduledExecutorService late = Executors.newSingleThreadScheduledExecutor();
-    ServerInterceptor pinReader = new ServerInterceptor() {
-      @Override
-      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-          ServerCallHandler<Q, R> next) {
-        return Contexts.interceptCall(Context.current().withValue(PINNED, headers.get(ShadowMirror.PIN)), call,
-            headers, next);
+    try (PinRoutingCore core = new PinRoutingCore(pki, (request, pin, out) -> {
+      if (pin == null) {
+        PinRoutingCore.answer(out, "the same answer");
+      } else {
+        late.schedule(() -> PinRoutingCore.answer(out, "the same answer"), 50, TimeUnit.MILLISECONDS);
       }
-    };
-    try (MeshServer core = MeshServer.builder(0).credentials(pki.issue(Role.CORE, "core-0"))
-        .authorization(RoleAuthorizationPolicy.builder().allow(InferenceGrpc.SERVICE_NAME, Role.EDGE).build())
-        .addService(ServerInterceptors.intercept(new InferenceGrpc.InferenceImplBase() {
-          @Override
-          public void generate(GenerateRequest request, StreamObserver<GenerateChunk> out) {
-            if (PINNED.get() == null) {
-              answer(out);
-            } else {
-              late.schedule(() -> answer(out), 50, TimeUnit.MILLISECONDS);
-            }
-          }
-        }, pinReader)).start()) {
-      Escalation.Builder base = Escalation.builder().target("127.0.0.1:" + core.port())
+    })) {
+      Escalation.Builder base = Escalation.builder().target(core.target())
           .tls(edge.certificateChain().getParent(), "edge-0").timeout(Duration.ofSeconds(20));
       measure("shadow off", base.build(), null);
       SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -97,12 +69,6 @@ class ShadowLatencyBenchmark {
     } finally {
       late.shutdownNow();
     }
-  }
-
-  private static void answer(StreamObserver<GenerateChunk> out) {
-    out.onNext(GenerateChunk.newBuilder().setText("the same answer").build());
-    out.onNext(GenerateChunk.newBuilder().setFinishReason(FinishReason.FINISH_REASON_STOP).build());
-    out.onCompleted();
   }
 
   private static void measure(String name, Escalation config, SimpleMeterRegistry meters) throws Exception {

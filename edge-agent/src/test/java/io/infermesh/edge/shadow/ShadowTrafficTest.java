@@ -3,22 +3,11 @@ package io.infermesh.edge.shadow;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.grpc.Context;
-import io.grpc.Contexts;
-import io.grpc.Metadata;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
-import io.grpc.ServerInterceptors;
 import io.grpc.stub.StreamObserver;
-import io.infermesh.api.v1.FinishReason;
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
-import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.certs.MeshCredentialFiles;
-import io.infermesh.certs.MeshServer;
 import io.infermesh.certs.Role;
-import io.infermesh.certs.RoleAuthorizationPolicy;
 import io.infermesh.certs.TestPki;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.config.EdgeConfig;
@@ -48,16 +37,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Shadow traffic through a real {@link CoreClient} over real mTLS to a real gRPC core that routes by
- * the pin header the way the control plane's pin routes do: unpinned calls get the primary answer
+ * the pin header the way the control plane's pin routes do ({@link PinRoutingCore}): unpinned calls get the primary answer
  * at once, calls pinned to {@code v2} (the shadow) are held until the test lets them answer — so
  * the caller's answer arriving while its mirror is still held proves the caller never waits for it.
  */
 class ShadowTrafficTest {
 
-  private static final Context.Key<String> PINNED = Context.key("pinned");
-
   @TempDir Path dir;
-  private MeshServer core;
+  private PinRoutingCore core;
   private CoreClient client;
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private final BlockingQueue<GenerateRequest> unpinned = new LinkedBlockingQueue<>();
@@ -70,31 +57,15 @@ class ShadowTrafficTest {
   void start() throws Exception {
     TestPki pki = TestPki.create(dir);
     MeshCredentialFiles edge = pki.issue(Role.EDGE, "edge-0");
-    ServerInterceptor pinReader = new ServerInterceptor() {
-      @Override
-      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-          ServerCallHandler<Q, R> next) {
-        String pin = headers.get(ShadowMirror.PIN);
-        return Contexts.interceptCall(Context.current().withValue(PINNED, pin), call, headers, next);
+    core = new PinRoutingCore(pki, (request, pin, out) -> {
+      if (pin == null) {
+        unpinned.add(request);
+        PinRoutingCore.answer(out, "the quick brown fox");
+      } else {
+        held.add(new Held(request, pin, out));
       }
-    };
-    core = MeshServer.builder(0)
-        .credentials(pki.issue(Role.CORE, "core-0"))
-        .authorization(RoleAuthorizationPolicy.builder().allow(InferenceGrpc.SERVICE_NAME, Role.EDGE).build())
-        .addService(ServerInterceptors.intercept(new InferenceGrpc.InferenceImplBase() {
-          @Override
-          public void generate(GenerateRequest request, StreamObserver<GenerateChunk> out) {
-            String pin = PINNED.get();
-            if (pin == null) {
-              unpinned.add(request);
-              answer(out, "the quick brown fox");
-            } else {
-              held.add(new Held(request, pin, out));
-            }
-          }
-        }, pinReader))
-        .start();
-    Escalation config = Escalation.builder().target("127.0.0.1:" + core.port())
+    });
+    Escalation config = Escalation.builder().target(core.target())
         .tls(edge.certificateChain().getParent(), "edge-0").timeout(Duration.ofSeconds(20))
         .shadow(new Shadow("v2", 1.0, 1)).build();
     client = CoreClient.connect(config, new EdgeConfig.Node("edge-0", "test-1"), meters);
@@ -104,12 +75,6 @@ class ShadowTrafficTest {
   void stop() {
     client.close();
     core.close();
-  }
-
-  private static void answer(StreamObserver<GenerateChunk> out, String text) {
-    out.onNext(GenerateChunk.newBuilder().setText(text).build());
-    out.onNext(GenerateChunk.newBuilder().setFinishReason(FinishReason.FINISH_REASON_STOP).build());
-    out.onCompleted();
   }
 
   private static Escalator.Call call(String id) {
@@ -146,7 +111,7 @@ class ShadowTrafficTest {
     // the caller already has its whole answer while the shadow has not answered at all
     assertThat(meters.find("infermesh.shadow.agreement.prefix").summary().count()).isZero();
 
-    answer(mirrored.out(), "the quick red fox");
+    PinRoutingCore.answer(mirrored.out(), "the quick red fox");
 
     await().atMost(Duration.ofSeconds(20)).until(() ->
         meters.find("infermesh.shadow.agreement.prefix").summary().count() == 1);
@@ -165,7 +130,7 @@ class ShadowTrafficTest {
 
     assertThat(count("infermesh.shadow.requests", "outcome", "dropped")).isEqualTo(1);
     assertThat(count("infermesh.shadow.requests", "outcome", "mirrored")).isEqualTo(1);
-    answer(first.out(), "the quick brown fox");
+    PinRoutingCore.answer(first.out(), "the quick brown fox");
     await().atMost(Duration.ofSeconds(20)).until(() ->
         count("infermesh.shadow.agreement.exact", "match", "true") == 1);
     assertThat(meters.find("infermesh.shadow.in_flight").gauge().value()).isZero();
