@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * its own deadline (the escalation's timeout), and bounded — at most {@code max_in_flight} at once;
  * a sampled request beyond that is not mirrored and is counted as dropped. Requests for several
  * choices are not mirrored. The shadow call costs the core as much as the first: it carries the
- * same tenant, so it counts toward the tenant's core limits.
+ * same tenant, so it counts toward the tenant's core limits. Its failures stay out of the circuit
+ * breaker that guards the caller's escalations.
  *
  * <p>When both the caller's answer (read to its end) and the shadow's have arrived, their {@link
  * AnswerAgreement} is recorded. Metrics, each tagged {@code version}: {@code

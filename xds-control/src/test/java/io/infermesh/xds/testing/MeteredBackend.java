@@ -44,7 +44,7 @@ public final class MeteredBackend implements AutoCloseable {
   }
 
   /** The first-token delay of a {@link Behaviour#SLOW} node. */
-  public static final Duration SLOW_FIRST_TOKEN = Duration.ofMillis(250);
+  public static final Duration SLOW_FIRST_TOKEN = Duration.ofSeconds(1);
 
   private final String name;
   private final String version;
