@@ -318,7 +318,7 @@ public final class EdgeAgent implements AutoCloseable {
       Tracing tracing = Tracing.start(config.telemetry());
       Escalator escalator = Escalator.none();
       if (config.escalation().enabled()) {
-        CoreClient client = CoreClient.connect(config.escalation(), config.node(), tracing);
+        CoreClient client = CoreClient.connect(config.escalation(), config.node(), tracing, registry);
         owned.add(client);
         escalator = client;
         if (config.escalation().renew().isPresent()) { // closed before the client: its first owned

@@ -29,6 +29,7 @@ import io.infermesh.node.admin.SwapOrder;
 import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
+import io.infermesh.node.registration.RegistrationMeta;
 import io.infermesh.node.registration.RegistrationSettings;
 import io.infermesh.node.telemetry.Tracing;
 import io.micrometer.core.instrument.Gauge;
@@ -213,7 +214,8 @@ public final class CoreNode implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
-      registration = ConsulRegistration.start(registrationSettings(config, server.port()), health::ready, registrar);
+      registration = ConsulRegistration.start(registrationSettings(config, server.port(),
+          m == null ? 0 : m.address().getPort()), health::ready, registrar);
       health.onUpdate(registration::reportNow);
       registration.reportNow(); // a readiness change before the listener was in place is not lost
     }
@@ -264,11 +266,20 @@ public final class CoreNode implements AutoCloseable {
     return Optional.of(LeaseBook.of(config.leases(), governance.tenants().quotas(), signer, Clock.systemUTC()));
   }
 
-  /** What this node registers in Consul: role core, its gRPC port, the attributes discovery reads. */
-  static RegistrationSettings registrationSettings(CoreConfig config, int grpcPort) {
+  /**
+   * What this node registers in Consul: role core, its gRPC port, the attributes discovery reads,
+   * and its {@code /metrics} port ({@code metricsPort} &gt; 0), which the control plane scrapes to
+   * judge canary rollouts.
+   */
+  static RegistrationSettings registrationSettings(CoreConfig config, int grpcPort, int metricsPort) {
     ConsulConfig c = config.consul();
     ConsulConfig.Registration r = c.registration().orElseThrow();
-    return RegistrationSettings.builder(c.address(), r.serviceName(), config.node().name(), Role.CORE)
+    RegistrationSettings.Builder b = RegistrationSettings.builder(c.address(), r.serviceName(), config.node().name(),
+        Role.CORE);
+    if (metricsPort > 0) {
+      b.meta(RegistrationMeta.METRICS_PORT, String.valueOf(metricsPort));
+    }
+    return b
         .token(c.token())
         .endpoint(r.serviceAddress(), grpcPort)
         .placement(config.node().region(), r.tier())

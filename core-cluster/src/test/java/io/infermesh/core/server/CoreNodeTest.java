@@ -39,6 +39,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -293,6 +294,13 @@ class CoreNodeTest {
         .contains("gen_ai_server_time_per_output_token_seconds_bucket{")
         .contains("infermesh_tls_certificate_not_after_seconds")
         .contains("infermesh_core_tokens_generated_total");
+    // what the control plane scrapes to judge a canary (xds-control's NodeReport): per model version,
+    // calls by finish and the time-to-first-token histogram
+    String version = node.host().current().orElseThrow().version();
+    assertThat(r.body())
+        .contains("gen_ai_server_time_to_first_token_seconds_bucket{model_version=\"" + version + "\",le=\"+Inf\"}")
+        .containsPattern("gen_ai_server_request_duration_seconds_count\\{finish=\"(stop|length)\",model_version=\""
+            + Pattern.quote(version) + "\",priority=\"");
   }
 
   @Test

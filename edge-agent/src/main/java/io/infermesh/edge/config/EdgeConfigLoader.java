@@ -344,6 +344,13 @@ public final class EdgeConfigLoader {
     escalation.timeout(s.duration("timeout", d.timeout()))
         .maxAttempts(s.integer("max_attempts", d.maxAttempts()))
         .fallback(s.bool("fallback", d.fallback()));
+    s.optionalSection("shadow").ifPresent(sh -> {
+      String version = sh.string("version", "");
+      double fraction = sh.number("fraction", 0.01);
+      int maxInFlight = sh.integer("max_in_flight", Shadow.DEFAULT_MAX_IN_FLIGHT);
+      escalation.shadow(sh.build(() -> new Shadow(version, fraction, maxInFlight)));
+      sh.finish();
+    });
     s.finish();
     return escalation.build();
   }

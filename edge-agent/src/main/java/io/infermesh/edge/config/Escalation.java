@@ -25,9 +25,12 @@ import java.util.Optional;
  * @param fallback whether the edge finishes an answer locally when the core fails (before or mid-stream)
  * @param renew renewing the certificate in {@code tlsDir} from the signer ({@code escalation.tls.renew});
  *     empty: the files are rotated by something else
+ * @param shadow mirror a sample of escalations to another model version and compare the answers;
+ *     empty = off
  */
 public record Escalation(Optional<String> target, Path tlsDir, String tlsName, Duration timeout, int maxAttempts,
-    int failureRate, int window, Duration openFor, boolean fallback, Optional<Renewal> renew) {
+    int failureRate, int window, Duration openFor, boolean fallback, Optional<Renewal> renew,
+    Optional<Shadow> shadow) {
   /** No core; the defaults every other key starts from. */
   public static final Escalation NONE = new Builder().build();
 
@@ -56,6 +59,10 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
       throw new ConfigException("escalation.circuit.open_for", "must be positive, got " + openFor);
     }
     requireNonNull(renew, "escalation.tls.renew");
+    requireNonNull(shadow, "escalation.shadow");
+    if (shadow.isPresent() && target.isEmpty()) {
+      throw new ConfigException("escalation.shadow", "mirrors escalations, so it needs escalation.target");
+    }
   }
 
   /** Whether a core is configured. */
@@ -76,7 +83,8 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
   /** A builder holding these settings. */
   public Builder toBuilder() {
     return new Builder().target(target.orElse("")).tls(tlsDir, tlsName).timeout(timeout).maxAttempts(maxAttempts)
-        .circuit(failureRate, window, openFor).fallback(fallback).renew(renew.orElse(null));
+        .circuit(failureRate, window, openFor).fallback(fallback).renew(renew.orElse(null))
+        .shadow(shadow.orElse(null));
   }
 
   /** Configures an {@link Escalation}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
@@ -91,6 +99,7 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
     private Duration openFor = Duration.ofSeconds(5);
     private boolean fallback = true;
     private Renewal renew;
+    private Shadow shadow;
 
     private Builder() {}
 
@@ -142,10 +151,16 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
       return this;
     }
 
+    /** {@code escalation.shadow}; default none (null clears it). */
+    public Builder shadow(Shadow shadow) {
+      this.shadow = shadow;
+      return this;
+    }
+
     /** @throws ConfigException naming the first key whose value breaks its rule */
     public Escalation build() {
       return new Escalation(Optional.of(target), tlsDir, tlsName, timeout, maxAttempts, failureRate, window, openFor,
-          fallback, Optional.ofNullable(renew));
+          fallback, Optional.ofNullable(renew), Optional.ofNullable(shadow));
     }
   }
 }

@@ -40,9 +40,12 @@ import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RemoteModel;
 import io.infermesh.edge.serve.StructuredOutput;
 import io.infermesh.edge.serve.VersionPin;
+import io.infermesh.edge.shadow.ShadowMirror;
 import io.infermesh.models.chat.ToolCalls;
 import io.infermesh.node.grpc.VersionPinHeader;
 import io.infermesh.node.telemetry.Tracing;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -51,6 +54,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,12 +85,15 @@ public final class CoreClient implements Escalator, AutoCloseable {
   private final EdgeConfig.Node node;
   private final Escalation config;
   private final CoreCatalog catalog;
+  private final ShadowMirror shadow; // null when escalation.shadow is off
 
   private CoreClient(ManagedChannel channel, CircuitBreaker breaker, MeshTls tls, EdgeConfig.Node node,
-      Escalation config, Tracing tracing) {
+      Escalation config, Tracing tracing, MeterRegistry meters) {
     this.channel = channel;
     this.calls = tracing.enabled() ? ClientInterceptors.intercept(channel, tracing.clientInterceptor()) : channel;
     this.stub = InferenceGrpc.newStub(calls);
+    this.shadow = config.shadow().map(s -> new ShadowMirror(s, stub, meters, () -> ThreadLocalRandom.current()
+        .nextDouble())).orElse(null);
     this.breaker = breaker;
     this.tls = tls;
     this.node = node;
@@ -101,16 +108,19 @@ public final class CoreClient implements Escalator, AutoCloseable {
    * @throws IllegalArgumentException when no target is configured
    */
   public static CoreClient connect(Escalation config, EdgeConfig.Node node) throws IOException {
-    return connect(config, node, Tracing.off());
+    return connect(config, node, Tracing.off(), new SimpleMeterRegistry());
   }
 
   /**
    * As {@link #connect(Escalation, EdgeConfig.Node)}, each call carrying the trace of the span
-   * current when it starts ({@code traceparent} metadata) when {@code tracing} is on.
+   * current when it starts ({@code traceparent} metadata) when {@code tracing} is on, the shadow's
+   * meters ({@code escalation.shadow}) in {@code meters}.
    */
-  public static CoreClient connect(Escalation config, EdgeConfig.Node node, Tracing tracing) throws IOException {
+  public static CoreClient connect(Escalation config, EdgeConfig.Node node, Tracing tracing, MeterRegistry meters)
+      throws IOException {
     requireNonNull(tracing, "tracing");
     requireNonNull(config, "config");
+    requireNonNull(meters, "meters");
     requireNonNull(node, "node");
     String configured = config.target().orElseThrow(() -> new IllegalArgumentException("escalation.target is not set"));
     boolean xds = XdsTargets.isXds(configured);
@@ -144,7 +154,9 @@ public final class CoreClient implements Escalator, AutoCloseable {
       reconnectAfter(e.getStateTransition().getToState(), channel);
     });
     log.info("escalating to the core at {}{} as {}", target, via, tls.identity());
-    return new CoreClient(channel, breaker, tls, node, config, tracing);
+    config.shadow().ifPresent(s -> log.info("mirroring {} of escalations to model version {} (at most {} at once)",
+        s.fraction(), s.version(), s.maxInFlight()));
+    return new CoreClient(channel, breaker, tls, node, config, tracing, meters);
   }
 
   /**
@@ -264,7 +276,9 @@ public final class CoreClient implements Escalator, AutoCloseable {
     }
     CoreStream stream = new CoreStream(call, breaker, config.fallback() ? call.fallback() : null);
     stream.start(pinned, request);
-    return stream;
+    // a pinned request already names its version: mirroring it to another would contradict the pin
+    boolean mirror = shadow != null && call.request().hints().get(VersionPin.HINT) == null;
+    return mirror ? shadow.mirror(request, call.timeout(), stream) : stream;
   }
 
   /**

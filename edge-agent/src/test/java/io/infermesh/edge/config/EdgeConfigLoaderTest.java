@@ -320,4 +320,30 @@ class EdgeConfigLoaderTest {
     assertThat(model.effectiveThreads(1)).isEqualTo(1);
     assertThat(model.effectiveThreads(16)).isEqualTo(8);
   }
+
+  @Test
+  void parse_escalationShadow_readsEveryKeyAndDefaults() {
+    Escalation full = EdgeConfigLoader.parse(
+        "escalation: {target: 'xds:///core-inference', shadow: {version: v2, fraction: 0.25, max_in_flight: 8}}",
+        BASE).escalation();
+    assertThat(full.shadow()).contains(new Shadow("v2", 0.25, 8));
+    Escalation defaults = EdgeConfigLoader.parse("escalation: {target: 'core:9443', shadow: {version: v3}}", BASE)
+        .escalation();
+    assertThat(defaults.shadow()).contains(new Shadow("v3", 0.01, Shadow.DEFAULT_MAX_IN_FLIGHT));
+    assertThat(EdgeConfig.defaults().escalation().shadow()).isEmpty();
+  }
+
+  @Test
+  void parse_badEscalationShadow_isRefusedNamingTheKey() {
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {target: 'core:9443', shadow: {version: v2, "
+        + "fraction: 1.5}}", BASE)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("escalation.shadow.fraction: must be in (0, 1], was 1.5");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {target: 'core:9443', shadow: {fraction: 0.5}}", BASE))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("escalation.shadow.version");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {shadow: {version: v2}}", BASE))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("escalation.shadow: mirrors escalations, so it needs "
+            + "escalation.target");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {target: 'core:9443', shadow: {version: v2, "
+        + "sample: 0.5}}", BASE)).isInstanceOf(ConfigException.class).hasMessageContaining("escalation.shadow.sample");
+  }
 }
