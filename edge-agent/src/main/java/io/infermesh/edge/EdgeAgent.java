@@ -24,6 +24,7 @@ import io.infermesh.edge.grpc.GrpcApi;
 import io.infermesh.edge.http.HttpApi;
 import io.infermesh.edge.http.HttpBindAddress;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.reanswer.Reanswers;
 import io.infermesh.edge.route.DifficultyScorer;
 import io.infermesh.edge.route.EdgeLoad;
 import io.infermesh.edge.route.FeatureScorer;
@@ -312,8 +313,10 @@ public final class EdgeAgent implements AutoCloseable {
       ApiKeys keys = ApiKeys.of(config.auth());
       List<AutoCloseable> owned = new ArrayList<>();
       Escalator escalator = Escalator.none();
+      CoreClient coreClient = null;
       if (config.escalation().enabled()) {
         CoreClient client = CoreClient.connect(config.escalation(), config.node());
+        coreClient = client;
         owned.add(client);
         escalator = client;
         io.micrometer.core.instrument.Gauge.builder("infermesh.escalation.core.available", client,
@@ -349,6 +352,11 @@ public final class EdgeAgent implements AutoCloseable {
       }
       if (config.audit().enabled()) {
         services.audit(auditLog(config.audit(), clock, owned), clock);
+      }
+      if (config.reanswer().enabled()) {
+        Reanswers reanswers = Reanswers.start(config.reanswer(), coreClient, clock);
+        owned.add(0, reanswers); // stopped before the core client it replays through
+        services.deferrals(reanswers);
       }
       CompletionService service = services.build();
 

@@ -38,11 +38,12 @@ import java.util.regex.Pattern;
  * @param limits the front door's bounds on what one client may send and hold
  * @param privacy the named privacy policies (sensitive data masked, blocked or kept on the edge); off by default
  * @param audit the audit log of request decisions; off by default
+ * @param reanswer deferred re-answers of degraded answers by the core; off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
     Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
-    Audit audit) {
+    Audit audit, Reanswer reanswer) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -66,6 +67,10 @@ public record EdgeConfig(
     requireNonNull(limits, "limits");
     requireNonNull(privacy, "privacy");
     requireNonNull(audit, "audit");
+    requireNonNull(reanswer, "reanswer");
+    if (reanswer.enabled() && !escalation.enabled()) {
+      throw new ConfigException("reanswer.enabled", "re-answers come from the core: set escalation.target too");
+    }
     for (int i = 0; i < auth.tenants().size(); i++) {
       String policy = auth.tenants().get(i).privacyPolicy();
       if (!policy.isEmpty() && !privacy.defines(policy)) {
@@ -88,7 +93,8 @@ public record EdgeConfig(
   /** A builder holding this configuration, to replace some sections. */
   public Builder toBuilder() {
     return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
-        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit);
+        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit)
+        .reanswer(reanswer);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -161,6 +167,11 @@ public record EdgeConfig(
     return toBuilder().limits(newLimits).build();
   }
 
+  /** This configuration with {@code reanswer} replaced. */
+  public EdgeConfig withReanswer(Reanswer newReanswer) {
+    return toBuilder().reanswer(newReanswer).build();
+  }
+
   /** This configuration with {@code audit} replaced. */
   public EdgeConfig withAudit(Audit newAudit) {
     return toBuilder().audit(newAudit).build();
@@ -204,6 +215,7 @@ public record EdgeConfig(
     private Limits limits = Limits.DEFAULT;
     private Privacy privacy = Privacy.NONE;
     private Audit audit = Audit.NONE;
+    private Reanswer reanswer = Reanswer.NONE;
 
     private Builder() {}
 
@@ -280,9 +292,15 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code reanswer:} section ({@link Reanswer#NONE} by default). */
+    public Builder reanswer(Reanswer reanswer) {
+      this.reanswer = requireNonNull(reanswer, "reanswer");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits, privacy, audit);
+          limits, privacy, audit, reanswer);
     }
   }
 
