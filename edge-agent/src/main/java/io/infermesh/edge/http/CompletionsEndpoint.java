@@ -169,6 +169,7 @@ final class CompletionsEndpoint {
   private static void streamEvents(Context ctx, CompletionStream stream, StreamEvent first, OpenAiResponses responses,
       Operation operation, long flushIntervalNanos) throws InterruptedException {
     ctx.status(200);
+    AnswersEndpoint.tell(ctx, stream.served()); // the answer may have turned degraded with its first event
     ctx.contentType("text/event-stream; charset=utf-8");
     ctx.header("Cache-Control", "no-cache");
     ctx.header("X-Accel-Buffering", "no");

@@ -23,9 +23,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each {@link #round} looks at the core ({@link CoreLink#state}); while it is unusable and
  * requests wait, it drops the reconnect backoff every {@link #PROBE_EVERY} so a core that came back
- * is found within seconds, not after gRPC's backoff of up to two minutes. A send that fails with a
- * status that may pass (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, …) ends the round and is
- * tried in a later one, at most {@link #MAX_ATTEMPTS} times; a status that will not
+ * is found within seconds, not after gRPC's backoff of up to two minutes. A send that fails ends the
+ * round and is tried in a later one: after UNAVAILABLE (the core is not there) without limit, after
+ * another status that may pass (DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, …) at most {@link
+ * #MAX_ATTEMPTS} times in all; a status that will not
  * (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED) is stored as the
  * re-answer's error at once. Confined to the one thread that calls {@link #round}.
  */
@@ -108,7 +109,9 @@ final class Replayer {
         store.answer(p.id(), false, AnswerDocument.refused(p.id(), request, status), clock.millis(), webhook);
         return true;
       }
-      store.attempted(p.id());
+      if (status.getCode() != Status.Code.UNAVAILABLE) {
+        store.attempted(p.id());
+      }
       log.info("reanswer {}: not answered yet ({}); trying again later", p.id(), status.getCode());
       return false;
     }
