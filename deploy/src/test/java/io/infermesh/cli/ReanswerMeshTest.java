@@ -292,5 +292,7 @@ class ReanswerMeshTest {
     assertThat(second.headers().firstValue("x-infermesh-reanswer-reason")).hasValue("queue-full");
     assertThat(JSON.readTree(second.body()).at("/infermesh/reanswer/reason").asText()).isEqualTo("queue-full");
     assertThat(answer(edge, ACME, id).statusCode()).as("the old one is kept").isEqualTo(202);
+    assertThat(edge.registry().scrape()).contains("infermesh_edge_reanswer_deferrals_total{outcome=\"queue-full\"} 1.0")
+        .contains("infermesh_edge_reanswer_pending 1.0");
   }
 }

@@ -354,7 +354,7 @@ public final class EdgeAgent implements AutoCloseable {
         services.audit(auditLog(config.audit(), clock, owned), clock);
       }
       if (config.reanswer().enabled()) {
-        Reanswers reanswers = Reanswers.start(config.reanswer(), coreClient, clock);
+        Reanswers reanswers = Reanswers.start(config.reanswer(), coreClient, clock, registry);
         owned.add(0, reanswers); // stopped before the core client it replays through
         services.deferrals(reanswers);
       }

@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The re-answer queue on disk: one SQLite file ({@value #FILE}) in WAL mode with {@code
@@ -36,6 +38,7 @@ import java.util.Optional;
  */
 final class ReanswerStore implements AutoCloseable {
   static final String FILE = "reanswers.db";
+  private static final Logger log = LoggerFactory.getLogger(ReanswerStore.class);
 
   private final SecureRandom random = new SecureRandom();
   private final int maxEntries;
@@ -119,6 +122,7 @@ final class ReanswerStore implements AutoCloseable {
       }
       return Deferral.deferred(id);
     } catch (SQLException e) {
+      log.error("reanswer: cannot keep a request: {}", e.getMessage());
       return Deferral.refused(Deferral.STORE_FAILED);
     }
   }

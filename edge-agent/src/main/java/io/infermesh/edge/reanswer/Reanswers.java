@@ -11,8 +11,10 @@ import io.infermesh.edge.route.CoreState;
 import io.infermesh.edge.serve.Deferral;
 import io.infermesh.edge.serve.Deferrals;
 import io.infermesh.edge.serve.Escalator;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Iterator;
@@ -45,9 +47,11 @@ public final class Reanswers implements Deferrals, AutoCloseable {
   private final Replayer replayer;
   private final WebhookDelivery webhook; // null without reanswer.webhook
   private final ScheduledExecutorService thread;
+  private final MeterRegistry registry;
 
-  private Reanswers(Reanswer config, ReanswerStore store, CoreClient core, Clock clock) {
+  private Reanswers(Reanswer config, ReanswerStore store, CoreClient core, Clock clock, MeterRegistry registry) {
     this.store = store;
+    this.registry = registry;
     this.tenants = Set.copyOf(config.tenants());
     this.core = core;
     this.clock = clock;
@@ -62,19 +66,25 @@ public final class Reanswers implements Deferrals, AutoCloseable {
   }
 
   /**
-   * Opens the queue in {@code config.dataDir()} and starts replaying to {@code core}.
+   * Opens the queue in {@code config.dataDir()} and starts replaying to {@code core}; counts deferrals in
+   * {@code registry} ({@code infermesh.edge.reanswer.deferrals{outcome}}, {@code
+   * infermesh.edge.reanswer.pending}).
    *
    * @throws IOException when the queue cannot be opened
    */
-  public static Reanswers start(Reanswer config, CoreClient core, Clock clock) throws IOException {
+  public static Reanswers start(Reanswer config, CoreClient core, Clock clock, MeterRegistry registry)
+      throws IOException {
     requireNonNull(config, "config");
+    requireNonNull(registry, "registry");
     requireNonNull(core, "core");
     requireNonNull(clock, "clock");
     if (!config.enabled()) {
       throw new IllegalArgumentException("reanswer.enabled is false");
     }
     ReanswerStore store = ReanswerStore.open(config.dataDir().orElseThrow(), config.maxEntries(), config.maxBytes());
-    Reanswers r = new Reanswers(config, store, core, clock);
+    Reanswers r = new Reanswers(config, store, core, clock, registry);
+    Gauge.builder("infermesh.edge.reanswer.pending", store, ReanswerStore::pendingCount)
+        .description("Degraded answers waiting for the core's re-answer").register(registry);
     r.thread.scheduleWithFixedDelay(r::round, 0, TICK.toMillis(), TimeUnit.MILLISECONDS);
     log.info("reanswer: queue in {} ({} waiting)", config.dataDir().get(), store.pendingCount());
     return r;
@@ -126,6 +136,9 @@ public final class Reanswers implements Deferrals, AutoCloseable {
   public Deferral defer(Escalator.Call replay) {
     byte[] request = core.wireRequest(replay).toByteArray();
     Deferral d = store.defer(replay.tenant().name(), request, clock.millis());
+    Counter.builder("infermesh.edge.reanswer.deferrals").description("Degraded answers kept for the core's re-answer"
+        + " (outcome deferred), or refused a deferral (outcome = the reason)")
+        .tag("outcome", d.deferred() ? "deferred" : d.reason()).register(registry).increment();
     if (d.deferred()) {
       log.info("reanswer {}: request {} kept for the core", d.id(), replay.requestId());
     } else {
@@ -136,18 +149,13 @@ public final class Reanswers implements Deferrals, AutoCloseable {
 
   @Override
   public Answer answer(String id, Tenant tenant) {
-    if (!Deferral.ID.matcher(id).matches()) {
+    if (id.length() != 35 || !Deferral.ID.matcher(id).matches()) {
       return Answer.UNKNOWN;
     }
-    try {
-      return store.find(id, tenant.name());
-    } catch (UncheckedIOException e) {
-      log.error("reanswer: {}", e.getMessage());
-      throw e;
-    }
+    return store.find(id, tenant.name());
   }
 
-  /** Requests waiting for the core (for the {@code infermesh.edge.reanswer.pending} gauge). */
+  /** Requests waiting for the core. */
   public int pending() {
     return store.pendingCount();
   }

@@ -28,7 +28,8 @@ final class DeferredAnswer extends WatchedStream {
   private final Job job;
   private final SamplingParams coreSampling;
   private final Deferrals deferrals;
-  private Deferral outcome;
+  // written by the reader; read by a close from another thread (the audit record)
+  private volatile Deferral outcome;
 
   /**
    * {@code inner}, deferred through {@code deferrals} if it is or turns degraded.
