@@ -23,7 +23,7 @@ final class InfermeshMetadata implements ServerInterceptor {
       if (key.startsWith(PREFIX)) {
         String shown = key.length() <= 64 ? key : key.substring(0, 64) + "…";
         call.close(Status.INVALID_ARGUMENT.withDescription(shown + ": the gRPC API takes routing hints in"
-            + " GenerateRequest.hints (privacy, require, priority) and the latency budget as the call's deadline,"
+            + " GenerateRequest.hints (privacy, require, priority, reanswer) and the latency budget as the call's deadline,"
             + " not as metadata"), new Metadata());
         return new ServerCall.Listener<>() {};
       }
