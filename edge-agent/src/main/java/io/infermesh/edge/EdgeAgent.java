@@ -26,6 +26,7 @@ import io.infermesh.edge.http.HttpBindAddress;
 import io.infermesh.edge.identity.CertificateRenewer;
 import io.infermesh.edge.lease.EdgeLeases;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.reanswer.Reanswers;
 import io.infermesh.edge.route.DifficultyScorer;
 import io.infermesh.edge.route.EdgeLoad;
 import io.infermesh.edge.route.FeatureScorer;
@@ -317,8 +318,10 @@ public final class EdgeAgent implements AutoCloseable {
       List<AutoCloseable> owned = new ArrayList<>();
       Tracing tracing = Tracing.start(config.telemetry());
       Escalator escalator = Escalator.none();
+      CoreClient coreClient = null;
       if (config.escalation().enabled()) {
         CoreClient client = CoreClient.connect(config.escalation(), config.node(), tracing, registry);
+        coreClient = client;
         owned.add(client);
         escalator = client;
         if (config.escalation().renew().isPresent()) { // closed before the client: its first owned
@@ -365,6 +368,11 @@ public final class EdgeAgent implements AutoCloseable {
         EdgeLeases leases = EdgeLeases.start(config, clock);
         owned.add(leases);
         services.leases(leases.wallet());
+      }
+      if (config.reanswer().enabled()) {
+        Reanswers reanswers = Reanswers.start(config.reanswer(), coreClient, clock, registry);
+        owned.add(0, reanswers); // stopped before the core client it replays through
+        services.deferrals(reanswers);
       }
       CompletionService service = services.build();
 

@@ -41,11 +41,13 @@ import java.util.regex.Pattern;
  * @param audit the audit log of request decisions; off by default
  * @param leases token budgets leased by the core, spent while it cannot be reached; off by default
  * @param telemetry where traces go ({@code telemetry:}); off by default
+ * @param reanswer deferred re-answers of degraded answers by the core; off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
     Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
-    Audit audit, Leases leases, TelemetryConfig telemetry) {
+    Audit audit, Leases leases, TelemetryConfig telemetry,
+    Reanswer reanswer) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -77,6 +79,10 @@ public record EdgeConfig(
       throw new ConfigException("leases.enabled", "needs escalation.target: the core grants the leases");
     }
     requireNonNull(telemetry, "telemetry");
+    requireNonNull(reanswer, "reanswer");
+    if (reanswer.enabled() && !escalation.enabled()) {
+      throw new ConfigException("reanswer.enabled", "re-answers come from the core: set escalation.target too");
+    }
     for (int i = 0; i < auth.tenants().size(); i++) {
       String policy = auth.tenants().get(i).privacyPolicy();
       if (!policy.isEmpty() && !privacy.defines(policy)) {
@@ -101,7 +107,8 @@ public record EdgeConfig(
     return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
         .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit)
         .leases(leases)
-        .telemetry(telemetry);
+        .telemetry(telemetry)
+        .reanswer(reanswer);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -174,6 +181,11 @@ public record EdgeConfig(
     return toBuilder().limits(newLimits).build();
   }
 
+  /** This configuration with {@code reanswer} replaced. */
+  public EdgeConfig withReanswer(Reanswer newReanswer) {
+    return toBuilder().reanswer(newReanswer).build();
+  }
+
   /** This configuration with {@code audit} replaced. */
   public EdgeConfig withAudit(Audit newAudit) {
     return toBuilder().audit(newAudit).build();
@@ -219,6 +231,7 @@ public record EdgeConfig(
     private Audit audit = Audit.NONE;
     private Leases leases = Leases.NONE;
     private TelemetryConfig telemetry = TELEMETRY_DEFAULT;
+    private Reanswer reanswer = Reanswer.NONE;
 
     private Builder() {}
 
@@ -307,9 +320,15 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code reanswer:} section ({@link Reanswer#NONE} by default). */
+    public Builder reanswer(Reanswer reanswer) {
+      this.reanswer = requireNonNull(reanswer, "reanswer");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits, privacy, audit, leases, telemetry);
+          limits, privacy, audit, leases, telemetry, reanswer);
     }
   }
 

@@ -16,6 +16,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -85,7 +86,9 @@ public final class EdgeConfigLoader {
         .privacy(privacy(root.section("privacy")))
         .audit(audit(root.section("audit"), baseDirectory))
         .leases(leases(root.section("leases"), baseDirectory))
-        .telemetry(TelemetryConfig.read(root.section("telemetry"), EdgeConfig.TELEMETRY_DEFAULT));
+        .telemetry(TelemetryConfig.read(root.section("telemetry"), EdgeConfig.TELEMETRY_DEFAULT))
+
+        .reanswer(reanswer(root.section("reanswer"), baseDirectory));
     root.finish();
     return config.build();
   }
@@ -319,6 +322,33 @@ public final class EdgeConfigLoader {
         s.duration("max_file_age", d.maxFileAge()), chosen, s.duration("fsync_interval", d.fsyncInterval())));
     s.finish();
     return audit;
+  }
+
+  private static Reanswer reanswer(ConfigSection s, Path base) {
+    Reanswer d = Reanswer.NONE;
+    Path dir = resolve(base, s.path("data_dir", null));
+    Optional<Reanswer.Webhook> webhook = s.optionalSection("webhook").map(w -> {
+      String url = w.string("url", null);
+      if (url == null) {
+        throw new ConfigException(w.key("url"), "is required in a webhook");
+      }
+      URI uri;
+      try {
+        uri = new URI(url);
+      } catch (URISyntaxException e) {
+        throw new ConfigException(w.key("url"), "not a URL: " + e.getMessage(), e);
+      }
+      String secret = w.string("secret", "");
+      Reanswer.Webhook hook = w.build(() -> new Reanswer.Webhook(uri, secret, w.integer("max_attempts", 8),
+          w.duration("backoff", Duration.ofSeconds(1))));
+      w.finish();
+      return hook;
+    });
+    Reanswer reanswer = s.build(() -> new Reanswer(s.bool("enabled", d.enabled()), Optional.ofNullable(dir),
+        s.integer("max_entries", d.maxEntries()), s.bytes("max_bytes", d.maxBytes()), s.duration("ttl", d.ttl()),
+        s.duration("replay_timeout", d.replayTimeout()), s.strings("tenants", d.tenants()), webhook));
+    s.finish();
+    return reanswer;
   }
 
   private static EdgeConfig.Shutdown shutdown(ConfigSection s) {

@@ -16,6 +16,7 @@ import io.infermesh.api.v1.EmbedRequest;
 import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.EscalationContext;
 import io.infermesh.api.v1.FunctionTool;
+import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.ResponseFormat;
@@ -48,8 +49,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -293,6 +296,27 @@ public final class CoreClient implements Escalator, AutoCloseable {
     Metadata headers = new Metadata();
     headers.put(VersionPinHeader.KEY, pin);
     return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  /** The request {@link #escalate} sends for {@code call}: what a deferred re-answer keeps on disk. */
+  public GenerateRequest wireRequest(Call call) {
+    return toGenerateRequest(call);
+  }
+
+  /**
+   * Sends {@code request} once, outside the circuit breaker, and returns its chunks as they arrive
+   * (a deferred re-answer's replay, on the replayer's own thread).
+   *
+   * @throws StatusRuntimeException as the call fails, from the iterator too
+   */
+  public Iterator<GenerateChunk> generate(GenerateRequest request, Duration timeout) {
+    return InferenceGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+        .generate(request);
+  }
+
+  /** Makes the next call connect at once instead of after the reconnect backoff (a replayer probing for the core). */
+  public void reconnectNow() {
+    channel.resetConnectBackoff();
   }
 
   GenerateRequest toGenerateRequest(Call call) {

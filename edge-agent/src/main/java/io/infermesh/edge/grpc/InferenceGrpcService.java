@@ -281,7 +281,9 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
   }
 
   private ServedBy servedBy(Served served) {
-    return ServedBy.newBuilder()
+    ServedBy.Builder by = ServedBy.newBuilder();
+    served.deferral().ifPresent(d -> by.setReanswerId(d.id()).setReanswerRefused(d.reason()));
+    return by
         .setTier(served.route().route() == io.infermesh.edge.route.Route.CORE ? Tier.TIER_CORE : Tier.TIER_EDGE)
         .setNodeId(nodeId.get())
         .setRegion(region)

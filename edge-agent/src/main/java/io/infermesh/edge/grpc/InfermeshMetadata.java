@@ -52,7 +52,7 @@ final class InfermeshMetadata implements ServerInterceptor {
       } else if (key.startsWith(PREFIX)) {
         String shown = key.length() <= 64 ? key : key.substring(0, 64) + "…";
         call.close(Status.INVALID_ARGUMENT.withDescription(shown + ": the gRPC API takes routing hints in"
-            + " GenerateRequest.hints (privacy, require, priority, model-version) and the latency budget as the"
+            + " GenerateRequest.hints (privacy, require, priority, model-version, reanswer) and the latency budget as the"
             + " call's deadline, not as metadata (" + VersionPin.HEADER + " is the one metadata key accepted)"),
             new Metadata());
         return new ServerCall.Listener<>() {};

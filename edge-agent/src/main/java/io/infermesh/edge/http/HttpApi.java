@@ -141,6 +141,8 @@ public final class HttpApi implements AutoCloseable {
       }
       HttpErrors.write(ctx, 200, model(m.get(), loadedAt));
     });
+    AnswersEndpoint answers = new AnswersEndpoint(service);
+    app.get(AnswersEndpoint.PATH, answers::handle);
     app.get("/healthz", ctx -> HttpErrors.write(ctx, 200, JSON.createObjectNode().put("status", "ok")));
     app.get("/readyz", ctx -> {
       ObjectNode body = JSON.createObjectNode();

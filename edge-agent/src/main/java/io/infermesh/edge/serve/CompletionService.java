@@ -76,6 +76,7 @@ public final class CompletionService {
   private final AuditTrail audit;
   private final Tracing tracing;
   private final Tracer tracer;
+  private final Deferrals deferrals;
   // written once the model is loaded; read on every request
   private volatile Engine engine;
 
@@ -93,6 +94,7 @@ public final class CompletionService {
     this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
     this.leases = b.leases == null ? null : new LeaseAdmission(b.leases, config.leases().syncInterval());
     this.audit = b.auditLog == null ? AuditTrail.NONE : new AuditTrail(b.auditLog, b.auditClock);
+    this.deferrals = b.deferrals;
     PrivacyPolicies policies = b.privacyPolicies;
     this.authentication = new Authentication(apiKeys, Optional.ofNullable(b.jwt), config.auth(),
         name -> policies != null && policies.named(name).isPresent(), metrics);
@@ -119,6 +121,11 @@ public final class CompletionService {
   /** {@code /v1/embeddings} on whichever tier the request names. */
   public EmbeddingService embeddings() {
     return embeddings;
+  }
+
+  /** Where degraded answers wait for the core's re-answer ({@code reanswer:}; {@link Deferrals#NONE} when off). */
+  public Deferrals deferrals() {
+    return deferrals;
   }
 
   /** Makes {@code loaded} the engine that answers; until then requests get UNAVAILABLE. */
@@ -204,6 +211,7 @@ public final class CompletionService {
       intake.screen(request, e.info());
       modelTag = e.info().name();
       job = intake.accept(request, tenant, e.info(), arrived);
+      checkReanswer(job);
       if (privacy != null) {
         job = job.screened(privacy.screen(job));
       }
@@ -293,16 +301,59 @@ public final class CompletionService {
    */
   private CompletionStream tracked(Job job, Engine e, Plan plan) {
     if (job.meter() == Meter.NONE && audit == AuditTrail.NONE || plan instanceof Plan.FromCache) {
-      return filtered(job, execute(job, e, plan));
+      return answer(job, e, plan);
     }
     CompletionStream answer;
     try {
-      answer = filtered(job, execute(job, e, plan));
+      answer = answer(job, e, plan);
     } catch (RuntimeException ex) {
       job.meter().settle(0);
       throw ex;
     }
     return new ClientStream(answer, job, audit);
+  }
+
+  /** {@code plan} carried out, filtered, and deferred for the core's re-answer if it degrades and that was asked. */
+  private CompletionStream answer(Job job, Engine e, Plan plan) {
+    CompletionStream answer = filtered(job, execute(job, e, plan));
+    if (!reanswerAsked(job)) {
+      return answer;
+    }
+    try {
+      if (plan instanceof Plan.Local local) {
+        return new DeferredAnswer(answer, job, local.sampling(), deferrals);
+      }
+      if (plan instanceof Plan.Core core) {
+        return new DeferredAnswer(answer, job, core.sampling(), deferrals);
+      }
+      if (plan instanceof Plan.Cascade cascade) {
+        return new DeferredAnswer(answer, job, cascade.escalation().sampling(), deferrals);
+      }
+    } catch (RuntimeException ex) {
+      answer.close();
+      throw ex;
+    }
+    return answer;
+  }
+
+  /** Whether {@code job} asked for a re-answer: its {@code reanswer} hint, or its tenant's standing policy. */
+  private boolean reanswerAsked(Job job) {
+    return job.request().choices() == 1
+        && (job.request().hints().containsKey(RoutingHints.REANSWER) || deferrals.always(job.tenant()));
+  }
+
+  /** A {@code reanswer} hint needs re-answers on, and one choice (a re-answer is one choice). */
+  private void checkReanswer(Job job) {
+    if (!job.request().hints().containsKey(RoutingHints.REANSWER)) {
+      return;
+    }
+    if (!deferrals.enabled()) {
+      throw EdgeException.invalid(RoutingHints.REANSWER, "reanswer: this edge does not keep re-answers"
+          + " (reanswer.enabled is false); drop x-infermesh-reanswer (gRPC hint reanswer)");
+    }
+    if (job.request().choices() > 1) {
+      throw EdgeException.invalid(RoutingHints.REANSWER, "reanswer: a re-answer is one choice; ask with n = 1");
+    }
   }
 
   /** The answer through the tenant's output filter: every answer a client reads passes here. */
@@ -387,6 +438,7 @@ public final class CompletionService {
     AuditLog auditLog;
     Clock auditClock;
     Tracing tracing = Tracing.off();
+    Deferrals deferrals = Deferrals.NONE;
 
     private Builder() {}
 
@@ -446,6 +498,15 @@ public final class CompletionService {
     public Builder audit(AuditLog log, Clock clock) {
       this.auditLog = requireNonNull(log, "log");
       this.auditClock = requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Keeps degraded answers that ask for it for the core's re-answer ({@code reanswer:}); {@link
+     * Deferrals#NONE} by default (asking is then a 400).
+     */
+    public Builder deferrals(Deferrals deferrals) {
+      this.deferrals = requireNonNull(deferrals, "deferrals");
       return this;
     }
 

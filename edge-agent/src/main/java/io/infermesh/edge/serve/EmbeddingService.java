@@ -72,6 +72,10 @@ public final class EmbeddingService {
   public Embeddings embed(String requestId, List<String> inputs, String model, Map<String, String> hints,
       Tenant tenant) throws InterruptedException {
     requireNonNull(inputs, "inputs");
+    if (hints.containsKey(RoutingHints.REANSWER)) {
+      throw EdgeException.invalid("x-infermesh-reanswer", "x-infermesh-reanswer: re-answers are kept for completions,"
+          + " not embeddings; drop it");
+    }
     Engine e = engine.get();
     if (e == null) {
       throw EdgeException.unavailable("the model is still loading; retry shortly");

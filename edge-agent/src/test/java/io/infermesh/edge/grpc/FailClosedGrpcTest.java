@@ -68,7 +68,7 @@ class FailClosedGrpcTest {
         new Case("privacy strict", chat().putHints("privacy", "strict").build(), "hints.privacy: must be local-only"),
         new Case("require edge", chat().putHints("require", "edge").build(), "hints.require: must be core, got 'edge'"),
         new Case("unknown hint", chat().putHints("tenant", "x").build(),
-            "hints.tenant: unknown routing hint; known hints are [priority, privacy, require]"),
+            "hints.tenant: unknown routing hint; known hints are [priority, privacy, reanswer, require]"),
         new Case("a huge unknown hint name", chat().putHints("k".repeat(100_000), "x").build(),
             "hints." + "k".repeat(40) + "…: unknown routing hint"),
         new Case("require core with model edge", chat().setModel("edge").putHints("require", "core").build(),
