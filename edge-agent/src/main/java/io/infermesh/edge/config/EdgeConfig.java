@@ -38,11 +38,12 @@ import java.util.regex.Pattern;
  * @param limits the front door's bounds on what one client may send and hold
  * @param privacy the named privacy policies (sensitive data masked, blocked or kept on the edge); off by default
  * @param audit the audit log of request decisions; off by default
+ * @param batch the OpenAI Files and Batch APIs and their durable store; off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
     Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
-    Audit audit) {
+    Audit audit, Batches batch) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -66,6 +67,7 @@ public record EdgeConfig(
     requireNonNull(limits, "limits");
     requireNonNull(privacy, "privacy");
     requireNonNull(audit, "audit");
+    requireNonNull(batch, "batch");
     for (int i = 0; i < auth.tenants().size(); i++) {
       String policy = auth.tenants().get(i).privacyPolicy();
       if (!policy.isEmpty() && !privacy.defines(policy)) {
@@ -88,7 +90,8 @@ public record EdgeConfig(
   /** A builder holding this configuration, to replace some sections. */
   public Builder toBuilder() {
     return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
-        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit);
+        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit)
+        .batch(batch);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -161,6 +164,11 @@ public record EdgeConfig(
     return toBuilder().limits(newLimits).build();
   }
 
+  /** This configuration with {@code batch} replaced. */
+  public EdgeConfig withBatch(Batches newBatch) {
+    return toBuilder().batch(newBatch).build();
+  }
+
   /** This configuration with {@code audit} replaced. */
   public EdgeConfig withAudit(Audit newAudit) {
     return toBuilder().audit(newAudit).build();
@@ -204,6 +212,7 @@ public record EdgeConfig(
     private Limits limits = Limits.DEFAULT;
     private Privacy privacy = Privacy.NONE;
     private Audit audit = Audit.NONE;
+    private Batches batch = Batches.NONE;
 
     private Builder() {}
 
@@ -280,9 +289,15 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code batch:} section ({@link Batches#NONE} by default). */
+    public Builder batch(Batches batch) {
+      this.batch = requireNonNull(batch, "batch");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits, privacy, audit);
+          limits, privacy, audit, batch);
     }
   }
 

@@ -82,7 +82,8 @@ public final class EdgeConfigLoader {
         .consul(ConsulConfig.read(root.section("consul"), EdgeConfig.CONSUL_DEFAULT))
         .limits(limits(root.section("limits")))
         .privacy(privacy(root.section("privacy")))
-        .audit(audit(root.section("audit"), baseDirectory));
+        .audit(audit(root.section("audit"), baseDirectory))
+        .batch(batch(root.section("batch"), baseDirectory));
     root.finish();
     return config.build();
   }
@@ -305,6 +306,19 @@ public final class EdgeConfigLoader {
         s.duration("max_file_age", d.maxFileAge()), chosen, s.duration("fsync_interval", d.fsyncInterval())));
     s.finish();
     return audit;
+  }
+
+  private static Batches batch(ConfigSection s, Path base) {
+    Batches d = Batches.NONE;
+    Batches.Store store = Batches.Store.parse(s.key("store"), s.string("store", "sqlite"));
+    Path dir = resolve(base, s.path("data_dir", null));
+    Batches batch = s.build(() -> new Batches(s.bool("enabled", d.enabled()), store, Optional.ofNullable(dir),
+        s.string("jdbc_url", d.jdbcUrl()), s.string("user", d.user()), s.string("password", d.password()),
+        s.integer("concurrency", d.concurrency()), s.bytes("max_file_bytes", d.maxFileBytes()),
+        s.integer("max_lines", d.maxLines()), s.duration("completion_window", d.completionWindow()),
+        s.duration("lease", d.lease())));
+    s.finish();
+    return batch;
   }
 
   private static EdgeConfig.Shutdown shutdown(ConfigSection s) {
