@@ -59,8 +59,7 @@ final class PostgresServer implements AutoCloseable {
       port = s.getLocalPort();
     }
     PostgresServer server = new PostgresServer(bin.get(), data, port, root);
-    run(server.command("initdb", "-D", data.toString(), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"),
-        root);
+    run(server.command("initdb", "-D", data.toString(), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"));
     run(server.command("pg_ctl", "-D", data.toString(), "-l", home.resolve("log").toString(), "-w", "-t", "60",
         "-o", "-p " + port + " -k " + home + " -c listen_addresses=127.0.0.1 -c fsync=off", "start"));
     return server;
