@@ -35,7 +35,8 @@ final class BatchFinisher {
       select(c, out, "SELECT id, status FROM batches WHERE status IN ('validating', 'in_progress') AND expires_at <= ?",
           seconds, "expired");
       select(c, out, "SELECT b.id, b.status FROM batches b WHERE b.status = 'in_progress' AND b.expires_at > ? AND NOT"
-          + " EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state <> 'done')", seconds, "completed");
+          + " EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state IN ('pending', 'running'))", seconds,
+          "completed");
       select(c, out, "SELECT b.id, b.status FROM batches b WHERE b.status = 'cancelling' AND NOT EXISTS"
           + " (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state = 'running' AND l.lease_until >= ?)",
           now.toEpochMilli(), "cancelled");

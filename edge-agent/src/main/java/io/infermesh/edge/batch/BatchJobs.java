@@ -11,8 +11,8 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.IntPredicate;
 import java.util.stream.Collectors;
 
 /**
@@ -40,7 +40,7 @@ public final class BatchJobs implements AutoCloseable {
    * @param spare whether interactive traffic leaves room for a line now ({@link SpareCapacity})
    * @throws IOException when the store cannot be opened (its data directory locked by another process, say)
    */
-  public static BatchJobs start(EdgeConfig config, LineExecutor executor, BooleanSupplier spare, Clock clock)
+  public static BatchJobs start(EdgeConfig config, LineExecutor executor, IntPredicate spare, Clock clock)
       throws IOException {
     Batches batch = config.batch();
     BatchStore store = JdbcBatchStore.open(batch, batch.concurrency() + 2);

@@ -9,10 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.IntPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +41,8 @@ public final class BatchRunner implements AutoCloseable {
 
   private final BatchStore store;
   private final LineExecutor executor;
-  private final BooleanSupplier spare;
+  private final IntPredicate spare;
+  private final AtomicInteger running = new AtomicInteger();
   private final Function<BatchOwner, Tenant> tenants;
   private final Clock clock;
   private final Duration lease;
@@ -51,7 +53,7 @@ public final class BatchRunner implements AutoCloseable {
   // @GuardedBy("lock"), read without it as a hint by the loops
   private volatile boolean stopped;
 
-  private BatchRunner(BatchStore store, LineExecutor executor, BooleanSupplier spare,
+  private BatchRunner(BatchStore store, LineExecutor executor, IntPredicate spare,
       Function<BatchOwner, Tenant> tenants, Clock clock, Duration lease, String workerPrefix) {
     this.store = requireNonNull(store, "store");
     this.executor = requireNonNull(executor, "executor");
@@ -66,10 +68,10 @@ public final class BatchRunner implements AutoCloseable {
    * Starts {@code concurrency} workers named {@code workerPrefix-N} (unique across the nodes sharing
    * the store) and the housekeeping thread.
    *
-   * @param spare whether interactive traffic leaves room for one more batch line now
+   * @param spare whether interactive traffic leaves room for one more batch line, given how many run now
    * @param tenants who a batch's lines run as
    */
-  public static BatchRunner start(BatchStore store, LineExecutor executor, BooleanSupplier spare,
+  public static BatchRunner start(BatchStore store, LineExecutor executor, IntPredicate spare,
       Function<BatchOwner, Tenant> tenants, Clock clock, Duration lease, String workerPrefix, int concurrency) {
     BatchRunner runner = new BatchRunner(store, executor, spare, tenants, clock, lease, workerPrefix);
     for (int i = 0; i < concurrency; i++) {
@@ -100,7 +102,7 @@ public final class BatchRunner implements AutoCloseable {
   private void work(String worker) {
     while (!stopped) {
       try {
-        if (!spare.getAsBoolean()) {
+        if (!spare.test(running.get())) {
           pause(BUSY_WAIT_MILLIS);
           continue;
         }
@@ -124,7 +126,13 @@ public final class BatchRunner implements AutoCloseable {
   }
 
   private void run(ClaimedLine line, String worker) throws InterruptedException {
-    LineExecutor.Outcome outcome = executor.run(line, tenants.apply(line.owner()));
+    LineExecutor.Outcome outcome;
+    running.incrementAndGet();
+    try {
+      outcome = executor.run(line, tenants.apply(line.owner()));
+    } finally {
+      running.decrementAndGet();
+    }
     if (outcome instanceof LineExecutor.Outcome.Answered answered) {
       boolean failed = answered.status() < 200 || answered.status() >= 300;
       String result = OutputLines.response(line.customId(), answered.status(), answered.requestId(), answered.body())
