@@ -122,7 +122,8 @@ final class BatchEndpoints {
     try (InputStream in = upload.content()) {
       content = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, batches.maxFileBytes() + 1));
     }
-    StoredFile stored = batches.upload(tenant, upload.filename(), purpose, content);
+    String filename = upload.filename() == null || upload.filename().isBlank() ? "file" : upload.filename();
+    StoredFile stored = batches.upload(tenant, filename, purpose, content);
     HttpErrors.write(ctx, 200, file(stored));
   }
 
