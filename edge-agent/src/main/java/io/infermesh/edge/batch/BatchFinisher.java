@@ -21,11 +21,9 @@ import java.util.List;
  */
 final class BatchFinisher {
   private final Connections db;
-  private final JdbcBatchStore store;
 
-  BatchFinisher(Connections db, JdbcBatchStore store) {
+  BatchFinisher(Connections db) {
     this.db = db;
-    this.store = store;
   }
 
   int finishDue(Instant now) {
@@ -134,17 +132,12 @@ final class BatchFinisher {
     }
   }
 
-  private String file(Connection c, Batch batch, String name, ByteArrayOutputStream content, Instant now)
+  private static String file(Connection c, Batch batch, String name, ByteArrayOutputStream content, Instant now)
       throws SQLException {
     byte[] bytes = content.toByteArray();
     StoredFile file = new StoredFile(Ids.next("file-", now), batch.tenant(), name, "batch_output", bytes.length,
         JdbcBatchStore.sha256(bytes), now.getEpochSecond());
     JdbcBatchStore.insertFile(c, file, bytes);
     return file.id();
-  }
-
-  @Override
-  public String toString() {
-    return "BatchFinisher{" + store + "}";
   }
 }

@@ -50,7 +50,7 @@ public final class BatchRunner implements AutoCloseable {
   private final List<Thread> threads = new ArrayList<>();
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition work = lock.newCondition();
-  // @GuardedBy("lock"), read without it as a hint by the loops
+  // written under lock (with the signal), read without it by the loops
   private volatile boolean stopped;
 
   private BatchRunner(BatchStore store, LineExecutor executor, IntPredicate spare,

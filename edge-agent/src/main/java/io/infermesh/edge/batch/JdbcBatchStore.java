@@ -56,7 +56,7 @@ public final class JdbcBatchStore implements BatchStore {
     this.kind = kind;
     this.db = db;
     this.lockFile = lockFile;
-    this.finisher = new BatchFinisher(db, this);
+    this.finisher = new BatchFinisher(db);
   }
 
   /** Opens the store {@code config} names, creating its tables when missing. */
@@ -70,7 +70,7 @@ public final class JdbcBatchStore implements BatchStore {
       }
       return sqlite(config.dataDir().orElseThrow());
     } catch (SQLException e) {
-      throw new IOException("batch: cannot open the " + config.store().name().toLowerCase() + " store: "
+      throw new IOException("batch: cannot open the " + config.store() + " store: "
           + e.getMessage(), e);
     }
   }
