@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
       ""
     },
     subcommands = {UpCommand.class, BenchCommand.class, EdgeCommand.class, CoreCommand.class, ControlCommand.class, CertsCommand.class, ModelsCommand.class, AuditCommand.class, AdminCommand.class,
-        SignerCommand.class, CommandLine.HelpCommand.class},
+        SignerCommand.class, BatchCommand.class, CommandLine.HelpCommand.class},
     footer = {
       "",
       "Start here:",

@@ -15,6 +15,7 @@ import io.infermesh.core.config.CoreConfigLoader;
 import io.infermesh.core.server.CoreNode;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.config.Audit;
+import io.infermesh.edge.config.Batches;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.EdgeConfigLoader;
 import io.infermesh.edge.config.Escalation;
@@ -326,7 +327,8 @@ final class MeshUp implements AutoCloseable {
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)))
         .withAdmission(new EdgeConfig.Admission(256, Duration.ofSeconds(1), Duration.ofMinutes(2)))
         .withEscalation(escalation)
-        .withRouting(options.routing());
+        .withRouting(options.routing())
+        .withBatch(Batches.NONE.withSqlite(options.dir().resolve("batches"))); // the Files and Batch APIs
     if (options.edgeConfig().isPresent()) {
       config = governed(config, options.edgeConfig().get());
     }

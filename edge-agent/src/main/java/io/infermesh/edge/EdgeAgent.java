@@ -10,6 +10,8 @@ import io.infermesh.edge.auth.RateLimiter;
 import io.infermesh.edge.auth.jwt.JwksCache;
 import io.infermesh.edge.auth.jwt.JwksSource;
 import io.infermesh.edge.auth.jwt.JwtValidator;
+import io.infermesh.edge.batch.BatchJobs;
+import io.infermesh.edge.batch.SpareCapacity;
 import io.infermesh.edge.cache.ResponseCache;
 import io.infermesh.edge.config.Audit;
 import io.infermesh.edge.config.EdgeConfig;
@@ -21,6 +23,7 @@ import io.infermesh.edge.engine.LlamaEmbedder;
 import io.infermesh.edge.engine.LlamaEngine;
 import io.infermesh.edge.escalate.CoreClient;
 import io.infermesh.edge.grpc.GrpcApi;
+import io.infermesh.edge.http.BatchLines;
 import io.infermesh.edge.http.HttpApi;
 import io.infermesh.edge.http.HttpBindAddress;
 import io.infermesh.edge.identity.CertificateRenewer;
@@ -375,13 +378,19 @@ public final class EdgeAgent implements AutoCloseable {
         services.deferrals(reanswers);
       }
       CompletionService service = services.build();
+      Optional<BatchJobs> batches = Optional.empty();
+      if (config.batch().enabled()) {
+        batches = Optional.of(BatchJobs.start(config, BatchLines.of(service, clock), SpareCapacity.of(admission), clock));
+        owned.add(batches.get());
+      }
 
       HttpApi http;
       try {
         http = HttpApi.start(service, registry::scrape, config.http(), httpHost, config.limits(), clock,
-            httpsContext.map(ReloadingSslContext::sslContext));
+            httpsContext.map(ReloadingSslContext::sslContext), batches.map(BatchJobs::service));
       } catch (RuntimeException e) {
         httpsContext.ifPresent(ReloadingSslContext::close);
+        batches.ifPresent(BatchJobs::close);
         throw new IOException("http: cannot listen on " + httpHost + ":" + config.http().port() + ": "
             + e.getMessage(), e);
       }

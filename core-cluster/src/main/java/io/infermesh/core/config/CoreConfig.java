@@ -397,6 +397,7 @@ public record CoreConfig(
     private Tenants tenants = Tenants.off();
     private Audit audit = Audit.off();
     private Leases leases = Leases.off();
+    private TelemetryConfig telemetry = TELEMETRY_DEFAULT;
 
     private Builder(Node node, Tls tls) {
       this.node = node;

@@ -42,12 +42,13 @@ import java.util.regex.Pattern;
  * @param leases token budgets leased by the core, spent while it cannot be reached; off by default
  * @param telemetry where traces go ({@code telemetry:}); off by default
  * @param reanswer deferred re-answers of degraded answers by the core; off by default
+ * @param batch the OpenAI Files and Batch APIs and their durable store; off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
     Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
     Audit audit, Leases leases, TelemetryConfig telemetry,
-    Reanswer reanswer) {
+    Reanswer reanswer, Batches batch) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -83,6 +84,7 @@ public record EdgeConfig(
     if (reanswer.enabled() && !escalation.enabled()) {
       throw new ConfigException("reanswer.enabled", "re-answers come from the core: set escalation.target too");
     }
+    requireNonNull(batch, "batch");
     for (int i = 0; i < auth.tenants().size(); i++) {
       String policy = auth.tenants().get(i).privacyPolicy();
       if (!policy.isEmpty() && !privacy.defines(policy)) {
@@ -108,7 +110,8 @@ public record EdgeConfig(
         .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit)
         .leases(leases)
         .telemetry(telemetry)
-        .reanswer(reanswer);
+        .reanswer(reanswer)
+        .batch(batch);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -186,6 +189,11 @@ public record EdgeConfig(
     return toBuilder().reanswer(newReanswer).build();
   }
 
+  /** This configuration with {@code batch} replaced. */
+  public EdgeConfig withBatch(Batches newBatch) {
+    return toBuilder().batch(newBatch).build();
+  }
+
   /** This configuration with {@code audit} replaced. */
   public EdgeConfig withAudit(Audit newAudit) {
     return toBuilder().audit(newAudit).build();
@@ -232,6 +240,7 @@ public record EdgeConfig(
     private Leases leases = Leases.NONE;
     private TelemetryConfig telemetry = TELEMETRY_DEFAULT;
     private Reanswer reanswer = Reanswer.NONE;
+    private Batches batch = Batches.NONE;
 
     private Builder() {}
 
@@ -326,9 +335,15 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code batch:} section ({@link Batches#NONE} by default). */
+    public Builder batch(Batches batch) {
+      this.batch = requireNonNull(batch, "batch");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits, privacy, audit, leases, telemetry, reanswer);
+          limits, privacy, audit, leases, telemetry, reanswer, batch);
     }
   }
 

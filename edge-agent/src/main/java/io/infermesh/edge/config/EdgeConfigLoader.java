@@ -87,8 +87,9 @@ public final class EdgeConfigLoader {
         .audit(audit(root.section("audit"), baseDirectory))
         .leases(leases(root.section("leases"), baseDirectory))
         .telemetry(TelemetryConfig.read(root.section("telemetry"), EdgeConfig.TELEMETRY_DEFAULT))
+        .reanswer(reanswer(root.section("reanswer"), baseDirectory))
 
-        .reanswer(reanswer(root.section("reanswer"), baseDirectory));
+        .batch(batch(root.section("batch"), baseDirectory));
     root.finish();
     return config.build();
   }
@@ -349,6 +350,19 @@ public final class EdgeConfigLoader {
         s.duration("replay_timeout", d.replayTimeout()), s.strings("tenants", d.tenants()), webhook));
     s.finish();
     return reanswer;
+  }
+
+  private static Batches batch(ConfigSection s, Path base) {
+    Batches d = Batches.NONE;
+    Batches.Store store = Batches.Store.parse(s.key("store"), s.string("store", "sqlite"));
+    Path dir = resolve(base, s.path("data_dir", null));
+    Batches batch = s.build(() -> new Batches(s.bool("enabled", d.enabled()), store, Optional.ofNullable(dir),
+        s.string("jdbc_url", d.jdbcUrl()), s.string("user", d.user()), s.string("password", d.password()),
+        s.integer("concurrency", d.concurrency()), s.bytes("max_file_bytes", d.maxFileBytes()),
+        s.integer("max_lines", d.maxLines()), s.duration("completion_window", d.completionWindow()),
+        s.duration("lease", d.lease())));
+    s.finish();
+    return batch;
   }
 
   private static EdgeConfig.Shutdown shutdown(ConfigSection s) {

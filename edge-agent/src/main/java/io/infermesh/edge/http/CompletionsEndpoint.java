@@ -278,7 +278,7 @@ final class CompletionsEndpoint {
     return FrontDoor.readBody(ctx.req(), maxBodyBytes);
   }
 
-  private static String responseId(Operation operation) {
+  static String responseId(Operation operation) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     String suffix = Long.toString(random.nextLong() & Long.MAX_VALUE, 36) + Long.toString(random.nextLong() & Long.MAX_VALUE, 36);
     return (operation == Operation.CHAT ? "chatcmpl-" : "cmpl-") + suffix;
