@@ -118,7 +118,7 @@ class EscalatedServedByTest {
 
     ServedBy servedBy = chunks.get(0).getServedBy();
     assertThat(servedBy.getTier()).isEqualTo(Tier.TIER_EDGE);
-    assertThat(servedBy.getNodeId()).endsWith("/edge/edge-0");
+    assertThat(servedBy.getNodeId()).isNotEmpty().isNotEqualTo(CORE_SERVED_BY.getNodeId());
     assertThat(servedBy.getRegion()).isEqualTo(edgeRegion);
     assertThat(chunks.stream().mapToInt(GenerateChunk::getTokenIdsCount).sum()).isPositive();
   }
