@@ -36,6 +36,11 @@ import java.util.function.LongSupplier;
  * steps in plan order, so KV blocks freed while a plan is in flight (a cancel) can be handed out in
  * the next plan: its writes land after the older plan's.
  *
+ * <p>A request with a draft ({@link GenerationRequest#draft}) sends it along with the prompt's
+ * last prefill chunk, when the step's token budget and free blocks allow (never by preempting);
+ * {@link #complete(StepPlan, int[], int[][])} takes the accepted prefix and the token after it as
+ * if decoded one by one, and gives the rejected positions' blocks back.
+ *
  * <p>Pure policy: no threads, no I/O; time comes from the injected clock. Not thread-safe: drive it
  * from one thread, or step by step in tests.
  */

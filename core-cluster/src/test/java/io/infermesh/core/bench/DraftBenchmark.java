@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Test;
  * answer (the same weights on both tiers); the tiny edge model's answer (other weights, same
  * vocabulary); the own answer changed at token 32 (divergence); unrelated tokens (acceptance about
  * 0: the worst case, every draft position scored and thrown away). Per mode: engine steps, draft
- * tokens accepted, median latency over interleaved rounds and the process CPU time (the fair
+ * tokens accepted, median latency over interleaved rounds (each starting with the next mode) and the process CPU time (the fair
  * figure on a shared machine), each against no draft. Every
  * mode's answer is checked equal to the no-draft answer. Not part of {@code verify} (the name does
  * not end in Test). Run: {@code ./mvnw -o -pl core-cluster -am test -Dtest=DraftBenchmark
@@ -115,7 +115,8 @@ class DraftBenchmark {
         int[] stepCount = new int[modes];
         int[] accepted = new int[modes];
         for (int round = -1; round < ROUNDS; round++) { // round -1 warms up
-          for (Mode m : Mode.values()) {
+          for (int k = 0; k < modes; k++) {
+            Mode m = Mode.values()[(k + Math.max(0, round)) % modes]; // each round starts one mode later
             Answer a = new Answer();
             int before = steps.get();
             long start = System.nanoTime();
