@@ -14,7 +14,7 @@ import java.util.Arrays;
  *
  * <p>Stateless; the sampler it is given is not thread-safe.
  */
-public final class DraftVerifier {
+final class DraftVerifier {
   private DraftVerifier() {}
 
   /**
@@ -24,7 +24,7 @@ public final class DraftVerifier {
    * @param logits {@code (rows, vocab)} flattened, row {@code i} at {@code from + i * vocab}, for
    *     {@code rows = draft.length + 1}
    */
-  public static int[] verify(Sampler sampler, int[] draft, float[] logits, int from, int vocab) {
+  static int[] verify(Sampler sampler, int[] draft, float[] logits, int from, int vocab) {
     if (logits.length < from + (long) (draft.length + 1) * vocab) {
       throw new IllegalArgumentException("a draft of " + draft.length + " tokens needs " + (draft.length + 1)
           + " rows of logits");
