@@ -59,8 +59,9 @@ public final class ModelRunner implements StepRunner {
     int[] sampled;
     int[][] accepted;
     try {
-      int[] rows = plan.entries().stream().mapToInt(e -> e.draftTokens() + 1).toArray();
-      float[] logits = model.step(toBatch(plan), null, rows);
+      boolean drafts = plan.entries().stream().anyMatch(e -> e.draftTokens() > 0);
+      int[] rows = drafts ? plan.entries().stream().mapToInt(e -> e.draftTokens() + 1).toArray() : null;
+      float[] logits = model.step(toBatch(plan), null, rows); // null: the last row of each, as before
       accepted = new int[(int) plan.entries().stream().filter(StepPlan.Entry::samples).count()][];
       sampled = sample(plan, logits, model.config().vocabSize(), samplers, accepted);
     } catch (RuntimeException e) {
