@@ -20,4 +20,10 @@ public interface GenerationListener {
    * the last call for the request ({@code last}).
    */
   void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens, boolean last);
+
+  /**
+   * A draft of {@code drafted} tokens was verified for choice {@code choice} and {@code accepted}
+   * of them kept; called before the tokens it yields. Ignored by default.
+   */
+  default void onDraftVerified(int choice, int drafted, int accepted) {}
 }

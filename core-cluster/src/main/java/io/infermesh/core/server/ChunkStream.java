@@ -55,6 +55,10 @@ final class ChunkStream implements GenerationSink {
   private int longest; // completion tokens of the longest choice
   @GuardedBy("this")
   private int reportedPrompt; // the prompt's tokens as the engine reported them
+  @GuardedBy("this")
+  private int drafted; // draft tokens verified (choice 0: only one-choice calls carry a draft)
+  @GuardedBy("this")
+  private int draftAccepted;
 
   /** A choice's tokens whose text is not sent yet, and theirs log-probabilities when reported. */
   private static final class Pending {
@@ -134,7 +138,7 @@ final class ChunkStream implements GenerationSink {
         .setFinishReason(reason == io.infermesh.core.schedule.FinishReason.LENGTH
             ? FinishReason.FINISH_REASON_LENGTH : FinishReason.FINISH_REASON_STOP)
         .setUsage(Usage.newBuilder().setPromptTokens(Math.max(0, promptTokens))
-            .setCompletionTokens(Math.max(0, completion)));
+            .setCompletionTokens(Math.max(0, completion)).setDraftTokens(drafted).setDraftAcceptedTokens(draftAccepted));
     if (last) {
       c.setServedBy(servedBy);
     }
@@ -142,6 +146,13 @@ final class ChunkStream implements GenerationSink {
     if (last) {
       out.onCompleted();
     }
+  }
+
+  @Override
+  public synchronized void onDraftVerified(int choice, int draftTokens, int accepted) {
+    drafted += draftTokens;
+    draftAccepted += accepted;
+    metrics.draftVerified(draftTokens, accepted);
   }
 
   @Override

@@ -128,6 +128,15 @@ public final class CoreMetrics {
     registry.counter("infermesh.core.audit.failures").increment();
   }
 
+  /**
+   * A verified draft: {@code infermesh.core.draft.tokens{result=drafted}} counts the tokens scored,
+   * {@code result=accepted} those kept; their ratio is the acceptance rate.
+   */
+  void draftVerified(int drafted, int accepted) {
+    registry.counter("infermesh.core.draft.tokens", "result", "drafted").increment(drafted);
+    registry.counter("infermesh.core.draft.tokens", "result", "accepted").increment(accepted);
+  }
+
   /** Records one engine step (batch size), for the step histogram. */
   public void step(int sequences, long nanos) {
     DistributionSummary.builder("infermesh.core.step.sequences").register(registry).record(sequences);

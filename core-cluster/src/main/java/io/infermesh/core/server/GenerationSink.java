@@ -36,6 +36,12 @@ interface GenerationSink {
    */
   void onFinished(int choice, FinishReason reason, String tail, int promptTokens, int completionTokens, boolean last);
 
+  /**
+   * A draft of {@code drafted} tokens was verified for choice {@code choice}, {@code accepted} kept
+   * (reported in usage and metrics). Ignored by default.
+   */
+  default void onDraftVerified(int choice, int drafted, int accepted) {}
+
   /** The call failed with {@code error} (mapped by {@link io.infermesh.core.status.StatusMapping}). */
   void onFailed(Throwable error);
 }

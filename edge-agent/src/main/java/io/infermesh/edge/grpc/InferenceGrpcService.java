@@ -228,7 +228,6 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
   private void pump(CompletionStream stream, ServerCallStreamObserver<GenerateChunk> call, StringBuilder toolText)
       throws InterruptedException {
     Served served = stream.served();
-    ServedBy servedBy = servedBy(served);
     Engine engine = service.engine().orElse(null);
     boolean first = true;
     while (true) {
@@ -243,7 +242,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       }
       GenerateChunk.Builder chunk = GenerateChunk.newBuilder().setRequestId(served.requestId());
       if (first) {
-        chunk.setServedBy(servedBy);
+        chunk.setServedBy(servedBy(stream.served())); // after the first event: a core's answer has named its node
         first = false;
       }
       if (event instanceof StreamEvent.Delta delta) {
@@ -251,8 +250,9 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         if (toolText != null) {
           toolText.append(delta.text());
         }
-        if (engine != null) {
-          // The binding reports text, not ids: these are the ids of the text re-tokenized.
+        if (engine != null && stream.served().route().route() != io.infermesh.edge.route.Route.CORE) {
+          // The binding reports text, not ids: these are the ids of the text re-tokenized. The
+          // core's text gets none: ids in this vocabulary would not be the core's tokens.
           for (int id : engine.tokenize(delta.text())) {
             chunk.addTokenIds(id);
           }
@@ -285,8 +285,8 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
     served.deferral().ifPresent(d -> by.setReanswerId(d.id()).setReanswerRefused(d.reason()));
     return by
         .setTier(served.route().route() == io.infermesh.edge.route.Route.CORE ? Tier.TIER_CORE : Tier.TIER_EDGE)
-        .setNodeId(nodeId.get())
-        .setRegion(region)
+        .setNodeId(served.nodeId().isEmpty() ? nodeId.get() : served.nodeId()) // the core's, when it answered
+        .setRegion(served.region().isEmpty() ? region : served.region())
         .setModel(served.model())
         .setModelVersion(served.modelVersion())
         .setRoute(route(served.route().route()))
