@@ -104,6 +104,7 @@ final class CompletionsEndpoint {
       ctx.header("x-request-id", served.requestId());
       ctx.header("x-infermesh-route", served.route().route().wireName());
       ctx.header("x-infermesh-reason", served.route().reason());
+      InfermeshHeaders.modelVersion(ctx, served);
       // a whole answer is read in one go (the thread wakes once, at its end, not per token)
       // tool calls are parsed from the whole answer, then sent as OpenAI's tool_calls (streamed too)
       boolean tools = parsed.request().structured().format() == StructuredOutput.Format.TOOL_CALLS;
@@ -144,6 +145,7 @@ final class CompletionsEndpoint {
     // the core may have failed mid-answer and the edge finished it: say so
     ctx.header("x-infermesh-route", stream.served().route().route().wireName());
     ctx.header("x-infermesh-reason", stream.served().route().reason());
+    InfermeshHeaders.modelVersion(ctx, stream.served());
     byte[] body = responses.complete(text.toString(), done.finishReason(), done.usage()).toString()
         .getBytes(StandardCharsets.UTF_8);
     ctx.status(200);

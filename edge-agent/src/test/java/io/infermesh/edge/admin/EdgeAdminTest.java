@@ -313,7 +313,7 @@ class EdgeAdminTest {
   }
 
   @Test
-  void drain_takesTheEdgeOutOfRotationUntilUndrained() throws Exception {
+  void drain_takesTheEdgeOutOfRotationUntilUndrained_andHttpAnswersNameTheirVersion() throws Exception {
     HttpClient http = HttpClient.newHttpClient();
     HttpRequest readyz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort() + "/readyz")).build();
     HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(gatewayChannel);
@@ -328,10 +328,7 @@ class EdgeAdminTest {
     assertThat(health.check(HealthCheckRequest.newBuilder().setService(InferenceGrpc.SERVICE_NAME).build())
         .getStatus()).isEqualTo(ServingStatus.NOT_SERVING);
     assertCode(() -> answer(inference, chat("hi", 2, 0.7f)), Status.Code.UNAVAILABLE, "drained by an operator");
-    HttpResponse<String> refused = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort()
-            + "/v1/chat/completions")).header("content-type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"auto\",\"max_tokens\":2,"
-            + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> refused = httpChat(http);
     assertThat(refused.statusCode()).isEqualTo(503);
     assertThat(refused.body()).contains("drained by an operator");
     assertThat(admin.listModels(ListModelVersionsRequest.getDefaultInstance()).getDrained()).isTrue();
@@ -344,6 +341,18 @@ class EdgeAdminTest {
     assertThat(http.send(readyz, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
     assertThat(health.check(HealthCheckRequest.getDefaultInstance()).getStatus()).isEqualTo(ServingStatus.SERVING);
     assertThat(answer(inference, chat("hi", 2, 0.7f)).getServedBy().getModelVersion()).isEqualTo(v1Version);
+    HttpResponse<String> answered = httpChat(http);
+    assertThat(answered.statusCode()).isEqualTo(200);
+    assertThat(answered.headers().firstValue("x-infermesh-model-version")).hasValue(v1Version);
+    admin.loadModel(swapTo(v2, v2Sha, "v2", 0));
+    assertThat(httpChat(http).headers().firstValue("x-infermesh-model-version")).hasValue("v2");
+  }
+
+  private HttpResponse<String> httpChat(HttpClient http) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort() + "/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"auto\",\"max_tokens\":2,\"temperature\":0.7,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
