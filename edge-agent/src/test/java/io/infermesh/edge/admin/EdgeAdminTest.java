@@ -35,6 +35,7 @@ import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.TestPki;
 import io.infermesh.edge.EdgeAgent;
+import io.infermesh.edge.GrpcTestEdge;
 import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.config.EdgeConfig;
@@ -383,6 +384,40 @@ class EdgeAdminTest {
     await().atMost(WAIT).until(() -> admin.listModels(ListModelVersionsRequest.getDefaultInstance())
         .getModelsList().stream().map(ModelVersion::getState).toList()
         .equals(List.of(ModelState.MODEL_STATE_SERVING, ModelState.MODEL_STATE_PREVIOUS)));
+  }
+
+  @Test
+  void rollback_whileThePreviousVersionStillDrains_reactivatesItWithoutLoading() throws Exception {
+    CompletionStream held = agent.service().open(CompletionRequest.chat(
+        List.of(io.infermesh.edge.engine.ChatMessage.of(io.infermesh.edge.engine.Role.USER, "hold on")),
+        new SamplingRequest(4, 0.7, null, null, null, List.of())), Tenant.ANONYMOUS);
+    try {
+      admin.loadModel(swapTo(v2, v2Sha, "v2", 60_000));
+
+      LoadModelResponse back = admin.rollback(RollbackRequest.getDefaultInstance());
+
+      assertThat(back.getServing().getVersion()).isEqualTo(v1Version);
+      assertThat(back.getServing().getInFlight()).isEqualTo(1); // the same engine: the held request is on it
+      assertThat(back.getReplaced().getVersion()).isEqualTo("v2");
+      assertThat(back.getReplaced().getState()).isEqualTo(ModelState.MODEL_STATE_PREVIOUS);
+      assertThat(agent.service().engine().orElseThrow()).isSameAs(TinyModel.engine());
+      StreamEvent end = held.next();
+      while (end instanceof StreamEvent.Delta) {
+        end = held.next();
+      }
+      assertThat(end).isInstanceOf(StreamEvent.Done.class);
+    } finally {
+      held.close();
+    }
+  }
+
+  @Test
+  void admin_onAnEdgeWithoutClientCertificates_isNotServed(@TempDir Path tlsOnlyCerts) throws Exception {
+    try (GrpcTestEdge tlsOnly = GrpcTestEdge.start(tlsOnlyCerts)) {
+      AdminGrpc.AdminBlockingStub stub = AdminGrpc.newBlockingStub(tlsOnly.channel);
+      assertCode(() -> stub.drain(DrainRequest.getDefaultInstance()), Status.Code.UNIMPLEMENTED);
+      assertThat(tlsOnly.agent.service().ready()).isTrue();
+    }
   }
 
   @Test
