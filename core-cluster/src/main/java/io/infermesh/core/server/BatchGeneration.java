@@ -79,12 +79,21 @@ final class BatchGeneration implements InferenceBackend.Generation {
     private final GenerationSink sink;
     private final StreamingDecoder[] decoders = new StreamingDecoder[request.choices()];
     private final StopMatcher[] stops = new StopMatcher[request.choices()];
+    private boolean scheduled; // confined to the batch loop's thread
 
     Streamer(GenerationSink sink) {
       this.sink = sink;
       for (int i = 0; i < decoders.length; i++) {
         decoders[i] = model.tokenizer().newStreamingDecoder(false);
         stops[i] = new StopMatcher(stopStrings);
+      }
+    }
+
+    @Override
+    public void onScheduled() {
+      if (!scheduled) {
+        scheduled = true;
+        sink.onScheduled();
       }
     }
 
