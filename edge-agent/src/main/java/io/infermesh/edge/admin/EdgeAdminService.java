@@ -59,37 +59,30 @@ public final class EdgeAdminService extends AdminGrpc.AdminImplBase {
 
   @Override
   public void loadModel(LoadModelRequest request, StreamObserver<LoadModelResponse> out) {
-    try {
-      SwapOrder order;
-      try {
-        order = SwapOrder.of(request.getPath(), request.getSha256Map(), request.getDrainTimeoutMs(),
-            request.getVersion(), models.modelDirectory());
-      } catch (IllegalArgumentException e) {
-        throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
-      }
-      EdgeModelSwitch.Swapped s = models.load(order);
-      log.info("operator swap: now serving {} (replaced {})", s.serving().version(),
-          s.replaced().map(EngineVersions.Listed::version).orElse("nothing"));
-      reply(out, s);
-    } catch (StatusRuntimeException e) {
-      log.info("operator swap refused: {}", e.getStatus());
-      out.onError(e);
-    }
+    swap(out, "swap", () -> models.load(SwapOrder.of(request.getPath(), request.getSha256Map(),
+        request.getDrainTimeoutMs(), request.getVersion(), models.modelDirectory())));
   }
 
   @Override
   public void rollback(RollbackRequest request, StreamObserver<LoadModelResponse> out) {
+    swap(out, "rollback", () -> models.rollback(SwapOrder.drain(request.getDrainTimeoutMs())));
+  }
+
+  /** Runs a swap or rollback; a malformed field ({@link SwapOrder}'s refusal) is INVALID_ARGUMENT. */
+  private static void swap(StreamObserver<LoadModelResponse> out, String what,
+      Supplier<EdgeModelSwitch.Swapped> action) {
     try {
       EdgeModelSwitch.Swapped s;
       try {
-        s = models.rollback(SwapOrder.drain(request.getDrainTimeoutMs()));
+        s = action.get();
       } catch (IllegalArgumentException e) {
         throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
       }
-      log.info("operator rollback: now serving {}", s.serving().version());
+      log.info("operator {}: now serving {} (replaced {})", what, s.serving().version(),
+          s.replaced().map(EngineVersions.Listed::version).orElse("nothing"));
       reply(out, s);
     } catch (StatusRuntimeException e) {
-      log.info("operator rollback refused: {}", e.getStatus());
+      log.info("operator {} refused: {}", what, e.getStatus());
       out.onError(e);
     }
   }
