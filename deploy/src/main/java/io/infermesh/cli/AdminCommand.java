@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = {
-      "Administer one node over its Admin gRPC service (mTLS, role operator only):",
+      "Administer one node (a core node, pipeline stage or edge agent) over its",
+      "Admin gRPC service (mTLS, role operator only):",
       "list its model versions, swap or roll back its model without dropping a",
       "request, take it out of rotation and back.",
       "",
@@ -27,6 +28,8 @@ import picocli.CommandLine.Command;
       "  infermesh admin load --target core-1:9443 --path /models/qwen-v2.gguf \\",
       "      --sha256 qwen-v2.gguf=$(sha256sum /models/qwen-v2.gguf | cut -d' ' -f1) --version v2",
       "  infermesh admin rollback --target core-1:9443",
+      "  infermesh admin load --target edge-7:9090 --path /models/small-v2.gguf \\",
+      "      --sha256 small-v2.gguf=$(sha256sum /models/small-v2.gguf | cut -d' ' -f1)",
       "  infermesh admin drain --target core-1:9443 --cert op.crt --key op.key --ca ca.crt"
     })
 final class AdminCommand implements Runnable {

@@ -37,8 +37,8 @@ final class AdminConnection {
   private static final long DEADLINE_SECONDS = 900;
 
   @Option(names = "--target", defaultValue = "localhost:9443", paramLabel = "HOST:PORT",
-      description = {"The node to administer: a core node's or pipeline stage's", "gRPC port"
-          + " (default: ${DEFAULT-VALUE})."})
+      description = {"The node to administer: a core node's or pipeline stage's", "gRPC port, or an edge"
+          + " agent's (its grpc.port, with grpc.tls.client_ca set)", "(default: ${DEFAULT-VALUE})."})
   String target;
 
   @Option(names = "--cert", paramLabel = "FILE",

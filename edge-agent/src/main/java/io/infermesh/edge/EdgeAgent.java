@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.infermesh.certs.ReloadingSslContext;
 import io.infermesh.certs.Role;
+import io.infermesh.edge.admin.EdgeAdminService;
+import io.infermesh.edge.admin.EdgeModelSwitch;
 import io.infermesh.edge.auth.ApiKeys;
 import io.infermesh.edge.auth.RateLimiter;
 import io.infermesh.edge.auth.jwt.JwksCache;
@@ -43,6 +45,8 @@ import io.infermesh.edge.serve.CompletionService;
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.LoadEstimate;
+import io.infermesh.edge.swap.EngineVersions;
+import io.infermesh.node.admin.Rotation;
 import io.infermesh.node.audit.AuditLog;
 import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.quota.QuotaLedger;
@@ -73,6 +77,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -234,8 +239,8 @@ public final class EdgeAgent implements AutoCloseable {
     }
     if (ownsEngine) {
       engine.cancel(false);
-      engine.thenAccept(Engine::close);
     }
+    service.versions().close(); // the engines it loaded (the configured one, and any an operator swapped in)
     service.embeddings().close(); // its llama.cpp context, if a request loaded it
     for (AutoCloseable c : owned) {
       try {
@@ -342,7 +347,14 @@ public final class EdgeAgent implements AutoCloseable {
       if (chosen == null) {
         chosen = config.escalation().enabled() ? meshRouter(escalator, load, owned) : new LocalOnlyRouter();
       }
+      // an operator's drain (Admin.Drain): readiness and gRPC health follow it
+      AtomicReference<Runnable> rotated = new AtomicReference<>(() -> {});
+      Rotation rotation = new Rotation(() -> rotated.get().run());
+      ScheduledExecutorService drainTimer = daemonScheduler("edge-drain-timer");
+      owned.add(drainTimer::shutdownNow);
       CompletionService.Builder services = CompletionService.builder()
+          .versions(new EngineVersions(drainTimer))
+          .operatorDrained(rotation::drained)
           .config(config)
           .router(chosen)
           .escalator(escalator)
@@ -400,8 +412,14 @@ public final class EdgeAgent implements AutoCloseable {
         boolean mutual = config.grpc().tls().map(EdgeConfig.Tls::mutual).orElse(false);
         String grpcHost = mutual ? config.grpc().host()
             : exposedHost("grpc", config.grpc().host(), config.auth().enabled());
+        AtomicReference<GrpcApi> started = new AtomicReference<>();
+        EdgeAdminService admin = new EdgeAdminService(service, new EdgeModelSwitch(service.versions(), model, cores),
+            rotation, () -> started.get() == null ? config.node().name() : started.get().nodeId());
         try {
-          grpc = GrpcApi.start(service, config.node(), config.grpc(), grpcHost, config.shutdown().grace());
+          grpc = GrpcApi.start(service, config.node(), config.grpc(), grpcHost, config.shutdown().grace(), admin);
+          started.set(grpc);
+          GrpcApi health = grpc;
+          rotated.set(() -> health.readiness(service.ready()));
         } catch (IOException | RuntimeException e) {
           http.close();
           throw e;
@@ -423,7 +441,7 @@ public final class EdgeAgent implements AutoCloseable {
         Thread loader = new Thread(() -> {
           try {
             Engine e = LlamaEngine.load(model, machineCores);
-            service.engineLoaded(e);
+            service.engineLoaded(e, true);
             if (!loaded.complete(e)) {
               e.close(); // the agent closed while loading
             }

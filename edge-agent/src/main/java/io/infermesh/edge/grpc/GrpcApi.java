@@ -2,6 +2,7 @@ package io.infermesh.edge.grpc;
 
 import static java.util.Objects.requireNonNull;
 
+import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
@@ -11,6 +12,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.infermesh.api.v1.AdminGrpc;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.certs.MalformedRequests;
 import io.infermesh.certs.MeshCredentialFiles;
@@ -35,7 +37,11 @@ import org.slf4j.LoggerFactory;
  * <p>With {@code grpc.tls.client_ca} set the server is a {@link MeshServer}: callers must present
  * a mesh certificate, calls are authorized by SPIFFE role ({@code grpc.tls.allowed_roles}), and
  * rotated files are picked up. Without it the server presents its certificate and callers are
- * authenticated by API key only. In both cases API keys name the tenant. Thread-safe.
+ * authenticated by API key only. In both cases API keys name the tenant.
+ *
+ * <p>The operator's {@code infermesh.v1.Admin} service is served only by the mutual-TLS server,
+ * to role operator only: without client certificates no caller could be known to be an operator,
+ * so it is left out (and the start says so in the log). Thread-safe.
  */
 public final class GrpcApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GrpcApi.class);
@@ -66,23 +72,39 @@ public final class GrpcApi implements AutoCloseable {
    */
   public static GrpcApi start(CompletionService service, EdgeConfig.Node node, EdgeConfig.Grpc config, String host,
       Duration grace) throws IOException {
+    return start(service, node, config, host, grace, null);
+  }
+
+  /**
+   * As {@link #start(CompletionService, EdgeConfig.Node, EdgeConfig.Grpc, String, Duration)}, also
+   * serving {@code admin} ({@code infermesh.v1.Admin}, role operator only) when the server requires
+   * client certificates; null serves none.
+   */
+  public static GrpcApi start(CompletionService service, EdgeConfig.Node node, EdgeConfig.Grpc config, String host,
+      Duration grace, BindableService admin) throws IOException {
     requireNonNull(service, "service");
     EdgeConfig.Tls tls = config.tls().orElseThrow(() -> new IllegalStateException("grpc.tls is not configured"));
     if (tls.mutual()) {
-      RoleAuthorizationPolicy policy = RoleAuthorizationPolicy.builder()
+      RoleAuthorizationPolicy.Builder rules = RoleAuthorizationPolicy.builder()
           .allow(InferenceGrpc.SERVICE_NAME, roles(tls.allowedRoles()).get(0),
-              roles(tls.allowedRoles()).subList(1, tls.allowedRoles().size()).toArray(Role[]::new))
-          .build();
+              roles(tls.allowedRoles()).subList(1, tls.allowedRoles().size()).toArray(Role[]::new));
+      if (admin != null) {
+        rules.allow(AdminGrpc.SERVICE_NAME, Role.OPERATOR);
+      }
+      RoleAuthorizationPolicy policy = rules.build();
       // The node id must be known before the service exists, and MeshServer knows it only once
       // started: the service reads it through a holder.
       NodeIdHolder nodeId = new NodeIdHolder(node.name());
       InferenceGrpcService inference = new InferenceGrpcService(service, nodeId, node.region());
-      MeshServer server = MeshServer.builder(config.port())
+      MeshServer.Builder mesh = MeshServer.builder(config.port())
           .credentials(new MeshCredentialFiles(tls.certificateChain(), tls.privateKey(), tls.clientCa().get()))
           .authorization(policy)
           .addService(traced(service, ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader(), new InfermeshMetadata())))
-          .shutdownGrace(grace)
-          .start();
+          .shutdownGrace(grace);
+      if (admin != null) {
+        mesh.addService(admin); // certificates authorize the operator: no API key
+      }
+      MeshServer server = mesh.start();
       nodeId.set(server.identity().toString());
       return new GrpcApi(server, null, server.health(), server.identity().toString(), grace);
     }
@@ -92,6 +114,10 @@ public final class GrpcApi implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       throw new IOException("grpc.tls: cannot use " + tls.certificateChain() + " and " + tls.privateKey() + ": "
           + e.getMessage(), e);
+    }
+    if (admin != null) {
+      log.warn("the operator API (infermesh.v1.Admin) is not served: grpc.tls.client_ca is not set, so no caller"
+          + " can prove the operator role; set it to swap, roll back or drain this edge over gRPC");
     }
     HealthStatusManager health = new HealthStatusManager();
     InferenceGrpcService inference = new InferenceGrpcService(service, new NodeIdHolder(node.name()), node.region());
@@ -130,8 +156,14 @@ public final class GrpcApi implements AutoCloseable {
 
   /** Reports NOT_SERVING on the health service (before draining). */
   public void notServing() {
-    health.setStatus(InferenceGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
-    health.setStatus("", ServingStatus.NOT_SERVING);
+    readiness(false);
+  }
+
+  /** Reports SERVING or NOT_SERVING for the whole server and the Inference service (an operator's drain). */
+  public void readiness(boolean ready) {
+    ServingStatus status = ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    health.setStatus(InferenceGrpc.SERVICE_NAME, status);
+    health.setStatus("", status);
   }
 
   /** Stops accepting calls, waits for calls in flight within the grace, then cancels the rest. */

@@ -90,6 +90,7 @@ final class ChoicesResponder {
     ctx.header("x-request-id", served.requestId());
     ctx.header("x-infermesh-route", served.route().route().wireName());
     ctx.header("x-infermesh-reason", served.route().reason());
+    InfermeshHeaders.modelVersion(ctx, served);
     String laterModel = laterModel(first.model(), served);
     String echo = parsed.echo() && operation == Operation.TEXT_COMPLETION ? first.prompt() : "";
     if (parsed.stream()) {

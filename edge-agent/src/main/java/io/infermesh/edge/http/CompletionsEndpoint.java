@@ -110,6 +110,7 @@ final class CompletionsEndpoint {
       ctx.header("x-request-id", served.requestId());
       ctx.header("x-infermesh-route", served.route().route().wireName());
       ctx.header("x-infermesh-reason", served.route().reason());
+      InfermeshHeaders.modelVersion(ctx, served);
       AnswersEndpoint.tell(ctx, served);
       // a whole answer is read in one go (the thread wakes once, at its end, not per token)
       // tool calls are parsed from the whole answer, then sent as OpenAI's tool_calls (streamed too)
@@ -151,6 +152,7 @@ final class CompletionsEndpoint {
     // the core may have failed mid-answer and the edge finished it: say so
     ctx.header("x-infermesh-route", stream.served().route().route().wireName());
     ctx.header("x-infermesh-reason", stream.served().route().reason());
+    InfermeshHeaders.modelVersion(ctx, stream.served());
     AnswersEndpoint.tell(ctx, stream.served());
     byte[] body = AnswersEndpoint.tell(responses.complete(text.toString(), done.finishReason(), done.usage()),
         stream.served()).toString().getBytes(StandardCharsets.UTF_8);

@@ -2,7 +2,9 @@ package io.infermesh.edge.http;
 
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.RoutingHints;
+import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.VersionPin;
+import io.javalin.http.Context;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Duration;
 import java.util.Collections;
@@ -89,5 +91,15 @@ final class InfermeshHeaders {
 
   private static String echo(String text) {
     return text.length() <= 64 ? text : text.substring(0, 64) + "…";
+  }
+
+  /** The response header naming the model version that produced the answer (after a swap: which one). */
+  static final String MODEL_VERSION = "x-infermesh-model-version";
+
+  /** Says which model version answers ({@link #MODEL_VERSION}), when the server that answers named it. */
+  static void modelVersion(Context ctx, Served served) {
+    if (!served.modelVersion().isEmpty()) {
+      ctx.header(MODEL_VERSION, served.modelVersion());
+    }
   }
 }

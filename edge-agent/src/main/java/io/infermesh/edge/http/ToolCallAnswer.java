@@ -39,6 +39,7 @@ final class ToolCallAnswer {
     calls.ifPresent(c -> c.forEach(x -> ids.add(callId())));
     ctx.header("x-infermesh-route", stream.served().route().route().wireName());
     ctx.header("x-infermesh-reason", stream.served().route().reason());
+    InfermeshHeaders.modelVersion(ctx, stream.served());
     ctx.status(200);
     byte[] body;
     if (streaming) {

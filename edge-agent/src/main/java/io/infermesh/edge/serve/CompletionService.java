@@ -19,16 +19,20 @@ import io.infermesh.edge.lease.LeaseWallet;
 import io.infermesh.edge.metrics.EdgeMetrics;
 import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.edge.route.Router;
+import io.infermesh.edge.swap.EngineHold;
+import io.infermesh.edge.swap.EngineVersions;
 import io.infermesh.node.audit.AuditLog;
 import io.infermesh.node.quota.QuotaLedger;
 import io.infermesh.node.telemetry.Tracing;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,8 +81,9 @@ public final class CompletionService {
   private final Tracing tracing;
   private final Tracer tracer;
   private final Deferrals deferrals;
-  // written once the model is loaded; read on every request
-  private volatile Engine engine;
+  // the serving engine (once loaded), and the one a swap replaced while its requests finish
+  private final EngineVersions versions;
+  private final BooleanSupplier operatorDrained;
 
   private CompletionService(Builder b) {
     this.config = b.config;
@@ -89,6 +94,8 @@ public final class CompletionService {
     this.escalator = b.escalator;
     this.tracing = b.tracing;
     this.tracer = b.tracing.tracer();
+    this.versions = b.versions != null ? b.versions : EngineVersions.withSharedTimer();
+    this.operatorDrained = b.operatorDrained;
     this.intake = Intake.of(b);
     this.privacy = b.privacyGate;
     this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
@@ -109,7 +116,7 @@ public final class CompletionService {
     this.local = new LocalGenerations(b.admission, ledger, accounting, config.admission().retryAfter(), tracer);
     this.escalations = Escalations.of(b, local, ledger, accounting);
     this.cascade = new CascadeRun(local, escalations, accounting);
-    this.embeddings = new EmbeddingService(config, () -> engine, escalator, intake, accounting);
+    this.embeddings = new EmbeddingService(config, () -> versions.current().orElse(null), escalator, intake, accounting);
     metrics.queueDepth(b.admission::waiting);
     metrics.inFlight(ledger::size);
   }
@@ -128,24 +135,42 @@ public final class CompletionService {
     return deferrals;
   }
 
-  /** Makes {@code loaded} the engine that answers; until then requests get UNAVAILABLE. */
+  /**
+   * Makes {@code loaded} (loaded from {@code model.path}) the engine that answers; until then
+   * requests get UNAVAILABLE. The caller keeps closing it.
+   */
   public void engineLoaded(Engine loaded) {
-    this.engine = requireNonNull(loaded, "loaded");
+    engineLoaded(loaded, false);
   }
 
-  /** The engine, once loaded. */
+  /** As {@link #engineLoaded(Engine)}; with {@code owned} the service closes it when it is swapped out or closed. */
+  public void engineLoaded(Engine loaded, boolean owned) {
+    requireNonNull(loaded, "loaded");
+    Path path = config.model().path() == null ? Path.of("") : config.model().path();
+    versions.swap(new EngineVersions.Source(loaded, path, loaded.info().sha256(), owned), Duration.ZERO);
+  }
+
+  /** The engine versions: the serving one, a draining one, the previous one (for the operator's swaps). */
+  public EngineVersions versions() {
+    return versions;
+  }
+
+  /** The engine serving new requests, once loaded. */
   public Optional<Engine> engine() {
-    return Optional.ofNullable(engine);
+    return versions.current();
   }
 
-  /** Whether requests are being answered: the model is loaded and the service is not draining. */
+  /**
+   * Whether requests are being answered: the model is loaded, the service is not shutting down and
+   * no operator drained it.
+   */
   public boolean ready() {
-    return engine != null && !ledger.draining();
+    return versions.current().isPresent() && !ledger.draining() && !operatorDrained.getAsBoolean();
   }
 
   /** The loaded model, if any. */
   public Optional<ModelInfo> model() {
-    return Optional.ofNullable(engine).map(Engine::info);
+    return versions.current().map(Engine::info);
   }
 
   /**
@@ -153,7 +178,7 @@ public final class CompletionService {
    * core's (asking the core when its list is stale). Empty until the edge's model is loaded.
    */
   public List<ListedModel> listModels() {
-    Engine e = engine;
+    Engine e = versions.current().orElse(null);
     if (e == null) {
       return List.of();
     }
@@ -201,12 +226,16 @@ public final class CompletionService {
     long arrived = ticker.read();
     String modelTag = RequestPlanner.modelTag(request.model());
     Job job = null;
+    EngineHold hold = null;
+    boolean handedOver = false;
     try {
-      Engine e = engine;
       ledger.checkOpen();
-      if (e == null) {
-        throw EdgeException.unavailable("the model is still loading; retry shortly");
+      if (operatorDrained.getAsBoolean()) {
+        throw EdgeException.unavailable("this edge is drained by an operator; retry on another instance");
       }
+      // the request runs on the version serving now, which stays loaded until its answer is closed
+      hold = versions.acquire().orElseThrow(() -> EdgeException.unavailable("the model is still loading; retry shortly"));
+      Engine e = hold.engine();
       request = VersionPin.honoured(request, e.info(), config.routing().coreModels(), config.escalation().enabled());
       intake.screen(request, e.info());
       modelTag = e.info().name();
@@ -222,7 +251,9 @@ public final class CompletionService {
       if (leases != null) {
         job = leases.admit(job, plan);
       }
-      return tracked(job, e, plan);
+      CompletionStream answer = new HeldStream(tracked(job, e, plan), hold);
+      handedOver = true;
+      return answer;
     } catch (EdgeException ex) {
       String reason = rejectionReason(ex);
       if (ex.kind() != EdgeException.Kind.UNAUTHENTICATED) {
@@ -235,6 +266,10 @@ public final class CompletionService {
       metrics.request(request.operation().semanticName(), modelTag, "none", ex.kind().metricName(),
           Duration.ofNanos(ticker.read() - arrived));
       throw ex;
+    } finally {
+      if (hold != null && !handedOver) {
+        hold.release();
+      }
     }
   }
 
@@ -439,8 +474,22 @@ public final class CompletionService {
     Clock auditClock;
     Tracing tracing = Tracing.off();
     Deferrals deferrals = Deferrals.NONE;
+    EngineVersions versions;
+    BooleanSupplier operatorDrained = () -> false;
 
     private Builder() {}
+
+    /** The engine versions requests hold (a fresh set by default); the operator's swaps go through it. */
+    public Builder versions(EngineVersions versions) {
+      this.versions = requireNonNull(versions, "versions");
+      return this;
+    }
+
+    /** Whether an operator drained this edge (new requests refused with UNAVAILABLE); never by default. */
+    public Builder operatorDrained(BooleanSupplier drained) {
+      this.operatorDrained = requireNonNull(drained, "drained");
+      return this;
+    }
 
     /** Learns how long local generations take (for the router's saturation check); optional. */
     public Builder load(LoadEstimate load) {

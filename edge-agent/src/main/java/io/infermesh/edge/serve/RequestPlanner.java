@@ -176,7 +176,8 @@ final class RequestPlanner {
       return Optional.empty();
     }
     CompletionRequest r = job.request();
-    String model = job.model().name() + "@" + job.model().sha256() + routingIntent(r);
+    // the version label too: an answer is never replayed as another version's, even of the same file
+    String model = job.model().name() + "@" + job.model().sha256() + "@" + job.model().version() + routingIntent(r);
     boolean defaultMax = !job.explicitMaxTokens();
     return Optional.of(job.chat() ? CacheKey.chat(job.tenant().name(), model, r.messages(), sampling, defaultMax)
         : CacheKey.prompt(job.tenant().name(), model, r.prompt(), sampling, defaultMax));
