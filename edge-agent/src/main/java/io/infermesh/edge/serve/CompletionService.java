@@ -70,6 +70,7 @@ public final class CompletionService {
   private final LeaseAdmission leases;
   private final Authentication authentication;
   private final AuditTrail audit;
+  private final LocalAnswerTap tap;
   // written once the model is loaded; read on every request
   private volatile Engine engine;
 
@@ -80,6 +81,7 @@ public final class CompletionService {
     this.cache = b.cache;
     this.ticker = b.ticker;
     this.escalator = b.escalator;
+    this.tap = b.tap;
     this.intake = Intake.of(b);
     this.privacy = b.privacyGate;
     this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
@@ -111,6 +113,11 @@ public final class CompletionService {
   /** {@code /v1/embeddings} on whichever tier the request names. */
   public EmbeddingService embeddings() {
     return embeddings;
+  }
+
+  /** Where sampled local answers are offered ({@link LocalAnswerTap#NONE} when nothing listens). */
+  public LocalAnswerTap localAnswerTap() {
+    return tap;
   }
 
   /** Makes {@code loaded} the engine that answers; until then requests get UNAVAILABLE. */
@@ -339,8 +346,18 @@ public final class CompletionService {
     JwtValidator jwt;
     AuditLog auditLog;
     Clock auditClock;
+    LocalAnswerTap tap = LocalAnswerTap.NONE;
 
     private Builder() {}
+
+    /**
+     * Where sampled local answers are offered for a second opinion from the core (shadow escalation
+     * for the router's calibration); {@link LocalAnswerTap#NONE} by default.
+     */
+    public Builder localAnswerTap(LocalAnswerTap tap) {
+      this.tap = requireNonNull(tap, "tap");
+      return this;
+    }
 
     /** Learns how long local generations take (for the router's saturation check); optional. */
     public Builder load(LoadEstimate load) {
