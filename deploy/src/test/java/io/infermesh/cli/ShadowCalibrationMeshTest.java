@@ -57,6 +57,9 @@ class ShadowCalibrationMeshTest {
           @Override
           public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
               ServerCallHandler<Q, A> next) {
+            if (!call.getMethodDescriptor().getFullMethodName().endsWith("/Generate")) {
+              return next.startCall(call, headers); // ListModels and the like pass untouched
+            }
             return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
               @Override
               public void onMessage(Q message) {

@@ -546,15 +546,21 @@ public final class EdgeAgent implements AutoCloseable {
         List<AutoCloseable> owned) throws IOException {
       Calibration c = config.routing().calibration();
       LlamaEmbedder embedder = LlamaEmbedder.load(config.model().path(), 512, Math.max(1, Math.min(2, cores)));
+      ShadowEscalation shadows;
+      try {
+        OnlineCalibration calibration = OnlineCalibration.open(embedder, new OnlineCalibration.Settings(c.target(),
+            c.agreementThreshold(), c.learningRate(), c.l2(), c.initialThreshold(), c.step(), c.stateFile()));
+        shadows = ShadowEscalation.start(escalator, calibration,
+            new ShadowEscalation.Settings(c.shadowFraction(), c.concurrency(), c.queue(), c.timeout()),
+            () -> ThreadLocalRandom.current().nextDouble(), registry);
+      } catch (IOException | RuntimeException e) {
+        embedder.close();
+        throw e;
+      }
+      owned.add(shadows); // closed first: its workers embed with the embedder
       owned.add(embedder);
-      OnlineCalibration calibration = OnlineCalibration.open(embedder, new OnlineCalibration.Settings(c.target(),
-          c.agreementThreshold(), c.learningRate(), c.l2(), c.initialThreshold(), c.step(), c.stateFile()));
-      ShadowEscalation shadows = ShadowEscalation.start(escalator, calibration,
-          new ShadowEscalation.Settings(c.shadowFraction(), c.concurrency(), c.queue(), c.timeout()),
-          () -> ThreadLocalRandom.current().nextDouble(), registry);
-      owned.add(shadows);
       log.info("routing: self-calibrating ({}), shadowing {} of local answers; {} examples learned so far",
-          c.target().text(), c.shadowFraction(), calibration.state().examples());
+          c.target().text(), c.shadowFraction(), shadows.calibration().state().examples());
       return shadows;
     }
 

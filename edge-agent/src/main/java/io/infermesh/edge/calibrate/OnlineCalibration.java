@@ -2,6 +2,8 @@ package io.infermesh.edge.calibrate;
 
 import static java.util.Objects.requireNonNull;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.infermesh.edge.route.DifficultyScorer;
 import io.infermesh.edge.route.Embedder;
 import io.infermesh.edge.route.RouteRequest;
@@ -36,6 +38,8 @@ import java.util.concurrent.atomic.DoubleAdder;
  * shadow workers; the model holds its own lock, counters are atomic, and saving is serialized.
  */
 public final class OnlineCalibration implements DifficultyScorer, Threshold {
+  private static final long RECENT_BYTES = 8 << 20;
+
   private final Embedder embedder;
   private final Settings settings;
   private final OnlineLogisticRegression model;
@@ -46,6 +50,12 @@ public final class OnlineCalibration implements DifficultyScorer, Threshold {
   private final AtomicLong compared = new AtomicLong();
   private final DoubleAdder similaritySum = new DoubleAdder();
   private final Object saving = new Object();
+  // the prompts the router scored lately, so that learning from their shadows embeds nothing again
+  // (the edge model's embedding context is one, shared with the request path)
+  private final Cache<String, float[]> recent = Caffeine.newBuilder()
+      .maximumWeight(RECENT_BYTES)
+      .weigher((String text, float[] v) -> 2 * text.length() + 4 * v.length)
+      .build();
 
   private OnlineCalibration(Embedder embedder, Settings settings, OnlineLogisticRegression model) {
     this.embedder = embedder;
@@ -88,7 +98,9 @@ public final class OnlineCalibration implements DifficultyScorer, Threshold {
 
   /** The probability that the core would disagree with the edge on {@code prompt}. */
   public double score(String prompt) {
-    return model.probability(embedder.embed(prompt));
+    float[] x = embedder.embed(prompt);
+    recent.put(prompt, x);
+    return model.probability(x);
   }
 
   @Override
@@ -133,7 +145,8 @@ public final class OnlineCalibration implements DifficultyScorer, Threshold {
    * @throws IOException when the state file cannot be written (the example is learned all the same)
    */
   public void learn(String prompt, boolean shouldEscalate) throws IOException {
-    model.learn(embedder.embed(prompt), shouldEscalate);
+    float[] x = recent.getIfPresent(prompt);
+    model.learn(x != null ? x : embedder.embed(prompt), shouldEscalate);
     save();
   }
 

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * example and counts it ({@code infermesh.calibration.shadow{result="dropped"}}). A shadow is not
  * charged to the client's tenant: it goes to the core as tenant {@value #TENANT}, the mesh's own.
  *
- * <p>Thread-safe. {@link #close()} stops the workers (queued shadows are dropped).
+ * <p>Thread-safe. {@link #close()} stops the workers (queued shadows are dropped); close it before
+ * the embedder the calibration uses.
  */
 public final class ShadowEscalation implements LocalAnswerTap, AutoCloseable {
   /** The tenant shadows are sent (and charged) as. */
@@ -159,9 +160,17 @@ public final class ShadowEscalation implements LocalAnswerTap, AutoCloseable {
     }
   }
 
+  /** Stops the workers, interrupting shadows in flight, and waits up to 5 s for them to end. */
   @Override
   public void close() {
     workers.shutdownNow();
+    try {
+      if (!workers.awaitTermination(5, TimeUnit.SECONDS)) {
+        log.warn("calibration: shadow workers did not stop within 5 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /**
