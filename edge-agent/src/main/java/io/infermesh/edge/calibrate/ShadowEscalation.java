@@ -183,6 +183,13 @@ public final class ShadowEscalation implements LocalAnswerTap, AutoCloseable {
    */
   public record Settings(double fraction, int concurrency, int queue, Duration timeout) {
     public Settings {
+      if (!(fraction >= 0 && fraction <= 1)) {
+        throw new IllegalArgumentException("fraction must be in [0, 1], got " + fraction);
+      }
+      if (concurrency < 1 || queue < 1) {
+        throw new IllegalArgumentException("concurrency and queue must be at least 1, got " + concurrency + " and "
+            + queue);
+      }
       requireNonNull(timeout, "timeout");
     }
   }
