@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.DoubleAdder;
  * OnlineLogisticRegression} over the edge model's prompt embeddings, and the {@link Threshold} it is
  * compared with. Each shadow comparison ({@link #learn(String, String, String)}) is one labelled
  * example: the prompt's embedding, labelled positive ("should have escalated") when the core's
- * answer and the edge's disagree ({@link AnswerAgreement} below {@code agreementThreshold}). The
+ * answer and the edge's disagree ({@link WordEditSimilarity} below {@code agreementThreshold}). The
  * model takes one SGD step per example and is written to its state file after each (atomically:
  * a temporary file moved over the old one), so a restart resumes where it stopped.
  *
@@ -126,7 +126,7 @@ public final class OnlineCalibration implements DifficultyScorer, Threshold {
    * @throws IOException when the state file cannot be written (the example is learned all the same)
    */
   public boolean learn(String prompt, String localAnswer, String coreAnswer) throws IOException {
-    double similarity = AnswerAgreement.similarity(localAnswer, coreAnswer);
+    double similarity = WordEditSimilarity.similarity(localAnswer, coreAnswer);
     boolean agrees = similarity >= settings.agreementThreshold();
     similaritySum.add(similarity);
     compared.incrementAndGet();
@@ -196,7 +196,7 @@ public final class OnlineCalibration implements DifficultyScorer, Threshold {
    * @param threshold the current threshold
    * @param comparisons shadow comparisons since start
    * @param agreementRate the share of them where the core agreed with the edge (NaN before any)
-   * @param meanSimilarity their mean {@link AnswerAgreement} similarity (NaN before any)
+   * @param meanSimilarity their mean {@link WordEditSimilarity} similarity (NaN before any)
    * @param decisions requests scored since start
    * @param escalationRate the share of them that escalated for difficulty (NaN before any)
    */
@@ -207,7 +207,7 @@ public final class OnlineCalibration implements DifficultyScorer, Threshold {
    * How the calibration learns.
    *
    * @param target what the threshold holds steady
-   * @param agreementThreshold the {@link AnswerAgreement} similarity at or above which two answers agree
+   * @param agreementThreshold the {@link WordEditSimilarity} similarity at or above which two answers agree
    * @param learningRate the SGD step η
    * @param l2 the L2 decay λ
    * @param initialThreshold the threshold before it is calibrated

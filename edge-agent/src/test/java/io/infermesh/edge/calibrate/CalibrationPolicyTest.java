@@ -28,18 +28,18 @@ import org.junit.jupiter.api.Test;
 class CalibrationPolicyTest {
   @Test
   void similarity_wordsNotPunctuation_measuresEditDistance() {
-    assertThat(AnswerAgreement.similarity("Paris is the capital.", "paris  is the CAPITAL")).isEqualTo(1.0);
-    assertThat(AnswerAgreement.similarity("", "")).isEqualTo(1.0);
-    assertThat(AnswerAgreement.similarity("a b c d", "a b x d")).isEqualTo(0.75);
-    assertThat(AnswerAgreement.similarity("a b c d", "")).isEqualTo(0.0);
-    assertThat(AnswerAgreement.similarity("one two", "three four five six")).isEqualTo(0.0);
+    assertThat(WordEditSimilarity.similarity("Paris is the capital.", "paris  is the CAPITAL")).isEqualTo(1.0);
+    assertThat(WordEditSimilarity.similarity("", "")).isEqualTo(1.0);
+    assertThat(WordEditSimilarity.similarity("a b c d", "a b x d")).isEqualTo(0.75);
+    assertThat(WordEditSimilarity.similarity("a b c d", "")).isEqualTo(0.0);
+    assertThat(WordEditSimilarity.similarity("one two", "three four five six")).isEqualTo(0.0);
   }
 
   @Test
   void similarity_hugeAnswers_comparesTheFirstWordsOnly() {
     String many = "w ".repeat(100_000);
-    assertThat(AnswerAgreement.words(many)).hasSize(AnswerAgreement.MAX_WORDS);
-    assertThat(AnswerAgreement.similarity(many, many + " tail")).isEqualTo(1.0);
+    assertThat(WordEditSimilarity.words(many)).hasSize(WordEditSimilarity.MAX_WORDS);
+    assertThat(WordEditSimilarity.similarity(many, many + " tail")).isEqualTo(1.0);
   }
 
   @Test

@@ -19,11 +19,11 @@ import java.util.Locale;
  * <p>Each answer is cut to its first {@link #MAX_WORDS} words, so a comparison is at most {@code
  * MAX_WORDS²} steps. Stateless and thread-safe.
  */
-public final class AnswerAgreement {
+public final class WordEditSimilarity {
   /** Words of each answer compared. */
   public static final int MAX_WORDS = 512;
 
-  private AnswerAgreement() {}
+  private WordEditSimilarity() {}
 
   /** The similarity of {@code a} and {@code b} in {@code [0, 1]}. */
   public static double similarity(String a, String b) {
