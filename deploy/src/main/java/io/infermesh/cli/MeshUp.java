@@ -15,6 +15,7 @@ import io.infermesh.core.config.CoreConfigLoader;
 import io.infermesh.core.server.CoreNode;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.config.Audit;
+import io.infermesh.edge.config.Batches;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.EdgeConfigLoader;
 import io.infermesh.edge.config.Escalation;
@@ -242,7 +243,7 @@ final class MeshUp implements AutoCloseable {
         .listen(CoreConfig.Listen.loopback());
     if (options.coreConfig().isPresent()) {
       CoreConfig given = governedCore(options.coreConfig().get());
-      config.tenants(given.tenants()).audit(given.audit());
+      config.tenants(given.tenants()).audit(given.audit()).telemetry(given.telemetry());
     }
     CoreNode started = CoreNode.start(config.build(), options.coreInterceptors());
     try {
@@ -326,7 +327,8 @@ final class MeshUp implements AutoCloseable {
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)))
         .withAdmission(new EdgeConfig.Admission(256, Duration.ofSeconds(1), Duration.ofMinutes(2)))
         .withEscalation(escalation)
-        .withRouting(options.routing());
+        .withRouting(options.routing())
+        .withBatch(Batches.NONE.withSqlite(options.dir().resolve("batches"))); // the Files and Batch APIs
     if (options.edgeConfig().isPresent()) {
       config = governed(config, options.edgeConfig().get());
     }
@@ -335,7 +337,7 @@ final class MeshUp implements AutoCloseable {
   }
 
   /** The sections of {@code as} that {@code up} passes to its edge. */
-  static final List<String> GOVERNANCE_SECTIONS = List.of("auth", "privacy", "audit");
+  static final List<String> GOVERNANCE_SECTIONS = List.of("auth", "privacy", "audit", "telemetry");
 
   /**
    * {@code config} with the {@code auth}, {@code privacy} and {@code audit} sections of the edge.yaml
@@ -343,17 +345,19 @@ final class MeshUp implements AutoCloseable {
    */
   static EdgeConfig governed(EdgeConfig config, Path file) throws IOException {
     EdgeConfig given = EdgeConfigLoader.load(file);
-    EdgeConfig rest = given.toBuilder().auth(EdgeConfig.Auth.NONE).privacy(Privacy.NONE).audit(Audit.NONE).build();
+    EdgeConfig rest = given.toBuilder().auth(EdgeConfig.Auth.NONE).privacy(Privacy.NONE).audit(Audit.NONE)
+        .telemetry(EdgeConfig.TELEMETRY_DEFAULT).build();
     if (!rest.equals(EdgeConfig.defaults())) {
       throw new ConfigException("(root)", file + ": infermesh up takes only the " + GOVERNANCE_SECTIONS
           + " sections from --edge-config; it sets the model, ports, escalation and routing itself (run `infermesh"
           + " edge --config` for a fully configured edge)");
     }
-    return config.toBuilder().auth(given.auth()).privacy(given.privacy()).audit(given.audit()).build();
+    return config.toBuilder().auth(given.auth()).privacy(given.privacy()).audit(given.audit())
+        .telemetry(given.telemetry()).build();
   }
 
   /** The sections of a core.yaml that {@code up --core-config} takes. */
-  static final List<String> CORE_GOVERNANCE_SECTIONS = List.of("tenants", "audit");
+  static final List<String> CORE_GOVERNANCE_SECTIONS = List.of("tenants", "audit", "telemetry");
 
   /**
    * The core.yaml {@code file}, refused unless it holds only {@link #CORE_GOVERNANCE_SECTIONS} (up

@@ -10,6 +10,7 @@ import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -113,12 +115,14 @@ public final class CoreConfigLoader {
     ConfigSection audit = root.section("audit");
     ConfigSection leases = root.section("leases");
     ConfigSection signing = leases.section("signing");
+    ConfigSection telemetry = root.section("telemetry");
 
     String name = node.string("name", "core-0");
     Path modelPath = model.path("path", null);
     CoreConfig config = CoreConfig.builder(
             new CoreConfig.Node(name, node.string("region", "local")),
-            new CoreConfig.Tls(resolve(base, tls.path("dir", Path.of("certs"))), tls.string("name", name)))
+            new CoreConfig.Tls(resolve(base, tls.path("dir", Path.of("certs"))), tls.string("name", name),
+                Optional.ofNullable(tls.path("deny_list", null)).map(p -> resolve(base, p))))
         .grpcPort(grpc.integer("port", CoreConfig.DEFAULT_GRPC_PORT))
         .model(CoreConfig.Model.builder(model.string("name", "core"))
             .path(modelPath == null ? null : resolve(base, modelPath))
@@ -141,6 +145,7 @@ public final class CoreConfigLoader {
         .tenants(tenants(tenants))
         .audit(audit(audit, base))
         .leases(leases(leases, signing, base))
+        .telemetry(TelemetryConfig.read(telemetry, CoreConfig.TELEMETRY_DEFAULT))
         .build();
     for (ConfigSection s : List.of(node, grpc, tls, model, upstream, engine, sched, stage, metrics, consul, tenants,
         audit, signing, leases, root)) {

@@ -121,6 +121,19 @@ public final class LlamaModel implements AutoCloseable {
    * {@code (N, dim)}, both flattened row-major.
    */
   public float[] step(ForwardBatch batch, float[] hiddenIn) {
+    return step(batch, hiddenIn, null);
+  }
+
+  /**
+   * {@link #step(ForwardBatch, float[])}, with logits for the last {@code logitRows[s]} new tokens
+   * of sequence {@code s} (at least one each; null for one each): the last stage returns
+   * {@code (sum logitRows, vocab)}, sequence by sequence, each in position order. Scoring a draft
+   * appended to a prompt needs the rows of every draft position in the same pass.
+   */
+  public float[] step(ForwardBatch batch, float[] hiddenIn, int[] logitRows) {
+    if (logitRows != null && logitRows.length != batch.sequenceCount()) {
+      throw new IllegalArgumentException("logitRows needs one entry per sequence, got " + logitRows.length);
+    }
     int n = batch.tokenCount();
     int dim = config.dim();
     try (NDManager step = weights.manager().newSubManager()) {
@@ -156,8 +169,9 @@ public final class LlamaModel implements AutoCloseable {
       if (!range.isLast()) {
         return x.toFloatArray();
       }
-      NDArray last = attention.lastTokens() == null ? x : Torch.rows(attention.lastTokens(), x); // (S, dim)
-      return rmsNorm(last).muli(weights.norm()).matMul(weights.head()).toFloatArray(); // (S, vocab)
+      NDArray last = logitRows != null ? Torch.rows(step.create(rowIndices(batch, logitRows)), x) // (R, dim)
+          : attention.lastTokens() == null ? x : Torch.rows(attention.lastTokens(), x); // (S, dim)
+      return rmsNorm(last).muli(weights.norm()).matMul(weights.head()).toFloatArray(); // (S or R, vocab)
     }
   }
 
@@ -269,6 +283,23 @@ public final class LlamaModel implements AutoCloseable {
   /** {@code x / sqrt(mean(x^2) + eps)} over the last axis (the weight is applied by the caller or folded). */
   private NDArray rmsNorm(NDArray x) {
     return x.div(x.square().matMul(meanColumn).addi(eps).sqrt()); // mean(x^2) as (N, dim) @ (dim, 1)
+  }
+
+  /** Flat indices of the last {@code rows[s]} new tokens of every sequence {@code s}, {@code (sum rows)}. */
+  private static long[] rowIndices(ForwardBatch batch, int[] rows) {
+    long[] out = new long[Arrays.stream(rows).sum()];
+    int at = 0;
+    for (int s = 0; s < rows.length; s++) {
+      if (rows[s] < 1 || rows[s] > batch.newTokens(s)) {
+        throw new IllegalArgumentException("sequence " + s + " has " + batch.newTokens(s) + " new tokens; cannot"
+            + " return logits for " + rows[s]);
+      }
+      int end = batch.offsets()[s + 1];
+      for (int r = rows[s]; r > 0; r--) {
+        out[at++] = end - r;
+      }
+    }
+    return out;
   }
 
   static long[] toLong(int[] values) {

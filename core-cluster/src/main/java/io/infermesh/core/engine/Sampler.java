@@ -30,12 +30,58 @@ public final class Sampler {
    * constrained sampler masks a copy first and moves its constraint past the token it returns.
    */
   public int sample(float[] logits) {
+    float[] adjusted = processed(logits);
+    int token = draw(adjusted);
+    advance(adjusted, token);
+    return token;
+  }
+
+  /**
+   * The next token for {@code logits}, {@code (vocab)}, given that a deterministic draft proposes
+   * {@code draft}: {@code draft} itself when it is accepted, else a replacement (never {@code
+   * draft}). Its distribution is exactly {@link #sample}'s: greedy accepts iff {@code draft} is the
+   * argmax; sampling accepts with probability {@code p(draft)} and otherwise draws from {@code p}
+   * with {@code draft} removed and renormalised — speculative sampling with a point-mass draft
+   * ({@code P(x) = p(draft) [x = draft] + (1 - p(draft)) p(x) / (1 - p(draft)) [x != draft] = p(x)}).
+   * Penalties and the constraint move past the returned token as after {@link #sample}.
+   */
+  public int verify(float[] logits, int draft) {
+    float[] adjusted = processed(logits);
+    int token;
+    if (params.greedy()) {
+      token = argmax(adjusted);
+    } else {
+      Candidates c = candidates(adjusted);
+      double pDraft = c.weight(draft) / c.total();
+      if (random.nextDouble() < pDraft) {
+        token = draft;
+      } else {
+        double r = random.nextDouble() * (c.total() - c.weight(draft));
+        token = -1; // p(draft) < 1 here, so another candidate exists
+        for (int i = 0; i < c.ids.length && (token < 0 || r >= 0); i++) {
+          if (c.ids[i] != draft) {
+            token = c.ids[i]; // the last one stays picked when rounding leaves r >= 0
+            r -= c.weights[i];
+          }
+        }
+      }
+    }
+    advance(adjusted, token);
+    return token;
+  }
+
+  /** {@code logits} after the bias, the penalties and the constraint's mask: a copy when anything changes. */
+  private float[] processed(float[] logits) {
     float[] adjusted = adjust(logits);
     if (constraint != null) {
       adjusted = adjusted == logits ? logits.clone() : adjusted;
       constraint.mask(adjusted); // logprobs below are those of the distribution drawn from
     }
-    int token = draw(adjusted);
+    return adjusted;
+  }
+
+  /** Moves the constraint and the penalty counts past {@code token}; records its log-probabilities. */
+  private void advance(float[] adjusted, int token) {
     if (constraint != null) {
       constraint.accept(token);
     }
@@ -45,7 +91,6 @@ public final class Sampler {
     if (params.logprobs()) {
       lastLogprobs = logprobs(adjusted, token, params.topLogprobs());
     }
-    return token;
   }
 
   /** The log-probabilities of the last sampled token, when {@link SamplingParams#logprobs()}; else null. */
@@ -111,8 +156,23 @@ public final class Sampler {
     if (params.greedy()) {
       return argmax(logits);
     }
-    // Candidates in descending logit order. Tokens more than NEGLIGIBLE below the best (at this
-    // temperature) have relative probability < e^-40 and are dropped before sorting.
+    Candidates c = candidates(logits);
+    double r = random.nextDouble() * c.total();
+    for (int i = 0; i < c.ids.length; i++) {
+      r -= c.weights[i];
+      if (r < 0) {
+        return c.ids[i];
+      }
+    }
+    return c.ids[c.ids.length - 1];
+  }
+
+  /**
+   * The tokens a draw may pick, in descending logit order, with unnormalised weights: temperature,
+   * then top-k, then top-p. Tokens more than NEGLIGIBLE below the best (at this temperature) have
+   * relative probability < e^-40 and are dropped before sorting.
+   */
+  private Candidates candidates(float[] logits) {
     float best = logits[argmax(logits)];
     float floor = best - NEGLIGIBLE * params.temperature();
     int count = 0;
@@ -147,18 +207,33 @@ public final class Sampler {
         break;
       }
     }
-    double total = 0;
+    int[] ids = new int[cut];
     for (int i = 0; i < cut; i++) {
-      total += p[i];
+      ids[i] = order[i];
     }
-    double r = random.nextDouble() * total;
-    for (int i = 0; i < cut; i++) {
-      r -= p[i];
-      if (r < 0) {
-        return order[i];
+    return new Candidates(ids, Arrays.copyOf(p, cut));
+  }
+
+  /** Candidate tokens and their unnormalised weights, {@code (cut)} each. */
+  private record Candidates(int[] ids, double[] weights) {
+
+    double total() {
+      double t = 0;
+      for (double w : weights) {
+        t += w;
       }
+      return t;
     }
-    return order[cut - 1];
+
+    /** The weight of {@code token}; 0 when it is not a candidate. */
+    double weight(int token) {
+      for (int i = 0; i < ids.length; i++) {
+        if (ids[i] == token) {
+          return weights[i];
+        }
+      }
+      return 0;
+    }
   }
 
   /** Index of the largest logit; the lowest index wins ties. */

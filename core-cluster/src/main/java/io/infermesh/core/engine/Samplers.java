@@ -20,6 +20,15 @@ public final class Samplers {
   }
 
   /**
+   * {@link DraftVerifier#verify} for {@code requestId}: the accepted draft tokens and one more, from
+   * {@code draft.length + 1} rows of {@code logits} starting at {@code from}.
+   */
+  public int[] verify(String requestId, SamplingParams params, int[] draft, float[] logits, int from, int vocab) {
+    return DraftVerifier.verify(samplers.computeIfAbsent(requestId, id -> new Sampler(params)), draft, logits, from,
+        vocab);
+  }
+
+  /**
    * The log-probabilities of {@code requestId}'s last sampled token, when its parameters ask for
    * them; empty otherwise (or for an unknown id).
    */

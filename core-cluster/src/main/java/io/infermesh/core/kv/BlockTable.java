@@ -75,6 +75,19 @@ public final class BlockTable {
     return true;
   }
 
+  /**
+   * Gives back the blocks beyond the first {@code positions} positions (a rejected draft's KV rows),
+   * which must be this table's own.
+   */
+  public void truncate(int positions, BlockAllocator allocator) {
+    int keep = allocator.blocksFor(positions);
+    if (keep < blocks.size()) {
+      List<Integer> tail = blocks.subList(keep, blocks.size());
+      allocator.release(List.copyOf(tail));
+      tail.clear();
+    }
+  }
+
   /** Drops this table's reference to every block (shared ones stay with the other tables) and empties it. */
   public void release(BlockAllocator allocator) {
     allocator.release(blocks);

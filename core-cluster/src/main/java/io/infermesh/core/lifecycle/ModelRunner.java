@@ -6,6 +6,7 @@ import io.infermesh.core.engine.Samplers;
 import io.infermesh.core.engine.TokenLogprobs;
 import io.infermesh.core.schedule.StepPlan;
 import io.infermesh.core.schedule.StepRunner;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -56,13 +57,18 @@ public final class ModelRunner implements StepRunner {
   @Override
   public void run(StepPlan plan, StepCompletion done) {
     int[] sampled;
+    int[][] accepted;
     try {
-      sampled = sample(plan, model.step(toBatch(plan), null), model.config().vocabSize(), samplers);
+      boolean drafts = plan.entries().stream().anyMatch(e -> e.draftTokens() > 0);
+      int[] rows = drafts ? plan.entries().stream().mapToInt(e -> e.draftTokens() + 1).toArray() : null;
+      float[] logits = model.step(toBatch(plan), null, rows); // null: the last row of each, as before
+      accepted = new int[(int) plan.entries().stream().filter(StepPlan.Entry::samples).count()][];
+      sampled = sample(plan, logits, model.config().vocabSize(), samplers, accepted);
     } catch (RuntimeException e) {
       done.failed(e);
       return;
     }
-    done.completed(sampled);
+    done.completed(sampled, accepted);
   }
 
   /**
@@ -70,14 +76,37 @@ public final class ModelRunner implements StepRunner {
    * {@code (S, vocab)} flattened.
    */
   public static int[] sample(StepPlan plan, float[] logits, int vocab, Samplers samplers) {
+    if (plan.entries().stream().anyMatch(e -> e.draftTokens() > 0)) {
+      throw new IllegalArgumentException("a plan with drafts needs their rows of logits: use the engine's runner");
+    }
+    return sample(plan, logits, vocab, samplers, new int[plan.entries().size()][]);
+  }
+
+  /**
+   * Samples one token for every entry that wants one, after verifying its draft, if any: entry
+   * {@code s} owns {@code draftTokens + 1} rows of {@code logits} {@code (rows, vocab)} flattened, in
+   * plan order. {@code accepted[k]} receives the accepted draft tokens of the {@code k}-th sampling
+   * entry (empty without a draft).
+   */
+  static int[] sample(StepPlan plan, float[] logits, int vocab, Samplers samplers, int[][] accepted) {
     List<StepPlan.Entry> entries = plan.entries();
     int count = (int) entries.stream().filter(StepPlan.Entry::samples).count();
     int[] out = new int[count];
     int k = 0;
-    for (int s = 0; s < entries.size(); s++) {
-      StepPlan.Entry e = entries.get(s);
-      if (e.samples()) {
-        out[k++] = samplers.sample(e.requestId(), e.sampling(), logits, s * vocab, vocab);
+    int row = 0;
+    for (StepPlan.Entry e : entries) {
+      int from = row * vocab;
+      row += e.draftTokens() + 1;
+      if (!e.samples()) {
+        continue;
+      }
+      if (e.draftTokens() == 0) {
+        accepted[k] = new int[0];
+        out[k++] = samplers.sample(e.requestId(), e.sampling(), logits, from, vocab);
+      } else {
+        int[] verified = samplers.verify(e.requestId(), e.sampling(), e.draft(), logits, from, vocab);
+        accepted[k] = Arrays.copyOf(verified, verified.length - 1);
+        out[k++] = verified[verified.length - 1];
       }
     }
     return out;

@@ -55,7 +55,7 @@ public final class BatchLoop implements AutoCloseable {
   }
 
   /** A step's outcome waiting to be applied: {@code sampled} or {@code failure}. */
-  private record Done(StepPlan plan, long startNanos, int[] sampled, Throwable failure) {}
+  private record Done(StepPlan plan, long startNanos, int[] sampled, int[][] accepted, Throwable failure) {}
 
   public BatchLoop(Scheduler scheduler, StepRunner runner, ThreadFactory threads, StepObserver observer) {
     this(scheduler, runner, threads, observer, System::nanoTime);
@@ -194,15 +194,23 @@ public final class BatchLoop implements AutoCloseable {
   /** Hands {@code plan} to the runner; its outcome is queued for the loop. */
   private void start(StepPlan plan) {
     long startNanos = nanoTime.getAsLong();
+    for (StepPlan.Entry e : plan.entries()) {
+      if (e.tokens().length > 1 || e.startPosition() == 0) { // a prefill chunk (a decode runs one token, later)
+        GenerationListener l = listeners.get(e.requestId());
+        if (l != null) {
+          l.onScheduled();
+        }
+      }
+    }
     StepRunner.StepCompletion done = new StepRunner.StepCompletion() {
       @Override
-      public void completed(int[] sampled) {
-        enqueue(new Done(plan, startNanos, sampled.clone(), null));
+      public void completed(int[] sampled, int[][] accepted) {
+        enqueue(new Done(plan, startNanos, sampled.clone(), accepted.clone(), null));
       }
 
       @Override
       public void failed(Throwable cause) {
-        enqueue(new Done(plan, startNanos, null, cause));
+        enqueue(new Done(plan, startNanos, null, null, cause));
       }
     };
     try {
@@ -233,7 +241,7 @@ public final class BatchLoop implements AutoCloseable {
     for (Done d : applied) {
       if (d.failure() == null) {
         try {
-          scheduler.complete(d.plan(), d.sampled());
+          scheduler.complete(d.plan(), d.sampled(), d.accepted());
           continue;
         } catch (RuntimeException e) {
           log.error("engine step returned a malformed result; failing its requests", e);
@@ -265,6 +273,10 @@ public final class BatchLoop implements AutoCloseable {
         if (e instanceof SchedulerEvent.Token t) {
           if (l != null) {
             l.onToken(t.choice(), t.token(), t.index());
+          }
+        } else if (e instanceof SchedulerEvent.DraftVerified v) {
+          if (l != null) {
+            l.onDraftVerified(v.choice(), v.drafted(), v.accepted());
           }
         } else if (e instanceof SchedulerEvent.Finished f) {
           if (f.last()) {

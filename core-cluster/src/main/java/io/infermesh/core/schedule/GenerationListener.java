@@ -6,6 +6,12 @@ package io.infermesh.core.schedule;
  */
 public interface GenerationListener {
 
+  /**
+   * The request's first sequence is in an engine step: its wait in the queue is over and its
+   * prefill begins. May come once per step until its first token; a listener keeps only the first.
+   */
+  default void onScheduled() {}
+
   /** A generated token of choice {@code choice}; {@code index} counts that choice's tokens from 0. */
   void onToken(int choice, int token, int index);
 
@@ -14,4 +20,10 @@ public interface GenerationListener {
    * the last call for the request ({@code last}).
    */
   void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens, boolean last);
+
+  /**
+   * A draft of {@code drafted} tokens was verified for choice {@code choice} and {@code accepted}
+   * of them kept; called before the tokens it yields. Ignored by default.
+   */
+  default void onDraftVerified(int choice, int drafted, int accepted) {}
 }

@@ -16,10 +16,13 @@ import java.util.Set;
  * @param deadlineNanos on the scheduler's clock; {@link Long#MAX_VALUE} for none
  * @param choices independent completions of the prompt (OpenAI {@code n}), at least one; they share
  *     one prefill of the prompt
+ * @param draft proposed first tokens of the answer (an edge's draft), at most {@code maxTokens}, empty
+ *     for none; scored with the prompt's last prefill chunk and kept as far as the engine's own
+ *     sampler agrees (it never changes the answer). Only a request with one choice carries one.
  */
 public record GenerationRequest(
     String id, int[] prompt, int maxTokens, Priority priority, SamplingParams sampling, Set<Integer> stopTokens,
-    long deadlineNanos, int choices) {
+    long deadlineNanos, int choices, int[] draft) {
 
   public GenerationRequest {
     Objects.requireNonNull(id, "id");
@@ -34,8 +37,21 @@ public record GenerationRequest(
     if (choices <= 0) {
       throw new IllegalArgumentException("choices must be at least 1, got " + choices);
     }
+    if (draft.length > maxTokens) {
+      throw new IllegalArgumentException("a draft of " + draft.length + " tokens exceeds max_tokens " + maxTokens);
+    }
+    if (draft.length > 0 && choices != 1) {
+      throw new IllegalArgumentException("a draft needs a request with one choice, got " + choices);
+    }
     prompt = prompt.clone();
+    draft = draft.clone();
     stopTokens = Set.copyOf(stopTokens);
+  }
+
+  /** A request without a draft. */
+  public GenerationRequest(String id, int[] prompt, int maxTokens, Priority priority, SamplingParams sampling,
+      Set<Integer> stopTokens, long deadlineNanos, int choices) {
+    this(id, prompt, maxTokens, priority, sampling, stopTokens, deadlineNanos, choices, new int[0]);
   }
 
   /** A request for one choice. */
@@ -46,12 +62,22 @@ public record GenerationRequest(
 
   /** This request with {@code n} choices. */
   public GenerationRequest withChoices(int n) {
-    return new GenerationRequest(id, prompt, maxTokens, priority, sampling, stopTokens, deadlineNanos, n);
+    return new GenerationRequest(id, prompt, maxTokens, priority, sampling, stopTokens, deadlineNanos, n, draft);
+  }
+
+  /** This request with {@code tokens} as its draft. */
+  public GenerationRequest withDraft(int[] tokens) {
+    return new GenerationRequest(id, prompt, maxTokens, priority, sampling, stopTokens, deadlineNanos, choices, tokens);
   }
 
   @Override
   public int[] prompt() {
     return prompt.clone();
+  }
+
+  @Override
+  public int[] draft() {
+    return draft.clone();
   }
 
   /**

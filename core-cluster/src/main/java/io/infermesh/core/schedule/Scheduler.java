@@ -3,6 +3,7 @@ package io.infermesh.core.schedule;
 import io.infermesh.core.kv.BlockAllocator;
 import io.infermesh.core.kv.BlockTable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -34,6 +35,11 @@ import java.util.function.LongSupplier;
  * that is not completed yet is in none of the next plans, and is never preempted. Every stage runs
  * steps in plan order, so KV blocks freed while a plan is in flight (a cancel) can be handed out in
  * the next plan: its writes land after the older plan's.
+ *
+ * <p>A request with a draft ({@link GenerationRequest#draft}) sends it along with the prompt's
+ * last prefill chunk, when the step's token budget and free blocks allow (never by preempting);
+ * {@link #complete(StepPlan, int[], int[][])} takes the accepted prefix and the token after it as
+ * if decoded one by one, and gives the rejected positions' blocks back.
  *
  * <p>Pure policy: no threads, no I/O; time comes from the injected clock. Not thread-safe: drive it
  * from one thread, or step by step in tests.
@@ -169,9 +175,10 @@ public final class Scheduler {
         if (!reserve(s, s.computed + n, planned)) {
           continue; // s itself was preempted
         }
-        entries.add(entry(s, n));
+        int d = draftFor(s, n, budget);
+        entries.add(entry(s, n, d));
         planned.add(s);
-        budget -= n;
+        budget -= n + d;
       }
     }
     // 3. admissions, while blocks for the whole known sequence are free
@@ -193,9 +200,10 @@ public final class Scheduler {
       waiting.remove(s);
       running.add(s);
       s.running = true;
-      entries.add(entry(s, n));
+      int d = draftFor(s, n, budget);
+      entries.add(entry(s, n, d));
       planned.add(s);
-      budget -= n;
+      budget -= n + d;
     }
     StepPlan plan = new StepPlan(entries);
     if (!planned.isEmpty()) {
@@ -211,6 +219,18 @@ public final class Scheduler {
    * skipped; a plan no longer tracked (after {@link #failAll}) is ignored.
    */
   public void complete(StepPlan plan, int[] sampled) {
+    complete(plan, sampled, new int[sampled.length][0]);
+  }
+
+  /**
+   * {@link #complete(StepPlan, int[])} with the accepted prefix of each sampling entry's draft,
+   * {@code accepted[k]} (empty without a draft): those tokens come first, as if decoded one by one
+   * (a stop token or max_tokens among them ends the choice there), then {@code sampled[k]}. The KV
+   * blocks of rejected draft positions go back to the pool.
+   *
+   * @throws IllegalArgumentException if an accepted prefix is not a prefix of the entry's draft
+   */
+  public void complete(StepPlan plan, int[] sampled, int[][] accepted) {
     List<Sequence> sequences = inFlight.remove(plan);
     if (sequences == null) {
       return;
@@ -221,13 +241,18 @@ public final class Scheduler {
       Sequence s = sequences.get(k);
       s.inFlight = false;
       int token = e.samples() && i < sampled.length ? sampled[i] : -1;
+      int[] kept = e.samples() && i < accepted.length ? accepted[i] : new int[0];
       if (e.samples()) {
         i++;
+      }
+      if (kept.length > e.draftTokens() || !Arrays.equals(kept, 0, kept.length, e.draft(), 0, kept.length)) {
+        throw new IllegalArgumentException("entry " + k + " accepted " + kept.length + " tokens that are not a"
+            + " prefix of its draft of " + e.draftTokens());
       }
       if (live.get(e.requestId()) != s || !s.running) {
         continue;
       }
-      s.computed = e.startPosition() + e.tokens().length;
+      s.computed = e.startPosition() + e.tokens().length - e.draftTokens() + kept.length;
       if (s.group.readyToFork(s)) {
         for (Sequence f : s.group.fork(s, blocks)) { // they join the running batch: admitted with s
           live.put(f.id(), f);
@@ -238,17 +263,35 @@ public final class Scheduler {
       if (!e.samples() || token < 0) {
         continue;
       }
-      s.append(token);
-      events.add(new SchedulerEvent.Token(s.request.id(), s.choice, token, s.generated - 1));
-      if (s.request.stopTokens().contains(token)) {
-        finish(s, FinishReason.STOP);
-      } else if (s.generated >= s.request.maxTokens() || s.length >= config.contextLength()) {
-        finish(s, FinishReason.LENGTH);
+      if (e.draftTokens() > 0) {
+        s.table.truncate(s.computed + 1, blocks); // rejected draft rows: the next decode writes position computed
+        events.add(new SchedulerEvent.DraftVerified(s.request.id(), s.choice, e.draftTokens(), kept.length));
+      }
+      boolean ended = false;
+      for (int t = 0; t < kept.length && !ended; t++) {
+        ended = emit(s, kept[t]);
+      }
+      if (!ended) {
+        emit(s, token);
       }
     }
     if (i != sampled.length) {
       throw new IllegalArgumentException("plan samples " + i + " tokens, got " + sampled.length);
     }
+  }
+
+  /** Appends {@code token} to {@code s} and reports it; true when it ended {@code s} (stop token, length). */
+  private boolean emit(Sequence s, int token) {
+    s.append(token);
+    events.add(new SchedulerEvent.Token(s.request.id(), s.choice, token, s.generated - 1));
+    if (s.request.stopTokens().contains(token)) {
+      finish(s, FinishReason.STOP);
+      return true;
+    } else if (s.generated >= s.request.maxTokens() || s.length >= config.contextLength()) {
+      finish(s, FinishReason.LENGTH);
+      return true;
+    }
+    return false;
   }
 
   /** Fails every request of {@code plan} (the engine could not run it), freeing their blocks. */
@@ -364,9 +407,36 @@ public final class Scheduler {
     return s.request.priority().agedRank(now - s.arrivalNanos, config.aging());
   }
 
-  private StepPlan.Entry entry(Sequence s, int n) {
+  /**
+   * How many draft tokens of {@code s} ride along with its prefill chunk of {@code n} tokens: its
+   * draft, cut to the step's token budget, when this chunk ends the prompt and the blocks for it
+   * are free (a draft never preempts anyone); 0 otherwise. Its one chance: the draft is dropped here.
+   */
+  private int draftFor(Sequence s, int n, int budget) {
+    if (s.draft == null || s.computed + n != s.length || s.generated != 0) {
+      return 0;
+    }
+    int d = Math.min(s.draft.length, budget - n);
+    if (d > 0 && !s.table.ensure(s.computed + n + d, blocks)) {
+      d = 0;
+    }
+    if (d == 0) {
+      s.draft = null;
+    }
+    return d;
+  }
+
+  /** The entry for {@code n} known tokens of {@code s}, then the first {@code d} tokens of its draft. */
+  private StepPlan.Entry entry(Sequence s, int n, int d) {
     int from = s.computed;
-    return new StepPlan.Entry(s.id(), s.tokens(from, from + n), from, s.table.writeSlots(from, from + n, blocks),
-        s.table.slots(0, from + n), from + n == s.length, s.sampling);
+    int to = from + n + d;
+    int[] tokens = s.tokens(from, from + n);
+    if (d > 0) {
+      tokens = Arrays.copyOf(tokens, n + d);
+      System.arraycopy(s.draft, 0, tokens, n, d);
+      s.draft = null;
+    }
+    return new StepPlan.Entry(s.id(), tokens, from, s.table.writeSlots(from, to, blocks), s.table.slots(0, to),
+        from + n == s.length, s.sampling, d);
   }
 }

@@ -16,4 +16,10 @@ public sealed interface SchedulerEvent {
    */
   record Finished(String requestId, int choice, FinishReason reason, int promptTokens, int completionTokens,
       boolean last) implements SchedulerEvent {}
+
+  /**
+   * A draft of {@code drafted} tokens was verified for a choice, {@code accepted} of them kept; its
+   * token events follow.
+   */
+  record DraftVerified(String requestId, int choice, int drafted, int accepted) implements SchedulerEvent {}
 }

@@ -20,6 +20,7 @@ final class Sequence {
   boolean running;
   boolean inFlight; // in a plan not completed yet
   int preemptions;
+  int[] draft; // still to verify, with the last prefill chunk; null when none (or already verified)
 
   Sequence(ChoiceGroup group, int choice, long arrivalNanos, BlockTable table) {
     this.request = group.request;
@@ -32,6 +33,8 @@ final class Sequence {
     int[] prompt = request.prompt();
     this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(request.maxTokens(), 64));
     this.length = prompt.length;
+    int[] d = request.draft();
+    this.draft = choice == 0 && d.length > 0 ? d : null;
   }
 
   String id() {

@@ -36,8 +36,18 @@ public interface StepRunner {
   /** The outcome of one step. Implementations are thread-safe. */
   interface StepCompletion {
 
-    /** The step ran; {@code sampled} as described in {@link StepRunner#run}. */
-    void completed(int[] sampled);
+    /** The step ran (no draft accepted); {@code sampled} as described in {@link StepRunner#run}. */
+    default void completed(int[] sampled) {
+      completed(sampled, new int[sampled.length][0]);
+    }
+
+    /**
+     * The step ran and verified drafts: {@code accepted[k]} holds the draft tokens accepted for the
+     * {@code k}-th sampling entry (empty for an entry without a draft), which come before its
+     * {@code sampled[k]} (the replacement of the first rejected draft token, or the token after a
+     * fully accepted draft).
+     */
+    void completed(int[] sampled, int[][] accepted);
 
     /** The step failed; its requests fail. */
     void failed(Throwable cause);

@@ -79,6 +79,8 @@ final class BatchGeneration implements InferenceBackend.Generation {
     private final GenerationSink sink;
     private final StreamingDecoder[] decoders = new StreamingDecoder[request.choices()];
     private final StopMatcher[] stops = new StopMatcher[request.choices()];
+    private boolean scheduled; // confined to the batch loop's thread
+    private final int[] counted = new int[request.choices()]; // tokens up to a stop string, per choice
 
     Streamer(GenerationSink sink) {
       this.sink = sink;
@@ -89,10 +91,22 @@ final class BatchGeneration implements InferenceBackend.Generation {
     }
 
     @Override
+    public void onScheduled() {
+      if (!scheduled) {
+        scheduled = true;
+        sink.onScheduled();
+      }
+    }
+
+    @Override
     public void onToken(int choice, int token, int index) {
-      sink.onToken();
       StopMatcher stop = stops[choice];
-      if (stop.stopped() || model.tokenizer().isEndOfGeneration(token)) {
+      if (stop.stopped()) {
+        return; // tokens of an accepted draft past the stop string: decoding alone would have stopped
+      }
+      sink.onToken();
+      counted[choice]++;
+      if (model.tokenizer().isEndOfGeneration(token)) {
         return;
       }
       String text = stop.accept(decoders[choice].accept(token));
@@ -124,7 +138,12 @@ final class BatchGeneration implements InferenceBackend.Generation {
         model.loop().cancel(key); // the call fails: free the other choices
       }
       String tail = normal ? stop.accept(decoders[choice].flush()) + stop.flush() : "";
-      sink.onFinished(choice, r, tail, promptTokens, completionTokens, last);
+      sink.onFinished(choice, r, tail, promptTokens, stop.stopped() ? counted[choice] : completionTokens, last);
+    }
+
+    @Override
+    public void onDraftVerified(int choice, int drafted, int accepted) {
+      sink.onDraftVerified(choice, drafted, accepted);
     }
   }
 }

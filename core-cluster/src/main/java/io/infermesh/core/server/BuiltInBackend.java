@@ -81,8 +81,20 @@ final class BuiltInBackend implements InferenceBackend {
     }
     int maxTokens = RequestValidator.maxTokens(r.getSampling(), prompt.length, model.contextLength(),
         model.defaultMaxTokens());
-    return new GenerationRequest(call.key(), prompt, maxTokens, call.priority(), constrain(r, model, sampling, maxTokens),
-        model.tokenizer().endOfGenerationTokens(), call.deadlineNanos()).withChoices(call.choices());
+    GenerationRequest request = new GenerationRequest(call.key(), prompt, maxTokens, call.priority(),
+        constrain(r, model, sampling, maxTokens), model.tokenizer().endOfGenerationTokens(), call.deadlineNanos())
+        .withChoices(call.choices());
+    return verifiesDraft(request, model) ? request.withDraft(DraftTokens.of(r, model.tokenizer(), maxTokens)) : request;
+  }
+
+  /**
+   * Whether the engine verifies {@code request}'s draft: one choice, no log-probabilities (one
+   * step would report several tokens' log-probabilities through a one-token channel), and the whole
+   * model here (a pipeline's last stage samples one token per step). Penalties, logit bias and
+   * grammar constraints are kept exact: the verifier applies them token by token.
+   */
+  private static boolean verifiesDraft(GenerationRequest request, ServedModel model) {
+    return request.choices() == 1 && !request.sampling().logprobs() && model.runner() instanceof ModelRunner;
   }
 
   /** {@code sampling} restricted to the grammar the request asks for (response_format, tools), if any. */

@@ -55,6 +55,10 @@ final class ChunkStream implements GenerationSink {
   private int longest; // completion tokens of the longest choice
   @GuardedBy("this")
   private int reportedPrompt; // the prompt's tokens as the engine reported them
+  @GuardedBy("this")
+  private int drafted; // draft tokens verified (choice 0: only one-choice calls carry a draft)
+  @GuardedBy("this")
+  private int draftAccepted;
 
   /** A choice's tokens whose text is not sent yet, and theirs log-probabilities when reported. */
   private static final class Pending {
@@ -117,7 +121,7 @@ final class ChunkStream implements GenerationSink {
     if (last) {
       long now = nanoTime.getAsLong();
       metrics.tokensGenerated(completionTokens - counted);
-      metrics.finished(priority, reason, now - startNanos,
+      metrics.finished(servedBy.getModelVersion(), priority, reason, now - startNanos,
           longest > 1 && anyToken ? (now - firstTokenNanos) / (longest - 1) : -1);
       end.end(failure == null ? Status.Code.OK : failure.getCode(), reportedPrompt,
           Math.max(completionTokens, counted));
@@ -134,7 +138,7 @@ final class ChunkStream implements GenerationSink {
         .setFinishReason(reason == io.infermesh.core.schedule.FinishReason.LENGTH
             ? FinishReason.FINISH_REASON_LENGTH : FinishReason.FINISH_REASON_STOP)
         .setUsage(Usage.newBuilder().setPromptTokens(Math.max(0, promptTokens))
-            .setCompletionTokens(Math.max(0, completion)));
+            .setCompletionTokens(Math.max(0, completion)).setDraftTokens(drafted).setDraftAcceptedTokens(draftAccepted));
     if (last) {
       c.setServedBy(servedBy);
     }
@@ -145,8 +149,15 @@ final class ChunkStream implements GenerationSink {
   }
 
   @Override
+  public synchronized void onDraftVerified(int choice, int draftTokens, int accepted) {
+    drafted += draftTokens;
+    draftAccepted += accepted;
+    metrics.draftVerified(draftTokens, accepted);
+  }
+
+  @Override
   public synchronized void onFailed(Throwable error) {
-    metrics.finished(priority, io.infermesh.core.schedule.FinishReason.FAILED, nanoTime.getAsLong() - startNanos, -1);
+    metrics.finished(servedBy.getModelVersion(), priority, io.infermesh.core.schedule.FinishReason.FAILED, nanoTime.getAsLong() - startNanos, -1);
     end.end(StatusMapping.toStatus(error).getCode(), reportedPrompt, Math.max(completionTokens, counted));
     if (!failed && !out.isCancelled()) {
       failed = true;
@@ -175,7 +186,7 @@ final class ChunkStream implements GenerationSink {
     if (!anyToken) {
       anyToken = true;
       firstTokenNanos = nanoTime.getAsLong();
-      metrics.firstToken(firstTokenNanos - startNanos);
+      metrics.firstToken(servedBy.getModelVersion(), firstTokenNanos - startNanos);
     }
   }
 }

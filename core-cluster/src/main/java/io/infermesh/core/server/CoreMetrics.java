@@ -11,6 +11,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
@@ -21,11 +23,19 @@ import java.util.function.ToDoubleFunction;
  * {@code gen_ai.server.time_per_output_token}, histograms), {@code infermesh.core.*} for the scheduler (queue
  * depth per priority, running batch, KV blocks used/free, preemptions, generated tokens — whose
  * rate is tokens/s), tenant refusals by reason and audit write failures. Thread-safe.
+ *
+ * <p>Time to first token and request duration carry the served model's version ({@code
+ * model_version}; a swap changes it while the process runs), and time to first token is also a
+ * histogram ({@code _bucket}): the control plane reads both per version to judge a canary
+ * (error rate = {@code finish="failed"} / all, TTFT p99 from the buckets).
  */
 public final class CoreMetrics {
+  /** The tag naming the model version that served a call ({@code model_version} in Prometheus). */
+  public static final String MODEL_VERSION = "model_version";
+
   private final MeterRegistry registry;
   private final Counter tokens;
-  private final Timer ttft;
+  private final Map<String, Timer> ttft = new ConcurrentHashMap<>(); // by model version
   private final Timer tpot;
   private final Supplier<SchedulerStats> stats; // held here: meters only keep a weak reference to it
 
@@ -34,9 +44,6 @@ public final class CoreMetrics {
     this.registry = registry;
     this.stats = stats;
     this.tokens = Counter.builder("infermesh.core.tokens.generated").description("Tokens generated").register(registry);
-    // histograms (as the edge's), so that dashboards and alerts can take quantiles over every core node
-    this.ttft = Timer.builder("gen_ai.server.time_to_first_token").description("Time to first token")
-        .publishPercentileHistogram().register(registry);
     this.tpot = Timer.builder("gen_ai.server.time_per_output_token").description("Time per output token after the first")
         .publishPercentileHistogram().register(registry);
     for (Priority p : Priority.values()) {
@@ -73,8 +80,12 @@ public final class CoreMetrics {
     }
   }
 
-  void firstToken(long nanos) {
-    ttft.record(nanos, TimeUnit.NANOSECONDS);
+  void firstToken(String modelVersion, long nanos) {
+    ttft.computeIfAbsent(modelVersion, v -> Timer.builder("gen_ai.server.time_to_first_token")
+        .description("Time to first token").tag(MODEL_VERSION, v)
+        .publishPercentiles(0.5, 0.95).publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
   }
 
   void rejected(Priority p) {
@@ -85,9 +96,10 @@ public final class CoreMetrics {
     return registry.counter("infermesh.core.rejected", "priority", p.name().toLowerCase(), "reason", "queue-full");
   }
 
-  void finished(Priority p, FinishReason reason, long nanos, long perTokenNanos) {
+  void finished(String modelVersion, Priority p, FinishReason reason, long nanos, long perTokenNanos) {
     Timer.builder("gen_ai.server.request.duration").tags("priority", p.name().toLowerCase(),
-        "finish", reason.name().toLowerCase()).register(registry).record(Duration.ofNanos(nanos));
+        "finish", reason.name().toLowerCase(), MODEL_VERSION, modelVersion).register(registry)
+        .record(Duration.ofNanos(nanos));
     if (perTokenNanos >= 0) {
       tpot.record(perTokenNanos, TimeUnit.NANOSECONDS);
     }
@@ -114,6 +126,15 @@ public final class CoreMetrics {
   /** An audit record that could not be written (the call itself was answered). */
   void auditFailed() {
     registry.counter("infermesh.core.audit.failures").increment();
+  }
+
+  /**
+   * A verified draft: {@code infermesh.core.draft.tokens{result=drafted}} counts the tokens scored,
+   * {@code result=accepted} those kept; their ratio is the acceptance rate.
+   */
+  void draftVerified(int drafted, int accepted) {
+    registry.counter("infermesh.core.draft.tokens", "result", "drafted").increment(drafted);
+    registry.counter("infermesh.core.draft.tokens", "result", "accepted").increment(accepted);
   }
 
   /** Records one engine step (batch size), for the step histogram. */

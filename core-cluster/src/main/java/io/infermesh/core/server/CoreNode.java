@@ -5,6 +5,7 @@ import io.grpc.ServerInterceptors;
 import io.infermesh.api.v1.AdminGrpc;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.LeasesGrpc;
+import io.infermesh.certs.DenyList;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
 import io.infermesh.certs.MeshSignatures;
@@ -28,7 +29,9 @@ import io.infermesh.node.admin.SwapOrder;
 import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
+import io.infermesh.node.registration.RegistrationMeta;
 import io.infermesh.node.registration.RegistrationSettings;
+import io.infermesh.node.telemetry.Tracing;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -140,8 +143,13 @@ public final class CoreNode implements AutoCloseable {
     CoreModelLoader loader;
     Supplier<SchedulerStats> load;
     try {
+      Tracing tracing = Tracing.start(config.telemetry());
+      owned.add(tracing); // closed last (in reverse): flushes the spans of the calls that ended while the rest closed
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
+      DenyList denyList = config.tls().denyList().isPresent()
+          ? DenyList.watching(config.tls().denyList().get(), DenyList.DEFAULT_REFRESH_PERIOD) : DenyList.empty();
+      owned.add(denyList);
       InferenceBackend backend;
       if (config.engine() instanceof Engine.Upstream) {
         Upstream up = Upstream.start(config, timers, health::update);
@@ -160,7 +168,7 @@ public final class CoreNode implements AutoCloseable {
           config.model().defaultMaxTokens());
       owned.add(governance); // closed after the server: the audit log's last records reach the disk
       InferenceService inference = new InferenceService(backend, tls.identity().toString(), config.node().region(),
-          metrics, System::nanoTime, governance);
+          metrics, System::nanoTime, governance, tracing.tracer());
       loader = new CoreModelLoader(config, tls, timers, health::update, metrics);
       CoreAdminService admin = adminService(config, tls, timers, host, loader, rotation, health, owned);
       List<ServerInterceptor> gated = new ArrayList<>(interceptors);
@@ -170,9 +178,10 @@ public final class CoreNode implements AutoCloseable {
           .bindAddress(config.listen().grpc())
           .tls(tls)
           .authorization(policy())
+          .denyList(denyList)
           .initiallyNotServing() // until health.attach() finds the node ready
           .addService(new LeasesService(leaseBook(config, governance), governance.tenants(), metrics))
-          .addService(ServerInterceptors.intercept(inference, reversed(gated)))
+          .addService(ServerInterceptors.intercept(inference, reversed(served(tracing, gated))))
           .addService(admin)
           .start();
     } catch (IOException | RuntimeException e) {
@@ -205,7 +214,8 @@ public final class CoreNode implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
-      registration = ConsulRegistration.start(registrationSettings(config, server.port()), health::ready, registrar);
+      registration = ConsulRegistration.start(registrationSettings(config, server.port(),
+          m == null ? 0 : m.address().getPort()), health::ready, registrar);
       health.onUpdate(registration::reportNow);
       registration.reportNow(); // a readiness change before the listener was in place is not lost
     }
@@ -256,11 +266,20 @@ public final class CoreNode implements AutoCloseable {
     return Optional.of(LeaseBook.of(config.leases(), governance.tenants().quotas(), signer, Clock.systemUTC()));
   }
 
-  /** What this node registers in Consul: role core, its gRPC port, the attributes discovery reads. */
-  static RegistrationSettings registrationSettings(CoreConfig config, int grpcPort) {
+  /**
+   * What this node registers in Consul: role core, its gRPC port, the attributes discovery reads,
+   * and its {@code /metrics} port ({@code metricsPort} &gt; 0), which the control plane scrapes to
+   * judge canary rollouts.
+   */
+  static RegistrationSettings registrationSettings(CoreConfig config, int grpcPort, int metricsPort) {
     ConsulConfig c = config.consul();
     ConsulConfig.Registration r = c.registration().orElseThrow();
-    return RegistrationSettings.builder(c.address(), r.serviceName(), config.node().name(), Role.CORE)
+    RegistrationSettings.Builder b = RegistrationSettings.builder(c.address(), r.serviceName(), config.node().name(),
+        Role.CORE);
+    if (metricsPort > 0) {
+      b.meta(RegistrationMeta.METRICS_PORT, String.valueOf(metricsPort));
+    }
+    return b
         .token(c.token())
         .endpoint(r.serviceAddress(), grpcPort)
         .placement(config.node().region(), r.tier())
@@ -286,6 +305,20 @@ public final class CoreNode implements AutoCloseable {
         .register(registry);
     long period = UtilizationSampler.period(window).toMillis();
     timers.scheduleAtFixedRate(sampler::sample, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The interceptors around the Inference service, outermost first: the call's server span (when
+   * tracing is on: everything after runs in it), the version pin, then {@code given}.
+   */
+  private static List<ServerInterceptor> served(Tracing tracing, List<ServerInterceptor> given) {
+    List<ServerInterceptor> all = new ArrayList<>();
+    if (tracing.enabled()) {
+      all.add(tracing.serverInterceptor());
+    }
+    all.add(new ModelVersionPin());
+    all.addAll(given);
+    return all;
   }
 
   /** ServerInterceptors.intercept runs the last one first; callers list the outermost first. */

@@ -14,6 +14,9 @@ interface GenerationSink {
   /** Whether the caller went away: output is then dropped, and the backend may stop early. */
   boolean cancelled();
 
+  /** The scheduler ran the call's first step (its prefill begins); not every backend reports it. */
+  default void onScheduled() {}
+
   /** One more token was generated (counted; the first one's time is the time to first token). */
   void onToken();
 
@@ -32,6 +35,12 @@ interface GenerationSink {
    * {@code completionTokens}.
    */
   void onFinished(int choice, FinishReason reason, String tail, int promptTokens, int completionTokens, boolean last);
+
+  /**
+   * A draft of {@code drafted} tokens was verified for choice {@code choice}, {@code accepted} kept
+   * (reported in usage and metrics). Ignored by default.
+   */
+  default void onDraftVerified(int choice, int drafted, int accepted) {}
 
   /** The call failed with {@code error} (mapped by {@link io.infermesh.core.status.StatusMapping}). */
   void onFailed(Throwable error);

@@ -137,6 +137,10 @@ public final class PipelineRunner implements StepRunner, AutoCloseable {
       done.failed(CoreException.unavailable("pipeline stage " + next.target() + " is unreachable; retry elsewhere"));
       return;
     }
+    if (plan.entries().stream().anyMatch(e -> e.draftTokens() > 0)) { // BuiltInBackend attaches none here
+      done.failed(new IllegalStateException("a pipeline cannot verify drafts: its last stage samples one token"));
+      return;
+    }
     float[] hidden = firstStage.step(ModelRunner.toBatch(plan), null); // (N, dim)
     long stepId = nextStepId++;
     int samples = (int) plan.entries().stream().filter(StepPlan.Entry::samples).count();

@@ -102,7 +102,7 @@ final class CoreChoices {
       anyChunk = true;
       if (chunk.hasServedBy() && served.modelVersion().isEmpty()) {
         served = new Served(call.requestId(), call.decision(), chunk.getServedBy().getModel(),
-            chunk.getServedBy().getModelVersion());
+            chunk.getServedBy().getModelVersion(), chunk.getServedBy().getNodeId(), chunk.getServedBy().getRegion());
       }
       int i = chunk.getIndex();
       if (i < 0 || i >= choices.length) {

@@ -307,7 +307,7 @@ final class CoreStream implements CompletionStream {
       }
       if (chunk.hasServedBy() && served.modelVersion().isEmpty()) {
         served = new Served(call.requestId(), call.decision(), chunk.getServedBy().getModel(),
-            chunk.getServedBy().getModelVersion());
+            chunk.getServedBy().getModelVersion(), chunk.getServedBy().getNodeId(), chunk.getServedBy().getRegion());
       }
       if (WireChunks.finishes(chunk)) {
         success();

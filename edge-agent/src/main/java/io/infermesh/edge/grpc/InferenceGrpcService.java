@@ -47,6 +47,7 @@ import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.edge.serve.StructuredOutput;
 import io.infermesh.edge.serve.Usage;
+import io.infermesh.edge.serve.VersionPin;
 import io.infermesh.models.chat.ToolCalls;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -227,7 +228,6 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
   private void pump(CompletionStream stream, ServerCallStreamObserver<GenerateChunk> call, StringBuilder toolText)
       throws InterruptedException {
     Served served = stream.served();
-    ServedBy servedBy = servedBy(served);
     Engine engine = service.engine().orElse(null);
     boolean first = true;
     while (true) {
@@ -242,7 +242,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
       }
       GenerateChunk.Builder chunk = GenerateChunk.newBuilder().setRequestId(served.requestId());
       if (first) {
-        chunk.setServedBy(servedBy);
+        chunk.setServedBy(servedBy(stream.served())); // after the first event: a core's answer has named its node
         first = false;
       }
       if (event instanceof StreamEvent.Delta delta) {
@@ -250,8 +250,9 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         if (toolText != null) {
           toolText.append(delta.text());
         }
-        if (engine != null) {
-          // The binding reports text, not ids: these are the ids of the text re-tokenized.
+        if (engine != null && stream.served().route().route() != io.infermesh.edge.route.Route.CORE) {
+          // The binding reports text, not ids: these are the ids of the text re-tokenized. The
+          // core's text gets none: ids in this vocabulary would not be the core's tokens.
           for (int id : engine.tokenize(delta.text())) {
             chunk.addTokenIds(id);
           }
@@ -280,10 +281,12 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
   }
 
   private ServedBy servedBy(Served served) {
-    return ServedBy.newBuilder()
+    ServedBy.Builder by = ServedBy.newBuilder();
+    served.deferral().ifPresent(d -> by.setReanswerId(d.id()).setReanswerRefused(d.reason()));
+    return by
         .setTier(served.route().route() == io.infermesh.edge.route.Route.CORE ? Tier.TIER_CORE : Tier.TIER_EDGE)
-        .setNodeId(nodeId.get())
-        .setRegion(region)
+        .setNodeId(served.nodeId().isEmpty() ? nodeId.get() : served.nodeId()) // the core's, when it answered
+        .setRegion(served.region().isEmpty() ? region : served.region())
         .setModel(served.model())
         .setModelVersion(served.modelVersion())
         .setRoute(route(served.route().route()))
@@ -392,6 +395,16 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         : Optional.of(Duration.ofNanos(Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS))));
     Map<String, String> hints = request.getHintsMap();
     hints.forEach((name, value) -> RoutingHints.check("hints.", name, value)); // fail closed
+    String pinned = InfermeshMetadata.PIN.get();
+    if (pinned != null) {
+      String hinted = hints.get(VersionPin.HINT);
+      if (hinted != null && !hinted.equals(pinned)) {
+        throw EdgeException.invalid(VersionPin.HEADER, VersionPin.HEADER + ": the metadata pins '" + pinned
+            + "' but hints.model-version pins '" + hinted + "'; send one");
+      }
+      hints = new HashMap<>(hints);
+      hints.put(VersionPin.HINT, pinned);
+    }
     if (request.getPriority() != io.infermesh.api.v1.Priority.PRIORITY_UNSPECIFIED) {
       hints = new HashMap<>(hints);
       hints.put(RequestValidator.PRIORITY_HINT, switch (request.getPriority()) {

@@ -22,6 +22,12 @@ class LocalOnlyRouterTest {
   }
 
   @Test
+  void decide_requireCore_isRefusedNotAnsweredLocally() {
+    assertThat(router.decide(request("auto", Map.of("require", "core"))))
+        .isEqualTo(new RouteDecision(Route.REFUSED, "core-required-not-configured"));
+  }
+
+  @Test
   void decide_edgeAlias_saysAliasEdge() {
     assertThat(router.decide(request("edge", Map.of())).reason()).isEqualTo("alias-edge");
   }

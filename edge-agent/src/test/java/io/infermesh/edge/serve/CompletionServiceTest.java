@@ -114,12 +114,13 @@ class CompletionServiceTest {
         auto.sampling(), Map.of("require", "core"), Optional.empty());
     CompletionStream viaEdge = service.open(edgeAlias, Tenant.ANONYMOUS);
     drain(viaEdge);
-    CompletionStream required = service.open(requireCore, Tenant.ANONYMOUS);
-    drain(required);
 
     assertThat(viaEdge.served().route().route()).isNotEqualTo(Route.CACHE);
-    assertThat(required.served().route().route()).isNotEqualTo(Route.CACHE);
-    assertThat(engine.started()).isEqualTo(3);
+    assertThat(engine.started()).isEqualTo(2);
+    // this edge has no core: a request that requires one gets no answer at all, cached or local
+    assertThatThrownBy(() -> service.open(requireCore, Tenant.ANONYMOUS))
+        .isInstanceOf(EdgeException.class).hasMessageContaining("core-required-not-configured");
+    assertThat(engine.started()).isEqualTo(2);
   }
 
   @Test
