@@ -4,6 +4,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import io.infermesh.edge.config.Calibration;
 import io.infermesh.edge.config.Routing;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -102,6 +103,13 @@ final class UpCommand implements Callable<Integer> {
           + "request failed.")
   boolean exit;
 
+  @Option(names = "--calibrate", paramLabel = "TARGET",
+      description = "Let the edge's router calibrate itself from shadow escalations (routing.calibration): 10% of "
+          + "local answers also go to the core at low priority, the learned scorer is kept in DIR/calibration.bin, "
+          + "and the threshold holds TARGET: escalation_rate=<r> or agreement=<a>. State on "
+          + "GET /v1/infermesh/calibration.")
+  String calibrate;
+
   @Override
   public Integer call() throws Exception {
     prefixLogsWithComponent();
@@ -109,7 +117,7 @@ final class UpCommand implements Callable<Integer> {
     CountDownLatch terminate = new CountDownLatch(1);
     EdgeSignals.onTermination(terminate::countDown);
     MeshUp.Options options = new MeshUp.Options(dir, httpPort, corePort, Optional.ofNullable(edgeModel),
-        Optional.ofNullable(coreModel), Routing.DEFAULT, Duration.ofSeconds(60));
+        Optional.ofNullable(coreModel), routing(), Duration.ofSeconds(60));
     if (!noControl) {
       options = options.withControl(new MeshUp.Control(xdsPort, controlAdminPort));
     }
@@ -184,5 +192,14 @@ final class UpCommand implements Callable<Integer> {
     appender.stop();
     appender.setEncoder(encoder);
     appender.start();
+  }
+
+  /** The edge's routing: the defaults, self-calibrating with {@code --calibrate}. */
+  private Routing routing() {
+    if (calibrate == null) {
+      return Routing.DEFAULT;
+    }
+    return Routing.builder().calibration(Calibration.builder().enabled(true).target(calibrate).shadowFraction(0.1)
+        .stateFile(Optional.of(dir.resolve("calibration.bin"))).build()).build();
   }
 }

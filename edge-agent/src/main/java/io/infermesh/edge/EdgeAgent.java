@@ -15,7 +15,10 @@ import io.infermesh.edge.auth.jwt.JwtValidator;
 import io.infermesh.edge.batch.BatchJobs;
 import io.infermesh.edge.batch.SpareCapacity;
 import io.infermesh.edge.cache.ResponseCache;
+import io.infermesh.edge.calibrate.OnlineCalibration;
+import io.infermesh.edge.calibrate.ShadowEscalation;
 import io.infermesh.edge.config.Audit;
+import io.infermesh.edge.config.Calibration;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.JwtAuth;
 import io.infermesh.edge.config.Routing;
@@ -75,6 +78,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -343,9 +347,14 @@ public final class EdgeAgent implements AutoCloseable {
         CertificateExpiryGauge.register(registry, client::certificate);
       }
       LoadEstimate load = new LoadEstimate(admission);
+      ShadowEscalation shadows = null;
+      if (config.routing().calibration().enabled() && config.escalation().enabled() && router == null) {
+        shadows = shadowEscalation(escalator, registry, owned);
+      }
       Router chosen = router;
       if (chosen == null) {
-        chosen = config.escalation().enabled() ? meshRouter(escalator, load, owned) : new LocalOnlyRouter();
+        chosen = config.escalation().enabled() ? meshRouter(escalator, load, owned,
+            Optional.ofNullable(shadows).map(ShadowEscalation::calibration)) : new LocalOnlyRouter();
       }
       // an operator's drain (Admin.Drain): readiness and gRPC health follow it
       AtomicReference<Runnable> rotated = new AtomicReference<>(() -> {});
@@ -369,6 +378,9 @@ public final class EdgeAgent implements AutoCloseable {
           .ticker(ticker);
       if (config.privacy().enabled()) {
         services.privacy(config.privacyPolicies());
+      }
+      if (shadows != null) {
+        services.localAnswerTap(shadows);
       }
       if (config.auth().quotas()) {
         services.quotas(quotaLedger(config.auth(), clock));
@@ -573,8 +585,35 @@ public final class EdgeAgent implements AutoCloseable {
       return quotas.build();
     }
 
-    private MeshRouter meshRouter(Escalator escalator, EdgeLoad load, List<AutoCloseable> owned) throws IOException {
+    /** The shadow escalations and the online calibration they teach ({@code routing.calibration}). */
+    private ShadowEscalation shadowEscalation(Escalator escalator, PrometheusMeterRegistry registry,
+        List<AutoCloseable> owned) throws IOException {
+      Calibration c = config.routing().calibration();
+      LlamaEmbedder embedder = LlamaEmbedder.load(config.model().path(), 512, Math.max(1, Math.min(2, cores)));
+      ShadowEscalation shadows;
+      try {
+        OnlineCalibration calibration = OnlineCalibration.open(embedder, new OnlineCalibration.Settings(c.target(),
+            c.agreementThreshold(), c.learningRate(), c.l2(), c.initialThreshold(), c.step(), c.stateFile()));
+        shadows = ShadowEscalation.start(escalator, calibration,
+            new ShadowEscalation.Settings(c.shadowFraction(), c.concurrency(), c.queue(), c.timeout()),
+            () -> ThreadLocalRandom.current().nextDouble(), registry);
+      } catch (IOException | RuntimeException e) {
+        embedder.close();
+        throw e;
+      }
+      owned.add(shadows); // closed first: its workers embed with the embedder
+      owned.add(embedder);
+      log.info("routing: self-calibrating ({}), shadowing {} of local answers; {} examples learned so far",
+          c.target().text(), c.shadowFraction(), shadows.calibration().state().examples());
+      return shadows;
+    }
+
+    private MeshRouter meshRouter(Escalator escalator, EdgeLoad load, List<AutoCloseable> owned,
+        Optional<OnlineCalibration> calibration) throws IOException {
       Routing r = config.routing();
+      if (calibration.isPresent()) {
+        return meshRouterWith(escalator, load, calibration.get(), calibration.get());
+      }
       DifficultyScorer scorer = FeatureScorer.defaults();
       if (r.scorer().equals("learned")) {
         LlamaEmbedder embedder = LlamaEmbedder.load(config.model().path(), 512, Math.max(1, Math.min(2, cores)));
@@ -586,6 +625,12 @@ public final class EdgeAgent implements AutoCloseable {
       Threshold threshold = r.targetRate().isPresent()
           ? QuantileThreshold.of(r.targetRate().getAsDouble(), r.window(), Math.min(r.window(), 20), r.threshold())
           : Threshold.fixed(r.threshold());
+      return meshRouterWith(escalator, load, scorer, threshold);
+    }
+
+    private MeshRouter meshRouterWith(Escalator escalator, EdgeLoad load, DifficultyScorer scorer,
+        Threshold threshold) {
+      Routing r = config.routing();
       return MeshRouter.builder()
           .coreModels(Set.copyOf(r.coreModels()))
           .listedCoreModels(escalator::coreModelNames)

@@ -434,12 +434,32 @@ public final class EdgeConfigLoader {
         .threshold(s.number("threshold", d.threshold()))
         .window(s.integer("window", d.window()))
         .defaultBudget(s.duration("default_budget", d.defaultBudget()))
-        .cascade(cascade(s.section("cascade")));
+        .cascade(cascade(s.section("cascade")))
+        .calibration(calibration(s.section("calibration"), base));
     if (s.has("target_rate")) {
       routing.targetRate(s.number("target_rate", 0));
     }
     s.finish();
     return routing.build();
+  }
+
+  private static Calibration calibration(ConfigSection s, Path base) {
+    Calibration d = Calibration.DISABLED;
+    Calibration.Builder calibration = Calibration.builder()
+        .enabled(s.bool("enabled", d.enabled()))
+        .target(s.string("target", d.target().text()))
+        .shadowFraction(s.number("shadow_fraction", d.shadowFraction()))
+        .agreementThreshold(s.number("agreement_threshold", d.agreementThreshold()))
+        .learningRate(s.number("learning_rate", d.learningRate()))
+        .l2(s.number("l2", d.l2()))
+        .step(s.number("step", d.step()))
+        .initialThreshold(s.number("initial_threshold", d.initialThreshold()))
+        .stateFile(Optional.ofNullable(resolve(base, s.path("state_file", null))))
+        .concurrency(s.integer("concurrency", d.concurrency()))
+        .queue(s.integer("queue", d.queue()))
+        .timeout(s.duration("timeout", d.timeout()));
+    s.finish();
+    return calibration.build();
   }
 
   private static Cascade cascade(ConfigSection s) {

@@ -21,10 +21,11 @@ import java.util.OptionalDouble;
  * @param window recent scores the calibration looks at
  * @param defaultBudget the latency budget of a request that states none (edge saturation check)
  * @param cascade the optional local-draft check ({@link Cascade#DISABLED} by default)
+ * @param calibration the optional self-calibration from shadow escalations ({@link Calibration#DISABLED} by default)
  */
 public record Routing(List<String> coreModels, List<String> localOnlyTenants, String scorer,
     Optional<Path> trainingFile, double threshold, OptionalDouble targetRate, int window, Duration defaultBudget,
-    Cascade cascade) {
+    Cascade cascade, Calibration calibration) {
   /** No rules, the feature scorer at threshold 0.5, a 1000-score window, 30s budgets, no cascade. */
   public static final Routing DEFAULT = new Builder().build();
 
@@ -54,6 +55,11 @@ public record Routing(List<String> coreModels, List<String> localOnlyTenants, St
       throw new ConfigException("routing.default_budget", "must not be negative, got " + defaultBudget);
     }
     requireNonNull(cascade, "routing.cascade");
+    requireNonNull(calibration, "routing.calibration");
+    if (calibration.enabled() && (scorer.equals("learned") || targetRate.isPresent())) {
+      throw new ConfigException("routing.calibration.enabled", "the calibration learns the scorer and sets the"
+          + " threshold itself: remove routing.scorer: learned and routing.target_rate, or disable it");
+    }
   }
 
   /** These settings with {@code cascade}. */
@@ -70,7 +76,7 @@ public record Routing(List<String> coreModels, List<String> localOnlyTenants, St
   public Builder toBuilder() {
     return new Builder().coreModels(coreModels).localOnlyTenants(localOnlyTenants).scorer(scorer)
         .trainingFile(trainingFile).threshold(threshold).targetRate(targetRate).window(window)
-        .defaultBudget(defaultBudget).cascade(cascade);
+        .defaultBudget(defaultBudget).cascade(cascade).calibration(calibration);
   }
 
   /** Configures {@link Routing}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
@@ -84,6 +90,7 @@ public record Routing(List<String> coreModels, List<String> localOnlyTenants, St
     private int window = 1000;
     private Duration defaultBudget = Duration.ofSeconds(30);
     private Cascade cascade = Cascade.DISABLED;
+    private Calibration calibration = Calibration.DISABLED;
 
     private Builder() {}
 
@@ -151,10 +158,16 @@ public record Routing(List<String> coreModels, List<String> localOnlyTenants, St
       return this;
     }
 
+    /** {@code routing.calibration}; default {@link Calibration#DISABLED}. */
+    public Builder calibration(Calibration calibration) {
+      this.calibration = calibration;
+      return this;
+    }
+
     /** @throws ConfigException naming the first key whose value breaks its rule */
     public Routing build() {
       return new Routing(coreModels, localOnlyTenants, scorer, trainingFile, threshold, targetRate, window,
-          defaultBudget, cascade);
+          defaultBudget, cascade, calibration);
     }
   }
 }

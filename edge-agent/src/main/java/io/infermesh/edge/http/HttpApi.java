@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermesh.edge.batch.BatchService;
+import io.infermesh.edge.calibrate.OnlineCalibration;
+import io.infermesh.edge.calibrate.ShadowEscalation;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Limits;
 import io.infermesh.edge.engine.PromptException;
@@ -153,6 +155,15 @@ public final class HttpApi implements AutoCloseable {
       }
       HttpErrors.write(ctx, 200, model(m.get(), loadedAt));
     });
+    app.get("/v1/infermesh/calibration", ctx -> {
+      service.authenticate(ctx.header("Authorization"));
+      InfermeshHeaders.read(ctx.req());
+      if (!(service.localAnswerTap() instanceof ShadowEscalation shadows)) {
+        throw new HttpProblem(404, null, "the router does not calibrate itself here (routing.calibration.enabled"
+            + " is false)");
+      }
+      HttpErrors.write(ctx, 200, calibration(shadows.calibration().state()));
+    });
     AnswersEndpoint answers = new AnswersEndpoint(service);
     app.get(AnswersEndpoint.PATH, answers::handle);
     batches.ifPresent(b -> BatchEndpoints.register(app, service, b, maxBodyBytes));
@@ -205,6 +216,28 @@ public final class HttpApi implements AutoCloseable {
   }
 
   /** OpenAI's model object, plus the context length (as vLLM's {@code max_model_len}, under both names) and version. */
+  /** The calibration's state as JSON; a rate not yet known is null. */
+  private static ObjectNode calibration(OnlineCalibration.State state) {
+    ObjectNode body = JSON.createObjectNode();
+    body.put("target", state.target());
+    body.put("examples", state.examples());
+    body.put("threshold", state.threshold());
+    body.put("comparisons", state.comparisons());
+    rate(body, "agreement_rate", state.agreementRate());
+    rate(body, "mean_similarity", state.meanSimilarity());
+    body.put("decisions", state.decisions());
+    rate(body, "escalation_rate", state.escalationRate());
+    return body;
+  }
+
+  private static void rate(ObjectNode body, String name, double value) {
+    if (Double.isNaN(value)) {
+      body.putNull(name);
+    } else {
+      body.put(name, value);
+    }
+  }
+
   private static ObjectNode model(ListedModel m, long created) {
     ObjectNode node = JSON.createObjectNode();
     node.put("id", m.id());

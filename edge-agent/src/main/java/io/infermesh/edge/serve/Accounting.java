@@ -9,7 +9,9 @@ import io.infermesh.edge.cache.CacheKey;
 import io.infermesh.edge.cache.CachedCompletion;
 import io.infermesh.edge.cache.ResponseCache;
 import io.infermesh.edge.engine.Completion;
+import io.infermesh.edge.engine.SamplingParams;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.route.CascadePolicy;
 import io.infermesh.edge.route.RouteDecision;
 import java.time.Duration;
 
@@ -29,8 +31,10 @@ final class Accounting {
   private final LoadEstimate load;
   private final Ticker ticker;
   private final InFlight ledger;
+  private final LocalAnswerTap tap;
 
   private Accounting(CompletionService.Builder b, InFlight ledger) {
+    this.tap = b.tap;
     this.metrics = b.metrics;
     this.limiter = b.limiter;
     this.cache = b.cache;
@@ -70,6 +74,23 @@ final class Accounting {
       load.record(endedAt - firstTokenAt);
     }
     charge(job, (long) completion.promptTokens() + completion.completionTokens());
+  }
+
+  /**
+   * Whether {@code job}'s local answer, served as {@code decision}, is kept for the {@link
+   * LocalAnswerTap}: only what could have left the edge ({@link LocalAnswerTap}'s rules), sampled.
+   */
+  boolean shadowed(Job job, RouteDecision decision) {
+    CompletionRequest r = job.request();
+    return tap != LocalAnswerTap.NONE && CascadePolicy.applies(decision) && job.screening().counts().isEmpty()
+        && !job.screening().localOnly() && !"local-only".equals(r.hints().get(RoutingHints.PRIVACY))
+        && r.structured().isText() && r.choices() == 1 && tap.sample();
+  }
+
+  /** {@code job}'s sampled local answer {@code text} ended normally, answered with {@code sampling}. */
+  void answeredLocally(Job job, SamplingParams sampling, String text) {
+    tap.answered(new LocalAnswerTap.LocalAnswer(job.id(), job.tenant(), job.request(), sampling,
+        RequestPlanner.routeText(job.request()), text));
   }
 
   /** Counts one routing decision ({@code infermesh.route.decisions}). */

@@ -78,6 +78,7 @@ public final class CompletionService {
   private final LeaseAdmission leases;
   private final Authentication authentication;
   private final AuditTrail audit;
+  private final LocalAnswerTap tap;
   private final Tracing tracing;
   private final Tracer tracer;
   private final Deferrals deferrals;
@@ -92,6 +93,7 @@ public final class CompletionService {
     this.cache = b.cache;
     this.ticker = b.ticker;
     this.escalator = b.escalator;
+    this.tap = b.tap;
     this.tracing = b.tracing;
     this.tracer = b.tracing.tracer();
     this.versions = b.versions != null ? b.versions : EngineVersions.withSharedTimer();
@@ -128,6 +130,11 @@ public final class CompletionService {
   /** {@code /v1/embeddings} on whichever tier the request names. */
   public EmbeddingService embeddings() {
     return embeddings;
+  }
+
+  /** Where sampled local answers are offered ({@link LocalAnswerTap#NONE} when nothing listens). */
+  public LocalAnswerTap localAnswerTap() {
+    return tap;
   }
 
   /** Where degraded answers wait for the core's re-answer ({@code reanswer:}; {@link Deferrals#NONE} when off). */
@@ -472,6 +479,7 @@ public final class CompletionService {
     JwtValidator jwt;
     AuditLog auditLog;
     Clock auditClock;
+    LocalAnswerTap tap = LocalAnswerTap.NONE;
     Tracing tracing = Tracing.off();
     Deferrals deferrals = Deferrals.NONE;
     EngineVersions versions;
@@ -488,6 +496,15 @@ public final class CompletionService {
     /** Whether an operator drained this edge (new requests refused with UNAVAILABLE); never by default. */
     public Builder operatorDrained(BooleanSupplier drained) {
       this.operatorDrained = requireNonNull(drained, "drained");
+      return this;
+    }
+
+    /**
+     * Where sampled local answers are offered for a second opinion from the core (shadow escalation
+     * for the router's calibration); {@link LocalAnswerTap#NONE} by default.
+     */
+    public Builder localAnswerTap(LocalAnswerTap tap) {
+      this.tap = requireNonNull(tap, "tap");
       return this;
     }
 

@@ -49,6 +49,7 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
   // confined to the reader
   private Generation generation;
   private final List<String> chunks;
+  private final StringBuilder shadowText; // null unless the answer is offered to the LocalAnswerTap
   private long firstTokenAt;
   private StreamEvent terminal;
   private boolean released;
@@ -71,6 +72,8 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
     ModelInfo model = attempt.engine().info();
     this.served = new Served(job.id(), attempt.plan().decision(), model.name(), model.version());
     this.chunks = attempt.plan().storeAs().isPresent() ? new ArrayList<>() : null;
+    this.shadowText = countsTheRequest && accounting.shadowed(job, attempt.plan().decision()) ? new StringBuilder()
+        : null;
   }
 
   @Override
@@ -141,6 +144,9 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
           if (chunks != null) {
             chunks.add(text);
           }
+          if (shadowText != null) {
+            shadowText.append(text);
+          }
           return new StreamEvent.Delta(text);
         }
       }
@@ -178,6 +184,9 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
     span.setAttribute(EdgeSpans.OUTPUT_TOKENS, (long) completion.completionTokens());
     span.setAttribute(EdgeSpans.FINISH_REASONS, List.of(completion.finishReason().wireName()));
     accounting.generated(job, completion, firstTokenAt);
+    if (shadowText != null) {
+      accounting.answeredLocally(job, attempt.plan().sampling(), shadowText.toString());
+    }
     if (chunks != null) {
       accounting.store(attempt.plan().storeAs().orElseThrow(), CachedCompletion.of(chunks, completion.finishReason(),
           completion.promptTokens(), completion.completionTokens()));

@@ -229,7 +229,7 @@ final class RequestPlanner {
   }
 
   /** The text a difficulty scorer reads: the chat's contents, or the raw prompt. */
-  private static String routeText(CompletionRequest request) {
+  static String routeText(CompletionRequest request) {
     if (request.operation() != Operation.CHAT) {
       return request.prompt();
     }
