@@ -34,6 +34,7 @@ public final class LlamaEmbedder implements Embedder, AutoCloseable {
     if (!Files.isRegularFile(path)) {
       throw new ModelLoadException("routing: no model file for embeddings at " + path);
     }
+    NativeLibraryDirectory.claim(); // before the binding's loader runs
     ModelParameters params = new ModelParameters()
         .setModel(path.toString())
         .setCtxSize(contextSize)

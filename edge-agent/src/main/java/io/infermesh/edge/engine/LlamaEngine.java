@@ -51,6 +51,7 @@ public final class LlamaEngine implements Engine {
   private static final Logger nativeLog = LoggerFactory.getLogger("llama.cpp");
 
   static {
+    NativeLibraryDirectory.claim(); // before the binding's loader runs
     LlamaModel.setLogger(LogFormat.TEXT, LlamaEngine::logNative);
   }
 
