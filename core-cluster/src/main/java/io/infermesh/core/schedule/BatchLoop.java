@@ -266,6 +266,10 @@ public final class BatchLoop implements AutoCloseable {
           if (l != null) {
             l.onToken(t.choice(), t.token(), t.index());
           }
+        } else if (e instanceof SchedulerEvent.PromptCached c) {
+          if (l != null) {
+            l.onPromptCached(c.cachedTokens());
+          }
         } else if (e instanceof SchedulerEvent.Finished f) {
           if (f.last()) {
             listeners.remove(f.requestId());

@@ -14,4 +14,10 @@ public interface GenerationListener {
    * the last call for the request ({@code last}).
    */
   void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens, boolean last);
+
+  /**
+   * The request's first {@code cachedTokens} prompt tokens came from the prefix cache (not
+   * computed for it); at most once, before any token. Not called on a miss.
+   */
+  default void onPromptCached(int cachedTokens) {}
 }

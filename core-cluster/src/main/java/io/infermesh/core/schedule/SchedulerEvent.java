@@ -16,4 +16,10 @@ public sealed interface SchedulerEvent {
    */
   record Finished(String requestId, int choice, FinishReason reason, int promptTokens, int completionTokens,
       boolean last) implements SchedulerEvent {}
+
+  /**
+   * The request's first {@code cachedTokens} prompt tokens were found in the prefix cache and not
+   * computed for it; at most once per request, before its first token.
+   */
+  record PromptCached(String requestId, int choice, int cachedTokens) implements SchedulerEvent {}
 }

@@ -33,6 +33,9 @@ interface GenerationSink {
    */
   void onFinished(int choice, FinishReason reason, String tail, int promptTokens, int completionTokens, boolean last);
 
+  /** The first {@code cachedTokens} prompt tokens came from the KV prefix cache; at most once, before any output. */
+  default void onPromptCached(int cachedTokens) {}
+
   /** The call failed with {@code error} (mapped by {@link io.infermesh.core.status.StatusMapping}). */
   void onFailed(Throwable error);
 }
