@@ -149,7 +149,7 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
   }
 
   private StreamEvent done(Completion completion) {
-    Usage usage = new Usage(completion.promptTokens(), completion.completionTokens(), 0);
+    Usage usage = new Usage(completion.promptTokens(), completion.completionTokens(), Usage.CACHED_UNREPORTED);
     accounting.generated(job, completion, firstTokenAt);
     if (chunks != null) {
       accounting.store(attempt.plan().storeAs().orElseThrow(), CachedCompletion.of(chunks, completion.finishReason(),
