@@ -52,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * SAN {@code spiffe://<trust-domain>/<region>/<role>/<name>} plus the requested DNS and IP SANs,
  * {@code CA:false}, key usage {@code digitalSignature} and extended key usage {@code serverAuth,
  * clientAuth}, so the same certificate serves and calls. Validity starts one minute before the
- * clock's now, to absorb clock skew between machines.
+ * clock's now, to absorb clock skew between machines; a leaf valid for less than ten minutes
+ * starts a tenth of its validity early instead, so that a short-lived certificate renewed at a
+ * fraction of its lifetime is not mostly spent the moment it is issued.
  *
  * <p>On disk a CA is a directory holding {@value #CERTIFICATE_FILE} and {@value #PRIVATE_KEY_FILE}
  * (PEM; the key PKCS#8, mode 0600). Instances are immutable and thread-safe.
@@ -204,6 +206,38 @@ public final class CertificateAuthority {
    */
   public IssuedCertificate issue(LeafRequest request) {
     requireNonNull(request, "request");
+    SpiffeId id = request.spiffeId(trustDomain);
+    KeyPair keyPair = Keys.newEcP256(random);
+    X509Certificate leaf = signLeaf(id, keyPair.getPublic(), request.dnsNames(), request.ipAddresses(),
+        request.validity());
+    return new IssuedCertificate(id, List.of(leaf, certificate), keyPair.getPrivate());
+  }
+
+  /**
+   * Certifies the key of a checked signing request (its signature verified by {@link
+   * CertificateSigningRequest#parse}) for the identity and names it asks for, valid for {@code
+   * validity} from now. Deciding whether the caller may have that identity is the caller's job
+   * ({@link RenewalSigner} does it for renewals).
+   *
+   * @return the chain: the new leaf, then this CA
+   * @throws IllegalStateException when this CA is expired or not yet valid
+   * @throws IllegalArgumentException when the request is for another trust domain or the leaf
+   *     would outlive this CA
+   */
+  public List<X509Certificate> sign(CertificateSigningRequest request, Duration validity) {
+    requireNonNull(request, "request");
+    Durations.requirePositive(validity, "validity");
+    SpiffeId id = request.spiffeId();
+    if (!id.trustDomain().equals(trustDomain)) {
+      throw new IllegalArgumentException("the request is for " + id + ", outside this CA's trust domain "
+          + trustDomain);
+    }
+    X509Certificate leaf = signLeaf(id, request.publicKey(), request.dnsNames(), request.ipAddresses(), validity);
+    return List.of(leaf, certificate);
+  }
+
+  private X509Certificate signLeaf(SpiffeId id, PublicKey publicKey, List<String> dnsNames,
+      List<InetAddress> ipAddresses, Duration validity) {
     Instant now = clock.instant();
     Instant caNotAfter = certificate.getNotAfter().toInstant();
     if (now.isAfter(caNotAfter)) {
@@ -214,22 +248,20 @@ public final class CertificateAuthority {
       throw new IllegalStateException("the CA certificate is not valid before "
           + certificate.getNotBefore().toInstant() + "; check this machine's clock");
     }
-    Instant notAfter = now.plus(request.validity());
+    Instant notAfter = now.plus(validity);
     if (notAfter.isAfter(caNotAfter)) {
-      throw new IllegalArgumentException("a leaf valid for " + request.validity().toDays()
+      throw new IllegalArgumentException("a leaf valid for " + validity.toDays()
           + " days would end at " + notAfter + ", after the CA expires at " + caNotAfter
           + "; ask for fewer days");
     }
-    SpiffeId id = request.spiffeId(trustDomain);
-    KeyPair keyPair = Keys.newEcP256(random);
     X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
         .addRDN(BCStyle.O, "infermesh")
         .addRDN(BCStyle.OU, id.role().pathName())
         .addRDN(BCStyle.CN, id.name())
         .build();
     X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
-        certificate, serial(random), Date.from(now.minus(BACKDATE)), Date.from(notAfter),
-        subject, keyPair.getPublic());
+        certificate, serial(random), Date.from(now.minus(backdate(validity))), Date.from(notAfter),
+        subject, publicKey);
     try {
       JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
@@ -237,24 +269,31 @@ public final class CertificateAuthority {
       builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
           new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
       builder.addExtension(Extension.subjectKeyIdentifier, false,
-          extensions.createSubjectKeyIdentifier(keyPair.getPublic()));
+          extensions.createSubjectKeyIdentifier(publicKey));
       builder.addExtension(Extension.authorityKeyIdentifier, false,
           extensions.createAuthorityKeyIdentifier(certificate));
-      builder.addExtension(Extension.subjectAlternativeName, false, subjectAlternativeNames(id, request));
+      builder.addExtension(Extension.subjectAlternativeName, false,
+          subjectAlternativeNames(id, dnsNames, ipAddresses));
     } catch (GeneralSecurityException | CertIOException e) {
       throw new IllegalStateException("cannot build the leaf certificate for " + id, e);
     }
-    X509Certificate leaf = sign(builder, privateKey);
-    return new IssuedCertificate(id, List.of(leaf, certificate), keyPair.getPrivate());
+    return sign(builder, privateKey);
   }
 
-  private static GeneralNames subjectAlternativeNames(SpiffeId id, LeafRequest request) {
+  /** How much earlier than now a leaf valid for {@code validity} starts: a minute, or a tenth of a short validity. */
+  static Duration backdate(Duration validity) {
+    Duration tenth = validity.dividedBy(10);
+    return tenth.compareTo(BACKDATE) < 0 ? tenth : BACKDATE;
+  }
+
+  private static GeneralNames subjectAlternativeNames(SpiffeId id, List<String> dnsNames,
+      List<InetAddress> ipAddresses) {
     List<GeneralName> names = new ArrayList<>();
     names.add(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString()));
-    for (String dnsName : request.dnsNames()) {
+    for (String dnsName : dnsNames) {
       names.add(new GeneralName(GeneralName.dNSName, dnsName));
     }
-    for (InetAddress address : request.ipAddresses()) {
+    for (InetAddress address : ipAddresses) {
       names.add(new GeneralName(GeneralName.iPAddress, address.getHostAddress()));
     }
     return new GeneralNames(names.toArray(GeneralName[]::new));

@@ -1,6 +1,7 @@
 package io.infermesh.certs;
 
 import java.nio.charset.StandardCharsets;
+import java.security.AlgorithmParameters;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -8,7 +9,9 @@ import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
+import java.security.interfaces.ECPublicKey;
 import java.security.spec.ECGenParameterSpec;
+import java.security.spec.ECParameterSpec;
 
 /** Key generation and the key/certificate pairing check. Stateless and thread-safe. */
 final class Keys {
@@ -19,7 +22,27 @@ final class Keys {
 
   private static final byte[] PROBE = "infermesh key pairing probe".getBytes(StandardCharsets.US_ASCII);
 
+  private static final ECParameterSpec P256 = p256();
+
   private Keys() {}
+
+  private static ECParameterSpec p256() {
+    try {
+      AlgorithmParameters parameters = AlgorithmParameters.getInstance("EC");
+      parameters.init(new ECGenParameterSpec(CURVE));
+      return parameters.getParameterSpec(ECParameterSpec.class);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("this JVM does not know the curve " + CURVE, e);
+    }
+  }
+
+  /** Whether {@code key} is an EC key on NIST P-256 (the only keys the mesh CA certifies). */
+  static boolean isEcP256(PublicKey key) {
+    return key instanceof ECPublicKey ec
+        && ec.getParams().getCurve().equals(P256.getCurve())
+        && ec.getParams().getGenerator().equals(P256.getGenerator())
+        && ec.getParams().getOrder().equals(P256.getOrder());
+  }
 
   /** A fresh ECDSA P-256 key pair. */
   static KeyPair newEcP256(SecureRandom random) {

@@ -175,6 +175,7 @@ public final class MeshServer implements AutoCloseable {
     private MeshCredentialFiles credentials;
     private Duration refreshPeriod = MeshTls.DEFAULT_REFRESH_PERIOD;
     private RoleAuthorizationPolicy policy;
+    private DenyList denyList = DenyList.empty();
     private Executor executor;
     private Duration shutdownGrace = DEFAULT_SHUTDOWN_GRACE;
 
@@ -206,6 +207,16 @@ public final class MeshServer implements AutoCloseable {
      */
     public Builder tls(MeshTls tls) {
       this.tls = requireNonNull(tls, "tls");
+      return this;
+    }
+
+    /**
+     * Refuses every call from an identity or certificate {@code denyList} revokes
+     * ({@code PERMISSION_DENIED}), even while its certificate is valid; none by default. The
+     * server does not close it.
+     */
+    public Builder denyList(DenyList denyList) {
+      this.denyList = requireNonNull(denyList, "denyList");
       return this;
     }
 
@@ -324,7 +335,7 @@ public final class MeshServer implements AutoCloseable {
         NettyServerBuilder builder = NettyServerBuilder.forAddress(listen, serverTls.serverCredentials())
             .addService(MalformedRequests.guard(health.getHealthService().bindService()))
             .addService(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()))
-            .intercept(RoleAuthorizationInterceptor.of(serverTls.trustDomain(), policy));
+            .intercept(RoleAuthorizationInterceptor.of(serverTls.trustDomain(), policy, denyList));
         services.forEach(s -> builder.addService(MalformedRequests.guard(s)));
         if (executor != null) {
           builder.executor(executor);

@@ -83,6 +83,15 @@ public final class MeshTls implements AutoCloseable {
     return reloader.trustDomain();
   }
 
+  /**
+   * Re-reads the files now instead of at the next refresh, e.g. right after a renewal wrote them;
+   * what changed is used by the next handshakes. Never throws: a bad version is logged and the
+   * previous credentials stay in use (check {@link #certificate()} for what is loaded).
+   */
+  public void reload() {
+    reloader.refresh();
+  }
+
   /** The files these credentials follow. */
   public MeshCredentialFiles files() {
     return files;

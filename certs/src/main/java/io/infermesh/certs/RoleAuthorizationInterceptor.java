@@ -26,26 +26,42 @@ import org.slf4j.LoggerFactory;
  * #PEER_IDENTITY}.
  *
  * <p>Refusals, with descriptions safe to show a client: no TLS session or no client certificate
- * or no SPIFFE ID → {@code UNAUTHENTICATED}; another trust domain or a role the policy does not
- * allow → {@code PERMISSION_DENIED}. Stateless; thread-safe.
+ * or no SPIFFE ID → {@code UNAUTHENTICATED}; another trust domain, a role the policy does not
+ * allow, or an identity or certificate on the {@link DenyList} (revoked, even while its
+ * certificate is still valid) → {@code PERMISSION_DENIED}. The deny list is consulted on every
+ * call, so a revocation also stops calls on connections opened before it. Stateless (the deny
+ * list reloads itself); thread-safe.
  */
 public final class RoleAuthorizationInterceptor implements ServerInterceptor {
   /** The authenticated caller of the current call, set for every call this interceptor allows. */
   public static final Context.Key<SpiffeId> PEER_IDENTITY = Context.key("infermesh-peer-spiffe-id");
+  /** The authenticated caller's leaf certificate, set with {@link #PEER_IDENTITY}. */
+  public static final Context.Key<X509Certificate> PEER_CERTIFICATE = Context.key("infermesh-peer-certificate");
 
   private static final Logger log = LoggerFactory.getLogger(RoleAuthorizationInterceptor.class);
 
   private final String trustDomain;
   private final RoleAuthorizationPolicy policy;
+  private final DenyList denyList;
 
-  private RoleAuthorizationInterceptor(String trustDomain, RoleAuthorizationPolicy policy) {
+  private RoleAuthorizationInterceptor(String trustDomain, RoleAuthorizationPolicy policy, DenyList denyList) {
     this.trustDomain = SpiffeId.requireValidTrustDomain(trustDomain);
     this.policy = requireNonNull(policy, "policy");
+    this.denyList = requireNonNull(denyList, "denyList");
   }
 
   /** An interceptor for a server in {@code trustDomain} enforcing {@code policy}. */
   public static RoleAuthorizationInterceptor of(String trustDomain, RoleAuthorizationPolicy policy) {
-    return new RoleAuthorizationInterceptor(trustDomain, policy);
+    return new RoleAuthorizationInterceptor(trustDomain, policy, DenyList.empty());
+  }
+
+  /**
+   * An interceptor for a server in {@code trustDomain} enforcing {@code policy} and refusing the
+   * identities and certificates {@code denyList} revokes.
+   */
+  public static RoleAuthorizationInterceptor of(String trustDomain, RoleAuthorizationPolicy policy,
+      DenyList denyList) {
+    return new RoleAuthorizationInterceptor(trustDomain, policy, denyList);
   }
 
   /** The caller of the current call, when this interceptor authorized it. */
@@ -53,13 +69,20 @@ public final class RoleAuthorizationInterceptor implements ServerInterceptor {
     return Optional.ofNullable(PEER_IDENTITY.get());
   }
 
+  /** The verified leaf certificate of the current call's caller, when this interceptor authorized it. */
+  public static Optional<X509Certificate> currentPeerCertificate() {
+    return Optional.ofNullable(PEER_CERTIFICATE.get());
+  }
+
   @Override
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     String method = call.getMethodDescriptor().getFullMethodName();
+    X509Certificate leaf;
     SpiffeId peer;
     try {
-      peer = authenticate(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+      leaf = peerCertificate(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+      peer = spiffeIdOf(leaf);
     } catch (Refusal refusal) {
       log.info("refused {} from {}: {}", method, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR),
           refusal.status.getDescription());
@@ -70,15 +93,20 @@ public final class RoleAuthorizationInterceptor implements ServerInterceptor {
       return refuse(call, Status.PERMISSION_DENIED.withDescription(
           "caller " + peer + " is not in this server's trust domain"));
     }
+    String revoked = denyList.revocation(peer, leaf).orElse(null);
+    if (revoked != null) {
+      log.info("refused {} from {}: {}", method, peer, revoked);
+      return refuse(call, Status.PERMISSION_DENIED.withDescription(revoked));
+    }
     if (!policy.permits(peer.role(), method)) {
       log.info("refused {} from {}: role {} not allowed", method, peer, peer.role());
       return refuse(call, Status.PERMISSION_DENIED.withDescription(
           "role '" + peer.role() + "' may not call " + method));
     }
-    return Contexts.interceptCall(Context.current().withValue(PEER_IDENTITY, peer), call, headers, next);
+    return Contexts.interceptCall(Context.current().withValue(PEER_IDENTITY, peer).withValue(PEER_CERTIFICATE, leaf), call, headers, next);
   }
 
-  private static SpiffeId authenticate(SSLSession session) throws Refusal {
+  private static X509Certificate peerCertificate(SSLSession session) throws Refusal {
     if (session == null) {
       throw new Refusal(Status.UNAUTHENTICATED.withDescription("this server requires mutual TLS"));
     }
@@ -91,6 +119,10 @@ public final class RoleAuthorizationInterceptor implements ServerInterceptor {
     if (certificates.length == 0 || !(certificates[0] instanceof X509Certificate leaf)) {
       throw new Refusal(Status.UNAUTHENTICATED.withDescription("a client X.509 certificate is required"));
     }
+    return leaf;
+  }
+
+  private static SpiffeId spiffeIdOf(X509Certificate leaf) throws Refusal {
     try {
       return SpiffeId.fromCertificate(leaf);
     } catch (IllegalArgumentException e) {
@@ -104,7 +136,7 @@ public final class RoleAuthorizationInterceptor implements ServerInterceptor {
     return new ServerCall.Listener<>() {};
   }
 
-  /** Carries a refusal out of {@link #authenticate}; no stack trace. */
+  /** Carries a refusal out of {@link #peerCertificate} and {@link #spiffeIdOf}; no stack trace. */
   private static final class Refusal extends Exception {
     private static final long serialVersionUID = 1L;
     final transient Status status;

@@ -138,6 +138,17 @@ class CertificateAuthorityTest {
   }
 
   @Test
+  void issue_shortValidity_startsATenthOfItEarly() {
+    CertificateAuthority ca = CertificateAuthority.create("mesh.local", Duration.ofDays(365), clock);
+
+    X509Certificate certificate = ca.issue(
+        LeafRequest.builder(Role.EDGE, "r1", "e1").validity(Duration.ofSeconds(20)).build()).certificate();
+
+    assertThat(certificate.getNotBefore().toInstant()).isEqualTo(NOW.minus(Duration.ofSeconds(2)));
+    assertThat(certificate.getNotAfter().toInstant()).isEqualTo(NOW.plus(Duration.ofSeconds(20)));
+  }
+
+  @Test
   void issue_twice_givesDistinctPositiveSerialsAndKeys() {
     CertificateAuthority ca = CertificateAuthority.create("mesh.local", Duration.ofDays(365), clock);
     LeafRequest request = LeafRequest.builder(Role.EDGE, "r1", "e1").build();

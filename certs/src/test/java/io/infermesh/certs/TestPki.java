@@ -176,10 +176,7 @@ public final class TestPki {
    */
   public static void replace(MeshCredentialFiles files, IssuedCertificate leaf) {
     try {
-      PemFiles.write(List.of(
-          new PemFiles.Output(files.privateKey(), PemFiles.encodePrivateKey(leaf.privateKey()), true),
-          new PemFiles.Output(files.certificateChain(), PemFiles.encodeCertificates(leaf.chain()), false)),
-          true);
+      CertificateRenewal.install(leaf, files);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
       "a DJL core cluster and an xDS control plane, joined by mTLS.",
       ""
     },
-    subcommands = {UpCommand.class, BenchCommand.class, EdgeCommand.class, CoreCommand.class, ControlCommand.class, CertsCommand.class, ModelsCommand.class, AuditCommand.class, CommandLine.HelpCommand.class},
+    subcommands = {UpCommand.class, BenchCommand.class, EdgeCommand.class, CoreCommand.class, ControlCommand.class, CertsCommand.class, ModelsCommand.class, AuditCommand.class, AdminCommand.class,
+        SignerCommand.class, BatchCommand.class, CommandLine.HelpCommand.class},
     footer = {
       "",
       "Start here:",

@@ -15,6 +15,7 @@ import io.infermesh.core.config.CoreConfigLoader;
 import io.infermesh.core.server.CoreNode;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.config.Audit;
+import io.infermesh.edge.config.Batches;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.EdgeConfigLoader;
 import io.infermesh.edge.config.Escalation;
@@ -172,6 +173,8 @@ final class MeshUp implements AutoCloseable {
   private final Path coreModel;
   private CoreNode core;
   private int corePort;
+  /** The core's metrics port: 0 picks one at the first start, a restart keeps it (Prometheus keeps scraping). */
+  private int coreMetricsPort;
   private ControlPlane controlPlane;
   private EdgeAgent edge;
 
@@ -227,7 +230,7 @@ final class MeshUp implements AutoCloseable {
     return ca;
   }
 
-  /** Starts (or restarts) the core on the port it had, and loads its model. */
+  /** Starts (or restarts) the core on the ports it had, and loads its model. */
   void startCore() throws IOException {
     if (core != null) {
       throw new IllegalStateException("the core is running");
@@ -236,11 +239,11 @@ final class MeshUp implements AutoCloseable {
             new CoreConfig.Tls(pki.resolve("certs"), CORE_NAME))
         .grpcPort(corePort)
         .model(CoreConfig.Model.builder(CORE_MODEL).path(coreModel).device("cpu").defaultMaxTokens(64).build())
-        .metricsPort(-1)
+        .metricsPort(coreMetricsPort) // /metrics, /healthz, /readyz on loopback, for a local Prometheus
         .listen(CoreConfig.Listen.loopback());
     if (options.coreConfig().isPresent()) {
       CoreConfig given = governedCore(options.coreConfig().get());
-      config.tenants(given.tenants()).audit(given.audit());
+      config.tenants(given.tenants()).audit(given.audit()).telemetry(given.telemetry());
     }
     CoreNode started = CoreNode.start(config.build(), options.coreInterceptors());
     try {
@@ -251,6 +254,7 @@ final class MeshUp implements AutoCloseable {
     }
     core = started;
     corePort = started.port();
+    coreMetricsPort = started.metricsPort();
   }
 
   /** Stops the core (the edge notices through its channel and circuit breaker). */
@@ -323,7 +327,8 @@ final class MeshUp implements AutoCloseable {
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)))
         .withAdmission(new EdgeConfig.Admission(256, Duration.ofSeconds(1), Duration.ofMinutes(2)))
         .withEscalation(escalation)
-        .withRouting(options.routing());
+        .withRouting(options.routing())
+        .withBatch(Batches.NONE.withSqlite(options.dir().resolve("batches"))); // the Files and Batch APIs
     if (options.edgeConfig().isPresent()) {
       config = governed(config, options.edgeConfig().get());
     }
@@ -332,7 +337,7 @@ final class MeshUp implements AutoCloseable {
   }
 
   /** The sections of {@code as} that {@code up} passes to its edge. */
-  static final List<String> GOVERNANCE_SECTIONS = List.of("auth", "privacy", "audit");
+  static final List<String> GOVERNANCE_SECTIONS = List.of("auth", "privacy", "audit", "telemetry");
 
   /**
    * {@code config} with the {@code auth}, {@code privacy} and {@code audit} sections of the edge.yaml
@@ -340,17 +345,19 @@ final class MeshUp implements AutoCloseable {
    */
   static EdgeConfig governed(EdgeConfig config, Path file) throws IOException {
     EdgeConfig given = EdgeConfigLoader.load(file);
-    EdgeConfig rest = given.toBuilder().auth(EdgeConfig.Auth.NONE).privacy(Privacy.NONE).audit(Audit.NONE).build();
+    EdgeConfig rest = given.toBuilder().auth(EdgeConfig.Auth.NONE).privacy(Privacy.NONE).audit(Audit.NONE)
+        .telemetry(EdgeConfig.TELEMETRY_DEFAULT).build();
     if (!rest.equals(EdgeConfig.defaults())) {
       throw new ConfigException("(root)", file + ": infermesh up takes only the " + GOVERNANCE_SECTIONS
           + " sections from --edge-config; it sets the model, ports, escalation and routing itself (run `infermesh"
           + " edge --config` for a fully configured edge)");
     }
-    return config.toBuilder().auth(given.auth()).privacy(given.privacy()).audit(given.audit()).build();
+    return config.toBuilder().auth(given.auth()).privacy(given.privacy()).audit(given.audit())
+        .telemetry(given.telemetry()).build();
   }
 
   /** The sections of a core.yaml that {@code up --core-config} takes. */
-  static final List<String> CORE_GOVERNANCE_SECTIONS = List.of("tenants", "audit");
+  static final List<String> CORE_GOVERNANCE_SECTIONS = List.of("tenants", "audit", "telemetry");
 
   /**
    * The core.yaml {@code file}, refused unless it holds only {@link #CORE_GOVERNANCE_SECTIONS} (up

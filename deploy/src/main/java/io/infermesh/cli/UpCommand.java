@@ -83,13 +83,13 @@ final class UpCommand implements Callable<Integer> {
   Path coreModel;
 
   @Option(names = "--edge-config", paramLabel = "FILE",
-      description = "An edge.yaml whose auth, privacy and audit sections the edge takes: API keys, JWTs, token "
-          + "quotas, masking of sensitive data, the audit log (e.g. deploy/governance.edge.yaml).")
+      description = "An edge.yaml whose auth, privacy, audit and telemetry sections the edge takes: API keys, JWTs, "
+          + "token quotas, masking of sensitive data, the audit log, tracing (e.g. deploy/governance.edge.yaml).")
   Path edgeConfig;
 
   @Option(names = "--core-config", paramLabel = "FILE",
-      description = "A core.yaml whose tenants and audit sections the core takes: which callers may name a tenant, "
-          + "per-tenant rates and token quotas, the core's audit log (e.g. deploy/governance.core.yaml).")
+      description = "A core.yaml whose tenants, audit and telemetry sections the core takes: which callers may name a "
+          + "tenant, per-tenant rates and token quotas, the core's audit log, tracing (e.g. deploy/governance.core.yaml).")
   Path coreConfig;
 
   @Option(names = "--demo",
@@ -125,6 +125,7 @@ final class UpCommand implements Callable<Integer> {
       String base = mesh.edgeUrl();
       out.println();
       out.println("  core  tiny-core  mTLS gRPC  " + mesh.coreAddress() + "   model " + mesh.coreModel());
+      out.println("        metrics http://" + MeshUp.LOOPBACK + ":" + mesh.core().metricsPort() + "/metrics");
       mesh.controlPlane().ifPresent(cp -> out.println("  xds   control    xDS " + mesh.xdsAddress()
           + " (mTLS, loopback)   serves " + MeshUp.CORE_SERVICE + (cp.adminPort() < 0 ? ""
               : "   admin http://" + cp.config().control().adminAddress() + ":" + cp.adminPort() + "/nodes")));

@@ -167,7 +167,7 @@ class GovernanceMeshTest {
     Path file = Files.writeString(dir.resolve("too-much-core.yaml"), "grpc: {port: 1}\naudit: {enabled: false}\n");
 
     assertThatThrownBy(() -> MeshUp.governedCore(file))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("[tenants, audit]").hasMessageContaining("grpc");
+        .isInstanceOf(ConfigException.class).hasMessageContaining("[tenants, audit, telemetry]").hasMessageContaining("grpc");
   }
 
   @Test
@@ -175,7 +175,7 @@ class GovernanceMeshTest {
     Path file = Files.writeString(dir.resolve("too-much.yaml"), "cache: {enabled: false}\n");
 
     assertThatThrownBy(() -> MeshUp.governed(EdgeConfig.defaults(), file))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("[auth, privacy, audit]");
+        .isInstanceOf(ConfigException.class).hasMessageContaining("[auth, privacy, audit, telemetry]");
   }
 
   private static List<String> auditLines(String directory) throws Exception {

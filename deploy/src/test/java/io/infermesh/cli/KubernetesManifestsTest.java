@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.infermesh.cli.ObservabilityFiles.AdapterRule;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.config.CoreConfigLoader;
 import io.infermesh.edge.config.EdgeConfig;
@@ -14,8 +15,12 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,7 +28,10 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code deploy/k8s/infermesh.yaml} without a cluster: the documents' shape, the embedded configs
  * through the real loaders, every container's arguments through the real command tree, and ports,
- * probes, selectors and mounts checked against each other and against the configs.
+ * probes, selectors and mounts checked against each other and against the configs. And {@code
+ * deploy/k8s/autoscaling.yaml}: its PodMonitors, prometheus-adapter rules and autoscalers checked
+ * against the workloads they scale, the scrape jobs, and the series inventory that {@link
+ * PrometheusMeshTest} checks against a running mesh.
  */
 class KubernetesManifestsTest {
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -101,6 +109,114 @@ class KubernetesManifestsTest {
     URI target = URI.create(edge.escalation().target().orElseThrow());
     assertThat(target.getScheme()).isEqualTo("dns");
     assertThat(target.getPath().substring(1)).isEqualTo("infermesh-core.infermesh.svc.cluster.local:" + core.grpcPort());
+  }
+
+  @Test
+  void autoscaling_documentsAreThePodMonitorsAdapterRulesAndAutoscalers() throws Exception {
+    List<JsonNode> scaling = ObservabilityFiles.autoscalingDocuments();
+    assertThat(scaling).extracting(d -> d.path("kind").asText() + " " + d.at("/metadata/name").asText())
+        .containsExactly("PodMonitor infermesh-core", "PodMonitor infermesh-edge", "ConfigMap infermesh-prometheus-adapter",
+            "HorizontalPodAutoscaler infermesh-core", "HorizontalPodAutoscaler infermesh-edge");
+    for (JsonNode d : scaling) {
+      String kind = d.path("kind").asText();
+      assertThat(d.path("apiVersion").asText()).as(kind).isEqualTo(switch (kind) {
+        case "PodMonitor" -> "monitoring.coreos.com/v1";
+        case "HorizontalPodAutoscaler" -> "autoscaling/v2";
+        default -> "v1";
+      });
+      if (!kind.equals("ConfigMap")) { // the adapter's ConfigMap lives where the adapter runs
+        assertThat(d.at("/metadata/namespace").asText()).as(kind).isEqualTo("infermesh");
+      }
+    }
+  }
+
+  @Test
+  void podMonitors_scrapeEachWorkloadsMetricsPortAsTheJobTheAlertsAndDashboardsSelect() throws Exception {
+    Set<String> jobs = new HashSet<>();
+    ObservabilityFiles.YAML.readTree(ObservabilityFiles.PROMETHEUS_CONFIG.toFile()).path("scrape_configs")
+        .forEach(j -> jobs.add(j.path("job_name").asText()));
+    for (JsonNode monitor : kind(ObservabilityFiles.autoscalingDocuments(), "PodMonitor")) {
+      JsonNode pod = podSelectedBy(monitor.at("/spec/selector/matchLabels"));
+      String job = pod.at("/metadata/labels").path(monitor.at("/spec/jobLabel").asText()).asText();
+      assertThat(jobs).as("the job %s (label %s)", job, monitor.at("/spec/jobLabel")).contains(job);
+      JsonNode endpoint = monitor.at("/spec/podMetricsEndpoints/0");
+      JsonNode container = pod.at("/spec/containers/0");
+      // the same port and scheme as the pod's prometheus.io annotations
+      assertThat(String.valueOf(port(container, endpoint.path("port").asText())))
+          .isEqualTo(pod.at("/metadata/annotations/prometheus.io~1port").asText());
+      assertThat(endpoint.path("scheme").asText("http"))
+          .isEqualTo(pod.at("/metadata/annotations/prometheus.io~1scheme").asText("http"));
+      assertThat(endpoint.path("path").asText()).isEqualTo("/metrics");
+    }
+  }
+
+  @Test
+  void autoscalers_scaleTheWorkloadsOnAdapterMetricsTheirJobExports() throws Exception {
+    Map<String, List<String>> inventory = ObservabilityFiles.inventory();
+    Map<String, AdapterRule> exposed = new HashMap<>();
+    for (AdapterRule r : ObservabilityFiles.adapterRules()) {
+      assertThat(exposed.put(r.exposedAs(), r)).as("adapter metric %s exposed once", r.exposedAs()).isNull();
+      // the labels the PodMonitors get from the operator map to the HPA's objects
+      assertThat(r.rule().at("/resources/overrides/namespace/resource").asText()).isEqualTo("namespace");
+      assertThat(r.rule().at("/resources/overrides/pod/resource").asText()).isEqualTo("pod");
+      assertThat(r.seriesQuery()).contains("namespace!=\"\"", "pod!=\"\"");
+      assertThat(r.metricsQuery()).contains("<<.LabelMatchers>>", "<<.GroupBy>>");
+      assertThat(r.seriesName()).matches(r.rule().at("/name/matches").asText());
+    }
+    Set<String> used = new HashSet<>();
+    for (JsonNode hpa : kind(ObservabilityFiles.autoscalingDocuments(), "HorizontalPodAutoscaler")) {
+      JsonNode ref = hpa.at("/spec/scaleTargetRef");
+      JsonNode target = workload(ref.path("kind").asText(), ref.path("name").asText());
+      assertThat(ref.path("apiVersion").asText()).isEqualTo(target.path("apiVersion").asText());
+      String job = target.at("/spec/template/metadata/labels/app.kubernetes.io~1name").asText();
+      int min = hpa.at("/spec/minReplicas").asInt();
+      assertThat(min).as("%s minReplicas", ref.path("name")).isPositive()
+          .isLessThanOrEqualTo(hpa.at("/spec/maxReplicas").asInt());
+      docs.stream().filter(d -> d.path("kind").asText().equals("PodDisruptionBudget")
+              && d.at("/spec/selector/matchLabels").equals(target.at("/spec/selector/matchLabels")))
+          .forEach(pdb -> assertThat(min).as("minReplicas above the PodDisruptionBudget's minAvailable")
+              .isGreaterThan(pdb.at("/spec/minAvailable").asInt()));
+      assertThat(hpa.at("/spec/metrics")).as("%s metrics", ref.path("name")).isNotEmpty();
+      for (JsonNode m : hpa.at("/spec/metrics")) {
+        assertThat(m.path("type").asText()).isEqualTo("Pods");
+        String name = m.at("/pods/metric/name").asText();
+        AdapterRule rule = exposed.get(name);
+        assertThat(rule).as("an adapter rule exposes %s", name).isNotNull();
+        used.add(name);
+        assertThat(inventory.get(job)).as("series of %s's adapter rule, exported by %s", name, job)
+            .containsAll(ObservabilityFiles.metricNames(rule.render("namespace=\"infermesh\"", "pod")))
+            .contains(rule.seriesName());
+        assertThat(m.at("/pods/target/type").asText()).isEqualTo("AverageValue");
+        assertThat(m.at("/pods/target/averageValue").asText()).matches("[0-9]+m?");
+      }
+    }
+    assertThat(used).as("every adapter rule serves an autoscaler").isEqualTo(exposed.keySet());
+  }
+
+  private static List<JsonNode> kind(List<JsonNode> documents, String kind) {
+    List<JsonNode> found = documents.stream().filter(d -> d.path("kind").asText().equals(kind)).toList();
+    assertThat(found).as("%s documents", kind).isNotEmpty();
+    return found;
+  }
+
+  /** The pod template of the workload in infermesh.yaml whose labels {@code matchLabels} select. */
+  private static JsonNode podSelectedBy(JsonNode matchLabels) {
+    List<JsonNode> pods = new ArrayList<>();
+    for (JsonNode d : docs) {
+      JsonNode labels = d.at("/spec/template/metadata/labels");
+      if (!labels.isMissingNode() && matchLabels.size() > 0) {
+        boolean all = true;
+        for (var it = matchLabels.fields(); it.hasNext();) {
+          var e = it.next();
+          all &= labels.path(e.getKey()).asText().equals(e.getValue().asText());
+        }
+        if (all) {
+          pods.add(d.at("/spec/template"));
+        }
+      }
+    }
+    assertThat(pods).as("pods selected by %s", matchLabels).hasSize(1);
+    return pods.get(0);
   }
 
   /** Every container's args parse as an infermesh command line; a --config file is a mounted key. */

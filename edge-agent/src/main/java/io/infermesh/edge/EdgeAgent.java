@@ -10,6 +10,8 @@ import io.infermesh.edge.auth.RateLimiter;
 import io.infermesh.edge.auth.jwt.JwksCache;
 import io.infermesh.edge.auth.jwt.JwksSource;
 import io.infermesh.edge.auth.jwt.JwtValidator;
+import io.infermesh.edge.batch.BatchJobs;
+import io.infermesh.edge.batch.SpareCapacity;
 import io.infermesh.edge.cache.ResponseCache;
 import io.infermesh.edge.config.Audit;
 import io.infermesh.edge.config.EdgeConfig;
@@ -21,9 +23,13 @@ import io.infermesh.edge.engine.LlamaEmbedder;
 import io.infermesh.edge.engine.LlamaEngine;
 import io.infermesh.edge.escalate.CoreClient;
 import io.infermesh.edge.grpc.GrpcApi;
+import io.infermesh.edge.http.BatchLines;
 import io.infermesh.edge.http.HttpApi;
 import io.infermesh.edge.http.HttpBindAddress;
+import io.infermesh.edge.identity.CertificateRenewer;
+import io.infermesh.edge.lease.EdgeLeases;
 import io.infermesh.edge.metrics.EdgeMetrics;
+import io.infermesh.edge.reanswer.Reanswers;
 import io.infermesh.edge.route.DifficultyScorer;
 import io.infermesh.edge.route.EdgeLoad;
 import io.infermesh.edge.route.FeatureScorer;
@@ -38,11 +44,13 @@ import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.LoadEstimate;
 import io.infermesh.node.audit.AuditLog;
+import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.quota.QuotaLedger;
 import io.infermesh.node.quota.QuotaWindow;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
 import io.infermesh.node.registration.RegistrationSettings;
+import io.infermesh.node.telemetry.Tracing;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -311,15 +319,23 @@ public final class EdgeAgent implements AutoCloseable {
       new UptimeMetrics().bindTo(registry);
       ApiKeys keys = ApiKeys.of(config.auth());
       List<AutoCloseable> owned = new ArrayList<>();
+      Tracing tracing = Tracing.start(config.telemetry());
       Escalator escalator = Escalator.none();
+      CoreClient coreClient = null;
       if (config.escalation().enabled()) {
-        CoreClient client = CoreClient.connect(config.escalation(), config.node());
+        CoreClient client = CoreClient.connect(config.escalation(), config.node(), tracing, registry);
+        coreClient = client;
         owned.add(client);
         escalator = client;
+        if (config.escalation().renew().isPresent()) { // closed before the client: its first owned
+          owned.add(0, CertificateRenewer.builder(config.escalation().renew().get(), client.tls())
+              .clock(clock).metrics(registry).start());
+        }
         io.micrometer.core.instrument.Gauge.builder("infermesh.escalation.core.available", client,
                 c -> c.state() == io.infermesh.edge.route.CoreState.AVAILABLE ? 1 : 0)
             .description("Whether the core can take escalations (1) or its circuit is open or it is unreachable (0)")
             .register(registry);
+        CertificateExpiryGauge.register(registry, client::certificate);
       }
       LoadEstimate load = new LoadEstimate(admission);
       Router chosen = router;
@@ -337,6 +353,7 @@ public final class EdgeAgent implements AutoCloseable {
           .rateLimiter(RateLimiter.create(ticker::read))
           .admission(admission)
           .metrics(EdgeMetrics.of(registry))
+          .tracing(tracing)
           .ticker(ticker);
       if (config.privacy().enabled()) {
         services.privacy(config.privacyPolicies());
@@ -350,14 +367,30 @@ public final class EdgeAgent implements AutoCloseable {
       if (config.audit().enabled()) {
         services.audit(auditLog(config.audit(), clock, owned), clock);
       }
+      if (config.leases().enabled()) {
+        EdgeLeases leases = EdgeLeases.start(config, clock);
+        owned.add(leases);
+        services.leases(leases.wallet());
+      }
+      if (config.reanswer().enabled()) {
+        Reanswers reanswers = Reanswers.start(config.reanswer(), coreClient, clock, registry);
+        owned.add(0, reanswers); // stopped before the core client it replays through
+        services.deferrals(reanswers);
+      }
       CompletionService service = services.build();
+      Optional<BatchJobs> batches = Optional.empty();
+      if (config.batch().enabled()) {
+        batches = Optional.of(BatchJobs.start(config, BatchLines.of(service, clock), SpareCapacity.of(admission), clock));
+        owned.add(batches.get());
+      }
 
       HttpApi http;
       try {
         http = HttpApi.start(service, registry::scrape, config.http(), httpHost, config.limits(), clock,
-            httpsContext.map(ReloadingSslContext::sslContext));
+            httpsContext.map(ReloadingSslContext::sslContext), batches.map(BatchJobs::service));
       } catch (RuntimeException e) {
         httpsContext.ifPresent(ReloadingSslContext::close);
+        batches.ifPresent(BatchJobs::close);
         throw new IOException("http: cannot listen on " + httpHost + ":" + config.http().port() + ": "
             + e.getMessage(), e);
       }
@@ -419,6 +452,7 @@ public final class EdgeAgent implements AutoCloseable {
         registrar.scheduleAtFixedRate(() -> publishLoad(admission, published), 1, 1, TimeUnit.SECONDS);
         loaded.thenRun(published::reportNow); // passing as soon as the model is loaded, not at the next interval
       }
+      owned.add(tracing); // last: flushes the spans of the requests that ended while the rest closed
       return new EdgeAgent(config, service, registry, http, httpHost, grpc, loaded, owns, owned, registration,
           registrar);
     }

@@ -10,6 +10,7 @@ import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -111,12 +113,16 @@ public final class CoreConfigLoader {
     ConfigSection consul = root.section("consul");
     ConfigSection tenants = root.section("tenants");
     ConfigSection audit = root.section("audit");
+    ConfigSection leases = root.section("leases");
+    ConfigSection signing = leases.section("signing");
+    ConfigSection telemetry = root.section("telemetry");
 
     String name = node.string("name", "core-0");
     Path modelPath = model.path("path", null);
     CoreConfig config = CoreConfig.builder(
             new CoreConfig.Node(name, node.string("region", "local")),
-            new CoreConfig.Tls(resolve(base, tls.path("dir", Path.of("certs"))), tls.string("name", name)))
+            new CoreConfig.Tls(resolve(base, tls.path("dir", Path.of("certs"))), tls.string("name", name),
+                Optional.ofNullable(tls.path("deny_list", null)).map(p -> resolve(base, p))))
         .grpcPort(grpc.integer("port", CoreConfig.DEFAULT_GRPC_PORT))
         .model(CoreConfig.Model.builder(model.string("name", "core"))
             .path(modelPath == null ? null : resolve(base, modelPath))
@@ -138,9 +144,11 @@ public final class CoreConfigLoader {
             metrics.string("address", CoreConfig.Listen.DEFAULT.metrics())))
         .tenants(tenants(tenants))
         .audit(audit(audit, base))
+        .leases(leases(leases, signing, base))
+        .telemetry(TelemetryConfig.read(telemetry, CoreConfig.TELEMETRY_DEFAULT))
         .build();
     for (ConfigSection s : List.of(node, grpc, tls, model, upstream, engine, sched, stage, metrics, consul, tenants,
-        audit, root)) {
+        audit, signing, leases, root)) {
       s.finish();
     }
     return config;
@@ -237,6 +245,27 @@ public final class CoreConfigLoader {
         .fsync(checked(a.key("fsync"), () -> AuditFsync.parse(fsync)),
             a.duration("fsync_interval", d.fsyncInterval()))
         .build();
+  }
+
+  /** {@code leases:} — off unless {@code enabled}; {@code signing.dir} relative to the file. */
+  private static Leases leases(ConfigSection l, ConfigSection signing, Path base) {
+    Leases d = Leases.off();
+    Leases.Builder b = Leases.builder()
+        .enabled(l.bool("enabled", false))
+        .maxTokensPerGrant(l.longValue("max_tokens_per_grant", d.maxTokensPerGrant()))
+        .validity(l.duration("validity", d.validity()))
+        .clockSkew(l.duration("clock_skew", d.clockSkew()))
+        .maxOpenPerDevice(l.integer("max_open_per_device", d.maxOpenPerDevice()));
+    String dir = signing.string("dir", "");
+    String name = signing.string("name", "");
+    if (!dir.isEmpty() || !name.isEmpty()) {
+      if (dir.isEmpty() || name.isEmpty()) {
+        throw new ConfigException(signing.key(dir.isEmpty() ? "dir" : "name"), "set both dir and name, or neither "
+            + "(then the node's own certificate signs)");
+      }
+      b.signing(new CoreConfig.Tls(resolve(base, Path.of(dir)), name));
+    }
+    return b.build();
   }
 
   /** {@code f}'s value; its IllegalArgumentException as a ConfigException naming {@code key}. */

@@ -1,5 +1,6 @@
 package io.infermesh.core.lifecycle;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.infermesh.core.engine.DjlRuntime;
 import io.infermesh.core.engine.LlamaConfig;
 import io.infermesh.core.engine.LlamaModel;
@@ -13,21 +14,31 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A model loaded and answering: engine, tokenizer, scheduler and the batch loop that drives them,
- * with a name and version. Requests {@link #acquire()} it while they run so a hot swap can drain
- * it before it is {@link #close closed}. Thread-safe.
+ * with a name and version. Requests {@link #tryAcquire()} it while they run so a hot swap can
+ * drain it: once {@link #retire retired} it takes no new request and unloads itself when the last
+ * one {@linkplain #release() ends} or when its drain timeout passes (requests still running then
+ * fail UNAVAILABLE, naming the timeout). Thread-safe: the request count and the retirement state
+ * are guarded by {@code lifecycle}; unloading runs on the retirement's executor, never on a
+ * releasing thread (that may be the batch loop's own thread, which closing joins).
  */
 public final class ServedModel implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ServedModel.class);
   private final String name;
   private final String version;
+  private final String sha256;
   private final LlamaConfig config;
   private final Tokenizer tokenizer;
   private final ChatTemplate chatTemplate;
@@ -36,13 +47,22 @@ public final class ServedModel implements AutoCloseable {
   private final BatchLoop loop;
   private final SchedulerConfig schedulerConfig;
   private final int defaultMaxTokens;
-  private final AtomicInteger inFlight = new AtomicInteger();
+  private final Object lifecycle = new Object();
+  @GuardedBy("lifecycle")
+  private int inFlight;
+  @GuardedBy("lifecycle")
+  private Retirement retirement; // null while serving
+  @GuardedBy("lifecycle")
+  private boolean closed;
+  private final AtomicBoolean unloaded = new AtomicBoolean();
+  private volatile String unloadReason; // set when the drain timeout unloads it under running requests
   private final Object embedLock = new Object(); // one embedding at a time: they share the CPU with the loop
 
-  private ServedModel(String name, String version, LlamaConfig config, Tokenizer tokenizer, ChatTemplate chatTemplate,
+  private ServedModel(String name, String version, String sha256, LlamaConfig config, Tokenizer tokenizer, ChatTemplate chatTemplate,
       LlamaModel model, StepRunner runner, BatchLoop loop, SchedulerConfig schedulerConfig, int defaultMaxTokens) {
     this.name = name;
     this.version = version;
+    this.sha256 = sha256;
     this.config = config;
     this.tokenizer = tokenizer;
     this.chatTemplate = chatTemplate;
@@ -95,7 +115,7 @@ public final class ServedModel implements AutoCloseable {
         .start();
     log.info("model {} ({}): chat template {} (tools: {})", name, ver, chatTemplate.name(),
         chatTemplate.toolRendering());
-    return new ServedModel(name, ver, config, tokenizer, chatTemplate, model, runner, loop, sc, defaultMaxTokens);
+    return new ServedModel(name, ver, digest, config, tokenizer, chatTemplate, model, runner, loop, sc, defaultMaxTokens);
   }
 
   /**
@@ -120,6 +140,14 @@ public final class ServedModel implements AutoCloseable {
 
   public String version() {
     return version;
+  }
+
+  /**
+   * Lower-case hex SHA-256 of the model file (or of model.safetensors / its index): what a
+   * pipeline's stages are asked to hold ({@code StageHello.model_sha256}).
+   */
+  public String sha256() {
+    return sha256;
   }
 
   public LlamaConfig config() {
@@ -190,23 +218,152 @@ public final class ServedModel implements AutoCloseable {
     return defaultMaxTokens;
   }
 
-  /** Marks one request as using this model; pair with {@link #release()}. */
-  public void acquire() {
-    inFlight.incrementAndGet();
+  /**
+   * Marks one request as using this model, unless it is retired or closed; pair a true answer with
+   * {@link #release()}.
+   */
+  public boolean tryAcquire() {
+    synchronized (lifecycle) {
+      if (closed || retirement != null) {
+        return false;
+      }
+      inFlight++;
+      return true;
+    }
   }
 
+  /** Ends one request's use; the last one of a retired model unloads it (on the retirement's executor). */
   public void release() {
-    inFlight.decrementAndGet();
+    Retirement unload = null;
+    synchronized (lifecycle) {
+      inFlight--;
+      if (inFlight == 0 && retirement != null && !closed) {
+        closed = true;
+        unload = retirement;
+      }
+    }
+    if (unload != null) {
+      unload.unload(this);
+    }
   }
 
   /** Requests currently using this model. */
   public int inFlight() {
-    return inFlight.get();
+    synchronized (lifecycle) {
+      return inFlight;
+    }
+  }
+
+  /**
+   * Stops taking requests and unloads once the last running one ends, or after {@code drain}, when
+   * the rest fail UNAVAILABLE ("model version ... was unloaded after its drain timeout"). Once
+   * unloaded, {@code unloaded} runs on {@code executor}.
+   */
+  public void retire(Duration drain, ScheduledExecutorService executor, Consumer<ServedModel> unloaded) {
+    Retirement r = new Retirement(executor, unloaded);
+    boolean now;
+    synchronized (lifecycle) {
+      if (closed || retirement != null) {
+        return;
+      }
+      retirement = r;
+      now = inFlight == 0;
+      if (now) {
+        closed = true;
+      } else {
+        r.timeout = executor.schedule(() -> drainTimedOut(r, drain), drain.toNanos(), TimeUnit.NANOSECONDS);
+      }
+    }
+    if (now) {
+      r.unload(this);
+    }
+  }
+
+  private void drainTimedOut(Retirement r, Duration drain) {
+    int running;
+    synchronized (lifecycle) {
+      if (closed || retirement != r) {
+        return;
+      }
+      closed = true;
+      running = inFlight;
+    }
+    unloadReason = "model " + name + " version " + version + " was unloaded after its drain timeout ("
+        + drain.toMillis() + " ms) during a swap; retry";
+    log.warn("model {} version {}: drain timeout {} passed with {} requests running; they fail UNAVAILABLE", name,
+        version, drain, running);
+    r.unload(this);
+  }
+
+  /**
+   * Undoes {@link #retire} while the model is still loaded (a rollback within the drain): it takes
+   * requests again. False when it is already unloaded or unloading.
+   */
+  public boolean reactivate() {
+    synchronized (lifecycle) {
+      if (closed) {
+        return false;
+      }
+      if (retirement != null && retirement.timeout != null) {
+        retirement.timeout.cancel(false);
+      }
+      retirement = null;
+      return true;
+    }
+  }
+
+  /** Whether this model takes new requests (loaded and not retired). */
+  public boolean serving() {
+    synchronized (lifecycle) {
+      return !closed && retirement == null;
+    }
+  }
+
+  /**
+   * Why requests still running failed: set once the drain timeout unloaded this model under them,
+   * empty otherwise.
+   */
+  public Optional<String> unloadReason() {
+    return Optional.ofNullable(unloadReason);
+  }
+
+  /** A retirement in progress: where to unload and whom to tell. */
+  private static final class Retirement {
+    private final ScheduledExecutorService executor;
+    private final Consumer<ServedModel> unloaded;
+    private ScheduledFuture<?> timeout; // guarded by the model's lifecycle lock
+
+    Retirement(ScheduledExecutorService executor, Consumer<ServedModel> unloaded) {
+      this.executor = executor;
+      this.unloaded = unloaded;
+    }
+
+    void unload(ServedModel m) {
+      try {
+        executor.execute(() -> {
+          log.info("unloading model {} version {}", m.name, m.version);
+          m.unloadNow();
+          unloaded.accept(m);
+        });
+      } catch (RejectedExecutionException e) {
+        m.unloadNow(); // the node is shutting down
+      }
+    }
   }
 
   /** Stops the loop (requests still in flight fail) and frees the engine. */
   @Override
   public void close() {
+    synchronized (lifecycle) {
+      closed = true;
+    }
+    unloadNow();
+  }
+
+  private void unloadNow() {
+    if (!unloaded.compareAndSet(false, true)) {
+      return;
+    }
     loop.close();
     if (runner instanceof AutoCloseable c) {
       try {

@@ -194,6 +194,14 @@ public final class BatchLoop implements AutoCloseable {
   /** Hands {@code plan} to the runner; its outcome is queued for the loop. */
   private void start(StepPlan plan) {
     long startNanos = nanoTime.getAsLong();
+    for (StepPlan.Entry e : plan.entries()) {
+      if (e.tokens().length > 1 || e.startPosition() == 0) { // a prefill chunk (a decode runs one token, later)
+        GenerationListener l = listeners.get(e.requestId());
+        if (l != null) {
+          l.onScheduled();
+        }
+      }
+    }
     StepRunner.StepCompletion done = new StepRunner.StepCompletion() {
       @Override
       public void completed(int[] sampled) {

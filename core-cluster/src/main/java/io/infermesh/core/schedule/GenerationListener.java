@@ -6,6 +6,12 @@ package io.infermesh.core.schedule;
  */
 public interface GenerationListener {
 
+  /**
+   * The request's first sequence is in an engine step: its wait in the queue is over and its
+   * prefill begins. May come once per step until its first token; a listener keeps only the first.
+   */
+  default void onScheduled() {}
+
   /** A generated token of choice {@code choice}; {@code index} counts that choice's tokens from 0. */
   void onToken(int choice, int token, int index);
 

@@ -8,6 +8,7 @@ import io.infermesh.core.schedule.Admission;
 import io.infermesh.core.schedule.FinishReason;
 import io.infermesh.core.schedule.GenerationListener;
 import io.infermesh.core.schedule.GenerationRequest;
+import io.infermesh.core.status.CoreException;
 import io.infermesh.models.tokenizer.StreamingDecoder;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -78,12 +79,21 @@ final class BatchGeneration implements InferenceBackend.Generation {
     private final GenerationSink sink;
     private final StreamingDecoder[] decoders = new StreamingDecoder[request.choices()];
     private final StopMatcher[] stops = new StopMatcher[request.choices()];
+    private boolean scheduled; // confined to the batch loop's thread
 
     Streamer(GenerationSink sink) {
       this.sink = sink;
       for (int i = 0; i < decoders.length; i++) {
         decoders[i] = model.tokenizer().newStreamingDecoder(false);
         stops[i] = new StopMatcher(stopStrings);
+      }
+    }
+
+    @Override
+    public void onScheduled() {
+      if (!scheduled) {
+        scheduled = true;
+        sink.onScheduled();
       }
     }
 
@@ -114,6 +124,12 @@ final class BatchGeneration implements InferenceBackend.Generation {
     public void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens, boolean last) {
       if (last) {
         release();
+      }
+      if (reason == FinishReason.FAILED && model.unloadReason().isPresent()) {
+        if (last) { // the version was unloaded under it after its drain timeout: say so, not "engine failed"
+          sink.onFailed(CoreException.unavailable(model.unloadReason().get()));
+        }
+        return;
       }
       StopMatcher stop = stops[choice];
       FinishReason r = reason == FinishReason.CANCELLED && stop.stopped() ? FinishReason.STOP : reason;

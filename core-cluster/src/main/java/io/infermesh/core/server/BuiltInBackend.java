@@ -24,7 +24,7 @@ import java.util.Optional;
  * The built-in engine as an {@link InferenceBackend}: the model {@link ModelHost} serves now, its
  * batch loop for generations (tokenized here, max_tokens checked against the prompt's real length,
  * grammar constraints for response_format and tools) and its final hidden state for embeddings. A
- * call holds the model ({@link ServedModel#acquire()}) from {@link #prepare} until it ends, so a
+ * call holds the model ({@link ModelHost#acquire()}) from {@link #prepare} until it ends, so a
  * hot swap drains it. Thread-safe.
  */
 final class BuiltInBackend implements InferenceBackend {
@@ -51,12 +51,11 @@ final class BuiltInBackend implements InferenceBackend {
 
   @Override
   public Generation prepare(GenerateCall call) {
-    ServedModel model = loaded();
-    if (!model.loop().available()) {
-      throw CoreException.unavailable("a pipeline stage of the model is unreachable; retry elsewhere");
-    }
-    model.acquire();
+    ServedModel model = host.acquire();
     try {
+      if (!model.loop().available()) {
+        throw CoreException.unavailable("a pipeline stage of the model is unreachable; retry elsewhere");
+      }
       return new BatchGeneration(model, call.key(), request(call, model), call.request().getSampling().getStopList());
     } catch (RuntimeException e) {
       model.release();
@@ -101,21 +100,16 @@ final class BuiltInBackend implements InferenceBackend {
 
   @Override
   public Embeddings embed(EmbedRequest request) {
-    ServedModel model = loaded();
-    if (!model.embeds()) {
-      throw Status.UNIMPLEMENTED.withDescription("embeddings need the whole model on one node; this node"
-          + " serves a pipelined model").asRuntimeException();
-    }
-    model.acquire();
+    ServedModel model = host.acquire();
     try {
+      if (!model.embeds()) {
+        throw Status.UNIMPLEMENTED.withDescription("embeddings need the whole model on one node; this node"
+            + " serves a pipelined model").asRuntimeException();
+      }
       return EmbedHandler.embed(request.getInputList(), model, ref(model));
     } finally {
       model.release();
     }
-  }
-
-  private ServedModel loaded() {
-    return host.current().orElseThrow(() -> CoreException.unavailable("the model is still loading"));
   }
 
   private static ModelRef ref(ServedModel model) {

@@ -124,7 +124,7 @@ final class ChunkStream implements GenerationSink {
     if (last) {
       long now = nanoTime.getAsLong();
       metrics.tokensGenerated(completionTokens - counted);
-      metrics.finished(priority, reason, now - startNanos,
+      metrics.finished(servedBy.getModelVersion(), priority, reason, now - startNanos,
           longest > 1 && anyToken ? (now - firstTokenNanos) / (longest - 1) : -1);
       end.end(failure == null ? Status.Code.OK : failure.getCode(), reportedPrompt,
           Math.max(completionTokens, counted));
@@ -153,7 +153,7 @@ final class ChunkStream implements GenerationSink {
 
   @Override
   public synchronized void onFailed(Throwable error) {
-    metrics.finished(priority, io.infermesh.core.schedule.FinishReason.FAILED, nanoTime.getAsLong() - startNanos, -1);
+    metrics.finished(servedBy.getModelVersion(), priority, io.infermesh.core.schedule.FinishReason.FAILED, nanoTime.getAsLong() - startNanos, -1);
     end.end(StatusMapping.toStatus(error).getCode(), reportedPrompt, Math.max(completionTokens, counted));
     if (!failed && !out.isCancelled()) {
       failed = true;
@@ -182,7 +182,7 @@ final class ChunkStream implements GenerationSink {
     if (!anyToken) {
       anyToken = true;
       firstTokenNanos = nanoTime.getAsLong();
-      metrics.firstToken(firstTokenNanos - startNanos);
+      metrics.firstToken(servedBy.getModelVersion(), firstTokenNanos - startNanos);
     }
   }
 }

@@ -11,6 +11,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
@@ -18,15 +20,23 @@ import java.util.function.ToDoubleFunction;
 /**
  * The core's metrics: OpenTelemetry GenAI names where they exist
  * ({@code gen_ai.server.request.duration}, {@code gen_ai.server.time_to_first_token},
- * {@code gen_ai.server.time_per_output_token}), {@code infermesh.core.*} for the scheduler (queue
+ * {@code gen_ai.server.time_per_output_token}, histograms), {@code infermesh.core.*} for the scheduler (queue
  * depth per priority, running batch, KV blocks used/free/cached, prefix-cache queried and hit
  * tokens, preemptions, generated tokens — whose
  * rate is tokens/s), tenant refusals by reason and audit write failures. Thread-safe.
+ *
+ * <p>Time to first token and request duration carry the served model's version ({@code
+ * model_version}; a swap changes it while the process runs), and time to first token is also a
+ * histogram ({@code _bucket}): the control plane reads both per version to judge a canary
+ * (error rate = {@code finish="failed"} / all, TTFT p99 from the buckets).
  */
 public final class CoreMetrics {
+  /** The tag naming the model version that served a call ({@code model_version} in Prometheus). */
+  public static final String MODEL_VERSION = "model_version";
+
   private final MeterRegistry registry;
   private final Counter tokens;
-  private final Timer ttft;
+  private final Map<String, Timer> ttft = new ConcurrentHashMap<>(); // by model version
   private final Timer tpot;
   private final Supplier<SchedulerStats> stats; // held here: meters only keep a weak reference to it
 
@@ -35,12 +45,11 @@ public final class CoreMetrics {
     this.registry = registry;
     this.stats = stats;
     this.tokens = Counter.builder("infermesh.core.tokens.generated").description("Tokens generated").register(registry);
-    this.ttft = Timer.builder("gen_ai.server.time_to_first_token").description("Time to first token")
-        .publishPercentiles(0.5, 0.95).register(registry);
     this.tpot = Timer.builder("gen_ai.server.time_per_output_token").description("Time per output token after the first")
-        .publishPercentiles(0.5, 0.95).register(registry);
+        .publishPercentileHistogram().register(registry);
     for (Priority p : Priority.values()) {
       gauge(stats, "infermesh.core.queue.depth", s -> s.queued().get(p), "priority", p.name().toLowerCase());
+      queueFull(p); // at 0 from the start: the queue-saturation alert sees it rise, not appear
     }
     gauge(stats, "infermesh.core.batch.running", SchedulerStats::running);
     gauge(stats, "infermesh.core.kv.blocks.used", SchedulerStats::kvBlocksUsed);
@@ -77,17 +86,26 @@ public final class CoreMetrics {
     }
   }
 
-  void firstToken(long nanos) {
-    ttft.record(nanos, TimeUnit.NANOSECONDS);
+  void firstToken(String modelVersion, long nanos) {
+    ttft.computeIfAbsent(modelVersion, v -> Timer.builder("gen_ai.server.time_to_first_token")
+        .description("Time to first token").tag(MODEL_VERSION, v)
+        .publishPercentiles(0.5, 0.95).publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
   }
 
   void rejected(Priority p) {
-    registry.counter("infermesh.core.rejected", "priority", p.name().toLowerCase(), "reason", "queue-full").increment();
+    queueFull(p).increment();
   }
 
-  void finished(Priority p, FinishReason reason, long nanos, long perTokenNanos) {
+  private Counter queueFull(Priority p) {
+    return registry.counter("infermesh.core.rejected", "priority", p.name().toLowerCase(), "reason", "queue-full");
+  }
+
+  void finished(String modelVersion, Priority p, FinishReason reason, long nanos, long perTokenNanos) {
     Timer.builder("gen_ai.server.request.duration").tags("priority", p.name().toLowerCase(),
-        "finish", reason.name().toLowerCase()).register(registry).record(Duration.ofNanos(nanos));
+        "finish", reason.name().toLowerCase(), MODEL_VERSION, modelVersion).register(registry)
+        .record(Duration.ofNanos(nanos));
     if (perTokenNanos >= 0) {
       tpot.record(perTokenNanos, TimeUnit.NANOSECONDS);
     }
@@ -99,6 +117,16 @@ public final class CoreMetrics {
    */
   void tenantRefused(String reason) {
     registry.counter("infermesh.core.tenant.refused", "reason", reason).increment();
+  }
+
+  /** A lease granted to an edge device ({@code infermesh.core.lease.grants}). */
+  void leaseGranted() {
+    registry.counter("infermesh.core.lease.grants").increment();
+  }
+
+  /** A lease spend report counted, or answered as a replay ({@code infermesh.core.lease.reports}). */
+  void leaseReported(boolean replay) {
+    registry.counter("infermesh.core.lease.reports", "replay", String.valueOf(replay)).increment();
   }
 
   /** An audit record that could not be written (the call itself was answered). */

@@ -2,29 +2,36 @@ package io.infermesh.core.server;
 
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.infermesh.api.v1.AdminGrpc;
 import io.infermesh.api.v1.InferenceGrpc;
+import io.infermesh.api.v1.LeasesGrpc;
+import io.infermesh.certs.DenyList;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
+import io.infermesh.certs.MeshSignatures;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.RoleAuthorizationPolicy;
+import io.infermesh.core.admin.CoreAdminService;
+import io.infermesh.core.admin.ModelSwitch;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.config.Engine;
-import io.infermesh.core.engine.DjlRuntime;
-import io.infermesh.core.engine.LayerRange;
-import io.infermesh.core.engine.LlamaConfig;
-import io.infermesh.core.engine.LlamaModel;
+import io.infermesh.core.lease.LeaseBook;
+import io.infermesh.core.lifecycle.HostedVersion;
 import io.infermesh.core.lifecycle.ModelHost;
-import io.infermesh.core.lifecycle.Placement;
+import io.infermesh.core.lifecycle.ModelSource;
 import io.infermesh.core.lifecycle.ServedModel;
 import io.infermesh.core.schedule.SchedulerStats;
-import io.infermesh.core.schedule.StepRunner;
 import io.infermesh.core.schedule.Utilization;
 import io.infermesh.core.shard.NextStage;
-import io.infermesh.core.shard.PipelineRunner;
+import io.infermesh.node.admin.Rotation;
+import io.infermesh.node.admin.SwapOrder;
+import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.registration.ConsulConfig;
 import io.infermesh.node.registration.ConsulRegistration;
+import io.infermesh.node.registration.RegistrationMeta;
 import io.infermesh.node.registration.RegistrationSettings;
+import io.infermesh.node.telemetry.Tracing;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -36,10 +43,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,7 +64,9 @@ import org.slf4j.LoggerFactory;
  * thread, smoothed over {@code consul.utilization_window}, also the gauge
  * {@code infermesh.core.utilization}) in its meta, and deregisters first thing on {@link #close()}.
  * With {@code tenants.enforce} each call is admitted for its tenant, and with {@code audit.enabled}
- * each is written to the audit log, closed (synced) after the server stops.
+ * each is written to the audit log, closed (synced) after the server stops. {@code Admin} (role
+ * operator only) lists, swaps and rolls back its model versions and drains the node
+ * ({@link CoreAdminService}); a drained node reports NOT_SERVING and refuses new calls.
  * Thread-safe.
  */
 public final class CoreNode implements AutoCloseable {
@@ -66,35 +77,34 @@ public final class CoreNode implements AutoCloseable {
   private final MeshTls tls;
   private final MeshServer server;
   private final ModelHost host;
-  private final CoreMetrics metrics;
+  private final CoreModelLoader loader;
   private final MetricsHttpServer metricsServer;
-  private final AtomicInteger loads = new AtomicInteger();
   private final ScheduledExecutorService timers;
-  private final HealthReporter health;
   private final List<AutoCloseable> owned; // tls, the upstream, the audit log: closed last, in reverse
   private final ConsulRegistration registration; // null when consul.address is empty
   private final ScheduledExecutorService registrar; // null when consul.address is empty
 
-  private CoreNode(CoreConfig config, MeshTls tls, MeshServer server, ModelHost host, CoreMetrics metrics,
-      MetricsHttpServer m, ScheduledExecutorService timers, HealthReporter health, List<AutoCloseable> owned,
+  private CoreNode(CoreConfig config, MeshTls tls, MeshServer server, ModelHost host, CoreModelLoader loader,
+      MetricsHttpServer m, ScheduledExecutorService timers, List<AutoCloseable> owned,
       ConsulRegistration registration, ScheduledExecutorService registrar) {
     this.config = config;
     this.tls = tls;
     this.server = server;
     this.host = host;
-    this.metrics = metrics;
+    this.loader = loader;
     this.metricsServer = m;
     this.timers = timers;
-    this.health = health;
     this.owned = List.copyOf(owned);
     this.registration = registration;
     this.registrar = registrar;
   }
 
-  /** The authorization of a core node's services. */
+  /** The authorization of a core node's services: Inference for edge and gateway, Admin for operators only. */
   public static RoleAuthorizationPolicy policy() {
     return RoleAuthorizationPolicy.builder()
         .allow(INFERENCE, Role.EDGE, Role.GATEWAY)
+        .allow(LeasesGrpc.SERVICE_NAME, Role.EDGE)
+        .allow(AdminGrpc.SERVICE_NAME, Role.OPERATOR)
         .build();
   }
 
@@ -119,44 +129,60 @@ public final class CoreNode implements AutoCloseable {
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     HealthReporter health = new HealthReporter(INFERENCE);
-    ModelHost host = new ModelHost(ready -> health.update());
     ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "core-timers");
       t.setDaemon(true);
       return t;
     });
+    ModelHost host = new ModelHost(ready -> health.update(), timers);
+    Rotation rotation = new Rotation(health::update);
     List<AutoCloseable> owned = new ArrayList<>();
     MeshTls tls;
     MeshServer server;
     CoreMetrics metrics;
+    CoreModelLoader loader;
     Supplier<SchedulerStats> load;
     try {
+      Tracing tracing = Tracing.start(config.telemetry());
+      owned.add(tracing); // closed last (in reverse): flushes the spans of the calls that ended while the rest closed
       tls = MeshTls.builder(MeshCredentialFiles.in(config.tls().dir(), config.tls().name())).build();
       owned.add(tls);
+      DenyList denyList = config.tls().denyList().isPresent()
+          ? DenyList.watching(config.tls().denyList().get(), DenyList.DEFAULT_REFRESH_PERIOD) : DenyList.empty();
+      owned.add(denyList);
       InferenceBackend backend;
       if (config.engine() instanceof Engine.Upstream) {
         Upstream up = Upstream.start(config, timers, health::update);
         owned.add(up);
-        health.readyWhen(up.health()::healthy);
+        health.readyWhen(() -> !rotation.drained() && up.health().healthy());
         load = up::stats;
         backend = up.backend();
       } else {
-        health.readyWhen(() -> host.current().map(m -> m.loop().available()).orElse(false));
+        health.readyWhen(() -> !rotation.drained() && host.current().map(m -> m.loop().available()).orElse(false));
         load = CoreMetrics.of(host);
         backend = new BuiltInBackend(host, config.model().name());
       }
       metrics = new CoreMetrics(registry, load);
+      CertificateExpiryGauge.register(registry, tls::certificate);
       Governance governance = Governance.open(config.tenants(), config.audit(), Clock.systemUTC(), timers, metrics,
           config.model().defaultMaxTokens());
       owned.add(governance); // closed after the server: the audit log's last records reach the disk
       InferenceService inference = new InferenceService(backend, tls.identity().toString(), config.node().region(),
-          metrics, System::nanoTime, governance);
+          metrics, System::nanoTime, governance, tracing.tracer());
+      loader = new CoreModelLoader(config, tls, timers, health::update, metrics);
+      CoreAdminService admin = adminService(config, tls, timers, host, loader, rotation, health, owned);
+      List<ServerInterceptor> gated = new ArrayList<>(interceptors);
+      gated.add(rotation.gate(Set.of(InferenceGrpc.getGenerateMethod().getFullMethodName(),
+          InferenceGrpc.getEmbedMethod().getFullMethodName())));
       server = MeshServer.builder(config.grpcPort())
           .bindAddress(config.listen().grpc())
           .tls(tls)
           .authorization(policy())
+          .denyList(denyList)
           .initiallyNotServing() // until health.attach() finds the node ready
-          .addService(ServerInterceptors.intercept(inference, reversed(interceptors)))
+          .addService(new LeasesService(leaseBook(config, governance), governance.tenants(), metrics))
+          .addService(ServerInterceptors.intercept(inference, reversed(served(tracing, gated))))
+          .addService(admin)
           .start();
     } catch (IOException | RuntimeException e) {
       closeAll(owned);
@@ -188,19 +214,72 @@ public final class CoreNode implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
-      registration = ConsulRegistration.start(registrationSettings(config, server.port()), health::ready, registrar);
+      registration = ConsulRegistration.start(registrationSettings(config, server.port(),
+          m == null ? 0 : m.address().getPort()), health::ready, registrar);
       health.onUpdate(registration::reportNow);
       registration.reportNow(); // a readiness change before the listener was in place is not lost
     }
     sampleUtilization(config, load, registration, timers, registry);
-    return new CoreNode(config, tls, server, host, metrics, m, timers, health, owned, registration, registrar);
+    return new CoreNode(config, tls, server, host, loader, m, timers, owned, registration, registrar);
   }
 
-  /** What this node registers in Consul: role core, its gRPC port, the attributes discovery reads. */
-  static RegistrationSettings registrationSettings(CoreConfig config, int grpcPort) {
+  /**
+   * The Admin service: swaps through a {@link ModelSwitch} (two-phase over the later stages on
+   * stage 0 of a pipeline; its control channel is added to {@code owned}), drain through
+   * {@code rotation}.
+   */
+  private static CoreAdminService adminService(CoreConfig config, MeshTls tls, ScheduledExecutorService timers,
+      ModelHost host, CoreModelLoader loader, Rotation rotation, HealthReporter health, List<AutoCloseable> owned) {
+    ModelSwitch models = null;
+    if (config.engine() instanceof Engine.BuiltIn) {
+      NextStage control = null;
+      if (config.stage().count() > 1) {
+        control = NextStage.connect(config.stage().next(), tls, timers, NextStage.Settings.defaults());
+        owned.add(control);
+      }
+      models = new ModelSwitch(host, loader, control == null ? null : control.swaps());
+    }
+    Path configured = config.model().path();
+    Path modelDir = configured == null ? null : configured.toAbsolutePath().getParent();
+    return new CoreAdminService(host, models, rotation, health::ready, tls.identity().toString(), () -> modelDir);
+  }
+
+  /**
+   * The lease book when {@code leases.enabled}: signed with {@code leases.signing}'s identity, else the
+   * node's own certificate; reserving in the tenants' quotas.
+   */
+  private static Optional<LeaseBook> leaseBook(CoreConfig config, Governance governance) throws IOException {
+    if (!config.leases().enabled()) {
+      return Optional.empty();
+    }
+    CoreConfig.Tls signing = config.leases().signing().orElse(config.tls());
+    MeshSignatures.Signer signer;
+    try {
+      signer = MeshSignatures.signer(MeshCredentialFiles.in(signing.dir(), signing.name()));
+    } catch (IOException e) {
+      throw new IOException("leases.signing: " + e.getMessage(), e);
+    }
+    if (signer.identity().role() != Role.CORE) {
+      throw new IOException("leases.signing: " + signer.identity() + " is not a core identity; edges trust leases "
+          + "signed by role core only");
+    }
+    return Optional.of(LeaseBook.of(config.leases(), governance.tenants().quotas(), signer, Clock.systemUTC()));
+  }
+
+  /**
+   * What this node registers in Consul: role core, its gRPC port, the attributes discovery reads,
+   * and its {@code /metrics} port ({@code metricsPort} &gt; 0), which the control plane scrapes to
+   * judge canary rollouts.
+   */
+  static RegistrationSettings registrationSettings(CoreConfig config, int grpcPort, int metricsPort) {
     ConsulConfig c = config.consul();
     ConsulConfig.Registration r = c.registration().orElseThrow();
-    return RegistrationSettings.builder(c.address(), r.serviceName(), config.node().name(), Role.CORE)
+    RegistrationSettings.Builder b = RegistrationSettings.builder(c.address(), r.serviceName(), config.node().name(),
+        Role.CORE);
+    if (metricsPort > 0) {
+      b.meta(RegistrationMeta.METRICS_PORT, String.valueOf(metricsPort));
+    }
+    return b
         .token(c.token())
         .endpoint(r.serviceAddress(), grpcPort)
         .placement(config.node().region(), r.tier())
@@ -228,6 +307,20 @@ public final class CoreNode implements AutoCloseable {
     timers.scheduleAtFixedRate(sampler::sample, period, period, TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * The interceptors around the Inference service, outermost first: the call's server span (when
+   * tracing is on: everything after runs in it), the version pin, then {@code given}.
+   */
+  private static List<ServerInterceptor> served(Tracing tracing, List<ServerInterceptor> given) {
+    List<ServerInterceptor> all = new ArrayList<>();
+    if (tracing.enabled()) {
+      all.add(tracing.serverInterceptor());
+    }
+    all.add(new ModelVersionPin());
+    all.addAll(given);
+    return all;
+  }
+
   /** ServerInterceptors.intercept runs the last one first; callers list the outermost first. */
   private static List<ServerInterceptor> reversed(List<ServerInterceptor> interceptors) {
     List<ServerInterceptor> r = new ArrayList<>(interceptors);
@@ -245,51 +338,18 @@ public final class CoreNode implements AutoCloseable {
     }
   }
 
-  /** This node's place: the whole model, or stage 0 of a pipeline linked to {@code stage.next}. */
-  private Placement placement() {
-    CoreConfig.Stage stage = config.stage();
-    if (stage.count() == 1) {
-      return Placement.WHOLE;
-    }
-    return new Placement() {
-      @Override
-      public LayerRange layers(LlamaConfig c) {
-        return LayerRange.stage(0, stage.count(), c.layers());
-      }
-
-      @Override
-      public StepRunner runner(LlamaModel engine, Identity model) {
-        NextStage next = NextStage.connect(stage.next(), tls, timers, NextStage.Settings.defaults());
-        return PipelineRunner.start(engine, model, stage.count(), next, ready -> health.update());
-      }
-    };
-  }
-
   /**
-   * Loads (or hot-swaps to) the model at {@code path}; new requests go to it once loaded, the old
-   * one drains. Health turns SERVING.
+   * Loads (or hot-swaps to) the model at {@code path}, checking its main file against
+   * {@code sha256} (empty: no check); new requests go to it once loaded, the old one drains (for
+   * up to two minutes). Health turns SERVING. Operators swap through the Admin service instead,
+   * which pins every weight file.
    *
    * @throws IOException with a one-line reason if the model cannot be loaded
    */
   public ServedModel loadModel(Path path, String sha256, String version) throws IOException {
-    if (!(config.engine() instanceof Engine.BuiltIn engine)) {
-      throw new IllegalStateException("engine.type is " + config.engine().type() + ": this node loads no model");
-    }
-    DjlRuntime.threads(engine.threads());
-    CoreConfig.Model mc = config.model();
-    CoreConfig.Scheduling s = config.scheduler();
-    int n = loads.incrementAndGet();
-    ServedModel model = ServedModel.load(mc.name(), path, sha256, version, mc.device(), mc.defaultMaxTokens(),
-        limits(s), placement(),
-        r -> {
-          Thread t = new Thread(r, "core-batch-loop-" + n);
-          t.setDaemon(true);
-          return t;
-        },
-        System::nanoTime,
-        (plan, nanos) -> metrics.step(plan.entries().size(), nanos));
-    host.swap(model, Duration.ofMinutes(2));
-    return model;
+    HostedVersion v = loader.load(path, sha256, new ModelSource(path, Map.of(), version), false);
+    host.swap(v, SwapOrder.DEFAULT_DRAIN);
+    return v.model();
   }
 
   static ServedModel.SchedulingLimits limits(CoreConfig.Scheduling s) {

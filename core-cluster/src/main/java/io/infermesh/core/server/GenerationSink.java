@@ -14,6 +14,9 @@ interface GenerationSink {
   /** Whether the caller went away: output is then dropped, and the backend may stop early. */
   boolean cancelled();
 
+  /** The scheduler ran the call's first step (its prefill begins); not every backend reports it. */
+  default void onScheduled() {}
+
   /** One more token was generated (counted; the first one's time is the time to first token). */
   void onToken();
 

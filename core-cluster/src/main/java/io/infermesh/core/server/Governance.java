@@ -144,6 +144,11 @@ final class Governance implements Closeable {
     return bound;
   }
 
+  /** The tenant policy every call is admitted by (leases reserve in its quotas). */
+  TenantPolicy tenants() {
+    return tenants;
+  }
+
   /** Whether {@code audit.enabled}: records are written. */
   boolean auditing() {
     return audit != null;

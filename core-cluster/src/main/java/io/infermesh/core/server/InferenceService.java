@@ -27,6 +27,8 @@ import io.infermesh.certs.SpiffeId;
 import io.infermesh.core.schedule.Admission;
 import io.infermesh.core.status.CoreException;
 import io.infermesh.core.status.StatusMapping;
+import io.infermesh.node.telemetry.Tracing;
+import io.opentelemetry.api.trace.Tracer;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -62,6 +64,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   private final CoreMetrics metrics;
   private final LongSupplier nanoTime;
   private final Governance governance;
+  private final Tracer tracer;
 
   /**
    * The service of node {@code nodeId} (its SPIFFE ID) in {@code region} over {@code backend};
@@ -75,6 +78,16 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
   /** As above, each call admitted for its tenant and audited by {@code governance}. */
   InferenceService(InferenceBackend backend, String nodeId, String region, CoreMetrics metrics,
       LongSupplier nanoTime, Governance governance) {
+    this(backend, nodeId, region, metrics, nanoTime, governance, Tracing.off().tracer());
+  }
+
+  /**
+   * As above, each call's queue, prefill and decode recorded as spans of {@code tracer}, children of
+   * the span current when the call arrives (the server span of {@link Tracing#serverInterceptor()}).
+   */
+  InferenceService(InferenceBackend backend, String nodeId, String region, CoreMetrics metrics,
+      LongSupplier nanoTime, Governance governance, Tracer tracer) {
+    this.tracer = requireNonNull(tracer, "tracer");
     this.governance = requireNonNull(governance, "governance");
     this.backend = requireNonNull(backend, "backend");
     this.node = ServedBy.newBuilder().setTier(Tier.TIER_CORE).setRoute(Route.ROUTE_CORE)
@@ -102,12 +115,18 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
       GenerateCall call = GenerateCall.check(request, backend.modelName(), deadlineNanos());
       end.requestId(call.requestId());
       governance.admit(end, caller, request, call.choices()); // before any backend is asked
+      Optional<String> pin = ModelVersionPin.of(request);
+      if (pin.isPresent()) { // the version now; a swap between here and prepare serves the new one
+        backend.listing().ifPresent(l -> ModelVersionPin.check(pin.get(), l.model()));
+      }
       InferenceBackend.Generation generation = backend.prepare(call);
       end.model(generation.model());
       // from here to start nothing throws: a prepared generation is always started
       ChunkStream stream = new ChunkStream(call, out, servedBy(generation.model(), request), metrics, nanoTime, end);
       out.setOnCancelHandler(generation::cancel); // the backend then ends the stream as CANCELLED
-      if (generation.start(stream) instanceof Admission.Rejected r) {
+      TracedSink traced = new TracedSink(stream, tracer, io.opentelemetry.context.Context.current());
+      if (generation.start(traced) instanceof Admission.Rejected r) {
+        traced.refused("RESOURCE_EXHAUSTED");
         metrics.rejected(call.priority());
         throw CoreException.resourceExhausted(r.reason() + "; retry after " + r.retryAfterMillis() + " ms",
             r.retryAfterMillis());

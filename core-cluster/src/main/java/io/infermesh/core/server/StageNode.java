@@ -1,33 +1,45 @@
 package io.infermesh.core.server;
 
+import io.grpc.ServerInterceptors;
+import io.infermesh.api.v1.AdminGrpc;
+import io.infermesh.api.v1.PipelineSwapGrpc;
 import io.infermesh.api.v1.ShardGrpc;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshServer;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.RoleAuthorizationPolicy;
+import io.infermesh.core.admin.StageAdminService;
 import io.infermesh.core.config.CoreConfig;
 import io.infermesh.core.config.Engine;
 import io.infermesh.core.engine.DjlRuntime;
+import io.infermesh.core.lifecycle.ModelSource;
 import io.infermesh.core.lifecycle.StageModel;
+import io.infermesh.core.lifecycle.WeightFiles;
 import io.infermesh.core.shard.NextStage;
+import io.infermesh.core.shard.PipelineSwapService;
 import io.infermesh.core.shard.ShardService;
+import io.infermesh.core.shard.StageVersions;
+import io.infermesh.node.admin.Rotation;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A later pipeline stage (index ≥ 1): the mTLS gRPC server with {@code Shard} for role core only
- * (plus health and reflection), the layers of this stage, one worker thread that runs them, and
+ * A later pipeline stage (index ≥ 1): the mTLS gRPC server with {@code Shard} and {@code
+ * PipelineSwap} for role core only, {@code Admin} for operators (plus health and reflection), the
+ * versions of this stage's layers ({@link StageVersions}: two while stage 0 swaps), one worker thread that runs them, and
  * for a middle stage the channel to the next one. Health reports NOT_SERVING until the layers are
  * loaded, and on a middle stage while the next stage could not be reached. Thread-safe.
  */
@@ -40,13 +52,13 @@ public final class StageNode implements AutoCloseable {
   private final CoreConfig config;
   private final MeshTls tls;
   private final MeshServer server;
-  private final AtomicReference<StageModel> model;
+  private final StageVersions model;
   private final HealthReporter health;
   private final ThreadPoolExecutor worker;
   private final ScheduledExecutorService timers;
   private final NextStage next;
 
-  private StageNode(CoreConfig config, MeshTls tls, MeshServer server, AtomicReference<StageModel> model,
+  private StageNode(CoreConfig config, MeshTls tls, MeshServer server, StageVersions model,
       HealthReporter health, ThreadPoolExecutor worker, ScheduledExecutorService timers, NextStage next) {
     this.config = config;
     this.tls = tls;
@@ -58,9 +70,16 @@ public final class StageNode implements AutoCloseable {
     this.next = next;
   }
 
-  /** The authorization of a stage node: {@code Shard} for other core nodes only. */
+  /**
+   * The authorization of a stage node: {@code Shard} and {@code PipelineSwap} for other core nodes
+   * only, {@code Admin} for operators only.
+   */
   public static RoleAuthorizationPolicy policy() {
-    return RoleAuthorizationPolicy.builder().allow(SHARD, Role.CORE).build();
+    return RoleAuthorizationPolicy.builder()
+        .allow(SHARD, Role.CORE)
+        .allow(PipelineSwapGrpc.SERVICE_NAME, Role.CORE)
+        .allow(AdminGrpc.SERVICE_NAME, Role.OPERATOR)
+        .build();
   }
 
   /**
@@ -81,22 +100,31 @@ public final class StageNode implements AutoCloseable {
         r -> daemon(r, "core-stage-" + stage.index() + "-timers"));
     boolean last = stage.index() == stage.count() - 1;
     NextStage next = last ? null : NextStage.connect(stage.next(), tls, timers, NextStage.Settings.defaults());
-    AtomicReference<StageModel> model = new AtomicReference<>();
     AtomicBoolean downstream = new AtomicBoolean(true);
     HealthReporter health = new HealthReporter(SHARD);
-    health.readyWhen(() -> model.get() != null && downstream.get());
+    StageVersions model = new StageVersions(timers, worker, health::update);
+    Rotation rotation = new Rotation(health::update);
+    health.readyWhen(() -> !rotation.drained() && model.current().isPresent() && downstream.get());
+    String self = tls.identity().toString();
+    Path configured = config.model().path();
+    Path modelDir = configured == null ? null : configured.toAbsolutePath().getParent();
     MeshServer server;
     try {
+      ShardService shard = new ShardService(model, worker, self, next, ok -> {
+        downstream.set(ok);
+        health.update();
+      });
       server = MeshServer.builder(config.grpcPort())
           .bindAddress(config.listen().grpc())
           .tls(tls)
           .authorization(policy())
           .initiallyNotServing() // until health.attach() finds the node ready
           .shutdownGrace(Duration.ofMillis(500)) // a pipeline stream never ends by itself
-          .addService(new ShardService(model::get, worker, tls.identity().toString(), next, ok -> {
-            downstream.set(ok);
-            health.update();
-          }))
+          .addService(ServerInterceptors.intercept(shard,
+              rotation.gate(Set.of(ShardGrpc.getForwardMethod().getFullMethodName()))))
+          .addService(new PipelineSwapService(model, path -> loadLayers(config, path, ""), self, stage.index(), next,
+              modelDir))
+          .addService(new StageAdminService(model, rotation, health::ready, self, stage.index()))
           .start();
     } catch (IOException | RuntimeException e) {
       if (next != null) {
@@ -132,20 +160,34 @@ public final class StageNode implements AutoCloseable {
     return loadModel(mc.path(), mc.sha256());
   }
 
-  /** Loads this stage's layers of the model at {@code path}; a stage loads once. */
+  /**
+   * Loads this stage's layers of the model at {@code path} at start-up; later versions arrive
+   * through {@code PipelineSwap} from stage 0.
+   *
+   * @throws IllegalStateException if the stage already serves a model
+   */
   public StageModel loadModel(Path path, String sha256) throws IOException {
     CoreConfig.Stage stage = config.stage();
-    DjlRuntime.threads(config.engine() instanceof Engine.BuiltIn b ? b.threads() : 0); // 0: PyTorch's default
-    StageModel m = StageModel.load(config.model().name(), path, sha256, config.model().device(), stage.index(),
-        stage.count(), CoreNode.limits(config.scheduler()));
-    if (!model.compareAndSet(null, m)) {
-      m.close();
-      throw new IllegalStateException("stage " + stage.index() + " already serves a model; restart it to change it");
+    if (model.current().isPresent()) {
+      throw new IllegalStateException("stage " + stage.index() + " already serves a model; swap it from stage 0");
     }
+    StageModel m = loadLayers(config, path, sha256);
+    Map<String, String> digests = Files.isRegularFile(path) ? Map.of(path.getFileName().toString(), m.sha256())
+        : WeightFiles.digests(path);
+    String version = config.model().version();
+    model.prepare(m, version.isEmpty() ? "sha256:" + m.sha256().substring(0, 12) : version,
+        new ModelSource(path, Map.of(), version), digests);
+    model.commit(m.sha256(), Duration.ZERO);
     log.info("stage {} of {} serving layers [{}, {}) of {} on {}", stage.index(), stage.count(), m.layers().from(),
         m.layers().to(), m.name(), m.device());
-    health.update();
     return m;
+  }
+
+  private static StageModel loadLayers(CoreConfig config, Path path, String sha256) throws IOException {
+    CoreConfig.Stage stage = config.stage();
+    DjlRuntime.threads(config.engine() instanceof Engine.BuiltIn b ? b.threads() : 0); // 0: PyTorch's default
+    return StageModel.load(config.model().name(), path, sha256, config.model().device(), stage.index(),
+        stage.count(), CoreNode.limits(config.scheduler()));
   }
 
   public int port() {
@@ -174,10 +216,7 @@ public final class StageNode implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     timers.shutdownNow();
-    StageModel m = model.getAndSet(null);
-    if (m != null) {
-      m.close();
-    }
+    model.close();
     tls.close();
   }
 }

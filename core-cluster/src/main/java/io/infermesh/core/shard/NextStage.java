@@ -1,6 +1,7 @@
 package io.infermesh.core.shard;
 
 import io.grpc.ManagedChannel;
+import io.infermesh.api.v1.PipelineSwapGrpc;
 import io.infermesh.api.v1.ShardGrpc;
 import io.infermesh.api.v1.StageHello;
 import io.infermesh.certs.ExpectedIdentity;
@@ -78,6 +79,11 @@ public final class NextStage implements AutoCloseable {
 
   ScheduledExecutorService timers() {
     return timers;
+  }
+
+  /** The next stage's swap coordination ({@code PipelineSwap}), over the same channel. */
+  public PipelineSwapClient swaps() {
+    return new PipelineSwapClient(PipelineSwapGrpc.newBlockingStub(channel), target);
   }
 
   /** Opens a new stream and says {@code hello}. */

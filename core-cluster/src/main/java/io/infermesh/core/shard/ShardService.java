@@ -5,11 +5,9 @@ import io.grpc.stub.StreamObserver;
 import io.infermesh.api.v1.ShardGrpc;
 import io.infermesh.api.v1.StageReply;
 import io.infermesh.api.v1.StageRequest;
-import io.infermesh.core.lifecycle.StageModel;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 /**
  * {@code infermesh.v1.Shard} on a stage with index ≥ 1: each {@code Forward} stream becomes a
@@ -18,21 +16,22 @@ import java.util.function.Supplier;
  * the hidden states on to the next stage and relays the answers back. Thread-safe.
  */
 public final class ShardService extends ShardGrpc.ShardImplBase {
-  private final Supplier<StageModel> model;
+  private final StageVersions model;
   private final Executor worker;
   private final String selfId;
   private final NextStage next;
   private final Consumer<Boolean> downstreamHealthy;
 
   /**
-   * @param model the loaded stage, or null while loading (hellos are then refused as UNAVAILABLE)
+   * @param model the versions of this stage's layers; each stream binds to the one its hello names
+   *     (none loaded yet: hellos are refused as UNAVAILABLE)
    * @param worker a single thread with a bounded queue; steps of every stream run on it in order
    * @param selfId this node's SPIFFE ID, reported in ready replies
    * @param next the next stage, or null on the last stage
    * @param downstreamHealthy hears whether the last attempt to reach the next stage worked (never
    *     called on the last stage)
    */
-  public ShardService(Supplier<StageModel> model, Executor worker, String selfId, NextStage next,
+  public ShardService(StageVersions model, Executor worker, String selfId, NextStage next,
       Consumer<Boolean> downstreamHealthy) {
     this.model = Objects.requireNonNull(model, "model");
     this.worker = Objects.requireNonNull(worker, "worker");

@@ -19,8 +19,8 @@ import io.infermesh.core.status.StatusMapping;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
 final class StageSession implements StreamObserver<StageRequest> {
   private static final Logger log = LoggerFactory.getLogger(StageSession.class);
 
-  private final Supplier<StageModel> models;
+  private final StageVersions models;
   private final Executor worker;
   private final String selfId;
   private final NextStage next;
@@ -44,12 +44,13 @@ final class StageSession implements StreamObserver<StageRequest> {
   private final Samplers samplers = new Samplers(); // worker thread only
   private StageModel model; // set by the hello; inbound thread, then read on the worker
   private volatile NextStageLink link;
+  private final AtomicBoolean released = new AtomicBoolean(); // the bound model, once
   private StageStep partial; // the step whose hidden rows are still arriving
   private float[] partialHidden;
   private int partialRows;
   private boolean finished; // @GuardedBy("out")
 
-  StageSession(Supplier<StageModel> models, Executor worker, String selfId, NextStage next,
+  StageSession(StageVersions models, Executor worker, String selfId, NextStage next,
       Consumer<Boolean> downstreamHealthy, ServerCallStreamObserver<StageReply> out) {
     this.models = models;
     this.worker = worker;
@@ -78,16 +79,18 @@ final class StageSession implements StreamObserver<StageRequest> {
     if (model != null) {
       throw CoreException.invalidArgument("hello", "sent twice on one stream");
     }
-    StageModel m = models.get();
-    if (m == null) {
-      throw CoreException.unavailable("stage is still loading its model");
-    }
+    StageModel bound = models.acquire(hello.getModelSha256()); // the version the caller serves, if held
+    StageModel m = bound != null ? bound
+        : models.current().orElseThrow(() -> CoreException.unavailable("stage is still loading its model"));
     String mismatch = mismatch(hello, m);
     if (mismatch != null) {
+      if (bound != null) {
+        models.release(bound);
+      }
       throw CoreException.of(CoreException.Kind.FAILED_PRECONDITION, "stage " + m.stageIndex() + " of "
           + m.stageCount() + " (" + selfId + "): " + mismatch);
     }
-    model = m;
+    model = m; // released when the stream ends
     if (m.isLast()) {
       reply(StageReply.newBuilder().setReady(StageReady.newBuilder().addStageIds(selfId)).build());
       return;
@@ -281,10 +284,16 @@ final class StageSession implements StreamObserver<StageRequest> {
     if (l != null) {
       l.close();
     }
+    StageModel bound = model;
     try {
-      worker.execute(samplers::clear);
+      worker.execute(() -> {
+        samplers.clear();
+        if (bound != null && released.compareAndSet(false, true)) {
+          models.release(bound); // after this stream's last step
+        }
+      });
     } catch (RejectedExecutionException e) {
-      // the worker is gone with the node; so are the samplers
+      // the worker is gone with the node; so are the samplers and the layers
     }
   }
 

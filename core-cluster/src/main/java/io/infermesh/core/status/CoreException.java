@@ -26,7 +26,9 @@ public final class CoreException extends RuntimeException {
     /** The deadline passed. */
     DEADLINE_EXCEEDED,
     /** The caller went away. */
-    CANCELLED
+    CANCELLED,
+    /** A concurrent operation (e.g. another model swap) is in the way: retry later. */
+    ABORTED
   }
 
   private final Kind kind;

@@ -113,6 +113,7 @@ public final class StatusMapping {
       case UNAVAILABLE -> Status.UNAVAILABLE;
       case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED;
       case CANCELLED -> Status.CANCELLED;
+      case ABORTED -> Status.ABORTED;
     };
   }
 }

@@ -114,7 +114,7 @@ public final class TenantPolicy {
     if (!config.enforce()) {
       return new TenantDecision.Admitted(TenantTab.unlimited(billed));
     }
-    if (!tenant.isEmpty() && !mayVouch(caller)) {
+    if (!tenant.isEmpty() && !vouches(caller)) {
       return new TenantDecision.NotVouched(caller.map(SpiffeId::toString).orElse(""), tenant);
     }
     Tenants.Limits limits = config.limits(billed);
@@ -151,7 +151,20 @@ public final class TenantPolicy {
     return ledger.used(tenant, window);
   }
 
-  private boolean mayVouch(Optional<SpiffeId> caller) {
+  /**
+   * The quota ledger of the day and month quotas, when limits are enforced: leases granted to edge
+   * devices are reserved in it, so calls and leases share one budget. Empty with {@code enforce: false}.
+   */
+  public Optional<QuotaLedger> quotas() {
+    return config.enforce() ? Optional.of(ledger) : Optional.empty();
+  }
+
+  /** Whether {@code caller} may name the tenant it acts for ({@code tenants.vouch}); always with {@code enforce: false}. */
+  public boolean mayVouch(Optional<SpiffeId> caller) {
+    return !config.enforce() || vouches(caller);
+  }
+
+  private boolean vouches(Optional<SpiffeId> caller) {
     return caller.map(id -> config.vouchRoles().contains(id.role()) || config.vouchIds().contains(id)).orElse(false);
   }
 

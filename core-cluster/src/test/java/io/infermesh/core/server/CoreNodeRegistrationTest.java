@@ -40,7 +40,7 @@ class CoreNodeRegistrationTest {
         .engine(Engine.Upstream.builder(upstream.url()).model("up-model").timeout(Duration.ofSeconds(30))
             .health("/v1/models", Duration.ofMillis(100)).build())
         .scheduler(scheduling)
-        .metricsPort(-1)
+        .metricsPort(0) // registered as metrics_port: the control plane scrapes it for canaries
         .consul(consul.toBuilder().serviceAddress("127.0.0.1").checkInterval(Duration.ofMinutes(1)).build())
         .build();
   }
@@ -114,6 +114,7 @@ class CoreNodeRegistrationTest {
         assertThat(registered.path("Meta").path("model").asText()).isEqualTo("big-model");
         assertThat(registered.path("Meta").path("version").asText()).isEqualTo("v2");
         assertThat(registered.path("Meta").path("utilization").asText()).isEqualTo("0.00");
+        assertThat(registered.path("Meta").path("metrics_port").asInt()).isEqualTo(node.metricsPort()).isPositive();
       } finally {
         node.close();
       }

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.stub.MetadataUtils;
 import io.infermesh.api.v1.ChatMessage;
 import io.infermesh.api.v1.ChatMessages;
 import io.infermesh.api.v1.FinishReason;
@@ -37,6 +39,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -127,6 +130,54 @@ class CoreNodeTest {
     String again = collect(edge().generate(prompt("Once upon a time", 12))).stream().map(GenerateChunk::getText)
         .reduce("", String::concat);
     assertThat(again).isEqualTo(text);
+  }
+
+  private static InferenceGrpc.InferenceBlockingStub pinnedBy(String pin) throws Exception {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("x-infermesh-model-version", Metadata.ASCII_STRING_MARSHALLER), pin);
+    return edge().withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  @Test
+  void generate_pinnedToTheServedVersion_answersWithThatVersion() throws Exception {
+    String version = node.host().current().orElseThrow().version();
+
+    List<GenerateChunk> chunks = collect(pinnedBy(version).generate(prompt("Pinned", 2)));
+    List<GenerateChunk> bare = collect(pinnedBy(version.replaceFirst("^sha256:", "")).generate(prompt("Pinned", 2)));
+
+    assertThat(chunks.get(chunks.size() - 1).getServedBy().getModelVersion()).isEqualTo(version);
+    assertThat(bare.get(bare.size() - 1).getUsage().getCompletionTokens()).isEqualTo(2);
+  }
+
+  @Test
+  void generate_pinnedToAnotherVersion_isFailedPreconditionNamingTheServedOne() throws Exception {
+    String version = node.host().current().orElseThrow().version();
+
+    assertThatThrownBy(() -> collect(pinnedBy("v999").generate(prompt("Pinned", 2))))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+          assertThat(e.getStatus().getDescription()).startsWith("x-infermesh-model-version: this node serves version '"
+              + version + "'").contains("not 'v999'");
+        });
+    GenerateRequest hinted = prompt("Pinned", 2).toBuilder().putHints("model-version", "v999").build();
+    assertThatThrownBy(() -> collect(edge().generate(hinted)))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION));
+  }
+
+  @Test
+  void generate_malformedOrContradictoryPin_isInvalidArgument() throws Exception {
+    assertThatThrownBy(() -> collect(pinnedBy("v1;drop").generate(prompt("Pinned", 2))))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).startsWith("x-infermesh-model-version: a model version is");
+        });
+    GenerateRequest other = prompt("Pinned", 2).toBuilder().putHints("model-version", "v2").build();
+    assertThatThrownBy(() -> collect(pinnedBy("v1").generate(other)))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).contains("metadata pins 'v1'");
+        });
   }
 
   @Test
@@ -239,11 +290,20 @@ class CoreNodeTest {
         .contains("infermesh_core_queue_depth{priority=\"low\"}")
         .contains("infermesh_core_kv_blocks_free")
         .contains("infermesh_core_preemptions_total")
-        .contains("gen_ai_server_time_to_first_token_seconds")
+        .contains("gen_ai_server_time_to_first_token_seconds_bucket{")
+        .contains("gen_ai_server_time_per_output_token_seconds_bucket{")
+        .contains("infermesh_tls_certificate_not_after_seconds")
         .contains("infermesh_core_tokens_generated_total")
         .contains("infermesh_core_kv_blocks_cached")
         .contains("infermesh_core_kv_prefix_hits_tokens_total")
         .contains("infermesh_core_kv_prefix_queries_tokens_total");
+    // what the control plane scrapes to judge a canary (xds-control's NodeReport): per model version,
+    // calls by finish and the time-to-first-token histogram
+    String version = node.host().current().orElseThrow().version();
+    assertThat(r.body())
+        .contains("gen_ai_server_time_to_first_token_seconds_bucket{model_version=\"" + version + "\",le=\"+Inf\"}")
+        .containsPattern("gen_ai_server_request_duration_seconds_count\\{finish=\"(stop|length)\",model_version=\""
+            + Pattern.quote(version) + "\",priority=\"");
   }
 
   @Test

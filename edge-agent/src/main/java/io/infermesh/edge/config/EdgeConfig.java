@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -38,11 +39,16 @@ import java.util.regex.Pattern;
  * @param limits the front door's bounds on what one client may send and hold
  * @param privacy the named privacy policies (sensitive data masked, blocked or kept on the edge); off by default
  * @param audit the audit log of request decisions; off by default
+ * @param leases token budgets leased by the core, spent while it cannot be reached; off by default
+ * @param telemetry where traces go ({@code telemetry:}); off by default
+ * @param reanswer deferred re-answers of degraded answers by the core; off by default
+ * @param batch the OpenAI Files and Batch APIs and their durable store; off by default
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
     Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
-    Audit audit) {
+    Audit audit, Leases leases, TelemetryConfig telemetry,
+    Reanswer reanswer, Batches batch) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -50,6 +56,9 @@ public record EdgeConfig(
    * instant load published (no {@code utilization_window}).
    */
   public static final ConsulConfig CONSUL_DEFAULT = ConsulConfig.node("edge-inference").build();
+
+  /** An edge's {@code telemetry:} defaults: tracing off, spans named {@code infermesh-edge}. */
+  public static final TelemetryConfig TELEMETRY_DEFAULT = TelemetryConfig.off("infermesh-edge");
 
   public EdgeConfig {
     requireNonNull(node, "node");
@@ -66,6 +75,16 @@ public record EdgeConfig(
     requireNonNull(limits, "limits");
     requireNonNull(privacy, "privacy");
     requireNonNull(audit, "audit");
+    requireNonNull(leases, "leases");
+    if (leases.enabled() && !escalation.enabled()) {
+      throw new ConfigException("leases.enabled", "needs escalation.target: the core grants the leases");
+    }
+    requireNonNull(telemetry, "telemetry");
+    requireNonNull(reanswer, "reanswer");
+    if (reanswer.enabled() && !escalation.enabled()) {
+      throw new ConfigException("reanswer.enabled", "re-answers come from the core: set escalation.target too");
+    }
+    requireNonNull(batch, "batch");
     for (int i = 0; i < auth.tenants().size(); i++) {
       String policy = auth.tenants().get(i).privacyPolicy();
       if (!policy.isEmpty() && !privacy.defines(policy)) {
@@ -88,7 +107,11 @@ public record EdgeConfig(
   /** A builder holding this configuration, to replace some sections. */
   public Builder toBuilder() {
     return builder().node(node).model(model).http(http).grpc(grpc).admission(admission).cache(cache).auth(auth)
-        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit);
+        .shutdown(shutdown).escalation(escalation).routing(routing).consul(consul).limits(limits).privacy(privacy).audit(audit)
+        .leases(leases)
+        .telemetry(telemetry)
+        .reanswer(reanswer)
+        .batch(batch);
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -161,6 +184,16 @@ public record EdgeConfig(
     return toBuilder().limits(newLimits).build();
   }
 
+  /** This configuration with {@code reanswer} replaced. */
+  public EdgeConfig withReanswer(Reanswer newReanswer) {
+    return toBuilder().reanswer(newReanswer).build();
+  }
+
+  /** This configuration with {@code batch} replaced. */
+  public EdgeConfig withBatch(Batches newBatch) {
+    return toBuilder().batch(newBatch).build();
+  }
+
   /** This configuration with {@code audit} replaced. */
   public EdgeConfig withAudit(Audit newAudit) {
     return toBuilder().audit(newAudit).build();
@@ -204,6 +237,10 @@ public record EdgeConfig(
     private Limits limits = Limits.DEFAULT;
     private Privacy privacy = Privacy.NONE;
     private Audit audit = Audit.NONE;
+    private Leases leases = Leases.NONE;
+    private TelemetryConfig telemetry = TELEMETRY_DEFAULT;
+    private Reanswer reanswer = Reanswer.NONE;
+    private Batches batch = Batches.NONE;
 
     private Builder() {}
 
@@ -280,9 +317,33 @@ public record EdgeConfig(
       return this;
     }
 
+    /** The {@code leases:} section ({@link Leases#NONE} by default). */
+    public Builder leases(Leases leases) {
+      this.leases = requireNonNull(leases, "leases");
+      return this;
+    }
+
+    /** The {@code telemetry:} section ({@link EdgeConfig#TELEMETRY_DEFAULT}: off). */
+    public Builder telemetry(TelemetryConfig telemetry) {
+      this.telemetry = requireNonNull(telemetry, "telemetry");
+      return this;
+    }
+
+    /** The {@code reanswer:} section ({@link Reanswer#NONE} by default). */
+    public Builder reanswer(Reanswer reanswer) {
+      this.reanswer = requireNonNull(reanswer, "reanswer");
+      return this;
+    }
+
+    /** The {@code batch:} section ({@link Batches#NONE} by default). */
+    public Builder batch(Batches batch) {
+      this.batch = requireNonNull(batch, "batch");
+      return this;
+    }
+
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits, privacy, audit);
+          limits, privacy, audit, leases, telemetry, reanswer, batch);
     }
   }
 

@@ -9,12 +9,14 @@ import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.node.telemetry.TelemetryConfig;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -82,7 +84,12 @@ public final class EdgeConfigLoader {
         .consul(ConsulConfig.read(root.section("consul"), EdgeConfig.CONSUL_DEFAULT))
         .limits(limits(root.section("limits")))
         .privacy(privacy(root.section("privacy")))
-        .audit(audit(root.section("audit"), baseDirectory));
+        .audit(audit(root.section("audit"), baseDirectory))
+        .leases(leases(root.section("leases"), baseDirectory))
+        .telemetry(TelemetryConfig.read(root.section("telemetry"), EdgeConfig.TELEMETRY_DEFAULT))
+        .reanswer(reanswer(root.section("reanswer"), baseDirectory))
+
+        .batch(batch(root.section("batch"), baseDirectory));
     root.finish();
     return config.build();
   }
@@ -288,6 +295,17 @@ public final class EdgeConfigLoader {
     s.finish();
   }
 
+  private static Leases leases(ConfigSection s, Path base) {
+    Leases d = Leases.NONE;
+    String file = s.string("file", "");
+    Leases leases = s.build(() -> new Leases(s.bool("enabled", d.enabled()),
+        file.isEmpty() ? Optional.empty() : Optional.of(resolve(base, Path.of(file))), s.strings("tenants", d.tenants()),
+        s.longValue("tokens_per_grant", d.tokensPerGrant()), s.longValue("renew_below", d.renewBelow()),
+        s.duration("renew_before", d.renewBefore()), s.duration("sync_interval", d.syncInterval())));
+    s.finish();
+    return leases;
+  }
+
   private static Audit audit(ConfigSection s, Path base) {
     Audit d = Audit.NONE;
     Path dir = resolve(base, s.path("directory", null));
@@ -307,6 +325,46 @@ public final class EdgeConfigLoader {
     return audit;
   }
 
+  private static Reanswer reanswer(ConfigSection s, Path base) {
+    Reanswer d = Reanswer.NONE;
+    Path dir = resolve(base, s.path("data_dir", null));
+    Optional<Reanswer.Webhook> webhook = s.optionalSection("webhook").map(w -> {
+      String url = w.string("url", null);
+      if (url == null) {
+        throw new ConfigException(w.key("url"), "is required in a webhook");
+      }
+      URI uri;
+      try {
+        uri = new URI(url);
+      } catch (URISyntaxException e) {
+        throw new ConfigException(w.key("url"), "not a URL: " + e.getMessage(), e);
+      }
+      String secret = w.string("secret", "");
+      Reanswer.Webhook hook = w.build(() -> new Reanswer.Webhook(uri, secret, w.integer("max_attempts", 8),
+          w.duration("backoff", Duration.ofSeconds(1))));
+      w.finish();
+      return hook;
+    });
+    Reanswer reanswer = s.build(() -> new Reanswer(s.bool("enabled", d.enabled()), Optional.ofNullable(dir),
+        s.integer("max_entries", d.maxEntries()), s.bytes("max_bytes", d.maxBytes()), s.duration("ttl", d.ttl()),
+        s.duration("replay_timeout", d.replayTimeout()), s.strings("tenants", d.tenants()), webhook));
+    s.finish();
+    return reanswer;
+  }
+
+  private static Batches batch(ConfigSection s, Path base) {
+    Batches d = Batches.NONE;
+    Batches.Store store = Batches.Store.parse(s.key("store"), s.string("store", "sqlite"));
+    Path dir = resolve(base, s.path("data_dir", null));
+    Batches batch = s.build(() -> new Batches(s.bool("enabled", d.enabled()), store, Optional.ofNullable(dir),
+        s.string("jdbc_url", d.jdbcUrl()), s.string("user", d.user()), s.string("password", d.password()),
+        s.integer("concurrency", d.concurrency()), s.bytes("max_file_bytes", d.maxFileBytes()),
+        s.integer("max_lines", d.maxLines()), s.duration("completion_window", d.completionWindow()),
+        s.duration("lease", d.lease())));
+    s.finish();
+    return batch;
+  }
+
   private static EdgeConfig.Shutdown shutdown(ConfigSection s) {
     EdgeConfig.Shutdown shutdown = new EdgeConfig.Shutdown(s.duration("grace", EdgeConfig.Shutdown.DEFAULT.grace()));
     s.finish();
@@ -319,6 +377,9 @@ public final class EdgeConfigLoader {
     ConfigSection tls = s.section("tls");
     Path dir = tls.path("dir", null);
     escalation.tls(dir == null ? d.tlsDir() : resolve(base, dir), tls.string("name", d.tlsName()));
+    if (tls.has("renew")) {
+      escalation.renew(renewal(tls.section("renew")));
+    }
     tls.finish();
     ConfigSection circuit = s.section("circuit");
     escalation.circuit(circuit.integer("failure_rate", d.failureRate()), circuit.integer("window", d.window()),
@@ -327,8 +388,28 @@ public final class EdgeConfigLoader {
     escalation.timeout(s.duration("timeout", d.timeout()))
         .maxAttempts(s.integer("max_attempts", d.maxAttempts()))
         .fallback(s.bool("fallback", d.fallback()));
+    s.optionalSection("shadow").ifPresent(sh -> {
+      String version = sh.string("version", "");
+      double fraction = sh.number("fraction", 0.01);
+      int maxInFlight = sh.integer("max_in_flight", Shadow.DEFAULT_MAX_IN_FLIGHT);
+      escalation.shadow(sh.build(() -> new Shadow(version, fraction, maxInFlight)));
+      sh.finish();
+    });
     s.finish();
     return escalation.build();
+  }
+
+  private static Renewal renewal(ConfigSection s) {
+    Renewal.Builder renewal = Renewal.builder(s.string("signer", ""));
+    String before = s.string("before", null);
+    if (before != null) {
+      renewal.before(Renewal.Before.parse(before));
+    }
+    Renewal built = s.build(() -> renewal.timeout(s.duration("timeout", Renewal.DEFAULT_TIMEOUT))
+        .backoff(s.duration("backoff", Renewal.DEFAULT_BACKOFF), s.duration("max_backoff", Renewal.DEFAULT_MAX_BACKOFF))
+        .build());
+    s.finish();
+    return built;
   }
 
   private static Limits limits(ConfigSection s) {

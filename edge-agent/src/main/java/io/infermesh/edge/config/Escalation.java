@@ -23,9 +23,14 @@ import java.util.Optional;
  * @param window circuit breaker: calls in the sliding window (also the minimum before it can open)
  * @param openFor circuit breaker: how long it stays open before letting trial calls through
  * @param fallback whether the edge finishes an answer locally when the core fails (before or mid-stream)
+ * @param renew renewing the certificate in {@code tlsDir} from the signer ({@code escalation.tls.renew});
+ *     empty: the files are rotated by something else
+ * @param shadow mirror a sample of escalations to another model version and compare the answers;
+ *     empty = off
  */
 public record Escalation(Optional<String> target, Path tlsDir, String tlsName, Duration timeout, int maxAttempts,
-    int failureRate, int window, Duration openFor, boolean fallback) {
+    int failureRate, int window, Duration openFor, boolean fallback, Optional<Renewal> renew,
+    Optional<Shadow> shadow) {
   /** No core; the defaults every other key starts from. */
   public static final Escalation NONE = new Builder().build();
 
@@ -53,6 +58,11 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
     if (openFor.isNegative() || openFor.isZero()) {
       throw new ConfigException("escalation.circuit.open_for", "must be positive, got " + openFor);
     }
+    requireNonNull(renew, "escalation.tls.renew");
+    requireNonNull(shadow, "escalation.shadow");
+    if (shadow.isPresent() && target.isEmpty()) {
+      throw new ConfigException("escalation.shadow", "mirrors escalations, so it needs escalation.target");
+    }
   }
 
   /** Whether a core is configured. */
@@ -73,7 +83,8 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
   /** A builder holding these settings. */
   public Builder toBuilder() {
     return new Builder().target(target.orElse("")).tls(tlsDir, tlsName).timeout(timeout).maxAttempts(maxAttempts)
-        .circuit(failureRate, window, openFor).fallback(fallback);
+        .circuit(failureRate, window, openFor).fallback(fallback).renew(renew.orElse(null))
+        .shadow(shadow.orElse(null));
   }
 
   /** Configures an {@link Escalation}; {@link #build()} checks every rule, naming the key. Not thread-safe. */
@@ -87,6 +98,8 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
     private int window = 10;
     private Duration openFor = Duration.ofSeconds(5);
     private boolean fallback = true;
+    private Renewal renew;
+    private Shadow shadow;
 
     private Builder() {}
 
@@ -132,10 +145,22 @@ public record Escalation(Optional<String> target, Path tlsDir, String tlsName, D
       return this;
     }
 
+    /** {@code escalation.tls.renew}; default none ({@code null}: none). */
+    public Builder renew(Renewal renew) {
+      this.renew = renew;
+      return this;
+    }
+
+    /** {@code escalation.shadow}; default none (null clears it). */
+    public Builder shadow(Shadow shadow) {
+      this.shadow = shadow;
+      return this;
+    }
+
     /** @throws ConfigException naming the first key whose value breaks its rule */
     public Escalation build() {
       return new Escalation(Optional.of(target), tlsDir, tlsName, timeout, maxAttempts, failureRate, window, openFor,
-          fallback);
+          fallback, Optional.ofNullable(renew), Optional.ofNullable(shadow));
     }
   }
 }

@@ -4,14 +4,19 @@ import static java.util.Objects.requireNonNull;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
 import io.infermesh.api.v1.ChatMessages;
 import io.infermesh.api.v1.EmbedRequest;
 import io.infermesh.api.v1.EmbedResponse;
 import io.infermesh.api.v1.EscalationContext;
 import io.infermesh.api.v1.FunctionTool;
+import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.ResponseFormat;
@@ -35,14 +40,24 @@ import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RemoteModel;
 import io.infermesh.edge.serve.StructuredOutput;
+import io.infermesh.edge.serve.VersionPin;
+import io.infermesh.edge.shadow.ShadowMirror;
 import io.infermesh.models.chat.ToolCalls;
+import io.infermesh.node.grpc.VersionPinHeader;
+import io.infermesh.node.telemetry.Tracing;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,17 +81,22 @@ public final class CoreClient implements Escalator, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoreClient.class);
 
   private final ManagedChannel channel;
+  private final Channel calls; // the channel, passing the current trace on as traceparent when tracing is on
   private final InferenceGrpc.InferenceStub stub;
   private final CircuitBreaker breaker;
   private final MeshTls tls;
   private final EdgeConfig.Node node;
   private final Escalation config;
   private final CoreCatalog catalog;
+  private final ShadowMirror shadow; // null when escalation.shadow is off
 
   private CoreClient(ManagedChannel channel, CircuitBreaker breaker, MeshTls tls, EdgeConfig.Node node,
-      Escalation config) {
+      Escalation config, Tracing tracing, MeterRegistry meters) {
     this.channel = channel;
-    this.stub = InferenceGrpc.newStub(channel);
+    this.calls = tracing.enabled() ? ClientInterceptors.intercept(channel, tracing.clientInterceptor()) : channel;
+    this.stub = InferenceGrpc.newStub(calls);
+    this.shadow = config.shadow().map(s -> new ShadowMirror(s, stub, meters, () -> ThreadLocalRandom.current()
+        .nextDouble())).orElse(null);
     this.breaker = breaker;
     this.tls = tls;
     this.node = node;
@@ -91,7 +111,19 @@ public final class CoreClient implements Escalator, AutoCloseable {
    * @throws IllegalArgumentException when no target is configured
    */
   public static CoreClient connect(Escalation config, EdgeConfig.Node node) throws IOException {
+    return connect(config, node, Tracing.off(), new SimpleMeterRegistry());
+  }
+
+  /**
+   * As {@link #connect(Escalation, EdgeConfig.Node)}, each call carrying the trace of the span
+   * current when it starts ({@code traceparent} metadata) when {@code tracing} is on, the shadow's
+   * meters ({@code escalation.shadow}) in {@code meters}.
+   */
+  public static CoreClient connect(Escalation config, EdgeConfig.Node node, Tracing tracing, MeterRegistry meters)
+      throws IOException {
+    requireNonNull(tracing, "tracing");
     requireNonNull(config, "config");
+    requireNonNull(meters, "meters");
     requireNonNull(node, "node");
     String configured = config.target().orElseThrow(() -> new IllegalArgumentException("escalation.target is not set"));
     boolean xds = XdsTargets.isXds(configured);
@@ -125,7 +157,9 @@ public final class CoreClient implements Escalator, AutoCloseable {
       reconnectAfter(e.getStateTransition().getToState(), channel);
     });
     log.info("escalating to the core at {}{} as {}", target, via, tls.identity());
-    return new CoreClient(channel, breaker, tls, node, config);
+    config.shadow().ifPresent(s -> log.info("mirroring {} of escalations to model version {} (at most {} at once)",
+        s.fraction(), s.version(), s.maxInFlight()));
+    return new CoreClient(channel, breaker, tls, node, config, tracing, meters);
   }
 
   /**
@@ -188,6 +222,16 @@ public final class CoreClient implements Escalator, AutoCloseable {
     return CoreState.AVAILABLE;
   }
 
+  /** The mesh certificate this client presents to the core now (it follows rotations), for metrics. */
+  public X509Certificate certificate() {
+    return tls.certificate();
+  }
+
+  /** This edge's mesh credentials, as the escalation channel presents them (for the certificate renewer). */
+  public MeshTls tls() {
+    return tls;
+  }
+
   /** The circuit breaker's state (for metrics and tests). */
   public CircuitBreaker.State circuit() {
     return breaker.getState();
@@ -209,7 +253,7 @@ public final class CoreClient implements Escalator, AutoCloseable {
         .setModel(coreModel(call.model())).addAllInput(call.inputs()).build();
     EmbedResponse response;
     try {
-      response = InferenceGrpc.newBlockingStub(channel)
+      response = InferenceGrpc.newBlockingStub(calls)
           .withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS).embed(request);
     } catch (StatusRuntimeException e) {
       throw EscalationErrors.toEdge(e.getStatus());
@@ -228,13 +272,51 @@ public final class CoreClient implements Escalator, AutoCloseable {
   @Override
   public CompletionStream escalate(Call call) {
     GenerateRequest request = toGenerateRequest(call);
+    InferenceGrpc.InferenceStub pinned = pinned(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS),
+        call.request().hints().get(VersionPin.HINT));
     if (request.getN() > 1) {
-      return CoreChoices.start(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS), request, call,
-          breaker, config.fallback() ? call.fallback() : null);
+      return CoreChoices.start(pinned, request, call, breaker, config.fallback() ? call.fallback() : null);
     }
     CoreStream stream = new CoreStream(call, breaker, config.fallback() ? call.fallback() : null);
-    stream.start(stub.withDeadlineAfter(call.timeout().toNanos(), TimeUnit.NANOSECONDS), request);
-    return stream;
+    stream.start(pinned, request);
+    // a pinned request already names its version: mirroring it to another would contradict the pin
+    boolean mirror = shadow != null && call.request().hints().get(VersionPin.HINT) == null;
+    return mirror ? shadow.mirror(request, call.timeout(), stream) : stream;
+  }
+
+  /**
+   * {@code stub} sending the caller's version pin as {@code x-infermesh-model-version} metadata,
+   * the header the control plane's routes send to that version's cluster (and the core checks, as
+   * it checks the {@code model-version} hint the request carries too); {@code stub} when unpinned.
+   */
+  static InferenceGrpc.InferenceStub pinned(InferenceGrpc.InferenceStub stub, String pin) {
+    if (pin == null) {
+      return stub;
+    }
+    Metadata headers = new Metadata();
+    headers.put(VersionPinHeader.KEY, pin);
+    return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  /** The request {@link #escalate} sends for {@code call}: what a deferred re-answer keeps on disk. */
+  public GenerateRequest wireRequest(Call call) {
+    return toGenerateRequest(call);
+  }
+
+  /**
+   * Sends {@code request} once, outside the circuit breaker, and returns its chunks as they arrive
+   * (a deferred re-answer's replay, on the replayer's own thread).
+   *
+   * @throws StatusRuntimeException as the call fails, from the iterator too
+   */
+  public Iterator<GenerateChunk> generate(GenerateRequest request, Duration timeout) {
+    return InferenceGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+        .generate(request);
+  }
+
+  /** Makes the next call connect at once instead of after the reconnect backoff (a replayer probing for the core). */
+  public void reconnectNow() {
+    channel.resetConnectBackoff();
   }
 
   GenerateRequest toGenerateRequest(Call call) {

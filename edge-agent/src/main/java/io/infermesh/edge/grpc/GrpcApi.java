@@ -19,6 +19,7 @@ import io.infermesh.certs.Role;
 import io.infermesh.certs.RoleAuthorizationPolicy;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.serve.CompletionService;
+import io.infermesh.node.telemetry.Tracing;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -79,7 +80,7 @@ public final class GrpcApi implements AutoCloseable {
       MeshServer server = MeshServer.builder(config.port())
           .credentials(new MeshCredentialFiles(tls.certificateChain(), tls.privateKey(), tls.clientCa().get()))
           .authorization(policy)
-          .addService(ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader(), new InfermeshMetadata()))
+          .addService(traced(service, ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader(), new InfermeshMetadata())))
           .shutdownGrace(grace)
           .start();
       nodeId.set(server.identity().toString());
@@ -94,7 +95,7 @@ public final class GrpcApi implements AutoCloseable {
     }
     HealthStatusManager health = new HealthStatusManager();
     InferenceGrpcService inference = new InferenceGrpcService(service, new NodeIdHolder(node.name()), node.region());
-    ServerServiceDefinition definition = ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader(), new InfermeshMetadata());
+    ServerServiceDefinition definition = traced(service, ServerInterceptors.intercept(inference.bindLenient(), new AuthorizationHeader(), new InfermeshMetadata()));
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, config.port()), credentials)
         .addService(MalformedRequests.guard(health.getHealthService().bindService()))
         .addService(MalformedRequests.guard(ProtoReflectionServiceV1.newInstance().bindService()))
@@ -105,6 +106,12 @@ public final class GrpcApi implements AutoCloseable {
     log.info("serving {} on {}:{} over TLS (no client certificates; API keys authenticate)",
         InferenceGrpc.SERVICE_NAME, host, server.getPort());
     return new GrpcApi(null, server, health, node.name(), grace);
+  }
+
+  /** {@code definition} inside a server span per call, child of the caller's {@code traceparent}, when tracing is on. */
+  private static ServerServiceDefinition traced(CompletionService service, ServerServiceDefinition definition) {
+    Tracing tracing = service.tracing();
+    return tracing.enabled() ? ServerInterceptors.intercept(definition, tracing.serverInterceptor()) : definition;
   }
 
   private static List<Role> roles(List<String> names) {

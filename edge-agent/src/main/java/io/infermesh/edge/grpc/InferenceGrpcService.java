@@ -47,6 +47,7 @@ import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.edge.serve.StructuredOutput;
 import io.infermesh.edge.serve.Usage;
+import io.infermesh.edge.serve.VersionPin;
 import io.infermesh.models.chat.ToolCalls;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -280,7 +281,9 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
   }
 
   private ServedBy servedBy(Served served) {
-    return ServedBy.newBuilder()
+    ServedBy.Builder by = ServedBy.newBuilder();
+    served.deferral().ifPresent(d -> by.setReanswerId(d.id()).setReanswerRefused(d.reason()));
+    return by
         .setTier(served.route().route() == io.infermesh.edge.route.Route.CORE ? Tier.TIER_CORE : Tier.TIER_EDGE)
         .setNodeId(nodeId.get())
         .setRegion(region)
@@ -392,6 +395,16 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         : Optional.of(Duration.ofNanos(Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS))));
     Map<String, String> hints = request.getHintsMap();
     hints.forEach((name, value) -> RoutingHints.check("hints.", name, value)); // fail closed
+    String pinned = InfermeshMetadata.PIN.get();
+    if (pinned != null) {
+      String hinted = hints.get(VersionPin.HINT);
+      if (hinted != null && !hinted.equals(pinned)) {
+        throw EdgeException.invalid(VersionPin.HEADER, VersionPin.HEADER + ": the metadata pins '" + pinned
+            + "' but hints.model-version pins '" + hinted + "'; send one");
+      }
+      hints = new HashMap<>(hints);
+      hints.put(VersionPin.HINT, pinned);
+    }
     if (request.getPriority() != io.infermesh.api.v1.Priority.PRIORITY_UNSPECIFIED) {
       hints = new HashMap<>(hints);
       hints.put(RequestValidator.PRIORITY_HINT, switch (request.getPriority()) {

@@ -7,6 +7,7 @@ import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Operation;
 import io.infermesh.edge.serve.RequestValidator;
+import io.infermesh.edge.serve.RoutingHints;
 import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.edge.serve.StructuredOutput;
@@ -94,6 +95,11 @@ final class CompletionsEndpoint {
       log.debug("request {}: user {}", parsed.request().requestId(), parsed.user());
     }
     if (parsed.n() > 1 || parsed.echo() || parsed.request().sampling().wantsLogprobs()) {
+      if (headers.hints().containsKey(RoutingHints.REANSWER)) {
+        service.rejected(EdgeException.Kind.INVALID_ARGUMENT);
+        throw EdgeException.invalid(InfermeshHeaders.PREFIX + RoutingHints.REANSWER, InfermeshHeaders.PREFIX
+            + RoutingHints.REANSWER + ": a re-answer is one plain choice; not with n > 1, echo or logprobs");
+      }
       choices.respond(ctx, parsed, operation, tenant, r -> withHeaderHints(r, headers), responseId(operation),
           clock.instant().getEpochSecond());
       return;
@@ -104,6 +110,7 @@ final class CompletionsEndpoint {
       ctx.header("x-request-id", served.requestId());
       ctx.header("x-infermesh-route", served.route().route().wireName());
       ctx.header("x-infermesh-reason", served.route().reason());
+      AnswersEndpoint.tell(ctx, served);
       // a whole answer is read in one go (the thread wakes once, at its end, not per token)
       // tool calls are parsed from the whole answer, then sent as OpenAI's tool_calls (streamed too)
       boolean tools = parsed.request().structured().format() == StructuredOutput.Format.TOOL_CALLS;
@@ -144,8 +151,9 @@ final class CompletionsEndpoint {
     // the core may have failed mid-answer and the edge finished it: say so
     ctx.header("x-infermesh-route", stream.served().route().route().wireName());
     ctx.header("x-infermesh-reason", stream.served().route().reason());
-    byte[] body = responses.complete(text.toString(), done.finishReason(), done.usage()).toString()
-        .getBytes(StandardCharsets.UTF_8);
+    AnswersEndpoint.tell(ctx, stream.served());
+    byte[] body = AnswersEndpoint.tell(responses.complete(text.toString(), done.finishReason(), done.usage()),
+        stream.served()).toString().getBytes(StandardCharsets.UTF_8);
     ctx.status(200);
     ctx.contentType("application/json");
     ctx.res().setContentLength(body.length);
@@ -161,6 +169,7 @@ final class CompletionsEndpoint {
   private static void streamEvents(Context ctx, CompletionStream stream, StreamEvent first, OpenAiResponses responses,
       Operation operation, long flushIntervalNanos) throws InterruptedException {
     ctx.status(200);
+    AnswersEndpoint.tell(ctx, stream.served()); // the answer may have turned degraded with its first event
     ctx.contentType("text/event-stream; charset=utf-8");
     ctx.header("Cache-Control", "no-cache");
     ctx.header("X-Accel-Buffering", "no");
@@ -173,7 +182,7 @@ final class CompletionsEndpoint {
       long lastFlush = System.nanoTime() - flushIntervalNanos;
       while (true) {
         // this event and whatever else is ready, then one flush before waiting for more
-        boolean ended = write(out, event, responses) || writeReady(out, stream, responses);
+        boolean ended = write(out, event, responses, stream) || writeReady(out, stream, responses);
         long early = lastFlush + flushIntervalNanos - System.nanoTime();
         if (!ended && early > 0) {
           stream.awaitEnd(early); // too soon after the last flush: let more arrive, unless it ends
@@ -202,21 +211,30 @@ final class CompletionsEndpoint {
   private static boolean writeReady(OutputStream out, CompletionStream stream, OpenAiResponses responses)
       throws IOException {
     for (StreamEvent event; (event = stream.poll()) != null; ) {
-      if (write(out, event, responses)) {
+      if (write(out, event, responses, stream)) {
         return true;
       }
     }
     return false;
   }
 
-  /** Writes one event; returns whether it was the last. */
-  private static boolean write(OutputStream out, StreamEvent event, OpenAiResponses responses) throws IOException {
+  /**
+   * Writes one event; returns whether it was the last. The end carries, in a last chunk with no
+   * choices, what became of a re-answer asked for ({@code infermesh.reanswer}): the headers were gone
+   * when the answer turned degraded.
+   */
+  private static boolean write(OutputStream out, StreamEvent event, OpenAiResponses responses,
+      CompletionStream stream) throws IOException {
     if (event instanceof StreamEvent.Delta delta) {
       out.write(responses.deltaChunk(delta.text()));
       return false;
     }
     if (event instanceof StreamEvent.Done done) {
       out.write(responses.finishChunks(done.finishReason(), done.usage()));
+      Served served = stream.served();
+      if (served.deferral().isPresent()) {
+        out.write(responses.extensionChunk(AnswersEndpoint.tell(responses.emptyChunk(), served)));
+      }
       out.write(OpenAiResponses.DONE);
       return true;
     }
@@ -260,7 +278,7 @@ final class CompletionsEndpoint {
     return FrontDoor.readBody(ctx.req(), maxBodyBytes);
   }
 
-  private static String responseId(Operation operation) {
+  static String responseId(Operation operation) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     String suffix = Long.toString(random.nextLong() & Long.MAX_VALUE, 36) + Long.toString(random.nextLong() & Long.MAX_VALUE, 36);
     return (operation == Operation.CHAT ? "chatcmpl-" : "cmpl-") + suffix;

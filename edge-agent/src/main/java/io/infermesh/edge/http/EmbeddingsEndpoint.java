@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,18 +65,44 @@ final class EmbeddingsEndpoint {
       service.rejected(EdgeException.Kind.INVALID_ARGUMENT);
       throw e;
     }
+    Embeddings result = embed(root, requestId, headers.hints(), tenant);
+    ObjectNode out = render(result, encoding(root.get("encoding_format")));
+    if (!requestId.isEmpty()) {
+      ctx.header("x-request-id", requestId);
+    }
+    ctx.header("x-infermesh-route", result.route().route().wireName());
+    ctx.header("x-infermesh-reason", result.route().reason());
+    byte[] bytes = out.toString().getBytes(StandardCharsets.UTF_8);
+    ctx.status(200);
+    ctx.contentType("application/json");
+    ctx.res().setContentLength(bytes.length);
+    try (OutputStream o = ctx.res().getOutputStream()) {
+      o.write(bytes);
+    } catch (IOException e) {
+      log.debug("embeddings request {}: client went away ({})", requestId, e.toString());
+    }
+  }
+
+  /** Checks {@code root} (a parsed request body) and embeds its inputs as {@code tenant}. */
+  Embeddings embed(JsonNode root, String requestId, Map<String, String> hints, Tenant tenant)
+      throws InterruptedException {
     String user = OpenAiFields.embeddings(root);
     if (!user.isEmpty()) {
       log.debug("embeddings request {}: user {}", requestId, user);
     }
     List<String> inputs = inputs(root.get("input"));
-    boolean base64 = encoding(root.get("encoding_format"));
+    encoding(root.get("encoding_format"));
     String model = root.path("model").isTextual() ? root.get("model").textValue() : "";
     if (root.has("model") && !root.get("model").isTextual() && !root.get("model").isNull()) {
       throw EdgeException.invalid("model", "model: must be a string");
     }
-    Embeddings result = service.embeddings().embed(requestId, inputs, model, headers.hints(), tenant);
+    Embeddings result = service.embeddings().embed(requestId, inputs, model, hints, tenant);
     checkDimensions(root.get("dimensions"), result);
+    return result;
+  }
+
+  /** OpenAI's answer for {@code result}: the vectors as numbers, or base64 little-endian float32. */
+  static ObjectNode render(Embeddings result, boolean base64) {
     ObjectNode out = JSON.createObjectNode();
     out.put("object", "list");
     ArrayNode data = out.putArray("data");
@@ -97,23 +124,10 @@ final class EmbeddingsEndpoint {
     }
     out.put("model", result.model());
     out.putObject("usage").put("prompt_tokens", result.promptTokens()).put("total_tokens", result.promptTokens());
-    if (!requestId.isEmpty()) {
-      ctx.header("x-request-id", requestId);
-    }
-    ctx.header("x-infermesh-route", result.route().route().wireName());
-    ctx.header("x-infermesh-reason", result.route().reason());
-    byte[] bytes = out.toString().getBytes(StandardCharsets.UTF_8);
-    ctx.status(200);
-    ctx.contentType("application/json");
-    ctx.res().setContentLength(bytes.length);
-    try (OutputStream o = ctx.res().getOutputStream()) {
-      o.write(bytes);
-    } catch (IOException e) {
-      log.debug("embeddings request {}: client went away ({})", requestId, e.toString());
-    }
+    return out;
   }
 
-  private static JsonNode parse(byte[] bytes) {
+  static JsonNode parse(byte[] bytes) {
     JsonNode root;
     try (JsonParser parser = JSON.createParser(bytes)) {
       root = JSON.readTree(parser);
@@ -155,7 +169,7 @@ final class EmbeddingsEndpoint {
   }
 
   /** Whether the vectors go out as base64; {@code float} (or unset) means JSON numbers. */
-  private static boolean encoding(JsonNode node) {
+  static boolean encoding(JsonNode node) {
     if (node == null || node.isNull()) {
       return false;
     }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.infermesh.edge.batch.BatchService;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.Limits;
 import io.infermesh.edge.engine.PromptException;
@@ -82,7 +83,17 @@ public final class HttpApi implements AutoCloseable {
    */
   public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
       String host, Limits limits, Clock clock, Optional<SSLContext> tls) {
+    return start(service, metrics, settings, host, limits, clock, tls, Optional.empty());
+  }
+
+  /**
+   * Starts serving as above, plus OpenAI's Files and Batch APIs ({@link BatchEndpoints}) when
+   * {@code batches} is present.
+   */
+  public static HttpApi start(CompletionService service, Supplier<String> metrics, EdgeConfig.Http settings,
+      String host, Limits limits, Clock clock, Optional<SSLContext> tls, Optional<BatchService> batches) {
     requireNonNull(service, "service");
+    requireNonNull(batches, "batches");
     requireNonNull(limits, "limits");
     requireNonNull(tls, "tls");
     if (tls.isPresent() != settings.secure()) {
@@ -102,6 +113,7 @@ public final class HttpApi implements AutoCloseable {
       config.http.disableCompression();
       config.http.maxRequestSize = maxBodyBytes;
       config.jetty.modifyServer(server -> FrontDoor.guard(server, limits));
+      batches.ifPresent(b -> BatchEndpoints.configure(config, b.maxFileBytes()));
       config.jetty.addConnector((server, httpConfig) -> {
         httpConfig.setSendServerVersion(false);
         ServerConnector connector = tls.isPresent()
@@ -115,10 +127,13 @@ public final class HttpApi implements AutoCloseable {
     });
     InFlight inFlight = new InFlight();
     app.before(FrontDoor::refuseConnect);
-    app.post("/v1/chat/completions", ctx -> inFlight.run(() -> completions.chat(ctx)));
-    app.post("/v1/completions", ctx -> inFlight.run(() -> completions.text(ctx)));
+    HttpSpans spans = new HttpSpans(service.tracing());
+    app.post("/v1/chat/completions",
+        ctx -> inFlight.run(() -> spans.run(ctx, "/v1/chat/completions", () -> completions.chat(ctx))));
+    app.post("/v1/completions",
+        ctx -> inFlight.run(() -> spans.run(ctx, "/v1/completions", () -> completions.text(ctx))));
     EmbeddingsEndpoint embeddings = new EmbeddingsEndpoint(service, completions);
-    app.post("/v1/embeddings", ctx -> inFlight.run(() -> embeddings.handle(ctx)));
+    app.post("/v1/embeddings", ctx -> inFlight.run(() -> spans.run(ctx, "/v1/embeddings", () -> embeddings.handle(ctx))));
     app.get("/v1/models", ctx -> {
       service.authenticate(ctx.header("Authorization"));
       InfermeshHeaders.read(ctx.req()); // fail closed here too
@@ -138,6 +153,9 @@ public final class HttpApi implements AutoCloseable {
       }
       HttpErrors.write(ctx, 200, model(m.get(), loadedAt));
     });
+    AnswersEndpoint answers = new AnswersEndpoint(service);
+    app.get(AnswersEndpoint.PATH, answers::handle);
+    batches.ifPresent(b -> BatchEndpoints.register(app, service, b, maxBodyBytes));
     app.get("/healthz", ctx -> HttpErrors.write(ctx, 200, JSON.createObjectNode().put("status", "ok")));
     app.get("/readyz", ctx -> {
       ObjectNode body = JSON.createObjectNode();

@@ -2,6 +2,7 @@ package io.infermesh.edge.http;
 
 import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.RoutingHints;
+import io.infermesh.edge.serve.VersionPin;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Duration;
 import java.util.Collections;
@@ -15,7 +16,9 @@ import java.util.Optional;
 /**
  * Reads the {@code x-infermesh-*} request headers, failing closed (DESIGN.md's front-door rule):
  * {@code x-infermesh-require: core}, {@code x-infermesh-privacy: local-only}, {@code
- * x-infermesh-priority: high|normal|low} and {@code x-infermesh-budget-ms: 1…86400000}. Any other
+ * x-infermesh-priority: high|normal|low}, {@code x-infermesh-reanswer: deferred}, {@code
+ * x-infermesh-budget-ms: 1…86400000} and {@code x-infermesh-model-version} (a version pin, {@link
+ * VersionPin}, compared case-sensitively). Any other
  * {@code x-infermesh-*} header, any other value, an empty value or a header sent twice is a 400
  * naming the header: a hint the edge does not understand may be one that was meant to keep the
  * prompt on this device. Values are compared trimmed and case-insensitively. Linear in the
@@ -58,9 +61,14 @@ final class InfermeshHeaders {
         continue;
       }
       String hint = name.substring(PREFIX.length());
+      if (hint.equals(VersionPin.HINT)) {
+        hints.put(hint, VersionPin.check(VersionPin.HEADER, value));
+        continue;
+      }
       if (!RoutingHints.ACCEPTED.containsKey(hint)) {
         throw EdgeException.invalid(header, header + ": unknown header; the x-infermesh-* request headers are "
-            + PREFIX + "require, " + PREFIX + "privacy, " + PREFIX + "priority and " + BUDGET);
+            + PREFIX + "require, " + PREFIX + "privacy, " + PREFIX + "priority, " + PREFIX + "reanswer, " + BUDGET + " and "
+            + VersionPin.HEADER);
       }
       RoutingHints.check(PREFIX, hint, value.toLowerCase(Locale.ROOT));
       hints.put(hint, value.toLowerCase(Locale.ROOT));

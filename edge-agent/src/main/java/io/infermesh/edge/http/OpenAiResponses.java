@@ -186,6 +186,18 @@ final class OpenAiResponses {
     return both;
   }
 
+  /** A chunk with no choices, for the infermesh extension to be added to ({@link #extensionChunk}). */
+  ObjectNode emptyChunk() {
+    ObjectNode root = header(chunkObject());
+    root.putArray("choices");
+    return root;
+  }
+
+  /** {@code chunk} as a stream event. */
+  static byte[] extensionChunk(ObjectNode chunk) {
+    return event(chunk);
+  }
+
   /** An error inside a stream that already started. */
   static byte[] errorChunk(ObjectNode error) {
     return event(error);

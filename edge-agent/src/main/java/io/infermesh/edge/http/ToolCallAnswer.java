@@ -1,5 +1,6 @@
 package io.infermesh.edge.http;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermesh.edge.engine.FinishReason;
 import io.infermesh.edge.serve.CompletionStream;
 import io.infermesh.edge.serve.StreamEvent;
@@ -67,6 +68,18 @@ final class ToolCallAnswer {
     } catch (IOException e) {
       log.debug("request {}: client went away before the answer ({})", stream.served().requestId(), e.toString());
     }
+  }
+
+  /** The whole (not streamed) answer to a request with tools: the calls parsed from {@code text}, or the text. */
+  static ObjectNode whole(String text, StreamEvent.Done done, OpenAiResponses responses) {
+    Optional<List<ToolCalls.Call>> calls = done.finishReason() == FinishReason.STOP ? ToolCalls.parse(text)
+        : Optional.empty();
+    if (calls.isEmpty()) {
+      return responses.complete(text, done.finishReason(), done.usage());
+    }
+    List<String> ids = new ArrayList<>();
+    calls.get().forEach(x -> ids.add(callId()));
+    return responses.completeWithCalls(calls.get(), ids, done.usage());
   }
 
   /** {@code call_} and 24 random letters and digits, as OpenAI's ids look. */

@@ -32,6 +32,8 @@ import java.util.function.Supplier;
  */
 public final class EdgeMetrics {
   private static final String SYSTEM = "llama.cpp";
+  /** The rejection reason of a full admission queue ({@code EdgeException.Kind.QUEUE_FULL}). */
+  private static final String QUEUE_FULL = "queue_full";
 
   private final MeterRegistry registry;
 
@@ -48,12 +50,16 @@ public final class EdgeMetrics {
     return registry;
   }
 
-  /** Reports the admission queue's depth as read from {@code depth}. */
+  /**
+   * Reports the admission queue's depth as read from {@code depth}, and registers its refusals
+   * ({@code infermesh.edge.rejections}, reason {@code queue_full}) at 0.
+   */
   public void queueDepth(Supplier<Number> depth) {
     Gauge.builder("infermesh.edge.queue.depth", depth)
         .description("Requests waiting for a free engine slot")
         .baseUnit("requests")
         .register(registry);
+    rejections(QUEUE_FULL); // at 0 from the start: the queue-saturation alert sees it rise, not appear
   }
 
   /** Reports the requests in flight (generating, waiting for a slot, streaming from the core) as read from {@code count}. */
@@ -133,11 +139,14 @@ public final class EdgeMetrics {
    * {@code invalid_request}, {@code unavailable}.
    */
   public void rejection(String reason) {
-    Counter.builder("infermesh.edge.rejections")
+    rejections(reason).increment();
+  }
+
+  private Counter rejections(String reason) {
+    return Counter.builder("infermesh.edge.rejections")
         .description("Requests refused, by reason")
         .tag("reason", reason)
-        .register(registry)
-        .increment();
+        .register(registry);
   }
 
   /**

@@ -106,6 +106,11 @@ final class Accounting {
     ledger.leave(entry);
   }
 
+  /** {@code entry}, a part of a request that another entry counts, ended: it leaves the ledger only. */
+  void left(InFlight.Entry entry) {
+    ledger.leave(entry);
+  }
+
   /**
    * One embeddings request ended: counted in the GenAI meters and its route decision, as
    * completions are.

@@ -57,6 +57,12 @@ public record CompletionRequest(
         structured, choices);
   }
 
+  /** This request naming {@code newModel} (an alias such as {@code edge}, or a model's name). */
+  public CompletionRequest withModel(String newModel) {
+    return new CompletionRequest(requestId, operation, newModel, messages, prompt, sampling, hints, timeout, structured,
+        choices);
+  }
+
   /** This request asking for {@code n} choices in one go. */
   public CompletionRequest withChoices(int n) {
     return new CompletionRequest(requestId, operation, model, messages, prompt, sampling, hints, timeout, structured, n);

@@ -15,11 +15,16 @@ import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.ModelInfo;
 import io.infermesh.edge.engine.Prompt;
+import io.infermesh.edge.lease.LeaseWallet;
 import io.infermesh.edge.metrics.EdgeMetrics;
 import io.infermesh.edge.privacy.PrivacyPolicies;
 import io.infermesh.edge.route.Router;
 import io.infermesh.node.audit.AuditLog;
 import io.infermesh.node.quota.QuotaLedger;
+import io.infermesh.node.telemetry.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -66,8 +71,12 @@ public final class CompletionService {
   private final EmbeddingService embeddings;
   private final PrivacyGate privacy;
   private final QuotaAdmission quotas;
+  private final LeaseAdmission leases;
   private final Authentication authentication;
   private final AuditTrail audit;
+  private final Tracing tracing;
+  private final Tracer tracer;
+  private final Deferrals deferrals;
   // written once the model is loaded; read on every request
   private volatile Engine engine;
 
@@ -78,10 +87,14 @@ public final class CompletionService {
     this.cache = b.cache;
     this.ticker = b.ticker;
     this.escalator = b.escalator;
+    this.tracing = b.tracing;
+    this.tracer = b.tracing.tracer();
     this.intake = Intake.of(b);
     this.privacy = b.privacyGate;
     this.quotas = b.quotas == null ? null : new QuotaAdmission(b.quotas);
+    this.leases = b.leases == null ? null : new LeaseAdmission(b.leases, config.leases().syncInterval());
     this.audit = b.auditLog == null ? AuditTrail.NONE : new AuditTrail(b.auditLog, b.auditClock);
+    this.deferrals = b.deferrals;
     PrivacyPolicies policies = b.privacyPolicies;
     this.authentication = new Authentication(apiKeys, Optional.ofNullable(b.jwt), config.auth(),
         name -> policies != null && policies.named(name).isPresent(), metrics);
@@ -93,7 +106,7 @@ public final class CompletionService {
         .defaultMaxTokens(config.model().defaultMaxTokens())
         .build();
     this.accounting = Accounting.of(b, ledger);
-    this.local = new LocalGenerations(b.admission, ledger, accounting, config.admission().retryAfter());
+    this.local = new LocalGenerations(b.admission, ledger, accounting, config.admission().retryAfter(), tracer);
     this.escalations = Escalations.of(b, local, ledger, accounting);
     this.cascade = new CascadeRun(local, escalations, accounting);
     this.embeddings = new EmbeddingService(config, () -> engine, escalator, intake, accounting);
@@ -108,6 +121,11 @@ public final class CompletionService {
   /** {@code /v1/embeddings} on whichever tier the request names. */
   public EmbeddingService embeddings() {
     return embeddings;
+  }
+
+  /** Where degraded answers wait for the core's re-answer ({@code reanswer:}; {@link Deferrals#NONE} when off). */
+  public Deferrals deferrals() {
+    return deferrals;
   }
 
   /** Makes {@code loaded} the engine that answers; until then requests get UNAVAILABLE. */
@@ -157,7 +175,20 @@ public final class CompletionService {
    *     failure's class, never the credential
    */
   public Tenant authenticate(String authorization) {
-    return authentication.authenticate(authorization);
+    Span span = tracer.spanBuilder(EdgeSpans.AUTH).startSpan();
+    try {
+      return authentication.authenticate(authorization);
+    } catch (EdgeException e) {
+      EdgeSpans.failed(span, e);
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** This service's tracing ({@link Tracing#off()} unless the builder was given one); transports start their spans from it. */
+  public Tracing tracing() {
+    return tracing;
   }
 
   /**
@@ -176,15 +207,20 @@ public final class CompletionService {
       if (e == null) {
         throw EdgeException.unavailable("the model is still loading; retry shortly");
       }
+      request = VersionPin.honoured(request, e.info(), config.routing().coreModels(), config.escalation().enabled());
       intake.screen(request, e.info());
       modelTag = e.info().name();
       job = intake.accept(request, tenant, e.info(), arrived);
+      checkReanswer(job);
       if (privacy != null) {
         job = job.screened(privacy.screen(job));
       }
-      Plan plan = planner.plan(job, facts(job, e));
+      Plan plan = planned(job, e);
       if (quotas != null) {
         job = quotas.admit(job, plan);
+      }
+      if (leases != null) {
+        job = leases.admit(job, plan);
       }
       return tracked(job, e, plan);
     } catch (EdgeException ex) {
@@ -195,7 +231,7 @@ public final class CompletionService {
       String code = ex.code().orElse("");
       audit.refused(job == null ? request.requestId() : job.id(), tenant,
           job == null ? Screening.NONE : job.screening(), reason,
-          code.startsWith("tokens_per_") ? "exceeded:" + code : "");
+          code.startsWith("tokens_per_") || code.equals(LeaseAdmission.LEASE) ? "exceeded:" + code : "");
       metrics.request(request.operation().semanticName(), modelTag, "none", ex.kind().metricName(),
           Duration.ofNanos(ticker.read() - arrived));
       throw ex;
@@ -207,7 +243,27 @@ public final class CompletionService {
     String code = ex.code().orElse("");
     return code.equals(PrivacyGate.BLOCKED) ? "privacy_blocked"
         : code.equals(PrivacyGate.LOCAL_ONLY) ? "privacy_local_only"
-        : code.startsWith("tokens_per_") ? "quota" : ex.kind().metricName();
+        : code.startsWith("tokens_per_") ? "quota"
+        : code.equals(LeaseAdmission.LEASE) ? LeaseAdmission.LEASE : ex.kind().metricName();
+  }
+
+  /** The {@link RequestPlanner}'s plan for {@code job}, in a span that names the route and its reason. */
+  private Plan planned(Job job, Engine e) {
+    CompletionRequest r = job.request();
+    Span span = tracer.spanBuilder(EdgeSpans.ROUTE).setAttribute(EdgeSpans.REQUEST_ID, job.id())
+        .setAttribute(EdgeSpans.OPERATION, r.operation().semanticName())
+        .setAttribute(EdgeSpans.REQUEST_MODEL, r.model()).startSpan();
+    try (Scope ignored = span.makeCurrent()) {
+      Plan plan = planner.plan(job, facts(job, e));
+      span.setAttribute(EdgeSpans.ROUTE_TAKEN, plan.decision().route().wireName());
+      span.setAttribute(EdgeSpans.ROUTE_REASON, plan.decision().reason());
+      return plan;
+    } catch (EdgeException ex) {
+      EdgeSpans.failed(span, ex);
+      throw ex;
+    } finally {
+      span.end();
+    }
   }
 
   /** What the planner may ask about {@code job}: the cache (each lookup counted) and the rendered prompt. */
@@ -215,9 +271,15 @@ public final class CompletionService {
     return new RequestPlanner.Facts() {
       @Override
       public Optional<CachedCompletion> cached(CacheKey key) {
-        Optional<CachedCompletion> hit = cache.get(key);
-        metrics.cacheLookup(hit.isPresent());
-        return hit;
+        Span span = tracer.spanBuilder(EdgeSpans.CACHE).startSpan();
+        try {
+          Optional<CachedCompletion> hit = cache.get(key);
+          metrics.cacheLookup(hit.isPresent());
+          span.setAttribute(EdgeSpans.CACHE_HIT, hit.isPresent());
+          return hit;
+        } finally {
+          span.end();
+        }
       }
 
       @Override
@@ -239,16 +301,59 @@ public final class CompletionService {
    */
   private CompletionStream tracked(Job job, Engine e, Plan plan) {
     if (job.meter() == Meter.NONE && audit == AuditTrail.NONE || plan instanceof Plan.FromCache) {
-      return filtered(job, execute(job, e, plan));
+      return answer(job, e, plan);
     }
     CompletionStream answer;
     try {
-      answer = filtered(job, execute(job, e, plan));
+      answer = answer(job, e, plan);
     } catch (RuntimeException ex) {
       job.meter().settle(0);
       throw ex;
     }
     return new ClientStream(answer, job, audit);
+  }
+
+  /** {@code plan} carried out, filtered, and deferred for the core's re-answer if it degrades and that was asked. */
+  private CompletionStream answer(Job job, Engine e, Plan plan) {
+    CompletionStream answer = filtered(job, execute(job, e, plan));
+    if (!reanswerAsked(job)) {
+      return answer;
+    }
+    try {
+      if (plan instanceof Plan.Local local) {
+        return new DeferredAnswer(answer, job, local.sampling(), deferrals);
+      }
+      if (plan instanceof Plan.Core core) {
+        return new DeferredAnswer(answer, job, core.sampling(), deferrals);
+      }
+      if (plan instanceof Plan.Cascade cascade) {
+        return new DeferredAnswer(answer, job, cascade.escalation().sampling(), deferrals);
+      }
+    } catch (RuntimeException ex) {
+      answer.close();
+      throw ex;
+    }
+    return answer;
+  }
+
+  /** Whether {@code job} asked for a re-answer: its {@code reanswer} hint, or its tenant's standing policy. */
+  private boolean reanswerAsked(Job job) {
+    return job.request().choices() == 1
+        && (job.request().hints().containsKey(RoutingHints.REANSWER) || deferrals.always(job.tenant()));
+  }
+
+  /** A {@code reanswer} hint needs re-answers on, and one choice (a re-answer is one choice). */
+  private void checkReanswer(Job job) {
+    if (!job.request().hints().containsKey(RoutingHints.REANSWER)) {
+      return;
+    }
+    if (!deferrals.enabled()) {
+      throw EdgeException.invalid(RoutingHints.REANSWER, "reanswer: this edge does not keep re-answers"
+          + " (reanswer.enabled is false); drop x-infermesh-reanswer (gRPC hint reanswer)");
+    }
+    if (job.request().choices() > 1) {
+      throw EdgeException.invalid(RoutingHints.REANSWER, "reanswer: a re-answer is one choice; ask with n = 1");
+    }
   }
 
   /** The answer through the tenant's output filter: every answer a client reads passes here. */
@@ -328,9 +433,12 @@ public final class CompletionService {
     PrivacyPolicies privacyPolicies;
     PrivacyGate privacyGate;
     QuotaLedger quotas;
+    LeaseWallet leases;
     JwtValidator jwt;
     AuditLog auditLog;
     Clock auditClock;
+    Tracing tracing = Tracing.off();
+    Deferrals deferrals = Deferrals.NONE;
 
     private Builder() {}
 
@@ -375,6 +483,15 @@ public final class CompletionService {
     }
 
     /**
+     * The leases answers served while the core is away ({@code edge-degraded}) spend from (none by
+     * default): without a lease covering it such a request is refused with 429.
+     */
+    public Builder leases(LeaseWallet wallet) {
+      this.leases = requireNonNull(wallet, "wallet");
+      return this;
+    }
+
+    /**
      * Writes one record per request decision to {@code log} ({@code audit:}), timed by {@code clock};
      * none by default.
      */
@@ -384,9 +501,24 @@ public final class CompletionService {
       return this;
     }
 
+    /**
+     * Keeps degraded answers that ask for it for the core's re-answer ({@code reanswer:}); {@link
+     * Deferrals#NONE} by default (asking is then a 400).
+     */
+    public Builder deferrals(Deferrals deferrals) {
+      this.deferrals = requireNonNull(deferrals, "deferrals");
+      return this;
+    }
+
     /** Accepts bearer JWTs beside the API keys ({@code auth.jwt}); keys only by default. */
     public Builder jwt(JwtValidator jwt) {
       this.jwt = requireNonNull(jwt, "jwt");
+      return this;
+    }
+
+    /** Records a span for each step of a request ({@link Tracing#off()} by default: nothing recorded). */
+    public Builder tracing(Tracing tracing) {
+      this.tracing = requireNonNull(tracing, "tracing");
       return this;
     }
 

@@ -68,6 +68,11 @@ public final class EdgeException extends RuntimeException {
     return new EdgeException(Kind.UNAUTHENTICATED, message, null, code, null, null);
   }
 
+  /** An object (a file, a batch) that does not exist or is not the caller's. */
+  public static EdgeException notFound(String message) {
+    return new EdgeException(Kind.NOT_FOUND, message, null, null, null, null);
+  }
+
   public static EdgeException modelNotFound(String message) {
     return new EdgeException(Kind.NOT_FOUND, message, "model", "model_not_found", null, null);
   }

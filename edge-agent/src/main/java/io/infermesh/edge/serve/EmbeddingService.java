@@ -72,9 +72,17 @@ public final class EmbeddingService {
   public Embeddings embed(String requestId, List<String> inputs, String model, Map<String, String> hints,
       Tenant tenant) throws InterruptedException {
     requireNonNull(inputs, "inputs");
+    if (hints.containsKey(RoutingHints.REANSWER)) {
+      throw EdgeException.invalid("x-infermesh-reanswer", "x-infermesh-reanswer: re-answers are kept for completions,"
+          + " not embeddings; drop it");
+    }
     Engine e = engine.get();
     if (e == null) {
       throw EdgeException.unavailable("the model is still loading; retry shortly");
+    }
+    if (hints.containsKey(VersionPin.HINT)) { // the embedding models have no versions to pin (yet): refused, not ignored
+      throw EdgeException.invalid(VersionPin.HEADER, VersionPin.HEADER + ": embeddings cannot be pinned to a model"
+          + " version; drop the pin");
     }
     if (inputs.isEmpty() || inputs.size() > MAX_INPUTS) {
       throw EdgeException.invalid("input", "input: must hold 1 to " + MAX_INPUTS + " texts, got " + inputs.size());

@@ -3,6 +3,10 @@ package io.infermesh.edge.serve;
 import static java.util.Objects.requireNonNull;
 
 import io.infermesh.edge.engine.Engine;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
 import java.time.Duration;
 
 /**
@@ -19,6 +23,7 @@ final class Escalations {
   private final LocalGenerations local;
   private final InFlight ledger;
   private final Accounting accounting;
+  private final Tracer tracer;
 
   private Escalations(CompletionService.Builder b, LocalGenerations local, InFlight ledger, Accounting accounting) {
     this.escalator = b.escalator;
@@ -27,6 +32,7 @@ final class Escalations {
     this.local = requireNonNull(local, "local");
     this.ledger = requireNonNull(ledger, "ledger");
     this.accounting = requireNonNull(accounting, "accounting");
+    this.tracer = b.tracing.tracer();
   }
 
   /** The escalations of the service {@code b} assembles; continuations run on {@code local}. */
@@ -49,9 +55,26 @@ final class Escalations {
     Duration coreTimeout = Duration.ofNanos(Math.min(job.window().remaining(accounting.now()), timeout.toNanos()));
     Escalator.Call call = new Escalator.Call(job.id(), job.request(), job.tenant(), plan.decision(), plan.sampling(),
         coreTimeout, fallback, localDraft);
-    CompletionStream answer = egress == Egress.NONE ? escalator.escalate(call)
-        : RewrittenAnswer.start(egress.open(call), call, escalator::escalate);
-    TrackedStream tracked = new TrackedStream(answer, job, accounting);
+    // the client span of the call to the core: current while the call starts, so the core's span is its child
+    Span span = tracer.spanBuilder(EdgeSpans.ESCALATE).setSpanKind(SpanKind.CLIENT)
+        .setAttribute(EdgeSpans.REQUEST_ID, job.id())
+        .setAttribute(EdgeSpans.OPERATION, job.request().operation().semanticName())
+        .setAttribute(EdgeSpans.REQUEST_MODEL, job.request().model())
+        .setAttribute(EdgeSpans.MAX_TOKENS, (long) plan.sampling().maxTokens())
+        .setAttribute(EdgeSpans.ROUTE_REASON, plan.decision().reason())
+        .startSpan();
+    CompletionStream answer;
+    try (Scope ignored = span.makeCurrent()) {
+      answer = egress == Egress.NONE ? escalator.escalate(call)
+          : RewrittenAnswer.start(egress.open(call), call, escalator::escalate);
+    } catch (RuntimeException e) {
+      if (e instanceof EdgeException refused) {
+        EdgeSpans.failed(span, refused);
+      }
+      span.end();
+      throw e;
+    }
+    TrackedStream tracked = new TrackedStream(new SpanStream(answer, span), job, accounting);
     ledger.enter(tracked, answer::close);
     return tracked;
   }

@@ -8,7 +8,9 @@ import io.infermesh.edge.engine.Completion;
 import io.infermesh.edge.engine.EngineException;
 import io.infermesh.edge.engine.Generation;
 import io.infermesh.edge.engine.ModelInfo;
-import io.infermesh.edge.route.Route;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,6 +38,10 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
   private final AdmissionQueue.Ticket ticket;
   private final Accounting accounting;
   private final Served served;
+  /** False for a resumed answer: the escalated stream it finishes counts the request (TrackedStream). */
+  private final boolean countsTheRequest;
+  private final Tracer tracer;
+  private final Context traceParent; // the request's span where it was admitted
 
   private volatile boolean cancelled;
   private volatile EdgeException abortReason;
@@ -46,9 +52,18 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
   private long firstTokenAt;
   private StreamEvent terminal;
   private boolean released;
+  private Span span = Span.getInvalid(); // the generation's, from its slot to its end
 
-  /** {@code attempt}, holding {@code ticket} (its place in line, or its slot), reporting to {@code accounting}. */
-  GenerationTask(LocalGenerations.Attempt attempt, AdmissionQueue.Ticket ticket, Accounting accounting) {
+  /**
+   * {@code attempt}, holding {@code ticket} (its place in line, or its slot), reporting to {@code
+   * accounting}; {@code countsTheRequest} false when it finishes an answer another stream counts; its
+   * wait for a slot and its generation are spans of {@code tracer}, children of the span current now.
+   */
+  GenerationTask(LocalGenerations.Attempt attempt, AdmissionQueue.Ticket ticket, Accounting accounting,
+      boolean countsTheRequest, Tracer tracer) {
+    this.countsTheRequest = countsTheRequest;
+    this.tracer = requireNonNull(tracer, "tracer");
+    this.traceParent = Context.current();
     this.attempt = requireNonNull(attempt, "attempt");
     this.job = attempt.job();
     this.ticket = requireNonNull(ticket, "ticket");
@@ -70,9 +85,17 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
     }
     if (generation == null) {
       try {
-        if (!ticket.awaitSlot(this::shouldStop) || shouldStop()) {
+        Span wait = tracer.spanBuilder(EdgeSpans.ADMISSION).setParent(traceParent).startSpan();
+        boolean admitted;
+        try {
+          admitted = ticket.awaitSlot(this::shouldStop);
+        } finally {
+          wait.end();
+        }
+        if (!admitted || shouldStop()) {
           return stopped();
         }
+        span = generationSpan();
         generation = attempt.engine().start(attempt.plan().prompt(), attempt.plan().sampling(), this::shouldStop);
       } catch (InterruptedException e) {
         end(new StreamEvent.Failed(EdgeException.cancelled("interrupted")), "cancelled");
@@ -113,6 +136,7 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
         if (!text.isEmpty()) {
           if (firstTokenAt == 0) {
             firstTokenAt = accounting.now();
+            span.addEvent(EdgeSpans.FIRST_TOKEN);
           }
           if (chunks != null) {
             chunks.add(text);
@@ -150,6 +174,9 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
 
   private StreamEvent done(Completion completion) {
     Usage usage = new Usage(completion.promptTokens(), completion.completionTokens(), Usage.CACHED_UNREPORTED);
+    span.setAttribute(EdgeSpans.INPUT_TOKENS, (long) completion.promptTokens());
+    span.setAttribute(EdgeSpans.OUTPUT_TOKENS, (long) completion.completionTokens());
+    span.setAttribute(EdgeSpans.FINISH_REASONS, List.of(completion.finishReason().wireName()));
     accounting.generated(job, completion, firstTokenAt);
     if (chunks != null) {
       accounting.store(attempt.plan().storeAs().orElseThrow(), CachedCompletion.of(chunks, completion.finishReason(),
@@ -160,6 +187,10 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
 
   private StreamEvent end(StreamEvent event, String errorType) {
     terminal = event;
+    if (event instanceof StreamEvent.Failed failed) {
+      EdgeSpans.failed(span, failed.error());
+    }
+    span.end();
     release(errorType);
     return event;
   }
@@ -175,8 +206,26 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
       }
     } finally {
       ticket.close();
-      accounting.ended(this, job, Route.EDGE.wireName(), errorType);
+      if (countsTheRequest) {
+        // the decision's route: a degraded answer is counted as edge-degraded, as its x-infermesh-route says
+        accounting.ended(this, job, served.route().route().wireName(), errorType);
+      } else {
+        accounting.left(this);
+      }
     }
+  }
+
+  /** The GenAI span of the local generation ({@code "chat <model>"}), started when the slot is taken. */
+  private Span generationSpan() {
+    return tracer.spanBuilder(EdgeSpans.generation(job.request().operation(), served.model())).setParent(traceParent)
+        .setAttribute(EdgeSpans.OPERATION, job.request().operation().semanticName())
+        .setAttribute(EdgeSpans.REQUEST_MODEL, job.request().model())
+        .setAttribute(EdgeSpans.RESPONSE_MODEL, served.model())
+        .setAttribute(EdgeSpans.MODEL_VERSION, served.modelVersion())
+        .setAttribute(EdgeSpans.MAX_TOKENS, (long) attempt.plan().sampling().maxTokens())
+        .setAttribute(EdgeSpans.ROUTE_TAKEN, served.route().route().wireName())
+        .setAttribute(EdgeSpans.ROUTE_REASON, served.route().reason())
+        .startSpan();
   }
 
   private EdgeException whyStopped() {

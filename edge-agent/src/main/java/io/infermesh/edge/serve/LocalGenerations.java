@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Engine;
+import io.opentelemetry.api.trace.Tracer;
 import java.time.Duration;
 
 /**
@@ -17,13 +18,17 @@ final class LocalGenerations {
   private final InFlight ledger;
   private final Accounting accounting;
   private final Duration retryAfter;
+  private final Tracer tracer;
 
   /**
    * Generations admitted to {@code admission} and {@code ledger}, reporting to {@code accounting}.
    *
    * @param retryAfter the retry hint of a refusal for a full queue ({@code admission.retry_after})
+   * @param tracer records each generation's wait for a slot and the generation itself
    */
-  LocalGenerations(AdmissionQueue admission, InFlight ledger, Accounting accounting, Duration retryAfter) {
+  LocalGenerations(AdmissionQueue admission, InFlight ledger, Accounting accounting, Duration retryAfter,
+      Tracer tracer) {
+    this.tracer = requireNonNull(tracer, "tracer");
     this.admission = requireNonNull(admission, "admission");
     this.ledger = requireNonNull(ledger, "ledger");
     this.accounting = requireNonNull(accounting, "accounting");
@@ -62,7 +67,7 @@ final class LocalGenerations {
       throw EdgeException.queueFull("The server is busy: " + admission.slots() + " requests are generating and "
           + admission.depth() + " are waiting. Retry after " + EdgeException.seconds(retryAfter) + " s.", retryAfter);
     }
-    GenerationTask task = new GenerationTask(attempt, ticket, accounting);
+    GenerationTask task = new GenerationTask(attempt, ticket, accounting, true, tracer);
     ledger.enter(task, ticket::close);
     return task;
   }
@@ -78,7 +83,7 @@ final class LocalGenerations {
     if (ticket == null) {
       throw EdgeException.queueFull("the core failed and the edge is busy; retry", retryAfter);
     }
-    GenerationTask task = new GenerationTask(attempt, ticket, accounting);
+    GenerationTask task = new GenerationTask(attempt, ticket, accounting, false, tracer);
     ledger.join(task);
     return task;
   }

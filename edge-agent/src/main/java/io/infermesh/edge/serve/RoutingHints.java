@@ -18,11 +18,17 @@ public final class RoutingHints {
   public static final String PRIVACY = "privacy";
   /** {@code require}: the core must answer, or the request fails (503). */
   public static final String REQUIRE = "require";
+  /**
+   * {@code reanswer}: if the answer turns {@code edge-degraded} because the core cannot be used, keep
+   * the request and ask the core again when it is back ({@link Deferrals}).
+   */
+  public static final String REANSWER = "reanswer";
   /** The hints and their accepted values (lower case), in documentation order. */
   public static final Map<String, List<String>> ACCEPTED = Map.of(
       PRIVACY, List.of("local-only"),
       REQUIRE, List.of("core"),
-      RequestValidator.PRIORITY_HINT, List.of("high", "normal", "low"));
+      RequestValidator.PRIORITY_HINT, List.of("high", "normal", "low"),
+      REANSWER, List.of("deferred"));
   static final int ECHO_LIMIT = 40;
 
   private RoutingHints() {}
@@ -35,10 +41,14 @@ public final class RoutingHints {
    */
   public static void check(String prefix, String name, String value) {
     String param = prefix + echo(name);
+    if (name.equals(VersionPin.HINT)) {
+      VersionPin.check(param, value);
+      return;
+    }
     List<String> accepted = ACCEPTED.get(name);
     if (accepted == null) {
       throw EdgeException.invalid(param, param + ": unknown routing hint; known hints are "
-          + ACCEPTED.keySet().stream().sorted().toList());
+          + ACCEPTED.keySet().stream().sorted().toList() + " and " + VersionPin.HINT);
     }
     if (!accepted.contains(value)) {
       String choices = accepted.size() == 1 ? accepted.get(0)

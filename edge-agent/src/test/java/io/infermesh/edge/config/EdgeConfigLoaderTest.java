@@ -208,11 +208,32 @@ class EdgeConfigLoaderTest {
       auth: {jwt: {jwks_file: k.json, issuer: i, audience: a, clock_skew: 10m}} | auth.jwt.clock_skew: must be in [0s, 5m]
       auth: {jwt: {jwks_file: k.json, issuer: i, audience: a, kid: x}} | auth.jwt.kid: unknown key
       auth: {tenants: [{name: a, keys: [sk-aaaaaaaa], tokens_per_month: -5}]} | auth.tenants[0].tokens_per_month: must not be negative
+      batch: {enabled: true}                            | batch.data_dir: not set
+      batch: {store: mysql}                             | batch.store: must be sqlite or postgresql, got 'mysql'
+      batch: {enabled: true, store: postgresql, jdbc_url: 'jdbc:mysql://x'} | batch.jdbc_url: must be a jdbc:postgresql: URL
+      batch: {concurrency: 0}                           | batch.concurrency: must be 1 to 256
+      batch: {max_lines: 0}                             | batch.max_lines: must be at least 1
+      batch: {lease: 0s}                                | batch.lease: must be positive
+      batch: {workers: 2}                               | batch.workers: unknown key
       """)
   void parse_badValue_namesTheKey(String yaml, String expected) {
     assertThatThrownBy(() -> EdgeConfigLoader.parse(yaml, BASE))
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith(expected);
+  }
+
+  @Test
+  void parse_batch_everyKey() {
+    Batches batch = EdgeConfigLoader.parse("""
+        batch: {enabled: true, store: sqlite, data_dir: jobs, concurrency: 3, max_file_bytes: 10MiB, max_lines: 500,
+                completion_window: 1h, lease: 30s}
+        """, BASE).batch();
+
+    assertThat(batch).isEqualTo(new Batches(true, Batches.Store.SQLITE, Optional.of(BASE.resolve("jobs")), "", "", "",
+        3, 10L << 20, 500, Duration.ofHours(1), Duration.ofSeconds(30)));
+    assertThat(EdgeConfigLoader.parse("", BASE).batch()).isEqualTo(Batches.NONE);
+    assertThat(EdgeConfigLoader.parse("batch: {enabled: true, store: postgresql, jdbc_url: 'jdbc:postgresql://db/q',"
+        + " user: edge, password: s3cret}", BASE).batch().toString()).contains("password=***").doesNotContain("s3cret");
   }
 
   @Test
@@ -319,5 +340,31 @@ class EdgeConfigLoaderTest {
     assertThat(model.effectiveThreads(2)).isEqualTo(1);
     assertThat(model.effectiveThreads(1)).isEqualTo(1);
     assertThat(model.effectiveThreads(16)).isEqualTo(8);
+  }
+
+  @Test
+  void parse_escalationShadow_readsEveryKeyAndDefaults() {
+    Escalation full = EdgeConfigLoader.parse(
+        "escalation: {target: 'xds:///core-inference', shadow: {version: v2, fraction: 0.25, max_in_flight: 8}}",
+        BASE).escalation();
+    assertThat(full.shadow()).contains(new Shadow("v2", 0.25, 8));
+    Escalation defaults = EdgeConfigLoader.parse("escalation: {target: 'core:9443', shadow: {version: v3}}", BASE)
+        .escalation();
+    assertThat(defaults.shadow()).contains(new Shadow("v3", 0.01, Shadow.DEFAULT_MAX_IN_FLIGHT));
+    assertThat(EdgeConfig.defaults().escalation().shadow()).isEmpty();
+  }
+
+  @Test
+  void parse_badEscalationShadow_isRefusedNamingTheKey() {
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {target: 'core:9443', shadow: {version: v2, "
+        + "fraction: 1.5}}", BASE)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("escalation.shadow.fraction: must be in (0, 1], was 1.5");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {target: 'core:9443', shadow: {fraction: 0.5}}", BASE))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("escalation.shadow.version");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {shadow: {version: v2}}", BASE))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("escalation.shadow: mirrors escalations, so it needs "
+            + "escalation.target");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("escalation: {target: 'core:9443', shadow: {version: v2, "
+        + "sample: 0.5}}", BASE)).isInstanceOf(ConfigException.class).hasMessageContaining("escalation.shadow.sample");
   }
 }

@@ -13,6 +13,7 @@ import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.api.v1.GenerateRequest;
 import io.infermesh.api.v1.InferenceGrpc;
 import io.infermesh.api.v1.SamplingParams;
+import io.infermesh.api.v1.Tier;
 import io.infermesh.edge.GrpcTestEdge;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,7 +68,7 @@ class FailClosedGrpcTest {
         new Case("privacy strict", chat().putHints("privacy", "strict").build(), "hints.privacy: must be local-only"),
         new Case("require edge", chat().putHints("require", "edge").build(), "hints.require: must be core, got 'edge'"),
         new Case("unknown hint", chat().putHints("tenant", "x").build(),
-            "hints.tenant: unknown routing hint; known hints are [priority, privacy, require]"),
+            "hints.tenant: unknown routing hint; known hints are [priority, privacy, reanswer, require]"),
         new Case("a huge unknown hint name", chat().putHints("k".repeat(100_000), "x").build(),
             "hints." + "k".repeat(40) + "…: unknown routing hint"),
         new Case("require core with model edge", chat().setModel("edge").putHints("require", "core").build(),
@@ -76,7 +77,11 @@ class FailClosedGrpcTest {
             "privacy: 'local-only' conflicts with model 'core'"),
         new Case("a stop string over the byte bound",
             chat().setSampling(SamplingParams.newBuilder().setMaxTokens(1).addStop("e".repeat(1_000_000))).build(),
-            "stop[0]: must be at most 1024 bytes of UTF-8, got 1000000"));
+            "stop[0]: must be at most 1024 bytes of UTF-8, got 1000000"),
+        new Case("a malformed version pin", chat().putHints("model-version", "v 1").build(),
+            "hints.model-version: a model version is 1 to 128 characters"),
+        new Case("a pin to another version with model edge", chat().setModel("edge").putHints("model-version", "v999")
+            .build(), "x-infermesh-model-version: this edge's model"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -101,6 +106,47 @@ class FailClosedGrpcTest {
           assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
           assertThat(e.getStatus().getDescription()).startsWith("x-infermesh-privacy: the gRPC API takes routing hints");
         });
+  }
+
+  private static InferenceGrpc.InferenceBlockingStub pinnedBy(String pin) {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("x-infermesh-model-version", Metadata.ASCII_STRING_MARSHALLER), pin);
+    return inference.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  @Test
+  void generate_pinMetadataOfTheEdgesVersion_isAnsweredByTheEdge() {
+    String version = edge.agent.service().model().orElseThrow().version();
+
+    List<GenerateChunk> chunks = collect(pinnedBy(version).generate(chat().build()));
+
+    assertThat(chunks.get(0).getServedBy().getTier()).isEqualTo(Tier.TIER_EDGE);
+    assertThat(chunks.get(0).getServedBy().getModelVersion()).isEqualTo(version);
+  }
+
+  @Test
+  void generate_malformedPinMetadata_isInvalidArgumentNamingTheKey() {
+    assertThatThrownBy(() -> collect(pinnedBy("v1;drop").generate(chat().build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).startsWith("x-infermesh-model-version: a model version is");
+        });
+  }
+
+  @Test
+  void generate_pinMetadataAndHintDisagree_isInvalidArgument() {
+    assertThatThrownBy(() -> collect(pinnedBy("v1").generate(chat().putHints("model-version", "v2").build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).contains("metadata pins 'v1'").contains("'v2'");
+        });
+  }
+
+  @Test
+  void generate_pinToAnotherVersionWithoutACore_isUnavailableNeverALocalAnswer() {
+    assertThatThrownBy(() -> collect(pinnedBy("v999").generate(chat().build())))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
   }
 
   @Test

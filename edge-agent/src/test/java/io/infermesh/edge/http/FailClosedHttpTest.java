@@ -87,7 +87,12 @@ class FailClosedHttpTest {
             "stop", "unpaired surrogate"),
         new Case("top_p below the smallest float", new String[0], ", \"top_p\": 1e-46", "top_p",
             "top_p: must be greater than 0 and at most 1 (the smallest usable value is 1.4E-45), got 1.0E-46"),
-        new Case("top_p the smallest double", new String[0], ", \"top_p\": 4.9e-324", "top_p", "top_p: must be"));
+        new Case("top_p the smallest double", new String[0], ", \"top_p\": 4.9e-324", "top_p", "top_p: must be"),
+        header("x-infermesh-reanswer", "later", "x-infermesh-reanswer",
+            "x-infermesh-reanswer: must be deferred, got 'later'"),
+        header("x-infermesh-reanswer", "deferred", "reanswer", "reanswer: this edge does not keep re-answers"),
+        new Case("reanswer with n = 2", new String[] {"x-infermesh-reanswer", "deferred"}, ", \"n\": 2",
+            "x-infermesh-reanswer", "a re-answer is one plain choice"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -136,6 +141,7 @@ class FailClosedHttpTest {
         header("x-infermesh-privacy", "strict", "x-infermesh-privacy", "must be local-only, got 'strict'"),
         header("x-infermesh-tenant", "acme", "x-infermesh-tenant", "unknown header"),
         new Case("require core with the edge's own model", new String[] {"x-infermesh-require", "core"},
-            ", \"model\": \"tiny-edge\"", "x-infermesh-require", "contradicts model 'tiny-edge'"));
+            ", \"model\": \"tiny-edge\"", "x-infermesh-require", "contradicts model 'tiny-edge'"),
+        header("x-infermesh-reanswer", "deferred", "x-infermesh-reanswer", "not embeddings"));
   }
 }

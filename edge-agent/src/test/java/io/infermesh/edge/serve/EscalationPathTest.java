@@ -46,6 +46,7 @@ class EscalationPathTest {
   });
   private final AtomicReference<Egress> egress = new AtomicReference<>(Egress.NONE);
   private final AtomicInteger egressOpened = new AtomicInteger();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final CompletionService service;
 
   EscalationPathTest() {
@@ -75,7 +76,7 @@ class EscalationPathTest {
         .apiKeys(ApiKeys.of(config.auth()))
         .rateLimiter(RateLimiter.create(ticker::read))
         .admission(AdmissionQueue.create(1, 4))
-        .metrics(EdgeMetrics.of(new SimpleMeterRegistry()))
+        .metrics(EdgeMetrics.of(registry))
         .ticker(ticker)
         .build();
     service.engineLoaded(engine);
@@ -109,6 +110,9 @@ class EscalationPathTest {
     assertThat(stream.served().route()).isEqualTo(new RouteDecision(Route.EDGE_DEGRADED, "core-failed"));
     stream.close();
     assertThat(service.inFlight()).isZero();
+    // counted as it was served (the degraded-answers alert reads this), not as a plain edge answer
+    assertThat(registry.get("gen_ai.server.request.duration").tag("infermesh.route", "edge-degraded").timer().count())
+        .isEqualTo(1);
   }
 
   @Test

@@ -201,6 +201,26 @@ public final class ConfigSection {
     return out;
   }
 
+  /** A list of integers, e.g. {@code steps: [1, 10, 50, 100]}; each item named {@code name[i]} when it is not one. */
+  public List<Integer> integers(String name, List<Integer> fallback) {
+    JsonNode v = value(name);
+    if (v.isMissingNode()) {
+      return fallback;
+    }
+    if (!v.isArray()) {
+      throw new ConfigException(key(name), "must be a list of integers");
+    }
+    List<Integer> out = new ArrayList<>();
+    for (int i = 0; i < v.size(); i++) {
+      JsonNode item = v.get(i);
+      if (!item.isIntegralNumber() || !item.canConvertToInt()) {
+        throw new ConfigException(key(name) + "[" + i + "]", "must be an integer, got " + item.asText());
+      }
+      out.add(item.intValue());
+    }
+    return out;
+  }
+
   /** The items of a list of mappings, each as a section keyed {@code name[i]}. */
   public List<ConfigSection> sections(String name) {
     JsonNode v = value(name);

@@ -145,6 +145,39 @@ public final class QuotaLedger {
     }
   }
 
+  /**
+   * Charges {@code usedTokens} of a long-lived {@code reservation} now and keeps the rest reserved: a
+   * lease granted to an edge device is reserved whole and drawn down as the device reports what it
+   * spent. Usage above what is left is charged in full (it happened) and leaves nothing reserved.
+   *
+   * @return the reservation of what is left (same id), to draw from or {@link #settle} later
+   * @throws IllegalStateException when the reservation was already settled or is not from this ledger
+   */
+  public Reservation draw(Reservation reservation, long usedTokens) {
+    requireNonNull(reservation, "reservation");
+    if (usedTokens < 0) {
+      throw new IllegalArgumentException("used tokens must not be negative, got " + usedTokens);
+    }
+    Instant now = clock.instant();
+    synchronized (lock) {
+      Reservation current = open.get(reservation.id());
+      if (current == null || current.tokens() != reservation.tokens()) {
+        throw new IllegalStateException("reservation " + reservation.id() + " is not open with "
+            + reservation.tokens() + " tokens: drawn from a stale copy?");
+      }
+      long released = Math.min(usedTokens, current.tokens());
+      Map<QuotaWindow, Usage> counters = countersLocked(reservation.tenant(), now);
+      for (QuotaWindow w : limitsOf(reservation.tenant()).keySet()) {
+        Usage u = counters.get(w);
+        u.reserved -= released;
+        u.used += usedTokens;
+      }
+      Reservation rest = new Reservation(current.id(), current.tenant(), current.tokens() - released);
+      open.put(rest.id(), rest);
+      return rest;
+    }
+  }
+
   /** Tokens settled in {@code tenant}'s current {@code window}, when it has that quota. */
   public OptionalLong used(String tenant, QuotaWindow window) {
     requireNonNull(tenant, "tenant");

@@ -22,6 +22,12 @@ public final class RegistrationMeta {
   /** The node's load in [0, 1], two decimals with a dot, refreshed with the TTL check. */
   public static final String UTILIZATION = "utilization";
 
+  /**
+   * The node's plain-HTTP Prometheus {@code /metrics} port on its service address (optional; the
+   * control plane scrapes it to judge canary rollouts). A node sets it as extra meta.
+   */
+  public static final String METRICS_PORT = "metrics_port";
+
   /** Keys the registration writes itself; a node's extra meta may not use them. */
   public static final List<String> RESERVED = List.of(ROLE, REGION, TIER, MODEL, VERSION, UTILIZATION);
 

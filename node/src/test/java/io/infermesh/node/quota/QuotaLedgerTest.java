@@ -192,4 +192,34 @@ class QuotaLedgerTest {
     }
     assertThat(admittedCount).isGreaterThan(1000);
   }
+
+  @Test
+  void draw_partOfALeaseReservation_chargesItAndKeepsTheRestReserved() {
+    QuotaLedger ledger = ledger(1000, 10_000);
+    QuotaLedger.Reservation lease = admitted(ledger.reserve("acme", 0, 500));
+
+    QuotaLedger.Reservation rest = ledger.draw(lease, 120);
+    rest = ledger.draw(rest, 30);
+
+    assertThat(rest.tokens()).isEqualTo(350);
+    assertThat(ledger.used("acme", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(150));
+    assertThat(ledger.reserved("acme", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(350));
+    assertThatThrownBy(() -> ledger.draw(lease, 1)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("stale");
+    ledger.settle(rest, 0);
+    assertThat(ledger.reserved("acme", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(0));
+    assertThat(ledger.used("acme", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(150));
+  }
+
+  @Test
+  void draw_moreThanIsLeft_chargesAllOfItAndReservesNothing() {
+    QuotaLedger ledger = ledger(1000, 10_000);
+    QuotaLedger.Reservation lease = admitted(ledger.reserve("acme", 0, 100));
+
+    QuotaLedger.Reservation rest = ledger.draw(lease, 130);
+
+    assertThat(rest.tokens()).isZero();
+    assertThat(ledger.used("acme", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(130));
+    assertThat(ledger.reserved("acme", QuotaWindow.DAY)).isEqualTo(OptionalLong.of(0));
+  }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.xds.canary.RolloutPlan;
 import io.infermesh.xds.snapshot.BurstPolicy;
 import io.infermesh.xds.snapshot.EndpointHealth;
 import io.infermesh.xds.snapshot.EnvoyPolicy;
@@ -133,13 +134,44 @@ public final class MeshConfigLoader {
       endpoints.add(endpoint(e, policy));
     }
     discovery.finish();
+    List<RolloutPlan> rollouts = new ArrayList<>();
+    for (ConfigSection r : root.sections("rollouts")) {
+      rollouts.add(rollout(r, policy, rollouts));
+    }
     root.finish();
     try {
       MeshState.of(endpoints);
     } catch (IllegalArgumentException e) {
       throw new ConfigException("discovery.static", e.getMessage());
     }
-    return new MeshConfig(policy, control, consul, endpoints);
+    return new MeshConfig(policy, control, consul, endpoints, rollouts);
+  }
+
+  /** {@code rollouts[i]}: a canary of a listed service that declares no {@code versions} of its own. */
+  private static RolloutPlan rollout(ConfigSection r, MeshPolicy policy, List<RolloutPlan> earlier) {
+    RolloutPlan d = RolloutPlan.of("core-inference", "v1", "v2");
+    String service = r.string("service", "");
+    String stable = r.string("stable", "");
+    String canary = r.string("canary", "");
+    List<Integer> steps = r.integers("steps", d.steps());
+    Duration dwell = r.duration("dwell", d.dwell());
+    long minRequests = r.longValue("min_requests", d.minRequests());
+    double maxErrorRate = r.number("max_error_rate", d.maxErrorRate());
+    Duration maxTtftP99 = r.duration("max_ttft_p99", d.maxTtftP99());
+    Duration interval = r.duration("interval", d.interval());
+    RolloutPlan plan = r.build(() -> new RolloutPlan(service, stable, canary, steps, dwell, minRequests,
+        maxErrorRate, maxTtftP99, interval));
+    r.finish();
+    ServicePolicy target = policy.service(service).orElseThrow(() -> new ConfigException(r.key("service"),
+        "must name a service listed under services, was '" + service + "'"));
+    if (!target.versions().isEmpty()) {
+      throw new ConfigException(r.key("service"), "service " + service
+          + " declares versions itself; a rollout sets its weights, remove one or the other");
+    }
+    if (earlier.stream().anyMatch(p -> p.service().equals(service))) {
+      throw new ConfigException(r.key("service"), "service " + service + " has a rollout already");
+    }
+    return plan;
   }
 
   /** A text value that {@code parser} turns into a type, its refusal named by the key. */
@@ -320,9 +352,10 @@ public final class MeshConfigLoader {
     String version = e.string("version", "v1");
     EndpointHealth health = parsed(e, "health", "healthy", EndpointHealth::parse);
     double utilization = e.number("utilization", 0);
+    int metricsPort = e.integer("metrics_port", 0);
     MeshEndpoint endpoint = e.build(() -> MeshEndpoint.builder(service, address, port, region)
         .id(id).zone(zone).tier(tier).model(model).version(version).health(health).utilization(utilization)
-        .build());
+        .metricsPort(metricsPort).build());
     e.finish();
     return endpoint;
   }

@@ -114,7 +114,20 @@ final class ConsulEndpoints {
         .version(attributes.getOrDefault(RegistrationMeta.VERSION, "v1"))
         .health(health(entry.getChecks()))
         .utilization(utilization)
+        .metricsPort(metricsPort(attributes.get(RegistrationMeta.METRICS_PORT)))
         .build();
+  }
+
+  /** The {@code metrics_port} meta: 0 when absent (not scraped). */
+  private static int metricsPort(String text) {
+    if (text == null) {
+      return 0;
+    }
+    try {
+      return Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("metrics_port is not a port: " + text);
+    }
   }
 
   /** Critical anywhere = unhealthy; maintenance = draining; passing or warning = healthy. */

@@ -35,7 +35,10 @@ import org.slf4j.LoggerFactory;
  *       NACK counts, the last NACK's version and message;
  *   <li>{@code GET /snapshots} — per group, the version of each resource type and the counts;
  *   <li>{@code GET /mesh} — the discovered endpoints and the burst shares in force;
- *   <li>{@code GET /metrics} — Prometheus text.
+ *   <li>{@code GET /metrics} — Prometheus text;
+ *   <li>{@code GET /canary} — every canary rollout of {@code mesh.yaml}: phase ({@code progressing},
+ *       {@code completed}, {@code rolled_back}), step, weights, the reason in words and the canary's
+ *       figures in the current step.
  * </ul>
  *
  * <p>Thread-safe; served by a small daemon pool.
@@ -82,6 +85,11 @@ public final class AdminServer implements AutoCloseable {
     server.start();
     log.info("admin: serving /healthz /nodes /snapshots /mesh /metrics on http://{}:{}", address, admin.port());
     return admin;
+  }
+
+  /** Serves {@code body}, as JSON, on {@code GET path} from now on. */
+  void serveJson(String path, Supplier<Object> body) {
+    route(path, () -> json(body.get()), "application/json");
   }
 
   /** The bound port. */

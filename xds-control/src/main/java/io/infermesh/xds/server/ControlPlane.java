@@ -7,7 +7,9 @@ import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.infermesh.certs.MeshCredentialFiles;
 import io.infermesh.certs.MeshTls;
 import io.infermesh.certs.RoleAuthorizationInterceptor;
+import io.infermesh.node.metrics.CertificateExpiryGauge;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.xds.canary.RolloutStatus;
 import io.infermesh.xds.config.ControlSettings;
 import io.infermesh.xds.config.MeshConfig;
 import io.infermesh.xds.discovery.ConsulEndpointSource;
@@ -29,6 +31,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -68,6 +71,7 @@ public final class ControlPlane implements AutoCloseable {
   private final ScheduledExecutorService executor;
   private final MeshTls tls;
   private final SimpleCache<XdsGroup> cache;
+  private final CanaryDriver canary;
 
   private ControlPlane(Builder b) throws IOException, InterruptedException {
     this.config = b.config;
@@ -82,7 +86,7 @@ public final class ControlPlane implements AutoCloseable {
     MeshNodeGroup groups = gatewayIdentities ? MeshNodeGroup.of(config.policy()).withGatewayIdentities(config.policy())
         : MeshNodeGroup.of(config.policy());
     this.cache = new SimpleCache<>(groups);
-    this.executor = newExecutor();
+    this.executor = newExecutor("xds-publisher");
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       Supplier<SecretMaterial> secrets = SecretMaterial::none;
@@ -93,10 +97,15 @@ public final class ControlPlane implements AutoCloseable {
         gateways.reload();
         secrets = gateways::current;
       }
-      this.publisher = new SnapshotPublisher(cache, config.policy(), secrets, b.clock, executor,
+      this.publisher = new SnapshotPublisher(cache,
+          CanaryDriver.initialPolicy(config.policy(), config.rollouts(), b.clock), secrets, b.clock, executor,
           control.refreshInterval(), meters);
       opened.add(publisher);
       publisher.start();
+      this.canary = new CanaryDriver(config.policy(), config.rollouts(), b.clock, publisher,
+          new MetricsScraper(Duration.ofSeconds(5)), newExecutor("xds-canary"), meters);
+      opened.add(canary);
+      canary.start();
       if (gateways != null) {
         GatewayCertificates g = gateways;
         executor.scheduleWithFixedDelay(() -> {
@@ -136,11 +145,15 @@ public final class ControlPlane implements AutoCloseable {
         ControlSettings.Credentials c = control.credentials().orElseThrow();
         this.tls = MeshTls.builder(MeshCredentialFiles.in(c.directory(), c.name())).build();
         opened.add(tls);
+        CertificateExpiryGauge.register(meters, tls::certificate);
         this.xds = XdsServer.startMtls(control.xdsAddress(), control.xdsPort(), tls, server);
       }
       opened.add(xds);
       this.admin = control.adminPort() < 0 ? null
           : AdminServer.start(control.adminAddress(), control.adminPort(), tracker, publisher, meters);
+      if (admin != null) {
+        admin.serveJson("/canary", canary::view);
+      }
       log.info("control plane up: xDS on port {}{}, {} endpoints, groups {}", xds.port(),
           admin == null ? "" : ", admin on port " + admin.port(), discovery.state().endpoints().size(),
           publisher.current().snapshots().keySet());
@@ -169,9 +182,9 @@ public final class ControlPlane implements AutoCloseable {
         meters, null);
   }
 
-  private static ScheduledExecutorService newExecutor() {
+  private static ScheduledExecutorService newExecutor(String name) {
     ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "xds-publisher");
+      Thread t = new Thread(r, name);
       t.setDaemon(true);
       return t;
     });
@@ -209,6 +222,11 @@ public final class ControlPlane implements AutoCloseable {
     return publisher;
   }
 
+  /** Every canary rollout's status, by service (empty without {@code rollouts}). */
+  public Map<String, RolloutStatus> rollouts() {
+    return canary.statuses();
+  }
+
   /** The snapshot cache the server serves from; tests inject snapshots a client must reject. */
   SimpleCache<XdsGroup> cache() {
     return cache;
@@ -231,6 +249,7 @@ public final class ControlPlane implements AutoCloseable {
     }
     xds.close();
     discovery.close();
+    canary.close();
     publisher.close();
     executor.shutdownNow();
     if (tls != null) {

@@ -117,7 +117,13 @@ public final class NodeTracker implements DiscoveryServerCallbacks {
         identify(s, request.getNode());
       }
       String type = typeName(request.getTypeUrl());
-      TypeState t = s.types.computeIfAbsent(type, k -> new TypeState());
+      TypeState t = s.types.computeIfAbsent(type, k -> {
+        // both counters exist from a type's first request, at 0: a NACK alert then sees a series rise
+        // instead of one appearing (which increase() would miss), and a missing series means a renamed metric
+        acks(k);
+        nacks(k);
+        return new TypeState();
+      });
       if (!request.getResponseNonce().isEmpty()) {
         String version = t.sentByNonce.get(request.getResponseNonce());
         if (request.hasErrorDetail()) {
@@ -126,8 +132,7 @@ public final class NodeTracker implements DiscoveryServerCallbacks {
           t.nacked = true;
           t.lastNack = new NodeStatus.Nack(version == null ? "?" : version,
               request.getErrorDetail().getMessage(), clock.instant());
-          Counter.builder("infermesh.xds.nacks").description("Responses rejected by nodes")
-              .tag("type", type).register(meters).increment();
+          nacks(type).increment();
           log.warn("xds: node {} ({}) NACKed {} version {}: {}; it keeps its last good version {}",
               nodeId(s), s.group, type, version, request.getErrorDetail().getMessage(),
               request.getVersionInfo().isEmpty() ? "(none)" : request.getVersionInfo());
@@ -136,12 +141,21 @@ public final class NodeTracker implements DiscoveryServerCallbacks {
           t.nacked = false;
           t.ackedVersion = request.getVersionInfo();
           t.ackedAt = clock.instant();
-          Counter.builder("infermesh.xds.acks").description("Responses accepted by nodes")
-              .tag("type", type).register(meters).increment();
+          acks(type).increment();
         }
       }
       StreamContext.set(new StreamContext(s.node, rejected));
     }
+  }
+
+  private Counter acks(String type) {
+    return Counter.builder("infermesh.xds.acks").description("Responses accepted by nodes").tag("type", type)
+        .register(meters);
+  }
+
+  private Counter nacks(String type) {
+    return Counter.builder("infermesh.xds.nacks").description("Responses rejected by nodes").tag("type", type)
+        .register(meters);
   }
 
   @Override

@@ -51,7 +51,8 @@ public final class SnapshotPublisher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SnapshotPublisher.class);
 
   private final SnapshotCache<XdsGroup, Snapshot> cache;
-  private final MeshPolicy policy;
+  private volatile MeshPolicy policy;
+  private final AtomicBoolean policyChanged = new AtomicBoolean();
   private final Supplier<SecretMaterial> secrets;
   private final Clock clock;
   private final ScheduledExecutorService executor;
@@ -108,6 +109,22 @@ public final class SnapshotPublisher implements AutoCloseable {
     requestPublish();
   }
 
+  /**
+   * Publishes {@code newPolicy} from now on (a canary rollout moved its weights); rebuilt soon on
+   * the executor. The node groups stay those of the first policy: only what a group's snapshot
+   * holds may change (version weights, not regions or gateways).
+   */
+  public void replacePolicy(MeshPolicy newPolicy) {
+    policy = requireNonNull(newPolicy, "newPolicy");
+    policyChanged.set(true);
+    requestPublish();
+  }
+
+  /** The policy in force. */
+  public MeshPolicy policy() {
+    return policy;
+  }
+
   /** Asks for a rebuild (e.g. after secrets rotated); coalesces with other requests. */
   public void requestPublish() {
     if (scheduled.compareAndSet(false, true)) {
@@ -161,9 +178,11 @@ public final class SnapshotPublisher implements AutoCloseable {
     if (state == null) {
       return; // nothing discovered yet: publish nothing rather than an empty mesh
     }
-    BurstShares nextShares = burst.update(state, policy, clock.instant());
+    MeshPolicy inForce = policy;
+    boolean newPolicy = policyChanged.getAndSet(false);
+    BurstShares nextShares = burst.update(state, inForce, clock.instant());
     SecretMaterial nextSecrets = secrets.get();
-    if (incoming == null && nextShares.equals(shares) && Objects.equals(nextSecrets, publishedSecrets)
+    if (incoming == null && !newPolicy && nextShares.equals(shares) && Objects.equals(nextSecrets, publishedSecrets)
         && current != null) {
       return;
     }
@@ -172,7 +191,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       updateShareGauges(nextShares);
     }
     long started = System.nanoTime();
-    MeshSnapshots built = MeshSnapshotBuilder.build(state, policy, nextShares, nextSecrets);
+    MeshSnapshots built = MeshSnapshotBuilder.build(state, inForce, nextShares, nextSecrets);
     buildTime.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
     int changed = 0;
     for (Map.Entry<XdsGroup, Snapshot> e : built.snapshots().entrySet()) {

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  * @param version the model version it serves, e.g. {@code v1}; canaries and pins select on it
  * @param health whether it may take traffic
  * @param utilization load reported by the node, 0 = idle, 1 = saturated (may exceed 1 when queued)
+ * @param metricsPort the node's Prometheus {@code /metrics} port on {@code host} (plain HTTP), which
+ *     canary rollouts scrape; 0 when unknown
  */
 public record MeshEndpoint(
     String service,
@@ -30,7 +32,8 @@ public record MeshEndpoint(
     String model,
     String version,
     EndpointHealth health,
-    double utilization) {
+    double utilization,
+    int metricsPort) {
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
@@ -64,6 +67,9 @@ public record MeshEndpoint(
       throw new IllegalArgumentException(
           "version must match " + VERSION + ", was '" + version + "' (endpoint " + id + ")");
     }
+    if (metricsPort < 0 || metricsPort > 65_535) {
+      throw new IllegalArgumentException("metrics_port must be 0..65535, was " + metricsPort + " (endpoint " + id + ")");
+    }
     if (!(utilization >= 0) || Double.isInfinite(utilization)) {
       throw new IllegalArgumentException(
           "utilization must be a finite number >= 0, was " + utilization + " (endpoint " + id + ")");
@@ -94,12 +100,14 @@ public record MeshEndpoint(
 
   /** A copy with another health. */
   public MeshEndpoint withHealth(EndpointHealth newHealth) {
-    return new MeshEndpoint(service, id, host, port, region, zone, tier, model, version, newHealth, utilization);
+    return new MeshEndpoint(service, id, host, port, region, zone, tier, model, version, newHealth, utilization,
+        metricsPort);
   }
 
   /** A copy with another utilization. */
   public MeshEndpoint withUtilization(double newUtilization) {
-    return new MeshEndpoint(service, id, host, port, region, zone, tier, model, version, health, newUtilization);
+    return new MeshEndpoint(service, id, host, port, region, zone, tier, model, version, health, newUtilization,
+        metricsPort);
   }
 
   /** A builder with defaults: zone empty, tier private, model = service, version {@code v1}, healthy, idle. */
@@ -120,6 +128,7 @@ public record MeshEndpoint(
     private String version = "v1";
     private EndpointHealth health = EndpointHealth.HEALTHY;
     private double utilization;
+    private int metricsPort;
 
     private Builder(String service, String host, int port, String region) {
       this.service = requireNonNull(service, "service");
@@ -165,10 +174,16 @@ public record MeshEndpoint(
       return this;
     }
 
+    /** The node's Prometheus {@code /metrics} port; default 0 (unknown, not scraped). */
+    public Builder metricsPort(int value) {
+      this.metricsPort = value;
+      return this;
+    }
+
     public MeshEndpoint build() {
       String resolvedId = id != null ? id : host + ":" + port;
       return new MeshEndpoint(
-          service, resolvedId, host, port, region, zone, tier, model, version, health, utilization);
+          service, resolvedId, host, port, region, zone, tier, model, version, health, utilization, metricsPort);
     }
   }
 }

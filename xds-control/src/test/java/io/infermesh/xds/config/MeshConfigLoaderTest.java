@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.registration.ConsulConfig;
+import io.infermesh.xds.canary.RolloutPlan;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.Protocol;
 import io.infermesh.xds.snapshot.Tier;
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -202,5 +204,70 @@ class MeshConfigLoaderTest {
       throw new AssertionError("system property infermesh.deploy.dir is not set (the module POM sets it)");
     }
     return Path.of(dir);
+  }
+
+  private static final String ROLLOUT_MESH = LOOPBACK + """
+      mtls: false
+      services:
+        - name: core-inference
+      """;
+
+  @Test
+  void parse_rollout_readsEveryKey() {
+    MeshConfig config = parse(ROLLOUT_MESH + """
+        rollouts:
+          - service: core-inference
+            stable: v1
+            canary: v2
+            steps: [5, 25, 100]
+            dwell: 2m
+            min_requests: 50
+            max_error_rate: 0.02
+            max_ttft_p99: 800ms
+            interval: 5s
+        """);
+
+    assertThat(config.rollouts()).singleElement().isEqualTo(new RolloutPlan(
+        "core-inference", "v1", "v2", List.of(5, 25, 100), Duration.ofMinutes(2), 50, 0.02,
+        Duration.ofMillis(800), Duration.ofSeconds(5)));
+  }
+
+  @Test
+  void parse_rolloutDefaults_areTheDocumentedOnes() {
+    MeshConfig config = parse(ROLLOUT_MESH + "rollouts: [{service: core-inference, stable: v1, canary: v2}]\n");
+    assertThat(config.rollouts()).containsExactly(RolloutPlan.of("core-inference", "v1", "v2"));
+  }
+
+  @Test
+  void parse_badRollouts_areRefusedNamingTheKey() {
+    assertThatThrownBy(() -> parse(ROLLOUT_MESH + "rollouts: [{service: nope, stable: v1, canary: v2}]\n"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("rollouts[0].service: must name a service listed");
+    assertThatThrownBy(() -> parse(ROLLOUT_MESH
+        + "rollouts: [{service: core-inference, stable: v1, canary: v2, steps: [10, 5, 100]}]\n"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("rollouts[0]").hasMessageContaining("rise strictly");
+    assertThatThrownBy(() -> parse(ROLLOUT_MESH
+        + "rollouts: [{service: core-inference, stable: v1, canary: v2, steps: [10, '50', 100]}]\n"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("rollouts[0].steps[1]: must be an integer");
+    assertThatThrownBy(() -> parse(ROLLOUT_MESH
+        + "rollouts: [{service: core-inference, stable: v1, canary: v1}]\n"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("canary must differ from stable");
+    assertThatThrownBy(() -> parse(LOOPBACK + """
+        mtls: false
+        services:
+          - name: core-inference
+            versions: [{version: v1, weight: 90}, {version: v2, weight: 10}]
+        rollouts: [{service: core-inference, stable: v1, canary: v2}]
+        """)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("declares versions itself; a rollout sets its weights");
+  }
+
+  @Test
+  void parse_staticMetricsPort_arrivesOnTheEndpoint() {
+    MeshConfig config = parse(ROLLOUT_MESH + """
+        discovery:
+          static:
+            - {address: 10.0.0.1, port: 9443, region: local, metrics_port: 9464}
+        """);
+    assertThat(config.staticEndpoints().get(0).metricsPort()).isEqualTo(9464);
   }
 }

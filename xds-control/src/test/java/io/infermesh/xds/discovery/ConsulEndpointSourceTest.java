@@ -31,7 +31,7 @@ class ConsulEndpointSourceTest {
     consul = FakeConsul.start();
     FakeConsul.Instance a = new FakeConsul.Instance("core-eu-1", "core-inference", "10.0.1.10", 9443);
     a.meta.putAll(Map.of("region", "eu-west", "zone", "a", "tier", "private", "model", "llama-3-8b",
-        "version", "v2", "utilization", "0.42"));
+        "version", "v2", "utilization", "0.42", "metrics_port", "9464"));
     consul.put(a);
     FakeConsul.Instance b = new FakeConsul.Instance("core-burst-1", "core-inference", "", 9443);
     b.tags.addAll(List.of("region=public-burst", "version=v1")); // tags only, node address
@@ -80,7 +80,7 @@ class ConsulEndpointSourceTest {
     assertThat(latest()).extracting(MeshEndpoint::id).containsExactlyInAnyOrder("core-eu-1", "core-burst-1");
     MeshEndpoint a = latest().stream().filter(e -> e.id().equals("core-eu-1")).findFirst().orElseThrow();
     assertThat(a).isEqualTo(MeshEndpoint.builder("core-inference", "10.0.1.10", 9443, "eu-west").id("core-eu-1")
-        .zone("a").tier(Tier.PRIVATE).model("llama-3-8b").version("v2").utilization(0.42).build());
+        .zone("a").tier(Tier.PRIVATE).model("llama-3-8b").version("v2").utilization(0.42).metricsPort(9464).build());
     MeshEndpoint b = latest().stream().filter(e -> e.id().equals("core-burst-1")).findFirst().orElseThrow();
     assertThat(b.host()).as("node address when the service has none").isEqualTo("10.1.10.12");
     assertThat(b.region()).isEqualTo("public-burst");
