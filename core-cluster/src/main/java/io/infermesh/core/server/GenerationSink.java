@@ -36,8 +36,12 @@ interface GenerationSink {
    */
   void onFinished(int choice, FinishReason reason, String tail, int promptTokens, int completionTokens, boolean last);
 
-  /** The first {@code cachedTokens} prompt tokens came from the KV prefix cache; at most once, before any output. */
-  default void onPromptCached(int cachedTokens) {}
+  /**
+   * The first {@code cachedTokens} prompt tokens came from the KV prefix cache; at most once, before
+   * any output, and not at all on a miss. Not a default method: a sink that wraps another must pass
+   * it on, or the call's {@code usage.cached_tokens} is lost.
+   */
+  void onPromptCached(int cachedTokens);
 
   /** The call failed with {@code error} (mapped by {@link io.infermesh.core.status.StatusMapping}). */
   void onFailed(Throwable error);

@@ -78,6 +78,11 @@ final class TracedSink implements GenerationSink {
   }
 
   @Override
+  public void onPromptCached(int cachedTokens) {
+    inner.onPromptCached(cachedTokens);
+  }
+
+  @Override
   public void onOutput(int choice, String text, List<Integer> tokenIds, List<TokenLogprob> logprobs) {
     inner.onOutput(choice, text, tokenIds, logprobs);
   }
