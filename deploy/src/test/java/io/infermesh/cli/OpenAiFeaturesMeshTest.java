@@ -301,4 +301,22 @@ class OpenAiFeaturesMeshTest {
     assertThat(raw.headers().values("x-infermesh-route")).containsExactly("core");
     assertThat(raw.parse().model()).isEqualTo("tiny-core");
   }
+
+  @Test
+  void promptTokensDetails_viaTheCore_reportTheSharedPrefixTheCoreHadCached_andNoneOnTheEdge() {
+    String system = "You answer questions about the infermesh test fixtures, briefly and politely. ".repeat(4);
+    ChatCompletion first = client.chat().completions().create(ChatCompletionCreateParams.builder().model("core")
+        .addSystemMessage(system).addUserMessage("What is a fox?").maxCompletionTokens(3).temperature(0.0).build());
+    ChatCompletion second = client.chat().completions().create(ChatCompletionCreateParams.builder().model("core")
+        .addSystemMessage(system).addUserMessage("What is a dog?").maxCompletionTokens(3).temperature(0.0).build());
+
+    assertThat(first.usage().orElseThrow().promptTokensDetails().orElseThrow().cachedTokens()).contains(0L);
+    long cached = second.usage().orElseThrow().promptTokensDetails().orElseThrow().cachedTokens().orElseThrow();
+    assertThat(cached).as("the system prompt's whole KV blocks").isPositive()
+        .isLessThan(second.usage().orElseThrow().promptTokens());
+    ChatCompletion local = client.chat().completions().create(ChatCompletionCreateParams.builder().model("edge")
+        .addSystemMessage(system).addUserMessage("What is a cat?").maxCompletionTokens(3).temperature(0.0).build());
+    assertThat(local.usage().orElseThrow().promptTokensDetails()).as("llama.cpp's slot cache is not reported")
+        .isEmpty();
+  }
 }

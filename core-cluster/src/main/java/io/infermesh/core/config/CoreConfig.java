@@ -247,11 +247,12 @@ public record CoreConfig(
 
   /**
    * Scheduler limits; see {@code io.infermesh.core.schedule.SchedulerConfig}. {@code kvBlocks} 0
-   * sizes the pool to four full contexts; {@code contextLength} 0 takes the model's. Built with
-   * {@link #builder()}, starting from {@link #defaults()}.
+   * sizes the pool to four full contexts; {@code contextLength} 0 takes the model's; {@code
+   * prefixCache} reuses the KV blocks of prompt prefixes already computed. Built with {@link
+   * #builder()}, starting from {@link #defaults()}.
    */
   public record Scheduling(int maxQueued, int maxBatchSize, int maxBatchTokens, int prefillChunk, int kvBlocks,
-      int kvBlockSize, int contextLength, Duration aging) {
+      int kvBlockSize, int contextLength, Duration aging, boolean prefixCache) {
     public Scheduling {
       positive("scheduler.max_queued", maxQueued);
       positive("scheduler.max_batch_size", maxBatchSize);
@@ -289,6 +290,7 @@ public record CoreConfig(
       private int kvBlockSize = 16;
       private int contextLength;
       private Duration aging = Duration.ofSeconds(10);
+      private boolean prefixCache = true;
 
       private Builder() {}
 
@@ -335,10 +337,16 @@ public record CoreConfig(
         return this;
       }
 
+      /** Whether KV blocks of prompt prefixes already computed are reused (vLLM's automatic prefix caching). */
+      public Builder prefixCache(boolean on) {
+        this.prefixCache = on;
+        return this;
+      }
+
       /** @throws ConfigException naming the {@code scheduler.*} key that is invalid */
       public Scheduling build() {
         return new Scheduling(maxQueued, maxBatchSize, maxBatchTokens, prefillChunk, kvBlocks, kvBlockSize,
-            contextLength, aging);
+            contextLength, aging, prefixCache);
       }
     }
   }

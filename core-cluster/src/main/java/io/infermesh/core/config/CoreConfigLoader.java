@@ -188,6 +188,7 @@ public final class CoreConfigLoader {
         .kvBlocks(n.integer("kv_blocks", d.kvBlocks()), n.integer("kv_block_size", d.kvBlockSize()))
         .contextLength(n.integer("context_length", d.contextLength()))
         .aging(n.duration("aging", d.aging()))
+        .prefixCache(n.bool("prefix_cache", d.prefixCache()))
         .build();
   }
 

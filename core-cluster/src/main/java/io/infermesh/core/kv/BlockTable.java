@@ -1,6 +1,8 @@
 package io.infermesh.core.kv;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -12,11 +14,16 @@ import java.util.List;
  * shared: each fork computes its own copy of it, and no KV rows ever need copying (which a
  * pipeline would have to repeat on every stage). {@link #writeSlots} refuses a shared block.
  *
+ * <p>With prefix caching a table also publishes its full, computed blocks ({@link #publish}) and
+ * starts with cached blocks of another sequence's identical prefix ({@link #adopt}); those are
+ * always whole blocks before the positions it computes, so they too are only ever read.
+ *
  * <p>Not thread-safe.
  */
 public final class BlockTable {
   private final int blockSize;
   private final List<Integer> blocks = new ArrayList<>();
+  private final List<PrefixKey> chain = new ArrayList<>(); // keys of the first blocks, as far as published
 
   public BlockTable(int blockSize) {
     this.blockSize = blockSize;
@@ -53,6 +60,7 @@ public final class BlockTable {
       allocator.share(b);
       copy.blocks.add(b);
     }
+    copy.chain.addAll(chain.subList(0, Math.min(chain.size(), positions / blockSize)));
     return copy;
   }
 
@@ -85,13 +93,60 @@ public final class BlockTable {
       List<Integer> tail = blocks.subList(keep, blocks.size());
       allocator.release(List.copyOf(tail));
       tail.clear();
+      if (chain.size() > keep) { // only published blocks have keys, and a draft's rows never are
+        chain.subList(keep, chain.size()).clear();
+      }
     }
   }
 
-  /** Drops this table's reference to every block (shared ones stay with the other tables) and empties it. */
+  /**
+   * Drops this table's reference to every block (shared ones stay with the other tables) and
+   * empties it. Last blocks first: cached, a prefix's tail is evicted before its head, which more
+   * prompts share.
+   */
   public void release(BlockAllocator allocator) {
-    allocator.release(blocks);
+    List<Integer> reversed = new ArrayList<>(blocks);
+    Collections.reverse(reversed);
+    allocator.release(reversed);
     blocks.clear();
+    chain.clear();
+  }
+
+  /**
+   * Starts this empty table with {@code cached} ({@link BlockAllocator#cachedPrefix}, taken in
+   * the same step), a reference each: their positions are computed.
+   *
+   * @return the positions they hold
+   */
+  public int adopt(List<Integer> cached, BlockAllocator allocator) {
+    if (!blocks.isEmpty()) {
+      throw new IllegalStateException("a table adopts a cached prefix only when empty; it holds " + blocks.size());
+    }
+    for (int b : cached) {
+      allocator.reuse(b);
+      blocks.add(b);
+      chain.add(allocator.key(b));
+    }
+    return capacity();
+  }
+
+  /** Leading blocks published (or found already cached under the same prefix). */
+  public int publishedBlocks() {
+    return chain.size();
+  }
+
+  /**
+   * Publishes every whole block of {@code computed} (the tokens of positions {@code 0 ..
+   * computed.length - 1}, whose rows are in the cache) not published yet, so later sequences with
+   * the same leading tokens can read them. A block whose prefix is cached already stays private.
+   */
+  public void publish(int[] computed, BlockAllocator allocator) {
+    int full = Math.min(computed.length / blockSize, blocks.size());
+    for (int i = chain.size(); i < full; i++) {
+      PrefixKey key = new PrefixKey(i == 0 ? null : chain.get(i - 1),
+          Arrays.copyOfRange(computed, i * blockSize, (i + 1) * blockSize));
+      chain.add(allocator.key(allocator.publish(blocks.get(i), key)));
+    }
   }
 
   /** The KV slot of position {@code p}. */

@@ -106,15 +106,24 @@ public final class ServedModel implements AutoCloseable {
       model.close();
       throw e;
     }
-    BatchLoop loop = new BatchLoop(new Scheduler(sc, nanoTime), runner, threads, observer, nanoTime).start();
+    boolean prefixCache = scheduling.prefixCache() && placement == Placement.WHOLE;
+    if (scheduling.prefixCache() && !prefixCache) {
+      log.info("model {}: prefix cache off (scheduler.prefix_cache): this node is stage 0 of a pipeline, and a later"
+          + " stage that restarts would lose KV rows the cache still points to", name);
+    }
+    BatchLoop loop = new BatchLoop(new Scheduler(sc, nanoTime, prefixCache), runner, threads, observer, nanoTime)
+        .start();
     log.info("model {} ({}): chat template {} (tools: {})", name, ver, chatTemplate.name(),
         chatTemplate.toolRendering());
     return new ServedModel(name, ver, digest, config, tokenizer, chatTemplate, model, runner, loop, sc, defaultMaxTokens);
   }
 
-  /** Scheduler limits before the model's context is known. */
+  /**
+   * Scheduler limits before the model's context is known; {@code prefixCache} applies when the
+   * whole model runs here ({@link Placement#WHOLE}).
+   */
   public record SchedulingLimits(int maxQueued, int maxBatchSize, int maxBatchTokens, int prefillChunk, int kvBlocks,
-      int kvBlockSize, int contextLength, Duration aging) {
+      int kvBlockSize, int contextLength, Duration aging, boolean prefixCache) {
 
     /** The limits for a model with {@code modelContext} positions. */
     public SchedulerConfig resolve(int modelContext) {

@@ -278,6 +278,10 @@ public final class BatchLoop implements AutoCloseable {
           if (l != null) {
             l.onDraftVerified(v.choice(), v.drafted(), v.accepted());
           }
+        } else if (e instanceof SchedulerEvent.PromptCached c) {
+          if (l != null) {
+            l.onPromptCached(c.cachedTokens());
+          }
         } else if (e instanceof SchedulerEvent.Finished f) {
           if (f.last()) {
             listeners.remove(f.requestId());

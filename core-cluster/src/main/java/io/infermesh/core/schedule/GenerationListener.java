@@ -26,4 +26,10 @@ public interface GenerationListener {
    * of them kept; called before the tokens it yields. Ignored by default.
    */
   default void onDraftVerified(int choice, int drafted, int accepted) {}
+
+  /**
+   * The request's first {@code cachedTokens} prompt tokens came from the prefix cache (not
+   * computed for it); at most once, before any token. Not called on a miss.
+   */
+  default void onPromptCached(int cachedTokens) {}
 }

@@ -31,6 +31,15 @@ import java.util.function.LongSupplier;
  * own random stream ({@link ChoiceGroup}). It is admitted when the blocks of all its choices are
  * free, shared ones counted once; cancelling it frees every choice.
  *
+ * <p>With prefix caching (vLLM's automatic prefix caching), every whole block a sequence has
+ * computed is published under the tokens it holds and all before them; a sequence admitted with
+ * nothing computed (a new request, or a preempted one coming back) starts with the cached blocks of
+ * its leading tokens, a reference each, and computes from there — always at least its last known
+ * token, which it samples after. Blocks nobody holds stay cached until the pool needs them (least
+ * recently released first). Admission counts a hit on a block another sequence holds as needing no
+ * free block, a hit on a free cached one as taking it. The plans stay deterministic in the tokens,
+ * so every pipeline stage, writing and reading the slots the plan names, holds the same rows.
+ *
  * <p>Several plans may be in flight at once (micro-batches of a pipeline): a sequence in a plan
  * that is not completed yet is in none of the next plans, and is never preempted. Every stage runs
  * steps in plan order, so KV blocks freed while a plan is in flight (a cancel) can be handed out in
@@ -58,13 +67,23 @@ public final class Scheduler {
   private final List<SchedulerEvent> events = new ArrayList<>();
   private final Map<StepPlan, List<Sequence>> inFlight = new IdentityHashMap<>(); // plan -> its sequences, in order
   private final RetryHint retryHint;
+  private final boolean prefixCaching;
   private long preemptions;
+  private long prefixQueriedTokens; // known tokens of sequences admitted with nothing computed
+  private long prefixHitTokens; // of those, the positions found cached
 
+  /** A scheduler without prefix caching. */
   public Scheduler(SchedulerConfig config, LongSupplier nanoTime) {
+    this(config, nanoTime, false);
+  }
+
+  /** A scheduler that reuses cached prefix blocks when {@code prefixCaching}. */
+  public Scheduler(SchedulerConfig config, LongSupplier nanoTime, boolean prefixCaching) {
     this.config = Objects.requireNonNull(config, "config");
     this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
     this.blocks = new BlockAllocator(config.kvBlocks(), config.kvBlockSize());
     this.retryHint = new RetryHint(config.defaultRetryAfter());
+    this.prefixCaching = prefixCaching;
   }
 
   public SchedulerConfig config() {
@@ -191,9 +210,15 @@ public final class Scheduler {
       if (!running.isEmpty() && running.size() + width > config.maxBatchSize()) {
         break;
       }
-      // shared prompt blocks count once; a group bigger than the pool waits for the whole pool
-      if (Math.min(s.group.blocksToAdmit(s, blocks), blocks.totalBlocks()) > blocks.freeBlocks()) {
+      // shared prompt blocks count once, cached blocks others hold need none; a group bigger than
+      // the pool waits for the whole pool
+      List<Integer> hit = cachedPrefix(s);
+      int held = (int) hit.stream().filter(b -> blocks.references(b) > 0).count();
+      if (Math.min(s.group.blocksToAdmit(s, blocks) - held, blocks.totalBlocks()) > blocks.freeBlocks()) {
         break; // keep priority order: nobody overtakes the head of the queue
+      }
+      if (prefixCaching && s.computed == 0) {
+        adopt(s, hit);
       }
       int n = Math.min(Math.min(s.remaining(), config.prefillChunk()), budget);
       s.table.ensure(s.computed + n, blocks);
@@ -253,6 +278,12 @@ public final class Scheduler {
         continue;
       }
       s.computed = e.startPosition() + e.tokens().length - e.draftTokens() + kept.length;
+      // publish only blocks of tokens already in s: accepted draft tokens are appended below, and
+      // their full blocks are published when the next step completes
+      int known = e.startPosition() + e.tokens().length - e.draftTokens();
+      if (prefixCaching && known / config.kvBlockSize() > s.table.publishedBlocks()) {
+        s.table.publish(s.tokens(0, known), blocks);
+      }
       if (s.group.readyToFork(s)) {
         for (Sequence f : s.group.fork(s, blocks)) { // they join the running batch: admitted with s
           live.put(f.id(), f);
@@ -346,7 +377,27 @@ public final class Scheduler {
     for (Sequence s : waiting) {
       queued.merge(s.request.priority(), 1, Integer::sum);
     }
-    return new SchedulerStats(queued, running.size(), blocks.usedBlocks(), blocks.freeBlocks(), preemptions);
+    return new SchedulerStats(queued, running.size(), blocks.usedBlocks(), blocks.freeBlocks(), preemptions,
+        blocks.cachedBlocks(), prefixQueriedTokens, prefixHitTokens);
+  }
+
+  /** The cached blocks {@code s} may start with: whole blocks before its last known token. */
+  private List<Integer> cachedPrefix(Sequence s) {
+    if (!prefixCaching || s.computed > 0) {
+      return List.of();
+    }
+    int bs = config.kvBlockSize();
+    return blocks.cachedPrefix(s.tokens(0, (s.length - 1) / bs * bs));
+  }
+
+  /** Starts {@code s} (nothing computed) with the cached blocks {@code hit}; a request's first hit is reported. */
+  private void adopt(Sequence s, List<Integer> hit) {
+    s.computed = s.table.adopt(hit, blocks);
+    prefixQueriedTokens += s.length;
+    prefixHitTokens += s.computed;
+    if (s.computed > 0 && s.choice == 0 && s.preemptions == 0) {
+      events.add(new SchedulerEvent.PromptCached(s.request.id(), 0, Math.min(s.computed, s.promptLength())));
+    }
   }
 
   /** Makes room for {@code positions} positions of {@code s}, preempting others; false if {@code s} was preempted. */

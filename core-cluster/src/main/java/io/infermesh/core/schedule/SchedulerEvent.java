@@ -22,4 +22,10 @@ public sealed interface SchedulerEvent {
    * token events follow.
    */
   record DraftVerified(String requestId, int choice, int drafted, int accepted) implements SchedulerEvent {}
+
+  /**
+   * The request's first {@code cachedTokens} prompt tokens were found in the prefix cache and not
+   * computed for it; at most once per request, before its first token.
+   */
+  record PromptCached(String requestId, int choice, int cachedTokens) implements SchedulerEvent {}
 }

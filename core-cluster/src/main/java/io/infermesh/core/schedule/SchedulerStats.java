@@ -10,9 +10,12 @@ import java.util.Map;
  * @param kvBlocksUsed blocks held by sequences
  * @param kvBlocksFree blocks in the pool
  * @param preemptions sequences preempted since start
+ * @param kvBlocksCached blocks holding a cached prefix, in use or free (free ones count in {@code kvBlocksFree})
+ * @param prefixQueriedTokens tokens of sequences looked up in the prefix cache since start
+ * @param prefixHitTokens of those, the tokens found cached (not computed)
  */
 public record SchedulerStats(Map<Priority, Integer> queued, int running, int kvBlocksUsed, int kvBlocksFree,
-    long preemptions) {
+    long preemptions, int kvBlocksCached, long prefixQueriedTokens, long prefixHitTokens) {
 
   /** Nothing queued, running or held. */
   public static final SchedulerStats EMPTY = new SchedulerStats(
@@ -20,5 +23,11 @@ public record SchedulerStats(Map<Priority, Integer> queued, int running, int kvB
 
   public SchedulerStats {
     queued = Map.copyOf(queued);
+  }
+
+  /** A snapshot without prefix caching. */
+  public SchedulerStats(Map<Priority, Integer> queued, int running, int kvBlocksUsed, int kvBlocksFree,
+      long preemptions) {
+    this(queued, running, kvBlocksUsed, kvBlocksFree, preemptions, 0, 0, 0);
   }
 }

@@ -121,6 +121,11 @@ final class BatchGeneration implements InferenceBackend.Generation {
     }
 
     @Override
+    public void onPromptCached(int cachedTokens) {
+      sink.onPromptCached(cachedTokens);
+    }
+
+    @Override
     public void onFinished(int choice, FinishReason reason, int promptTokens, int completionTokens, boolean last) {
       if (last) {
         release();

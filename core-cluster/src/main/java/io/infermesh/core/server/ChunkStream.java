@@ -59,6 +59,8 @@ final class ChunkStream implements GenerationSink {
   private int drafted; // draft tokens verified (choice 0: only one-choice calls carry a draft)
   @GuardedBy("this")
   private int draftAccepted;
+  @GuardedBy("this")
+  private int cachedPrompt; // of those, served from the KV prefix cache
 
   /** A choice's tokens whose text is not sent yet, and theirs log-probabilities when reported. */
   private static final class Pending {
@@ -112,6 +114,11 @@ final class ChunkStream implements GenerationSink {
   }
 
   @Override
+  public synchronized void onPromptCached(int cachedTokens) {
+    cachedPrompt = Math.max(0, cachedTokens);
+  }
+
+  @Override
   public synchronized void onFinished(int choice, io.infermesh.core.schedule.FinishReason reason, String tail,
       int promptTokens, int completion, boolean last) {
     completionTokens += Math.max(0, completion);
@@ -138,7 +145,8 @@ final class ChunkStream implements GenerationSink {
         .setFinishReason(reason == io.infermesh.core.schedule.FinishReason.LENGTH
             ? FinishReason.FINISH_REASON_LENGTH : FinishReason.FINISH_REASON_STOP)
         .setUsage(Usage.newBuilder().setPromptTokens(Math.max(0, promptTokens))
-            .setCompletionTokens(Math.max(0, completion)).setDraftTokens(drafted).setDraftAcceptedTokens(draftAccepted));
+            .setCompletionTokens(Math.max(0, completion)).setDraftTokens(drafted).setDraftAcceptedTokens(draftAccepted)
+            .setCachedTokens(Math.min(cachedPrompt, Math.max(0, promptTokens))));
     if (last) {
       c.setServedBy(servedBy);
     }

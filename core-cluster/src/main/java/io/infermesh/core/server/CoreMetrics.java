@@ -21,7 +21,8 @@ import java.util.function.ToDoubleFunction;
  * The core's metrics: OpenTelemetry GenAI names where they exist
  * ({@code gen_ai.server.request.duration}, {@code gen_ai.server.time_to_first_token},
  * {@code gen_ai.server.time_per_output_token}, histograms), {@code infermesh.core.*} for the scheduler (queue
- * depth per priority, running batch, KV blocks used/free, preemptions, generated tokens — whose
+ * depth per priority, running batch, KV blocks used/free/cached, prefix-cache queried and hit
+ * tokens, preemptions, generated tokens — whose
  * rate is tokens/s), tenant refusals by reason and audit write failures. Thread-safe.
  *
  * <p>Time to first token and request duration carry the served model's version ({@code
@@ -55,6 +56,11 @@ public final class CoreMetrics {
     gauge(stats, "infermesh.core.kv.blocks.free", SchedulerStats::kvBlocksFree);
     FunctionCounter.builder("infermesh.core.preemptions", stats, s -> s.get().preemptions())
         .description("Sequences preempted for KV blocks (recomputed later)").register(registry);
+    gauge(stats, "infermesh.core.kv.blocks.cached", SchedulerStats::kvBlocksCached);
+    FunctionCounter.builder("infermesh.core.kv.prefix.queries", stats, s -> s.get().prefixQueriedTokens())
+        .baseUnit("tokens").description("Tokens of sequences looked up in the KV prefix cache").register(registry);
+    FunctionCounter.builder("infermesh.core.kv.prefix.hits", stats, s -> s.get().prefixHitTokens())
+        .baseUnit("tokens").description("Tokens found in the KV prefix cache (not computed)").register(registry);
   }
 
   /** The stats of {@code host}'s current model (all zero while none is loaded). */

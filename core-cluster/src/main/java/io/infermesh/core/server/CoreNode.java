@@ -354,7 +354,7 @@ public final class CoreNode implements AutoCloseable {
 
   static ServedModel.SchedulingLimits limits(CoreConfig.Scheduling s) {
     return new ServedModel.SchedulingLimits(s.maxQueued(), s.maxBatchSize(), s.maxBatchTokens(), s.prefillChunk(),
-        s.kvBlocks(), s.kvBlockSize(), s.contextLength(), s.aging());
+        s.kvBlocks(), s.kvBlockSize(), s.contextLength(), s.aging(), s.prefixCache());
   }
 
   /** {@code host:port} as a log line shows a listen address ({@code 0.0.0.0:PORT} for every interface). */

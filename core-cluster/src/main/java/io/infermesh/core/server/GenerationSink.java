@@ -42,6 +42,13 @@ interface GenerationSink {
    */
   default void onDraftVerified(int choice, int drafted, int accepted) {}
 
+  /**
+   * The first {@code cachedTokens} prompt tokens came from the KV prefix cache; at most once, before
+   * any output, and not at all on a miss. Not a default method: a sink that wraps another must pass
+   * it on, or the call's {@code usage.cached_tokens} is lost.
+   */
+  void onPromptCached(int cachedTokens);
+
   /** The call failed with {@code error} (mapped by {@link io.infermesh.core.status.StatusMapping}). */
   void onFailed(Throwable error);
 }

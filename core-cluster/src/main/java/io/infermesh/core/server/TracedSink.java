@@ -78,6 +78,16 @@ final class TracedSink implements GenerationSink {
   }
 
   @Override
+  public void onPromptCached(int cachedTokens) {
+    inner.onPromptCached(cachedTokens);
+  }
+
+  @Override
+  public void onDraftVerified(int choice, int drafted, int accepted) {
+    inner.onDraftVerified(choice, drafted, accepted);
+  }
+
+  @Override
   public void onOutput(int choice, String text, List<Integer> tokenIds, List<TokenLogprob> logprobs) {
     inner.onOutput(choice, text, tokenIds, logprobs);
   }

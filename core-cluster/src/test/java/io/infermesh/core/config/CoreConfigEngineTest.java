@@ -28,7 +28,7 @@ class CoreConfigEngineTest {
     assertThat(built.tenants()).isEqualTo(Tenants.off());
     assertThat(built.engine()).isEqualTo(new Engine.BuiltIn(0));
     assertThat(built.scheduler()).isEqualTo(new CoreConfig.Scheduling(256, 64, 512, 128, 0, 16, 0,
-        Duration.ofSeconds(10)));
+        Duration.ofSeconds(10), true));
     assertThat(built.model()).isEqualTo(new CoreConfig.Model("core", null, "", "", "auto", 256));
     assertThat(List.of(built.grpcPort(), built.metricsPort())).containsExactly(9443, 9464);
   }

@@ -293,7 +293,10 @@ class CoreNodeTest {
         .contains("gen_ai_server_time_to_first_token_seconds_bucket{")
         .contains("gen_ai_server_time_per_output_token_seconds_bucket{")
         .contains("infermesh_tls_certificate_not_after_seconds")
-        .contains("infermesh_core_tokens_generated_total");
+        .contains("infermesh_core_tokens_generated_total")
+        .contains("infermesh_core_kv_blocks_cached")
+        .contains("infermesh_core_kv_prefix_hits_tokens_total")
+        .contains("infermesh_core_kv_prefix_queries_tokens_total");
     // what the control plane scrapes to judge a canary (xds-control's NodeReport): per model version,
     // calls by finish and the time-to-first-token histogram
     String version = node.host().current().orElseThrow().version();
@@ -432,5 +435,21 @@ class CoreNodeTest {
           assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
           assertThat(e.getStatus().getDescription()).startsWith("chat.messages[0].role:").hasSizeLessThan(200);
         });
+  }
+
+  @Test
+  void generate_promptSharingAPrefixWithAnEarlierOne_reportsTheCachedTokensInItsUsage() throws Exception {
+    String shared = "A shared system prompt about prefix caching in the core, long enough for blocks. ".repeat(3);
+    GenerateChunk first = last(collect(edge().generate(prompt(shared + "First question?", 4))));
+    GenerateChunk second = last(collect(edge().generate(prompt(shared + "Second question?", 4))));
+    assertThat(first.getUsage().getCachedTokens()).isZero();
+    int cached = second.getUsage().getCachedTokens();
+    assertThat(cached).isPositive().isLessThan(second.getUsage().getPromptTokens());
+    assertThat(cached % 16).as("whole KV blocks of 16").isZero();
+    assertThat(node.host().current().orElseThrow().loop().stats().prefixHitTokens()).isGreaterThanOrEqualTo(cached);
+  }
+
+  private static GenerateChunk last(List<GenerateChunk> chunks) {
+    return chunks.get(chunks.size() - 1);
   }
 }

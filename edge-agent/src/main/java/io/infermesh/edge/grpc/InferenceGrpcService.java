@@ -272,7 +272,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
           .setUsage(io.infermesh.api.v1.Usage.newBuilder()
               .setPromptTokens(usage.promptTokens())
               .setCompletionTokens(usage.completionTokens())
-              .setCachedTokens(usage.cachedTokens()));
+              .setCachedTokens(Math.max(0, usage.cachedTokens()))); // unreported: 0, proto3's absent
       awaitReady(call);
       call.onNext(chunk.build());
       call.onCompleted();

@@ -218,13 +218,15 @@ final class OpenAiResponses {
     return root;
   }
 
-  /** OpenAI's {@code usage} object. */
+  /** OpenAI's {@code usage} object; {@code prompt_tokens_details} only where the engine reports its cache. */
   static ObjectNode usage(Usage usage) {
     ObjectNode node = JSON.createObjectNode();
     node.put("prompt_tokens", usage.promptTokens());
     node.put("completion_tokens", usage.completionTokens());
     node.put("total_tokens", usage.totalTokens());
-    node.putObject("prompt_tokens_details").put("cached_tokens", usage.cachedTokens());
+    if (usage.cachedTokens() != Usage.CACHED_UNREPORTED) {
+      node.putObject("prompt_tokens_details").put("cached_tokens", usage.cachedTokens());
+    }
     return node;
   }
 

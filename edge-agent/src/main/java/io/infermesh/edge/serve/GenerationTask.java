@@ -179,7 +179,7 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
   }
 
   private StreamEvent done(Completion completion) {
-    Usage usage = new Usage(completion.promptTokens(), completion.completionTokens(), 0);
+    Usage usage = new Usage(completion.promptTokens(), completion.completionTokens(), Usage.CACHED_UNREPORTED);
     span.setAttribute(EdgeSpans.INPUT_TOKENS, (long) completion.promptTokens());
     span.setAttribute(EdgeSpans.OUTPUT_TOKENS, (long) completion.completionTokens());
     span.setAttribute(EdgeSpans.FINISH_REASONS, List.of(completion.finishReason().wireName()));

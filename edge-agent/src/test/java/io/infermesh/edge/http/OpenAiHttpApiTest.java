@@ -62,6 +62,7 @@ class OpenAiHttpApiTest {
     assertThat(usage.get("prompt_tokens").asInt()).isGreaterThan(10);
     assertThat(usage.get("total_tokens").asInt())
         .isEqualTo(usage.get("prompt_tokens").asInt() + usage.get("completion_tokens").asInt());
+    assertThat(usage.has("prompt_tokens_details")).as("the binding does not report llama.cpp's slot cache").isFalse();
   }
 
   @Test

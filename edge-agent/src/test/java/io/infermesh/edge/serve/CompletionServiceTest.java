@@ -80,7 +80,7 @@ class CompletionServiceTest {
     assertThat(stream.served().requestId()).startsWith("req-");
     assertThat(text(events)).isEqualTo("tok0 tok1 tok2");
     assertThat(events.get(events.size() - 1)).isEqualTo(
-        new StreamEvent.Done(FinishReason.LENGTH, new Usage("user: hi\n".length(), 3, 0)));
+        new StreamEvent.Done(FinishReason.LENGTH, new Usage("user: hi\n".length(), 3, Usage.CACHED_UNREPORTED)));
     assertThat(registry.find("gen_ai.server.request.duration").tag("error.type", "none").timer().count()).isEqualTo(1);
     assertThat(registry.find("gen_ai.server.time_to_first_token").timer()).isNotNull();
     assertThat(registry.find("gen_ai.client.token.usage").tag("gen_ai.token.type", "output").summary().totalAmount())
