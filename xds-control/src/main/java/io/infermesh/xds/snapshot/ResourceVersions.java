@@ -15,7 +15,8 @@ import java.util.List;
  * digests in order. Equal resources always get equal versions, so republishing an unchanged mesh
  * sends nothing, and a control plane that restarts hands out the versions its clients already
  * hold. Digests are computed once per resource and kept with it ({@link Versioned}), so a type's
- * version costs 32 bytes hashed per resource. Stateless.
+ * version costs 32 bytes hashed per resource. A load assignment's digest is composed from its
+ * endpoints' digests instead ({@link EndpointResources}). Stateless.
  */
 final class ResourceVersions {
 
@@ -52,7 +53,7 @@ final class ResourceVersions {
     return HexFormat.of().formatHex(digest, 0, 8);
   }
 
-  private static MessageDigest sha256() {
+  static MessageDigest sha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {

@@ -66,8 +66,8 @@ final class ServiceResources {
     for (String region : regions) {
       List<Versioned<ClusterLoadAssignment>> list = new ArrayList<>(clusters.size());
       for (Map.Entry<String, List<MeshEndpoint>> c : clusters.entrySet()) {
-        list.add(Versioned.of(assignments.build(
-            c.getKey(), c.getValue(), region, r -> inputs.shares().getOrDefault(r, 0.0))));
+        list.add(assignments.versioned(
+            c.getKey(), c.getValue(), region, r -> inputs.shares().getOrDefault(r, 0.0)));
       }
       endpointsByRegion.put(region, list);
     }

@@ -13,13 +13,18 @@ final class Versioned<T extends Message> {
   private final byte[] digest;
   private final VersionedResource<T> versioned;
 
-  private Versioned(T resource) {
-    this.digest = ResourceVersions.digest(resource);
+  private Versioned(T resource, byte[] digest) {
+    this.digest = digest;
     this.versioned = VersionedResource.create(resource, ResourceVersions.hex(digest));
   }
 
   static <T extends Message> Versioned<T> of(T resource) {
-    return new Versioned<>(resource);
+    return new Versioned<>(resource, ResourceVersions.digest(resource));
+  }
+
+  /** With a digest its builder composed (it must change exactly when the resource does). */
+  static <T extends Message> Versioned<T> of(T resource, byte[] digest) {
+    return new Versioned<>(resource, digest.clone());
   }
 
   T resource() {
