@@ -7,8 +7,8 @@ import io.envoyproxy.controlplane.cache.SnapshotCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.infermesh.xds.snapshot.BurstShares;
 import io.infermesh.xds.snapshot.BurstTracker;
+import io.infermesh.xds.snapshot.IncrementalSnapshotBuilder;
 import io.infermesh.xds.snapshot.MeshPolicy;
-import io.infermesh.xds.snapshot.MeshSnapshotBuilder;
 import io.infermesh.xds.snapshot.MeshSnapshots;
 import io.infermesh.xds.snapshot.MeshState;
 import io.infermesh.xds.snapshot.SecretMaterial;
@@ -58,6 +58,8 @@ public final class SnapshotPublisher implements AutoCloseable {
   private final ScheduledExecutorService executor;
   private final Duration tick;
   private final BurstTracker burst = new BurstTracker();
+  // confined to the executor thread: rebuilds only the services whose inputs changed
+  private final IncrementalSnapshotBuilder builder = new IncrementalSnapshotBuilder();
   private final AtomicReference<MeshState> pending = new AtomicReference<>();
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final CountDownLatch firstPublish = new CountDownLatch(1);
@@ -191,7 +193,7 @@ public final class SnapshotPublisher implements AutoCloseable {
       updateShareGauges(nextShares);
     }
     long started = System.nanoTime();
-    MeshSnapshots built = MeshSnapshotBuilder.build(state, inForce, nextShares, nextSecrets);
+    MeshSnapshots built = builder.build(state, inForce, nextShares, nextSecrets);
     buildTime.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
     int changed = 0;
     for (Map.Entry<XdsGroup, Snapshot> e : built.snapshots().entrySet()) {

@@ -12,6 +12,9 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,15 +22,23 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Builds EDS {@link ClusterLoadAssignment}s from a {@link LocalityPlanner} plan. An instance
- * caches each endpoint's {@link LbEndpoint} (it does not depend on the client's region), so one
- * instance should serve one snapshot build. Not thread-safe.
+ * caches each endpoint's {@link LbEndpoint} and its digest (neither depends on the client's
+ * region or the cluster), so one instance should serve one service's build. Not thread-safe.
+ *
+ * <p>An assignment's digest is composed rather than taken over its encoding: a SHA-256 over its
+ * type and cluster name, then per locality the deterministic encoding of the locality without its
+ * endpoints (length-prefixed) and the digest of each endpoint ({@link ResourceVersions#digest}).
+ * It changes exactly when the assignment does, and an endpoint shared by several clusters and
+ * client regions is encoded once, not once per assignment.
  */
 final class EndpointResources {
 
   /** Endpoint metadata namespace: id, model, version and tier of each endpoint. */
   static final String METADATA_NAMESPACE = "infermesh";
 
-  private final Map<MeshEndpoint, LbEndpoint> lbEndpoints = new IdentityHashMap<>();
+  private final Map<MeshEndpoint, Digested> lbEndpoints = new IdentityHashMap<>();
+
+  private record Digested(LbEndpoint endpoint, byte[] digest) {}
 
   /** A one-off assignment (tests, tools). */
   static ClusterLoadAssignment assignment(
@@ -37,6 +48,17 @@ final class EndpointResources {
 
   ClusterLoadAssignment build(
       String clusterName, List<MeshEndpoint> endpoints, String clientRegion, ToDoubleFunction<String> burstShare) {
+    return versioned(clusterName, endpoints, clientRegion, burstShare).resource();
+  }
+
+  /** The assignment with its composed digest (see the class comment). */
+  Versioned<ClusterLoadAssignment> versioned(
+      String clusterName, List<MeshEndpoint> endpoints, String clientRegion, ToDoubleFunction<String> burstShare) {
+    MessageDigest digest = ResourceVersions.sha256();
+    digest.update(ClusterLoadAssignment.getDescriptor().getFullName().getBytes(StandardCharsets.UTF_8));
+    digest.update((byte) 0);
+    digest.update(clusterName.getBytes(StandardCharsets.UTF_8));
+    digest.update((byte) 0);
     ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(clusterName);
     for (LocalityPlanner.PlannedLocality planned : LocalityPlanner.plan(endpoints, clientRegion, burstShare)) {
       LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder()
@@ -45,12 +67,22 @@ final class EndpointResources {
               .setZone(planned.locality().zone()))
           .setPriority(planned.priority())
           .setLoadBalancingWeight(UInt32Value.of(planned.weight()));
+      byte[] header = locality.build().toByteArray(); // before its endpoints; no maps, so deterministic
+      digest.update(ByteBuffer.allocate(8).putInt(header.length).putInt(planned.endpoints().size()).array());
+      digest.update(header);
       for (MeshEndpoint e : planned.endpoints()) {
-        locality.addLbEndpoints(lbEndpoints.computeIfAbsent(e, EndpointResources::lbEndpoint));
+        Digested lb = lbEndpoints.computeIfAbsent(e, EndpointResources::digested);
+        locality.addLbEndpoints(lb.endpoint());
+        digest.update(lb.digest());
       }
       cla.addEndpoints(locality);
     }
-    return cla.build();
+    return Versioned.of(cla.build(), digest.digest());
+  }
+
+  private static Digested digested(MeshEndpoint e) {
+    LbEndpoint lb = lbEndpoint(e);
+    return new Digested(lb, ResourceVersions.digest(lb));
   }
 
   private static LbEndpoint lbEndpoint(MeshEndpoint e) {

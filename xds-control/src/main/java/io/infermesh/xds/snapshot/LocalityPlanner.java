@@ -46,11 +46,15 @@ final class LocalityPlanner {
     TreeMap<Integer, List<Group>> ranks = new TreeMap<>();
     for (Map.Entry<MeshLocality, List<MeshEndpoint>> entry : byLocality.entrySet()) {
       List<MeshEndpoint> list = entry.getValue();
-      int healthy = (int) list.stream().filter(e -> e.health().serving()).count();
+      int healthy = 0;
+      Tier tier = Tier.PUBLIC;
+      for (MeshEndpoint e : list) { // a plain loop: this runs per cluster and client region
+        healthy += e.health().serving() ? 1 : 0;
+        tier = e.tier() == Tier.PRIVATE ? Tier.PRIVATE : tier;
+      }
       if (healthy == 0) {
         continue;
       }
-      Tier tier = list.stream().anyMatch(e -> e.tier() == Tier.PRIVATE) ? Tier.PRIVATE : Tier.PUBLIC;
       Group g = new Group(entry.getKey(), tier, list, healthy);
       int rank = entry.getKey().region().equals(clientRegion) ? 0 : tier == Tier.PRIVATE ? 1 : 2;
       ranks.computeIfAbsent(rank, k -> new ArrayList<>()).add(g);

@@ -2,63 +2,58 @@ package io.infermesh.xds.snapshot;
 
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
- * Content versions: the first 64 bits of a SHA-256 over the resources' deterministic encodings,
- * in hex. Equal resources always get equal versions, so republishing an unchanged mesh sends
- * nothing, and a control plane that restarts hands out the versions its clients already hold.
- *
- * <p>One instance serves one build: each resource is encoded and digested once even when several
- * groups share it (Envoy and gRPC groups share their load assignments). Not thread-safe.
+ * Content versions: a resource's digest is a SHA-256 over its type name and deterministic
+ * encoding; a type's version is the first 64 bits, in hex, of a SHA-256 over its resources'
+ * digests in order. Equal resources always get equal versions, so republishing an unchanged mesh
+ * sends nothing, and a control plane that restarts hands out the versions its clients already
+ * hold. Digests are computed once per resource and kept with it ({@link Versioned}), so a type's
+ * version costs 32 bytes hashed per resource. A load assignment's digest is composed from its
+ * endpoints' digests instead ({@link EndpointResources}). Stateless.
  */
 final class ResourceVersions {
 
-  private final Map<Message, byte[]> digests = new IdentityHashMap<>();
-  private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(4096);
-  private final MessageDigest sha256 = sha256();
+  private ResourceVersions() {}
 
-  String of(List<? extends Message> resources) {
-    MessageDigest combined = sha256();
-    for (Message m : resources) {
-      combined.update(digest(m));
-    }
-    return HexFormat.of().formatHex(combined.digest(), 0, 8);
-  }
-
-  private byte[] digest(Message m) {
-    byte[] cached = digests.get(m);
-    if (cached != null) {
-      return cached;
-    }
+  /** The digest of one resource. */
+  static byte[] digest(Message m) {
+    byte[] encoded = new byte[m.getSerializedSize()];
+    CodedOutputStream out = CodedOutputStream.newInstance(encoded);
+    out.useDeterministicSerialization();
     try {
-      buffer.reset();
-      CodedOutputStream out = CodedOutputStream.newInstance(buffer);
-      out.useDeterministicSerialization();
       m.writeTo(out);
-      out.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      throw new IllegalStateException("encoding into an array of the right size cannot fail", e);
     }
-    sha256.reset();
+    MessageDigest sha256 = sha256();
     sha256.update(m.getDescriptorForType().getFullName().getBytes(StandardCharsets.UTF_8));
     sha256.update((byte) 0);
-    sha256.update(buffer.toByteArray());
-    byte[] d = sha256.digest();
-    digests.put(m, d);
-    return d;
+    sha256.update(encoded);
+    return sha256.digest();
   }
 
-  private static MessageDigest sha256() {
+  /** The version of a resource type holding these resources, in this order. */
+  static String of(List<? extends Versioned<?>> resources) {
+    MessageDigest combined = sha256();
+    for (Versioned<?> v : resources) {
+      combined.update(v.digest());
+    }
+    return hex(combined.digest());
+  }
+
+  /** The first 64 bits of a digest in hex. */
+  static String hex(byte[] digest) {
+    return HexFormat.of().formatHex(digest, 0, 8);
+  }
+
+  static MessageDigest sha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {

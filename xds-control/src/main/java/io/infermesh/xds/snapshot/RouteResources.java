@@ -18,9 +18,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * Builds RDS route configurations. For each service, in order: one route per version that matches
@@ -34,28 +34,32 @@ final class RouteResources {
 
   private RouteResources() {}
 
-  /** Envoy's ingress: every service under its path prefix, longest prefix first. */
-  static RouteConfiguration envoyIngress(MeshPolicy policy, Map<String, List<MeshEndpoint>> byService) {
-    List<ServicePolicy> services = new ArrayList<>(policy.services());
-    services.sort(Comparator.comparing((ServicePolicy s) -> s.pathPrefix().length()).reversed()
+  /** Envoy's ingress from each service's routes ({@link #envoyServiceRoutes}), longest prefix first. */
+  static RouteConfiguration envoyIngress(List<ServicePolicy> services, Function<ServicePolicy, List<Route>> routesOf) {
+    List<ServicePolicy> sorted = new ArrayList<>(services);
+    sorted.sort(Comparator.comparing((ServicePolicy s) -> s.pathPrefix().length()).reversed()
         .thenComparing(ServicePolicy::name));
     VirtualHost.Builder host = VirtualHost.newBuilder().setName(ResourceNames.INGRESS).addDomains("*");
-    for (ServicePolicy s : services) {
-      host.addAllRoutes(serviceRoutes(s, s.pathPrefix(), policy, byService, DataPlane.ENVOY));
+    for (ServicePolicy s : sorted) {
+      host.addAllRoutes(routesOf.apply(s));
     }
     return RouteConfiguration.newBuilder().setName(ResourceNames.INGRESS).addVirtualHosts(host).build();
   }
 
+  /** One service's routes in Envoy's ingress, under its path prefix. */
+  static List<Route> envoyServiceRoutes(ServicePolicy service, MeshPolicy policy, List<MeshEndpoint> endpoints) {
+    return serviceRoutes(service, service.pathPrefix(), policy, endpoints, DataPlane.ENVOY);
+  }
+
   /** A proxyless client's routes for one gRPC service (any path on that channel). */
-  static RouteConfiguration grpcService(
-      ServicePolicy service, MeshPolicy policy, Map<String, List<MeshEndpoint>> byService) {
+  static RouteConfiguration grpcService(ServicePolicy service, MeshPolicy policy, List<MeshEndpoint> endpoints) {
     String name = ResourceNames.grpcListener(service.name());
     return RouteConfiguration.newBuilder()
         .setName(name)
         .addVirtualHosts(VirtualHost.newBuilder()
             .setName(name)
             .addDomains("*")
-            .addAllRoutes(serviceRoutes(service, "/", policy, byService, DataPlane.GRPC)))
+            .addAllRoutes(serviceRoutes(service, "/", policy, endpoints, DataPlane.GRPC)))
         .build();
   }
 
@@ -68,8 +72,7 @@ final class RouteResources {
   }
 
   private static List<Route> serviceRoutes(ServicePolicy service, String prefix, MeshPolicy policy,
-      Map<String, List<MeshEndpoint>> byService, DataPlane plane) {
-    List<MeshEndpoint> endpoints = byService.getOrDefault(service.name(), List.of());
+      List<MeshEndpoint> endpoints, DataPlane plane) {
     Set<String> discovered = new TreeSet<>();
     endpoints.forEach(e -> discovered.add(e.version()));
     List<Route> routes = new ArrayList<>();

@@ -1,6 +1,8 @@
 package io.infermesh.xds.bench;
 
 import io.infermesh.xds.snapshot.BurstShares;
+import io.infermesh.xds.snapshot.EndpointHealth;
+import io.infermesh.xds.snapshot.IncrementalSnapshotBuilder;
 import io.infermesh.xds.snapshot.MeshEndpoint;
 import io.infermesh.xds.snapshot.MeshPolicy;
 import io.infermesh.xds.snapshot.MeshSnapshotBuilder;
@@ -17,6 +19,12 @@ import java.util.List;
  * Snapshot build time (every group of the policy: Envoy and gRPC × 3 regions + unlocated = 8
  * snapshots, each with CDS, EDS ranked for its region, LDS, RDS and content hashes) for
  * S services × E endpoints. Each service gets two clusters (all versions, and v1).
+ *
+ * <p>Three measures: a full build from nothing ({@link MeshSnapshotBuilder#build}); the
+ * publisher's rebuild after one service changed (an endpoint's health flips, a different service
+ * each time) with an {@link IncrementalSnapshotBuilder}, with how many services it rebuilt; and
+ * its rebuild when nothing changed. Argument {@code full} runs only the first (it also runs
+ * against builds that predate the incremental builder, for a side-by-side baseline).
  *
  * <pre>
  * ./mvnw -q -o -pl xds-control test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
@@ -78,9 +86,50 @@ public final class SnapshotBuildBenchmark {
         nanos[iterations / 2] / 1e6, nanos[(int) (iterations * 0.99)] / 1e6);
   }
 
+  static void runIncremental(int services, int endpoints, int iterations) {
+    MeshState state = mesh(services, endpoints);
+    MeshPolicy policy = policy(services);
+    BurstShares shares = BurstShares.of("svc-0", "eu-west", 0.2);
+    // each state differs from the one before it in one service: one endpoint's health flips
+    MeshState[] states = new MeshState[iterations + 20];
+    for (int i = 0; i < states.length; i++) {
+      MeshEndpoint e = state.endpoints().get((i * endpoints * 7) % state.endpoints().size());
+      state = state.with(e.withHealth(e.health() == EndpointHealth.HEALTHY ? EndpointHealth.UNHEALTHY : EndpointHealth.HEALTHY));
+      states[i] = state;
+    }
+    IncrementalSnapshotBuilder builder = new IncrementalSnapshotBuilder();
+    builder.build(mesh(services, endpoints), policy, shares, SecretMaterial.none());
+    for (int i = 0; i < 20; i++) {
+      builder.build(states[i], policy, shares, SecretMaterial.none());
+    }
+    long[] nanos = new long[iterations];
+    long[] unchanged = new long[iterations];
+    long builtBefore = builder.servicesBuilt();
+    for (int i = 0; i < iterations; i++) {
+      long t = System.nanoTime();
+      builder.build(states[20 + i], policy, shares, SecretMaterial.none());
+      nanos[i] = System.nanoTime() - t;
+      t = System.nanoTime();
+      builder.build(states[20 + i], policy, shares, SecretMaterial.none());
+      unchanged[i] = System.nanoTime() - t;
+    }
+    long rebuilt = builder.servicesBuilt() - builtBefore;
+    Arrays.sort(nanos);
+    Arrays.sort(unchanged);
+    System.out.printf("%4d services x %3d endpoints, one service changed: p50 %6.1f ms, p99 %6.1f ms"
+            + " (%.1f services rebuilt per build); nothing changed: p50 %6.1f ms%n",
+        services, endpoints, nanos[iterations / 2] / 1e6, nanos[(int) (iterations * 0.99)] / 1e6,
+        (double) rebuilt / iterations, unchanged[iterations / 2] / 1e6);
+  }
+
   public static void main(String[] args) {
+    boolean fullOnly = args.length > 0 && args[0].equals("full");
     run(100, 100, 50);
     run(1000, 10, 50);
     run(50, 100, 50); // 100 CDS clusters x 100 endpoints each
+    if (!fullOnly) {
+      runIncremental(1000, 10, 50);
+      runIncremental(50, 100, 50);
+    }
   }
 }
