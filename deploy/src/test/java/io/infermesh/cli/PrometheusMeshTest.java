@@ -10,6 +10,7 @@ import io.infermesh.cli.ObservabilityFiles.AdapterRule;
 import io.infermesh.cli.ObservabilityFiles.AlertRule;
 import io.infermesh.cli.ObservabilityFiles.PanelQuery;
 import io.infermesh.edge.EdgeAgent;
+import io.infermesh.edge.config.Batches;
 import io.infermesh.edge.config.EdgeConfig;
 import java.io.IOException;
 import java.net.URI;
@@ -76,8 +77,9 @@ class PrometheusMeshTest {
     mesh = MeshUp.start(new MeshUp.Options(dir, 0, 0, d.edgeModel(), d.coreModel(), d.routing(), Duration.ofSeconds(30))
         .withControl(new MeshUp.Control(0, 0)));
     EdgeConfig edge = mesh.edge().config();
+    // a second edge beside up's: its own port, the cache on, and no batch store (up's edge holds that directory)
     cachingEdge = EdgeAgent.builder(edge.withHttpPort(0)
-        .withCache(new EdgeConfig.Cache(true, 1 << 20, Duration.ofMinutes(10)))).start();
+        .withCache(new EdgeConfig.Cache(true, 1 << 20, Duration.ofMinutes(10))).withBatch(Batches.NONE)).start();
     cachingEdge.awaitModel(Duration.ofMinutes(2));
     Files.createDirectories(dir.resolve("prometheus"));
     prometheus = PrometheusServer.start(dir.resolve("prometheus"), scrapeConfig());
