@@ -55,6 +55,12 @@ class DraftGenerationTest {
     final AtomicInteger steps = new AtomicInteger();
     int drafted = -1;
     int accepted = -1;
+    int cached;
+
+    @Override
+    public void onPromptCached(int cachedTokens) {
+      cached = cachedTokens;
+    }
 
     @Override
     public void onToken(int choice, int token, int index) {
@@ -177,5 +183,36 @@ class DraftGenerationTest {
     assertThat(first.tokens).hasSize(20).isEqualTo(second.tokens);
     assertThat(first.drafted).isEqualTo(20);
     assertThat(first.accepted).isEqualTo(second.accepted);
+  }
+
+  @Test
+  void prefixCacheOn_acceptedDraftTokens_arePublishedWithTheirOwnIdsAndReusedExactly() throws Exception {
+    List<Integer> answer = TestModels.greedy(model, PROMPT, 24);
+    int[] extended = new int[PROMPT.length + 12]; // the prompt, then 12 tokens the first request got from its draft
+    System.arraycopy(PROMPT, 0, extended, 0, PROMPT.length);
+    for (int i = 0; i < 12; i++) {
+      extended[PROMPT.length + i] = answer.get(i);
+    }
+    SchedulerConfig sc = new SchedulerConfig(4, 4, 256, 8, 16, 8, CONFIG.contextLength(), Duration.ofSeconds(10),
+        Duration.ofSeconds(1));
+    Run first = new Run();
+    Run second = new Run();
+    BatchLoop loop = new BatchLoop(new Scheduler(sc, System::nanoTime, true), new ModelRunner(model),
+        t -> new Thread(t, "draft-prefix-loop"), (plan, nanos) -> { }).start();
+    try {
+      loop.submit(greedy(24, answer.subList(0, 16)), first);
+      first.done.get(60, TimeUnit.SECONDS);
+      loop.submit(new GenerationRequest("e", extended, 8, Priority.NORMAL, SamplingParams.GREEDY, Set.of(),
+          Long.MAX_VALUE), second);
+      second.done.get(60, TimeUnit.SECONDS);
+    } finally {
+      loop.close();
+    }
+
+    assertThat(first.tokens).isEqualTo(answer);
+    assertThat(first.accepted).isEqualTo(16);
+    // blocks of 8: positions 16-23 hold 4 prompt tokens and 4 accepted draft tokens, published a step later
+    assertThat(second.cached).isEqualTo(24);
+    assertThat(second.tokens).isEqualTo(TestModels.greedy(model, extended, 8));
   }
 }
