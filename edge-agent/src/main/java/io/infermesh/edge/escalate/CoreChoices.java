@@ -101,8 +101,7 @@ final class CoreChoices {
     public void onNext(GenerateChunk chunk) {
       anyChunk = true;
       if (chunk.hasServedBy() && served.modelVersion().isEmpty()) {
-        served = new Served(call.requestId(), call.decision(), chunk.getServedBy().getModel(),
-            chunk.getServedBy().getModelVersion(), chunk.getServedBy().getNodeId(), chunk.getServedBy().getRegion());
+        served = WireChunks.served(call, chunk);
       }
       int i = chunk.getIndex();
       if (i < 0 || i >= choices.length) {

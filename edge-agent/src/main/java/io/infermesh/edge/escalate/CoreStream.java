@@ -306,8 +306,7 @@ final class CoreStream implements CompletionStream {
         taken();
       }
       if (chunk.hasServedBy() && served.modelVersion().isEmpty()) {
-        served = new Served(call.requestId(), call.decision(), chunk.getServedBy().getModel(),
-            chunk.getServedBy().getModelVersion(), chunk.getServedBy().getNodeId(), chunk.getServedBy().getRegion());
+        served = WireChunks.served(call, chunk);
       }
       if (WireChunks.finishes(chunk)) {
         success();

@@ -2,6 +2,8 @@ package io.infermesh.edge.escalate;
 
 import io.infermesh.api.v1.GenerateChunk;
 import io.infermesh.edge.engine.FinishReason;
+import io.infermesh.edge.serve.Escalator;
+import io.infermesh.edge.serve.Served;
 import io.infermesh.edge.serve.StreamEvent;
 import io.infermesh.edge.serve.Usage;
 
@@ -28,5 +30,12 @@ final class WireChunks {
     FinishReason finish = chunk.getFinishReason() == io.infermesh.api.v1.FinishReason.FINISH_REASON_LENGTH
         ? FinishReason.LENGTH : FinishReason.STOP;
     return new StreamEvent.Done(finish, new Usage(u.getPromptTokens(), u.getCompletionTokens(), u.getCachedTokens()));
+  }
+
+  /** Who served {@code call} as the core named itself in {@code chunk}'s {@code served_by}: model, version, node, region. */
+  static Served served(Escalator.Call call, GenerateChunk chunk) {
+    var by = chunk.getServedBy();
+    return new Served(call.requestId(), call.decision(), by.getModel(), by.getModelVersion(), by.getNodeId(),
+        by.getRegion());
   }
 }
