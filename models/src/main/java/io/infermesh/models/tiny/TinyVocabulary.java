@@ -12,8 +12,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A tiny model's tokenizer, learned from the embedded corpus, and the {@code tokenizer.*}
@@ -24,6 +26,7 @@ import java.util.Map;
 final class TinyVocabulary {
   static final int SIZE = 512;
   static final int LARGE_SIZE = 151_936;
+  static final int SIZE_32K = 32_000;
 
   /** The standard ChatML template, which llama.cpp recognizes as {@code chatml}. */
   static final String CHATML_TEMPLATE =
@@ -94,6 +97,9 @@ final class TinyVocabulary {
     List<String> tokens = new ArrayList<>(learned.tokens());
     int learnedCount = tokens.size();
     tokens.addAll(List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>"));
+    if (kind == VocabularyKind.BPE_32K) {
+      return joinedPieces(kind, learned, tokens, learnedCount);
+    }
     int size = kind == VocabularyKind.BPE_LARGE ? LARGE_SIZE : tokens.size();
     int[] types = new int[size];
     Arrays.fill(types, 0, learnedCount, TokenType.NORMAL.id());
@@ -103,6 +109,29 @@ final class TinyVocabulary {
       types[i] = TokenType.UNUSED.id();
     }
     return new TinyVocabulary(kind, tokens, types, null, learned.merges());
+  }
+
+  /** {@code tokens} (learned, then 3 control tokens) grown to {@link #SIZE_32K} with pairs of learned merged tokens. */
+  private static TinyVocabulary joinedPieces(VocabularyKind kind, BpeTrainer.Result learned, List<String> tokens,
+      int learnedCount) {
+    List<String> merged = tokens.subList(256, learnedCount); // after the 256 byte tokens
+    Set<String> seen = new HashSet<>(tokens);
+    List<String> grown = new ArrayList<>(tokens);
+    for (int i = 0; i < merged.size() && grown.size() < SIZE_32K; i++) {
+      for (int j = 0; j < merged.size() && grown.size() < SIZE_32K; j++) {
+        String piece = merged.get(i) + merged.get(j);
+        if (seen.add(piece)) {
+          grown.add(piece);
+        }
+      }
+    }
+    if (grown.size() < SIZE_32K) {
+      throw new IllegalStateException("the corpus gives only " + grown.size() + " joined pieces, not " + SIZE_32K);
+    }
+    int[] types = new int[SIZE_32K];
+    Arrays.fill(types, TokenType.NORMAL.id());
+    Arrays.fill(types, learnedCount, learnedCount + 3, TokenType.CONTROL.id());
+    return new TinyVocabulary(kind, grown, types, null, learned.merges());
   }
 
   static String corpus() {

@@ -20,5 +20,12 @@ public enum VocabularyKind {
    * {@link #BPE} padded with unused tokens to 151,936 entries, Qwen2's vocabulary size, so that
    * the embedding and output layers of a benchmark model cost what a real 0.5B model's do.
    */
-  BPE_LARGE
+  BPE_LARGE,
+  /**
+   * {@link #BPE} grown to 32,000 entries, Llama 2's vocabulary size, with real pieces: each added
+   * token is two learned merged tokens joined ({@code Ġthe} + {@code Ġcat}), so a benchmark
+   * model's greedy output detokenizes to text. The added tokens have no merges: the tokenizer never
+   * produces them, the model can.
+   */
+  BPE_32K
 }

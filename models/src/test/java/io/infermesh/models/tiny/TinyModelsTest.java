@@ -170,6 +170,20 @@ class TinyModelsTest {
   }
 
   @Test
+  void tokenizer_32kVocabulary_addsJoinedRealPiecesThatDecodeToTextAndLeavesEncodingAlone() {
+    Tokenizer small = TinyModelFixture.tokenizer(TinyModelSpec.edge(GgmlType.F32));
+    Tokenizer large = TinyModelFixture.tokenizer(
+        new TinyModelSpec("bpe-32k", VocabularyKind.BPE_32K, 64, 2, 4, 2, 192, 512, GgmlType.F32, 5));
+    assertThat(large.vocabularySize()).isEqualTo(32_000);
+    for (int id = 512; id < 32_000; id += 997) {
+      assertThat(large.decode(id)).as("token %d", id).isNotBlank();
+    }
+    assertThat(large.decode(31_999)).isNotBlank();
+    assertThat(large.encode(" the river runs to the sea")).containsExactly(small.encode(" the river runs to the sea"));
+    assertThat(large.tokenId("<|im_end|>")).isEqualTo(small.tokenId("<|im_end|>"));
+  }
+
+  @Test
   void spec_factories_haveTheAgreedShapesAndNames() {
     assertThat(TinyModelSpec.edge(GgmlType.Q8_0).fileName()).isEqualTo("tiny-edge-q8_0.gguf");
     assertThat(TinyModelSpec.core(GgmlType.F32).fileName()).isEqualTo("tiny-core-f32.gguf");
