@@ -25,7 +25,7 @@ final class BatchedBench {
     Process p = new ProcessBuilder(bin.toString(), "-m", gguf.toString(), "-c",
         Integer.toString(largest * (promptTokens + maxTokens) + 64), "-b", "2048", "-ub", "512", "-npp",
         Integer.toString(promptTokens), "-ntg", Integer.toString(maxTokens), "-npl",
-        batches.stream().map(String::valueOf).collect(Collectors.joining(",")), "-t", t, "-tb", t, "-ngl", "0")
+        batches.stream().map(String::valueOf).collect(Collectors.joining(",")), "-t", t, "-tb", t, "-ngl", "0", "--no-mmap")
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     if (!p.waitFor(10, TimeUnit.MINUTES)) {
       p.destroyForcibly();

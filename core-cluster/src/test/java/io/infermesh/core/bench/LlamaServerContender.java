@@ -28,7 +28,8 @@ import java.util.stream.Stream;
  * {@code 512 × N} context, continuous batching) whenever the stream count changes, and sent N
  * concurrent streaming {@code /completion} requests over HTTP with the prompt as token ids
  * (greedy, {@code ignore_eos}, no prompt cache, as the core runs with its prefix cache off). Tokens
- * are timed as their SSE chunks arrive.
+ * are timed as their SSE chunks arrive. Weights are read into memory ({@code --no-mmap}), as the core
+ * holds them: on a machine short of page cache a mapped file is re-read from disk while it decodes.
  */
 final class LlamaServerContender implements Contender {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -129,7 +130,7 @@ final class LlamaServerContender implements Contender {
     String t = Integer.toString(threads);
     process = new ProcessBuilder(server.toString(), "-m", gguf.toString(), "--host", "127.0.0.1", "--port",
         Integer.toString(port), "--threads", t, "--threads-batch", t, "-np", Integer.toString(n), "-c",
-        Integer.toString(512 * n), "-ngl", "0", "--cache-ram", "0")
+        Integer.toString(512 * n), "-ngl", "0", "--cache-ram", "0", "--no-mmap")
         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     slots = n;
     HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build();
