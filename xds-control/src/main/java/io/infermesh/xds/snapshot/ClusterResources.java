@@ -20,8 +20,8 @@ import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Builds CDS clusters. Both data planes get an EDS cluster over ADS with the load-balancing
@@ -65,14 +65,14 @@ final class ClusterResources {
   /**
    * The unnamed clusters under one mesh-wide policy. A cluster depends on its service only
    * through the service's protocol and server role, so services that share those share one
-   * unnamed cluster (and its digest). Thread-safe.
+   * unnamed cluster (and its digest). Not thread-safe: confined with the builder that owns it.
    */
   static final class Templates {
 
     private record Key(Protocol protocol, String serverRole, DataPlane plane) {}
 
     private final MeshPolicy policy;
-    private final Map<Key, Named> named = new ConcurrentHashMap<>();
+    private final Map<Key, Named> named = new HashMap<>();
 
     /** Only {@code policy}'s mesh-wide parts (upstream, trust domain, mTLS) are read. */
     Templates(MeshPolicy policy) {

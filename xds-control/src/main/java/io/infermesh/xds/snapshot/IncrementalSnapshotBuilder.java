@@ -146,8 +146,10 @@ public final class IncrementalSnapshotBuilder {
             grpc.addAll(assignments);
           }
         }
-        envoyByRegion.put(region, collection(envoy));
-        grpcByRegion.put(region, collection(grpc));
+        SnapshotResources<ClusterLoadAssignment> all = collection(envoy);
+        envoyByRegion.put(region, all);
+        // with only gRPC services both data planes hold the same assignments: one collection
+        grpcByRegion.put(region, grpc.size() == envoy.size() ? all : collection(grpc));
       }
     }
     SnapshotResources<Listener> envoyListeners = before == null ? null : before.envoyListeners();
