@@ -26,7 +26,9 @@ import java.util.List;
  * publisher's rebuild after one service changed (an endpoint's health flips, a different service
  * each time) with an {@link IncrementalSnapshotBuilder}, with how many services it rebuilt; and
  * its rebuild when nothing changed. Argument {@code full} runs only the first (it also runs
- * against builds that predate the incremental builder, for a side-by-side baseline).
+ * against builds that predate the incremental builder, for a side-by-side baseline). Besides
+ * wall-clock p50/p99 each line gives the p50 of the building thread's CPU time, which a shared
+ * machine's load stretches much less.
  *
  * <pre>
  * ./mvnw -q -o -pl xds-control test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
