@@ -159,7 +159,7 @@ public final class LlamaModel implements AutoCloseable {
           throw new IllegalArgumentException("position " + p + " outside the context of " + config.contextLength());
         }
       }
-      Attention attention = Attention.plan(batch, config, step);
+      Attention attention = Attention.plan(batch, config, step, kv.sequenceRows());
       NDArray positions = step.create(toLong(batch.positions()));
       NDArray cos = Torch.rows(positions, ropeCos).reshape(n, 1, config.headDim()); // (N, 1, hd)
       NDArray sin = Torch.rows(positions, ropeSin).reshape(n, 1, config.headDim()); // (N, 1, hd)
@@ -262,11 +262,7 @@ public final class LlamaModel implements AutoCloseable {
     NDArray q = Torch.slice(heads, 1, 0, config.heads()); // (N, H, hd)
     NDArray k = Torch.slice(heads, 1, config.heads(), qkHeads); // (N, KV, hd)
     NDArray v = Torch.slice(qkv, 1, qk, qk + config.kvDim()); // (N, KV * hd)
-    kv.keys(l).set(att.writeIndex(), k);
-    kv.values(l).set(att.writeIndex(), v);
-    NDArray keys = Torch.rows(att.readSlots(), kv.keyRows(l)); // (S, L, KV * hd)
-    NDArray values = Torch.rows(att.readSlots(), kv.values(l)); // (S, L, KV * hd)
-    NDArray o = att.attend(q, keys, values); // (N, H * hd)
+    NDArray o = att.attend(l, kv, q, k, v); // (N, H * hd), after writing k and v to the cache
     x.addi(o.matMul(w.wo()));
     mlp(w, x);
   }
