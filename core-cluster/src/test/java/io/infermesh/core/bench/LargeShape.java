@@ -15,7 +15,7 @@ import java.util.Arrays;
  * deterministic random weights.
  */
 final class LargeShape {
-  private static final int RUNS = 5;
+  private static final int RUNS = 3;
   private static final int TOKENS = 64;
   private static final int SLOTS_PER_SEQUENCE = 1024;
 
@@ -31,24 +31,27 @@ final class LargeShape {
           + " intra-op threads %d; load average %s%n", params / 1e6, c.dim(), c.layers(), c.heads(), c.kvHeads(),
           c.ffnDim(), c.vocabSize(), threads, load());
       model.forward(ForwardBatch.contiguous(new int[] {1, 2, 3, 4, 5, 6, 7, 8}, 0));
-      for (int streams : new int[] {1, 16}) {
-        for (int i = 0; i < 5; i++) {
-          model.step(decode(streams, 64 + i), null); // warm-up
+      for (int[] shape : new int[][] {{1, 64}, {16, 64}, {16, 960}}) {
+        int streams = shape[0];
+        int at = shape[1];
+        for (int i = 0; i < 3; i++) {
+          model.step(decode(streams, at + i), null); // warm-up (and the rows filled once)
         }
-        NativeProfile.print("decode step, " + streams + " sequence(s) at position ~64", 8, steps -> {
+        String what = "decode step, " + streams + " sequence(s) at position ~" + at;
+        NativeProfile.print(what, 4, steps -> {
           for (int i = 0; i < steps; i++) {
-            model.step(decode(streams, 64 + i), null);
+            model.step(decode(streams, at + i), null);
           }
         });
-        double[] ms = new double[20];
+        double[] ms = new double[10];
         for (int i = 0; i < ms.length; i++) {
           long t0 = System.nanoTime();
-          model.step(decode(streams, 64 + i), null);
+          model.step(decode(streams, at + i), null);
           ms[i] = (System.nanoTime() - t0) / 1e6;
         }
         Arrays.sort(ms);
-        System.out.printf("decode step, %2d sequence(s): median %.2f ms (min %.2f, max %.2f), %.1f tokens/s%n",
-            streams, ms[ms.length / 2], ms[0], ms[ms.length - 1], streams * 1e3 / ms[ms.length / 2]);
+        System.out.printf("%s: median %.2f ms (min %.2f, max %.2f), %.1f tokens/s; load average %s%n", what,
+            ms[ms.length / 2], ms[0], ms[ms.length - 1], streams * 1e3 / ms[ms.length / 2], load());
       }
       double single = 0;
       for (int streams : new int[] {1, 8, 16}) {
