@@ -62,10 +62,16 @@ public final class LlamaModel implements AutoCloseable {
 
   /**
    * Loads the layers in {@code range} onto {@code device} and allocates a KV cache of
-   * {@code kvSlots} positions (shared by all sequences).
+   * {@code kvSlots} positions (shared by all sequences). The native work runs on a thread of its
+   * own that has ended on return ({@link NativeLoadThread}: no OpenMP team is left on the caller).
    */
   public static LlamaModel load(LlamaConfig config, LayerRange range, TensorSource source, Device device, int kvSlots)
       throws IOException {
+    return NativeLoadThread.call("infermesh-model-load", () -> loadHere(config, range, source, device, kvSlots));
+  }
+
+  private static LlamaModel loadHere(LlamaConfig config, LayerRange range, TensorSource source, Device device,
+      int kvSlots) throws IOException {
     if (range.total() != config.layers()) {
       throw new IllegalArgumentException("layer range " + range + " does not match " + config.layers() + " layers");
     }

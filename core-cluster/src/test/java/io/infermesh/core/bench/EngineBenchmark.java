@@ -32,7 +32,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Throughput of the engine (not a unit test; run its main). Arguments: PyTorch intra-op threads
- * (default 1), then the model: {@code tiny} (default) or {@code 200m}.
+ * (default 1), then the model: {@code tiny} (default) or {@code 200m}; after {@code 200m},
+ * {@code fresh-load} loads the model on a thread that ends (default: on the main thread, which stays
+ * alive, as the core's {@code main} does).
  *
  * <p>{@code tiny}, the tiny core F32 model: the cost of one decode step at batch 1, aggregate
  * generated tokens/s at concurrency 1, 4, 16, 64 through the batch loop, and llama.cpp single
@@ -46,7 +48,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>
  * java -cp "$(cat cp.txt):core-cluster/target/classes:core-cluster/target/test-classes" \
- *     io.infermesh.core.bench.EngineBenchmark 2 200m
+ *     io.infermesh.core.bench.EngineBenchmark 2 200m [fresh-load]
  * </pre>
  */
 public final class EngineBenchmark {
@@ -78,7 +80,7 @@ public final class EngineBenchmark {
     int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
     DjlRuntime.threads(threads);
     if (args.length > 1 && args[1].equals("200m")) {
-      LargeShape.run(threads);
+      LargeShape.run(threads, args.length > 2 && args[2].equals("fresh-load"));
       System.exit(0);
     }
     int tokens = 64;
