@@ -62,10 +62,16 @@ public final class LlamaModel implements AutoCloseable {
 
   /**
    * Loads the layers in {@code range} onto {@code device} and allocates a KV cache of
-   * {@code kvSlots} positions (shared by all sequences).
+   * {@code kvSlots} positions (shared by all sequences). The native work runs on a thread of its
+   * own that has ended on return ({@link NativeLoadThread}: no OpenMP team is left on the caller).
    */
   public static LlamaModel load(LlamaConfig config, LayerRange range, TensorSource source, Device device, int kvSlots)
       throws IOException {
+    return NativeLoadThread.call("infermesh-model-load", () -> loadHere(config, range, source, device, kvSlots));
+  }
+
+  private static LlamaModel loadHere(LlamaConfig config, LayerRange range, TensorSource source, Device device,
+      int kvSlots) throws IOException {
     if (range.total() != config.layers()) {
       throw new IllegalArgumentException("layer range " + range + " does not match " + config.layers() + " layers");
     }
@@ -159,7 +165,7 @@ public final class LlamaModel implements AutoCloseable {
           throw new IllegalArgumentException("position " + p + " outside the context of " + config.contextLength());
         }
       }
-      Attention attention = Attention.plan(batch, config, step);
+      Attention attention = Attention.plan(batch, config, step, kv.sequenceRows());
       NDArray positions = step.create(toLong(batch.positions()));
       NDArray cos = Torch.rows(positions, ropeCos).reshape(n, 1, config.headDim()); // (N, 1, hd)
       NDArray sin = Torch.rows(positions, ropeSin).reshape(n, 1, config.headDim()); // (N, 1, hd)
@@ -262,11 +268,7 @@ public final class LlamaModel implements AutoCloseable {
     NDArray q = Torch.slice(heads, 1, 0, config.heads()); // (N, H, hd)
     NDArray k = Torch.slice(heads, 1, config.heads(), qkHeads); // (N, KV, hd)
     NDArray v = Torch.slice(qkv, 1, qk, qk + config.kvDim()); // (N, KV * hd)
-    kv.keys(l).set(att.writeIndex(), k);
-    kv.values(l).set(att.writeIndex(), v);
-    NDArray keys = Torch.rows(att.readSlots(), kv.keyRows(l)); // (S, L, KV * hd)
-    NDArray values = Torch.rows(att.readSlots(), kv.values(l)); // (S, L, KV * hd)
-    NDArray o = att.attend(q, keys, values); // (N, H * hd)
+    NDArray o = att.attend(l, kv, q, k, v); // (N, H * hd), after writing k and v to the cache
     x.addi(o.matMul(w.wo()));
     mlp(w, x);
   }
