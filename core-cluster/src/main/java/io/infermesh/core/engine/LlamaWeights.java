@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.infermesh.core.engine.TensorSource.Names;
 import java.io.IOException;
@@ -26,6 +27,10 @@ import java.util.List;
  * Linear weights keep the Hugging Face {@code [out, in]} storage and are used through transposed
  * views, so {@code x @ W^T} is one BLAS call without a copy.
  *
+ * <p>With {@link WeightPrecision#FLOAT16} the four linear matrices of each layer and the LM head
+ * are stored in half precision (the folding above happens in float32 first); the embedding, the
+ * final norm and everything the step computes stay float32, so only {@link #linear} knows.
+ *
  * <p>Immutable after loading; closed with the manager that owns it.
  */
 final class LlamaWeights implements AutoCloseable {
@@ -42,16 +47,20 @@ final class LlamaWeights implements AutoCloseable {
   private final List<Layer> layers;
   private final NDArray norm; // (dim), null unless last stage
   private final NDArray head; // (dim, vocab), null unless last stage
+  private final WeightPrecision precision;
 
-  private LlamaWeights(NDManager manager, NDArray embedding, List<Layer> layers, NDArray norm, NDArray head) {
+  private LlamaWeights(NDManager manager, NDArray embedding, List<Layer> layers, NDArray norm, NDArray head,
+      WeightPrecision precision) {
     this.manager = manager;
+    this.precision = precision;
     this.embedding = embedding;
     this.layers = List.copyOf(layers);
     this.norm = norm;
     this.head = head;
   }
 
-  static LlamaWeights load(LlamaConfig c, LayerRange range, TensorSource src, NDManager manager) throws IOException {
+  static LlamaWeights load(LlamaConfig c, LayerRange range, TensorSource src, NDManager manager,
+      WeightPrecision precision) throws IOException {
     int dim = c.dim();
     NDArray embedding = null;
     if (range.isFirst()) {
@@ -71,10 +80,10 @@ final class LlamaWeights implements AutoCloseable {
         NDArray up = tensor(load, src, Names.up(l), c.ffnDim(), dim);
         NDArray w13 = NDArrays.concat(new NDList(gate, up), 0).muli(ffnNorm); // (2 ffn, dim)
         layers.add(new Layer(
-            keep(wqkv, manager),
-            keep(tensor(load, src, Names.o(l), dim, c.qDim()), manager),
-            keep(w13, manager),
-            keep(tensor(load, src, Names.down(l), dim, c.ffnDim()), manager)));
+            keep(wqkv, manager, precision),
+            keep(tensor(load, src, Names.o(l), dim, c.qDim()), manager, precision),
+            keep(w13, manager, precision),
+            keep(tensor(load, src, Names.down(l), dim, c.ffnDim()), manager, precision)));
       }
     }
     NDArray norm = null;
@@ -82,19 +91,44 @@ final class LlamaWeights implements AutoCloseable {
     if (range.isLast()) {
       norm = tensor(manager, src, Names.NORM, dim);
       boolean tied = c.tiedEmbeddings() || !src.contains(Names.LM_HEAD);
-      if (tied && embedding != null) {
+      if (tied && embedding != null && precision == WeightPrecision.FLOAT32) {
         head = embedding.transpose(); // one copy of the shared matrix
+      } else if (tied && embedding != null) {
+        head = keep(embedding, manager, precision); // a half copy beside the float32 rows the embedding gathers
       } else {
-        head = keep(tensor(manager, src, tied ? Names.EMBED : Names.LM_HEAD, c.vocabSize(), dim), manager);
+        try (NDManager load = manager.newSubManager()) {
+          head = keep(tensor(load, src, tied ? Names.EMBED : Names.LM_HEAD, c.vocabSize(), dim), manager, precision);
+        }
       }
     }
-    return new LlamaWeights(manager, embedding, layers, norm, head);
+    return new LlamaWeights(manager, embedding, layers, norm, head, precision);
   }
 
-  /** The transposed view of {@code w} {@code [out, in]}, both now owned by {@code manager}. */
-  private static NDArray keep(NDArray w, NDManager manager) {
-    w.attach(manager);
-    return w.transpose();
+  /**
+   * The transposed view of {@code w} {@code [out, in]} in {@code precision}, owned by
+   * {@code manager}; a float32 {@code w} is kept as it is, another precision is a converted copy
+   * ({@code w} itself then goes with whichever manager held it).
+   */
+  private static NDArray keep(NDArray w, NDManager manager, WeightPrecision precision) {
+    NDArray stored = precision == WeightPrecision.FLOAT32 ? w : w.toType(precision.dataType(), true);
+    stored.attach(manager);
+    return stored.transpose();
+  }
+
+  /**
+   * {@code x @ w} for a float32 {@code x} and a weight of this model, float32 out: with half
+   * weights the input is cast down for the matmul and the result back up (accumulation inside
+   * the matmul is PyTorch's, float32 on CPU).
+   */
+  NDArray linear(NDArray x, NDArray w) {
+    if (precision == WeightPrecision.FLOAT32) {
+      return x.matMul(w);
+    }
+    return x.toType(precision.dataType(), false).matMul(w).toType(DataType.FLOAT32, false);
+  }
+
+  WeightPrecision precision() {
+    return precision;
   }
 
   private static NDArray tensor(NDManager manager, TensorSource src, String name, long... shape) throws IOException {

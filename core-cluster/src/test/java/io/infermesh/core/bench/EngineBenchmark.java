@@ -36,6 +36,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * generated tokens/s at concurrency 1, 4, 16, 64 through the batch loop, and llama.cpp single
  * stream (1 thread) on the same file. Each figure is the best of 3 runs, in wall-clock time and in
  * process CPU time (tokens per CPU-second): on a shared machine the second is the fair comparison.
+ *
+ * <p>With a second argument, a comma-separated list of weight precisions ({@code engine.dtype}
+ * names, e.g. {@code float32,float16}), it compares them instead on a ~200M-parameter Llama shape
+ * (third argument {@code 200m}, the default) or the tiny core shape ({@code tiny}): every
+ * precision's model is loaded once, then rounds run prefill, 1-stream and 16-stream decode for
+ * each precision in turn (interleaved, so load on the machine hits them alike), and the medians
+ * are printed with their ratio to the first precision, beside the greedy agreement and the
+ * largest logit difference against it.
  */
 public final class EngineBenchmark {
   private static final int RUNS = 3;
@@ -65,6 +73,10 @@ public final class EngineBenchmark {
     System.setProperty("ai.djl.offline", "true");
     int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
     DjlRuntime.threads(threads);
+    if (args.length > 1) {
+      PrecisionComparison.run(threads, args[1], args.length > 2 ? args[2] : "200m");
+      System.exit(0);
+    }
     int tokens = 64;
     Path file = TinyModels.write(TinyModelSpec.core(GgmlType.F32), Files.createTempDirectory("bench"));
     double single;
@@ -123,7 +135,7 @@ public final class EngineBenchmark {
     }
   }
 
-  private static long aggregate(LlamaModel model, int concurrency, int tokens) throws Exception {
+  static long aggregate(LlamaModel model, int concurrency, int tokens) throws Exception {
     SchedulerConfig sc = new SchedulerConfig(256, 64, 512, 128, 256, 64, 1024, Duration.ofSeconds(10),
         Duration.ofSeconds(1));
     BatchLoop loop = new BatchLoop(new Scheduler(sc, System::nanoTime), new ModelRunner(model),
