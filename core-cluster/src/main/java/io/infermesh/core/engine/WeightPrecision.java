@@ -1,8 +1,5 @@
 package io.infermesh.core.engine;
 
-import ai.djl.ndarray.types.DataType;
-import java.util.Locale;
-
 /**
  * The number format the engine keeps its linear weights in ({@code engine.dtype} in
  * {@code core.yaml}). Embeddings, norms, RoPE tables, the KV cache and the residual stream stay
@@ -17,28 +14,31 @@ import java.util.Locale;
  */
 public enum WeightPrecision {
   /** Weights as the checkpoint's float32 (or widened to it): the reference path. */
-  FLOAT32("float32", DataType.FLOAT32),
+  FLOAT32("float32"),
   /**
    * IEEE half precision: half the bytes per decode step. On a CPU only a gain at a handful of
    * tokens per step (PyTorch's half GEMV is fast, its half GEMM is not); see the README.
    */
-  FLOAT16("float16", DataType.FLOAT16);
+  FLOAT16("float16"),
+  /**
+   * float32 weights plus a half copy (1.5× the memory), the copy used by steps of at most
+   * {@link LlamaWeights#HALF_ROWS} tokens: few-stream decode at half's speed, prefill and wide
+   * batches at float32's. A sequence's logits then depend slightly on how many tokens shared its
+   * step.
+   */
+  FLOAT16_DECODE("float16-decode");
+
+  private static final String ACCEPTED = "must be float32, float16 or float16-decode";
 
   private final String configName;
-  private final DataType dataType;
 
-  WeightPrecision(String configName, DataType dataType) {
+  WeightPrecision(String configName) {
     this.configName = configName;
-    this.dataType = dataType;
   }
 
   /** The name {@code core.yaml} spells it with. */
   public String configName() {
     return configName;
-  }
-
-  DataType dataType() {
-    return dataType;
   }
 
   /**
@@ -47,15 +47,15 @@ public enum WeightPrecision {
    * @throws IllegalArgumentException naming what is accepted, and why bfloat16 and int8 are not
    */
   public static WeightPrecision parse(String name) {
-    String n = name.strip().toLowerCase(Locale.ROOT);
-    return switch (n) {
-      case "float32", "fp32", "f32" -> FLOAT32;
-      case "float16", "fp16", "f16", "half" -> FLOAT16;
-      case "bfloat16", "bf16" -> throw new IllegalArgumentException("bfloat16 is not available: DJL 0.35.1's PyTorch"
-          + " JNI cannot create bfloat16 tensors (asking aborts the process); use float32 or float16");
-      case "int8", "q8", "q8_0" -> throw new IllegalArgumentException("int8 weights are not available: DJL exposes no"
-          + " quantized linear op, and dequantizing per matmul is slower than float32; use float32 or float16");
-      default -> throw new IllegalArgumentException("must be float32 or float16, got '" + name + "'");
+    return switch (name) {
+      case "float32" -> FLOAT32;
+      case "float16" -> FLOAT16;
+      case "float16-decode" -> FLOAT16_DECODE;
+      case "bfloat16" -> throw new IllegalArgumentException("bfloat16 is not available: DJL 0.35.1's PyTorch JNI"
+          + " cannot create bfloat16 tensors (asking aborts the process); " + ACCEPTED);
+      case "int8" -> throw new IllegalArgumentException("int8 weights are not available: DJL exposes no quantized"
+          + " linear op, and dequantizing per matmul is slower than float32; " + ACCEPTED);
+      default -> throw new IllegalArgumentException(ACCEPTED + ", got '" + name + "'");
     };
   }
 

@@ -91,6 +91,6 @@ class CoreConfigEngineTest {
     assertThatThrownBy(() -> parse("engine: {type: builtin, dtype: bfloat16}"))
         .isInstanceOf(ConfigException.class).hasMessageStartingWith("engine.dtype: bfloat16 is not available");
     assertThatThrownBy(() -> parse("engine: {type: builtin, dtype: double}"))
-        .isInstanceOf(ConfigException.class).hasMessage("engine.dtype: must be float32 or float16, got 'double'");
+        .isInstanceOf(ConfigException.class).hasMessage("engine.dtype: must be float32, float16 or float16-decode, got 'double'");
   }
 }

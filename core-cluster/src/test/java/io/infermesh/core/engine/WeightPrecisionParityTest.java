@@ -27,11 +27,12 @@ import org.junit.jupiter.api.Test;
 class WeightPrecisionParityTest {
   static final double MAX_ABS_LOGIT_DIFF = 0.02;
   static final int TOP_K = 5;
-  private static final int GREEDY_TOKENS = 32;
+  private static final int GREEDY_TOKENS = 24;
 
   private static GgufCheckpoint checkpoint;
   private static LlamaModel f32;
   private static LlamaModel f16;
+  private static LlamaModel f16Decode;
   private static LlamaModel tiedF32;
   private static LlamaModel tiedF16;
 
@@ -42,6 +43,8 @@ class WeightPrecisionParityTest {
     LlamaConfig c = checkpoint.config();
     f32 = LlamaModel.load(c, LayerRange.all(c.layers()), checkpoint, Device.cpu(), 512, WeightPrecision.FLOAT32);
     f16 = LlamaModel.load(c, LayerRange.all(c.layers()), checkpoint, Device.cpu(), 512, WeightPrecision.FLOAT16);
+    f16Decode = LlamaModel.load(c, LayerRange.all(c.layers()), checkpoint, Device.cpu(), 512,
+        WeightPrecision.FLOAT16_DECODE);
     // tied embeddings: the head is a half copy of the float32 embedding rows
     LlamaConfig tied = RandomWeights.config(97, 48, 80, 3, 4, 2, 64, true);
     RandomWeights weights = new RandomWeights(tied, 11);
@@ -51,7 +54,7 @@ class WeightPrecisionParityTest {
 
   @AfterAll
   static void close() throws Exception {
-    for (LlamaModel m : new LlamaModel[] {f32, f16, tiedF32, tiedF16}) {
+    for (LlamaModel m : new LlamaModel[] {f32, f16, f16Decode, tiedF32, tiedF16}) {
       if (m != null) {
         m.close();
       }
@@ -69,6 +72,28 @@ class WeightPrecisionParityTest {
 
     assertThat(f16.precision()).isEqualTo(WeightPrecision.FLOAT16);
     assertThat(TestModels.greedy(f16, prompt, GREEDY_TOKENS)).isEqualTo(reference);
+    assertThat(TestModels.greedy(f16Decode, prompt, GREEDY_TOKENS)).isEqualTo(reference);
+  }
+
+  @Test
+  void float16Decode_stepsWiderThanHalfRows_areExactlyFloat32AndNarrowOnesWithinTolerance() {
+    // HALF_ROWS + 1 one-token sequences: every matmul, the head's included, has too many rows for the half copy
+    int n = LlamaWeights.HALF_ROWS + 1;
+    int[] tokens = IntStream.range(0, n).map(i -> 40 + i).toArray();
+    long[] slots = IntStream.range(0, n).mapToLong(i -> 200 + i).toArray();
+    ForwardBatch wide = new ForwardBatch(tokens, new int[n], slots, IntStream.rangeClosed(0, n).toArray(),
+        Arrays.stream(slots).mapToObj(slot -> new long[] {slot}).toArray(long[][]::new));
+
+    float[][] wideLogits = f16Decode.forward(wide);
+    float[][] reference = f32.forward(wide);
+
+    for (int s = 0; s < n; s++) {
+      assertThat(wideLogits[s]).containsExactly(reference[s]);
+    }
+    float[] narrow = f16Decode.forward(ForwardBatch.contiguous(new int[] {1, 40}, 0))[0];
+    float[] narrowReference = f32.forward(ForwardBatch.contiguous(new int[] {1, 40}, 0))[0];
+    assertThat(narrow).isNotEqualTo(narrowReference); // the half copy ran
+    assertNear(narrow, narrowReference);
   }
 
   @Test
@@ -125,13 +150,14 @@ class WeightPrecisionParityTest {
   @Test
   void parse_configNames_acceptsFloatsAndRefusesBfloat16AndInt8WithTheReason() {
     assertThat(WeightPrecision.parse("float32")).isEqualTo(WeightPrecision.FLOAT32);
-    assertThat(WeightPrecision.parse(" FP16 ")).isEqualTo(WeightPrecision.FLOAT16);
+    assertThat(WeightPrecision.parse("float16")).isEqualTo(WeightPrecision.FLOAT16);
+    assertThat(WeightPrecision.parse("float16-decode")).isEqualTo(WeightPrecision.FLOAT16_DECODE);
     assertThatThrownBy(() -> WeightPrecision.parse("bfloat16")).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("DJL 0.35.1").hasMessageContaining("use float32 or float16");
+        .hasMessageContaining("DJL 0.35.1").hasMessageEndingWith("must be float32, float16 or float16-decode");
     assertThatThrownBy(() -> WeightPrecision.parse("int8")).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("no quantized linear op");
     assertThatThrownBy(() -> WeightPrecision.parse("float8")).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("must be float32 or float16, got 'float8'");
+        .hasMessage("must be float32, float16 or float16-decode, got 'float8'");
   }
 
   private static void assertNear(float[] actual, float[] expected) {
