@@ -145,8 +145,8 @@ final class LlamaWeights implements AutoCloseable {
 
   /**
    * {@code x @ w} for a float32 {@code x} (rows, in) and a weight of this model, float32 out: when
-   * the half weight is used the input is cast down for the matmul and the result back up
-   * (accumulation inside the matmul is PyTorch's, float32 on CPU).
+   * the half weight is used the input is cast down for the matmul and the result back up (PyTorch
+   * accumulates a half matmul in float32 on CPU).
    */
   NDArray linear(NDArray x, NDArray w) {
     NDArray half = switch (precision) {

@@ -42,8 +42,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (third argument {@code 200m}, the default) or the tiny core shape ({@code tiny}): every
  * precision's model is loaded once, then rounds run prefill, 1-stream and 16-stream decode for
  * each precision in turn (interleaved, so load on the machine hits them alike), and the medians
- * are printed with their ratio to the first precision, beside the greedy agreement and the
- * largest logit difference against it.
+ * (wall clock, and process CPU time) are printed with their ratio to the first precision, beside
+ * the greedy agreement and the largest logit difference against it.
  */
 public final class EngineBenchmark {
   private static final int RUNS = 3;

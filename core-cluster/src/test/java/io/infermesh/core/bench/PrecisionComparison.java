@@ -20,6 +20,8 @@ import java.util.List;
 final class PrecisionComparison {
   private static final int ROUNDS = 3;
   private static final int PROMPT = 200;
+  private static final com.sun.management.OperatingSystemMXBean OS =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
   private PrecisionComparison() {}
 
@@ -53,24 +55,36 @@ final class PrecisionComparison {
         System.out.printf("%s vs %s: max |logit diff| %.5f (logit range %.3f), greedy tokens equal for %d of 16%n",
             precisions.get(i), precisions.get(0), maxAbsDiff(reference, logits), range(reference), same);
       }
-      double[][][] results = new double[precisions.size()][3][ROUNDS]; // [precision][measure][round]
+      // [precision][measure][round]; measures: prefill wall ms, CPU ms; 1 stream tok/s, tok/CPU-s; 16 streams alike
+      double[][][] results = new double[precisions.size()][6][ROUNDS];
       for (int r = 0; r < ROUNDS; r++) {
         for (int i = 0; i < models.size(); i++) {
           LlamaModel model = models.get(i);
-          long t0 = System.nanoTime();
-          model.forward(ForwardBatch.contiguous(prompt, 0));
-          results[i][0][r] = (System.nanoTime() - t0) / 1e6;
-          results[i][1][r] = rate(() -> EngineBenchmark.aggregate(model, 1, tokens));
-          results[i][2][r] = rate(() -> EngineBenchmark.aggregate(model, 16, tokens));
+          double[] prefill = measure(() -> {
+            model.forward(ForwardBatch.contiguous(prompt, 0));
+            return 1;
+          });
+          double[] one = measure(() -> EngineBenchmark.aggregate(model, 1, tokens));
+          double[] sixteen = measure(() -> EngineBenchmark.aggregate(model, 16, tokens));
+          double[] row = {1e3 / prefill[0], 1e3 / prefill[1], one[0], one[1], sixteen[0], sixteen[1]};
+          for (int m = 0; m < row.length; m++) {
+            results[i][m][r] = row[m];
+          }
         }
       }
+      System.out.println("wall clock (CPU time in brackets: process CPU, the fairer figure on a shared machine);"
+          + " ratios to " + precisions.get(0));
       for (int i = 0; i < precisions.size(); i++) {
-        double prefill = median(results[i][0]);
-        double one = median(results[i][1]);
-        double sixteen = median(results[i][2]);
-        System.out.printf("%-8s prefill %d tokens %8.1f ms (%.2fx)  decode 1 stream %7.2f tok/s (%.2fx)"
-            + "  16 streams %7.2f tok/s (%.2fx)%n", precisions.get(i), PROMPT, prefill,
-            median(results[0][0]) / prefill, one, one / median(results[0][1]), sixteen, sixteen / median(results[0][2]));
+        double[] m = new double[6];
+        double[] ratio = new double[6];
+        for (int k = 0; k < 6; k++) {
+          m[k] = median(results[i][k]);
+          double base = median(results[0][k]);
+          ratio[k] = k < 2 ? base / m[k] : m[k] / base; // prefill: time, lower is better
+        }
+        System.out.printf("%-14s prefill %d tokens %7.0f ms %.2fx [%7.0f ms %.2fx]  decode 1 stream %6.2f tok/s %.2fx"
+            + " [%6.2f %.2fx]  16 streams %6.2f tok/s %.2fx [%6.2f %.2fx]%n", precisions.get(i), PROMPT, m[0], ratio[0],
+            m[1], ratio[1], m[2], ratio[2], m[3], ratio[3], m[4], ratio[4], m[5], ratio[5]);
       }
       System.out.printf("load average at the end: %.2f on %d CPUs%n",
           ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), Runtime.getRuntime().availableProcessors());
@@ -83,10 +97,12 @@ final class PrecisionComparison {
     long generate() throws Exception;
   }
 
-  private static double rate(Tokens run) throws Exception {
-    long t0 = System.nanoTime();
+  /** {work per wall second, work per process CPU second}. */
+  private static double[] measure(Tokens run) throws Exception {
+    long w0 = System.nanoTime();
+    long c0 = OS.getProcessCpuTime();
     long n = run.generate();
-    return n / ((System.nanoTime() - t0) / 1e9);
+    return new double[] {n / ((System.nanoTime() - w0) / 1e9), n / ((OS.getProcessCpuTime() - c0) / 1e9)};
   }
 
   private static int[] prompt(int vocab) {
