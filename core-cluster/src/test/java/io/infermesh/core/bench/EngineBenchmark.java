@@ -50,6 +50,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * java -cp "$(cat cp.txt):core-cluster/target/classes:core-cluster/target/test-classes" \
  *     io.infermesh.core.bench.EngineBenchmark 2 200m [fresh-load]
  * </pre>
+ * <p>With a second argument, a comma-separated list of weight precisions ({@code engine.dtype}
+ * names, e.g. {@code float32,float16}), it compares them instead on a ~200M-parameter Llama shape
+ * (third argument {@code 200m}, the default) or the tiny core shape ({@code tiny}): every
+ * precision's model is loaded once, then rounds run prefill, 1-stream and 16-stream decode for
+ * each precision in turn (interleaved, so load on the machine hits them alike), and the medians
+ * (wall clock, and process CPU time) are printed with their ratio to the first precision, beside
+ * the greedy agreement and the largest logit difference against it.
  */
 public final class EngineBenchmark {
   private static final int RUNS = 3;
@@ -81,6 +88,10 @@ public final class EngineBenchmark {
     DjlRuntime.threads(threads);
     if (args.length > 1 && args[1].equals("200m")) {
       LargeShape.run(threads, args.length > 2 && args[2].equals("fresh-load"));
+      System.exit(0);
+    }
+    if (args.length > 1) {
+      PrecisionComparison.run(threads, args[1], args.length > 2 ? args[2] : "200m");
       System.exit(0);
     }
     int tokens = 64;
