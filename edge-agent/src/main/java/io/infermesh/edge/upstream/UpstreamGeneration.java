@@ -1,0 +1,258 @@
+package io.infermesh.edge.upstream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.infermesh.edge.engine.Completion;
+import io.infermesh.edge.engine.FinishReason;
+import io.infermesh.edge.engine.Generation;
+import io.infermesh.edge.serve.EdgeException;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One forwarded generation, read as the server sends it: the HTTP client's threads push the SSE
+ * lines into a queue (at most {@link #WINDOW} lines ahead: the client asks for more as the reader
+ * takes them, so a slow reader holds the upstream back by TCP flow control, not by memory), and
+ * the reader's thread parses them into text deltas, one per event, without waiting for more than
+ * the next one. {@code data:} lines are joined until a blank line ends the event; other SSE fields
+ * are ignored (OpenAI-compatible servers send only {@code data}).
+ *
+ * <p>While it waits the reader polls the cancellation flag every {@link #POLL_MILLIS} ms, so a
+ * client that went away, or a deadline that passed, closes the connection (the upstream then stops
+ * generating) within that time even when no token comes. Confined to the reader's thread, except
+ * the queue and the subscription, which the client's threads reach.
+ */
+final class UpstreamGeneration implements Generation, Flow.Subscriber<String> {
+  static final int WINDOW = 256;
+  private static final long POLL_MILLIS = 20;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Object END = new Object();
+
+  private final LinkedBlockingQueue<Object> lines = new LinkedBlockingQueue<>(); // String, END or EdgeException
+  private final boolean chat;
+  private final int promptTokensAsCounted;
+  private final BooleanSupplier cancelled;
+  private final long deadlineNanos;
+  private final UpstreamErrors errors;
+  private final Runnable release;
+  private final StringBuilder data = new StringBuilder();
+  private final ArrayDeque<String> ready = new ArrayDeque<>(); // parsed deltas not yet returned
+  @GuardedBy("this")
+  private Flow.Subscription subscription;
+  @GuardedBy("this")
+  private boolean closed;
+  private volatile CompletableFuture<?> exchange;
+  private boolean ended; // [DONE] or the end of the body after a finish_reason
+  private String finishReason;
+  private int promptTokens = -1;
+  private int completionTokens = -1;
+  private int deltas;
+
+  /**
+   * @param promptTokensAsCounted the edge's count of the prompt, reported when the server sends no usage
+   * @param deadlineNanos {@link System#nanoTime()} past which the generation fails ({@code engine.upstream.timeout})
+   * @param release called once when the generation is closed (frees its connection slot)
+   */
+  UpstreamGeneration(boolean chat, int promptTokensAsCounted, BooleanSupplier cancelled, long deadlineNanos,
+      UpstreamErrors errors, Runnable release) {
+    this.chat = chat;
+    this.promptTokensAsCounted = promptTokensAsCounted;
+    this.cancelled = cancelled;
+    this.deadlineNanos = deadlineNanos;
+    this.errors = errors;
+    this.release = release;
+  }
+
+  /** The HTTP exchange, cancelled when the generation is closed early. */
+  void exchange(CompletableFuture<?> running) {
+    this.exchange = running;
+    running.whenComplete((r, t) -> {
+      if (t != null) {
+        fail(errors.transport(t));
+      }
+    });
+  }
+
+  /** The answer was not 200: {@code error} is the generation's outcome. */
+  void fail(EdgeException error) {
+    lines.add(error);
+  }
+
+  @Override
+  public void onSubscribe(Flow.Subscription s) {
+    boolean cancel;
+    synchronized (this) {
+      subscription = s;
+      cancel = closed;
+    }
+    if (cancel) {
+      s.cancel();
+    } else {
+      s.request(WINDOW);
+    }
+  }
+
+  @Override
+  public void onNext(String line) {
+    lines.add(line);
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    lines.add(errors.transport(t));
+  }
+
+  @Override
+  public void onComplete() {
+    lines.add(END);
+  }
+
+  @Override
+  public String next() {
+    while (ready.isEmpty() && !ended) {
+      Object item;
+      try {
+        item = lines.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CancellationException("interrupted while waiting for the upstream");
+      }
+      if (item == null) {
+        checkStop();
+        continue;
+      }
+      take(item);
+    }
+    if (!ready.isEmpty()) {
+      return ready.poll();
+    }
+    return null;
+  }
+
+  /** Exactly: whether an event with text, or the end, has arrived ({@link #next()} would not wait). */
+  @Override
+  public boolean ready() {
+    for (Object item; ready.isEmpty() && !ended && (item = lines.poll()) != null; ) {
+      take(item);
+    }
+    return !ready.isEmpty() || ended;
+  }
+
+  private void checkStop() {
+    if (cancelled.getAsBoolean()) {
+      throw new CancellationException("the generation was cancelled");
+    }
+    if (System.nanoTime() - deadlineNanos > 0) {
+      throw errors.broken("did not finish within engine.upstream.timeout");
+    }
+  }
+
+  private void take(Object item) {
+    if (item instanceof EdgeException e) {
+      throw e;
+    }
+    if (item == END) {
+      flushEvent();
+      if (!ended && finishReason == null) {
+        throw errors.broken("ended the stream before finishing the answer");
+      }
+      ended = true;
+      return;
+    }
+    line((String) item);
+    Flow.Subscription s;
+    synchronized (this) {
+      s = subscription;
+    }
+    if (s != null) {
+      s.request(1);
+    }
+  }
+
+  private void line(String line) {
+    if (line.isEmpty()) {
+      flushEvent();
+    } else if (line.startsWith("data:")) {
+      if (data.length() > 0) {
+        data.append('\n');
+      }
+      data.append(line, line.startsWith("data: ") ? 6 : 5, line.length());
+    }
+  }
+
+  private void flushEvent() {
+    if (data.length() == 0) {
+      return;
+    }
+    String event = data.toString();
+    data.setLength(0);
+    if (event.equals("[DONE]")) {
+      ended = true;
+      return;
+    }
+    JsonNode n;
+    try {
+      n = JSON.readTree(event);
+    } catch (IOException e) {
+      throw errors.broken("sent an event that is not JSON");
+    }
+    if (n.hasNonNull("error")) {
+      throw errors.midStream(n);
+    }
+    JsonNode usage = n.path("usage");
+    if (usage.isObject()) {
+      promptTokens = usage.path("prompt_tokens").asInt(-1);
+      completionTokens = usage.path("completion_tokens").asInt(-1);
+    }
+    JsonNode choice = n.path("choices").path(0);
+    JsonNode text = chat ? choice.path("delta").path("content") : choice.path("text");
+    if (text.isTextual() && !text.asText().isEmpty()) {
+      deltas++;
+      ready.add(text.asText());
+    }
+    if (choice.hasNonNull("finish_reason")) {
+      finishReason = choice.get("finish_reason").asText();
+    }
+  }
+
+  @Override
+  public Completion completion() {
+    if (!ended) {
+      throw new IllegalStateException("the generation has not ended");
+    }
+    // stop strings and end-of-sequence are both "stop"; a server's other reasons (eos, tool_calls
+    // without tools offered) end the answer as a stop would
+    FinishReason reason = "length".equals(finishReason) ? FinishReason.LENGTH : FinishReason.STOP;
+    return new Completion(reason, promptTokens >= 0 ? promptTokens : promptTokensAsCounted,
+        completionTokens >= 0 ? completionTokens : deltas);
+  }
+
+  @Override
+  public void close() {
+    Flow.Subscription s;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      s = subscription;
+    }
+    if (!ended) {
+      if (s != null) {
+        s.cancel(); // an unread HTTP/1.1 body: the client closes the connection, the server stops
+      }
+      CompletableFuture<?> x = exchange;
+      if (x != null) {
+        x.cancel(true);
+      }
+    }
+    release.run();
+  }
+}
