@@ -50,6 +50,7 @@ final class UpstreamGeneration implements Generation, Flow.Subscriber<String> {
   private boolean closed;
   private volatile CompletableFuture<?> exchange;
   private boolean ended; // [DONE] or the end of the body after a finish_reason
+  private RuntimeException failure; // met by awaitEnd, thrown by the next next()
   private String finishReason;
   private int promptTokens = -1;
   private int completionTokens = -1;
@@ -116,6 +117,9 @@ final class UpstreamGeneration implements Generation, Flow.Subscriber<String> {
 
   @Override
   public String next() {
+    if (failure != null && ready.isEmpty()) {
+      throw failure;
+    }
     while (ready.isEmpty() && !ended) {
       Object item;
       try {
@@ -139,10 +143,38 @@ final class UpstreamGeneration implements Generation, Flow.Subscriber<String> {
   /** Exactly: whether an event with text, or the end, has arrived ({@link #next()} would not wait). */
   @Override
   public boolean ready() {
-    for (Object item; ready.isEmpty() && !ended && (item = lines.poll()) != null; ) {
-      take(item);
+    if (failure != null) {
+      return true;
+    }
+    try {
+      for (Object item; ready.isEmpty() && !ended && (item = lines.poll()) != null; ) {
+        take(item);
+      }
+    } catch (RuntimeException e) {
+      failure = e; // next() throws it
+      return true;
     }
     return !ready.isEmpty() || ended;
+  }
+
+  /**
+   * Parses what arrives for up to {@code nanos}, returning once the answer has ended, so a writer
+   * that waits here before flushing sends the deltas that came meanwhile in one write. A failure
+   * met here is thrown by the next {@link #next()}, after the text before it.
+   */
+  @Override
+  public void awaitEnd(long nanos) throws InterruptedException {
+    long deadline = System.nanoTime() + nanos;
+    try {
+      for (long left = nanos; !ended && failure == null && left > 0; left = deadline - System.nanoTime()) {
+        Object item = lines.poll(left, TimeUnit.NANOSECONDS);
+        if (item != null) {
+          take(item);
+        }
+      }
+    } catch (RuntimeException e) {
+      failure = e;
+    }
   }
 
   private void checkStop() {
