@@ -52,8 +52,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class UpstreamEngine implements Engine {
   private static final Logger log = LoggerFactory.getLogger(UpstreamEngine.class);
-  /** UTF-8 bytes per token assumed before the server counts: low for prose, so the estimate errs long. */
-  static final int BYTES_PER_TOKEN = 3;
+  /**
+   * UTF-8 bytes per token assumed before the server counts: about what BPE vocabularies average on
+   * English, fewer tokens than code or CJK text takes, so near the context the server's own check
+   * (its 400, passed through) decides rather than the edge refusing what the server would take.
+   */
+  static final int BYTES_PER_TOKEN = 4;
 
   private final URI base;
   private final String model;

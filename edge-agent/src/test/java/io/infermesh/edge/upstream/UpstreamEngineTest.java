@@ -182,6 +182,20 @@ class UpstreamEngineTest {
   }
 
   @Test
+  void upstreamWantsAKey_is503NamingTheKeySetting_notTheUpstreamsMessage() throws Exception {
+    EdgeConfig keyed = TinyModel.config().withAuth(new EdgeConfig.Auth(List.of(
+        EdgeConfig.Tenant.builder("edge").keys("sk-upstream-only-key-0001").build())));
+    try (EdgeAgent locked = EdgeAgent.builder(keyed.withHttpHost("127.0.0.1")).engine(TinyModel.engine()).start();
+        EdgeAgent keyless = startFront("http://127.0.0.1:" + locked.httpPort(), Duration.ofSeconds(30))) {
+      Reply r = new HttpTestClient(keyless.httpPort()).post("/v1/chat/completions", chat("front", "let me in", 2, ""));
+
+      assertThat(r.status()).isEqualTo(503);
+      assertThat(r.json().at("/error/message").asText()).isEqualTo("the local engine's upstream http://127.0.0.1:"
+          + locked.httpPort() + "/ answered 401: it wants a key (engine.upstream.api_key_env)");
+    }
+  }
+
+  @Test
   void clientGoneMidStream_freesTheSlotAndLaterRequestsAreServed() throws Exception {
     HttpRequest request = HttpRequest.newBuilder(through.uri("/v1/chat/completions"))
         .header("Content-Type", "application/json")
