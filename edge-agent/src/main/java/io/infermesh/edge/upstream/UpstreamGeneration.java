@@ -120,6 +120,9 @@ final class UpstreamGeneration implements Generation, Flow.Subscriber<String> {
     if (failure != null && ready.isEmpty()) {
       throw failure;
     }
+    if (!ended) {
+      checkStop(); // also while tokens flow: polling below only checks when the server is silent
+    }
     while (ready.isEmpty() && !ended) {
       Object item;
       try {
