@@ -80,9 +80,6 @@ public final class UpstreamEngine implements Engine {
     this.http = HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1) // llama-server, Ollama and vLLM speak HTTP/1.1; no h2c upgrade
         .connectTimeout(timeout.compareTo(Duration.ofSeconds(10)) < 0 ? timeout : Duration.ofSeconds(10))
-        // the client's callbacks only queue lines (UpstreamGeneration): run them on its selector
-        // thread instead of handing each to a pool thread, one thread wake-up less per token
-        .executor(Runnable::run)
         .build();
   }
 
@@ -200,6 +197,7 @@ public final class UpstreamEngine implements Engine {
           .POST(HttpRequest.BodyPublishers.ofByteArray(UpstreamBody.of(model, prompt, sampling)));
       authorization.ifPresent(a -> request.header("Authorization", a));
       HttpResponse.BodyHandler<Void> handler = answer -> {
+        generation.answered();
         if (answer.statusCode() == 200) {
           return HttpResponse.BodySubscribers.fromLineSubscriber(generation, g -> (Void) null, StandardCharsets.UTF_8,
               null);
@@ -211,7 +209,8 @@ public final class UpstreamEngine implements Engine {
               return (Void) null;
             });
       };
-      generation.exchange(http.sendAsync(request.build(), handler));
+      HttpRequest built = request.build();
+      generation.exchange(() -> http.sendAsync(built, handler));
     } catch (RuntimeException e) {
       generation.close();
       throw e;

@@ -8,13 +8,17 @@ import io.infermesh.edge.engine.FinishReason;
 import io.infermesh.edge.engine.Generation;
 import io.infermesh.edge.serve.EdgeException;
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.http.HttpTimeoutException;
 import java.util.ArrayDeque;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * One forwarded generation, read as the server sends it: the HTTP client's threads push the SSE
@@ -49,12 +53,15 @@ final class UpstreamGeneration implements Generation, Flow.Subscriber<String> {
   @GuardedBy("this")
   private boolean closed;
   private volatile CompletableFuture<?> exchange;
+  private volatile boolean answered; // headers arrived: a failure now is not a stale connection's
+  private volatile boolean resent;
   private boolean ended; // [DONE] or the end of the body after a finish_reason
   private RuntimeException failure; // met by awaitEnd, thrown by the next next()
   private String finishReason;
   private int promptTokens = -1;
   private int completionTokens = -1;
   private int deltas;
+  private int taken; // lines taken since demand was last renewed
 
   /**
    * @param promptTokensAsCounted the edge's count of the prompt, reported when the server sends no usage
@@ -71,14 +78,39 @@ final class UpstreamGeneration implements Generation, Flow.Subscriber<String> {
     this.release = release;
   }
 
-  /** The HTTP exchange, cancelled when the generation is closed early. */
-  void exchange(CompletableFuture<?> running) {
+  /**
+   * Sends the request ({@code send} starts one HTTP exchange), cancelled when the generation is
+   * closed early. A pooled connection the server had closed meanwhile (keep-alive timeout) fails
+   * before any answer: that is sent once more, on a fresh connection.
+   */
+  void exchange(Supplier<CompletableFuture<?>> send) {
+    CompletableFuture<?> running = send.get();
     this.exchange = running;
     running.whenComplete((r, t) -> {
-      if (t != null) {
-        fail(errors.transport(t));
+      if (t == null) {
+        return;
       }
+      if (!answered && !resent && staleConnection(t) && !isClosed()) {
+        resent = true;
+        exchange(send);
+        return;
+      }
+      fail(errors.transport(t));
     });
+  }
+
+  /** The server's answer has begun (status and headers). */
+  void answered() {
+    answered = true;
+  }
+
+  private static boolean staleConnection(Throwable t) {
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    return c instanceof IOException && !(c instanceof ConnectException) && !(c instanceof HttpTimeoutException);
+  }
+
+  private synchronized boolean isClosed() {
+    return closed;
   }
 
   /** The answer was not 200: {@code error} is the generation's outcome. */
@@ -202,12 +234,15 @@ final class UpstreamGeneration implements Generation, Flow.Subscriber<String> {
       return;
     }
     line((String) item);
-    Flow.Subscription s;
-    synchronized (this) {
-      s = subscription;
-    }
-    if (s != null) {
-      s.request(1);
+    if (++taken == WINDOW / 2) { // demand in batches: each request() wakes the client's scheduler
+      taken = 0;
+      Flow.Subscription s;
+      synchronized (this) {
+        s = subscription;
+      }
+      if (s != null) {
+        s.request(WINDOW / 2);
+      }
     }
   }
 
