@@ -9,6 +9,7 @@ import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.LlamaEngine;
 import io.infermesh.edge.engine.ModelDigest;
 import io.infermesh.edge.swap.EngineVersions;
+import io.infermesh.edge.upstream.UpstreamEngine;
 import io.infermesh.node.admin.SwapOrder;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,6 +55,10 @@ public final class EdgeModelSwitch {
     lock();
     try {
       refuseWhileDraining();
+      if (versions.current().filter(UpstreamEngine.class::isInstance).isPresent()) {
+        throw status(Status.FAILED_PRECONDITION, "this edge's local tier is an upstream server (engine.type: upstream):"
+            + " swap the model on that server");
+      }
       Path file = order.path();
       if (Files.isDirectory(file)) {
         throw status(Status.FAILED_PRECONDITION, file + " is a directory: an edge agent serves one GGUF file");
