@@ -121,6 +121,12 @@ public final class LlamaEngine implements Engine {
     log.info("loaded model {} ({}, sha256 {}) in {} ms: context {} x {} slots, {} threads, chat template {} "
         + "(tools: {})", info.name(), path.getFileName(), info.version(), (System.nanoTime() - started) / 1_000_000,
         config.contextSize(), config.parallel(), threads, template.name(), template.toolRendering());
+    if (config.parallel() > 1) {
+      log.info("model.parallel {}: the embedded engine decodes its slots together, but its readers wait on "
+          + "llama.cpp's result queue by spinning, so {} streams share about one stream's speed on a small machine; "
+          + "for concurrency use engine: upstream with llama-server -np {} (edge-agent README, issue 19)",
+          config.parallel(), config.parallel(), config.parallel());
+    }
     return new LlamaEngine(model, info, template, facts.addBos(), facts.maxTokenBytes(), facts.vocabSize());
   }
 
