@@ -230,32 +230,31 @@ class EdgeVsLlamaCppBenchmark {
     LlamaEngine.class.getName(); // the engine claims the native library's directory first
     List<Double> clean = new ArrayList<>();
     List<Double> trapped = new ArrayList<>();
-    clean.addAll(onFreshThread(() -> {
-      LlamaModel m = onFreshThread(() -> new LlamaModel(params)); // the loader exits
-      try (m) {
-        return inProcessRates(m);
-      }
-    }));
-    trapped.addAll(onFreshThread(() -> {
-      try (LlamaModel m = new LlamaModel(params)) { // loaded here; this thread measures, then exits
-        return inProcessRates(m);
-      }
-    }));
+    for (int i = 0; i < rounds; i++) { // alternated, a fresh load each time: load drift hits both alike
+      clean.add(onFreshThread(() -> {
+        LlamaModel m = onFreshThread(() -> new LlamaModel(params)); // the loader exits
+        try (m) {
+          return inProcessRate(m);
+        }
+      }));
+      trapped.add(onFreshThread(() -> {
+        try (LlamaModel m = new LlamaModel(params)) { // loaded here; this thread measures, then exits
+          return inProcessRate(m);
+        }
+      }));
+    }
     double c = median(clean.stream().mapToDouble(Double::doubleValue).toArray());
     double t = median(trapped.stream().mapToDouble(Double::doubleValue).toArray());
     add(String.format(Locale.ROOT, "| binding in-process, decode 2 threads: loaded on a live thread (trap) "
         + "vs on a thread that exits | %.1f tok/s | %.1f tok/s (not llama-server: the clean load) | %.2f |", t, c, t / c));
   }
 
-  private List<Double> inProcessRates(LlamaModel model) {
+  /** One warm-up generation (it fills the prompt cache), then one measured. */
+  private static double inProcessRate(LlamaModel model) {
     InferenceParameters p = new InferenceParameters(SENTENCE).setNPredict(DECODE_TOKENS).setTemperature(0f)
         .setCachePrompt(true);
     rate(model, p);
-    List<Double> rates = new ArrayList<>();
-    for (int i = 0; i < rounds; i++) {
-      rates.add(rate(model, p));
-    }
-    return rates;
+    return rate(model, p);
   }
 
   /** Tokens after the first over the time from the first to the last (the closing output carries none). */
