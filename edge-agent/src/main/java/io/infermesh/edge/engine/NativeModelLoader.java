@@ -14,8 +14,9 @@ import org.slf4j.LoggerFactory;
  * runs a parallel region a team of {@code threads - 1} workers that lives as long as that thread.
  * A caller that stays alive (a request thread, a test thread, a benchmark's main) keeps its team
  * beside the team of llama.cpp's own decode thread; the process then has more OpenMP threads than
- * CPUs, libgomp stops spinning between parallel regions, and decode falls to about half (measured
- * on 2 cores: see the edge-agent README). When the loading thread exits, libgomp frees its team.
+ * CPUs and libgomp stops spinning at its barriers: on a quiet machine decode falls to about half;
+ * on an overloaded one it can even rise (edge-agent README). Either way the load, not the operator,
+ * would pick the wait policy. When the loading thread exits, libgomp frees its team.
  * The binding's decode thread is created by the loader, so it and its workers carry the loader's
  * name ({@value #THREAD_NAME}) in thread dumps and {@code /proc/self/task/*}{@code /comm}.
  *
