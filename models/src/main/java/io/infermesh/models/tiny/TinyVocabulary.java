@@ -12,8 +12,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A tiny model's tokenizer, learned from the embedded corpus, and the {@code tokenizer.*}
@@ -94,15 +96,53 @@ final class TinyVocabulary {
     List<String> tokens = new ArrayList<>(learned.tokens());
     int learnedCount = tokens.size();
     tokens.addAll(List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>"));
-    int size = kind == VocabularyKind.BPE_LARGE ? LARGE_SIZE : tokens.size();
+    int size = kind == VocabularyKind.BPE ? tokens.size() : LARGE_SIZE;
     int[] types = new int[size];
     Arrays.fill(types, 0, learnedCount, TokenType.NORMAL.id());
     Arrays.fill(types, learnedCount, learnedCount + 3, TokenType.CONTROL.id());
+    if (kind == VocabularyKind.BPE_LARGE_WORDS) {
+      int padded = tokens.size();
+      addWords(tokens, size);
+      Arrays.fill(types, padded, size, TokenType.NORMAL.id());
+    }
     for (int i = tokens.size(); i < size; i++) {
       tokens.add("<|reserved_" + i + "|>");
       types[i] = TokenType.UNUSED.id();
     }
     return new TinyVocabulary(kind, tokens, types, null, learned.merges());
+  }
+
+  /**
+   * Appends made-up words after a space until {@code tokens} has {@code size} entries: consonant-
+   * vowel syllables, all two-syllable words first, then three; words already in the vocabulary are
+   * skipped. Written in byte-level BPE's alphabet, where letters stand for themselves and {@code Ġ}
+   * for the space.
+   */
+  private static void addWords(List<String> tokens, int size) {
+    String consonants = "bcdfghjklmnprstvwz";
+    String vowels = "aeiou";
+    List<String> syllables = new ArrayList<>();
+    for (char c : consonants.toCharArray()) {
+      for (char v : vowels.toCharArray()) {
+        syllables.add("" + c + v);
+      }
+    }
+    Set<String> taken = new HashSet<>(tokens);
+    int n = syllables.size();
+    for (long i = 0; tokens.size() < size; i++) {
+      long twoSyllable = (long) n * n;
+      StringBuilder word = new StringBuilder("\u0120");
+      if (i < twoSyllable) {
+        word.append(syllables.get((int) (i / n))).append(syllables.get((int) (i % n)));
+      } else {
+        long j = i - twoSyllable;
+        word.append(syllables.get((int) (j / n / n))).append(syllables.get((int) (j / n % n)))
+            .append(syllables.get((int) (j % n)));
+      }
+      if (taken.add(word.toString())) {
+        tokens.add(word.toString());
+      }
+    }
   }
 
   static String corpus() {

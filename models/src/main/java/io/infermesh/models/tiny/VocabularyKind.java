@@ -20,5 +20,12 @@ public enum VocabularyKind {
    * {@link #BPE} padded with unused tokens to 151,936 entries, Qwen2's vocabulary size, so that
    * the embedding and output layers of a benchmark model cost what a real 0.5B model's do.
    */
-  BPE_LARGE
+  BPE_LARGE,
+  /**
+   * {@link #BPE} padded to 151,936 entries like {@link #BPE_LARGE}, but with ordinary tokens that
+   * decode to text: pronounceable made-up words of two or three syllables, each after a space
+   * ({@code Ġbaco}, ...). A random-weight model then streams words, not empty pieces, so benchmarks
+   * count real text. The padding is never produced by tokenizing (it has no merges).
+   */
+  BPE_LARGE_WORDS
 }
