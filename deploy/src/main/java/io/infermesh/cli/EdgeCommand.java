@@ -3,6 +3,7 @@ package io.infermesh.cli;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.EdgeConfigLoader;
+import io.infermesh.edge.config.LocalEngine;
 import io.infermesh.edge.engine.Engine;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -76,8 +77,9 @@ final class EdgeCommand implements Callable<Integer> {
     if (consul != null) {
       resolved = resolved.withConsul(resolved.consul().toBuilder().address(consul).build());
     }
-    if (resolved.model().path() == null) {
-      throw new IllegalArgumentException("model.path: not set; set it in edge.yaml or pass --model PATH");
+    if (resolved.model().path() == null && !(resolved.engine() instanceof LocalEngine.Upstream)) {
+      throw new IllegalArgumentException("model.path: not set; set it in edge.yaml or pass --model PATH"
+          + " (or serve from a local OpenAI-compatible server: engine.type: upstream)");
     }
     return resolved;
   }

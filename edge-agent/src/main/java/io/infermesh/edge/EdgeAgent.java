@@ -21,6 +21,7 @@ import io.infermesh.edge.config.Audit;
 import io.infermesh.edge.config.Calibration;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.JwtAuth;
+import io.infermesh.edge.config.LocalEngine;
 import io.infermesh.edge.config.Routing;
 import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Engine;
@@ -49,6 +50,7 @@ import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.edge.serve.Escalator;
 import io.infermesh.edge.serve.LoadEstimate;
 import io.infermesh.edge.swap.EngineVersions;
+import io.infermesh.edge.upstream.UpstreamEngine;
 import io.infermesh.node.admin.Rotation;
 import io.infermesh.node.audit.AuditLog;
 import io.infermesh.node.metrics.CertificateExpiryGauge;
@@ -319,7 +321,8 @@ public final class EdgeAgent implements AutoCloseable {
       // Refuse an exposed plaintext API, and unusable TLS files, before anything is started.
       String httpHost = HttpBindAddress.of(config.http(), config.auth().enabled());
       Optional<ReloadingSslContext> httpsContext = httpsContext(config.http());
-      int slots = engine != null ? engine.info().parallel() : model.parallel();
+      int slots = engine != null ? engine.info().parallel()
+          : config.engine() instanceof LocalEngine.Upstream u ? u.maxConcurrency() : model.parallel();
       AdmissionQueue admission = AdmissionQueue.create(slots, config.admission().queueDepth());
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       new JvmMemoryMetrics().bindTo(registry);
@@ -452,7 +455,8 @@ public final class EdgeAgent implements AutoCloseable {
         int machineCores = cores;
         Thread loader = new Thread(() -> {
           try {
-            Engine e = LlamaEngine.load(model, machineCores);
+            Engine e = config.engine() instanceof LocalEngine.Upstream u ? UpstreamEngine.connect(u, model, System::getenv)
+                : LlamaEngine.load(model, machineCores);
             service.engineLoaded(e, true);
             if (!loaded.complete(e)) {
               e.close(); // the agent closed while loading

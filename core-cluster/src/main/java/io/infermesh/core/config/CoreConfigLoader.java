@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.infermesh.certs.Role;
 import io.infermesh.certs.SpiffeId;
+import io.infermesh.core.engine.WeightPrecision;
 import io.infermesh.node.audit.AuditFsync;
 import io.infermesh.node.config.ConfigException;
 import io.infermesh.node.config.ConfigSection;
@@ -160,7 +161,7 @@ public final class CoreConfigLoader {
    */
   private static Engine engine(ConfigSection engine, ConfigSection upstream) {
     String type = engine.string("type", "builtin");
-    Engine.BuiltIn builtIn = new Engine.BuiltIn(engine.integer("threads", 0));
+    Engine.BuiltIn builtIn = new Engine.BuiltIn(engine.integer("threads", 0), dtype(engine.string("dtype", "float32")));
     Engine.Upstream.Builder forward = Engine.Upstream.builder(upstream.string("url", ""))
         .model(upstream.string("model", ""))
         .timeout(upstream.duration("timeout", Engine.Upstream.DEFAULT_TIMEOUT))
@@ -176,6 +177,15 @@ public final class CoreConfigLoader {
       case "upstream" -> forward.build();
       default -> throw new ConfigException("engine.type", "must be builtin or upstream, got '" + type + "'");
     };
+  }
+
+  /** {@code engine.dtype}: float32 or float16; bfloat16 and int8 are refused with the reason (see {@link WeightPrecision}). */
+  private static WeightPrecision dtype(String name) {
+    try {
+      return WeightPrecision.parse(name);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("engine.dtype", e.getMessage());
+    }
   }
 
   private static CoreConfig.Scheduling scheduling(ConfigSection n) {

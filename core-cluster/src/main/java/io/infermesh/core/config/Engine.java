@@ -1,5 +1,6 @@
 package io.infermesh.core.config;
 
+import io.infermesh.core.engine.WeightPrecision;
 import io.infermesh.node.config.ConfigException;
 import java.time.Duration;
 import java.util.function.UnaryOperator;
@@ -13,7 +14,7 @@ public sealed interface Engine permits Engine.BuiltIn, Engine.Upstream {
   /** {@code engine.type} as {@code core.yaml} spells it. */
   String type();
 
-  /** The built-in engine with PyTorch's own thread count. */
+  /** The built-in engine with PyTorch's own thread count and float32 weights. */
   static BuiltIn builtin() {
     return new BuiltIn(0);
   }
@@ -22,12 +23,22 @@ public sealed interface Engine permits Engine.BuiltIn, Engine.Upstream {
    * The built-in engine ({@code engine.type: builtin}): DJL/PyTorch on {@code model.path}.
    *
    * @param threads PyTorch intra-op threads on CPU (process-wide); 0 keeps PyTorch's default (one per core)
+   * @param dtype the number format of the linear weights ({@code engine.dtype}); see the
+   *     core-cluster README for when float16 pays
    */
-  record BuiltIn(int threads) implements Engine {
+  record BuiltIn(int threads, WeightPrecision dtype) implements Engine {
     public BuiltIn {
       if (threads < 0 || threads > 1024) {
         throw new ConfigException("engine.threads", "must be 0 (PyTorch's default) or a thread count, got " + threads);
       }
+      if (dtype == null) {
+        throw new ConfigException("engine.dtype", "must be set");
+      }
+    }
+
+    /** {@code threads} with float32 weights. */
+    public BuiltIn(int threads) {
+      this(threads, WeightPrecision.FLOAT32);
     }
 
     @Override

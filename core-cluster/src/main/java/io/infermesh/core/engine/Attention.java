@@ -12,6 +12,9 @@ import ai.djl.ndarray.types.Shape;
  * the future of each query and keys past the end of shorter sequences. Built once per step and
  * shared by all layers.
  *
+ * <p>Keys and values are read from the batch's {@link SequenceRows} as a view when they fit there,
+ * else gathered from the paged {@link KvCache} by slot.
+ *
  * <p>Steps where every sequence has one new token (decodes, {@code T = 1}) skip the padding
  * gathers (the layout is already {@code (S, 1)}), and the mask when all sequences have the same
  * length: every call saved is saved once per layer.
@@ -29,9 +32,10 @@ final class Attention {
   private final NDArray unpadRows; // (N) -> padded row s * T + j; null when T == 1
   private final NDArray lastTokens; // (S) flat index of each sequence's last token; null when T == 1
   private final NDArray mask; // (S, 1, 1, T, L), or (S, 1, 1, L) when T == 1; null when nothing is hidden
+  private final SequenceRows.Layout rows; // null: gather readSlots from the paged cache
 
   private Attention(LlamaConfig c, int s, int t, int l, NDIndex write, NDArray read, NDArray pad, NDArray unpad,
-      NDArray last, NDArray mask) {
+      NDArray last, NDArray mask, SequenceRows.Layout rows) {
     this.s = s;
     this.t = t;
     this.l = l;
@@ -44,9 +48,11 @@ final class Attention {
     this.unpadRows = unpad;
     this.lastTokens = last;
     this.mask = mask;
+    this.rows = rows;
   }
 
-  static Attention plan(ForwardBatch b, LlamaConfig c, NDManager step) {
+  static Attention plan(ForwardBatch b, LlamaConfig c, NDManager step, SequenceRows sequenceRows) {
+    SequenceRows.Layout rows = sequenceRows.plan(b, step);
     int s = b.sequenceCount();
     int n = b.tokenCount();
     int t = 0;
@@ -67,7 +73,7 @@ final class Attention {
       }
     }
     NDIndex write = new NDIndex("{}", step.create(b.writeSlots()));
-    NDArray readSlots = step.create(read, new Shape(s, l));
+    NDArray readSlots = rows != null ? null : step.create(read, new Shape(s, l));
     if (t == 1) {
       NDArray mask = null;
       if (ragged) {
@@ -80,7 +86,7 @@ final class Attention {
         }
         mask = step.create(m, new Shape(s, 1, 1, l));
       }
-      return new Attention(c, s, 1, l, write, readSlots, null, null, null, mask);
+      return new Attention(c, s, 1, l, write, readSlots, null, null, null, mask, rows);
     }
     long[] pad = new long[s * t];
     long[] unpad = new long[n];
@@ -108,16 +114,7 @@ final class Attention {
         step.create(pad, new Shape(s, t)),
         step.create(unpad),
         step.create(last),
-        step.create(mask, new Shape(s, 1, 1, t, l)));
-  }
-
-  NDIndex writeIndex() {
-    return writeIndex;
-  }
-
-  /** The KV slots each sequence reads, {@code (S, L)} (padded rows repeat a valid slot; the mask hides them). */
-  NDArray readSlots() {
-    return readSlots;
+        step.create(mask, new Shape(s, 1, 1, t, l)), rows);
   }
 
   /** The flat index of each sequence's last new token, or null when every row is one (T == 1). */
@@ -126,18 +123,36 @@ final class Attention {
   }
 
   /**
-   * {@code softmax(Q K^T + mask) V} with {@code G = heads / kvHeads} query heads per KV head (the
-   * {@code 1/sqrt(hd)} scale is already in Q).
+   * Writes this step's keys and values of layer {@code layer} to the paged cache (and the batch's
+   * rows), then returns {@code softmax(Q K^T + mask) V} with {@code G = heads / kvHeads} query
+   * heads per KV head (the {@code 1/sqrt(hd)} scale is already in Q).
    *
    * @param q (N, H, hd) rotated, scaled queries
-   * @param keys (S, L, KV * hd) gathered keys
-   * @param values (S, L, KV * hd) gathered values
+   * @param k (N, KV, hd) rotated keys of the new tokens
+   * @param v (N, KV * hd) values of the new tokens
    * @return (N, H * hd)
    */
-  NDArray attend(NDArray q, NDArray keys, NDArray values) {
+  NDArray attend(int layer, KvCache kv, NDArray q, NDArray k, NDArray v) {
+    kv.keys(layer).set(writeIndex, k);
+    kv.values(layer).set(writeIndex, v);
+    NDArray kt;
+    NDArray vt;
+    if (rows != null) {
+      rows.write(layer, kv, k, v.reshape(-1, kvHeads, headDim));
+      kt = rows.keys(layer).transpose(0, 1, 3, 2); // (S, KV, hd, L): views of the rows, nothing copied
+      vt = rows.values(layer); // (S, KV, L, hd)
+    } else {
+      NDArray keys = Torch.rows(readSlots, kv.keyRows(layer)); // (S, L, KV * hd)
+      NDArray values = Torch.rows(readSlots, kv.values(layer)); // (S, L, KV * hd)
+      kt = keys.reshape(s, l, kvHeads, headDim).transpose(0, 2, 3, 1); // (S, KV, hd, L)
+      vt = values.reshape(s, l, kvHeads, headDim).transpose(0, 2, 1, 3); // (S, KV, L, hd)
+    }
+    return attend(q, kt, vt);
+  }
+
+  /** {@code softmax(Q K^T + mask) V}: {@code q} (N, H, hd), {@code kt} (S, KV, hd, L), {@code vt} (S, KV, L, hd). */
+  private NDArray attend(NDArray q, NDArray kt, NDArray vt) {
     int g = heads / kvHeads;
-    NDArray kt = keys.reshape(s, l, kvHeads, headDim).transpose(0, 2, 3, 1); // (S, KV, hd, L)
-    NDArray vt = values.reshape(s, l, kvHeads, headDim).transpose(0, 2, 1, 3); // (S, KV, L, hd)
     if (t == 1) {
       NDArray scores = q.reshape(s, kvHeads, g, headDim).matMul(kt); // (S, KV, G, L)
       if (mask != null) {

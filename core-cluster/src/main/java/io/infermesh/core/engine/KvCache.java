@@ -17,6 +17,7 @@ final class KvCache implements AutoCloseable {
   private final NDArray[] keyRows; // per layer the same storage as (slots, kvHeads * headDim), for gathers
   private final NDArray[] values; // per layer (slots, kvHeads * headDim)
   private final int slots;
+  private final SequenceRows sequenceRows;
 
   KvCache(NDManager parent, int layers, int slots, int kvHeads, int headDim) {
     if (slots <= 0) {
@@ -32,6 +33,12 @@ final class KvCache implements AutoCloseable {
       keyRows[l] = keys[l].reshape(slots, (long) kvHeads * headDim); // a view: writes to keys[l] show here
       values[l] = manager.zeros(new Shape(slots, (long) kvHeads * headDim));
     }
+    this.sequenceRows = new SequenceRows(manager, layers, slots, kvHeads, headDim);
+  }
+
+  /** The running batch's contiguous copies of these rows, which attention reads. */
+  SequenceRows sequenceRows() {
+    return sequenceRows;
   }
 
   int slots() {
@@ -55,6 +62,7 @@ final class KvCache implements AutoCloseable {
 
   @Override
   public void close() {
+    sequenceRows.close();
     manager.close();
   }
 }

@@ -62,16 +62,29 @@ public final class LlamaModel implements AutoCloseable {
 
   /**
    * Loads the layers in {@code range} onto {@code device} and allocates a KV cache of
-   * {@code kvSlots} positions (shared by all sequences).
+   * {@code kvSlots} positions (shared by all sequences). The native work runs on a thread of its
+   * own that has ended on return ({@link NativeLoadThread}: no OpenMP team is left on the caller).
    */
   public static LlamaModel load(LlamaConfig config, LayerRange range, TensorSource source, Device device, int kvSlots)
       throws IOException {
+    return load(config, range, source, device, kvSlots, WeightPrecision.FLOAT32);
+  }
+
+  /** {@link #load(LlamaConfig, LayerRange, TensorSource, Device, int)} with the linear weights in {@code precision}. */
+  public static LlamaModel load(LlamaConfig config, LayerRange range, TensorSource source, Device device, int kvSlots,
+      WeightPrecision precision) throws IOException {
+    return NativeLoadThread.call("infermesh-model-load", () -> loadHere(config, range, source, device, kvSlots,
+        precision));
+  }
+
+  private static LlamaModel loadHere(LlamaConfig config, LayerRange range, TensorSource source, Device device,
+      int kvSlots, WeightPrecision precision) throws IOException {
     if (range.total() != config.layers()) {
       throw new IllegalArgumentException("layer range " + range + " does not match " + config.layers() + " layers");
     }
     NDManager manager = DjlRuntime.newManager(device);
     try {
-      LlamaWeights weights = LlamaWeights.load(config, range, source, manager);
+      LlamaWeights weights = LlamaWeights.load(config, range, source, manager, precision);
       KvCache kv = new KvCache(manager, range.size(), kvSlots, config.kvHeads(), config.headDim());
       return new LlamaModel(config, range, weights, kv, device);
     } catch (IOException | RuntimeException e) {
@@ -94,6 +107,11 @@ public final class LlamaModel implements AutoCloseable {
 
   public int kvSlots() {
     return kv.slots();
+  }
+
+  /** The number format of the linear weights. */
+  public WeightPrecision precision() {
+    return weights.precision();
   }
 
   /**
@@ -159,7 +177,7 @@ public final class LlamaModel implements AutoCloseable {
           throw new IllegalArgumentException("position " + p + " outside the context of " + config.contextLength());
         }
       }
-      Attention attention = Attention.plan(batch, config, step);
+      Attention attention = Attention.plan(batch, config, step, kv.sequenceRows());
       NDArray positions = step.create(toLong(batch.positions()));
       NDArray cos = Torch.rows(positions, ropeCos).reshape(n, 1, config.headDim()); // (N, 1, hd)
       NDArray sin = Torch.rows(positions, ropeSin).reshape(n, 1, config.headDim()); // (N, 1, hd)
@@ -171,7 +189,7 @@ public final class LlamaModel implements AutoCloseable {
       }
       NDArray last = logitRows != null ? Torch.rows(step.create(rowIndices(batch, logitRows)), x) // (R, dim)
           : attention.lastTokens() == null ? x : Torch.rows(attention.lastTokens(), x); // (S, dim)
-      return rmsNorm(last).muli(weights.norm()).matMul(weights.head()).toFloatArray(); // (S or R, vocab)
+      return weights.linear(rmsNorm(last).muli(weights.norm()), weights.head()).toFloatArray(); // (S or R, vocab)
     }
   }
 
@@ -229,7 +247,7 @@ public final class LlamaModel implements AutoCloseable {
     int g = config.heads() / kvh;
     int qkHeads = config.heads() + kvh;
     int qk = config.qDim() + config.kvDim();
-    NDArray qkv = rmsNorm(x).matMul(w.wqkv()); // (N, qDim + 2 kvDim)
+    NDArray qkv = weights.linear(rmsNorm(x), w.wqkv()); // (N, qDim + 2 kvDim)
     NDArray heads = Torch.slice(qkv, 1, 0, qk).reshape(n, qkHeads, hd); // (N, H + KV, hd)
     NDArray rotated = heads.matMul(rotateHalf).muli(sin);
     heads.muli(cos).addi(rotated);
@@ -239,7 +257,7 @@ public final class LlamaModel implements AutoCloseable {
         .reshape(kvh, 1, n, hd); // (KV, 1, N, hd)
     NDArray o = q.matMul(kt).addi(mask).softmax(-1).matMul(v) // (KV, G, N, hd)
         .transpose(2, 0, 1, 3).reshape(n, config.heads() * hd); // (N, H * hd)
-    x.addi(o.matMul(w.wo()));
+    x.addi(weights.linear(o, w.wo()));
     mlp(w, x);
   }
 
@@ -255,29 +273,25 @@ public final class LlamaModel implements AutoCloseable {
     int qkHeads = config.heads() + config.kvHeads();
 
     int qk = config.qDim() + config.kvDim();
-    NDArray qkv = rmsNorm(x).matMul(w.wqkv()); // (N, qDim + 2 kvDim)
+    NDArray qkv = weights.linear(rmsNorm(x), w.wqkv()); // (N, qDim + 2 kvDim)
     NDArray heads = Torch.slice(qkv, 1, 0, qk).reshape(n, qkHeads, hd); // (N, H + KV, hd): q and k, RoPE'd together
     NDArray rotated = heads.matMul(rotateHalf).muli(sin); // rotate_half(x) sin, before x changes below
     heads.muli(cos).addi(rotated); // x cos + rotate_half(x) sin
     NDArray q = Torch.slice(heads, 1, 0, config.heads()); // (N, H, hd)
     NDArray k = Torch.slice(heads, 1, config.heads(), qkHeads); // (N, KV, hd)
     NDArray v = Torch.slice(qkv, 1, qk, qk + config.kvDim()); // (N, KV * hd)
-    kv.keys(l).set(att.writeIndex(), k);
-    kv.values(l).set(att.writeIndex(), v);
-    NDArray keys = Torch.rows(att.readSlots(), kv.keyRows(l)); // (S, L, KV * hd)
-    NDArray values = Torch.rows(att.readSlots(), kv.values(l)); // (S, L, KV * hd)
-    NDArray o = att.attend(q, keys, values); // (N, H * hd)
-    x.addi(o.matMul(w.wo()));
+    NDArray o = att.attend(l, kv, q, k, v); // (N, H * hd), after writing k and v to the cache
+    x.addi(weights.linear(o, w.wo()));
     mlp(w, x);
   }
 
   /** {@code x += MLP(norm(x))} in place, {@code x} (N, dim). */
   private void mlp(LlamaWeights.Layer w, NDArray x) {
-    NDArray gateUp = rmsNorm(x).matMul(w.w13()); // (N, 2 ffn)
+    NDArray gateUp = weights.linear(rmsNorm(x), w.w13()); // (N, 2 ffn)
     NDArray gate = Torch.slice(gateUp, 1, 0, config.ffnDim());
     NDArray act = gate.getNDArrayInternal().sigmoid().muli(gate) // silu(gate) * up
         .muli(Torch.slice(gateUp, 1, config.ffnDim(), 2L * config.ffnDim()));
-    x.addi(act.matMul(w.w2()));
+    x.addi(weights.linear(act, w.w2()));
   }
 
   /** {@code x / sqrt(mean(x^2) + eps)} over the last axis (the weight is applied by the caller or folded). */

@@ -4,11 +4,15 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.infermesh.core.engine.TensorSource.Names;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The weights of the layers one engine holds, as NDArrays on its device, rearranged at load so a
@@ -26,6 +30,12 @@ import java.util.List;
  * Linear weights keep the Hugging Face {@code [out, in]} storage and are used through transposed
  * views, so {@code x @ W^T} is one BLAS call without a copy.
  *
+ * <p>With {@link WeightPrecision#FLOAT16} the four linear matrices of each layer and the LM head
+ * are stored in half precision (the folding above happens in float32 first); with
+ * {@link WeightPrecision#FLOAT16_DECODE} they stay float32 and a half copy of each sits beside
+ * them. The embedding, the final norm and everything a step computes stay float32: only
+ * {@link #linear} knows.
+ *
  * <p>Immutable after loading; closed with the manager that owns it.
  */
 final class LlamaWeights implements AutoCloseable {
@@ -42,22 +52,38 @@ final class LlamaWeights implements AutoCloseable {
   private final List<Layer> layers;
   private final NDArray norm; // (dim), null unless last stage
   private final NDArray head; // (dim, vocab), null unless last stage
+  /**
+   * Steps of at most this many tokens use the half copies under {@link WeightPrecision#FLOAT16_DECODE}:
+   * PyTorch's half matrix-vector kernel beats float32 up to about 4 rows on AVX-512, its half GEMM
+   * loses 2–4× beyond 8 (README, "Weight precision").
+   */
+  static final int HALF_ROWS = 4;
 
-  private LlamaWeights(NDManager manager, NDArray embedding, List<Layer> layers, NDArray norm, NDArray head) {
+  private final WeightPrecision precision;
+  // float32 weight view → its half copy (FLOAT16_DECODE only); keyed by identity so Layer stays as
+  // it is. Filled during load, read-only after: safe for embed() on another thread.
+  private final Map<NDArray, NDArray> halves;
+
+  private LlamaWeights(NDManager manager, NDArray embedding, List<Layer> layers, NDArray norm, NDArray head,
+      WeightPrecision precision, Map<NDArray, NDArray> halves) {
     this.manager = manager;
+    this.precision = precision;
+    this.halves = Collections.unmodifiableMap(halves);
     this.embedding = embedding;
     this.layers = List.copyOf(layers);
     this.norm = norm;
     this.head = head;
   }
 
-  static LlamaWeights load(LlamaConfig c, LayerRange range, TensorSource src, NDManager manager) throws IOException {
+  static LlamaWeights load(LlamaConfig c, LayerRange range, TensorSource src, NDManager manager,
+      WeightPrecision precision) throws IOException {
     int dim = c.dim();
     NDArray embedding = null;
     if (range.isFirst()) {
       embedding = tensor(manager, src, Names.EMBED, c.vocabSize(), dim);
     }
     float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+    Map<NDArray, NDArray> halves = new IdentityHashMap<>();
     List<Layer> layers = new ArrayList<>();
     for (int l = range.from(); l < range.to(); l++) {
       try (NDManager load = manager.newSubManager()) {
@@ -71,10 +97,10 @@ final class LlamaWeights implements AutoCloseable {
         NDArray up = tensor(load, src, Names.up(l), c.ffnDim(), dim);
         NDArray w13 = NDArrays.concat(new NDList(gate, up), 0).muli(ffnNorm); // (2 ffn, dim)
         layers.add(new Layer(
-            keep(wqkv, manager),
-            keep(tensor(load, src, Names.o(l), dim, c.qDim()), manager),
-            keep(w13, manager),
-            keep(tensor(load, src, Names.down(l), dim, c.ffnDim()), manager)));
+            keep(wqkv, manager, precision, halves),
+            keep(tensor(load, src, Names.o(l), dim, c.qDim()), manager, precision, halves),
+            keep(w13, manager, precision, halves),
+            keep(tensor(load, src, Names.down(l), dim, c.ffnDim()), manager, precision, halves)));
       }
     }
     NDArray norm = null;
@@ -83,18 +109,59 @@ final class LlamaWeights implements AutoCloseable {
       norm = tensor(manager, src, Names.NORM, dim);
       boolean tied = c.tiedEmbeddings() || !src.contains(Names.LM_HEAD);
       if (tied && embedding != null) {
-        head = embedding.transpose(); // one copy of the shared matrix
+        head = keep(embedding, manager, precision, halves); // float32: a view of the shared matrix, no copy
       } else {
-        head = keep(tensor(manager, src, tied ? Names.EMBED : Names.LM_HEAD, c.vocabSize(), dim), manager);
+        try (NDManager load = manager.newSubManager()) {
+          head = keep(tensor(load, src, tied ? Names.EMBED : Names.LM_HEAD, c.vocabSize(), dim), manager, precision,
+              halves);
+        }
       }
     }
-    return new LlamaWeights(manager, embedding, layers, norm, head);
+    return new LlamaWeights(manager, embedding, layers, norm, head, precision, halves);
   }
 
-  /** The transposed view of {@code w} {@code [out, in]}, both now owned by {@code manager}. */
-  private static NDArray keep(NDArray w, NDManager manager) {
+  /**
+   * The transposed view of {@code w} {@code [out, in]} as {@code precision} stores it, owned by
+   * {@code manager}: {@code w} itself for float32 (and, for FLOAT16_DECODE, its half copy recorded
+   * in {@code halves}), or only a half copy for FLOAT16 ({@code w} then goes with whichever
+   * manager held it).
+   */
+  private static NDArray keep(NDArray w, NDManager manager, WeightPrecision precision,
+      Map<NDArray, NDArray> halves) {
+    NDArray half = precision == WeightPrecision.FLOAT32 ? null : w.toType(DataType.FLOAT16, true);
+    if (half != null) {
+      half.attach(manager);
+      if (precision == WeightPrecision.FLOAT16) {
+        return half.transpose();
+      }
+    }
     w.attach(manager);
-    return w.transpose();
+    NDArray view = w.transpose();
+    if (half != null) {
+      halves.put(view, half.transpose());
+    }
+    return view;
+  }
+
+  /**
+   * {@code x @ w} for a float32 {@code x} (rows, in) and a weight of this model, float32 out: when
+   * the half weight is used the input is cast down for the matmul and the result back up (PyTorch
+   * accumulates a half matmul in float32 on CPU).
+   */
+  NDArray linear(NDArray x, NDArray w) {
+    NDArray half = switch (precision) {
+      case FLOAT32 -> null;
+      case FLOAT16 -> w;
+      case FLOAT16_DECODE -> x.getShape().get(0) <= HALF_ROWS ? halves.get(w) : null;
+    };
+    if (half == null) {
+      return x.matMul(w);
+    }
+    return x.toType(DataType.FLOAT16, false).matMul(half).toType(DataType.FLOAT32, false);
+  }
+
+  WeightPrecision precision() {
+    return precision;
   }
 
   private static NDArray tensor(NDManager manager, TensorSource src, String name, long... shape) throws IOException {

@@ -9,6 +9,7 @@ import io.infermesh.core.engine.LayerRange;
 import io.infermesh.core.engine.LlamaConfig;
 import io.infermesh.core.engine.LlamaModel;
 import io.infermesh.core.engine.TensorSource;
+import io.infermesh.core.engine.WeightPrecision;
 import io.infermesh.models.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -103,10 +104,10 @@ final class Checkpoint implements AutoCloseable {
     return Optional.empty();
   }
 
-  /** Loads the layers in {@code range} with a KV cache of {@code kvSlots} positions. */
-  LlamaModel load(LayerRange range, Device device, int kvSlots) throws IOException {
+  /** Loads the layers in {@code range}, linear weights in {@code precision}, with a KV cache of {@code kvSlots} positions. */
+  LlamaModel load(LayerRange range, Device device, WeightPrecision precision, int kvSlots) throws IOException {
     try {
-      return LlamaModel.load(config, range, source, device, kvSlots);
+      return LlamaModel.load(config, range, source, device, kvSlots, precision);
     } catch (OutOfMemoryError e) {
       throw new IOException(path + ": not enough memory to load the model (" + e.getMessage() + ")", e);
     }

@@ -4,6 +4,7 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.infermesh.core.engine.DjlRuntime;
 import io.infermesh.core.engine.LlamaConfig;
 import io.infermesh.core.engine.LlamaModel;
+import io.infermesh.core.engine.WeightPrecision;
 import io.infermesh.core.schedule.BatchLoop;
 import io.infermesh.core.schedule.Scheduler;
 import io.infermesh.core.schedule.SchedulerConfig;
@@ -77,12 +78,13 @@ public final class ServedModel implements AutoCloseable {
    * Verifies, loads and starts serving a GGUF file or Hugging Face directory, all of it on this
    * node ({@link Placement#WHOLE}) or the first pipeline stage ({@code placement}).
    *
+   * @param precision the number format of the linear weights ({@code engine.dtype})
    * @param scheduling limits; its context length 0 means the model's, its kv blocks 0 means four
    *     full contexts
    * @throws IOException with a one-line reason for a missing, corrupt, truncated or unsupported model
    */
   public static ServedModel load(String name, Path path, String sha256, String version, String device,
-      int defaultMaxTokens, SchedulingLimits scheduling, Placement placement, ThreadFactory threads,
+      WeightPrecision precision, int defaultMaxTokens, SchedulingLimits scheduling, Placement placement, ThreadFactory threads,
       LongSupplier nanoTime, BatchLoop.StepObserver observer) throws IOException {
     LlamaConfig config;
     Tokenizer tokenizer;
@@ -96,7 +98,7 @@ public final class ServedModel implements AutoCloseable {
       tokenizer = cp.tokenizer();
       chatTemplate = ChatTemplateChoice.of(cp.chatTemplateSource(), tokenizer);
       sc = scheduling.resolve(config.contextLength());
-      model = cp.load(placement.layers(config), DjlRuntime.device(device), sc.kvBlocks() * sc.kvBlockSize());
+      model = cp.load(placement.layers(config), DjlRuntime.device(device), precision, sc.kvBlocks() * sc.kvBlockSize());
     }
     String ver = version.isEmpty() ? "sha256:" + digest.substring(0, 12) : version;
     StepRunner runner;

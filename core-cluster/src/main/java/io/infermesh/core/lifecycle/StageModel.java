@@ -5,6 +5,7 @@ import io.infermesh.core.engine.ForwardBatch;
 import io.infermesh.core.engine.LayerRange;
 import io.infermesh.core.engine.LlamaConfig;
 import io.infermesh.core.engine.LlamaModel;
+import io.infermesh.core.engine.WeightPrecision;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -34,11 +35,13 @@ public final class StageModel implements AutoCloseable {
    * Verifies {@code path} and loads stage {@code stageIndex} of {@code stageCount} (layers split as
    * evenly as possible) with {@code kvSlots} KV positions.
    *
+   * @param precision the number format of the linear weights ({@code engine.dtype})
    * @param kvSlots 0 sizes the cache like the scheduler defaults of stage 0 would
    * @throws IOException with a one-line reason for a missing, corrupt or unsupported model, or a
    *     model with fewer layers than stages
    */
-  public static StageModel load(String name, Path path, String sha256, String device, int stageIndex,
+  public static StageModel load(String name, Path path, String sha256, String device, WeightPrecision precision,
+      int stageIndex,
       int stageCount, ServedModel.SchedulingLimits scheduling) throws IOException {
     try (Checkpoint cp = Checkpoint.open(path, sha256)) {
       LlamaConfig config = cp.config();
@@ -49,7 +52,7 @@ public final class StageModel implements AutoCloseable {
         throw new IOException(path + ": " + e.getMessage(), e);
       }
       var sc = scheduling.resolve(config.contextLength());
-      LlamaModel model = cp.load(range, DjlRuntime.device(device), sc.kvBlocks() * sc.kvBlockSize());
+      LlamaModel model = cp.load(range, DjlRuntime.device(device), precision, sc.kvBlocks() * sc.kvBlockSize());
       return new StageModel(name, cp.sha256(), stageIndex, stageCount, model);
     }
   }

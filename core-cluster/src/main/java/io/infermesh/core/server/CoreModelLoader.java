@@ -76,7 +76,7 @@ final class CoreModelLoader implements ModelSwitch.Loader {
     CoreConfig.Model mc = config.model();
     int n = loads.incrementAndGet();
     CompletableFuture<Void> linked = new CompletableFuture<>();
-    ServedModel model = ServedModel.load(mc.name(), path, sha256, source.version(), mc.device(),
+    ServedModel model = ServedModel.load(mc.name(), path, sha256, source.version(), mc.device(), engine.dtype(),
         mc.defaultMaxTokens(), CoreNode.limits(config.scheduler()), placement(linked),
         r -> {
           Thread t = new Thread(r, "core-batch-loop-" + n);

@@ -185,8 +185,9 @@ public final class StageNode implements AutoCloseable {
 
   private static StageModel loadLayers(CoreConfig config, Path path, String sha256) throws IOException {
     CoreConfig.Stage stage = config.stage();
-    DjlRuntime.threads(config.engine() instanceof Engine.BuiltIn b ? b.threads() : 0); // 0: PyTorch's default
-    return StageModel.load(config.model().name(), path, sha256, config.model().device(), stage.index(),
+    Engine.BuiltIn engine = config.engine() instanceof Engine.BuiltIn b ? b : Engine.builtin();
+    DjlRuntime.threads(engine.threads()); // 0: PyTorch's default
+    return StageModel.load(config.model().name(), path, sha256, config.model().device(), engine.dtype(), stage.index(),
         stage.count(), CoreNode.limits(config.scheduler()));
   }
 

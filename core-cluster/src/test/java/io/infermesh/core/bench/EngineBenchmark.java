@@ -31,11 +31,32 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Throughput of the engine on the tiny core F32 model (not a unit test; run its main, optional
- * argument: PyTorch intra-op threads, default 1): the cost of one decode step at batch 1, aggregate
+ * Throughput of the engine (not a unit test; run its main). Arguments: PyTorch intra-op threads
+ * (default 1), then the model: {@code tiny} (default) or {@code 200m}; after {@code 200m},
+ * {@code fresh-load} loads the model on a thread that ends (default: on the main thread, which stays
+ * alive, as the core's {@code main} does).
+ *
+ * <p>{@code tiny}, the tiny core F32 model: the cost of one decode step at batch 1, aggregate
  * generated tokens/s at concurrency 1, 4, 16, 64 through the batch loop, and llama.cpp single
  * stream (1 thread) on the same file. Each figure is the best of 3 runs, in wall-clock time and in
  * process CPU time (tokens per CPU-second): on a shared machine the second is the fair comparison.
+ *
+ * <p>{@code 200m}, a ~200M-parameter Llama shape with random F32 weights ({@link LargeShape}): the
+ * native calls per decode step and where the step's time goes (PyTorch's profiler), the step time
+ * at 1 and 16 sequences, and aggregate tokens/s at 1, 8 and 16 streams through the batch loop, as
+ * medians with the load average beside them.
+ *
+ * <pre>
+ * java -cp "$(cat cp.txt):core-cluster/target/classes:core-cluster/target/test-classes" \
+ *     io.infermesh.core.bench.EngineBenchmark 2 200m [fresh-load]
+ * </pre>
+ * <p>With a second argument, a comma-separated list of weight precisions ({@code engine.dtype}
+ * names, e.g. {@code float32,float16}), it compares them instead on a ~200M-parameter Llama shape
+ * (third argument {@code 200m}, the default) or the tiny core shape ({@code tiny}): every
+ * precision's model is loaded once, then rounds run prefill, 1-stream and 16-stream decode for
+ * each precision in turn (interleaved, so load on the machine hits them alike), and the medians
+ * (wall clock, and process CPU time) are printed with their ratio to the first precision, beside
+ * the greedy agreement and the largest logit difference against it.
  */
 public final class EngineBenchmark {
   private static final int RUNS = 3;
@@ -65,6 +86,14 @@ public final class EngineBenchmark {
     System.setProperty("ai.djl.offline", "true");
     int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
     DjlRuntime.threads(threads);
+    if (args.length > 1 && args[1].equals("200m")) {
+      LargeShape.run(threads, args.length > 2 && args[2].equals("fresh-load"));
+      System.exit(0);
+    }
+    if (args.length > 1) {
+      PrecisionComparison.run(threads, args[1], args.length > 2 ? args[2] : "200m");
+      System.exit(0);
+    }
     int tokens = 64;
     Path file = TinyModels.write(TinyModelSpec.core(GgmlType.F32), Files.createTempDirectory("bench"));
     double single;
@@ -123,7 +152,7 @@ public final class EngineBenchmark {
     }
   }
 
-  private static long aggregate(LlamaModel model, int concurrency, int tokens) throws Exception {
+  static long aggregate(LlamaModel model, int concurrency, int tokens) throws Exception {
     SchedulerConfig sc = new SchedulerConfig(256, 64, 512, 128, 256, 64, 1024, Duration.ofSeconds(10),
         Duration.ofSeconds(1));
     BatchLoop loop = new BatchLoop(new Scheduler(sc, System::nanoTime), new ModelRunner(model),

@@ -3,6 +3,7 @@ package io.infermesh.core.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.infermesh.core.engine.WeightPrecision;
 import io.infermesh.node.config.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -80,5 +81,16 @@ class CoreConfigEngineTest {
         .isInstanceOf(ConfigException.class).hasMessage("scheduler.kv_blocks: must not be negative, got -1");
     assertThatThrownBy(() -> Engine.Upstream.builder("http://v:1").health("health", Duration.ofSeconds(1)).build())
         .isInstanceOf(ConfigException.class).hasMessage("engine.upstream.health_path: must start with /, got 'health'");
+  }
+
+  @Test
+  void parse_engineDtype_float16IsKeptAndBfloat16IsRefusedNamingTheKey() throws Exception {
+    assertThat(parse("engine: {type: builtin, dtype: float16}").engine())
+        .isEqualTo(new Engine.BuiltIn(0, WeightPrecision.FLOAT16));
+    assertThat(parse("engine: {type: builtin}").engine()).isEqualTo(new Engine.BuiltIn(0, WeightPrecision.FLOAT32));
+    assertThatThrownBy(() -> parse("engine: {type: builtin, dtype: bfloat16}"))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("engine.dtype: bfloat16 is not available");
+    assertThatThrownBy(() -> parse("engine: {type: builtin, dtype: double}"))
+        .isInstanceOf(ConfigException.class).hasMessage("engine.dtype: must be float32, float16 or float16-decode, got 'double'");
   }
 }

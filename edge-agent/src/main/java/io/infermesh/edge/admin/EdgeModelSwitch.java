@@ -9,13 +9,13 @@ import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.LlamaEngine;
 import io.infermesh.edge.engine.ModelDigest;
 import io.infermesh.edge.swap.EngineVersions;
+import io.infermesh.edge.upstream.UpstreamEngine;
 import io.infermesh.node.admin.SwapOrder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -25,9 +25,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * while it still drains, else reloads its file and checks it against the digest recorded when it
  * served. At most two engines are loaded: a swap while one drains is ABORTED.
  *
- * <p>Each load runs on a fresh platform thread that exits when it is done: llama.cpp's OpenMP
- * runtime keeps a thread team per thread that ran model code, and a long-lived loader thread keeps
- * its team spinning beside the decode threads (halving decode speed on a small machine).
+ * <p>Each load runs on a fresh platform thread that exits when it is done ({@link LlamaEngine#load}
+ * sees to it): llama.cpp's OpenMP runtime keeps a thread team per thread that ran model code, and a
+ * long-lived loader thread keeps its team beside the decode threads (halving decode speed on a
+ * small machine).
  *
  * <p>Thread-safe: swaps are serialized by a lock a second caller does not wait for (ABORTED).
  */
@@ -54,6 +55,10 @@ public final class EdgeModelSwitch {
     lock();
     try {
       refuseWhileDraining();
+      if (versions.current().filter(UpstreamEngine.class::isInstance).isPresent()) {
+        throw status(Status.FAILED_PRECONDITION, "this edge's local tier is an upstream server (engine.type: upstream):"
+            + " swap the model on that server");
+      }
       Path file = order.path();
       if (Files.isDirectory(file)) {
         throw status(Status.FAILED_PRECONDITION, file + " is a directory: an edge agent serves one GGUF file");
@@ -97,7 +102,7 @@ public final class EdgeModelSwitch {
   public record Swapped(EngineVersions.Listed serving, Optional<EngineVersions.Listed> replaced) {}
 
   private Swapped swapTo(Path file, String sha, String version, Duration drain) {
-    Engine loaded = loadOnFreshThread(model.toBuilder().path(file).name(model.effectiveName()).sha256(sha).build());
+    Engine loaded = load(model.toBuilder().path(file).name(model.effectiveName()).sha256(sha).build());
     Engine engine = version.isEmpty() || version.equals(loaded.info().version()) ? loaded
         : new LabelledEngine(loaded, version);
     Optional<EngineVersions.Listed> replaced;
@@ -110,41 +115,17 @@ public final class EdgeModelSwitch {
     return new Swapped(versions.list().get(0), replaced);
   }
 
-  /** Loads on a platform thread that exits afterwards (see the class comment), and waits for it. */
-  private Engine loadOnFreshThread(EdgeConfig.Model config) {
-    AtomicReference<Engine> engine = new AtomicReference<>();
-    AtomicReference<Throwable> failure = new AtomicReference<>();
-    Thread loader = new Thread(() -> {
-      try {
-        engine.set(LlamaEngine.load(config, cores));
-      } catch (IOException | RuntimeException e) {
-        failure.set(e);
-      }
-    }, "infermesh-model-swap-loader");
-    loader.setDaemon(true);
-    loader.start();
+  /** Loads {@code config}; llama.cpp loads on a short-lived thread of its own (see the class comment). */
+  private Engine load(EdgeConfig.Model config) {
     try {
-      loader.join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      // the load goes on; what it loads must not leak
-      Thread closer = new Thread(() -> {
-        try {
-          loader.join();
-        } catch (InterruptedException ignored) {
-          return;
-        }
-        Optional.ofNullable(engine.get()).ifPresent(Engine::close);
-      }, "infermesh-model-swap-abandoned");
-      closer.setDaemon(true);
-      closer.start();
-      throw status(Status.CANCELLED, "interrupted while loading " + config.path());
-    }
-    if (failure.get() != null) {
-      throw status(Status.FAILED_PRECONDITION, "cannot load " + config.path() + ": " + failure.get().getMessage()
+      return LlamaEngine.load(config, cores);
+    } catch (IOException | RuntimeException e) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw status(Status.CANCELLED, "interrupted while loading " + config.path());
+      }
+      throw status(Status.FAILED_PRECONDITION, "cannot load " + config.path() + ": " + e.getMessage()
           + "; nothing was swapped");
     }
-    return engine.get();
   }
 
   private static String verify(Path file, String expected) {

@@ -43,12 +43,13 @@ import java.util.regex.Pattern;
  * @param telemetry where traces go ({@code telemetry:}); off by default
  * @param reanswer deferred re-answers of degraded answers by the core; off by default
  * @param batch the OpenAI Files and Batch APIs and their durable store; off by default
+ * @param engine what answers the local tier: llama.cpp in process (default) or an upstream server
  */
 public record EdgeConfig(
     Node node, Model model, Http http, Grpc grpc, Admission admission, Cache cache, Auth auth, Shutdown shutdown,
     Escalation escalation, Routing routing, ConsulConfig consul, Limits limits, Privacy privacy,
     Audit audit, Leases leases, TelemetryConfig telemetry,
-    Reanswer reanswer, Batches batch) {
+    Reanswer reanswer, Batches batch, LocalEngine engine) {
 
   /**
    * An edge's {@code consul:} defaults: no registration until {@code consul.address} is set,
@@ -85,6 +86,10 @@ public record EdgeConfig(
       throw new ConfigException("reanswer.enabled", "re-answers come from the core: set escalation.target too");
     }
     requireNonNull(batch, "batch");
+    requireNonNull(engine, "engine");
+    if (engine instanceof LocalEngine.Upstream) {
+      requireInProcessModelUnused(model, routing);
+    }
     for (int i = 0; i < auth.tenants().size(); i++) {
       String policy = auth.tenants().get(i).privacyPolicy();
       if (!policy.isEmpty() && !privacy.defines(policy)) {
@@ -111,7 +116,41 @@ public record EdgeConfig(
         .leases(leases)
         .telemetry(telemetry)
         .reanswer(reanswer)
-        .batch(batch);
+        .batch(batch)
+        .engine(engine);
+  }
+
+  /**
+   * With {@code engine.type: upstream} no llama.cpp model is loaded in process: the keys that only
+   * configure it, and the features that need it (embeddings for the learned router and for
+   * calibration), are refused here rather than ignored.
+   */
+  private static void requireInProcessModelUnused(Model model, Routing routing) {
+    String why = " (engine.type is upstream: no model is loaded in process)";
+    if (model.path() != null) {
+      throw new ConfigException("model.path", "must not be set: the upstream server loads the model" + why);
+    }
+    if (model.sha256() != null) {
+      throw new ConfigException("model.sha256", "must not be set: the edge cannot check the upstream's file" + why);
+    }
+    if (model.threads() != Model.DEFAULT.threads()) {
+      throw new ConfigException("model.threads", "must not be set: threads are the upstream server's flag" + why);
+    }
+    if (model.parallel() != Model.DEFAULT.parallel()) {
+      throw new ConfigException("model.parallel", "must not be set: use engine.upstream.max_concurrency" + why);
+    }
+    if (!model.chatTemplate().equals(Model.DEFAULT.chatTemplate())) {
+      throw new ConfigException("model.chat_template", "must not be set: chats are sent as messages and the"
+          + " upstream applies its model's own template" + why);
+    }
+    if (routing.scorer().equals("learned")) {
+      throw new ConfigException("routing.scorer", "learned needs embeddings of the in-process model; use features"
+          + why);
+    }
+    if (routing.calibration().enabled()) {
+      throw new ConfigException("routing.calibration.enabled", "calibration needs embeddings of the in-process"
+          + " model" + why);
+    }
   }
 
   /** This configuration with {@code model.path} replaced (the {@code --model} flag). */
@@ -241,8 +280,15 @@ public record EdgeConfig(
     private TelemetryConfig telemetry = TELEMETRY_DEFAULT;
     private Reanswer reanswer = Reanswer.NONE;
     private Batches batch = Batches.NONE;
+    private LocalEngine engine = LocalEngine.BUILTIN;
 
     private Builder() {}
+
+    /** What answers the local tier ({@link LocalEngine#BUILTIN} by default). */
+    public Builder engine(LocalEngine engine) {
+      this.engine = requireNonNull(engine, "engine");
+      return this;
+    }
 
     public Builder node(Node node) {
       this.node = requireNonNull(node, "node");
@@ -343,7 +389,7 @@ public record EdgeConfig(
 
     public EdgeConfig build() {
       return new EdgeConfig(node, model, http, grpc, admission, cache, auth, shutdown, escalation, routing, consul,
-          limits, privacy, audit, leases, telemetry, reanswer, batch);
+          limits, privacy, audit, leases, telemetry, reanswer, batch, engine);
     }
   }
 

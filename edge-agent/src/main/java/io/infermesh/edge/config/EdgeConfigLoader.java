@@ -89,9 +89,33 @@ public final class EdgeConfigLoader {
         .telemetry(TelemetryConfig.read(root.section("telemetry"), EdgeConfig.TELEMETRY_DEFAULT))
         .reanswer(reanswer(root.section("reanswer"), baseDirectory))
 
-        .batch(batch(root.section("batch"), baseDirectory));
+        .batch(batch(root.section("batch"), baseDirectory))
+        .engine(engine(root.section("engine")));
     root.finish();
     return config.build();
+  }
+
+  /** {@code engine:}: {@code type} builtin (default) or upstream, with its keys under {@code upstream}. */
+  private static LocalEngine engine(ConfigSection s) {
+    String type = s.string("type", LocalEngine.BUILTIN.type());
+    ConfigSection u = s.section("upstream");
+    s.finish(); // a misplaced key (engine.url) is named before any value is judged
+    if (type.equals("builtin")) {
+      if (s.has("upstream")) {
+        throw new ConfigException(s.key("upstream"), "is only read with engine.type: upstream (engine.type is builtin)");
+      }
+      return LocalEngine.BUILTIN;
+    }
+    if (!type.equals("upstream")) {
+      throw new ConfigException(s.key("type"), "must be builtin or upstream, got '" + type + "'");
+    }
+    LocalEngine.Upstream.Builder b = LocalEngine.Upstream.builder(u.string("url", null))
+        .model(u.string("model", ""))
+        .timeout(u.duration("timeout", LocalEngine.Upstream.DEFAULT_TIMEOUT))
+        .apiKeyEnv(u.string("api_key_env", ""))
+        .maxConcurrency(u.integer("max_concurrency", LocalEngine.Upstream.DEFAULT_MAX_CONCURRENCY));
+    u.finish();
+    return u.build(b::build);
   }
 
   private static EdgeConfig.Node node(ConfigSection s) {

@@ -23,6 +23,14 @@ public interface Engine extends AutoCloseable {
     return Integer.MAX_VALUE;
   }
 
+  /**
+   * Whether {@link #tokenize} gives the ids the engine generates with (false for an upstream server,
+   * whose tokenizer the edge does not hold).
+   */
+  default boolean knowsTokenIds() {
+    return true;
+  }
+
   /** The token ids of {@code text} (no beginning-of-sequence token). */
   int[] tokenize(String text);
 

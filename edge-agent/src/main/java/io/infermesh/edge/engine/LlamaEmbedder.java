@@ -43,7 +43,7 @@ public final class LlamaEmbedder implements Embedder, AutoCloseable {
         .enableEmbedding()
         .disableLog();
     try {
-      return new LlamaEmbedder(new LlamaModel(params), contextSize * 3);
+      return new LlamaEmbedder(NativeModelLoader.load(params, "routing"), contextSize * 3);
     } catch (RuntimeException e) {
       throw new ModelLoadException("routing: llama.cpp cannot load " + path + " for embeddings: " + e.getMessage(), e);
     }

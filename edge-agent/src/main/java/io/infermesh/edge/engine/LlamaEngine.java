@@ -38,6 +38,8 @@ import org.slf4j.LoggerFactory;
  * template from the GGUF metadata (falling back to ChatML), and starts llama.cpp with {@code
  * context_size × parallel} tokens of context split into {@code parallel} slots, continuous
  * batching, and context shifting off (a full context ends generation with {@code length}).
+ * llama.cpp loads on a short-lived thread of its own ({@link NativeModelLoader}): a caller that
+ * stays alive would otherwise keep an OpenMP team beside the decode thread's and halve decode.
  *
  * <p>Thread-safe: llama.cpp's server thread decodes every slot; each {@link Generation} is pulled
  * from the binding by a read-ahead thread (its reader takes what is ready), and {@link #generate}
@@ -110,7 +112,7 @@ public final class LlamaEngine implements Engine {
         .disableLog(); // llama.cpp's server log goes straight to stdout; errors still surface as exceptions
     LlamaModel model;
     try {
-      model = new LlamaModel(params);
+      model = NativeModelLoader.load(params, "model.path");
     } catch (RuntimeException e) { // the binding's LlamaException is a package-private RuntimeException
       throw new ModelLoadException("model.path: llama.cpp cannot load " + path + ": " + e.getMessage(), e);
     }
@@ -119,6 +121,12 @@ public final class LlamaEngine implements Engine {
     log.info("loaded model {} ({}, sha256 {}) in {} ms: context {} x {} slots, {} threads, chat template {} "
         + "(tools: {})", info.name(), path.getFileName(), info.version(), (System.nanoTime() - started) / 1_000_000,
         config.contextSize(), config.parallel(), threads, template.name(), template.toolRendering());
+    if (config.parallel() > 1) {
+      log.info("model.parallel {}: the embedded engine decodes its slots together, but its readers wait on "
+          + "llama.cpp's result queue by spinning, so {} streams share about one stream's speed on a small machine; "
+          + "for concurrency use engine: upstream with llama-server -np {} (edge-agent README, issue 19)",
+          config.parallel(), config.parallel(), config.parallel());
+    }
     return new LlamaEngine(model, info, template, facts.addBos(), facts.maxTokenBytes(), facts.vocabSize());
   }
 

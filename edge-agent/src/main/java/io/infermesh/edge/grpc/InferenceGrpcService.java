@@ -250,7 +250,7 @@ final class InferenceGrpcService extends InferenceGrpc.InferenceImplBase {
         if (toolText != null) {
           toolText.append(delta.text());
         }
-        if (engine != null && stream.served().route().route() != io.infermesh.edge.route.Route.CORE) {
+        if (engine != null && engine.knowsTokenIds() && stream.served().route().route() != io.infermesh.edge.route.Route.CORE) {
           // The binding reports text, not ids: these are the ids of the text re-tokenized. The
           // core's text gets none: ids in this vocabulary would not be the core's tokens.
           for (int id : engine.tokenize(delta.text())) {

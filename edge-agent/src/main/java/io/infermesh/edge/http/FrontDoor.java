@@ -70,9 +70,17 @@ final class FrontDoor {
       throw new HttpProblem(413, null, "body: the request body is " + declared + " bytes, more than the limit of "
           + maxBodyBytes + " bytes");
     }
-    ByteArrayOutputStream body = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
-    byte[] buffer = new byte[8192];
     try (InputStream in = request.getInputStream()) {
+      if (declared >= 0) {
+        // the usual case: read straight into an array of the declared size (no scratch buffer, no copy)
+        byte[] body = new byte[(int) declared];
+        if (in.readNBytes(body, 0, body.length) < body.length) {
+          throw new EofException("early end");
+        }
+        return body;
+      }
+      ByteArrayOutputStream body = new ByteArrayOutputStream(1024);
+      byte[] buffer = new byte[8192];
       for (int n; (n = in.read(buffer)) > 0; ) {
         if (body.size() + n > maxBodyBytes) {
           throw new HttpProblem(413, null, "body: the request body is larger than the limit of " + maxBodyBytes
@@ -80,6 +88,7 @@ final class FrontDoor {
         }
         body.write(buffer, 0, n);
       }
+      return body.toByteArray();
     } catch (EofException e) {
       throw new HttpProblem(400, null, "body: the request body ended early or its chunked framing is malformed");
     } catch (IOException e) {
@@ -89,7 +98,6 @@ final class FrontDoor {
       }
       throw new HttpProblem(400, null, "body: the request body could not be read");
     }
-    return body.toByteArray();
   }
 
   /** Jetty's errors as OpenAI error JSON instead of HTML. */

@@ -22,6 +22,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.server.Connector;
@@ -299,31 +300,37 @@ public final class HttpApi implements AutoCloseable {
   }
 
   /** Counts requests inside a completion handler, so shutdown can wait for their last bytes. Thread-safe. */
+  /**
+   * Handlers running now, for shutdown to wait on. Counted with an atomic, not a lock: a monitor
+   * taken twice per request made threads queue behind a preempted holder (JFR's
+   * {@code jdk.JavaMonitorEnter}, issue 19). Only a waiting {@link #awaitZero} is woken, under the lock.
+   */
   private static final class InFlight {
-    // @GuardedBy("this")
-    private int count;
+    private final AtomicInteger count = new AtomicInteger();
+    private volatile boolean awaited;
 
     interface Body {
       void run() throws Exception;
     }
 
     void run(Body body) throws Exception {
-      synchronized (this) {
-        count++;
-      }
+      count.incrementAndGet();
       try {
         body.run();
       } finally {
-        synchronized (this) {
-          count--;
-          notifyAll();
+        // awaitZero sets awaited before it reads count; this writes count before it reads awaited
+        if (count.decrementAndGet() == 0 && awaited) {
+          synchronized (this) {
+            notifyAll();
+          }
         }
       }
     }
 
     synchronized boolean awaitZero(Duration timeout) throws InterruptedException {
+      awaited = true;
       long deadline = System.nanoTime() + timeout.toNanos();
-      while (count > 0) {
+      while (count.get() > 0) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           return false;

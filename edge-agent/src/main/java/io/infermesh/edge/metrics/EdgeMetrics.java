@@ -5,9 +5,13 @@ import static java.util.Objects.requireNonNull;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -28,7 +32,9 @@ import java.util.function.Supplier;
  *   <li>{@code infermesh.route.decisions} — routing decisions by {@code route} and {@code reason}.
  * </ul>
  *
- * Thread-safe.
+ * Thread-safe. The meters of the per-request calls are looked up in a map keyed by their tag values
+ * and registered on first use: building a Micrometer id (sorted {@code Tags}) on every call was
+ * about 8% of the cache-hit path's allocation (issue 19).
  */
 public final class EdgeMetrics {
   private static final String SYSTEM = "llama.cpp";
@@ -36,6 +42,7 @@ public final class EdgeMetrics {
   private static final String QUEUE_FULL = "queue_full";
 
   private final MeterRegistry registry;
+  private final Map<List<String>, Meter> meters = new ConcurrentHashMap<>();
 
   private EdgeMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -72,7 +79,7 @@ public final class EdgeMetrics {
 
   /** One finished (or failed) request. {@code errorType} is {@code none} on success. */
   public void request(String operation, String model, String route, String errorType, Duration duration) {
-    Timer.builder("gen_ai.server.request.duration")
+    meter(List.of("request", operation, model, route, errorType), () -> Timer.builder("gen_ai.server.request.duration")
         .description("Time to serve a request, end to end")
         .tag("gen_ai.operation.name", operation)
         .tag("gen_ai.request.model", model)
@@ -80,7 +87,7 @@ public final class EdgeMetrics {
         .tag("infermesh.route", route)
         .tag("error.type", errorType)
         .publishPercentileHistogram()
-        .register(registry)
+        .register(registry), Timer.class)
         .record(duration);
   }
 
@@ -115,22 +122,23 @@ public final class EdgeMetrics {
   }
 
   private DistributionSummary tokens(String operation, String model, String type) {
-    return DistributionSummary.builder("gen_ai.client.token.usage")
+    return meter(List.of("tokens", operation, model, type), () -> DistributionSummary.builder("gen_ai.client.token.usage")
         .description("Tokens used per request")
         .baseUnit("tokens")
         .tag("gen_ai.operation.name", operation)
         .tag("gen_ai.request.model", model)
         .tag("gen_ai.system", SYSTEM)
         .tag("gen_ai.token.type", type)
-        .register(registry);
+        .register(registry), DistributionSummary.class);
   }
 
   /** One response-cache lookup; {@code hit} false for a miss. */
   public void cacheLookup(boolean hit) {
-    Counter.builder("infermesh.edge.cache.requests")
+    String result = hit ? "hit" : "miss";
+    meter(List.of("cache", result), () -> Counter.builder("infermesh.edge.cache.requests")
         .description("Response cache lookups by result")
-        .tag("result", hit ? "hit" : "miss")
-        .register(registry)
+        .tag("result", result)
+        .register(registry), Counter.class)
         .increment();
   }
 
@@ -164,11 +172,23 @@ public final class EdgeMetrics {
 
   /** One routing decision. */
   public void routeDecision(String route, String reason) {
-    Counter.builder("infermesh.route.decisions")
+    meter(List.of("route", route, reason), () -> Counter.builder("infermesh.route.decisions")
         .description("Routing decisions by route and reason")
         .tag("route", route)
         .tag("reason", reason)
-        .register(registry)
+        .register(registry), Counter.class)
         .increment();
+  }
+
+  /**
+   * The meter registered under {@code key} (a kind, then its tag values), made by {@code register} on
+   * first use. A meter the registry's filters refused comes back as Micrometer's no-op, as before.
+   */
+  private <M extends Meter> M meter(List<String> key, Supplier<M> register, Class<M> type) {
+    Meter m = meters.get(key);
+    if (m == null) {
+      m = meters.computeIfAbsent(key, k -> register.get());
+    }
+    return type.cast(m);
   }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.infermesh.edge.auth.Tenant;
 import io.infermesh.edge.config.EdgeConfig;
+import io.infermesh.edge.config.LocalEngine;
 import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.LlamaEmbedder;
 import io.infermesh.edge.engine.ModelInfo;
@@ -205,6 +206,10 @@ public final class EmbeddingService {
     synchronized (loadLock) {
       if (embedder == null) {
         Path path = config.model().path();
+        if (config.engine() instanceof LocalEngine.Upstream) {
+          throw EdgeException.invalid("model", "model: embeddings on the edge tier need the in-process model; this"
+              + " edge's local tier is an upstream server (engine.type: upstream). Send model: core");
+        }
         if (path == null) {
           throw EdgeException.unavailable("embeddings need model.path: this agent's engine has no model file");
         }

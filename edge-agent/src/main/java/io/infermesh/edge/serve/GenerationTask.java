@@ -161,6 +161,9 @@ final class GenerationTask implements CompletionStream, InFlight.Entry {
     if (e instanceof CancellationException) {
       return stopped();
     }
+    if (e instanceof EdgeException refused) { // an engine that forwards (engine.type: upstream) says what failed
+      return end(new StreamEvent.Failed(refused), refused.kind().metricName());
+    }
     if (e instanceof EngineException) {
       log.error("request {}: generation failed", served.requestId(), e);
       return end(new StreamEvent.Failed(EdgeException.internal("the engine failed while generating", e)), "engine_error");

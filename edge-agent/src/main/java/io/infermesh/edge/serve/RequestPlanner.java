@@ -197,6 +197,10 @@ final class RequestPlanner {
       throw EdgeException.unavailable("the core failed mid-answer; a constrained answer cannot be continued on the "
           + "edge from the middle, retry");
     }
+    if (!at.partial().isEmpty() && !core.prompt().chat().isEmpty()) {
+      throw EdgeException.unavailable("the core failed mid-answer; this edge's local tier is an upstream server that"
+          + " renders chats itself, so it cannot continue one from the middle, retry");
+    }
     Prompt continued = at.partial().isEmpty() ? core.prompt() : raw.apply(core.prompt().text() + at.partial());
     int room = job.model().contextSize() - continued.tokens();
     int left = Math.max(1, sampling.maxTokens() - at.tokensSoFar());

@@ -7,14 +7,16 @@ import io.infermesh.edge.engine.Engine;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +31,12 @@ import org.slf4j.LoggerFactory;
  * model must never be freed under a running generation). At most two engines are loaded: {@link
  * #swap} refuses while one drains.
  *
- * <p>Thread-safe: the slots and the hold sets are guarded by {@code this}; engines are closed and
- * holders told to stop outside the lock.
+ * <p>Thread-safe: the slots are guarded by a read-write lock. Taking and releasing a hold (every
+ * request, cache hits included) needs only its read lock and a concurrent hold set, so requests never
+ * queue behind one another there: a monitor taken twice per request made threads wait tens of
+ * milliseconds behind a preempted holder on a busy 2-core box (issue 19, JFR {@code
+ * jdk.JavaMonitorEnter}). Swaps, drains and unloads take the write lock; engines are closed and
+ * holders told to stop outside it.
  */
 public final class EngineVersions implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EngineVersions.class);
@@ -81,13 +87,13 @@ public final class EngineVersions implements AutoCloseable {
    */
   static final class Loaded {
     final Source source;
-    // guarded by the owning EngineVersions
-    final Set<EngineHold> holds = new HashSet<>();
-    // guarded by the owning EngineVersions
+    // added and removed under the owner's read lock (hence concurrent), iterated under its write lock
+    final Set<EngineHold> holds = ConcurrentHashMap.newKeySet();
+    // written under the owning EngineVersions' write lock, read under its read lock
     boolean retired;
-    // guarded by the owning EngineVersions
+    // guarded by the owning EngineVersions' write lock
     ScheduledFuture<?> timeout;
-    // guarded by the owning EngineVersions
+    // guarded by the owning EngineVersions' write lock
     boolean closed;
 
     Loaded(Source source) {
@@ -105,11 +111,12 @@ public final class EngineVersions implements AutoCloseable {
   }
 
   private final ScheduledExecutorService timer;
-  @GuardedBy("this")
+  private final ReadWriteLock lock = new ReentrantReadWriteLock();
+  @GuardedBy("lock")
   private Loaded serving;
-  @GuardedBy("this")
+  @GuardedBy("lock")
   private Loaded draining;
-  @GuardedBy("this")
+  @GuardedBy("lock")
   private Unloaded previous;
 
   /** Versions whose drain timeouts run on {@code timer}. */
@@ -123,32 +130,62 @@ public final class EngineVersions implements AutoCloseable {
   }
 
   /** The engine serving new requests, if one is loaded. */
-  public synchronized Optional<Engine> current() {
-    return Optional.ofNullable(serving).map(Loaded::engine);
+  public Optional<Engine> current() {
+    lock.readLock().lock();
+    try {
+      return Optional.ofNullable(serving).map(Loaded::engine);
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /** A hold on the serving engine for one request (pair with {@link EngineHold#release()}); empty while none is loaded. */
-  public synchronized Optional<EngineHold> acquire() {
-    if (serving == null) {
-      return Optional.empty();
+  public Optional<EngineHold> acquire() {
+    lock.readLock().lock();
+    try {
+      if (serving == null) {
+        return Optional.empty();
+      }
+      EngineHold hold = new EngineHold(this, serving);
+      serving.holds.add(hold);
+      return Optional.of(hold);
+    } finally {
+      lock.readLock().unlock();
     }
-    EngineHold hold = new EngineHold(this, serving);
-    serving.holds.add(hold);
-    return Optional.of(hold);
   }
 
   /** Whether a replaced version still drains (a swap is refused until it unloads). */
-  public synchronized Optional<Listed> draining() {
-    return Optional.ofNullable(draining).map(d -> listed(d, State.DRAINING));
+  public Optional<Listed> draining() {
+    lock.readLock().lock();
+    try {
+      return Optional.ofNullable(draining).map(d -> listed(d, State.DRAINING));
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /** The version a rollback returns to, if any (it may still be loaded, draining). */
-  public synchronized Optional<Unloaded> previous() {
-    return Optional.ofNullable(previous);
+  public Optional<Unloaded> previous() {
+    lock.readLock().lock();
+    try {
+      return Optional.ofNullable(previous);
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /** Serving first, then draining, then previous (when it is not the draining one). */
-  public synchronized List<Listed> list() {
+  public List<Listed> list() {
+    lock.readLock().lock();
+    try {
+      return listLocked();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  @GuardedBy("lock")
+  private List<Listed> listLocked() {
     List<Listed> out = new ArrayList<>(3);
     if (serving != null) {
       out.add(listed(serving, State.SERVING));
@@ -163,7 +200,7 @@ public final class EngineVersions implements AutoCloseable {
     return out;
   }
 
-  @GuardedBy("this")
+  @GuardedBy("lock")
   private Listed listed(Loaded v, State state) {
     return new Listed(v.engine().info().name(), v.engine().info().version(), v.source.path(), v.source.fileSha256(),
         state, v.holds.size());
@@ -180,13 +217,16 @@ public final class EngineVersions implements AutoCloseable {
     requireNonNull(drain, "drain");
     Loaded old;
     Listed replaced;
-    synchronized (this) {
+    lock.writeLock().lock();
+    try {
       if (draining != null) {
         throw new IllegalStateException("version " + draining.engine().info().version() + " still drains");
       }
       old = serving;
       serving = new Loaded(next);
       replaced = old == null ? null : retire(old, drain);
+    } finally {
+      lock.writeLock().unlock();
     }
     log.info("serving model {} version {} (sha256 {}) from {}", next.engine().info().name(),
         next.engine().info().version(), next.fileSha256(), next.path());
@@ -202,7 +242,8 @@ public final class EngineVersions implements AutoCloseable {
   public Optional<Listed> reactivatePrevious(Duration drain) {
     Loaded old;
     Listed replaced;
-    synchronized (this) {
+    lock.writeLock().lock();
+    try {
       if (draining == null || serving == null || draining.closed) {
         return Optional.empty();
       }
@@ -216,13 +257,15 @@ public final class EngineVersions implements AutoCloseable {
       serving = back;
       draining = null;
       replaced = retire(old, drain);
+    } finally {
+      lock.writeLock().unlock();
     }
     log.info("rolled back to version {} (still loaded)", current().map(e -> e.info().version()).orElse("?"));
     closeIfIdle(old);
     return Optional.of(replaced);
   }
 
-  @GuardedBy("this")
+  @GuardedBy("lock")
   private Listed retire(Loaded old, Duration drain) {
     old.retired = true;
     previous = old.unloaded();
@@ -237,11 +280,14 @@ public final class EngineVersions implements AutoCloseable {
   /** The drain timeout passed: every holder still running is told to stop. */
   private void expire(Loaded v) {
     List<EngineHold> holders;
-    synchronized (this) {
+    lock.writeLock().lock();
+    try {
       if (draining != v || v.closed) {
         return;
       }
       holders = List.copyOf(v.holds);
+    } finally {
+      lock.writeLock().unlock();
     }
     log.warn("version {} still had {} requests after its drain timeout; stopping them",
         v.engine().info().version(), holders.size());
@@ -249,9 +295,20 @@ public final class EngineVersions implements AutoCloseable {
   }
 
   void released(EngineHold hold, Loaded v) {
-    boolean unload;
-    synchronized (this) {
+    boolean last;
+    lock.readLock().lock();
+    try {
       v.holds.remove(hold);
+      last = v.retired && v.holds.isEmpty();
+    } finally {
+      lock.readLock().unlock();
+    }
+    if (!last) {
+      return; // serving, or other holds remain: whoever releases the last one of a retired version unloads it
+    }
+    boolean unload;
+    lock.writeLock().lock();
+    try {
       unload = v.retired && v.holds.isEmpty() && !v.closed;
       if (unload) {
         v.closed = true;
@@ -262,6 +319,8 @@ public final class EngineVersions implements AutoCloseable {
           draining = null;
         }
       }
+    } finally {
+      lock.writeLock().unlock();
     }
     if (unload) {
       unload(v);
@@ -272,11 +331,14 @@ public final class EngineVersions implements AutoCloseable {
     if (old == null) {
       return;
     }
-    synchronized (this) {
+    lock.writeLock().lock();
+    try {
       if (!old.retired || !old.holds.isEmpty() || old.closed) {
         return;
       }
       old.closed = true;
+    } finally {
+      lock.writeLock().unlock();
     }
     unload(old);
   }
@@ -292,7 +354,8 @@ public final class EngineVersions implements AutoCloseable {
   @Override
   public void close() {
     List<Loaded> loaded = new ArrayList<>(2);
-    synchronized (this) {
+    lock.writeLock().lock();
+    try {
       for (Loaded v : new Loaded[] {serving, draining}) {
         if (v != null && !v.closed) {
           v.closed = true;
@@ -301,6 +364,8 @@ public final class EngineVersions implements AutoCloseable {
       }
       serving = null;
       draining = null;
+    } finally {
+      lock.writeLock().unlock();
     }
     loaded.forEach(EngineVersions::unload);
   }

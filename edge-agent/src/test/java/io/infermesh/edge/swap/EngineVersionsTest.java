@@ -13,6 +13,7 @@ import io.infermesh.edge.engine.Prompt;
 import io.infermesh.edge.engine.SamplingParams;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -99,6 +100,53 @@ class EngineVersionsTest {
     assertThat(versions.draining()).isEmpty();
     assertThat(versions.list()).extracting(EngineVersions.Listed::state).containsExactly(
         EngineVersions.State.SERVING, EngineVersions.State.PREVIOUS);
+  }
+
+  /**
+   * Holds are taken and released without a lock between requests (only a read lock): requests on
+   * four threads racing two swaps still never see a closed engine, and every replaced engine is
+   * closed exactly once, after its last hold.
+   */
+  @Test
+  void acquireAndRelease_racingSwaps_neverServeAClosedEngine_andCloseEachOldOneOnce() throws Exception {
+    Counted v1 = new Counted("1");
+    Counted v2 = new Counted("2");
+    Counted v3 = new Counted("3");
+    versions.swap(source(v1), Duration.ZERO);
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger closedWhileHeld = new AtomicInteger();
+    AtomicInteger requests = new AtomicInteger();
+    List<Thread> threads = new ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      threads.add(new Thread(() -> {
+        while (!stop.get()) {
+          EngineHold hold = versions.acquire().orElseThrow();
+          if (((Counted) hold.engine()).closes.get() > 0) {
+            closedWhileHeld.incrementAndGet();
+          }
+          requests.incrementAndGet();
+          hold.release();
+        }
+      }));
+    }
+    threads.forEach(Thread::start);
+    await().atMost(Duration.ofSeconds(30)).until(() -> requests.get() > 10_000);
+    versions.swap(source(v2), Duration.ofMinutes(1));
+    await().atMost(Duration.ofSeconds(30)).until(() -> versions.draining().isEmpty());
+    int before = requests.get();
+    await().atMost(Duration.ofSeconds(30)).until(() -> requests.get() > before + 10_000);
+    versions.swap(source(v3), Duration.ofMinutes(1));
+    await().atMost(Duration.ofSeconds(30)).until(() -> versions.draining().isEmpty());
+    stop.set(true);
+    for (Thread t : threads) {
+      t.join(30_000);
+    }
+
+    assertThat(closedWhileHeld).hasValue(0);
+    assertThat(v1.closes).hasValue(1);
+    assertThat(v2.closes).hasValue(1);
+    assertThat(v3.closes).hasValue(0);
+    assertThat(versions.list()).extracting(EngineVersions.Listed::inFlight).containsOnly(0);
   }
 
   @Test

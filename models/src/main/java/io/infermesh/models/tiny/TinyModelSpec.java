@@ -116,6 +116,16 @@ public record TinyModelSpec(
     return new TinyModelSpec("half-billion", VocabularyKind.BPE_LARGE, 896, 24, 14, 2, 4864, 2048, type, SEED + 3);
   }
 
+  /**
+   * {@link #halfBillionShape}'s shape and weights with a vocabulary of words ({@link
+   * VocabularyKind#BPE_LARGE_WORDS}), for benchmarks that stream text: nearly every token the
+   * random weights pick decodes to a word, where {@link #halfBillionShape}'s decode to nothing.
+   */
+  public static TinyModelSpec halfBillionWords(GgmlType type) {
+    return new TinyModelSpec("half-billion-words", VocabularyKind.BPE_LARGE_WORDS, 896, 24, 14, 2, 4864, 2048, type,
+        SEED + 3);
+  }
+
   /** {@code tiny-<name>-<type>.gguf}, e.g. {@code tiny-edge-q8_0.gguf}. */
   public String fileName() {
     return "tiny-" + name + "-" + weightType.lowerCaseName() + ".gguf";

@@ -97,13 +97,19 @@ final class TinyVocabulary {
     List<String> tokens = new ArrayList<>(learned.tokens());
     int learnedCount = tokens.size();
     tokens.addAll(List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>"));
-    if (kind == VocabularyKind.BPE_32K) {
-      return joinedPieces(kind, learned, tokens, learnedCount);
-    }
-    int size = kind == VocabularyKind.BPE_LARGE ? LARGE_SIZE : tokens.size();
+    int size = switch (kind) {
+      case BPE -> tokens.size();
+      case BPE_32K_WORDS -> SIZE_32K;
+      default -> LARGE_SIZE;
+    };
     int[] types = new int[size];
     Arrays.fill(types, 0, learnedCount, TokenType.NORMAL.id());
     Arrays.fill(types, learnedCount, learnedCount + 3, TokenType.CONTROL.id());
+    if (kind == VocabularyKind.BPE_LARGE_WORDS || kind == VocabularyKind.BPE_32K_WORDS) {
+      int padded = tokens.size();
+      addWords(tokens, size);
+      Arrays.fill(types, padded, size, TokenType.NORMAL.id());
+    }
     for (int i = tokens.size(); i < size; i++) {
       tokens.add("<|reserved_" + i + "|>");
       types[i] = TokenType.UNUSED.id();
@@ -111,27 +117,37 @@ final class TinyVocabulary {
     return new TinyVocabulary(kind, tokens, types, null, learned.merges());
   }
 
-  /** {@code tokens} (learned, then 3 control tokens) grown to {@link #SIZE_32K} with pairs of learned merged tokens. */
-  private static TinyVocabulary joinedPieces(VocabularyKind kind, BpeTrainer.Result learned, List<String> tokens,
-      int learnedCount) {
-    List<String> merged = tokens.subList(256, learnedCount); // after the 256 byte tokens
-    Set<String> seen = new HashSet<>(tokens);
-    List<String> grown = new ArrayList<>(tokens);
-    for (int i = 0; i < merged.size() && grown.size() < SIZE_32K; i++) {
-      for (int j = 0; j < merged.size() && grown.size() < SIZE_32K; j++) {
-        String piece = merged.get(i) + merged.get(j);
-        if (seen.add(piece)) {
-          grown.add(piece);
-        }
+  /**
+   * Appends made-up words after a space until {@code tokens} has {@code size} entries: consonant-
+   * vowel syllables, all two-syllable words first, then three; words already in the vocabulary are
+   * skipped. Written in byte-level BPE's alphabet, where letters stand for themselves and {@code Ġ}
+   * for the space.
+   */
+  private static void addWords(List<String> tokens, int size) {
+    String consonants = "bcdfghjklmnprstvwz";
+    String vowels = "aeiou";
+    List<String> syllables = new ArrayList<>();
+    for (char c : consonants.toCharArray()) {
+      for (char v : vowels.toCharArray()) {
+        syllables.add("" + c + v);
       }
     }
-    if (grown.size() < SIZE_32K) {
-      throw new IllegalStateException("the corpus gives only " + grown.size() + " joined pieces, not " + SIZE_32K);
+    Set<String> taken = new HashSet<>(tokens);
+    int n = syllables.size();
+    for (long i = 0; tokens.size() < size; i++) {
+      long twoSyllable = (long) n * n;
+      StringBuilder word = new StringBuilder("\u0120");
+      if (i < twoSyllable) {
+        word.append(syllables.get((int) (i / n))).append(syllables.get((int) (i % n)));
+      } else {
+        long j = i - twoSyllable;
+        word.append(syllables.get((int) (j / n / n))).append(syllables.get((int) (j / n % n)))
+            .append(syllables.get((int) (j % n)));
+      }
+      if (taken.add(word.toString())) {
+        tokens.add(word.toString());
+      }
     }
-    int[] types = new int[SIZE_32K];
-    Arrays.fill(types, TokenType.NORMAL.id());
-    Arrays.fill(types, learnedCount, learnedCount + 3, TokenType.CONTROL.id());
-    return new TinyVocabulary(kind, grown, types, null, learned.merges());
   }
 
   static String corpus() {

@@ -22,10 +22,15 @@ public enum VocabularyKind {
    */
   BPE_LARGE,
   /**
-   * {@link #BPE} grown to 32,000 entries, Llama 2's vocabulary size, with real pieces: each added
-   * token is two learned merged tokens joined ({@code Ġthe} + {@code Ġcat}), so a benchmark
-   * model's greedy output detokenizes to text. The added tokens have no merges: the tokenizer never
-   * produces them, the model can.
+   * {@link #BPE} padded to 151,936 entries like {@link #BPE_LARGE}, but with ordinary tokens that
+   * decode to text: pronounceable made-up words of two or three syllables, each after a space
+   * ({@code Ġbaco}, ...). A random-weight model then streams words, not empty pieces, so benchmarks
+   * count real text. The padding is never produced by tokenizing (it has no merges).
    */
-  BPE_32K
+  BPE_LARGE_WORDS,
+  /**
+   * {@link #BPE} padded to 32,000 entries, Llama 2's vocabulary size, with the words of {@link
+   * #BPE_LARGE_WORDS}: for benchmarks of a ~200M-parameter Llama whose output must decode to text.
+   */
+  BPE_32K_WORDS
 }

@@ -170,10 +170,10 @@ class TinyModelsTest {
   }
 
   @Test
-  void tokenizer_32kVocabulary_addsJoinedRealPiecesThatDecodeToTextAndLeavesEncodingAlone() {
+  void tokenizer_32kWordsVocabulary_padsWithWordsThatDecodeToTextAndLeavesEncodingAlone() {
     Tokenizer small = TinyModelFixture.tokenizer(TinyModelSpec.edge(GgmlType.F32));
     Tokenizer large = TinyModelFixture.tokenizer(
-        new TinyModelSpec("bpe-32k", VocabularyKind.BPE_32K, 64, 2, 4, 2, 192, 512, GgmlType.F32, 5));
+        new TinyModelSpec("bpe-32k", VocabularyKind.BPE_32K_WORDS, 64, 2, 4, 2, 192, 512, GgmlType.F32, 5));
     assertThat(large.vocabularySize()).isEqualTo(32_000);
     for (int id = 512; id < 32_000; id += 997) {
       assertThat(large.decode(id)).as("token %d", id).isNotBlank();

@@ -18,6 +18,10 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Builds CDS clusters. Both data planes get an EDS cluster over ADS with the load-balancing
@@ -32,7 +36,56 @@ final class ClusterResources {
 
   private ClusterResources() {}
 
-  static Cluster cluster(String name, ServicePolicy service, MeshPolicy policy, DataPlane plane) {
+  /**
+   * A service's clusters for one data plane, which differ only in their names: built once without
+   * a name, then named. A named cluster's digest is a SHA-256 over its type, its name and the
+   * unnamed cluster's digest, so it changes exactly when the cluster does. Immutable.
+   */
+  static final class Named {
+
+    private final Cluster unnamed;
+    private final byte[] digest;
+
+    private Named(Cluster unnamed) {
+      this.unnamed = unnamed;
+      this.digest = ResourceVersions.digest(unnamed);
+    }
+
+    Versioned<Cluster> cluster(String name) {
+      MessageDigest named = ResourceVersions.sha256();
+      named.update(Cluster.getDescriptor().getFullName().getBytes(StandardCharsets.UTF_8));
+      named.update((byte) 0);
+      named.update(name.getBytes(StandardCharsets.UTF_8));
+      named.update((byte) 0);
+      named.update(digest);
+      return Versioned.of(unnamed.toBuilder().setName(name).build(), named.digest());
+    }
+  }
+
+  /**
+   * The unnamed clusters under one mesh-wide policy. A cluster depends on its service only
+   * through the service's protocol and server role, so services that share those share one
+   * unnamed cluster (and its digest). Not thread-safe: confined with the builder that owns it.
+   */
+  static final class Templates {
+
+    private record Key(Protocol protocol, String serverRole, DataPlane plane) {}
+
+    private final MeshPolicy policy;
+    private final Map<Key, Named> named = new HashMap<>();
+
+    /** Only {@code policy}'s mesh-wide parts (upstream, trust domain, mTLS) are read. */
+    Templates(MeshPolicy policy) {
+      this.policy = policy;
+    }
+
+    Named of(ServicePolicy service, DataPlane plane) {
+      return named.computeIfAbsent(new Key(service.protocol(), service.serverRole(), plane),
+          k -> new Named(cluster("", k.protocol(), k.serverRole(), policy, k.plane())));
+    }
+  }
+
+  static Cluster cluster(String name, Protocol protocol, String serverRole, MeshPolicy policy, DataPlane plane) {
     UpstreamPolicy up = policy.upstream();
     Cluster.Builder cluster = Cluster.newBuilder()
         .setName(name)
@@ -50,12 +103,12 @@ final class ClusterResources {
     if (plane == DataPlane.ENVOY) {
       cluster.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder()
           .setLocalityWeightedLbConfig(Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance()));
-      cluster.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Any.pack(protocolOptions(service)));
+      cluster.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Any.pack(protocolOptions(protocol)));
       if (up.healthChecks().enabled()) {
-        cluster.addHealthChecks(healthCheck(service, up.healthChecks()));
+        cluster.addHealthChecks(healthCheck(protocol, up.healthChecks()));
       }
       if (policy.mtls()) {
-        cluster.setTransportSocket(upstreamTls(service, policy.trustDomain()));
+        cluster.setTransportSocket(upstreamTls(protocol, serverRole, policy.trustDomain()));
       }
     }
     return cluster.build();
@@ -85,9 +138,9 @@ final class ClusterResources {
         .build();
   }
 
-  private static HttpProtocolOptions protocolOptions(ServicePolicy service) {
+  private static HttpProtocolOptions protocolOptions(Protocol protocol) {
     HttpProtocolOptions.ExplicitHttpConfig.Builder explicit = HttpProtocolOptions.ExplicitHttpConfig.newBuilder();
-    if (service.protocol() == Protocol.GRPC) {
+    if (protocol == Protocol.GRPC) {
       explicit.setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance());
     } else {
       explicit.setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance());
@@ -95,13 +148,13 @@ final class ClusterResources {
     return HttpProtocolOptions.newBuilder().setExplicitHttpConfig(explicit).build();
   }
 
-  private static HealthCheck healthCheck(ServicePolicy service, UpstreamPolicy.HealthCheckSettings h) {
+  private static HealthCheck healthCheck(Protocol protocol, UpstreamPolicy.HealthCheckSettings h) {
     HealthCheck.Builder check = HealthCheck.newBuilder()
         .setTimeout(XdsProtos.duration(h.timeout()))
         .setInterval(XdsProtos.duration(h.interval()))
         .setUnhealthyThreshold(UInt32Value.of(h.unhealthyThreshold()))
         .setHealthyThreshold(UInt32Value.of(h.healthyThreshold()));
-    if (service.protocol() == Protocol.GRPC) {
+    if (protocol == Protocol.GRPC) {
       check.setGrpcHealthCheck(HealthCheck.GrpcHealthCheck.getDefaultInstance());
     } else {
       check.setHttpHealthCheck(HealthCheck.HttpHealthCheck.newBuilder().setPath("/healthz"));
@@ -110,10 +163,10 @@ final class ClusterResources {
   }
 
   /** mTLS to the upstream: our identity and the CA from SDS; the peer must hold the service's role. */
-  private static TransportSocket upstreamTls(ServicePolicy service, String trustDomain) {
+  private static TransportSocket upstreamTls(Protocol protocol, String serverRole, String trustDomain) {
     // trust domain and role are DNS names (validated): escaping the dots is enough
     String sanRegex = "^spiffe://" + trustDomain.replace(".", "\\.") + "/[^/]+/"
-        + service.serverRole() + "/[^/]+$";
+        + serverRole + "/[^/]+$";
     CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
         .addTlsCertificateSdsSecretConfigs(sds(ResourceNames.IDENTITY_SECRET))
         .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
@@ -123,7 +176,7 @@ final class ClusterResources {
                     .setMatcher(StringMatcher.newBuilder()
                         .setSafeRegex(RegexMatcher.newBuilder().setRegex(sanRegex)))))
             .setValidationContextSdsSecretConfig(sds(ResourceNames.TRUST_BUNDLE_SECRET)));
-    if (service.protocol() == Protocol.GRPC) {
+    if (protocol == Protocol.GRPC) {
       common.addAlpnProtocols("h2");
     }
     return TransportSocket.newBuilder()

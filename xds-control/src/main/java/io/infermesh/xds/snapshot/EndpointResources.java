@@ -15,6 +15,8 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,23 +24,32 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Builds EDS {@link ClusterLoadAssignment}s from a {@link LocalityPlanner} plan. An instance
- * caches each endpoint's {@link LbEndpoint} and its digest (neither depends on the client's
- * region or the cluster), so one instance should serve one service's build. Not thread-safe.
+ * caches what does not depend on the cluster's name: each endpoint's {@link LbEndpoint}, each
+ * planned locality, and each (endpoints, client region) plan with its localities, so a service's
+ * clusters that hold the same endpoints (the all-versions cluster and the only version's) are
+ * planned and built once per client region. One instance serves one service's build, with one
+ * burst-share function per client region. Not thread-safe.
  *
  * <p>An assignment's digest is composed rather than taken over its encoding: a SHA-256 over its
- * type and cluster name, then per locality the deterministic encoding of the locality without its
- * endpoints (length-prefixed) and the digest of each endpoint ({@link ResourceVersions#digest}).
- * It changes exactly when the assignment does, and an endpoint shared by several clusters and
- * client regions is encoded once, not once per assignment.
+ * type and cluster name and the digest of its localities in order; a locality's digest is a
+ * SHA-256 over the deterministic encoding of the locality without its endpoints (length-prefixed)
+ * and the digest of each endpoint ({@link ResourceVersions#digest}). It changes exactly when the
+ * assignment does, and an endpoint or locality shared by several clusters and client regions is
+ * encoded once, not once per assignment.
  */
 final class EndpointResources {
 
   /** Endpoint metadata namespace: id, model, version and tier of each endpoint. */
   static final String METADATA_NAMESPACE = "infermesh";
 
-  private final Map<MeshEndpoint, Digested> lbEndpoints = new IdentityHashMap<>();
+  private final Map<MeshEndpoint, Digested<LbEndpoint>> lbEndpoints = new IdentityHashMap<>();
+  private final Map<PlanKey, Digested<List<LocalityLbEndpoints>>> plans = new HashMap<>();
+  private final Map<LocalityPlanner.PlannedLocality, Digested<LocalityLbEndpoints>> localities = new HashMap<>();
 
-  private record Digested(LbEndpoint endpoint, byte[] digest) {}
+  private record Digested<T>(T value, byte[] digest) {}
+
+  /** The burst-share function is compared by identity: callers pass one per client region. */
+  private record PlanKey(List<MeshEndpoint> endpoints, String clientRegion, ToDoubleFunction<String> burstShare) {}
 
   /** A one-off assignment (tests, tools). */
   static ClusterLoadAssignment assignment(
@@ -54,35 +65,55 @@ final class EndpointResources {
   /** The assignment with its composed digest (see the class comment). */
   Versioned<ClusterLoadAssignment> versioned(
       String clusterName, List<MeshEndpoint> endpoints, String clientRegion, ToDoubleFunction<String> burstShare) {
+    Digested<List<LocalityLbEndpoints>> plan = plans.computeIfAbsent(
+        new PlanKey(endpoints, clientRegion, burstShare), this::plan);
     MessageDigest digest = ResourceVersions.sha256();
     digest.update(ClusterLoadAssignment.getDescriptor().getFullName().getBytes(StandardCharsets.UTF_8));
     digest.update((byte) 0);
     digest.update(clusterName.getBytes(StandardCharsets.UTF_8));
     digest.update((byte) 0);
-    ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(clusterName);
-    for (LocalityPlanner.PlannedLocality planned : LocalityPlanner.plan(endpoints, clientRegion, burstShare)) {
-      LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder()
-          .setLocality(Locality.newBuilder()
-              .setRegion(planned.locality().region())
-              .setZone(planned.locality().zone()))
-          .setPriority(planned.priority())
-          .setLoadBalancingWeight(UInt32Value.of(planned.weight()));
-      byte[] header = locality.build().toByteArray(); // before its endpoints; no maps, so deterministic
-      digest.update(ByteBuffer.allocate(8).putInt(header.length).putInt(planned.endpoints().size()).array());
-      digest.update(header);
-      for (MeshEndpoint e : planned.endpoints()) {
-        Digested lb = lbEndpoints.computeIfAbsent(e, EndpointResources::digested);
-        locality.addLbEndpoints(lb.endpoint());
-        digest.update(lb.digest());
-      }
-      cla.addEndpoints(locality);
-    }
-    return Versioned.of(cla.build(), digest.digest());
+    digest.update(plan.digest());
+    ClusterLoadAssignment cla = ClusterLoadAssignment.newBuilder()
+        .setClusterName(clusterName)
+        .addAllEndpoints(plan.value())
+        .build();
+    return Versioned.of(cla, digest.digest());
   }
 
-  private static Digested digested(MeshEndpoint e) {
+  private Digested<List<LocalityLbEndpoints>> plan(PlanKey key) {
+    MessageDigest digest = ResourceVersions.sha256();
+    List<LocalityLbEndpoints> built = new ArrayList<>();
+    for (LocalityPlanner.PlannedLocality planned
+        : LocalityPlanner.plan(key.endpoints(), key.clientRegion(), key.burstShare())) {
+      Digested<LocalityLbEndpoints> locality = localities.computeIfAbsent(planned, this::locality);
+      built.add(locality.value());
+      digest.update(locality.digest());
+    }
+    return new Digested<>(List.copyOf(built), digest.digest());
+  }
+
+  private Digested<LocalityLbEndpoints> locality(LocalityPlanner.PlannedLocality planned) {
+    LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder()
+        .setLocality(Locality.newBuilder()
+            .setRegion(planned.locality().region())
+            .setZone(planned.locality().zone()))
+        .setPriority(planned.priority())
+        .setLoadBalancingWeight(UInt32Value.of(planned.weight()));
+    byte[] header = locality.build().toByteArray(); // before its endpoints; no maps, so deterministic
+    MessageDigest digest = ResourceVersions.sha256();
+    digest.update(ByteBuffer.allocate(8).putInt(header.length).putInt(planned.endpoints().size()).array());
+    digest.update(header);
+    for (MeshEndpoint e : planned.endpoints()) {
+      Digested<LbEndpoint> lb = lbEndpoints.computeIfAbsent(e, EndpointResources::digested);
+      locality.addLbEndpoints(lb.value());
+      digest.update(lb.digest());
+    }
+    return new Digested<>(locality.build(), digest.digest());
+  }
+
+  private static Digested<LbEndpoint> digested(MeshEndpoint e) {
     LbEndpoint lb = lbEndpoint(e);
-    return new Digested(lb, ResourceVersions.digest(lb));
+    return new Digested<>(lb, ResourceVersions.digest(lb));
   }
 
   private static LbEndpoint lbEndpoint(MeshEndpoint e) {

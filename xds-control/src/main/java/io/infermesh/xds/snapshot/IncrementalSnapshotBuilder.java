@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -21,8 +22,10 @@ import java.util.Set;
  * {@link MeshSnapshotBuilder} that remembers what it built: each service's resources are kept
  * with the inputs they came from (the service's policy, its endpoints, its burst shares) and
  * rebuilt only when those or the mesh-wide policy change; the collections every group shares are
- * reassembled only when some service changed. Unchanged resources keep their content versions,
- * so the cache pushes clients only what changed. The output always equals a fresh build's.
+ * reassembled only for the resource types some service's resources changed in (an endpoint's
+ * health reassembles load assignments, not clusters). A rebuilt service keeps the instances of
+ * its resources that did not change. Unchanged resources keep their content versions, so the
+ * cache pushes clients only what changed. The output always equals a fresh build's.
  *
  * <p>Not thread-safe: confine an instance to one thread (the publisher's executor).
  */
@@ -45,6 +48,7 @@ public final class IncrementalSnapshotBuilder {
 
   private MeshWide meshWide;
   private Set<String> regions = Set.of();
+  private ClusterResources.Templates templates;
   private Map<String, ServiceResources> services = new HashMap<>();
   private List<ServicePolicy> assembledFor = List.of();
   private Assembled assembled;
@@ -65,6 +69,7 @@ public final class IncrementalSnapshotBuilder {
       policy.regions().forEach(r -> names.add(r.name()));
       names.add("");
       regions = names;
+      templates = new ClusterResources.Templates(policy);
       services = new HashMap<>();
       assembled = null;
     }
@@ -77,22 +82,28 @@ public final class IncrementalSnapshotBuilder {
     shares.shares().forEach((k, v) -> sharesByService.computeIfAbsent(k.service(), s -> new HashMap<>()).put(k.region(), v));
 
     Map<String, ServiceResources> next = new HashMap<>();
-    boolean changed = false;
+    Set<ServiceResources.Part> changed = EnumSet.noneOf(ServiceResources.Part.class);
     for (ServicePolicy service : policy.services()) {
       ServiceResources.Inputs inputs = new ServiceResources.Inputs(service,
           byService.getOrDefault(service.name(), List.of()), sharesByService.getOrDefault(service.name(), Map.of()));
       ServiceResources resources = services.get(service.name());
-      if (resources == null || !resources.inputs.equals(inputs)) {
-        resources = ServiceResources.build(inputs, policy, regions);
+      if (resources == null) {
+        resources = ServiceResources.build(inputs, policy, templates, regions);
         servicesBuilt++;
-        changed = true;
+        changed.addAll(resources.changed);
+      } else if (!resources.inputs.equals(inputs)) {
+        resources = ServiceResources.rebuild(inputs, policy, templates, regions, resources);
+        servicesBuilt++;
+        changed.addAll(resources.changed);
       }
       next.put(service.name(), resources);
     }
     services = next;
-    if (changed || assembled == null || !assembledFor.equals(policy.services())) {
-      assembled = assemble(policy);
+    if (assembled == null || !assembledFor.equals(policy.services())) {
+      assembled = assemble(policy, EnumSet.allOf(ServiceResources.Part.class), null);
       assembledFor = policy.services();
+    } else if (!changed.isEmpty()) {
+      assembled = assemble(policy, changed, assembled);
     }
     return new MeshSnapshots(groups(assembled, policy, secrets));
   }
@@ -102,44 +113,72 @@ public final class IncrementalSnapshotBuilder {
     return servicesBuilt;
   }
 
-  private Assembled assemble(MeshPolicy policy) {
-    List<Versioned<Cluster>> envoyClusters = new ArrayList<>();
-    List<Versioned<Cluster>> grpcClusters = new ArrayList<>();
-    Map<String, List<Versioned<ClusterLoadAssignment>>> envoyEndpoints = new HashMap<>();
-    Map<String, List<Versioned<ClusterLoadAssignment>>> grpcEndpoints = new HashMap<>();
-    List<Versioned<Listener>> grpcListeners = new ArrayList<>();
-    List<Versioned<RouteConfiguration>> grpcRoutes = new ArrayList<>();
-    for (String region : regions) {
-      envoyEndpoints.put(region, new ArrayList<>());
-      grpcEndpoints.put(region, new ArrayList<>());
-    }
+  /** Reassembles the collections of the {@code parts} that changed; the others are kept from {@code before}. */
+  private Assembled assemble(MeshPolicy policy, Set<ServiceResources.Part> parts, Assembled before) {
+    List<ServiceResources> ordered = new ArrayList<>(policy.services().size());
     for (ServicePolicy service : policy.services()) {
-      ServiceResources r = services.get(service.name());
-      envoyClusters.addAll(r.envoyClusters);
-      grpcClusters.addAll(r.grpcClusters);
+      ordered.add(services.get(service.name()));
+    }
+    SnapshotResources<Cluster> envoyClusters = before == null ? null : before.envoyClusters();
+    SnapshotResources<Cluster> grpcClusters = before == null ? null : before.grpcClusters();
+    if (parts.contains(ServiceResources.Part.CLUSTERS)) {
+      List<Versioned<Cluster>> envoy = new ArrayList<>();
+      List<Versioned<Cluster>> grpc = new ArrayList<>();
+      for (ServiceResources r : ordered) {
+        envoy.addAll(r.envoyClusters);
+        grpc.addAll(r.grpcClusters);
+      }
+      envoyClusters = collection(envoy);
+      grpcClusters = collection(grpc);
+    }
+    Map<String, SnapshotResources<ClusterLoadAssignment>> envoyByRegion = before == null ? null : before.envoyEndpoints();
+    Map<String, SnapshotResources<ClusterLoadAssignment>> grpcByRegion = before == null ? null : before.grpcEndpoints();
+    if (parts.contains(ServiceResources.Part.ENDPOINTS)) {
+      envoyByRegion = new HashMap<>();
+      grpcByRegion = new HashMap<>();
       for (String region : regions) {
-        List<Versioned<ClusterLoadAssignment>> assignments = r.endpointsByRegion.get(region);
-        envoyEndpoints.get(region).addAll(assignments);
+        List<Versioned<ClusterLoadAssignment>> envoy = new ArrayList<>();
+        List<Versioned<ClusterLoadAssignment>> grpc = new ArrayList<>();
+        for (ServiceResources r : ordered) {
+          List<Versioned<ClusterLoadAssignment>> assignments = r.endpointsByRegion.get(region);
+          envoy.addAll(assignments);
+          if (r.grpcListener != null) {
+            grpc.addAll(assignments);
+          }
+        }
+        SnapshotResources<ClusterLoadAssignment> all = collection(envoy);
+        envoyByRegion.put(region, all);
+        // with only gRPC services both data planes hold the same assignments: one collection
+        grpcByRegion.put(region, grpc.size() == envoy.size() ? all : collection(grpc));
+      }
+    }
+    SnapshotResources<Listener> envoyListeners = before == null ? null : before.envoyListeners();
+    SnapshotResources<Listener> grpcListeners = before == null ? null : before.grpcListeners();
+    if (parts.contains(ServiceResources.Part.LISTENERS)) {
+      List<Versioned<Listener>> grpc = new ArrayList<>();
+      for (ServiceResources r : ordered) {
         if (r.grpcListener != null) {
-          grpcEndpoints.get(region).addAll(assignments);
+          grpc.add(r.grpcListener);
         }
       }
-      if (r.grpcListener != null) {
-        grpcListeners.add(r.grpcListener);
-        grpcRoutes.add(r.grpcRoute);
+      envoyListeners = collection(List.of(Versioned.of(ListenerResources.envoyIngress(policy))));
+      grpcListeners = collection(grpc);
+    }
+    SnapshotResources<RouteConfiguration> envoyRoutes = before == null ? null : before.envoyRoutes();
+    SnapshotResources<RouteConfiguration> grpcRoutes = before == null ? null : before.grpcRoutes();
+    if (parts.contains(ServiceResources.Part.ROUTES)) {
+      List<Versioned<RouteConfiguration>> grpc = new ArrayList<>();
+      for (ServiceResources r : ordered) {
+        if (r.grpcRoute != null) {
+          grpc.add(r.grpcRoute);
+        }
       }
+      envoyRoutes = collection(List.of(Versioned.of(
+          RouteResources.envoyIngress(policy.services(), s -> services.get(s.name()).envoyRoutes))));
+      grpcRoutes = collection(grpc);
     }
-    Versioned<RouteConfiguration> ingress = Versioned.of(
-        RouteResources.envoyIngress(policy.services(), s -> services.get(s.name()).envoyRoutes));
-    Map<String, SnapshotResources<ClusterLoadAssignment>> envoyByRegion = new HashMap<>();
-    Map<String, SnapshotResources<ClusterLoadAssignment>> grpcByRegion = new HashMap<>();
-    for (String region : regions) {
-      envoyByRegion.put(region, collection(envoyEndpoints.get(region)));
-      grpcByRegion.put(region, collection(grpcEndpoints.get(region)));
-    }
-    return new Assembled(collection(envoyClusters), collection(grpcClusters), envoyByRegion, grpcByRegion,
-        collection(List.of(Versioned.of(ListenerResources.envoyIngress(policy)))), collection(grpcListeners),
-        collection(List.of(ingress)), collection(grpcRoutes));
+    return new Assembled(envoyClusters, grpcClusters, envoyByRegion, grpcByRegion,
+        envoyListeners, grpcListeners, envoyRoutes, grpcRoutes);
   }
 
   private Map<XdsGroup, Snapshot> groups(Assembled a, MeshPolicy policy, SecretMaterial secrets) {

@@ -20,6 +20,9 @@ import java.util.List;
  */
 final class ResourceVersions {
 
+  // never updated: only cloned, which reads its (initial) state
+  private static final MessageDigest SHA256 = newSha256();
+
   private ResourceVersions() {}
 
   /** The digest of one resource. */
@@ -53,7 +56,16 @@ final class ResourceVersions {
     return HexFormat.of().formatHex(digest, 0, 8);
   }
 
+  /** A fresh SHA-256: a clone of an unused prototype, cheaper than a provider look-up per digest. */
   static MessageDigest sha256() {
+    try {
+      return (MessageDigest) SHA256.clone();
+    } catch (CloneNotSupportedException e) {
+      return newSha256();
+    }
+  }
+
+  private static MessageDigest newSha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {

@@ -119,6 +119,46 @@ class IncrementalSnapshotBuilderTest {
     assertThat(builder.servicesBuilt()).as("a mesh-wide change rebuilds every service").isEqualTo(2L * all + 1);
   }
 
+  @Test
+  void aHealthChangeKeepsEveryOtherResourceAndTheUntouchedTypesWhole() {
+    MeshPolicy policy = policy(6);
+    List<MeshEndpoint> endpoints = new ArrayList<>();
+    Random random = new Random(11);
+    for (int i = 0; i < 30; i++) {
+      endpoints.add(endpoint(random, "svc-" + (i % 6), i));
+    }
+    IncrementalSnapshotBuilder builder = new IncrementalSnapshotBuilder();
+    MeshSnapshots first = builder.build(MeshState.of(endpoints), policy, BurstShares.none(), SECRETS);
+    endpoints.set(3, endpoints.get(3).withHealth(EndpointHealth.UNHEALTHY)); // svc-3, a gRPC service
+    MeshSnapshots after = builder.build(MeshState.of(endpoints), policy, BurstShares.none(), SECRETS);
+    assertSame(after, MeshSnapshotBuilder.build(MeshState.of(endpoints), policy, BurstShares.none(), SECRETS),
+        "after the change");
+
+    first.snapshots().forEach((group, before) -> {
+      Snapshot now = after.snapshots().get(group);
+      assertThat(now.clusters()).as(group + ": the clusters were not reassembled").isSameAs(before.clusters());
+      assertThat(now.listeners()).as(group + ": nor the listeners").isSameAs(before.listeners());
+      assertThat(now.routes()).as(group + ": nor the routes").isSameAs(before.routes());
+      Map<String, VersionedResource<?>> old = before.versionedResources(Resources.ResourceType.ENDPOINT);
+      Map<String, VersionedResource<?>> current = now.versionedResources(Resources.ResourceType.ENDPOINT);
+      assertThat(current.keySet()).as(group.toString()).isEqualTo(old.keySet());
+      boolean changed = false;
+      for (Map.Entry<String, VersionedResource<?>> e : current.entrySet()) {
+        VersionedResource<?> was = old.get(e.getKey());
+        if (e.getKey().startsWith("svc-3")) {
+          changed |= !e.getValue().version().equals(was.version());
+          continue;
+        }
+        assertThat(e.getValue().resource()).as(group + " " + e.getKey() + ": the same instance")
+            .isSameAs(was.resource());
+        assertThat(e.getValue().version()).as(group + " " + e.getKey()).isEqualTo(was.version());
+      }
+      assertThat(changed).as(group + ": svc-3's assignments changed").isTrue();
+      assertThat(now.version(Resources.ResourceType.ENDPOINT)).as(group.toString())
+          .isNotEqualTo(before.version(Resources.ResourceType.ENDPOINT));
+    });
+  }
+
   private static Map<String, String> versions(MeshSnapshots snapshots) {
     Map<String, String> out = new HashMap<>();
     snapshots.snapshots().forEach((group, s) -> {
