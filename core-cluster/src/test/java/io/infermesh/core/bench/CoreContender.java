@@ -2,6 +2,7 @@ package io.infermesh.core.bench;
 
 import io.infermesh.core.engine.DjlRuntime;
 import io.infermesh.core.engine.SamplingParams;
+import io.infermesh.core.engine.WeightPrecision;
 import io.infermesh.core.lifecycle.Placement;
 import io.infermesh.core.lifecycle.ServedModel;
 import io.infermesh.core.schedule.Admission;
@@ -33,10 +34,10 @@ final class CoreContender implements Contender {
     this.served = served;
   }
 
-  /** Loads {@code gguf} with {@code threads} PyTorch intra-op threads, prefix cache off. */
+  /** Loads {@code gguf} in F32 with {@code threads} PyTorch intra-op threads, prefix cache off. */
   static CoreContender load(Path gguf, int threads) throws Exception {
     DjlRuntime.threads(threads);
-    return new CoreContender(ServedModel.load("bench", gguf, "", "", "cpu", 64, LIMITS, Placement.WHOLE,
+    return new CoreContender(ServedModel.load("bench", gguf, "", "", "cpu", WeightPrecision.FLOAT32, 64, LIMITS, Placement.WHOLE,
         r -> new Thread(r, "core-bench-loop"), System::nanoTime, BatchLoop.StepObserver.NONE));
   }
 

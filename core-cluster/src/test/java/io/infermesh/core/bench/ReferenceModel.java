@@ -13,16 +13,16 @@ import java.nio.file.Path;
  * The ~200M-parameter Llama the core is compared on, written deterministically (random weights of
  * a fixed seed) as F32 GGUF for the core and llama.cpp, and exported from that file as a Hugging
  * Face directory for PyTorch, so every engine reads the same values. Shape: 1,024 wide, 12
- * layers, 16 query / 8 key-value heads of 64, FFN 2,816, a 32,000-token vocabulary that decodes to words
- * ({@link VocabularyKind#BPE_32K_WORDS}). Both are reused while the GGUF is unchanged.
+ * layers, 16 query / 8 key-value heads of 64, FFN 2,816, a 32,000-token vocabulary that decodes to
+ * words ({@link VocabularyKind#BPE_32K_WORDS}). Both are reused while the GGUF is unchanged.
  *
  * @param spec the model's shape and seed
  * @param gguf the F32 GGUF file
  * @param hfDir the Hugging Face export ({@code config.json}, {@code model.safetensors})
  */
 record ReferenceModel(TinyModelSpec spec, Path gguf, Path hfDir) {
-  static final TinyModelSpec SPEC = new TinyModelSpec("llama-200m", VocabularyKind.BPE_32K_WORDS, 1024, 12, 16, 8, 2816,
-      2048, GgmlType.F32, 0x1AFE_2025_0000_0200L);
+  static final TinyModelSpec SPEC = new TinyModelSpec("llama-200m", VocabularyKind.BPE_32K_WORDS, 1024, 12, 16, 8,
+      2816, 2048, GgmlType.F32, 0x1AFE_2025_0000_0200L);
 
   /** Writes both layouts into {@code dir}, or reuses what an earlier run wrote there. */
   static ReferenceModel writeOrReuse(Path dir) throws IOException {
