@@ -21,10 +21,9 @@ import java.util.concurrent.TimeUnit;
  * process that loads the Hugging Face export of the same weights once and answers one JSON line
  * per batch. Decode time is measured inside Python, around the steps after the first token.
  *
- * <p>The column measures the PyTorch build it is given. Debian's {@code python3-torch} 1.13
- * ({@code BLAS_INFO=generic}, no MKL) sends {@code F.linear} at 1 to 16 rows to OpenBLAS's sgemm,
- * which moves the weights at about 1.3 GB/s on this machine where a matrix-vector product streams
- * them at 9 to 12 GB/s; pip's MKL build (what transformers users run) has no such gap.
+ * <p>The column measures the PyTorch build it is given (here Debian's {@code python3-torch} 1.13
+ * with OpenBLAS, no MKL). With 2 OpenMP threads it collapses on an oversubscribed machine (0.6
+ * tok/s at a load average of 12 against 12.7 at 2): read its column beside the load average.
  */
 final class TorchEagerContender implements Contender {
   private static final ObjectMapper JSON = new ObjectMapper();
