@@ -306,27 +306,13 @@ public final class EngineVersions implements AutoCloseable {
     if (!last) {
       return; // serving, or other holds remain: whoever releases the last one of a retired version unloads it
     }
-    boolean unload;
-    lock.writeLock().lock();
-    try {
-      unload = v.retired && v.holds.isEmpty() && !v.closed;
-      if (unload) {
-        v.closed = true;
-        if (v.timeout != null) {
-          v.timeout.cancel(false);
-        }
-        if (draining == v) {
-          draining = null;
-        }
-      }
-    } finally {
-      lock.writeLock().unlock();
-    }
-    if (unload) {
-      unload(v);
-    }
+    closeIfIdle(v);
   }
 
+  /**
+   * Unloads a retired version with no hold left, once: called after a swap and by whoever releases
+   * a retired version's last hold (either may come first, so both end its drain the same way).
+   */
   private void closeIfIdle(Loaded old) {
     if (old == null) {
       return;
@@ -337,6 +323,12 @@ public final class EngineVersions implements AutoCloseable {
         return;
       }
       old.closed = true;
+      if (old.timeout != null) {
+        old.timeout.cancel(false);
+      }
+      if (draining == old) {
+        draining = null;
+      }
     } finally {
       lock.writeLock().unlock();
     }
