@@ -186,8 +186,7 @@ class EdgeVsLlamaCppBenchmark {
 
   /**
    * The hook for {@code engine: upstream}: an edge configured through the real YAML loader to send
-   * its local tier to the running llama-server. Until this build has that engine, the loader
-   * refuses the key and the row says n/a.
+   * its local tier to the running llama-server.
    */
   private void edgeViaUpstream(Path model, Side server) throws Exception {
     String label = "edge via `engine: upstream` → llama-server `-np 4`, 4 streams, 2 threads";
@@ -196,16 +195,10 @@ class EdgeVsLlamaCppBenchmark {
       return;
     }
     String yaml = "http:\n  port: 0\n  host: 127.0.0.1\ncache:\n  enabled: false\n"
-        + "model:\n  name: bench\n  path: " + model + "\n  context_size: " + CONTEXT + "\n  threads: 2\n  parallel: 4\n"
-        + "engine:\n  type: upstream\n  upstream:\n    url: http://127.0.0.1:" + server.port() + "\n    model: bench\n";
-    EdgeConfig config;
-    try {
-      config = EdgeConfigLoader.parse(yaml, model.getParent());
-    } catch (RuntimeException e) {
-      add("| " + label + " | n/a: needs engine: upstream (" + e.getMessage().lines().findFirst().orElse("")
-          + ") | | |");
-      return;
-    }
+        + "model:\n  name: bench\n  context_size: " + CONTEXT + "\n"
+        + "engine:\n  type: upstream\n  upstream:\n    url: http://127.0.0.1:" + server.port() + "\n    model: bench\n"
+        + "    max_concurrency: 4\n";
+    EdgeConfig config = EdgeConfigLoader.parse(yaml, model.getParent());
     try (Side upstream = Side.agent(config, "edge→upstream")) {
       String body = chat(SENTENCE, STREAM_TOKENS, true);
       upstream.concurrent(body, 4);

@@ -281,4 +281,12 @@ class LlamaEngineTest {
     assertThat(LlamaEngine.foldSeed(0xFFFF_FFFFL)).isNotNegative().isNotEqualTo(-1);
     assertThat(LlamaEngine.foldSeed(42)).isEqualTo(42);
   }
+
+  /** Greedy with no cut is sent as top-k 1 (the same argmax without sorting the vocabulary); anything else as asked. */
+  @Test
+  void greedyWithoutATopKCut_isSentAsTopKOne_otherwiseTheClientsValue() {
+    assertThat(LlamaEngine.llamaTopK(new SamplingParams(8, 0f, 1f, 0, OptionalLong.empty(), List.of()))).isEqualTo(1);
+    assertThat(LlamaEngine.llamaTopK(new SamplingParams(8, 0f, 1f, 7, OptionalLong.empty(), List.of()))).isEqualTo(7);
+    assertThat(LlamaEngine.llamaTopK(new SamplingParams(8, 0.8f, 1f, 0, OptionalLong.empty(), List.of()))).isZero();
+  }
 }
