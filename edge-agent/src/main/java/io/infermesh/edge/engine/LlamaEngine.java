@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -63,13 +64,15 @@ public final class LlamaEngine implements Engine {
   private final boolean addBos;
   private final int maxTokenBytes; // see GgufFacts; 0 when unknown
   private final int vocabSize;
+  private final long modelBytes; // the GGUF file's size: what closing should give back, at least
   private static final int PUMP_DRAIN_SECONDS = 5;
   private final AtomicBoolean closed = new AtomicBoolean();
   // one pump per running generation; admission bounds how many run, so no bound is needed here
   private final ExecutorService pumps = Executors.newCachedThreadPool(new PumpThreads());
 
   private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos, int maxTokenBytes,
-      int vocabSize) {
+      int vocabSize, long modelBytes) {
+    this.modelBytes = modelBytes;
     this.model = model;
     this.info = info;
     this.template = template;
@@ -127,7 +130,8 @@ public final class LlamaEngine implements Engine {
           + "for concurrency use engine: upstream with llama-server -np {} (edge-agent README, issue 19)",
           config.parallel(), config.parallel(), config.parallel());
     }
-    return new LlamaEngine(model, info, template, facts.addBos(), facts.maxTokenBytes(), facts.vocabSize());
+    return new LlamaEngine(model, info, template, facts.addBos(), facts.maxTokenBytes(), facts.vocabSize(),
+        Files.size(path));
   }
 
   @Override
@@ -421,8 +425,15 @@ public final class LlamaEngine implements Engine {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+      OptionalLong residentBefore = ResidentMemory.bytes();
       model.close();
-      log.info("unloaded model {}", info.name());
+      ResidentMemory.Unload unload = ResidentMemory.unload(info.name(), modelBytes, residentBefore,
+          ResidentMemory.bytes());
+      if (unload.warning()) {
+        log.warn(unload.message());
+      } else {
+        log.info(unload.message());
+      }
     }
   }
 
