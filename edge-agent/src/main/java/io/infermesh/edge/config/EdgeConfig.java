@@ -610,10 +610,16 @@ public record EdgeConfig(
    * @param tls HTTPS instead of plain HTTP (empty: plain HTTP)
    * @param allowPlaintext whether plain HTTP may be served on an address other than loopback (when
    *     TLS ends in front of the agent: a sidecar, a load balancer)
+   * @param maxThreads the most threads Jetty runs requests on ({@code http.max_threads}); a request
+   *     holds one while it is answered (a stream, an escalation), further requests queue for one
    */
   public record Http(String host, int port, long maxBodyBytes, Duration streamFlushInterval, Optional<HttpTls> tls,
-      boolean allowPlaintext) {
-    /** Plain HTTP on 127.0.0.1:8080, bodies up to 1MiB, SSE flushed at most every 2ms. */
+      boolean allowPlaintext, int maxThreads) {
+    /** {@code http.max_threads} unless set (see the edge-agent README's "Front path" for the measurement). */
+    public static final int DEFAULT_MAX_THREADS = 250;
+    /** The fewest request threads: Jetty's acceptors and selectors lease up to 8 of the pool. */
+    public static final int MIN_THREADS = 16;
+    /** Plain HTTP on 127.0.0.1:8080, bodies up to 1MiB, SSE flushed at most every 2ms, 250 request threads. */
     public static final Http DEFAULT = new Builder().build();
 
     public Http {
@@ -627,6 +633,9 @@ public record EdgeConfig(
         throw new ConfigException("http.stream_flush_interval", "must be in [0ms, 1s], got " + streamFlushInterval);
       }
       requireNonNull(tls, "http.tls");
+      if (maxThreads < MIN_THREADS || maxThreads > 10_000) {
+        throw new ConfigException("http.max_threads", "must be in [" + MIN_THREADS + ", 10000], got " + maxThreads);
+      }
     }
 
     /** Settings at {@link #DEFAULT} until set. */
@@ -637,7 +646,7 @@ public record EdgeConfig(
     /** A builder holding these settings. */
     public Builder toBuilder() {
       return new Builder().host(host).port(port).maxBodyBytes(maxBodyBytes).streamFlushInterval(streamFlushInterval)
-          .tls(tls).allowPlaintext(allowPlaintext);
+          .tls(tls).allowPlaintext(allowPlaintext).maxThreads(maxThreads);
     }
 
     /** These settings on another address. */
@@ -668,6 +677,7 @@ public record EdgeConfig(
       private Duration streamFlushInterval = Duration.ofMillis(2);
       private Optional<HttpTls> tls = Optional.empty();
       private boolean allowPlaintext;
+      private int maxThreads = DEFAULT_MAX_THREADS;
 
       private Builder() {}
 
@@ -712,9 +722,15 @@ public record EdgeConfig(
         return this;
       }
 
+      /** {@code http.max_threads}; default {@value Http#DEFAULT_MAX_THREADS}. */
+      public Builder maxThreads(int maxThreads) {
+        this.maxThreads = maxThreads;
+        return this;
+      }
+
       /** @throws ConfigException naming the first key whose value breaks its rule */
       public Http build() {
-        return new Http(host, port, maxBodyBytes, streamFlushInterval, tls, allowPlaintext);
+        return new Http(host, port, maxBodyBytes, streamFlushInterval, tls, allowPlaintext, maxThreads);
       }
     }
   }

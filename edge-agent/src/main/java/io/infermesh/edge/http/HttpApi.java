@@ -115,6 +115,7 @@ public final class HttpApi implements AutoCloseable {
       config.startupWatcherEnabled = false;
       config.http.disableCompression();
       config.http.maxRequestSize = maxBodyBytes;
+      config.jetty.threadPool = FrontDoor.threadPool(settings.maxThreads());
       config.jetty.modifyServer(server -> FrontDoor.guard(server, limits));
       batches.ifPresent(b -> BatchEndpoints.configure(config, b.maxFileBytes()));
       config.jetty.addConnector((server, httpConfig) -> {
