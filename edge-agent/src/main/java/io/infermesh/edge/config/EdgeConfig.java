@@ -612,9 +612,11 @@ public record EdgeConfig(
    *     TLS ends in front of the agent: a sidecar, a load balancer)
    * @param maxThreads the most threads Jetty runs requests on ({@code http.max_threads}); a request
    *     holds one while it is answered (a stream, an escalation), further requests queue for one
+   * @param selectors Jetty's selector threads ({@code http.selectors}); 0 picks {@link
+   *     #effectiveSelectors(int)}'s default
    */
   public record Http(String host, int port, long maxBodyBytes, Duration streamFlushInterval, Optional<HttpTls> tls,
-      boolean allowPlaintext, int maxThreads) {
+      boolean allowPlaintext, int maxThreads, int selectors) {
     /** {@code http.max_threads} unless set (see the edge-agent README's "Front path" for the measurement). */
     public static final int DEFAULT_MAX_THREADS = 250;
     /** The fewest request threads: Jetty's acceptors and selectors lease up to 8 of the pool. */
@@ -636,6 +638,20 @@ public record EdgeConfig(
       if (maxThreads < MIN_THREADS || maxThreads > 10_000) {
         throw new ConfigException("http.max_threads", "must be in [" + MIN_THREADS + ", 10000], got " + maxThreads);
       }
+      if (selectors < 0 || selectors > 64) {
+        throw new ConfigException("http.selectors", "must be in [0, 64] (0: one per two cores, 2 to 4), got "
+            + selectors);
+      }
+    }
+
+    /**
+     * The selector threads for a machine with {@code cores} cores: {@link #selectors()}, or one per
+     * two cores but at least 2 and at most 4. Jetty's own default gives a 2-core machine 1, and
+     * there every connection's wake-up went through that one selector's lock; 2 measured a lower
+     * p99 (edge-agent README, "The front path under wrk").
+     */
+    public int effectiveSelectors(int cores) {
+      return selectors > 0 ? selectors : Math.max(2, Math.min(4, cores / 2));
     }
 
     /** Settings at {@link #DEFAULT} until set. */
@@ -646,7 +662,8 @@ public record EdgeConfig(
     /** A builder holding these settings. */
     public Builder toBuilder() {
       return new Builder().host(host).port(port).maxBodyBytes(maxBodyBytes).streamFlushInterval(streamFlushInterval)
-          .tls(tls).allowPlaintext(allowPlaintext).maxThreads(maxThreads);
+          .tls(tls).allowPlaintext(allowPlaintext).maxThreads(maxThreads)
+          .selectors(selectors);
     }
 
     /** These settings on another address. */
@@ -678,6 +695,7 @@ public record EdgeConfig(
       private Optional<HttpTls> tls = Optional.empty();
       private boolean allowPlaintext;
       private int maxThreads = DEFAULT_MAX_THREADS;
+      private int selectors;
 
       private Builder() {}
 
@@ -728,9 +746,15 @@ public record EdgeConfig(
         return this;
       }
 
+      /** {@code http.selectors}; default 0: one per two cores, at least 2, at most 4. */
+      public Builder selectors(int selectors) {
+        this.selectors = selectors;
+        return this;
+      }
+
       /** @throws ConfigException naming the first key whose value breaks its rule */
       public Http build() {
-        return new Http(host, port, maxBodyBytes, streamFlushInterval, tls, allowPlaintext, maxThreads);
+        return new Http(host, port, maxBodyBytes, streamFlushInterval, tls, allowPlaintext, maxThreads, selectors);
       }
     }
   }

@@ -163,7 +163,8 @@ public final class EdgeConfigLoader {
           return tls.build();
         }))
         .allowPlaintext(s.bool("allow_plaintext", d.allowPlaintext()))
-        .maxThreads(s.integer("max_threads", d.maxThreads()));
+        .maxThreads(s.integer("max_threads", d.maxThreads()))
+        .selectors(s.integer("selectors", d.selectors()));
     s.finish();
     return http.build();
   }

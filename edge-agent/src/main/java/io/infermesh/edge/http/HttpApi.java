@@ -110,6 +110,7 @@ public final class HttpApi implements AutoCloseable {
     CompletionsEndpoint completions = new CompletionsEndpoint(service, maxBodyBytes,
         settings.streamFlushInterval(), clock);
     long loadedAt = clock.instant().getEpochSecond();
+    int selectors = settings.effectiveSelectors(Runtime.getRuntime().availableProcessors());
     Javalin app = Javalin.create(config -> {
       config.showJavalinBanner = false;
       config.startupWatcherEnabled = false;
@@ -121,8 +122,8 @@ public final class HttpApi implements AutoCloseable {
       config.jetty.addConnector((server, httpConfig) -> {
         httpConfig.setSendServerVersion(false);
         ServerConnector connector = tls.isPresent()
-            ? HttpsConnector.create(server, httpConfig, tls.get(), settings.tls().get().clientAuth())
-            : new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+            ? HttpsConnector.create(server, httpConfig, tls.get(), settings.tls().get().clientAuth(), selectors)
+            : new ServerConnector(server, -1, selectors, new HttpConnectionFactory(httpConfig));
         connector.setHost(host);
         connector.setPort(port);
         FrontDoor.guard(connector, limits);

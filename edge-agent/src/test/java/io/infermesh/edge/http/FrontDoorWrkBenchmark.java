@@ -49,16 +49,19 @@ import java.util.regex.Pattern;
  *     io.infermesh.edge.http.FrontDoorWrkBenchmark [seconds per run, default 10]
  * </pre>
  *
- * Prints a table of requests/s and latency percentiles (wrk's), the agent's CPU time and allocation
- * per request (steadier than requests/s on a shared machine), the CPU that wrk itself used and
+ * Prints a table of requests/s and latency percentiles (wrk's); the agent's CPU time and allocation
+ * per request (steadier than requests/s on a shared machine); the CPU that wrk itself used and
  * that every other process on the machine used meanwhile (in % of one core: 200% is both cores of
- * a 2-core box), and the load average.
- * {@code -Dfrontdoor.max_threads=16,250} starts one agent per {@code http.max_threads} value
- * and {@code -Dfrontdoor.rounds=N} repeats every row N times, the agents taking turns, printing
- * the round with the median requests/s: settings compared in the same run
- * ({@code -Dfrontdoor.connections=32} measures the cache hit at 32 connections only). Not run by {@code verify}. Without wrk on the
- * {@code PATH} it says so and exits with status 2. Run from the repository root (the tiny model is
- * written under {@code target/tiny-models}).
+ * a 2-core box; the llama-server row counts llama-server among the others); the agent's garbage
+ * collections while wrk ran and their time; the collector, the heap and the load average.
+ *
+ * <p>To compare settings in one run: {@code -Dfrontdoor.max_threads=16,250} starts one agent per
+ * {@code http.max_threads} value, {@code -Dfrontdoor.rounds=N} repeats every row N times with the
+ * agents taking turns and prints the round with the median requests/s, and {@code
+ * -Dfrontdoor.connections=32} measures the cache hit at 32 connections only.
+ *
+ * <p>Not run by {@code verify}. Without wrk on the {@code PATH} it says so and exits with status 2.
+ * Run from the repository root (the tiny model is written under {@code target/tiny-models}).
  */
 final class FrontDoorWrkBenchmark {
   private static final String BODY = "{\"model\": \"tiny-edge\", \"messages\": [{\"role\": \"user\", \"content\":"
@@ -169,8 +172,10 @@ final class FrontDoorWrkBenchmark {
   }
 
   private static Row row(String path, int connections, Wrk.Result r, String cost) {
-    return new Row(r.requestsPerSecond(), String.format(Locale.ROOT, "FRONTDOOR-WRK %-36s %5d %10.0f %9s %9s %9s"
-        + " %9s %s", path, connections, r.requestsPerSecond(), r.p50(), r.p90(), r.p99(), r.max(), cost));
+    String text = String.format(Locale.ROOT, "FRONTDOOR-WRK %-36s %5d %10.0f %9s %9s %9s %9s %s", path, connections,
+        r.requestsPerSecond(), r.p50(), r.p90(), r.p99(), r.max(), cost);
+    System.out.println(text.replace("FRONTDOOR-WRK ", "FRONTDOOR-WRK-RUN ")); // every round, as it is measured
+    return new Row(r.requestsPerSecond(), text);
   }
 
   /**

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * and then stall their bodies each hold a request thread (blocked reading the body until the
  * idle timeout answers 408), and however many of them there are, no more than {@code
  * max_threads} threads are ever seen holding one; the rest wait their turn and the agent serves
- * on afterwards.
+ * on afterwards. {@code http.selectors} sets how many threads wait in Jetty's selectors.
  */
 class RequestThreadsHttpTest {
   private static final int MAX_THREADS = EdgeConfig.Http.MIN_THREADS;
@@ -62,6 +62,18 @@ class RequestThreadsHttpTest {
     }
   }
 
+  @Test
+  void selectors_setToThree_threeMoreThreadsSelect() throws Exception {
+    int before = threadsSelecting(); // other agents' selectors, if any are alive in this JVM
+    EdgeConfig config = TinyModel.config();
+    config = config.withHttp(config.http().toBuilder().selectors(3).build());
+    try (EdgeAgent agent = EdgeAgent.builder(config).engine(TinyModel.engine()).start()) {
+      await().atMost(WAIT).until(() -> threadsSelecting() - before == 3);
+
+      assertThat(new HttpTestClient(agent.httpPort()).get("/healthz").status()).isEqualTo(200);
+    }
+  }
+
   private static void readAnswerOrClose(RawHttp raw) {
     try {
       raw.read();
@@ -72,10 +84,19 @@ class RequestThreadsHttpTest {
 
   /** Threads of this JVM now inside {@link FrontDoor#readBody}. */
   private static int threadsReadingBodies() {
+    return threadsIn(FrontDoor.class.getName(), "readBody");
+  }
+
+  /** Threads of this JVM now waiting in a Jetty selector. */
+  private static int threadsSelecting() {
+    return threadsIn("org.eclipse.jetty.io.ManagedSelector$SelectorProducer", "select");
+  }
+
+  private static int threadsIn(String className, String method) {
     int n = 0;
     for (StackTraceElement[] stack : Thread.getAllStackTraces().values()) {
       for (StackTraceElement frame : stack) {
-        if (frame.getClassName().equals(FrontDoor.class.getName()) && frame.getMethodName().equals("readBody")) {
+        if (frame.getClassName().equals(className) && frame.getMethodName().equals(method)) {
           n++;
           break;
         }
