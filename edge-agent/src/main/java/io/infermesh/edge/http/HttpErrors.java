@@ -6,19 +6,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermesh.edge.serve.EdgeException;
 import io.javalin.http.Context;
-import jakarta.servlet.http.HttpServletResponse;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.time.Duration;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The one place where failures become HTTP responses: status, {@code Retry-After}, and OpenAI's
  * error JSON {@code {"error":{"message","type","param","code"}}}. Stateless; thread-safe.
  */
 final class HttpErrors {
-  private static final Logger log = LoggerFactory.getLogger(HttpErrors.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private HttpErrors() {}
@@ -88,21 +82,9 @@ final class HttpErrors {
   }
 
   static void write(Context ctx, int status, ObjectNode body) {
-    HttpServletResponse response = ctx.res();
-    if (response.isCommitted()) { // an answer already went out; a client that left mid-way lands here
-      log.debug("{} {}: not sending {} after the response was committed", ctx.method(), ctx.path(), status);
-      return;
-    }
-    byte[] bytes = utf8(body);
     ctx.status(status);
     ctx.contentType("application/json");
-    response.setContentLength(bytes.length);
-    // written here, not through ctx.result(), which copies every result through a new 32 KiB buffer
-    try (OutputStream out = response.getOutputStream()) {
-      out.write(bytes);
-    } catch (IOException e) {
-      log.debug("{} {}: client went away before the answer ({})", ctx.method(), ctx.path(), e.toString());
-    }
+    ctx.result(utf8(body));
   }
 
   /** {@code body} as UTF-8 JSON, written as bytes directly (no String in between, as {@code toString()} makes). */
