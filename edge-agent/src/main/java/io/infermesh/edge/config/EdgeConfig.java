@@ -610,10 +610,18 @@ public record EdgeConfig(
    * @param tls HTTPS instead of plain HTTP (empty: plain HTTP)
    * @param allowPlaintext whether plain HTTP may be served on an address other than loopback (when
    *     TLS ends in front of the agent: a sidecar, a load balancer)
+   * @param maxThreads the most threads Jetty runs requests on ({@code http.max_threads}); a request
+   *     holds one while it is answered (a stream, an escalation), further requests queue for one
+   * @param selectors Jetty's selector threads ({@code http.selectors}); 0 picks {@link
+   *     #effectiveSelectors(int)}'s default
    */
   public record Http(String host, int port, long maxBodyBytes, Duration streamFlushInterval, Optional<HttpTls> tls,
-      boolean allowPlaintext) {
-    /** Plain HTTP on 127.0.0.1:8080, bodies up to 1MiB, SSE flushed at most every 2ms. */
+      boolean allowPlaintext, int maxThreads, int selectors) {
+    /** {@code http.max_threads} unless set (see the edge-agent README's "Front path" for the measurement). */
+    public static final int DEFAULT_MAX_THREADS = 250;
+    /** The fewest request threads: Jetty's acceptors and selectors lease up to 8 of the pool. */
+    public static final int MIN_THREADS = 16;
+    /** Plain HTTP on 127.0.0.1:8080, bodies up to 1MiB, SSE flushed at most every 2ms, 250 request threads. */
     public static final Http DEFAULT = new Builder().build();
 
     public Http {
@@ -627,6 +635,23 @@ public record EdgeConfig(
         throw new ConfigException("http.stream_flush_interval", "must be in [0ms, 1s], got " + streamFlushInterval);
       }
       requireNonNull(tls, "http.tls");
+      if (maxThreads < MIN_THREADS || maxThreads > 10_000) {
+        throw new ConfigException("http.max_threads", "must be in [" + MIN_THREADS + ", 10000], got " + maxThreads);
+      }
+      if (selectors < 0 || selectors > 64) {
+        throw new ConfigException("http.selectors", "must be in [0, 64] (0: one per two cores, 2 to 4), got "
+            + selectors);
+      }
+    }
+
+    /**
+     * The selector threads for a machine with {@code cores} cores: {@link #selectors()}, or one per
+     * two cores but at least 2 and at most 4. Jetty's own default gives a 2-core machine 1, and
+     * there every connection's wake-up went through that one selector's lock; 2 measured a lower
+     * p99 (edge-agent README, "The front path under wrk").
+     */
+    public int effectiveSelectors(int cores) {
+      return selectors > 0 ? selectors : Math.max(2, Math.min(4, cores / 2));
     }
 
     /** Settings at {@link #DEFAULT} until set. */
@@ -637,7 +662,8 @@ public record EdgeConfig(
     /** A builder holding these settings. */
     public Builder toBuilder() {
       return new Builder().host(host).port(port).maxBodyBytes(maxBodyBytes).streamFlushInterval(streamFlushInterval)
-          .tls(tls).allowPlaintext(allowPlaintext);
+          .tls(tls).allowPlaintext(allowPlaintext).maxThreads(maxThreads)
+          .selectors(selectors);
     }
 
     /** These settings on another address. */
@@ -668,6 +694,8 @@ public record EdgeConfig(
       private Duration streamFlushInterval = Duration.ofMillis(2);
       private Optional<HttpTls> tls = Optional.empty();
       private boolean allowPlaintext;
+      private int maxThreads = DEFAULT_MAX_THREADS;
+      private int selectors;
 
       private Builder() {}
 
@@ -712,9 +740,21 @@ public record EdgeConfig(
         return this;
       }
 
+      /** {@code http.max_threads}; default {@value Http#DEFAULT_MAX_THREADS}. */
+      public Builder maxThreads(int maxThreads) {
+        this.maxThreads = maxThreads;
+        return this;
+      }
+
+      /** {@code http.selectors}; default 0: one per two cores, at least 2, at most 4. */
+      public Builder selectors(int selectors) {
+        this.selectors = selectors;
+        return this;
+      }
+
       /** @throws ConfigException naming the first key whose value breaks its rule */
       public Http build() {
-        return new Http(host, port, maxBodyBytes, streamFlushInterval, tls, allowPlaintext);
+        return new Http(host, port, maxBodyBytes, streamFlushInterval, tls, allowPlaintext, maxThreads, selectors);
       }
     }
   }

@@ -162,7 +162,9 @@ public final class EdgeConfigLoader {
           t.finish();
           return tls.build();
         }))
-        .allowPlaintext(s.bool("allow_plaintext", d.allowPlaintext()));
+        .allowPlaintext(s.bool("allow_plaintext", d.allowPlaintext()))
+        .maxThreads(s.integer("max_threads", d.maxThreads()))
+        .selectors(s.integer("selectors", d.selectors()));
     s.finish();
     return http.build();
   }

@@ -154,8 +154,8 @@ final class CompletionsEndpoint {
     ctx.header("x-infermesh-reason", stream.served().route().reason());
     InfermeshHeaders.modelVersion(ctx, stream.served());
     AnswersEndpoint.tell(ctx, stream.served());
-    byte[] body = AnswersEndpoint.tell(responses.complete(text.toString(), done.finishReason(), done.usage()),
-        stream.served()).toString().getBytes(StandardCharsets.UTF_8);
+    byte[] body = HttpErrors.utf8(AnswersEndpoint.tell(responses.complete(text.toString(), done.finishReason(),
+        done.usage()), stream.served()));
     ctx.status(200);
     ctx.contentType("application/json");
     ctx.res().setContentLength(body.length);

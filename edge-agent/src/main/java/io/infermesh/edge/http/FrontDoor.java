@@ -26,6 +26,7 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
@@ -38,6 +39,16 @@ import org.eclipse.jetty.util.thread.Scheduler;
  */
 final class FrontDoor {
   private FrontDoor() {}
+
+  /**
+   * The pool Jetty runs requests on: at most {@code maxThreads} ({@code http.max_threads}), at
+   * least 8 kept, idle ones beyond that ended after a minute (Javalin's defaults otherwise).
+   */
+  static QueuedThreadPool threadPool(int maxThreads) {
+    QueuedThreadPool pool = new QueuedThreadPool(maxThreads, Math.min(8, maxThreads), 60_000);
+    pool.setName("edge-http");
+    return pool;
+  }
 
   /** Installs the JSON error handler and the connection limit on {@code server}. */
   static void guard(Server server, Limits limits) {

@@ -40,6 +40,7 @@ import org.slf4j.LoggerFactory;
 public final class HttpApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int RESULT_COPY_BYTES = 2048;
 
   private final Javalin app;
   private final Clock clock;
@@ -110,18 +111,23 @@ public final class HttpApi implements AutoCloseable {
     CompletionsEndpoint completions = new CompletionsEndpoint(service, maxBodyBytes,
         settings.streamFlushInterval(), clock);
     long loadedAt = clock.instant().getEpochSecond();
+    int selectors = settings.effectiveSelectors(Runtime.getRuntime().availableProcessors());
     Javalin app = Javalin.create(config -> {
       config.showJavalinBanner = false;
       config.startupWatcherEnabled = false;
       config.http.disableCompression();
       config.http.maxRequestSize = maxBodyBytes;
+      config.jetty.threadPool = FrontDoor.threadPool(settings.maxThreads());
+      // Javalin copies each ctx.result() to the response through a new buffer of this size (32 KiB unless set,
+      // 74% of /healthz's allocation); the edge's results are small JSON, and Jetty buffers the output itself
+      config.http.responseBufferSize = RESULT_COPY_BYTES;
       config.jetty.modifyServer(server -> FrontDoor.guard(server, limits));
       batches.ifPresent(b -> BatchEndpoints.configure(config, b.maxFileBytes()));
       config.jetty.addConnector((server, httpConfig) -> {
         httpConfig.setSendServerVersion(false);
         ServerConnector connector = tls.isPresent()
-            ? HttpsConnector.create(server, httpConfig, tls.get(), settings.tls().get().clientAuth())
-            : new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+            ? HttpsConnector.create(server, httpConfig, tls.get(), settings.tls().get().clientAuth(), selectors)
+            : new ServerConnector(server, -1, selectors, new HttpConnectionFactory(httpConfig));
         connector.setHost(host);
         connector.setPort(port);
         FrontDoor.guard(connector, limits);

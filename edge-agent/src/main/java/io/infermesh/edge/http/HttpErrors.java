@@ -1,10 +1,11 @@
 package io.infermesh.edge.http;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.infermesh.edge.serve.EdgeException;
 import io.javalin.http.Context;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -83,7 +84,16 @@ final class HttpErrors {
   static void write(Context ctx, int status, ObjectNode body) {
     ctx.status(status);
     ctx.contentType("application/json");
-    ctx.result(body.toString().getBytes(StandardCharsets.UTF_8));
+    ctx.result(utf8(body));
+  }
+
+  /** {@code body} as UTF-8 JSON, written as bytes directly (no String in between, as {@code toString()} makes). */
+  static byte[] utf8(JsonNode body) {
+    try {
+      return JSON.writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("a JSON tree could not be written", e); // a tree always can
+    }
   }
 
   /** Whole seconds, rounded up and at least 1: the {@code Retry-After} header's unit. */

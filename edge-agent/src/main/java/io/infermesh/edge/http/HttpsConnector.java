@@ -20,14 +20,14 @@ final class HttpsConnector {
   private HttpsConnector() {}
 
   /**
-   * A connector speaking HTTP/1.1 over TLS.
+   * A connector speaking HTTP/1.1 over TLS, on {@code selectors} selector threads.
    *
    * <p>SNI host checks are off: the certificate is whatever the files hold, and a client that
    * dials an address the certificate does not name is refused by its own host name check, not by
    * a 400 from the server.
    */
   static ServerConnector create(Server server, HttpConfiguration plain, SSLContext context,
-      EdgeConfig.ClientAuth clientAuth) {
+      EdgeConfig.ClientAuth clientAuth, int selectors) {
     SslContextFactory.Server tls = new SslContextFactory.Server();
     tls.setSslContext(context);
     tls.setNeedClientAuth(clientAuth == EdgeConfig.ClientAuth.REQUIRE);
@@ -39,7 +39,7 @@ final class HttpsConnector {
     customizer.setSniHostCheck(false);
     customizer.setSniRequired(false);
     secure.addCustomizer(customizer);
-    return new ServerConnector(server, new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString()),
-        new HttpConnectionFactory(secure));
+    return new ServerConnector(server, -1, selectors, new SslConnectionFactory(tls,
+        HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(secure));
   }
 }

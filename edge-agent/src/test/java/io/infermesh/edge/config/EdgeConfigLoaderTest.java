@@ -64,7 +64,8 @@ class EdgeConfigLoaderTest {
           parallel: 2
           chat_template: llama3
           default_max_tokens: 128
-        http: {host: 127.0.0.1, port: 8081, max_body_bytes: 2MiB, stream_flush_interval: 5ms}
+        http: {host: 127.0.0.1, port: 8081, max_body_bytes: 2MiB, stream_flush_interval: 5ms, max_threads: 64,
+          selectors: 3}
         grpc:
           port: 9091
           tls: {cert: certs/e.crt, key: certs/e.key, client_ca: certs/ca.crt, allowed_roles: [gateway]}
@@ -90,6 +91,8 @@ class EdgeConfigLoaderTest {
     assertThat(config.model().effectiveName()).isEqualTo("small");
     assertThat(config.model().contextSize()).isEqualTo(4096);
     assertThat(config.http().maxBodyBytes()).isEqualTo(2L << 20);
+    assertThat(config.http().maxThreads()).isEqualTo(64);
+    assertThat(config.http().effectiveSelectors(2)).isEqualTo(3);
     assertThat(config.http().streamFlushInterval()).isEqualTo(Duration.ofMillis(5));
     assertThat(config.grpc().tls()).hasValueSatisfying(tls -> {
       assertThat(tls.mutual()).isTrue();
@@ -165,6 +168,9 @@ class EdgeConfigLoaderTest {
       http: {tls: {cert: c, key: k, refresh_period: 0s}} | http.tls.refresh_period: must be positive
       http: {tls: {cert: c, key: k, ca: x}}             | http.tls.ca: unknown key
       http: {allow_plaintext: sure}                     | http.allow_plaintext: must be true or false
+      http: {max_threads: 8}                            | http.max_threads: must be in [16, 10000], got 8
+      http: {max_threads: many}                         | http.max_threads: must be an integer
+      http: {selectors: -1}                             | http.selectors: must be in [0, 64]
       admission: {retry_after: soon}                    | admission.retry_after: must be a duration
       admission: {queue_depth: -1}                      | admission.queue_depth: must be in [0, 100000]
       cache: {enabled: maybe}                           | cache.enabled: must be true or false
@@ -331,6 +337,17 @@ class EdgeConfigLoaderTest {
     assertThat(config.http().port()).isEqualTo(1234);
     assertThat(config.grpc().port()).isEqualTo(4321);
     assertThatThrownBy(() -> config.withHttpPort(-1)).hasMessageStartingWith("http.port:");
+  }
+
+  @Test
+  void effectiveSelectors_auto_isOnePerTwoCoresFromTwoToFour() {
+    EdgeConfig.Http http = EdgeConfig.Http.DEFAULT;
+
+    assertThat(http.selectors()).isZero();
+    assertThat(http.effectiveSelectors(1)).isEqualTo(2);
+    assertThat(http.effectiveSelectors(2)).isEqualTo(2);
+    assertThat(http.effectiveSelectors(6)).isEqualTo(3);
+    assertThat(http.effectiveSelectors(64)).isEqualTo(4);
   }
 
   @Test
