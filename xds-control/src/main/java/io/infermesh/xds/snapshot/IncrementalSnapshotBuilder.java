@@ -2,7 +2,6 @@ package io.infermesh.xds.snapshot;
 
 import static java.util.Objects.requireNonNull;
 
-import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.SnapshotResources;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -128,8 +127,8 @@ public final class IncrementalSnapshotBuilder {
         envoy.addAll(r.envoyClusters);
         grpc.addAll(r.grpcClusters);
       }
-      envoyClusters = collection(envoy);
-      grpcClusters = collection(grpc);
+      envoyClusters = ResourceCollection.of(envoy, Cluster::getName);
+      grpcClusters = ResourceCollection.of(grpc, Cluster::getName);
     }
     Map<String, SnapshotResources<ClusterLoadAssignment>> envoyByRegion = before == null ? null : before.envoyEndpoints();
     Map<String, SnapshotResources<ClusterLoadAssignment>> grpcByRegion = before == null ? null : before.grpcEndpoints();
@@ -146,10 +145,11 @@ public final class IncrementalSnapshotBuilder {
             grpc.addAll(assignments);
           }
         }
-        SnapshotResources<ClusterLoadAssignment> all = collection(envoy);
+        SnapshotResources<ClusterLoadAssignment> all = ResourceCollection.of(envoy, ClusterLoadAssignment::getClusterName);
         envoyByRegion.put(region, all);
         // with only gRPC services both data planes hold the same assignments: one collection
-        grpcByRegion.put(region, grpc.size() == envoy.size() ? all : collection(grpc));
+        grpcByRegion.put(region, grpc.size() == envoy.size() ? all
+            : ResourceCollection.of(grpc, ClusterLoadAssignment::getClusterName));
       }
     }
     SnapshotResources<Listener> envoyListeners = before == null ? null : before.envoyListeners();
@@ -161,8 +161,9 @@ public final class IncrementalSnapshotBuilder {
           grpc.add(r.grpcListener);
         }
       }
-      envoyListeners = collection(List.of(Versioned.of(ListenerResources.envoyIngress(policy))));
-      grpcListeners = collection(grpc);
+      envoyListeners = ResourceCollection.of(List.of(Versioned.of(ListenerResources.envoyIngress(policy))),
+          Listener::getName);
+      grpcListeners = ResourceCollection.of(grpc, Listener::getName);
     }
     SnapshotResources<RouteConfiguration> envoyRoutes = before == null ? null : before.envoyRoutes();
     SnapshotResources<RouteConfiguration> grpcRoutes = before == null ? null : before.grpcRoutes();
@@ -173,9 +174,10 @@ public final class IncrementalSnapshotBuilder {
           grpc.add(r.grpcRoute);
         }
       }
-      envoyRoutes = collection(List.of(Versioned.of(
-          RouteResources.envoyIngress(policy.services(), s -> services.get(s.name()).envoyRoutes))));
-      grpcRoutes = collection(grpc);
+      envoyRoutes = ResourceCollection.of(List.of(Versioned.of(
+          RouteResources.envoyIngress(policy.services(), s -> services.get(s.name()).envoyRoutes),
+          RouteResources.envoyIngressDigest(policy.services(), s -> services.get(s.name()).routeInputs))), RouteConfiguration::getName);
+      grpcRoutes = ResourceCollection.of(grpc, RouteConfiguration::getName);
     }
     return new Assembled(envoyClusters, grpcClusters, envoyByRegion, grpcByRegion,
         envoyListeners, grpcListeners, envoyRoutes, grpcRoutes);
@@ -210,12 +212,6 @@ public final class IncrementalSnapshotBuilder {
   }
 
   private static SnapshotResources<Secret> secrets(List<Secret> secrets) {
-    return collection(secrets.stream().map(Versioned::of).toList());
-  }
-
-  /** One type's resources under their content version. */
-  private static <T extends Message> SnapshotResources<T> collection(List<Versioned<T>> resources) {
-    String version = ResourceVersions.of(resources);
-    return SnapshotResources.create(resources.stream().map(Versioned::versioned).toList(), names -> version);
+    return ResourceCollection.of(secrets.stream().map(Versioned::of).toList(), Secret::getName);
   }
 }

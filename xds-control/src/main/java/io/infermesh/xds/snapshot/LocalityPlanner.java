@@ -3,6 +3,7 @@ package io.infermesh.xds.snapshot;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.ToDoubleFunction;
 
@@ -39,10 +40,25 @@ final class LocalityPlanner {
    */
   static List<PlannedLocality> plan(
       List<MeshEndpoint> endpoints, String clientRegion, ToDoubleFunction<String> burstShare) {
-    Map<MeshLocality, List<MeshEndpoint>> byLocality = new TreeMap<>();
+    return plan(byLocality(endpoints), clientRegion, burstShare);
+  }
+
+  /**
+   * A cluster's endpoints by locality, in locality order: what {@link #plan(SortedMap, String,
+   * ToDoubleFunction)} takes, so a caller that plans the same endpoints for several client regions
+   * groups them once (and every plan holds the same endpoint lists).
+   */
+  static SortedMap<MeshLocality, List<MeshEndpoint>> byLocality(List<MeshEndpoint> endpoints) {
+    SortedMap<MeshLocality, List<MeshEndpoint>> byLocality = new TreeMap<>();
     for (MeshEndpoint e : endpoints) {
       byLocality.computeIfAbsent(e.locality(), k -> new ArrayList<>()).add(e);
     }
+    return byLocality;
+  }
+
+  /** {@link #plan(List, String, ToDoubleFunction)} over endpoints already grouped by {@link #byLocality}. */
+  static List<PlannedLocality> plan(SortedMap<MeshLocality, List<MeshEndpoint>> byLocality, String clientRegion,
+      ToDoubleFunction<String> burstShare) {
     TreeMap<Integer, List<Group>> ranks = new TreeMap<>();
     for (Map.Entry<MeshLocality, List<MeshEndpoint>> entry : byLocality.entrySet()) {
       List<MeshEndpoint> list = entry.getValue();
