@@ -43,12 +43,7 @@ final class LocalityPlanner {
     return plan(byLocality(endpoints), clientRegion, burstShare);
   }
 
-  /**
-   * A cluster's endpoints by locality, in locality order: what {@link #plan(SortedMap, String,
-   * ToDoubleFunction)} takes, so a caller that plans the same endpoints for several client regions
-   * groups them once (and every plan holds the same endpoint lists).
-   */
-  static SortedMap<MeshLocality, List<MeshEndpoint>> byLocality(List<MeshEndpoint> endpoints) {
+  private static SortedMap<MeshLocality, List<MeshEndpoint>> byLocality(List<MeshEndpoint> endpoints) {
     SortedMap<MeshLocality, List<MeshEndpoint>> byLocality = new TreeMap<>();
     for (MeshEndpoint e : endpoints) {
       byLocality.computeIfAbsent(e.locality(), k -> new ArrayList<>()).add(e);
@@ -56,8 +51,7 @@ final class LocalityPlanner {
     return byLocality;
   }
 
-  /** {@link #plan(List, String, ToDoubleFunction)} over endpoints already grouped by {@link #byLocality}. */
-  static List<PlannedLocality> plan(SortedMap<MeshLocality, List<MeshEndpoint>> byLocality, String clientRegion,
+  private static List<PlannedLocality> plan(SortedMap<MeshLocality, List<MeshEndpoint>> byLocality, String clientRegion,
       ToDoubleFunction<String> burstShare) {
     TreeMap<Integer, List<Group>> ranks = new TreeMap<>();
     for (Map.Entry<MeshLocality, List<MeshEndpoint>> entry : byLocality.entrySet()) {
@@ -79,20 +73,23 @@ final class LocalityPlanner {
     if (levels.isEmpty()) {
       return List.of();
     }
-    List<Group> first = levels.get(0);
-    List<Group> firstPrivate = first.stream().filter(g -> g.tier == Tier.PRIVATE).toList();
+    List<Group> firstPrivate = ofTier(levels.get(0), Tier.PRIVATE);
     double share = weightedShare(firstPrivate, burstShare);
     List<Group> publicGroups = new ArrayList<>();
-    levels.forEach(level -> level.stream().filter(g -> g.tier == Tier.PUBLIC).forEach(publicGroups::add));
+    if (share > 0 && !firstPrivate.isEmpty()) { // plain loops: this runs per cluster and client region
+      for (List<Group> level : levels) {
+        publicGroups.addAll(ofTier(level, Tier.PUBLIC));
+      }
+    }
 
-    List<PlannedLocality> planned = new ArrayList<>();
+    List<PlannedLocality> planned = new ArrayList<>(byLocality.size());
     if (share > 0 && !firstPrivate.isEmpty() && !publicGroups.isEmpty()) {
       int privateWeight = (int) Math.round(BURST_SCALE * (1 - share));
       addWeighted(planned, firstPrivate, 0, privateWeight);
       addWeighted(planned, publicGroups, 0, BURST_SCALE - privateWeight);
       int priority = 1;
       for (int i = 1; i < levels.size(); i++) {
-        List<Group> rest = levels.get(i).stream().filter(g -> g.tier == Tier.PRIVATE).toList();
+        List<Group> rest = ofTier(levels.get(i), Tier.PRIVATE);
         if (!rest.isEmpty()) {
           addCounted(planned, rest, priority++);
         }
@@ -103,6 +100,16 @@ final class LocalityPlanner {
       }
     }
     return planned;
+  }
+
+  private static List<Group> ofTier(List<Group> groups, Tier tier) {
+    List<Group> of = new ArrayList<>(groups.size());
+    for (Group g : groups) {
+      if (g.tier == tier) {
+        of.add(g);
+      }
+    }
+    return of;
   }
 
   private static double weightedShare(List<Group> groups, ToDoubleFunction<String> burstShare) {

@@ -43,20 +43,18 @@ final class RouteResources {
   private RouteResources() {}
 
   /**
-   * A digest of everything a service's routes are built from: its name, path prefix, pin header,
-   * request timeout and shadow, the versions it has clusters for, the live canary weights, the
-   * mesh-wide retry settings, and {@link #SHAPE}. Equal digests mean {@link #envoyServiceRoutes}
-   * and {@link #grpcService} build equal routes, so route versions are composed from it without
-   * encoding the routes. A new input to the routes must be added here.
+   * A digest of everything a service's routes on {@code plane} are built from: its name and pin
+   * header, the versions it has clusters for and their live canary weights, the retry conditions
+   * the plane gets and the other mesh-wide retry settings, on Envoy also its path prefix, request
+   * timeout and shadow; and {@link #SHAPE}. Equal digests mean {@link #envoyServiceRoutes} (or
+   * {@link #grpcService}) build equal routes, and a change to one plane's inputs leaves the
+   * other's digest alone, so route versions are composed from it without encoding the routes.
+   * A new input to the routes must be added here.
    */
-  static byte[] inputsDigest(ServicePolicy service, MeshPolicy policy, List<MeshEndpoint> endpoints) {
+  static byte[] inputsDigest(ServicePolicy service, MeshPolicy policy, List<MeshEndpoint> endpoints, DataPlane plane) {
     Set<String> discovered = new TreeSet<>();
     endpoints.forEach(e -> discovered.add(e.version()));
-    ComposedDigest d = new ComposedDigest()
-        .string(service.name()).string(service.pathPrefix()).string(service.pinHeader())
-        .string(service.requestTimeout().toString());
-    service.shadow().ifPresentOrElse(
-        shadow -> d.integer(1).string(shadow.version()).integer(shadow.perTenThousand()), () -> d.integer(0));
+    ComposedDigest d = new ComposedDigest().string(plane.name()).string(service.name()).string(service.pinHeader());
     Set<String> versions = versions(service, discovered);
     d.integer(versions.size());
     versions.forEach(d::string);
@@ -64,25 +62,30 @@ final class RouteResources {
     d.integer(live.size());
     live.forEach(v -> d.string(v.version()).integer(v.weight()));
     UpstreamPolicy.RetrySettings retries = policy.upstream().retries();
-    d.integer(retries.retryOn().size());
-    retries.retryOn().forEach(d::string);
-    // grpcRetryOn() filters retryOn(): digested with it
+    List<String> retryOn = plane == DataPlane.ENVOY ? retries.retryOn() : retries.grpcRetryOn();
+    d.integer(retryOn.size());
+    retryOn.forEach(d::string);
     d.integer(retries.numRetries()).string(retries.baseInterval().toString())
         .string(retries.maxInterval().toString());
+    if (plane == DataPlane.ENVOY) {
+      d.string(service.pathPrefix()).string(service.requestTimeout().toString());
+      service.shadow().ifPresentOrElse(
+          shadow -> d.integer(1).string(shadow.version()).integer(shadow.perTenThousand()), () -> d.integer(0));
+    }
     if (SHAPE != null) { // null only while SHAPE itself is built
       d.bytes(SHAPE);
     }
     return d.digest();
   }
 
-  /** The proxyless route configuration of a service whose routes' inputs have {@code inputs} as digest. */
+  /** The proxyless route configuration of a service whose gRPC routes' inputs have {@code inputs} as digest. */
   static Versioned<RouteConfiguration> grpcServiceVersioned(
       ServicePolicy service, MeshPolicy policy, List<MeshEndpoint> endpoints, byte[] inputs) {
     return Versioned.of(grpcService(service, policy, endpoints),
         new ComposedDigest().type(RouteConfiguration.getDescriptor()).bytes(inputs).digest());
   }
 
-  /** The digest of Envoy's ingress from the services' {@link #inputsDigest}s, given in service order. */
+  /** The digest of Envoy's ingress from the services' Envoy {@link #inputsDigest}s, given in service order. */
   static byte[] envoyIngressDigest(List<ServicePolicy> services, Function<ServicePolicy, byte[]> inputsOf) {
     ComposedDigest d = new ComposedDigest().type(RouteConfiguration.getDescriptor()).string(ResourceNames.INGRESS)
         .integer(services.size());

@@ -42,8 +42,10 @@ final class ServiceResources {
   /** Per client region, one assignment per cluster in cluster order. */
   final Map<String, List<Versioned<ClusterLoadAssignment>>> endpointsByRegion = new HashMap<>();
   final List<Route> envoyRoutes;
-  /** {@link RouteResources#inputsDigest}: the routes' versions are composed from it. */
+  /** {@link RouteResources#inputsDigest} for Envoy: the ingress's version is composed from it. */
   final byte[] routeInputs;
+  /** {@link RouteResources#inputsDigest} for gRPC; null unless the service speaks gRPC. */
+  private final byte[] grpcRouteInputs;
   /** Null unless the service speaks gRPC; set only while building. */
   Versioned<Listener> grpcListener;
   /** Null unless the service speaks gRPC; set only while building. */
@@ -86,9 +88,10 @@ final class ServiceResources {
       endpointsByRegion.put(region, list);
     }
     envoyRoutes = RouteResources.envoyServiceRoutes(service, policy, endpoints);
-    routeInputs = RouteResources.inputsDigest(service, policy, endpoints);
+    routeInputs = RouteResources.inputsDigest(service, policy, endpoints, DataPlane.ENVOY);
+    grpcRouteInputs = grpc ? RouteResources.inputsDigest(service, policy, endpoints, DataPlane.GRPC) : null;
     grpcListener = grpc ? ListenerResources.grpcApiListenerVersioned(service) : null;
-    grpcRoute = grpc ? RouteResources.grpcServiceVersioned(service, policy, endpoints, routeInputs) : null;
+    grpcRoute = grpc ? RouteResources.grpcServiceVersioned(service, policy, endpoints, grpcRouteInputs) : null;
   }
 
   /** What a service's resources feed: the collections that must be reassembled when it changes. */
