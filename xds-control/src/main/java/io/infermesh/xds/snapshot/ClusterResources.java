@@ -65,7 +65,8 @@ final class ClusterResources {
   /**
    * The unnamed clusters under one mesh-wide policy. A cluster depends on its service only
    * through the service's protocol and server role, so services that share those share one
-   * unnamed cluster (and its digest). Not thread-safe: confined with the builder that owns it.
+   * unnamed cluster (and its digest). Confined with the builder that owns it, except that once
+   * {@link #prepare}d for every service being built, several threads may read it.
    */
   static final class Templates {
 
@@ -79,9 +80,22 @@ final class ClusterResources {
       this.policy = policy;
     }
 
+    /** Builds the templates {@code service} needs, so that building it only reads them (several threads may). */
+    void prepare(ServicePolicy service) {
+      of(service, DataPlane.ENVOY);
+      if (service.protocol() == Protocol.GRPC) {
+        of(service, DataPlane.GRPC);
+      }
+    }
+
     Named of(ServicePolicy service, DataPlane plane) {
-      return named.computeIfAbsent(new Key(service.protocol(), service.serverRole(), plane),
-          k -> new Named(cluster("", k.protocol(), k.serverRole(), policy, k.plane())));
+      Key key = new Key(service.protocol(), service.serverRole(), plane);
+      Named template = named.get(key); // a plain read when prepared: several threads may be here
+      if (template == null) {
+        template = new Named(cluster("", key.protocol(), key.serverRole(), policy, key.plane()));
+        named.put(key, template);
+      }
+      return template;
     }
   }
 

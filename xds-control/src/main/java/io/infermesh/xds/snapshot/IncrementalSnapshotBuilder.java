@@ -2,7 +2,6 @@ package io.infermesh.xds.snapshot;
 
 import static java.util.Objects.requireNonNull;
 
-import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.SnapshotResources;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -17,6 +16,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
 
 /**
  * {@link MeshSnapshotBuilder} that remembers what it built: each service's resources are kept
@@ -27,7 +30,8 @@ import java.util.Set;
  * its resources that did not change. Unchanged resources keep their content versions, so the
  * cache pushes clients only what changed. The output always equals a fresh build's.
  *
- * <p>Not thread-safe: confine an instance to one thread (the publisher's executor).
+ * <p>Not thread-safe: confine an instance to one thread (the publisher's executor). With a pool,
+ * many services' builds fan out over it and are joined before {@link #build} returns.
  */
 public final class IncrementalSnapshotBuilder {
 
@@ -46,6 +50,10 @@ public final class IncrementalSnapshotBuilder {
       SnapshotResources<RouteConfiguration> envoyRoutes,
       SnapshotResources<RouteConfiguration> grpcRoutes) {}
 
+  /** Below this many services to build, one thread builds them: a fork costs more than it saves. */
+  static final int PARALLEL_MIN_SERVICES = 64;
+
+  private final ForkJoinPool pool;
   private MeshWide meshWide;
   private Set<String> regions = Set.of();
   private ClusterResources.Templates templates;
@@ -53,6 +61,21 @@ public final class IncrementalSnapshotBuilder {
   private List<ServicePolicy> assembledFor = List.of();
   private Assembled assembled;
   private long servicesBuilt;
+
+  /** A builder that builds every service on the calling thread. */
+  public IncrementalSnapshotBuilder() {
+    this.pool = null;
+  }
+
+  /**
+   * A builder that builds services on {@code pool} (in as many slices as its parallelism) when
+   * at least {@value #PARALLEL_MIN_SERVICES} services must be built, as after a start or a
+   * mesh-wide change; the calling thread waits. The snapshots, versions included, are the same
+   * as a one-thread build's.
+   */
+  public IncrementalSnapshotBuilder(ForkJoinPool pool) {
+    this.pool = requireNonNull(pool, "pool");
+  }
 
   /** Builds every group's snapshot, reusing what the inputs did not change. */
   public MeshSnapshots build(MeshState state, MeshPolicy policy, BurstShares shares, SecretMaterial secrets) {
@@ -81,22 +104,31 @@ public final class IncrementalSnapshotBuilder {
     Map<String, Map<String, Double>> sharesByService = new HashMap<>();
     shares.shares().forEach((k, v) -> sharesByService.computeIfAbsent(k.service(), s -> new HashMap<>()).put(k.region(), v));
 
-    Map<String, ServiceResources> next = new HashMap<>();
-    Set<ServiceResources.Part> changed = EnumSet.noneOf(ServiceResources.Part.class);
-    for (ServicePolicy service : policy.services()) {
+    List<ServicePolicy> all = policy.services();
+    ServiceResources.Inputs[] stale = new ServiceResources.Inputs[all.size()]; // null: reused as it is
+    ServiceResources[] built = new ServiceResources[all.size()];
+    int toBuild = 0;
+    for (int i = 0; i < stale.length; i++) {
+      ServicePolicy service = all.get(i);
       ServiceResources.Inputs inputs = new ServiceResources.Inputs(service,
           byService.getOrDefault(service.name(), List.of()), sharesByService.getOrDefault(service.name(), Map.of()));
       ServiceResources resources = services.get(service.name());
-      if (resources == null) {
-        resources = ServiceResources.build(inputs, policy, templates, regions);
-        servicesBuilt++;
-        changed.addAll(resources.changed);
-      } else if (!resources.inputs.equals(inputs)) {
-        resources = ServiceResources.rebuild(inputs, policy, templates, regions, resources);
-        servicesBuilt++;
-        changed.addAll(resources.changed);
+      built[i] = resources;
+      if (resources == null || !resources.inputs.equals(inputs)) {
+        stale[i] = inputs;
+        templates.prepare(service); // the templates are only read while services build
+        toBuild++;
       }
-      next.put(service.name(), resources);
+    }
+    buildStale(stale, built, policy, toBuild);
+    Map<String, ServiceResources> next = new HashMap<>(all.size() * 4 / 3 + 1);
+    Set<ServiceResources.Part> changed = EnumSet.noneOf(ServiceResources.Part.class);
+    for (int i = 0; i < built.length; i++) {
+      if (stale[i] != null) {
+        servicesBuilt++;
+        changed.addAll(built[i].changed);
+      }
+      next.put(all.get(i).name(), built[i]);
     }
     services = next;
     if (assembled == null || !assembledFor.equals(policy.services())) {
@@ -106,6 +138,52 @@ public final class IncrementalSnapshotBuilder {
       assembled = assemble(policy, changed, assembled);
     }
     return new MeshSnapshots(groups(assembled, policy, secrets));
+  }
+
+  /**
+   * Builds (or rebuilds over {@code built[i]}) each service whose {@code stale[i]} inputs are
+   * set, into {@code built[i]}: on the pool in contiguous slices when there is one and enough to
+   * build, else here. Each service's build reads only its inputs, the policy, the regions and the
+   * prepared templates, and writes only its own slot, so the result does not depend on the split.
+   */
+  private void buildStale(ServiceResources.Inputs[] stale, ServiceResources[] built, MeshPolicy policy, int count) {
+    int slices = pool == null || count < PARALLEL_MIN_SERVICES ? 1 : pool.getParallelism();
+    if (slices <= 1) {
+      buildSlice(stale, built, policy, 0, stale.length);
+      return;
+    }
+    List<Callable<Void>> tasks = new ArrayList<>(slices);
+    for (int k = 0; k < slices; k++) {
+      int from = (int) ((long) stale.length * k / slices);
+      int to = (int) ((long) stale.length * (k + 1) / slices);
+      tasks.add(() -> {
+        buildSlice(stale, built, policy, from, to);
+        return null;
+      });
+    }
+    for (Future<Void> done : pool.invokeAll(tasks)) { // invokeAll returns when every task has
+      try {
+        done.get();
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof RuntimeException r) {
+          throw r;
+        }
+        throw new IllegalStateException("building a service's resources failed", e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while services were building", e);
+      }
+    }
+  }
+
+  private void buildSlice(ServiceResources.Inputs[] stale, ServiceResources[] built, MeshPolicy policy,
+      int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (stale[i] != null) {
+        built[i] = built[i] == null ? ServiceResources.build(stale[i], policy, templates, regions)
+            : ServiceResources.rebuild(stale[i], policy, templates, regions, built[i]);
+      }
+    }
   }
 
   /** How many times a service's resources were built, since this builder was made. */
@@ -128,8 +206,8 @@ public final class IncrementalSnapshotBuilder {
         envoy.addAll(r.envoyClusters);
         grpc.addAll(r.grpcClusters);
       }
-      envoyClusters = collection(envoy);
-      grpcClusters = collection(grpc);
+      envoyClusters = ResourceCollection.of(envoy, Cluster::getName);
+      grpcClusters = ResourceCollection.of(grpc, Cluster::getName);
     }
     Map<String, SnapshotResources<ClusterLoadAssignment>> envoyByRegion = before == null ? null : before.envoyEndpoints();
     Map<String, SnapshotResources<ClusterLoadAssignment>> grpcByRegion = before == null ? null : before.grpcEndpoints();
@@ -146,10 +224,11 @@ public final class IncrementalSnapshotBuilder {
             grpc.addAll(assignments);
           }
         }
-        SnapshotResources<ClusterLoadAssignment> all = collection(envoy);
+        SnapshotResources<ClusterLoadAssignment> all = ResourceCollection.of(envoy, ClusterLoadAssignment::getClusterName);
         envoyByRegion.put(region, all);
         // with only gRPC services both data planes hold the same assignments: one collection
-        grpcByRegion.put(region, grpc.size() == envoy.size() ? all : collection(grpc));
+        grpcByRegion.put(region, grpc.size() == envoy.size() ? all
+            : ResourceCollection.of(grpc, ClusterLoadAssignment::getClusterName));
       }
     }
     SnapshotResources<Listener> envoyListeners = before == null ? null : before.envoyListeners();
@@ -161,8 +240,9 @@ public final class IncrementalSnapshotBuilder {
           grpc.add(r.grpcListener);
         }
       }
-      envoyListeners = collection(List.of(Versioned.of(ListenerResources.envoyIngress(policy))));
-      grpcListeners = collection(grpc);
+      envoyListeners = ResourceCollection.of(List.of(Versioned.of(ListenerResources.envoyIngress(policy))),
+          Listener::getName);
+      grpcListeners = ResourceCollection.of(grpc, Listener::getName);
     }
     SnapshotResources<RouteConfiguration> envoyRoutes = before == null ? null : before.envoyRoutes();
     SnapshotResources<RouteConfiguration> grpcRoutes = before == null ? null : before.grpcRoutes();
@@ -173,9 +253,10 @@ public final class IncrementalSnapshotBuilder {
           grpc.add(r.grpcRoute);
         }
       }
-      envoyRoutes = collection(List.of(Versioned.of(
-          RouteResources.envoyIngress(policy.services(), s -> services.get(s.name()).envoyRoutes))));
-      grpcRoutes = collection(grpc);
+      envoyRoutes = ResourceCollection.of(List.of(Versioned.of(
+          RouteResources.envoyIngress(policy.services(), s -> services.get(s.name()).envoyRoutes),
+          RouteResources.envoyIngressDigest(policy.services(), s -> services.get(s.name()).routeInputs))), RouteConfiguration::getName);
+      grpcRoutes = ResourceCollection.of(grpc, RouteConfiguration::getName);
     }
     return new Assembled(envoyClusters, grpcClusters, envoyByRegion, grpcByRegion,
         envoyListeners, grpcListeners, envoyRoutes, grpcRoutes);
@@ -210,12 +291,6 @@ public final class IncrementalSnapshotBuilder {
   }
 
   private static SnapshotResources<Secret> secrets(List<Secret> secrets) {
-    return collection(secrets.stream().map(Versioned::of).toList());
-  }
-
-  /** One type's resources under their content version. */
-  private static <T extends Message> SnapshotResources<T> collection(List<Versioned<T>> resources) {
-    String version = ResourceVersions.of(resources);
-    return SnapshotResources.create(resources.stream().map(Versioned::versioned).toList(), names -> version);
+    return ResourceCollection.of(secrets.stream().map(Versioned::of).toList(), Secret::getName);
   }
 }

@@ -52,6 +52,19 @@ final class ListenerResources {
         .build();
   }
 
+  /** The digest of a sample API listener: how this code builds them (see {@link #grpcApiListenerVersioned}). */
+  private static final byte[] API_LISTENER_SHAPE = ResourceVersions.digest(grpcApiListener(ServicePolicy.grpc("shape")));
+
+  /**
+   * The service's API listener, with a digest composed from its name and {@link
+   * #API_LISTENER_SHAPE}: the listener depends on nothing else, so no listener is encoded to
+   * version it.
+   */
+  static Versioned<Listener> grpcApiListenerVersioned(ServicePolicy service) {
+    return Versioned.of(grpcApiListener(service), new ComposedDigest().type(Listener.getDescriptor())
+        .bytes(API_LISTENER_SHAPE).string(service.name()).digest());
+  }
+
   static Listener grpcApiListener(ServicePolicy service) {
     String name = ResourceNames.grpcListener(service.name());
     return Listener.newBuilder()

@@ -3,6 +3,7 @@ package io.infermesh.xds.snapshot;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.ToDoubleFunction;
 
@@ -39,10 +40,19 @@ final class LocalityPlanner {
    */
   static List<PlannedLocality> plan(
       List<MeshEndpoint> endpoints, String clientRegion, ToDoubleFunction<String> burstShare) {
-    Map<MeshLocality, List<MeshEndpoint>> byLocality = new TreeMap<>();
+    return plan(byLocality(endpoints), clientRegion, burstShare);
+  }
+
+  private static SortedMap<MeshLocality, List<MeshEndpoint>> byLocality(List<MeshEndpoint> endpoints) {
+    SortedMap<MeshLocality, List<MeshEndpoint>> byLocality = new TreeMap<>();
     for (MeshEndpoint e : endpoints) {
       byLocality.computeIfAbsent(e.locality(), k -> new ArrayList<>()).add(e);
     }
+    return byLocality;
+  }
+
+  private static List<PlannedLocality> plan(SortedMap<MeshLocality, List<MeshEndpoint>> byLocality, String clientRegion,
+      ToDoubleFunction<String> burstShare) {
     TreeMap<Integer, List<Group>> ranks = new TreeMap<>();
     for (Map.Entry<MeshLocality, List<MeshEndpoint>> entry : byLocality.entrySet()) {
       List<MeshEndpoint> list = entry.getValue();
@@ -63,20 +73,23 @@ final class LocalityPlanner {
     if (levels.isEmpty()) {
       return List.of();
     }
-    List<Group> first = levels.get(0);
-    List<Group> firstPrivate = first.stream().filter(g -> g.tier == Tier.PRIVATE).toList();
+    List<Group> firstPrivate = ofTier(levels.get(0), Tier.PRIVATE);
     double share = weightedShare(firstPrivate, burstShare);
     List<Group> publicGroups = new ArrayList<>();
-    levels.forEach(level -> level.stream().filter(g -> g.tier == Tier.PUBLIC).forEach(publicGroups::add));
+    if (share > 0 && !firstPrivate.isEmpty()) { // plain loops: this runs per cluster and client region
+      for (List<Group> level : levels) {
+        publicGroups.addAll(ofTier(level, Tier.PUBLIC));
+      }
+    }
 
-    List<PlannedLocality> planned = new ArrayList<>();
+    List<PlannedLocality> planned = new ArrayList<>(byLocality.size());
     if (share > 0 && !firstPrivate.isEmpty() && !publicGroups.isEmpty()) {
       int privateWeight = (int) Math.round(BURST_SCALE * (1 - share));
       addWeighted(planned, firstPrivate, 0, privateWeight);
       addWeighted(planned, publicGroups, 0, BURST_SCALE - privateWeight);
       int priority = 1;
       for (int i = 1; i < levels.size(); i++) {
-        List<Group> rest = levels.get(i).stream().filter(g -> g.tier == Tier.PRIVATE).toList();
+        List<Group> rest = ofTier(levels.get(i), Tier.PRIVATE);
         if (!rest.isEmpty()) {
           addCounted(planned, rest, priority++);
         }
@@ -87,6 +100,16 @@ final class LocalityPlanner {
       }
     }
     return planned;
+  }
+
+  private static List<Group> ofTier(List<Group> groups, Tier tier) {
+    List<Group> of = new ArrayList<>(groups.size());
+    for (Group g : groups) {
+      if (g.tier == tier) {
+        of.add(g);
+      }
+    }
+    return of;
   }
 
   private static double weightedShare(List<Group> groups, ToDoubleFunction<String> burstShare) {

@@ -14,6 +14,7 @@ import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -32,7 +33,82 @@ final class RouteResources {
 
   static final String PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts";
 
+  /**
+   * How this code builds routes: the digest of a sample service's Envoy ingress and proxyless
+   * route configuration, mixed into {@link #inputsDigest} so that other code hands out other
+   * versions for the same inputs.
+   */
+  private static final byte[] SHAPE = shape();
+
   private RouteResources() {}
+
+  /**
+   * A digest of everything a service's routes on {@code plane} are built from: its name and pin
+   * header, the versions it has clusters for and their live canary weights, the retry conditions
+   * the plane gets and the other mesh-wide retry settings, on Envoy also its path prefix, request
+   * timeout and shadow; and {@link #SHAPE}. Equal digests mean {@link #envoyServiceRoutes} (or
+   * {@link #grpcService}) build equal routes, and a change to one plane's inputs leaves the
+   * other's digest alone, so route versions are composed from it without encoding the routes.
+   * A new input to the routes must be added here.
+   */
+  static byte[] inputsDigest(ServicePolicy service, MeshPolicy policy, List<MeshEndpoint> endpoints, DataPlane plane) {
+    Set<String> discovered = new TreeSet<>();
+    endpoints.forEach(e -> discovered.add(e.version()));
+    ComposedDigest d = new ComposedDigest().string(plane.name()).string(service.name()).string(service.pinHeader());
+    Set<String> versions = versions(service, discovered);
+    d.integer(versions.size());
+    versions.forEach(d::string);
+    List<VersionWeight> live = liveWeights(service, endpoints);
+    d.integer(live.size());
+    live.forEach(v -> d.string(v.version()).integer(v.weight()));
+    UpstreamPolicy.RetrySettings retries = policy.upstream().retries();
+    List<String> retryOn = plane == DataPlane.ENVOY ? retries.retryOn() : retries.grpcRetryOn();
+    d.integer(retryOn.size());
+    retryOn.forEach(d::string);
+    d.integer(retries.numRetries()).string(retries.baseInterval().toString())
+        .string(retries.maxInterval().toString());
+    if (plane == DataPlane.ENVOY) {
+      d.string(service.pathPrefix()).string(service.requestTimeout().toString());
+      service.shadow().ifPresentOrElse(
+          shadow -> d.integer(1).string(shadow.version()).integer(shadow.perTenThousand()), () -> d.integer(0));
+    }
+    if (SHAPE != null) { // null only while SHAPE itself is built
+      d.bytes(SHAPE);
+    }
+    return d.digest();
+  }
+
+  /** The proxyless route configuration of a service whose gRPC routes' inputs have {@code inputs} as digest. */
+  static Versioned<RouteConfiguration> grpcServiceVersioned(
+      ServicePolicy service, MeshPolicy policy, List<MeshEndpoint> endpoints, byte[] inputs) {
+    return Versioned.of(grpcService(service, policy, endpoints),
+        new ComposedDigest().type(RouteConfiguration.getDescriptor()).bytes(inputs).digest());
+  }
+
+  /** The digest of Envoy's ingress from the services' Envoy {@link #inputsDigest}s, given in service order. */
+  static byte[] envoyIngressDigest(List<ServicePolicy> services, Function<ServicePolicy, byte[]> inputsOf) {
+    ComposedDigest d = new ComposedDigest().type(RouteConfiguration.getDescriptor()).string(ResourceNames.INGRESS)
+        .integer(services.size());
+    for (ServicePolicy s : services) { // the order envoyIngress sorts them in follows from these inputs
+      d.bytes(inputsOf.apply(s));
+    }
+    return d.digest();
+  }
+
+  private static byte[] shape() {
+    ServicePolicy sample = ServicePolicy.grpc("shape").withPathPrefix("/shape/")
+        .withVersions(List.of(new VersionWeight("a", 90), new VersionWeight("b", 10)))
+        .withShadow(new ShadowPolicy("b", 5)).withRequestTimeout(Duration.ofSeconds(1));
+    MeshPolicy policy = MeshPolicy.defaults("shape", List.of(new RegionPolicy("shape", Tier.PRIVATE)));
+    List<MeshEndpoint> endpoints = List.of(
+        MeshEndpoint.builder("shape", "10.0.0.1", 1, "shape").id("a").version("a").build(),
+        MeshEndpoint.builder("shape", "10.0.0.2", 1, "shape").id("b").version("b").build());
+    List<Route> routes = envoyServiceRoutes(sample, policy, endpoints);
+    return new ComposedDigest()
+        .bytes(ResourceVersions.digest(envoyIngress(List.of(sample), s -> routes)))
+        .bytes(ResourceVersions.digest(grpcService(sample, policy, endpoints)))
+        .digest();
+  }
 
   /** Envoy's ingress from each service's routes ({@link #envoyServiceRoutes}), longest prefix first. */
   static RouteConfiguration envoyIngress(List<ServicePolicy> services, Function<ServicePolicy, List<Route>> routesOf) {

@@ -42,6 +42,10 @@ final class ServiceResources {
   /** Per client region, one assignment per cluster in cluster order. */
   final Map<String, List<Versioned<ClusterLoadAssignment>>> endpointsByRegion = new HashMap<>();
   final List<Route> envoyRoutes;
+  /** {@link RouteResources#inputsDigest} for Envoy: the ingress's version is composed from it. */
+  final byte[] routeInputs;
+  /** {@link RouteResources#inputsDigest} for gRPC; null unless the service speaks gRPC. */
+  private final byte[] grpcRouteInputs;
   /** Null unless the service speaks gRPC; set only while building. */
   Versioned<Listener> grpcListener;
   /** Null unless the service speaks gRPC; set only while building. */
@@ -59,6 +63,9 @@ final class ServiceResources {
     Map<String, List<MeshEndpoint>> byVersion = new TreeMap<>();
     for (MeshEndpoint e : endpoints) {
       byVersion.computeIfAbsent(e.version(), k -> new ArrayList<>()).add(e);
+    }
+    if (byVersion.size() == 1) { // the only version's cluster holds the same list: planned and built once
+      byVersion.replaceAll((version, list) -> endpoints);
     }
     for (String version : RouteResources.versions(service, byVersion.keySet())) {
       clusters.put(ResourceNames.cluster(service.name(), version), byVersion.getOrDefault(version, List.of()));
@@ -81,8 +88,10 @@ final class ServiceResources {
       endpointsByRegion.put(region, list);
     }
     envoyRoutes = RouteResources.envoyServiceRoutes(service, policy, endpoints);
-    grpcListener = grpc ? Versioned.of(ListenerResources.grpcApiListener(service)) : null;
-    grpcRoute = grpc ? Versioned.of(RouteResources.grpcService(service, policy, endpoints)) : null;
+    routeInputs = RouteResources.inputsDigest(service, policy, endpoints, DataPlane.ENVOY);
+    grpcRouteInputs = grpc ? RouteResources.inputsDigest(service, policy, endpoints, DataPlane.GRPC) : null;
+    grpcListener = grpc ? ListenerResources.grpcApiListenerVersioned(service) : null;
+    grpcRoute = grpc ? RouteResources.grpcServiceVersioned(service, policy, endpoints, grpcRouteInputs) : null;
   }
 
   /** What a service's resources feed: the collections that must be reassembled when it changes. */
@@ -111,7 +120,7 @@ final class ServiceResources {
     } else {
       changed.add(Part.LISTENERS);
     }
-    if (same(grpcRoute, previous.grpcRoute) && envoyRoutes.equals(previous.envoyRoutes)) {
+    if (same(grpcRoute, previous.grpcRoute) && Arrays.equals(routeInputs, previous.routeInputs)) {
       grpcRoute = previous.grpcRoute;
     } else {
       changed.add(Part.ROUTES);

@@ -1,5 +1,6 @@
 package io.infermesh.xds.bench;
 
+import com.sun.management.OperatingSystemMXBean;
 import io.infermesh.xds.snapshot.BurstShares;
 import io.infermesh.xds.snapshot.EndpointHealth;
 import io.infermesh.xds.snapshot.IncrementalSnapshotBuilder;
@@ -16,6 +17,7 @@ import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * Snapshot build time (every group of the policy: Envoy and gRPC × 3 regions + unlocated = 8
@@ -42,6 +44,8 @@ public final class SnapshotBuildBenchmark {
 
   private static final String[] REGIONS = {"eu-west", "us-east", "public-burst"};
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+  private static final OperatingSystemMXBean PROCESS =
+      (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
   private SnapshotBuildBenchmark() {}
 
@@ -76,26 +80,54 @@ public final class SnapshotBuildBenchmark {
   record Stats(double p50, double p99, double cpuP50, double servicesRebuilt, double unchangedP50) {}
 
   static Stats run(int services, int endpoints, int iterations) {
+    return runCold(services, endpoints, iterations, null)[0];
+  }
+
+  /**
+   * Cold builds (a new builder each time, as after a restart): on this thread, and when {@code
+   * pool} is given also with services built on it, the two alternated so load hits both alike.
+   * The pooled build's CPU is the process's (its work runs on the pool's threads).
+   */
+  static Stats[] runCold(int services, int endpoints, int iterations, ForkJoinPool pool) {
     MeshState state = mesh(services, endpoints);
     MeshPolicy policy = policy(services);
     BurstShares shares = BurstShares.of("svc-0", "eu-west", 0.2);
     for (int i = 0; i < 20; i++) {
       MeshSnapshotBuilder.build(state, policy, shares, SecretMaterial.none());
+      if (pool != null) {
+        new IncrementalSnapshotBuilder(pool).build(state, policy, shares, SecretMaterial.none());
+      }
     }
     long[] nanos = new long[iterations];
     long[] cpu = new long[iterations];
+    long[] pooledNanos = new long[iterations];
+    long[] pooledCpu = new long[iterations];
     for (int i = 0; i < iterations; i++) {
       long c = THREADS.getCurrentThreadCpuTime();
       long t = System.nanoTime();
       MeshSnapshotBuilder.build(state, policy, shares, SecretMaterial.none());
       nanos[i] = System.nanoTime() - t;
       cpu[i] = THREADS.getCurrentThreadCpuTime() - c;
+      if (pool != null) {
+        c = PROCESS.getProcessCpuTime();
+        t = System.nanoTime();
+        new IncrementalSnapshotBuilder(pool).build(state, policy, shares, SecretMaterial.none());
+        pooledNanos[i] = System.nanoTime() - t;
+        pooledCpu[i] = PROCESS.getProcessCpuTime() - c;
+      }
     }
     Stats stats = new Stats(p(nanos, 0.5), p(nanos, 0.99), p(cpu, 0.5), services, 0);
     System.out.printf("%4d services x %3d endpoints (%5d endpoints, %4d clusters, 8 groups): p50 %6.1f ms, p99 %6.1f ms"
             + " (CPU p50 %6.1f ms)%n", services, endpoints, services * endpoints, services * 2,
         stats.p50(), stats.p99(), stats.cpuP50());
-    return stats;
+    if (pool == null) {
+      return new Stats[] {stats};
+    }
+    Stats pooled = new Stats(p(pooledNanos, 0.5), p(pooledNanos, 0.99), p(pooledCpu, 0.5), services, 0);
+    System.out.printf("%4d services x %3d endpoints, built on %d threads: p50 %6.1f ms, p99 %6.1f ms"
+            + " (process CPU p50 %6.1f ms)%n", services, endpoints, pool.getParallelism(), pooled.p50(), pooled.p99(),
+        pooled.cpuP50());
+    return new Stats[] {stats, pooled};
   }
 
   static Stats runIncremental(int services, int endpoints, int iterations) {

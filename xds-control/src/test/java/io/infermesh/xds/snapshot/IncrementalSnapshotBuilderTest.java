@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ForkJoinPool;
 import org.junit.jupiter.api.Test;
 
 class IncrementalSnapshotBuilderTest {
@@ -75,6 +76,31 @@ class IncrementalSnapshotBuilderTest {
       MeshState state = MeshState.of(endpoints);
       assertSame(incremental.build(state, policy, shares, SECRETS),
           MeshSnapshotBuilder.build(state, policy, shares, SECRETS), "step " + step);
+    }
+  }
+
+  @Test
+  void build_servicesOnAPool_equalsAOneThreadBuild() {
+    Random random = new Random(23);
+    int services = 2 * IncrementalSnapshotBuilder.PARALLEL_MIN_SERVICES;
+    MeshPolicy policy = policy(services);
+    List<MeshEndpoint> endpoints = new ArrayList<>();
+    for (int i = 0; i < 4 * services; i++) {
+      endpoints.add(endpoint(random, "svc-" + random.nextInt(services), i));
+    }
+    MeshState state = MeshState.of(endpoints);
+    BurstShares shares = BurstShares.of("svc-1", EU, 0.3);
+    ForkJoinPool pool = new ForkJoinPool(3);
+    try {
+      IncrementalSnapshotBuilder pooled = new IncrementalSnapshotBuilder(pool);
+      assertSame(pooled.build(state, policy, shares, SECRETS), MeshSnapshotBuilder.build(state, policy, shares, SECRETS),
+          "a first build");
+      MeshPolicy plaintext = policy.withMtls(false); // mesh-wide: every service is built again, on the pool
+      assertSame(pooled.build(state, plaintext, shares, SECRETS),
+          MeshSnapshotBuilder.build(state, plaintext, shares, SECRETS), "after a mesh-wide change");
+      assertThat(pooled.servicesBuilt()).isEqualTo(2L * (services + 1)); // + the fixture's own service
+    } finally {
+      pool.shutdown();
     }
   }
 
