@@ -20,6 +20,7 @@ import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,11 +49,14 @@ import org.junit.jupiter.api.Test;
  */
 class StreamingCostBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int TOKENS = 128;
+  private static final int TOKENS = Integer.getInteger("streaming.tokens", 128);
   private static final int ROUNDS = Integer.getInteger("streaming.rounds", 7);
+  private static final int THREADS_OF_DECODE = Integer.getInteger("streaming.threads", 2);
   private static final String PROMPT = "The old lighthouse keeper climbed the stairs and looked out over the sea";
   private static final Pattern COMPLETION_TOKENS = Pattern.compile("\"completion_tokens\":(\\d+)");
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+  /** The group of the native threads that llama.cpp attached to the JVM (its server loop: it decodes). */
+  private static final String NATIVE_ATTACHED = "Thread";
 
   @Test
   void streamedAgainstWhole_twoThreads_halfBillionWords() throws Exception {
@@ -60,7 +64,7 @@ class StreamingCostBenchmark {
         Runtime.getRuntime().availableProcessors());
     Path model = TinyModels.write(TinyModelSpec.halfBillionWords(GgmlType.Q4_0), TinyModel.directory());
     EdgeConfig config = TinyModel.config()
-        .withModel(EdgeConfig.Model.builder().path(model).name("bench").contextSize(1024).threads(2).parallel(1)
+        .withModel(EdgeConfig.Model.builder().path(model).name("bench").contextSize(1024).threads(THREADS_OF_DECODE).parallel(1)
             .defaultMaxTokens(16).build())
         .withCache(new EdgeConfig.Cache(false, 0, Duration.ofMinutes(1)));
     EdgeAgent agent = EdgeAgent.builder(config).start(); // loads on its own thread, which exits
@@ -83,7 +87,7 @@ class StreamingCostBenchmark {
       double[] paired = new double[ROUNDS];
       Arrays.setAll(paired, i -> streamed.get(i).seconds() / whole.get(i).seconds());
       System.out.printf(Locale.ROOT, "STREAMING streamed/whole wall time: ratio of medians %.3f, median of paired"
-          + " ratios %.3f; Java threads' CPU a token: streamed %.1f µs, whole %.1f µs%n", ss / ws, median(paired),
+          + " ratios %.3f; Java threads' CPU a token (decode's attached threads left out): streamed %.1f µs, whole %.1f µs%n", ss / ws, median(paired),
           median(streamed.stream().mapToDouble(Sample::javaMicrosPerToken).toArray()),
           median(whole.stream().mapToDouble(Sample::javaMicrosPerToken).toArray()));
     } finally {
@@ -102,6 +106,22 @@ class StreamingCostBenchmark {
     }
     StringBuilder perGroup = new StringBuilder();
     groups.forEach((name, v) -> perGroup.append(String.format(Locale.ROOT, " %s %.1f", name, median(v))));
+    Map<String, double[]> wakes = new TreeMap<>();
+    for (int i = 0; i < samples.size(); i++) {
+      for (Map.Entry<String, Long> e : samples.get(i).switches().entrySet()) {
+        wakes.computeIfAbsent(e.getKey(), k -> new double[samples.size()])[i] =
+            (double) e.getValue() / samples.get(i).tokens();
+      }
+    }
+    StringBuilder perThreadKind = new StringBuilder();
+    wakes.forEach((name, v) -> {
+      double m = median(v);
+      if (m >= 0.05) {
+        perThreadKind.append(String.format(Locale.ROOT, " %s %.2f", name, m));
+      }
+    });
+    double total = median(samples.stream().mapToDouble(x -> x.switches().values().stream().mapToLong(Long::longValue)
+        .sum() / (double) x.tokens()).toArray());
     System.out.printf(Locale.ROOT, "STREAMING %s %d rounds, %d tokens: wall %.3f s (%.1f tok/s), first text %s,"
             + " process CPU %.0f µs a token, Java threads' CPU a token (µs, median by thread group):%s%n", label,
         samples.size(), samples.get(0).tokens(), median(samples.stream().mapToDouble(Sample::seconds).toArray()),
@@ -111,6 +131,8 @@ class StreamingCostBenchmark {
                 median(samples.stream().mapToDouble(s -> s.firstText() / 1e6).toArray()))
             : "n/a",
         median(samples.stream().mapToDouble(s -> s.processCpu() / 1e3 / s.tokens()).toArray()), perGroup);
+    System.out.printf(Locale.ROOT, "STREAMING %s context switches a token, all threads %.2f; by thread kind (>= 0.05):%s%n",
+        label, total, perThreadKind);
   }
 
   /** One greedy completion of {@link #TOKENS} tokens over a fresh connection, read on this thread. */
@@ -123,6 +145,7 @@ class StreamingCostBenchmark {
     byte[] body = o.toString().getBytes(StandardCharsets.UTF_8);
     byte[] head = ("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nContent-Type: application/json\r\n"
         + "Connection: close\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+    Map<String, Long> switchesBefore = contextSwitches();
     Map<Long, Long> before = javaCpu();
     Map<Long, String> names = new HashMap<>();
     long process = processCpu();
@@ -151,6 +174,8 @@ class StreamingCostBenchmark {
     long elapsed = System.nanoTime() - start;
     long processCpu = processCpu() - process - (THREADS.getCurrentThreadCpuTime() - self);
     Map<Long, Long> after = javaCpu();
+    Map<String, Long> switches = contextSwitches();
+    switchesBefore.forEach((k, v) -> switches.merge(k, -v, Long::sum));
     for (long id : after.keySet()) {
       var info = THREADS.getThreadInfo(id);
       if (info != null) {
@@ -172,13 +197,41 @@ class StreamingCostBenchmark {
       tokens = Integer.parseInt(m.group(1));
     }
     assertThat(tokens).as("usage in %s", text).isPositive();
-    return new Sample(stream, elapsed, firstText, tokens, processCpu, byGroup);
+    return new Sample(stream, elapsed, firstText, tokens, processCpu, byGroup, switches);
   }
 
   /** The thread's kind: its name without a trailing number. */
   private static String group(String name) {
     String g = name.replaceAll("[-_ ]?\\d+$", "");
     return g.startsWith("qtp") ? "jetty" : g.isEmpty() ? "other" : g.replace(' ', '_');
+  }
+
+  /**
+   * Context switches (voluntary and not) of every thread of this process, by thread kind
+   * ({@code /proc/self/task/*}: native threads too, under their 15-character names): a thread
+   * hand-off costs a wake-up, and on 2 busy cores each wake-up takes a core from decoding.
+   */
+  private static Map<String, Long> contextSwitches() {
+    Map<String, Long> out = new TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        try {
+          String name = Files.readString(task.resolve("comm")).strip();
+          long n = 0;
+          for (String line : Files.readAllLines(task.resolve("status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+              n += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+            }
+          }
+          out.merge(group(name), n, Long::sum);
+        } catch (IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read /proc/self/task", e);
+    }
+    return out;
   }
 
   private static Map<Long, Long> javaCpu() {
@@ -194,13 +247,15 @@ class StreamingCostBenchmark {
   }
 
   private record Sample(boolean stream, long nanos, long firstText, int tokens, long processCpu,
-      Map<String, Long> javaCpu) {
+      Map<String, Long> javaCpu, Map<String, Long> switches) {
     double seconds() {
       return nanos / 1e9;
     }
 
+    /** Java threads' CPU a token, without the native threads llama.cpp attached to the JVM (named Thread-N: decoding). */
     double javaMicrosPerToken() {
-      return javaCpu.values().stream().mapToLong(Long::longValue).sum() / 1e3 / tokens;
+      return javaCpu.entrySet().stream().filter(e -> !e.getKey().equals(NATIVE_ATTACHED)).mapToLong(Map.Entry::getValue)
+          .sum() / 1e3 / tokens;
     }
   }
 
