@@ -24,8 +24,10 @@ import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Phaser;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -69,6 +71,8 @@ public final class LlamaEngine implements Engine {
   private final AtomicBoolean closed = new AtomicBoolean();
   // one pump per running generation; admission bounds how many run, so no bound is needed here
   private final ExecutorService pumps = Executors.newCachedThreadPool(new PumpThreads());
+  // readers that pull the binding themselves (ReadAheadGeneration's hand-over), plus the engine's own party
+  private final Phaser directReaders = new Phaser(1);
 
   private LlamaEngine(LlamaModel model, ModelInfo info, ChatTemplate template, boolean addBos, int maxTokenBytes,
       int vocabSize, long modelBytes) {
@@ -241,7 +245,7 @@ public final class LlamaEngine implements Engine {
   @Override
   public Generation start(Prompt prompt, SamplingParams sampling, BooleanSupplier cancelled) {
     checkOpen();
-    return ReadAheadGeneration.start(stop -> direct(prompt, sampling, stop), cancelled, pumps);
+    return ReadAheadGeneration.start(stop -> direct(prompt, sampling, stop), cancelled, pumps, directReaders);
   }
 
   /** Pulls on the caller's thread: the sink is called inline, so no pump thread is needed. */
@@ -418,10 +422,17 @@ public final class LlamaEngine implements Engine {
       // a pump inside the binding's receive call must not outlive the native model: closed
       // generations stop at their next token, so this wait is short
       pumps.shutdown();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(PUMP_DRAIN_SECONDS);
       try {
-        if (!pumps.awaitTermination(PUMP_DRAIN_SECONDS, TimeUnit.SECONDS)) {
+        boolean drained = pumps.awaitTermination(PUMP_DRAIN_SECONDS, TimeUnit.SECONDS);
+        // and readers the pumps handed their generation to: they too stop at their next token
+        directReaders.awaitAdvanceInterruptibly(directReaders.arriveAndDeregister(),
+            Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (!drained) {
           log.warn("{}: generations still being read after {} s; unloading anyway", info.name(), PUMP_DRAIN_SECONDS);
         }
+      } catch (TimeoutException e) {
+        log.warn("{}: generations still being read after {} s; unloading anyway", info.name(), PUMP_DRAIN_SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

@@ -16,14 +16,12 @@ import io.infermesh.edge.serve.EdgeException;
 import io.infermesh.models.chat.ChatTemplates;
 import io.infermesh.models.chat.ChatTurn;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -63,10 +61,10 @@ public final class UpstreamEngine implements Engine {
   private final String model;
   private final Duration timeout;
   private final Optional<String> authorization;
-  private final HttpClient http;
+  private final UpstreamConnections connections;
   private final ModelInfo info;
   private final UpstreamErrors errors;
-  private final Semaphore connections;
+  private final Semaphore slots;
 
   private UpstreamEngine(URI base, String model, Duration timeout, Optional<String> authorization, ModelInfo info,
       int maxConcurrency) {
@@ -76,11 +74,11 @@ public final class UpstreamEngine implements Engine {
     this.authorization = authorization;
     this.info = info;
     this.errors = new UpstreamErrors(base, authorization.isPresent());
-    this.connections = new Semaphore(maxConcurrency);
-    this.http = HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1) // llama-server, Ollama and vLLM speak HTTP/1.1; no h2c upgrade
-        .connectTimeout(timeout.compareTo(Duration.ofSeconds(10)) < 0 ? timeout : Duration.ofSeconds(10))
-        .build();
+    this.slots = new Semaphore(maxConcurrency);
+    // llama-server, Ollama and vLLM speak HTTP/1.1; a connection is opened within 10 s at most
+    this.connections = new UpstreamConnections(base,
+        (int) Math.max(1, (timeout.compareTo(Duration.ofSeconds(10)) < 0 ? timeout : Duration.ofSeconds(10)).toMillis()),
+        maxConcurrency);
   }
 
   /**
@@ -170,11 +168,12 @@ public final class UpstreamEngine implements Engine {
   /**
    * {@inheritDoc}
    *
-   * <p>Returns at once: the request is sent, and the server's answer (or failure: refused
-   * connection, a 4xx with its message) is read by the generation's first {@link Generation#next()}.
+   * <p>Returns once the request is sent (a refused connection is thrown here); the server's answer
+   * (or a 4xx with its message) is read by the generation's first {@link Generation#next()}.
    *
    * @throws EdgeException INVALID_ARGUMENT for a constrained request ({@code response_format},
-   *     {@code tools}); UNAVAILABLE when more than {@code max_concurrency} generations would run
+   *     {@code tools}); UNAVAILABLE when more than {@code max_concurrency} generations would run or
+   *     the server cannot be reached
    */
   @Override
   public Generation start(Prompt prompt, SamplingParams sampling, BooleanSupplier cancelled) {
@@ -183,34 +182,14 @@ public final class UpstreamEngine implements Engine {
           + " in-process engine; this edge's local tier is an upstream server (engine.type: upstream), which is"
           + " not asked to constrain. Drop the field, or send model: core");
     }
-    if (!connections.tryAcquire()) { // admission holds requests to max_concurrency: a bug if reached
+    if (!slots.tryAcquire()) { // admission holds requests to max_concurrency: a bug if reached
       throw EdgeException.unavailable("more generations than engine.upstream.max_concurrency; retry");
     }
     boolean chat = !prompt.chat().isEmpty();
     UpstreamGeneration generation = new UpstreamGeneration(chat, prompt.tokens(), cancelled,
-        System.nanoTime() + timeout.toNanos(), errors, connections::release);
+        System.nanoTime() + timeout.toNanos(), errors, connections, slots::release);
     try {
-      HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(chat ? "v1/chat/completions" : "v1/completions"))
-          .timeout(timeout)
-          .header("Content-Type", "application/json")
-          .header("Accept", "text/event-stream")
-          .POST(HttpRequest.BodyPublishers.ofByteArray(UpstreamBody.of(model, prompt, sampling)));
-      authorization.ifPresent(a -> request.header("Authorization", a));
-      HttpResponse.BodyHandler<Void> handler = answer -> {
-        generation.answered();
-        if (answer.statusCode() == 200) {
-          return HttpResponse.BodySubscribers.fromLineSubscriber(generation, g -> (Void) null, StandardCharsets.UTF_8,
-              null);
-        }
-        return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofString(StandardCharsets.UTF_8),
-            body -> {
-              generation.fail(errors.status(answer.statusCode(), body,
-                  answer.headers().firstValue("Retry-After")));
-              return (Void) null;
-            });
-      };
-      HttpRequest built = request.build();
-      generation.exchange(() -> http.sendAsync(built, handler));
+      generation.send(request(chat ? "v1/chat/completions" : "v1/completions", UpstreamBody.of(model, prompt, sampling)));
     } catch (RuntimeException e) {
       generation.close();
       throw e;
@@ -218,9 +197,23 @@ public final class UpstreamEngine implements Engine {
     return generation;
   }
 
-  /** Nothing to free: the HTTP client's idle connections close with the JVM. Idempotent. */
+  /** One HTTP/1.1 POST of {@code json} to {@code path} (relative to the base URL), head and body in one array. */
+  private byte[] request(String path, byte[] json) {
+    StringBuilder head = new StringBuilder(256).append("POST ").append(base.resolve(path).getRawPath())
+        .append(" HTTP/1.1\r\nHost: ").append(connections.authority())
+        .append("\r\nUser-Agent: infermesh-edge\r\nContent-Type: application/json\r\nAccept: text/event-stream")
+        .append("\r\nContent-Length: ").append(json.length).append("\r\n");
+    authorization.ifPresent(a -> head.append("Authorization: ").append(a).append("\r\n"));
+    byte[] h = head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
+    byte[] request = Arrays.copyOf(h, h.length + json.length);
+    System.arraycopy(json, 0, request, h.length, json.length);
+    return request;
+  }
+
+  /** Closes the idle connections; running generations keep theirs until they end. Idempotent. */
   @Override
   public void close() {
+    connections.close();
     log.debug("upstream engine for {} closed", base);
   }
 

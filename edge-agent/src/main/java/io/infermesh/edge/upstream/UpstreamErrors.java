@@ -5,11 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.infermesh.edge.serve.EdgeException;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.CompletionException;
 
 /**
  * The one table from an upstream server's failures to the edge's errors (and so to the client's
@@ -62,12 +61,8 @@ final class UpstreamErrors {
   }
 
   /** The error for a transport failure (refused, reset, timed out). */
-  EdgeException transport(Throwable t) {
-    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    if (c instanceof EdgeException e) {
-      return e;
-    }
-    if (c instanceof HttpTimeoutException) {
+  EdgeException transport(IOException c) {
+    if (c instanceof SocketTimeoutException) {
       return EdgeException.unavailable("the local engine's upstream " + base + " did not answer in time");
     }
     if (c instanceof ConnectException) {
