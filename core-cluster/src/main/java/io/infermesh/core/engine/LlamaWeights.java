@@ -1,11 +1,13 @@
 package io.infermesh.core.engine;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import io.infermesh.core.engine.TensorSource.Names;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -63,10 +65,12 @@ final class LlamaWeights implements AutoCloseable {
   // float32 weight view → its half copy (FLOAT16_DECODE only); keyed by identity so Layer stays as
   // it is. Filled during load, read-only after: safe for embed() on another thread.
   private final Map<NDArray, NDArray> halves;
+  private final ParallelGemv gemv; // one-row products of the float32 weights, on every intra-op thread
 
   private LlamaWeights(NDManager manager, NDArray embedding, List<Layer> layers, NDArray norm, NDArray head,
       WeightPrecision precision, Map<NDArray, NDArray> halves) {
     this.manager = manager;
+    this.gemv = ParallelGemv.of(gemvParts(manager.getDevice(), precision), linearWeights(layers, head));
     this.precision = precision;
     this.halves = Collections.unmodifiableMap(halves);
     this.embedding = embedding;
@@ -155,13 +159,41 @@ final class LlamaWeights implements AutoCloseable {
       case FLOAT16_DECODE -> x.getShape().get(0) <= HALF_ROWS ? halves.get(w) : null;
     };
     if (half == null) {
-      return x.matMul(w);
+      return gemv.matMul(x, w);
     }
     return x.toType(DataType.FLOAT16, false).matMul(half).toType(DataType.FLOAT32, false);
   }
 
   WeightPrecision precision() {
     return precision;
+  }
+
+  /**
+   * How many threads a one-row float32 product runs on: PyTorch's intra-op thread count as this
+   * (loading) thread sees it, on a CPU; 1 on a GPU, or when the weights are half (PyTorch's half
+   * kernels parallelize themselves with OpenMP, which a helper thread must not start).
+   */
+  private static int gemvParts(Device device, WeightPrecision precision) {
+    if (device.isGpu() || precision != WeightPrecision.FLOAT32) {
+      return 1;
+    }
+    return Math.min(JniUtils.getNumThreads(), Runtime.getRuntime().availableProcessors());
+  }
+
+  private static List<NDArray> linearWeights(List<Layer> layers, NDArray head) {
+    List<NDArray> all = new ArrayList<>();
+    for (Layer l : layers) {
+      all.addAll(List.of(l.wqkv(), l.wo(), l.w13(), l.w2()));
+    }
+    if (head != null) {
+      all.add(head);
+    }
+    return all;
+  }
+
+  /** How many ways a one-row product is split across threads (1: not split). */
+  int gemvParts() {
+    return gemv.parts();
   }
 
   private static NDArray tensor(NDManager manager, TensorSource src, String name, long... shape) throws IOException {
@@ -192,6 +224,7 @@ final class LlamaWeights implements AutoCloseable {
 
   @Override
   public void close() {
+    gemv.close();
     manager.close();
   }
 }
