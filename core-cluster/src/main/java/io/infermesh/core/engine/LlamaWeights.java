@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import io.infermesh.core.engine.TensorSource.Names;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -65,12 +64,14 @@ final class LlamaWeights implements AutoCloseable {
   // float32 weight view → its half copy (FLOAT16_DECODE only); keyed by identity so Layer stays as
   // it is. Filled during load, read-only after: safe for embed() on another thread.
   private final Map<NDArray, NDArray> halves;
-  private final ParallelGemv gemv; // one-row products of the float32 weights, on every intra-op thread
+  private final ParallelGemv gemv; // every product above, split across the engine's threads
 
   private LlamaWeights(NDManager manager, NDArray embedding, List<Layer> layers, NDArray norm, NDArray head,
       WeightPrecision precision, Map<NDArray, NDArray> halves) {
     this.manager = manager;
-    this.gemv = ParallelGemv.of(gemvParts(manager.getDevice(), precision), linearWeights(layers, head));
+    List<NDArray> linear = new ArrayList<>(linearWeights(layers, head));
+    linear.addAll(halves.values());
+    this.gemv = ParallelGemv.of(gemvParts(manager.getDevice()), linear);
     this.precision = precision;
     this.halves = Collections.unmodifiableMap(halves);
     this.embedding = embedding;
@@ -161,23 +162,16 @@ final class LlamaWeights implements AutoCloseable {
     if (half == null) {
       return gemv.matMul(x, w);
     }
-    return x.toType(DataType.FLOAT16, false).matMul(half).toType(DataType.FLOAT32, false);
+    return gemv.matMul(x.toType(DataType.FLOAT16, false), half).toType(DataType.FLOAT32, false);
   }
 
   WeightPrecision precision() {
     return precision;
   }
 
-  /**
-   * How many threads a one-row float32 product runs on: PyTorch's intra-op thread count as this
-   * (loading) thread sees it, on a CPU; 1 on a GPU, or when the weights are half (PyTorch's half
-   * kernels parallelize themselves with OpenMP, which a helper thread must not start).
-   */
-  private static int gemvParts(Device device, WeightPrecision precision) {
-    if (device.isGpu() || precision != WeightPrecision.FLOAT32) {
-      return 1;
-    }
-    return Math.min(JniUtils.getNumThreads(), Runtime.getRuntime().availableProcessors());
+  /** How many threads a product runs on: {@link DjlRuntime#computeThreads()} on a CPU, 1 on a GPU. */
+  private static int gemvParts(Device device) {
+    return device.isGpu() ? 1 : Math.min(DjlRuntime.computeThreads(), Runtime.getRuntime().availableProcessors());
   }
 
   private static List<NDArray> linearWeights(List<Layer> layers, NDArray head) {
@@ -191,7 +185,7 @@ final class LlamaWeights implements AutoCloseable {
     return all;
   }
 
-  /** How many ways a one-row product is split across threads (1: not split). */
+  /** How many threads a product is split across (1: not split). */
   int gemvParts() {
     return gemv.parts();
   }

@@ -3,6 +3,7 @@ package io.infermesh.core.engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -14,20 +15,21 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * {@code x W} for a single row {@code x (1, in)} on several CPU cores at once. libtorch's float32
- * BLAS (MKL, linked into it) runs a one-row product on the calling thread whatever the intra-op
- * thread count: measured on the 200M shape, no OpenMP worker gets any CPU time at one row, while
- * from two rows on MKL splits the product itself. A batch-1 decode step is almost all such
- * products, so it kept one core busy while its weights streamed from memory at one core's
- * bandwidth.
+ * {@code x W} on several CPU cores at once, the engine's own thread split of its weight products.
+ * libtorch's float32 BLAS (MKL, linked into it) runs a one-row product on the calling thread
+ * whatever PyTorch's intra-op thread count (measured on the 200M shape: no OpenMP worker gets any
+ * CPU time at one row), so a batch-1 decode step, almost all such products, kept one core busy
+ * while its weights streamed from memory at one core's bandwidth; and from two rows on, the
+ * intra-op pool's OpenMP barriers stall whenever the machine has more runnable threads than cores
+ * ({@link DjlRuntime#threads}).
  *
  * <p>Here the output columns of each registered weight are cut into {@code parts} blocks (views of
  * the weight, nothing copied); block 0 runs on the caller, block {@code i} on helper thread
  * {@code i}, and the results are concatenated. Each output element is still one dot product over
- * the whole input, so the result is the unsplit one: a block is the same MKL one-row kernel on
- * fewer columns. Only float32 weights are split: at one row they stay off OpenMP on every thread,
- * so the helpers never start an OpenMP team of their own (a second team beside the caller's is the
- * trap {@link NativeLoadThread} describes). Products of more rows go to PyTorch unchanged.
+ * the whole input by the same BLAS kernel, so the result equals the unsplit product bit for bit
+ * (tested). Every helper runs PyTorch with one intra-op thread, so none of them starts an OpenMP
+ * team of its own (a second team beside the caller's is the trap {@link NativeLoadThread}
+ * describes).
  *
  * <p>Thread-safe: the helpers take one block at a time, in the order callers submit them (the
  * batch loop and {@link LlamaModel#embed} may call at once). The helper threads are daemons and end
@@ -47,7 +49,10 @@ final class ParallelGemv implements AutoCloseable {
     for (int i = 1; i < parts; i++) {
       String name = "infermesh-gemv-" + i;
       h.add(Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, name);
+        Thread t = new Thread(() -> {
+          JniUtils.setNumThreads(1); // this thread's OpenMP and MKL settings: never a team here
+          r.run();
+        }, name);
         t.setDaemon(true);
         return t;
       }));
@@ -78,14 +83,14 @@ final class ParallelGemv implements AutoCloseable {
     return new ParallelGemv(parts, blocks);
   }
 
-  /** How many ways a one-row product is split (1: never). */
+  /** How many ways a product is split (1: never). */
   int parts() {
     return blocks.isEmpty() ? 1 : parts;
   }
 
-  /** {@code x @ w}: {@code x (rows, in)}, {@code w (in, out)}; split when {@code rows == 1} and {@code w} is registered. */
+  /** {@code x @ w}: {@code x (rows, in)}, {@code w (in, out)}; split when {@code w} is registered. */
   NDArray matMul(NDArray x, NDArray w) {
-    NDArray[] b = x.getShape().get(0) == 1 ? blocks.get(w) : null;
+    NDArray[] b = blocks.get(w);
     if (b == null) {
       return x.matMul(w);
     }
@@ -122,7 +127,7 @@ final class ParallelGemv implements AutoCloseable {
     if (failure != null) {
       throw failure;
     }
-    return NDArrays.concat(out, 1); // (1, out)
+    return NDArrays.concat(out, 1); // (rows, out)
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.infermesh.core.bench;
 
 import ai.djl.Device;
+import ai.djl.pytorch.jni.JniUtils;
 import io.infermesh.core.engine.DjlRuntime;
 import io.infermesh.core.engine.ForwardBatch;
 import io.infermesh.core.engine.GgufCheckpoint;
@@ -13,16 +14,16 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Whole decode steps of the ~200M F32 Llama that {@link CoreVsReferenceBenchmark} uses, two engine
- * builds of the same weights side by side in one process, alternating step by step so a loaded
- * machine slows both alike (not a unit test; run its main, argument: PyTorch intra-op threads,
- * default 2, then rounds, default 5). <b>1 thread per product</b>: the model loaded while PyTorch
- * had one intra-op thread, so its one-row products run on the calling thread alone (as every
- * product did before {@code ParallelGemv}); <b>split</b>: loaded with the argument's threads, so a
- * one-row product is split by columns across them. Both then run with the argument's intra-op
- * threads. Prints, for 1 and 16 sequences at position ~64, the median wall time and process CPU
- * time of a step, tokens/s, and the largest logit difference between the two (0 when splitting
- * changes nothing in the arithmetic).
+ * Whole decode steps of the ~200M F32 Llama that {@link CoreVsReferenceBenchmark} uses, the engine
+ * before and after {@code ParallelGemv}, the same weights loaded twice in one process and run
+ * alternately step by step so a loaded machine slows both alike (not a unit test; run its main,
+ * arguments: threads, default 2, then rounds, default 5). <b>PyTorch pool</b>, the engine before: a
+ * model loaded with no thread split, run with PyTorch's intra-op pool at the argument's threads;
+ * <b>engine split</b>, the engine now: loaded after {@code DjlRuntime.threads(n)}, each weight
+ * product split across n threads of its own, PyTorch's pool at one. Prints, for 1 and 16
+ * sequences at position ~64 and a 32-token prefill, the median wall time and process CPU time of a
+ * step, tokens/s, and the largest logit difference between the two (0: the split changes nothing
+ * in the arithmetic).
  *
  * <pre>
  * java -cp "$(cat cp.txt):core-cluster/target/classes:core-cluster/target/test-classes" \
@@ -32,6 +33,7 @@ import java.util.List;
 public final class DecodeStepBenchmark {
   private static final int SLOTS_PER_SEQUENCE = 256;
   private static final int START = 64;
+  private static final int PREFILL = 32;
   private static final com.sun.management.OperatingSystemMXBean OS =
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
@@ -59,21 +61,24 @@ public final class DecodeStepBenchmark {
   private static void run(ReferenceModel ref, int threads, int rounds) throws Exception {
     try (GgufCheckpoint cp = GgufCheckpoint.open(ref.gguf())) {
       int slots = 16 * SLOTS_PER_SEQUENCE;
-      DjlRuntime.threads(1);
-      LlamaModel single = LlamaModel.load(cp.config(), LayerRange.all(cp.config().layers()), cp, Device.cpu(), slots);
+      DjlRuntime.threads(1); // no split
+      LlamaModel pool = LlamaModel.load(cp.config(), LayerRange.all(cp.config().layers()), cp, Device.cpu(), slots);
       DjlRuntime.threads(threads);
       LlamaModel split = LlamaModel.load(cp.config(), LayerRange.all(cp.config().layers()), cp, Device.cpu(), slots);
-      try (single; split) {
-        LlamaModel[] models = {single, split};
-        String[] names = {"1 thread per product", "split " + threads + " ways"};
+      int[] intraOp = {threads, 1};
+      try (pool; split) {
+        LlamaModel[] models = {pool, split};
+        String[] names = {"PyTorch pool " + threads, "engine split " + threads};
         System.out.printf("model %s; PyTorch intra-op threads %d; load average %.2f%n", ref.gguf().getFileName(),
             threads, OS.getSystemLoadAverage());
-        for (int streams : new int[] {1, 16}) {
+        for (int streams : new int[] {1, 16, 0}) { // 0: prefill one 32-token prompt
           int steps = streams == 1 ? 16 : 4;
           double[] diff = new double[1];
           for (int w = 0; w < 2; w++) { // warm-up; the logits of the same step compared
-            float[] a = single.step(decode(streams, START - 2 + w), null);
-            float[] b = split.step(decode(streams, START - 2 + w), null);
+            JniUtils.setNumThreads(intraOp[0]);
+            float[] a = pool.step(batch(streams, START - 2 + w), null);
+            JniUtils.setNumThreads(intraOp[1]);
+            float[] b = split.step(batch(streams, START - 2 + w), null);
             for (int i = 0; i < a.length; i++) {
               diff[0] = Math.max(diff[0], Math.abs(a[i] - b[i]));
             }
@@ -83,9 +88,10 @@ public final class DecodeStepBenchmark {
           for (int r = 0; r < rounds; r++) {
             for (int s = 0; s < steps; s++) {
               for (int m = 0; m < 2; m++) {
+                JniUtils.setNumThreads(intraOp[m]);
                 long c0 = OS.getProcessCpuTime();
                 long w0 = System.nanoTime();
-                models[m].step(decode(streams, START + s), null);
+                models[m].step(batch(streams, START + s), null);
                 wall.get(m).add((System.nanoTime() - w0) / 1e6);
                 cpu.get(m).add((OS.getProcessCpuTime() - c0) / 1e6);
               }
@@ -94,12 +100,12 @@ public final class DecodeStepBenchmark {
           double base = median(wall.get(0));
           for (int m = 0; m < 2; m++) {
             double ms = median(wall.get(m));
-            System.out.printf("%2d sequence(s), %-22s median %7.2f ms/step wall (%.2fx), %7.2f ms CPU, %6.1f tok/s"
-                + " (%d steps)%n", streams, names[m], ms, base / ms, median(cpu.get(m)), streams * 1e3 / ms,
+            System.out.printf("%-20s %-18s median %8.2f ms/step wall (%.2fx), %8.2f ms CPU, %7.1f tok/s (%d steps)%n",
+                what(streams), names[m], ms, base / ms, median(cpu.get(m)), (streams == 0 ? PREFILL : streams) * 1e3 / ms,
                 wall.get(m).size());
           }
-          System.out.printf("%2d sequence(s): max |logit difference| between the two: %g; load average %.2f%n",
-              streams, diff[0], OS.getSystemLoadAverage());
+          System.out.printf("%-20s max |logit difference| between the two: %g; load average %.2f%n", what(streams),
+              diff[0], OS.getSystemLoadAverage());
         }
         System.out.printf("helper threads of the split products: %d%n", gemvThreads());
       }
@@ -114,6 +120,20 @@ public final class DecodeStepBenchmark {
     double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
     Arrays.sort(v);
     return v[v.length / 2];
+  }
+
+  private static String what(int streams) {
+    return streams == 0 ? "prefill " + PREFILL + " tokens" : streams + " sequence(s)";
+  }
+
+  /** {@code streams} sequences' decode tokens at {@code position}, or (0) a fresh prompt's prefill. */
+  private static ForwardBatch batch(int streams, int position) {
+    if (streams == 0) {
+      int[] prompt = new int[PREFILL];
+      Arrays.setAll(prompt, i -> 100 + i);
+      return ForwardBatch.contiguous(prompt, 0);
+    }
+    return decode(streams, position);
   }
 
   /** One decode token for each of {@code streams} sequences at {@code position}, each in its own slot range. */
