@@ -61,7 +61,7 @@ final class ParallelGemv implements AutoCloseable {
   }
 
   /**
-   * Splits {@code weights} ({@code (in, out)} float32 views, as {@link LlamaWeights} keeps them)
+   * Splits {@code weights} ({@code (in, out)} views, as {@link LlamaWeights} keeps them)
    * {@code parts} ways; {@code parts ≤ 1} splits nothing.
    */
   static ParallelGemv of(int parts, List<NDArray> weights) {
@@ -80,12 +80,12 @@ final class ParallelGemv implements AutoCloseable {
         blocks.put(w, b);
       }
     }
-    return new ParallelGemv(parts, blocks);
+    return new ParallelGemv(blocks.isEmpty() ? 1 : parts, blocks);
   }
 
   /** How many ways a product is split (1: never). */
   int parts() {
-    return blocks.isEmpty() ? 1 : parts;
+    return parts;
   }
 
   /** {@code x @ w}: {@code x (rows, in)}, {@code w (in, out)}; split when {@code w} is registered. */

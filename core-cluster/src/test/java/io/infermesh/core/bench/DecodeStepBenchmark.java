@@ -100,9 +100,9 @@ public final class DecodeStepBenchmark {
           double base = median(wall.get(0));
           for (int m = 0; m < 2; m++) {
             double ms = median(wall.get(m));
+            int tokens = streams == 0 ? PREFILL : streams;
             System.out.printf("%-20s %-18s median %8.2f ms/step wall (%.2fx), %8.2f ms CPU, %7.1f tok/s (%d steps)%n",
-                what(streams), names[m], ms, base / ms, median(cpu.get(m)), (streams == 0 ? PREFILL : streams) * 1e3 / ms,
-                wall.get(m).size());
+                what(streams), names[m], ms, base / ms, median(cpu.get(m)), tokens * 1e3 / ms, wall.get(m).size());
           }
           System.out.printf("%-20s max |logit difference| between the two: %g; load average %.2f%n", what(streams),
               diff[0], OS.getSystemLoadAverage());
@@ -133,25 +133,6 @@ public final class DecodeStepBenchmark {
       Arrays.setAll(prompt, i -> 100 + i);
       return ForwardBatch.contiguous(prompt, 0);
     }
-    return decode(streams, position);
-  }
-
-  /** One decode token for each of {@code streams} sequences at {@code position}, each in its own slot range. */
-  private static ForwardBatch decode(int streams, int position) {
-    int[] tokens = new int[streams];
-    int[] positions = new int[streams];
-    long[] write = new long[streams];
-    int[] offsets = new int[streams + 1];
-    long[][] read = new long[streams][position + 1];
-    for (int s = 0; s < streams; s++) {
-      tokens[s] = 100 + s;
-      positions[s] = position;
-      write[s] = (long) s * SLOTS_PER_SEQUENCE + position;
-      offsets[s + 1] = s + 1;
-      for (int p = 0; p <= position; p++) {
-        read[s][p] = (long) s * SLOTS_PER_SEQUENCE + p;
-      }
-    }
-    return new ForwardBatch(tokens, positions, write, offsets, read);
+    return LargeShape.decode(streams, position, SLOTS_PER_SEQUENCE);
   }
 }
