@@ -22,7 +22,8 @@ public sealed interface Engine permits Engine.BuiltIn, Engine.Upstream {
   /**
    * The built-in engine ({@code engine.type: builtin}): DJL/PyTorch on {@code model.path}.
    *
-   * @param threads PyTorch intra-op threads on CPU (process-wide); 0 keeps PyTorch's default (one per core)
+   * @param threads CPU threads each weight product is split across (process-wide; PyTorch's own intra-op pool is
+   *     kept at one thread); 0: one per core
    * @param dtype the number format of the linear weights ({@code engine.dtype}); see the
    *     core-cluster README for when float16 pays
    */

@@ -12,6 +12,7 @@ import java.util.Locale;
  */
 public final class DjlRuntime {
   private static final String ENGINE = "PyTorch";
+  private static volatile int computeThreads = 1;
 
   private DjlRuntime() {}
 
@@ -59,15 +60,30 @@ public final class DjlRuntime {
   }
 
   /**
-   * Sets PyTorch's intra-op threads for the whole process ({@code threads} ≤ 0 keeps its default,
-   * one per core). On a small model at batch 1 one thread is usually fastest: each call is too
-   * short to share, and waking a pool costs more than it saves.
+   * Sets how many CPU threads the engine computes with ({@code threads} ≤ 0: one per core). A
+   * model loaded afterwards splits each of its weight products across that many threads of its
+   * own ({@link ParallelGemv}), and PyTorch's intra-op pool is set to one thread for the process:
+   * libtorch's BLAS runs a one-row product on the caller alone whatever the pool's size, and the
+   * pool's OpenMP barriers, paid by every parallel op of a step, turn into waits for descheduled
+   * workers whenever the machine has more runnable threads than cores (measured on the 200M shape
+   * at load 12–21 on 2 cores: a batch-1 step took 5× the wall time and 6× the CPU of the split
+   * one). The rest of a step (norms, RoPE, attention) then runs on the calling thread.
    */
   public static synchronized void threads(int threads) {
     engine();
-    if (threads > 0 && ai.djl.pytorch.jni.JniUtils.getNumThreads() != threads) {
-      ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
+    int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    if (ai.djl.pytorch.jni.JniUtils.getNumThreads() != 1) {
+      ai.djl.pytorch.jni.JniUtils.setNumThreads(1); // threads started from now on begin with one, too
     }
+    computeThreads = n;
+  }
+
+  /**
+   * The threads a model loaded now splits its products across: the last {@link #threads} value,
+   * or 1 when it was never called (PyTorch's own intra-op pool then does what it does).
+   */
+  static int computeThreads() {
+    return computeThreads;
   }
 
   static NDManager newManager(Device device) {

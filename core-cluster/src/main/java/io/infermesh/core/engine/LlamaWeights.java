@@ -1,5 +1,6 @@
 package io.infermesh.core.engine;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -63,10 +64,14 @@ final class LlamaWeights implements AutoCloseable {
   // float32 weight view → its half copy (FLOAT16_DECODE only); keyed by identity so Layer stays as
   // it is. Filled during load, read-only after: safe for embed() on another thread.
   private final Map<NDArray, NDArray> halves;
+  private final ParallelGemv gemv; // every product above, split across the engine's threads
 
   private LlamaWeights(NDManager manager, NDArray embedding, List<Layer> layers, NDArray norm, NDArray head,
       WeightPrecision precision, Map<NDArray, NDArray> halves) {
     this.manager = manager;
+    List<NDArray> linear = new ArrayList<>(linearWeights(layers, head));
+    linear.addAll(halves.values());
+    this.gemv = ParallelGemv.of(gemvParts(manager.getDevice()), linear);
     this.precision = precision;
     this.halves = Collections.unmodifiableMap(halves);
     this.embedding = embedding;
@@ -155,13 +160,34 @@ final class LlamaWeights implements AutoCloseable {
       case FLOAT16_DECODE -> x.getShape().get(0) <= HALF_ROWS ? halves.get(w) : null;
     };
     if (half == null) {
-      return x.matMul(w);
+      return gemv.matMul(x, w);
     }
-    return x.toType(DataType.FLOAT16, false).matMul(half).toType(DataType.FLOAT32, false);
+    return gemv.matMul(x.toType(DataType.FLOAT16, false), half).toType(DataType.FLOAT32, false);
   }
 
   WeightPrecision precision() {
     return precision;
+  }
+
+  /** How many threads a product runs on: {@link DjlRuntime#computeThreads()} on a CPU, 1 on a GPU. */
+  private static int gemvParts(Device device) {
+    return device.isGpu() ? 1 : Math.min(DjlRuntime.computeThreads(), Runtime.getRuntime().availableProcessors());
+  }
+
+  private static List<NDArray> linearWeights(List<Layer> layers, NDArray head) {
+    List<NDArray> all = new ArrayList<>();
+    for (Layer l : layers) {
+      all.addAll(List.of(l.wqkv(), l.wo(), l.w13(), l.w2()));
+    }
+    if (head != null) {
+      all.add(head);
+    }
+    return all;
+  }
+
+  /** How many threads a product is split across (1: not split). */
+  int gemvParts() {
+    return gemv.parts();
   }
 
   private static NDArray tensor(NDManager manager, TensorSource src, String name, long... shape) throws IOException {
@@ -192,6 +218,7 @@ final class LlamaWeights implements AutoCloseable {
 
   @Override
   public void close() {
+    gemv.close();
     manager.close();
   }
 }

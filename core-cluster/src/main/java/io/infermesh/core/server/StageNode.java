@@ -186,7 +186,7 @@ public final class StageNode implements AutoCloseable {
   private static StageModel loadLayers(CoreConfig config, Path path, String sha256) throws IOException {
     CoreConfig.Stage stage = config.stage();
     Engine.BuiltIn engine = config.engine() instanceof Engine.BuiltIn b ? b : Engine.builtin();
-    DjlRuntime.threads(engine.threads()); // 0: PyTorch's default
+    DjlRuntime.threads(engine.threads()); // 0: one per core
     return StageModel.load(config.model().name(), path, sha256, config.model().device(), engine.dtype(), stage.index(),
         stage.count(), CoreNode.limits(config.scheduler()));
   }

@@ -31,7 +31,8 @@ public final class AttentionLayoutBenchmark {
 
   public static void main(String[] args) {
     System.setProperty("ai.djl.offline", "true");
-    DjlRuntime.threads(args.length > 0 ? Integer.parseInt(args[0]) : 1);
+    DjlRuntime.engine();
+    JniUtils.setNumThreads(args.length > 0 ? Integer.parseInt(args[0]) : 1); // raw ops: PyTorch's own pool
     try (NDManager m = DjlRuntime.engine().newBaseManager()) {
       NDArray pagedK = m.randomNormal(new Shape(SLOTS, KV, HD));
       NDArray pagedKRows = pagedK.reshape(SLOTS, KV * HD);

@@ -34,7 +34,7 @@ final class CoreContender implements Contender {
     this.served = served;
   }
 
-  /** Loads {@code gguf} in F32 with {@code threads} PyTorch intra-op threads, prefix cache off. */
+  /** Loads {@code gguf} in F32 with {@code threads} engine threads ({@code engine.threads}), prefix cache off. */
   static CoreContender load(Path gguf, int threads) throws Exception {
     DjlRuntime.threads(threads);
     return new CoreContender(ServedModel.load("bench", gguf, "", "", "cpu", WeightPrecision.FLOAT32, 64, LIMITS, Placement.WHOLE,

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Throughput of the engine (not a unit test; run its main). Arguments: PyTorch intra-op threads
+ * Throughput of the engine (not a unit test; run its main). Arguments: engine threads ({@code engine.threads})
  * (default 1), then the model: {@code tiny} (default) or {@code 200m}; after {@code 200m},
  * {@code fresh-load} loads the model on a thread that ends (default: on the main thread, which stays
  * alive, as the core's {@code main} does).
@@ -110,7 +110,7 @@ public final class EngineBenchmark {
         }
         return steps;
       });
-      System.out.printf("PyTorch intra-op threads: %d%n", threads);
+      System.out.printf("engine threads (engine.threads): %d%n", threads);
       System.out.printf("decode step, batch 1, %d layers: %.3f ms wall, %.3f ms CPU%n", cp.config().layers(),
           1e3 / perStep[0], 1e3 / perStep[1]);
       single = 0;

@@ -31,8 +31,8 @@ final class LargeShape {
         Device.cpu(), 64 * 256);
     LlamaModel model = freshLoad ? onFreshThread(load) : load.run();
     try (model) {
-      System.out.printf("model: %.0fM parameters F32, dim %d, %d layers, %d/%d heads, ffn %d, vocab %d; PyTorch"
-          + " intra-op threads %d; loaded on %s; load average %s%n", params / 1e6, c.dim(), c.layers(), c.heads(),
+      System.out.printf("model: %.0fM parameters F32, dim %d, %d layers, %d/%d heads, ffn %d, vocab %d;"
+          + " engine threads %d; loaded on %s; load average %s%n", params / 1e6, c.dim(), c.layers(), c.heads(),
           c.kvHeads(), c.ffnDim(), c.vocabSize(), threads, freshLoad ? "a thread that ended" : "the main thread",
           load());
       onFreshThread(() -> { // not on main: its OpenMP team would stay beside the batch loop's
@@ -113,8 +113,12 @@ final class LargeShape {
     return value;
   }
 
-  /** One decode token for each of {@code streams} sequences at {@code position}, each in its own slot range. */
   private static ForwardBatch decode(int streams, int position) {
+    return decode(streams, position, SLOTS_PER_SEQUENCE);
+  }
+
+  /** One decode token for each of {@code streams} sequences at {@code position}, each in its own range of {@code slots}. */
+  static ForwardBatch decode(int streams, int position, int slots) {
     int[] tokens = new int[streams];
     int[] positions = new int[streams];
     long[] write = new long[streams];
@@ -123,10 +127,10 @@ final class LargeShape {
     for (int s = 0; s < streams; s++) {
       tokens[s] = 100 + s;
       positions[s] = position;
-      write[s] = (long) s * SLOTS_PER_SEQUENCE + position;
+      write[s] = (long) s * slots + position;
       offsets[s + 1] = s + 1;
       for (int p = 0; p <= position; p++) {
-        read[s][p] = (long) s * SLOTS_PER_SEQUENCE + p;
+        read[s][p] = (long) s * slots + p;
       }
     }
     return new ForwardBatch(tokens, positions, write, offsets, read);

@@ -40,7 +40,7 @@ final class PrecisionComparison {
       for (WeightPrecision p : precisions) {
         models.add(LlamaModel.load(config, LayerRange.all(config.layers()), weights, Device.cpu(), 64 * 256, p));
       }
-      System.out.printf("shape %s: dim %d, %d layers, ffn %d, vocab %d; PyTorch intra-op threads %d; %d rounds,"
+      System.out.printf("shape %s: dim %d, %d layers, ffn %d, vocab %d; engine threads %d; %d rounds,"
           + " medians%n", shape, config.dim(), config.layers(), config.ffnDim(), config.vocabSize(), threads, ROUNDS);
       int[] prompt = prompt(config.vocabSize());
       float[] reference = models.get(0).forward(ForwardBatch.contiguous(prompt, 0))[0];
