@@ -21,8 +21,10 @@ Options:
   --llama SRC         llama.cpp: a local git repository, a plain source directory already at the
                       right commit, or a git URL (default https://github.com/ggml-org/llama.cpp)
   --llama-ref REF     tag or commit of llama.cpp (default: the GIT_TAG in the binding's
-                      CMakeLists.txt, b4916 for v4.2.0; a repository without b-tags can name the
-                      commit: b4916 is c6af2161b)
+                      CMakeLists.txt, b4916 for v4.2.0). A local repository without b-tags
+                      (a mirror) resolves bNNNN as llama.cpp numbers its builds: the commit of
+                      HEAD's first-parent line with `git rev-list --count` = NNNN (b4916 is
+                      c6af2161b, 2025-03-18)
   --out DIR           where libjllama.so goes (default ~/.infermesh/jllama-<binding-ref>-native)
   --work DIR          scratch directory for sources and the build (default: a new temp directory,
                       removed at the end; give one to keep and rebuild incrementally)
@@ -69,6 +71,23 @@ if [[ -z $work ]]; then
 fi
 mkdir -p "$work" "$out"
 
+# resolve_build_number REPO N: the commit on REPO's HEAD first-parent line whose history holds N commits
+# (llama.cpp's bNNNN release tags are that count on master).
+resolve_build_number() {
+  local repo=$1 n=$2 lo=0 hi mid count
+  local -a line
+  mapfile -t line < <(git -C "$repo" rev-list --first-parent --reverse HEAD)
+  hi=$(( ${#line[@]} - 1 ))
+  while (( lo <= hi )); do
+    mid=$(( (lo + hi) / 2 ))
+    count=$(git -C "$repo" rev-list --count "${line[mid]}")
+    if (( count == n )); then echo "${line[mid]}"; return 0
+    elif (( count < n )); then lo=$(( mid + 1 ))
+    else hi=$(( mid - 1 )); fi
+  done
+  return 1
+}
+
 # fetch_source SRC REF DEST PATHS...: DEST gets the tree of SRC at REF (only PATHS of it when SRC is a
 # local repository: git archive of the rest may need objects a partial mirror lacks).
 fetch_source() {
@@ -76,6 +95,14 @@ fetch_source() {
   rm -rf "$dest"; mkdir -p "$dest"
   if [[ -d $src ]] && git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
     if [[ -n $ref ]]; then
+      if ! git -C "$src" rev-parse --verify --quiet "$ref^{commit}" >/dev/null && [[ $ref =~ ^b([0-9]+)$ ]]; then
+        local resolved
+        resolved=$(resolve_build_number "$src" "${BASH_REMATCH[1]}") \
+          || { echo "build-binding.sh: $src has no tag $ref and no commit numbered ${BASH_REMATCH[1]}" >&2; exit 1; }
+        echo "source: $src has no tag $ref; build number ${BASH_REMATCH[1]} is $(git -C "$src" log -1 \
+          --format='%h (%cs) %s' "$resolved")"
+        ref=$resolved
+      fi
       git -C "$src" rev-parse --verify --quiet "$ref^{commit}" >/dev/null \
         || { echo "build-binding.sh: $src has no commit or tag '$ref'" >&2; exit 1; }
       echo "source: $src at $ref ($(git -C "$src" rev-parse --short=9 "$ref^{commit}"))"

@@ -141,8 +141,10 @@ class EdgeVsLlamaCppBenchmark {
     if (rows.contains("trap")) {
       trapRow(model);
     }
-    if (rows.contains("native")) {
-      new NativeBindingRows(this, model, bin).run();
+    if (rows.contains("native") || rows.contains("native1") || rows.contains("native2")) {
+      // native1 / native2: only its 1-thread or 2-thread half
+      new NativeBindingRows(this, model, bin).run(!rows.contains("native2") || rows.contains("native"),
+          !rows.contains("native1") || rows.contains("native"));
     }
 
     System.out.println();

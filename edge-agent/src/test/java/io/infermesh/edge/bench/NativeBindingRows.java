@@ -35,7 +35,7 @@ final class NativeBindingRows {
     this.rounds = bench.rounds;
   }
 
-  void run() throws Exception {
+  void run(boolean oneThread, boolean twoThreads) throws Exception {
     String dir = Optional.ofNullable(System.getProperty(LIB_PROPERTY)).orElse(System.getenv("EDGE_BINDING_LIB"));
     String absent = dir == null || dir.isBlank()
         ? "pass -D" + LIB_PROPERTY + "=DIR (a libjllama.so built by edge-agent/native/build-binding.sh)"
@@ -51,8 +51,12 @@ final class NativeBindingRows {
     bench.add("|---|---|---|---|---|---|");
     greedyRow("tiny model", TinyModel.path(), built);
     greedyRow("0.5B shape", model, built);
-    oneThread(built);
-    twoThreads(built);
+    if (oneThread) {
+      oneThread(built);
+    }
+    if (twoThreads) {
+      twoThreads(built);
+    }
   }
 
   /** The same greedy text on both libraries, or the row says they differ. */
