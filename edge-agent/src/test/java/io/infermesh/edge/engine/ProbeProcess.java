@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * A {@link NativeLibraryProbe} child JVM: the binding with its bundled library (no {@code libDir})
@@ -23,6 +24,9 @@ import java.util.concurrent.TimeUnit;
  * library is the only difference. Its other output goes to a log under {@code target/}.
  */
 public final class ProbeProcess implements AutoCloseable {
+  /** The key of {@link #threadCpu()} that holds the whole process's CPU seconds. */
+  public static final String PROCESS = "(process)";
+
   private final Process process;
   private final Writer stdin;
   private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -92,29 +96,36 @@ public final class ProbeProcess implements AutoCloseable {
 
   /**
    * CPU seconds (user + system) per native thread name of the child, from {@code /proc/PID/task/*}{@code /stat}
-   * (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+   * (fields 14 and 15, in clock ticks of 1/100 s on Linux), and under {@value #PROCESS} the whole
+   * process's, which keeps the time of threads that ended (a thread's own count leaves with it).
    */
   public Map<String, Double> threadCpu() {
     Map<String, Double> cpu = new HashMap<>();
-    Path tasks = Path.of("/proc", "" + process.pid(), "task");
-    try (var dirs = Files.list(tasks)) {
-      for (Path task : (Iterable<Path>) dirs::iterator) {
+    Path proc = Path.of("/proc", "" + process.pid());
+    try (Stream<Path> tasks = Files.list(proc.resolve("task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
         try {
-          String stat = Files.readString(task.resolve("stat"));
-          int open = stat.indexOf('(');
-          int close = stat.lastIndexOf(')');
-          String name = stat.substring(open + 1, close);
-          String[] f = stat.substring(close + 2).split(" ");
-          double seconds = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime
-          cpu.merge(name, seconds, Double::sum);
+          cpu.merge(name(task), seconds(task), Double::sum);
         } catch (IOException e) {
           // the thread ended meanwhile
         }
       }
+      cpu.put(PROCESS, seconds(proc));
     } catch (IOException e) {
       return Map.of();
     }
     return cpu;
+  }
+
+  private static String name(Path task) throws IOException {
+    String stat = Files.readString(task.resolve("stat"));
+    return stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  }
+
+  private static double seconds(Path task) throws IOException {
+    String stat = Files.readString(task.resolve("stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime
   }
 
   @Override
