@@ -27,6 +27,7 @@ import io.infermesh.edge.engine.AdmissionQueue;
 import io.infermesh.edge.engine.Engine;
 import io.infermesh.edge.engine.LlamaEmbedder;
 import io.infermesh.edge.engine.LlamaEngine;
+import io.infermesh.edge.engine.NativeLibraryDirectory;
 import io.infermesh.edge.escalate.CoreClient;
 import io.infermesh.edge.grpc.GrpcApi;
 import io.infermesh.edge.http.BatchLines;
@@ -318,6 +319,9 @@ public final class EdgeAgent implements AutoCloseable {
      */
     public EdgeAgent start() throws IOException {
       EdgeConfig.Model model = config.model();
+      if (config.engine() instanceof LocalEngine.BuiltIn builtIn) { // before anything loads llama.cpp
+        builtIn.nativeLibrary().ifPresent(NativeLibraryDirectory::select);
+      }
       // Refuse an exposed plaintext API, and unusable TLS files, before anything is started.
       String httpHost = HttpBindAddress.of(config.http(), config.auth().enabled());
       Optional<ReloadingSslContext> httpsContext = httpsContext(config.http());

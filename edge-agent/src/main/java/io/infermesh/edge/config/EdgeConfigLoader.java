@@ -90,24 +90,33 @@ public final class EdgeConfigLoader {
         .reanswer(reanswer(root.section("reanswer"), baseDirectory))
 
         .batch(batch(root.section("batch"), baseDirectory))
-        .engine(engine(root.section("engine")));
+        .engine(engine(root.section("engine"), baseDirectory));
     root.finish();
     return config.build();
   }
 
-  /** {@code engine:}: {@code type} builtin (default) or upstream, with its keys under {@code upstream}. */
-  private static LocalEngine engine(ConfigSection s) {
+  /**
+   * {@code engine:}: {@code type} builtin (default, with its optional {@code native_library}) or
+   * upstream, with its keys under {@code upstream}.
+   */
+  private static LocalEngine engine(ConfigSection s, Path base) {
     String type = s.string("type", LocalEngine.BUILTIN.type());
     ConfigSection u = s.section("upstream");
+    Path nativeLibrary = s.path("native_library", null);
     s.finish(); // a misplaced key (engine.url) is named before any value is judged
     if (type.equals("builtin")) {
       if (s.has("upstream")) {
         throw new ConfigException(s.key("upstream"), "is only read with engine.type: upstream (engine.type is builtin)");
       }
-      return LocalEngine.BUILTIN;
+      return nativeLibrary == null ? LocalEngine.BUILTIN
+          : new LocalEngine.BuiltIn(Optional.of(resolve(base, nativeLibrary)));
     }
     if (!type.equals("upstream")) {
       throw new ConfigException(s.key("type"), "must be builtin or upstream, got '" + type + "'");
+    }
+    if (nativeLibrary != null) {
+      throw new ConfigException(s.key("native_library"),
+          "is only read with engine.type: builtin (the upstream server has its own llama.cpp)");
     }
     LocalEngine.Upstream.Builder b = LocalEngine.Upstream.builder(u.string("url", null))
         .model(u.string("model", ""))

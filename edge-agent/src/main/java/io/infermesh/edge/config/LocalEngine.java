@@ -3,6 +3,8 @@ package io.infermesh.edge.config;
 import io.infermesh.node.config.ConfigException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
@@ -22,8 +24,36 @@ public sealed interface LocalEngine permits LocalEngine.BuiltIn, LocalEngine.Ups
   /** {@code engine.type} as {@code edge.yaml} spells it. */
   String type();
 
-  /** The in-process llama.cpp engine over {@code model.path} ({@code engine.type: builtin}). */
-  record BuiltIn() implements LocalEngine {
+  /**
+   * The in-process llama.cpp engine over {@code model.path} ({@code engine.type: builtin}).
+   *
+   * @param nativeLibrary {@code engine.native_library}: a directory holding a {@code libjllama.so}
+   *     built for this machine (e.g. by {@code edge-agent/native/build-binding.sh}) that the binding
+   *     loads instead of its bundled AVX2 build; empty for the bundled one
+   */
+  record BuiltIn(Optional<Path> nativeLibrary) implements LocalEngine {
+    public BuiltIn {
+      nativeLibrary = nativeLibrary == null ? Optional.empty() : nativeLibrary.map(d -> d.toAbsolutePath().normalize());
+      nativeLibrary.ifPresent(BuiltIn::checkNativeLibrary);
+    }
+
+    /** The bundled library. */
+    public BuiltIn() {
+      this(Optional.empty());
+    }
+
+    private static void checkNativeLibrary(Path dir) {
+      String name = System.mapLibraryName("jllama");
+      if (!Files.isDirectory(dir)) {
+        throw new ConfigException("engine.native_library", "must be a directory holding " + name + ", got " + dir
+            + " (not a directory)");
+      }
+      if (!Files.isRegularFile(dir.resolve(name)) || !Files.isReadable(dir.resolve(name))) {
+        throw new ConfigException("engine.native_library", "must be a directory holding " + name + ", but "
+            + dir + " has no readable " + name + " (edge-agent/native/build-binding.sh builds one)");
+      }
+    }
+
     @Override
     public String type() {
       return "builtin";

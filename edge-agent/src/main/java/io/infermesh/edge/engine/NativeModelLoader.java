@@ -59,6 +59,12 @@ final class NativeModelLoader {
     if (failure.get() != null) {
       throw failure.get();
     }
+    try {
+      NativeLibraryDirectory.checkLoaded();
+    } catch (IllegalStateException e) {
+      model.get().close();
+      throw e;
+    }
     return model.get();
   }
 

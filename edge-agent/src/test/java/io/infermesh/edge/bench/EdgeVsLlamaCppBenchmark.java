@@ -5,13 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaModel;
-import de.kherud.llama.LlamaOutput;
 import de.kherud.llama.ModelParameters;
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.TinyModel;
 import io.infermesh.edge.config.EdgeConfig;
 import io.infermesh.edge.config.EdgeConfigLoader;
 import io.infermesh.edge.engine.LlamaEngine;
+import io.infermesh.edge.engine.NativeLibraryProbe;
+import io.infermesh.edge.engine.ProbeProcess;
 import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
@@ -71,24 +72,31 @@ import org.junit.jupiter.api.Test;
  *   <li>the edge with {@code engine: upstream} in front of the same llama-server (n/a until that
  *       engine exists in this build);
  *   <li>the OpenMP thread trap: the binding called in-process at 2 threads, loaded on a thread that
- *       exits versus on the measuring thread that stays alive.
+ *       exits versus on the measuring thread that stays alive;
+ *   <li>{@code native}: the edge on a {@code libjllama.so} built for this CPU ({@code
+ *       -Dedge.binding.lib=DIR}, e.g. by {@code edge-agent/native/build-binding.sh}) beside the edge on
+ *       the bundled one and llama-server, interleaved: greedy text equal on both libraries, time to
+ *       first token at 1 thread, decode at 1 and 2 threads, and at 2 threads the binding alone
+ *       in-process (no infermesh code) with the CPU each thread name of the 2-thread processes
+ *       used per token ({@code /proc/PID/task}). A JVM loads the binding's library once, so both
+ *       edges run as child JVMs with the same flags ({@link ProbeProcess}).
  * </ul>
  */
 class EdgeVsLlamaCppBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int DECODE_TOKENS = Integer.getInteger("bench.tokens", 128);
+  static final int DECODE_TOKENS = Integer.getInteger("bench.tokens", 128);
   private static final int STREAM_TOKENS = DECODE_TOKENS * 3 / 4;
   private static final int PROMPT_TOKENS = 232;
   private static final int CONTEXT = 1024;
-  private static final String SENTENCE = "The keeper of the lighthouse walked along the river at dawn and "
+  static final String SENTENCE = "The keeper of the lighthouse walked along the river at dawn and "
       + "counted the boats that came in from the sea. ";
   /** Rows as they are measured, for a long run watched from outside. */
   private static final Path PROGRESS = Path.of("target", "edge-vs-llama-cpp.txt").toAbsolutePath();
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-  private final int rounds = Integer.getInteger("bench.rounds", 3);
+  final int rounds = Integer.getInteger("bench.rounds", 3);
   private final Optional<Path> bin = llamaCppBin();
-  private final List<String> rows = List.of(System.getProperty("bench.rows", "decode1,ttft,decode2,concurrent,upstream,trap")
+  private final List<String> rows = List.of(System.getProperty("bench.rows", "decode1,ttft,decode2,concurrent,upstream,trap,native")
       .split(","));
   private final List<String> table = new ArrayList<>();
 
@@ -132,6 +140,11 @@ class EdgeVsLlamaCppBenchmark {
     }
     if (rows.contains("trap")) {
       trapRow(model);
+    }
+    if (rows.contains("native") || rows.contains("native1") || rows.contains("native2")) {
+      // native1 / native2: only its 1-thread or 2-thread half
+      new NativeBindingRows(this, model, bin).run(!rows.contains("native2") || rows.contains("native"),
+          !rows.contains("native1") || rows.contains("native"));
     }
 
     System.out.println();
@@ -250,25 +263,8 @@ class EdgeVsLlamaCppBenchmark {
     return rate(model, p);
   }
 
-  /** Tokens after the first over the time from the first to the last (the closing output carries none). */
   private static double rate(LlamaModel model, InferenceParameters p) {
-    Iterator<LlamaOutput> it = model.generate(p).iterator();
-    long first = 0;
-    long last = 0;
-    int tokens = 0;
-    while (it.hasNext()) {
-      it.next();
-      if (!it.hasNext()) {
-        break;
-      }
-      long now = System.nanoTime();
-      if (tokens == 0) {
-        first = now;
-      }
-      last = now;
-      tokens++;
-    }
-    return (tokens - 1) / ((last - first) / 1e9);
+    return NativeLibraryProbe.decodeRate(model, p);
   }
 
   private static <T> T onFreshThread(Callable<T> work) throws Exception {
@@ -287,7 +283,7 @@ class EdgeVsLlamaCppBenchmark {
   }
 
   /** Keeps a table row and prints it at once (a long run that fails later still shows what it measured). */
-  private void add(String row) {
+  void add(String row) {
     table.add(row);
     System.out.println(row);
     try { // surefire keeps a test's output until it ends
@@ -314,14 +310,14 @@ class EdgeVsLlamaCppBenchmark {
   }
 
   /** How many {@link #SENTENCE}s make a chat of about {@value #PROMPT_TOKENS} prompt tokens on this model. */
-  private static int sentencesFor(Side edge) throws Exception {
+  static int sentencesFor(Side edge) throws Exception {
     int one = edge.stream(chat("Round 0. " + SENTENCE, 1, true)).promptTokens();
     int two = edge.stream(chat("Round 0. " + SENTENCE.repeat(2), 1, true)).promptTokens();
     int perSentence = Math.max(1, two - one);
     return Math.max(1, Math.round((PROMPT_TOKENS - (one - perSentence)) / (float) perSentence));
   }
 
-  private static String chat(String content, int maxTokens, boolean stream) {
+  static String chat(String content, int maxTokens, boolean stream) {
     ObjectNode body = JSON.createObjectNode();
     body.put("model", "bench");
     body.putArray("messages").addObject().put("role", "user").put("content", content);
@@ -335,7 +331,7 @@ class EdgeVsLlamaCppBenchmark {
   // ---------------------------------------------------------------- the two sides
 
   /** One OpenAI-compatible server under test: an infermesh edge or a llama-server. */
-  private interface Side extends AutoCloseable {
+  interface Side extends AutoCloseable {
     /** The port, or -1 when this side is absent (every measure is then NaN). */
     int port();
 
@@ -389,6 +385,22 @@ class EdgeVsLlamaCppBenchmark {
         @Override
         public void close() {
           agent.close();
+        }
+      };
+    }
+
+    /** An edge in a {@link ProbeProcess} child, at the port it printed; closing it ends the child. */
+    static Side probe(ProbeProcess child) throws Exception {
+      int port = Integer.parseInt(child.expect("port"));
+      return new Side() {
+        @Override
+        public int port() {
+          return port;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+          child.close();
         }
       };
     }
@@ -457,7 +469,7 @@ class EdgeVsLlamaCppBenchmark {
   }
 
   /** One streamed chat completion read event by event. */
-  private static final class SseStream {
+  static final class SseStream {
     record Result(long sent, long firstContent, long lastContent, int tokens, int promptTokens) {
       static final Result ABSENT = new Result(0, 0, 0, 0, 0);
 
@@ -550,7 +562,7 @@ class EdgeVsLlamaCppBenchmark {
     }
   }
 
-  private static String loadAverage() {
+  static String loadAverage() {
     try {
       String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
       return f[0] + " " + f[1] + " " + f[2];
@@ -559,7 +571,7 @@ class EdgeVsLlamaCppBenchmark {
     }
   }
 
-  private static double median(double[] values) {
+  static double median(double[] values) {
     double[] v = values.clone();
     Arrays.sort(v);
     if (v.length == 0) {

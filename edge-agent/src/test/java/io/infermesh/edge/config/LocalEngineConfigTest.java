@@ -5,10 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.infermesh.node.config.ConfigException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -89,5 +92,34 @@ class LocalEngineConfigTest {
     assertThatThrownBy(() -> EdgeConfigLoader.parse("{" + yaml + "}", BASE))
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith(expected);
+  }
+
+  @Test
+  void parse_nativeLibrary_aDirectoryWithTheLibrary_resolvedAgainstTheConfigFile(@TempDir Path dir) throws Exception {
+    Files.createDirectories(dir.resolve("jllama"));
+    Files.writeString(dir.resolve("jllama").resolve(System.mapLibraryName("jllama")), "built here");
+
+    LocalEngine engine = EdgeConfigLoader.parse("engine: {native_library: jllama}", dir).engine();
+
+    assertThat(engine).isEqualTo(new LocalEngine.BuiltIn(Optional.of(dir.resolve("jllama"))));
+  }
+
+  @Test
+  void parse_nativeLibrary_mistakesNameTheKey(@TempDir Path dir) throws Exception {
+    Files.createDirectories(dir.resolve("empty"));
+    Files.writeString(dir.resolve("file"), "x");
+
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("engine: {native_library: missing}", dir))
+        .hasMessageStartingWith("engine.native_library: must be a directory holding libjllama.so, got "
+            + dir.resolve("missing") + " (not a directory)");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("engine: {native_library: file}", dir))
+        .hasMessageStartingWith("engine.native_library: must be a directory");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse("engine: {native_library: empty}", dir))
+        .hasMessageStartingWith("engine.native_library: must be a directory holding libjllama.so, but "
+            + dir.resolve("empty") + " has no readable libjllama.so");
+    assertThatThrownBy(() -> EdgeConfigLoader.parse(
+        "engine: {type: upstream, native_library: empty, upstream: {url: 'http://x'}}", dir))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("engine.native_library: is only read with engine.type: builtin");
   }
 }
