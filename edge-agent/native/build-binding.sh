@@ -29,6 +29,10 @@ Options:
   --work DIR          scratch directory for sources and the build (default: a new temp directory,
                       removed at the end; give one to keep and rebuild incrementally)
   --jobs N            parallel compile jobs (default: the number of CPUs)
+  --no-free-patch     build the binding as released, without jllama-free-model-on-close.patch
+                      (next to this script), which makes a closed model give its memory back:
+                      v4.2.0 frees nothing on close (kherud/java-llama.cpp#102), so every model
+                      swap on the edge keeps the old model resident until the agent restarts
   -h, --help          this text
 
 Anything after -- goes to cmake, e.g. -- -DGGML_CUDA=ON, or -- -DGGML_NATIVE=OFF -DGGML_AVX2=ON
@@ -47,6 +51,7 @@ llama_ref=
 out=
 work=
 jobs=$(nproc 2>/dev/null || echo 2)
+free_patch=$(cd "$(dirname "$0")" && pwd)/jllama-free-model-on-close.patch
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -57,6 +62,7 @@ while [[ $# -gt 0 ]]; do
     --out) out=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --no-free-patch) free_patch=; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "build-binding.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -122,6 +128,12 @@ fetch_source() {
 }
 
 fetch_source "$binding_src" "$binding_ref" "$work/binding" CMakeLists.txt src/main/cpp .github/include pom.xml
+if [[ -n $free_patch ]]; then
+  patch --quiet --forward -p1 -d "$work/binding" < "$free_patch" \
+    || { echo "build-binding.sh: $free_patch does not apply to the binding at $binding_ref (it is made for" \
+      "v4.2.0); rerun with --no-free-patch to build it as released" >&2; exit 1; }
+  echo "patch: $(basename "$free_patch") applied (a closed model gives its memory back)"
+fi
 cmake_lists=$work/binding/CMakeLists.txt
 [[ -f $cmake_lists ]] || { echo "build-binding.sh: no CMakeLists.txt in the binding source" >&2; exit 1; }
 pinned=$(sed -n '/FetchContent_Declare(/,/)/p' "$cmake_lists" | awk '/llama.cpp.git/{f=1} f && /GIT_TAG/{print $2; exit}')
