@@ -364,6 +364,27 @@ class EdgeVsLlamaCppBenchmark {
     @Override
     void close() throws Exception;
 
+    /** Ends whatever serves a side. */
+    @FunctionalInterface
+    interface Closer {
+      void close() throws Exception;
+    }
+
+    /** A side answering on {@code port} (-1: absent), ended by {@code closer}. */
+    static Side of(int port, Closer closer) {
+      return new Side() {
+        @Override
+        public int port() {
+          return port;
+        }
+
+        @Override
+        public void close() throws Exception {
+          closer.close();
+        }
+      };
+    }
+
     static Side edge(Path model, int threads, int parallel) throws Exception {
       EdgeConfig.Model m = EdgeConfig.Model.builder().path(model).name("bench").contextSize(CONTEXT).threads(threads)
           .parallel(parallel).defaultMaxTokens(16).build();
@@ -376,46 +397,18 @@ class EdgeVsLlamaCppBenchmark {
       agent.awaitModel(Duration.ofMinutes(5));
       System.out.printf("%s: threads %d, parallel %d, port %d%n", what, config.model().threads(),
           config.model().parallel(), agent.httpPort());
-      return new Side() {
-        @Override
-        public int port() {
-          return agent.httpPort();
-        }
-
-        @Override
-        public void close() {
-          agent.close();
-        }
-      };
+      return of(agent.httpPort(), agent::close);
     }
 
     /** An edge in a {@link ProbeProcess} child, at the port it printed; closing it ends the child. */
     static Side probe(ProbeProcess child) throws Exception {
       int port = Integer.parseInt(child.expect("port"));
-      return new Side() {
-        @Override
-        public int port() {
-          return port;
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-          child.close();
-        }
-      };
+      return of(port, child::close);
     }
 
     static Side server(Optional<Path> bin, Path model, int threads, int parallel) throws Exception {
       if (bin.isEmpty()) {
-        return new Side() {
-          @Override
-          public int port() {
-            return -1;
-          }
-
-          @Override
-          public void close() {}
-        };
+        return of(-1, () -> { });
       }
       int port;
       try (ServerSocket probe = new ServerSocket(0)) {
@@ -438,20 +431,12 @@ class EdgeVsLlamaCppBenchmark {
         process.waitFor(200, TimeUnit.MILLISECONDS);
       }
       System.out.printf("llama-server: -t %d -np %d, port %d, log %s%n", threads, parallel, port, log);
-      return new Side() {
-        @Override
-        public int port() {
-          return port;
+      return of(port, () -> {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
         }
-
-        @Override
-        public void close() throws InterruptedException {
-          process.destroy();
-          if (!process.waitFor(30, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-          }
-        }
-      };
+      });
     }
 
     private static boolean healthy(int port) {
