@@ -34,10 +34,13 @@ final class CoreContender implements Contender {
     this.served = served;
   }
 
-  /** Loads {@code gguf} in F32 with {@code threads} engine threads ({@code engine.threads}), prefix cache off. */
-  static CoreContender load(Path gguf, int threads) throws Exception {
+  /**
+   * Loads {@code gguf} with its weights kept in {@code precision} ({@code engine.dtype}) and
+   * {@code threads} engine threads ({@code engine.threads}), prefix cache off.
+   */
+  static CoreContender load(Path gguf, int threads, WeightPrecision precision) throws Exception {
     DjlRuntime.threads(threads);
-    return new CoreContender(ServedModel.load("bench", gguf, "", "", "cpu", WeightPrecision.FLOAT32, 64, LIMITS, Placement.WHOLE,
+    return new CoreContender(ServedModel.load("bench", gguf, "", "", "cpu", precision, 64, LIMITS, Placement.WHOLE,
         r -> new Thread(r, "core-bench-loop"), System::nanoTime, BatchLoop.StepObserver.NONE));
   }
 

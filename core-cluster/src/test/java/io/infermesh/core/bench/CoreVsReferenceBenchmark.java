@@ -1,5 +1,6 @@
 package io.infermesh.core.bench;
 
+import io.infermesh.core.engine.WeightPrecision;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +26,9 @@ import org.junit.jupiter.api.Test;
  * {@code torch} (default {@code python3}). An engine that is not there gets the column "absent:
  * why" and the rest still runs. Models are cached in {@code -Dbench.models} (default {@code
  * ~/.cache/infermesh/core-bench}, about 1.7 GB). Not part of {@code verify} (the name does not end
- * in Test). Run:
+ * in Test). {@code -Dbench.precision=float16} (or {@code float16-decode}) loads the core with that
+ * {@code engine.dtype} and gives llama.cpp the same model in F16 (converted once with its {@code
+ * llama-quantize}), so the two compare at the same precision; PyTorch eager stays F32. Run:
  *
  * <pre>
  * ./mvnw -o -B -pl core-cluster -am test -Dtest=CoreVsReferenceBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
@@ -49,14 +52,16 @@ class CoreVsReferenceBenchmark {
         Path.of(System.getProperty("user.home"), ".cache", "infermesh", "core-bench").toString()));
     Path work = Files.createTempDirectory("core-vs-reference");
     ReferenceModel model = ReferenceModel.writeOrReuse(cache);
-    print("model: %s, %.0fM parameters, F32, dim %d, %d layers, %d/%d heads, FFN %d, vocab 32000; prompt %d tokens,"
+    WeightPrecision precision = WeightPrecision.parse(System.getProperty("bench.precision", "float32"));
+    print("model: %s, %.0fM parameters, F32 (core: engine.dtype %s), dim %d, %d layers, %d/%d heads, FFN %d, vocab 32000; prompt %d tokens,"
         + " %d generated, %d threads per engine, %d rounds; logs in %s", model.gguf(), model.parameters() / 1e6,
+        precision.configName(),
         model.spec().embeddingLength(), model.spec().blockCount(), model.spec().headCount(),
         model.spec().headCountKv(), model.spec().feedForwardLength(), PROMPT_TOKENS, MAX_TOKENS, THREADS, rounds, work);
 
     Map<String, String> absent = new LinkedHashMap<>();
     List<Contender> contenders = new ArrayList<>();
-    CoreContender core = CoreContender.load(model.gguf(), THREADS);
+    CoreContender core = CoreContender.load(model.gguf(), THREADS, precision);
     contenders.add(core);
     String python = System.getProperty("torch.python", "python3");
     try {
@@ -66,13 +71,18 @@ class CoreVsReferenceBenchmark {
     }
     String bin = System.getProperty("llama.cpp.bin", "");
     Path batched = null;
+    Path llamaGguf = model.gguf();
     if (bin.isBlank()) {
       absent.put("llama-server", "no -Dllama.cpp.bin=DIR given");
       absent.put(BATCHED, "no -Dllama.cpp.bin=DIR given");
     } else {
       Path server = Path.of(bin, "llama-server");
+      if (precision != WeightPrecision.FLOAT32) {
+        llamaGguf = halfPrecision(Path.of(bin, "llama-quantize"), model.gguf(), work);
+        print("llama.cpp runs %s (F16)", llamaGguf);
+      }
       if (Files.isExecutable(server)) {
-        contenders.add(new LlamaServerContender(server, model.gguf(), THREADS, work.resolve("llama-server.log")));
+        contenders.add(new LlamaServerContender(server, llamaGguf, THREADS, work.resolve("llama-server.log")));
       } else {
         absent.put("llama-server", "no executable " + server);
       }
@@ -99,7 +109,7 @@ class CoreVsReferenceBenchmark {
           }
         }
         if (batched != null) {
-          Map<Integer, Double> b = BatchedBench.run(batched, model.gguf(), THREADS, PROMPT_TOKENS, MAX_TOKENS, STREAMS,
+          Map<Integer, Double> b = BatchedBench.run(batched, llamaGguf, THREADS, PROMPT_TOKENS, MAX_TOKENS, STREAMS,
               work.resolve("batched-bench-" + round + ".log"));
           b.forEach((streams, r) -> rates.computeIfAbsent(BATCHED, k -> new LinkedHashMap<>())
               .computeIfAbsent(streams, k -> new ArrayList<>()).add(r));
@@ -114,6 +124,27 @@ class CoreVsReferenceBenchmark {
         c.close();
       }
     }
+  }
+
+  /** {@code gguf} converted to F16 by llama.cpp's own {@code llama-quantize}, next to it (made once). */
+  private static Path halfPrecision(Path quantize, Path gguf, Path work) throws IOException, InterruptedException {
+    Path half = gguf.resolveSibling(gguf.getFileName().toString().replace("-f32.gguf", "") + "-f16.gguf");
+    if (Files.isRegularFile(half)) {
+      return half;
+    }
+    if (!Files.isExecutable(quantize)) {
+      throw new IOException("-Dbench.precision needs " + quantize + " (build llama.cpp's llama-quantize target) to"
+          + " give llama.cpp the model in F16");
+    }
+    Path partial = half.resolveSibling(half.getFileName() + ".partial");
+    Path log = work.resolve("llama-quantize.log");
+    Process p = new ProcessBuilder(quantize.toString(), gguf.toString(), partial.toString(), "F16")
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    if (p.waitFor() != 0) {
+      throw new IOException("llama-quantize failed with " + p.exitValue() + "; see " + log);
+    }
+    Files.move(partial, half);
+    return half;
   }
 
   /** Greedy tokens for the first prompt, one stream, compared with the core's. */
