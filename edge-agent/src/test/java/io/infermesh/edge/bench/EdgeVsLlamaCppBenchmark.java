@@ -17,13 +17,10 @@ import io.infermesh.models.gguf.GgmlType;
 import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -107,7 +104,7 @@ class EdgeVsLlamaCppBenchmark {
     add("started " + Instant.now() + ", load average " + loadBefore);
     System.out.printf("model %s (%d MB), rounds %d, %d CPUs, load average %s%n", model.getFileName(),
         Files.size(model) >> 20, rounds, Runtime.getRuntime().availableProcessors(), loadBefore);
-    System.out.println(bin.map(b -> "llama.cpp: " + b + " (" + version(b) + ")")
+    System.out.println(bin.map(b -> "llama.cpp: " + b + " (" + LlamaServerProcess.version(b) + ")")
         .orElse("llama.cpp: ABSENT: pass -Dllama.cpp.bin=<llama.cpp>/build/bin (or set LLAMA_CPP_BIN); "
             + "the llama-server column says n/a"));
     table.add("| tier / measure | infermesh | llama-server | ratio |");
@@ -410,46 +407,12 @@ class EdgeVsLlamaCppBenchmark {
       if (bin.isEmpty()) {
         return of(-1, () -> { });
       }
-      int port;
-      try (ServerSocket probe = new ServerSocket(0)) {
-        port = probe.getLocalPort();
-      }
       Path log = Path.of("target", "llama-server-" + threads + "t-" + parallel + "np.log").toAbsolutePath();
-      Process process = new ProcessBuilder(bin.get().resolve("llama-server").toString(), "-m", model.toString(),
-          "-t", "" + threads, "-tb", "" + threads, "-c", "" + CONTEXT * parallel, "-np", "" + parallel,
-          "--host", "127.0.0.1", "--port", "" + port, "--alias", "bench")
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-      while (!healthy(port)) {
-        if (!process.isAlive()) {
-          throw new IllegalStateException("llama-server exited with " + process.exitValue() + "; see " + log);
-        }
-        if (System.nanoTime() > deadline) {
-          process.destroyForcibly();
-          throw new IllegalStateException("llama-server not healthy in 5 minutes; see " + log);
-        }
-        process.waitFor(200, TimeUnit.MILLISECONDS);
-      }
-      System.out.printf("llama-server: -t %d -np %d, port %d, log %s%n", threads, parallel, port, log);
-      return of(port, () -> {
-        process.destroy();
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
-          process.destroyForcibly();
-        }
-      });
-    }
-
-    private static boolean healthy(int port) {
-      try {
-        HttpResponse<Void> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
-            .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding());
-        return r.statusCode() == 200;
-      } catch (IOException e) {
-        return false;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
+      LlamaServerProcess server = LlamaServerProcess.start(bin.get(), model, log, Duration.ofMinutes(5),
+          "-t", "" + threads, "-tb", "" + threads, "-c", "" + CONTEXT * parallel, "-np", "" + parallel, "--alias",
+          "bench");
+      System.out.printf("llama-server: -t %d -np %d, port %d, log %s%n", threads, parallel, server.port(), log);
+      return of(server.port(), server::close);
     }
   }
 
@@ -528,23 +491,6 @@ class EdgeVsLlamaCppBenchmark {
       return Optional.empty();
     }
     return Optional.of(bin);
-  }
-
-  private static String version(Path bin) {
-    try {
-      Process p = new ProcessBuilder(bin.resolve("llama-server").toString(), "--version").redirectErrorStream(true)
-          .start();
-      try (InputStream in = p.getInputStream()) {
-        String out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(30, TimeUnit.SECONDS);
-        return out.lines().filter(l -> l.startsWith("version")).findFirst().orElse("version unknown").strip();
-      }
-    } catch (IOException e) {
-      return "version unknown: " + e.getMessage();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "version unknown";
-    }
   }
 
   static String loadAverage() {

@@ -14,7 +14,6 @@ import io.infermesh.models.tiny.TinyModelSpec;
 import io.infermesh.models.tiny.TinyModels;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,7 +29,6 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -101,7 +99,10 @@ class UpstreamEngineBenchmark {
     // UTF-8 ("unparsed Content-only output"), which random weights write: the 0.5B shape's reserved
     // ids always do; on the tiny model the byte tokens are biased away (logit_bias, forwarded by the
     // edge like any request's) and the prompts are ones whose greedy answers stay clean
-    try (LlamaServer llama = LlamaServer.start(llamaServer, TinyModel.path());
+    Path log = Files.createTempFile("llama-server", ".log");
+    System.out.println("UPSTREAM llama-server -np 4 --threads 2 -c 4096 (log " + log + ")");
+    try (LlamaServerProcess llama = LlamaServerProcess.start(llamaServer.getParent(), TinyModel.path(), log,
+        Duration.ofMinutes(3), "-np", "4", "--threads", "2", "-c", "4096");
         EdgeAgent edge = front(llama.port(), 4)) {
       cleanText = true;
       oneStream("llama-server -np 4 --threads 2, tiny-edge Q8_0", llama.port(), edge.httpPort(), 256, 20, 21);
@@ -302,49 +303,6 @@ class UpstreamEngineBenchmark {
     /** Tokens a second after the first text, or over the whole request when no text came. */
     double decodeRate(boolean fromFirstText) {
       return fromFirstText ? (tokens - 1) / ((total - firstText) / 1e9) : tokens / (total / 1e9);
-    }
-  }
-
-  /** A native llama-server on a free loopback port, stopped by {@link #close()}. */
-  private record LlamaServer(Process process, int port) implements AutoCloseable {
-    static LlamaServer start(Path bin, Path model) throws Exception {
-      int port;
-      try (ServerSocket s = new ServerSocket(0)) {
-        port = s.getLocalPort();
-      }
-      Path log = Files.createTempFile("llama-server", ".log");
-      ProcessBuilder pb = new ProcessBuilder(bin.toString(), "-m", model.toString(), "--host", "127.0.0.1", "--port",
-          String.valueOf(port), "-np", "4", "--threads", "2", "-c", "4096")
-          .redirectErrorStream(true).redirectOutput(log.toFile());
-      pb.environment().put("LD_LIBRARY_PATH", bin.getParent().toString());
-      LlamaServer server = new LlamaServer(pb.start(), port);
-      System.out.println("UPSTREAM llama-server: " + String.join(" ", pb.command()) + " (log " + log + ")");
-      long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-      while (!server.healthy()) {
-        if (!server.process.isAlive() || System.nanoTime() > deadline) {
-          server.close();
-          throw new IllegalStateException("llama-server did not become healthy: " + Files.readString(log));
-        }
-        server.process.waitFor(200, TimeUnit.MILLISECONDS);
-      }
-      return server;
-    }
-
-    private boolean healthy() throws InterruptedException {
-      try {
-        return CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
-            .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-      } catch (IOException e) {
-        return false; // not listening yet
-      }
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      process.destroy();
-      if (!process.waitFor(30, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-      }
     }
   }
 

@@ -2,6 +2,7 @@ package io.infermesh.edge.http;
 
 import io.infermesh.edge.EdgeAgent;
 import io.infermesh.edge.TinyModel;
+import io.infermesh.edge.bench.LlamaServerProcess;
 import io.infermesh.edge.config.EdgeConfig;
 import io.micrometer.core.instrument.Counter;
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.io.UncheckedIOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.OperatingSystemMXBean;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -264,12 +264,12 @@ final class FrontDoorWrkBenchmark {
    * on this box; absent, with the reason, without {@code -Dllama.cpp.bin} / {@code LLAMA_CPP_BIN}.
    */
   private static final class LlamaServerHealth implements AutoCloseable {
-    private final Process process;
+    private final LlamaServerProcess process;
     private final String url;
     private final String absence;
     private final String version;
 
-    private LlamaServerHealth(Process process, String url, String absence, String version) {
+    private LlamaServerHealth(LlamaServerProcess process, String url, String absence, String version) {
       this.process = process;
       this.url = url;
       this.absence = absence;
@@ -282,42 +282,19 @@ final class FrontDoorWrkBenchmark {
         return new LlamaServerHealth(null, null, "no -Dllama.cpp.bin=DIR or LLAMA_CPP_BIN names a llama.cpp build",
             "llama-server absent");
       }
-      Path server = Path.of(dir).resolve("llama-server");
-      if (!Files.isExecutable(server)) {
+      Path bin = Path.of(dir);
+      if (!Files.isExecutable(bin.resolve("llama-server"))) {
         return new LlamaServerHealth(null, null, "no executable llama-server in " + dir, "llama-server absent");
       }
-      int port;
-      try (ServerSocket probe = new ServerSocket(0)) {
-        port = probe.getLocalPort();
-      }
       Path log = Path.of("target", "frontdoor-llama-server.log").toAbsolutePath();
-      Process process = new ProcessBuilder(server.toString(), "-m", model.toString(), "-t", "2", "-c", "512",
-          "-np", "1", "--host", "127.0.0.1", "--port", "" + port).redirectErrorStream(true)
-          .redirectOutput(log.toFile()).start();
-      String url = "http://127.0.0.1:" + port + "/health";
-      HttpClient client = HttpClient.newHttpClient();
-      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-      while (true) {
-        try {
-          if (client.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding())
-              .statusCode() == 200) {
-            break;
-          }
-        } catch (IOException notYet) {
-          // not listening yet
-        }
-        if (!process.isAlive() || System.nanoTime() > deadline) {
-          process.destroyForcibly();
-          return new LlamaServerHealth(null, null, "llama-server did not become healthy; see " + log,
-              "llama-server failed");
-        }
-        process.waitFor(100, TimeUnit.MILLISECONDS);
+      try {
+        LlamaServerProcess server = LlamaServerProcess.start(bin, model, log, Duration.ofMinutes(2), "-t", "2", "-c",
+            "512", "-np", "1");
+        return new LlamaServerHealth(server, "http://127.0.0.1:" + server.port() + "/health", null,
+            "llama-server " + LlamaServerProcess.version(bin));
+      } catch (IllegalStateException e) {
+        return new LlamaServerHealth(null, null, e.getMessage(), "llama-server failed");
       }
-      Process v = new ProcessBuilder(server.toString(), "--version").redirectErrorStream(true).start();
-      String out = new String(v.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      v.waitFor(30, TimeUnit.SECONDS);
-      return new LlamaServerHealth(process, url, null, "llama-server "
-          + out.lines().filter(l -> l.startsWith("version")).findFirst().orElse("version unknown").strip());
     }
 
     Optional<String> url() {
@@ -335,10 +312,7 @@ final class FrontDoorWrkBenchmark {
     @Override
     public void close() throws InterruptedException {
       if (process != null) {
-        process.destroy();
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
-          process.destroyForcibly();
-        }
+        process.close();
       }
     }
   }
