@@ -45,7 +45,7 @@ final class ResidentMemory {
 
   /**
    * What to log after a model of {@code modelBytes} was closed: whether the process gave back at
-   * least half of it. The bundled binding frees nothing on close (kherud/java-llama.cpp#102), so each
+   * least half of it. The binding as released frees nothing on close (kherud/java-llama.cpp#102), so each
    * swap would keep an old model resident until restart; that is worth a warning with the figures.
    */
   static Unload unload(String model, long modelBytes, OptionalLong before, OptionalLong after) {
@@ -57,9 +57,10 @@ final class ResidentMemory {
       return new Unload(false, String.format(Locale.ROOT, "unloaded model %s: %d MiB freed", model, freed >> 20));
     }
     return new Unload(true, String.format(Locale.ROOT, "unloaded model %s, but only %d MiB of its %d MiB were freed"
-        + " (resident %d MiB before, %d MiB after): the bundled llama.cpp binding does not free a closed model"
-        + " (kherud/java-llama.cpp#102), so it stays resident until the agent restarts; build the binding with"
-        + " edge-agent/native/build-binding.sh, whose patch frees it (edge-agent README, \"Known limits of the binding\")",
+        + " (resident %d MiB before, %d MiB after): the llama.cpp binding as released (the bundled library, or one"
+        + " built with --no-free-patch) does not free a closed model (kherud/java-llama.cpp#102), so it stays"
+        + " resident until the agent restarts; build the binding with edge-agent/native/build-binding.sh, whose patch"
+        + " frees it (edge-agent README, \"Known limits of the binding\")",
         model, Math.max(0, freed) >> 20, modelBytes >> 20, before.getAsLong() >> 20, after.getAsLong() >> 20));
   }
 
